@@ -1,0 +1,54 @@
+import type { TextKey } from '../texts';
+import type { AgentMessageType, InboundMessage, MediaRef } from '../events';
+import type { CloseReason, TicketCategory, TicketPriority } from '../db/schema';
+
+/**
+ * The effects machines may ask for. Machines never perform them: XState's
+ * pure `transition()` returns them as named actions with resolved params,
+ * and the runtime turns each into rows (outbox, history, tickets) in the
+ * transaction that applies the event.
+ */
+export interface EffectParams {
+  reply: { text: TextKey; vars?: Record<string, string | number> };
+  showMenu: { greeting: boolean; notUnderstood: boolean; profileName?: string };
+  lookupCustomer: { document: string };
+  openTicket: { category: TicketCategory; priority: TicketPriority };
+  offerSurvey: { ticketId: string };
+  recordCsat: { ticketId: string; score: number };
+  requestAgent: undefined;
+  relayToCrm: { message: InboundMessage };
+  deliverAgentMessage: { agentId?: string; messageType: AgentMessageType; body: string; media?: MediaRef };
+  notifyCrm: { status: 'closed'; reason: CloseReason };
+  ticketClosed: { reason: CloseReason };
+  recordTicketEvent: { type: string; data?: Record<string, unknown> };
+  logMilestone: { milestone: 'agent_required' | 'bot_to_human' | 'human_to_bot' };
+}
+
+export type EffectName = keyof EffectParams;
+export type Effect = { [K in EffectName]: { type: K; params: EffectParams[K] } }[EffectName];
+
+/** A typed placeholder implementation: declares the action and its params, does nothing. */
+export const effect =
+  <K extends EffectName>() =>
+  (_args: unknown, _params: EffectParams[K]): void => {};
+
+const EFFECT_NAMES = new Set<string>([
+  'reply',
+  'showMenu',
+  'lookupCustomer',
+  'openTicket',
+  'offerSurvey',
+  'recordCsat',
+  'requestAgent',
+  'relayToCrm',
+  'deliverAgentMessage',
+  'notifyCrm',
+  'ticketClosed',
+  'recordTicketEvent',
+  'logMilestone',
+] satisfies EffectName[]);
+
+/** Keeps the runtime's effects from the actions XState also reports (assign, raise...). */
+export function effectsOf(actions: readonly { type: string; params?: unknown }[]): Effect[] {
+  return actions.filter((action) => EFFECT_NAMES.has(action.type)).map((action) => ({ type: action.type, params: action.params }) as Effect);
+}

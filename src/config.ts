@@ -1,0 +1,128 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Value, type ValueError } from '@sinclair/typebox/value';
+
+/**
+ * Every setting the service reads, with its default. Names are the external
+ * contract of DESIGN 2.5 (plus a few operational knobs): keep them, add only.
+ */
+const Url = (defaultValue: string) => Type.String({ default: defaultValue, pattern: '^(https?://.+)?$' });
+const Secret = () => Type.String({ default: '' });
+
+export const ConfigSchema = Type.Object({
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], { default: 'development' }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  DATABASE_URL: Type.String({ default: '', pattern: '^(postgres(ql)?://.+)?$' }),
+  DATA_DIR: Type.String({ default: './data', minLength: 1 }),
+  REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://.+' }),
+  REDIS_KEY_PREFIX: Type.String({ default: 'hb:', minLength: 1 }),
+
+  CRM_BASE_URL: Url(''),
+  CRM_API_TOKEN: Secret(),
+  CRM_AGENT_NOTIFICATION_URL: Url(''),
+  CRM_META_APP_ID: Type.String({ default: '' }),
+  BOT_API_TOKEN: Secret(),
+  BOT_SIGNING_SECRET: Secret(),
+
+  META_WEBHOOK_SECRET: Secret(),
+  WEBHOOK_VERIFY_TOKEN: Secret(),
+  WHATSAPP_API_URL: Url('https://graph.facebook.com/v21.0'),
+  WHATSAPP_TOKEN: Secret(),
+  WHATSAPP_PHONE_NUMBER_ID: Type.String({ default: '' }),
+
+  CUSTOMER_LOOKUP_URL: Url(''),
+  CUSTOMER_LOOKUP_TOKEN: Secret(),
+  EMERGENCY_PHONE: Type.String({ default: '3242156679', pattern: '^\\+?[0-9 ]{5,20}$' }),
+  TZ_BUSINESS: Type.String({ default: 'America/Bogota' }),
+  BOT_TEXTS_FILE: Type.String({ default: '' }),
+
+  METRICS_TOKEN: Secret(),
+  ADMIN_TOKEN: Secret(),
+
+  STREAM_PARTITIONS: Type.Integer({ minimum: 1, maximum: 1024, default: 8 }),
+  STREAM_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10000, default: 200 }),
+  STREAM_MAX_DELIVERIES: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
+  CONSUMER_NAME: Type.String({ default: '' }),
+  OUTBOX_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 1000, default: 12 }),
+  OUTBOX_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 1000, default: 32 }),
+  OUTBOX_POLL_MS: Type.Integer({ minimum: 10, maximum: 60000, default: 500 }),
+  HTTP_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 10000 }),
+  MAX_BODY_BYTES: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 1024 * 1024 }),
+  CRM_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 6000 }),
+  WEBHOOK_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 60000 }),
+});
+
+export type Config = Static<typeof ConfigSchema>;
+
+/** Secrets that a production deployment must set: empty ones make their routes reject every request. */
+const REQUIRED_IN_PRODUCTION = [
+  'DATABASE_URL',
+  'CRM_BASE_URL',
+  'CRM_API_TOKEN',
+  'BOT_API_TOKEN',
+  'BOT_SIGNING_SECRET',
+  'META_WEBHOOK_SECRET',
+  'WEBHOOK_VERIFY_TOKEN',
+  'WHATSAPP_TOKEN',
+  'WHATSAPP_PHONE_NUMBER_ID',
+] as const satisfies readonly (keyof Config)[];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.join('\n')}`);
+  }
+}
+
+/**
+ * Parses the environment once. Collects every problem (one line each) instead
+ * of stopping at the first, so an operator fixes the whole .env in one go.
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const known = Object.keys(ConfigSchema.properties);
+  const raw: Record<string, unknown> = {};
+  for (const key of known) {
+    const value = env[key];
+    if (value !== undefined && value !== '') raw[key] = value.trim();
+  }
+  const withDefaults = Value.Default(ConfigSchema, raw);
+  const converted = Value.Convert(ConfigSchema, withDefaults) as Record<string, unknown>;
+  const problems = [...Value.Errors(ConfigSchema, converted)].map((error) => {
+    const key = error.path.replace(/^\//, '');
+    return `${key}: ${describe(error)} (got ${JSON.stringify(isSecret(key) ? '<hidden>' : raw[key])})`;
+  });
+  const config = converted as Config;
+  if (problems.length === 0) problems.push(...crossFieldProblems(config));
+  if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
+  return config;
+}
+
+function crossFieldProblems(config: Config): string[] {
+  const problems: string[] = [];
+  if (config.NODE_ENV === 'production') {
+    for (const key of REQUIRED_IN_PRODUCTION) {
+      if (config[key] === '') problems.push(`${key}: required when NODE_ENV=production`);
+    }
+  }
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: config.TZ_BUSINESS });
+  } catch {
+    problems.push(`TZ_BUSINESS: unknown time zone (got ${JSON.stringify(config.TZ_BUSINESS)})`);
+  }
+  return problems;
+}
+
+function isSecret(key: string): boolean {
+  return /TOKEN|SECRET|DATABASE_URL|REDIS_URL/.test(key);
+}
+
+function describe(error: ValueError): string {
+  const choices = (error.schema.anyOf as { const?: unknown }[] | undefined)?.map((choice) => choice.const);
+  if (choices) return `expected one of ${choices.join(', ')}`;
+  return error.message.replace(/^Expected string to match '.*'$/, 'malformed value').toLowerCase();
+}
+
+/** The agent-request URL: explicit, else derived from the CRM base (the seed's `${CRM_BASE_URL}/api/bot/agent-request`). */
+export function agentRequestUrl(config: Config): string {
+  if (config.CRM_AGENT_NOTIFICATION_URL) return config.CRM_AGENT_NOTIFICATION_URL;
+  return config.CRM_BASE_URL ? `${config.CRM_BASE_URL.replace(/\/$/, '')}/api/bot/agent-request` : '';
+}

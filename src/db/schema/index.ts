@@ -1,0 +1,6 @@
+export * from './enums';
+export * from './customers';
+export * from './conversations';
+export * from './tickets';
+export * from './messages';
+export * from './pipeline';

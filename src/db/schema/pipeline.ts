@@ -1,0 +1,46 @@
+import { sql } from 'drizzle-orm';
+import { bigserial, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { outboxKind, outboxStatus } from './enums';
+
+/** Ids of the events already applied: the dedupe that makes redelivery harmless. */
+export const processedEvents = pgTable(
+  'processed_events',
+  {
+    id: text('id').primaryKey(),
+    streamEntryId: text('stream_entry_id').notNull(),
+    processedAt: timestamp('processed_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [index('processed_events_at_idx').on(table.processedAt)],
+);
+
+/**
+ * The only way out of the service. A row is written in the transaction that
+ * decided the effect; the dispatcher delivers it afterwards, in id order per
+ * lane (one destination and one user), and records the outcome.
+ */
+export const outbox = pgTable(
+  'outbox',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    kind: outboxKind('kind').notNull(),
+    lane: text('lane').notNull(),
+    payload: jsonb('payload').notNull(),
+    idempotencyKey: text('idempotency_key').notNull().unique(),
+    ticketId: text('ticket_id'),
+    status: outboxStatus('status').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    lockedUntil: timestamp('locked_until', { withTimezone: true }),
+    lastError: text('last_error'),
+    response: jsonb('response'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    completedAt: timestamp('completed_at', { withTimezone: true }),
+  },
+  (table) => [
+    index('outbox_open_lane_idx').on(table.lane, table.id).where(sql`${table.status} in ('pending', 'in_flight')`),
+    index('outbox_due_idx').on(table.nextAttemptAt).where(sql`${table.status} in ('pending', 'in_flight')`),
+  ],
+);
+
+export type OutboxRow = typeof outbox.$inferSelect;
+export type NewOutboxRow = typeof outbox.$inferInsert;

@@ -1,0 +1,60 @@
+import { sql } from 'drizzle-orm';
+import { bigserial, index, integer, jsonb, pgSequence, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { closeReason, ticketCategory, ticketPriority, ticketStatus } from './enums';
+
+/** Feeds the NNNNNN of `TK-YYYY-NNNNNN`. */
+export const ticketNumberSeq = pgSequence('ticket_number_seq', { startWith: 1 });
+
+/**
+ * A handover ticket: the persisted snapshot of its actor plus the columns the
+ * status endpoint and the KPIs read, written in the same transaction.
+ */
+export const tickets = pgTable(
+  'tickets',
+  {
+    id: text('id').primaryKey(),
+    phone: text('phone').notNull(),
+    customerId: text('customer_id'),
+    customerName: text('customer_name'),
+    category: ticketCategory('category').notNull(),
+    priority: ticketPriority('priority').notNull(),
+    status: ticketStatus('status').notNull(),
+    phase: text('phase').notNull(),
+    closeReason: closeReason('close_reason'),
+    agentId: text('agent_id'),
+    agentName: text('agent_name'),
+    requestedAt: timestamp('requested_at', { withTimezone: true }).notNull(),
+    assignedAt: timestamp('assigned_at', { withTimezone: true }),
+    firstAgentReplyAt: timestamp('first_agent_reply_at', { withTimezone: true }),
+    closedAt: timestamp('closed_at', { withTimezone: true }),
+    lastActivityAt: timestamp('last_activity_at', { withTimezone: true }).notNull(),
+    messageCount: integer('message_count').notNull().default(0),
+    csat: integer('csat'),
+    snapshot: jsonb('snapshot').notNull(),
+    revision: integer('revision').notNull().default(1),
+  },
+  (table) => [
+    // At most one open ticket per user: a second "soporte" cannot open a twin.
+    uniqueIndex('tickets_one_open_per_phone').on(table.phone).where(sql`${table.status} <> 'closed'`),
+    index('tickets_requested_at_idx').on(table.requestedAt),
+    index('tickets_phone_idx').on(table.phone),
+  ],
+);
+
+/** Every state change of a ticket, in order: the audit trail and the raw material of KPIs. */
+export const ticketEvents = pgTable(
+  'ticket_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    ticketId: text('ticket_id')
+      .notNull()
+      .references(() => tickets.id),
+    type: text('type').notNull(),
+    data: jsonb('data').notNull().default({}),
+    at: timestamp('at', { withTimezone: true }).notNull(),
+  },
+  (table) => [index('ticket_events_ticket_idx').on(table.ticketId, table.id)],
+);
+
+export type Ticket = typeof tickets.$inferSelect;
+export type NewTicket = typeof tickets.$inferInsert;

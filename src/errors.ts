@@ -1,0 +1,24 @@
+/**
+ * The one error class services throw. The root `onError` maps it to the JSON
+ * body `{ success: false, error: code, message }` with `status`.
+ */
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly retryable = false,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+}
+
+export const badRequest = (code: string, message: string) => new AppError(400, code, message);
+export const unauthorized = (message = 'missing or invalid credentials') => new AppError(401, 'unauthorized', message);
+export const notFound = (code: string, message: string) => new AppError(404, code, message);
+export const conflict = (code: string, message: string) => new AppError(409, code, message);
+export const payloadTooLarge = (limit: number) => new AppError(413, 'payload_too_large', `request body exceeds ${limit} bytes`);
+export const tooManyRequests = (retryAfterSeconds: number) =>
+  new AppError(429, 'rate_limited', `too many requests; retry in ${retryAfterSeconds}s`, true);
+export const unavailable = (code: string, message: string) => new AppError(503, code, message, true);

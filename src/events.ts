@@ -1,0 +1,128 @@
+/**
+ * The events that travel through the streams. Each carries `key` (the user's
+ * phone: the partition and the ordering unit) and `id`, its natural id, which
+ * the worker records in the same transaction that applies it: a redelivered
+ * or duplicated event is applied once.
+ */
+
+export interface MediaRef {
+  id?: string;
+  url?: string;
+  mimeType?: string;
+  caption?: string;
+  filename?: string;
+}
+
+export interface InboundMessage {
+  phone: string;
+  waMessageId: string;
+  /** ISO time WhatsApp gives for the message. */
+  timestamp: string;
+  profileName?: string;
+  type: string;
+  /** What a person would read: the text, a caption, the title of a tapped button. */
+  text?: string;
+  /** The id of a tapped reply button or list row, or a template button's payload. */
+  replyId?: string;
+  media?: MediaRef;
+}
+
+/** Message kinds that are not a turn in the conversation: the bot never answers them. */
+export const AMBIENT_MESSAGE_TYPES = new Set(['reaction', 'revoke', 'edit', 'system', 'unsupported', 'unknown', 'errors']);
+
+export type WhatsAppDeliveryStatus = 'sent' | 'delivered' | 'read' | 'failed';
+
+export interface StatusUpdate {
+  waMessageId: string;
+  status: WhatsAppDeliveryStatus;
+  timestamp: string;
+  recipient: string;
+  errors?: { code?: number; title?: string; message?: string }[];
+  callbackData?: string;
+}
+
+export type HandoverType = 'bot_to_human' | 'human_to_bot';
+
+export interface CrmHandover {
+  ticketId: string;
+  handoverType: HandoverType;
+  agentId?: string;
+  agentName?: string;
+  metadata?: Record<string, unknown>;
+}
+
+export type AgentMessageType = 'text' | 'image' | 'document';
+
+export interface CrmAgentMessage {
+  ticketId: string;
+  agentId?: string;
+  message: string;
+  messageType: AgentMessageType;
+  caption?: string;
+  filename?: string;
+  timestamp?: string;
+}
+
+export interface ThreadControl {
+  ticketId?: string;
+  /** `pass_thread_control`, `control_passed`, `control_taken`... as Meta named it. */
+  event: string;
+  /** True when the thread now belongs to the CRM's app (its agents answer). */
+  toCrm: boolean;
+  appId?: string;
+  metadata?: string;
+}
+
+export interface AgentAssignment {
+  id?: string;
+  name?: string;
+  estimatedResponseTime?: string;
+}
+
+export interface AgentRequestResult {
+  ticketId: string;
+  outcome: 'accepted' | 'failed';
+  agentAssigned?: AgentAssignment;
+  error?: string;
+}
+
+export interface CustomerRecord {
+  customerId: string;
+  customerName: string;
+  isInactive: boolean;
+}
+
+export interface CustomerLookupResult {
+  document: string;
+  outcome: 'found' | 'not_found' | 'failed';
+  customer?: CustomerRecord;
+  error?: string;
+}
+
+interface Envelope<T extends string, D> {
+  type: T;
+  key: string;
+  id: string;
+  at: string;
+  data: D;
+}
+
+export type PipelineEvent =
+  | Envelope<'user.message', InboundMessage>
+  | Envelope<'whatsapp.status', StatusUpdate>
+  | Envelope<'crm.handover', CrmHandover>
+  | Envelope<'crm.message', CrmAgentMessage>
+  | Envelope<'meta.thread_control', ThreadControl>
+  | Envelope<'crm.agent_request.result', AgentRequestResult>
+  | Envelope<'customer.lookup.result', CustomerLookupResult>;
+
+export type PipelineEventType = PipelineEvent['type'];
+
+export function pipelineEvent<T extends PipelineEventType>(
+  type: T,
+  key: string,
+  id: string,
+  data: Extract<PipelineEvent, { type: T }>['data'],
+): PipelineEvent {
+  return { type, key, id, at: new Date().toISOString(), data } as PipelineEvent;
+}

@@ -1,0 +1,219 @@
+import {
+  pipelineEvent,
+  type InboundMessage,
+  type MediaRef,
+  type PipelineEvent,
+  type StatusUpdate,
+  type ThreadControl,
+  type WhatsAppDeliveryStatus,
+} from '../events';
+
+/**
+ * Turns Meta's webhook envelopes into pipeline events. Meta's payloads vary
+ * by API version and by product (WhatsApp, Messenger); anything unknown is
+ * reported in `ignored`, never thrown, so the sender always gets its 200.
+ */
+export interface ParsedWebhook {
+  events: PipelineEvent[];
+  ignored: string[];
+}
+
+type Json = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+const asString = (value: unknown): string | undefined =>
+  typeof value === 'string' && value !== '' ? value : typeof value === 'number' ? String(value) : undefined;
+
+/** Meta sends Unix seconds, as a string or (in older samples) a number. */
+function toIso(timestamp: unknown): string {
+  const seconds = Number(timestamp);
+  return Number.isFinite(seconds) && seconds > 0 ? new Date(seconds * 1000).toISOString() : new Date().toISOString();
+}
+
+function changesOf(payload: unknown, ignored: string[]): { field: string; value: Json }[] {
+  if (!isObject(payload) || !Array.isArray(payload.entry)) {
+    ignored.push('not a webhook envelope (no entry[])');
+    return [];
+  }
+  const changes: { field: string; value: Json }[] = [];
+  for (const entry of payload.entry) {
+    if (!isObject(entry)) continue;
+    if (!Array.isArray(entry.changes)) {
+      ignored.push(`entry without changes (keys: ${Object.keys(entry).join(',')})`);
+      continue;
+    }
+    for (const change of entry.changes) {
+      if (isObject(change) && isObject(change.value)) changes.push({ field: asString(change.field) ?? '', value: change.value });
+    }
+  }
+  return changes;
+}
+
+export function parseWhatsAppWebhook(payload: unknown): ParsedWebhook {
+  const ignored: string[] = [];
+  const events: PipelineEvent[] = [];
+  for (const { field, value } of changesOf(payload, ignored)) {
+    if (field !== 'messages') {
+      ignored.push(`field ${field || '(none)'}`);
+      continue;
+    }
+    const contacts = asArray(value.contacts).filter(isObject);
+    for (const raw of asArray(value.messages)) {
+      const message = isObject(raw) ? normaliseMessage(raw, contacts) : undefined;
+      if (!message) {
+        ignored.push('message without id or sender');
+        continue;
+      }
+      events.push(pipelineEvent('user.message', message.phone, `wa:msg:${message.waMessageId}`, message));
+    }
+    for (const raw of asArray(value.statuses)) {
+      const status = isObject(raw) ? normaliseStatus(raw) : undefined;
+      if (!status) {
+        ignored.push(`status ${isObject(raw) ? String(raw.status) : '?'} not tracked`);
+        continue;
+      }
+      events.push(pipelineEvent('whatsapp.status', status.recipient, `wa:status:${status.waMessageId}:${status.status}`, status));
+    }
+    if (!value.messages && !value.statuses) ignored.push(Array.isArray(value.errors) ? 'value-level errors only' : 'no messages or statuses');
+  }
+  return { events, ignored };
+}
+
+function normaliseMessage(raw: Json, contacts: Json[]): InboundMessage | undefined {
+  const waMessageId = asString(raw.id);
+  // `from` is the phone; business-scoped user ids (BSUID) arrive alone when the user hides the number.
+  const contact = contacts.find((c) => c.wa_id === raw.from) ?? contacts[0];
+  const phone = asString(raw.from) ?? asString(contact?.wa_id) ?? asString(contact?.user_id) ?? asString(raw.user_id);
+  if (!waMessageId || !phone) return undefined;
+  const type = asString(raw.type) ?? 'unknown';
+  const profile = isObject(contact?.profile) ? asString(contact.profile.name) : undefined;
+  return { phone, waMessageId, timestamp: toIso(raw.timestamp), profileName: profile, type, ...contentOf(type, raw) };
+}
+
+function contentOf(type: string, raw: Json): Pick<InboundMessage, 'text' | 'replyId' | 'media'> {
+  const body = isObject(raw[type]) ? (raw[type] as Json) : {};
+  switch (type) {
+    case 'text':
+      return { text: asString(body.body) };
+    case 'image':
+    case 'video':
+    case 'audio':
+    case 'sticker':
+    case 'document': {
+      const media: MediaRef = {
+        id: asString(body.id),
+        url: asString(body.url),
+        mimeType: asString(body.mime_type),
+        caption: asString(body.caption),
+        filename: asString(body.filename),
+      };
+      return { text: media.caption, media };
+    }
+    case 'button':
+      return { text: asString(body.text), replyId: asString(body.payload) };
+    case 'interactive': {
+      const reply = [body.button_reply, body.list_reply, body.nfm_reply].find(isObject);
+      return { text: asString(reply?.title) ?? asString(reply?.body), replyId: asString(reply?.id) };
+    }
+    case 'location':
+      return { text: [asString(body.name), asString(body.address), `${body.latitude},${body.longitude}`].filter(Boolean).join(' · ') };
+    case 'reaction':
+      return { text: asString(body.emoji) ?? '' };
+    case 'contacts':
+      return {
+        text: asArray(raw.contacts)
+          .filter(isObject)
+          .map((c) => (isObject(c.name) ? asString(c.name.formatted_name) : undefined))
+          .filter(Boolean)
+          .join(', '),
+      };
+    default:
+      return {};
+  }
+}
+
+const TRACKED_STATUSES: Record<string, WhatsAppDeliveryStatus> = {
+  sent: 'sent',
+  delivered: 'delivered',
+  read: 'read',
+  // A voice note listened to: as good as read for our ladder.
+  played: 'read',
+  failed: 'failed',
+};
+
+function normaliseStatus(raw: Json): StatusUpdate | undefined {
+  const waMessageId = asString(raw.id);
+  const status = TRACKED_STATUSES[asString(raw.status) ?? ''];
+  const recipient = asString(raw.recipient_id) ?? asString(raw.recipient_user_id) ?? asString(raw.recipient_participant_id);
+  if (!waMessageId || !status || !recipient) return undefined;
+  const errors = asArray(raw.errors)
+    .filter(isObject)
+    .map((e) => ({ code: typeof e.code === 'number' ? e.code : undefined, title: asString(e.title), message: asString(e.message) }));
+  return {
+    waMessageId,
+    status,
+    timestamp: toIso(raw.timestamp),
+    recipient,
+    errors: errors.length > 0 ? errors : undefined,
+    callbackData: asString(raw.biz_opaque_callback_data),
+  };
+}
+
+/**
+ * Thread-control events, in the seed's shape (`value.event` =
+ * `pass_thread_control`, `thread_control.metadata` a JSON string with
+ * `ticket_id`) and in Conversation Routing's (`value.type` =
+ * `control_passed` / `control_taken`, the user in `sender.phone_number`).
+ */
+export interface ParsedThreadControl {
+  control: ThreadControl;
+  phone?: string;
+}
+
+export function parseThreadControlWebhook(payload: unknown, crmAppId: string): { items: ParsedThreadControl[]; ignored: string[] } {
+  const ignored: string[] = [];
+  const items: ParsedThreadControl[] = [];
+  for (const { field, value } of changesOf(payload, ignored)) {
+    if (field !== 'messaging_handovers') {
+      ignored.push(`field ${field || '(none)'}`);
+      continue;
+    }
+    const item = seedShape(value, crmAppId) ?? routingShape(value);
+    if (item) items.push(item);
+    else ignored.push(`handover event ${asString(value.event) ?? asString(value.type) ?? '(unnamed)'} not understood`);
+  }
+  return { items, ignored };
+}
+
+function ticketIdFrom(metadata: string | undefined): string | undefined {
+  if (!metadata) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(metadata);
+    return isObject(parsed) ? (asString(parsed.ticket_id) ?? asString(parsed.ticketId)) : undefined;
+  } catch {
+    // Routing's metadata is free text ("WhatsApp user requested human agent"): no ticket in it.
+    return /\bTK-\d{4}-\d+\b/.exec(metadata)?.[0];
+  }
+}
+
+function seedShape(value: Json, crmAppId: string): ParsedThreadControl | undefined {
+  const event = asString(value.event);
+  if (!event || !isObject(value.thread_control)) return undefined;
+  const appId = asString(value.thread_control.app_id) ?? asString(value.thread_control.new_owner_app_id);
+  const metadata = asString(value.thread_control.metadata);
+  // Without a configured CRM app id, a pass is taken as a pass to the CRM: the seed's only use.
+  const toCrm = event === 'pass_thread_control' && (!crmAppId || appId === crmAppId);
+  return { control: { event, toCrm, appId, metadata, ticketId: ticketIdFrom(metadata) } };
+}
+
+function routingShape(value: Json): ParsedThreadControl | undefined {
+  const event = asString(value.type);
+  if (event !== 'control_passed' && event !== 'control_taken') return undefined;
+  const body = isObject(value[event]) ? (value[event] as Json) : {};
+  const metadata = asString(body.metadata);
+  // control_taken always means the escalation partner (the CRM's agents) took the thread.
+  const toCrm = event === 'control_taken' || asString(body.new_owner_role) === 'escalation';
+  const phone = isObject(value.sender) ? asString(value.sender.phone_number) : undefined;
+  return { phone, control: { event, toCrm, appId: asString(body.previous_owner_app_id), metadata, ticketId: ticketIdFrom(metadata) } };
+}

@@ -1,0 +1,29 @@
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+/**
+ * Structured JSON logs. Tokens never reach a log line: known secret-bearing
+ * paths are redacted, and phones are masked by `maskPhone` at the call site.
+ */
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'handover' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: {
+        paths: ['authorization', 'headers.authorization', 'req.headers.authorization', 'token', '*.token', 'secret'],
+        censor: '[redacted]',
+      },
+    },
+    destination,
+  );
+}
+
+/** `573001234567` → `57300*****67`: enough to tell users apart in a log, not enough to call them. */
+export function maskPhone(phone: string | null | undefined): string {
+  if (!phone) return '';
+  if (phone.length <= 7) return `${phone.slice(0, 2)}${'*'.repeat(Math.max(0, phone.length - 2))}`;
+  return `${phone.slice(0, 5)}${'*'.repeat(phone.length - 7)}${phone.slice(-2)}`;
+}

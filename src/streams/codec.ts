@@ -1,0 +1,48 @@
+import type { PipelineEvent } from '../events';
+
+/**
+ * One stream entry per event. Fields: `t` type, `k` conversation key (the
+ * user's phone), `id` the natural id used for dedupe, `v` codec version,
+ * `d` the JSON data, `at` when the event was accepted (ISO).
+ */
+export const CODEC_VERSION = '1';
+
+export class CodecError extends Error {}
+
+export function encodeEvent(event: PipelineEvent): string[] {
+  return ['t', event.type, 'k', event.key, 'id', event.id, 'v', CODEC_VERSION, 'd', JSON.stringify(event.data), 'at', event.at];
+}
+
+export function decodeEvent(fields: string[]): PipelineEvent {
+  const map = new Map<string, string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i]!, fields[i + 1]!);
+  const [type, key, id, version, data, at] = ['t', 'k', 'id', 'v', 'd', 'at'].map((name) => map.get(name));
+  if (!type || !key || !id || !data || !at) throw new CodecError(`entry lacks a field (has ${[...map.keys()].join(',')})`);
+  if (version !== CODEC_VERSION) throw new CodecError(`unknown codec version ${version}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch {
+    throw new CodecError('entry data is not JSON');
+  }
+  return { type, key, id, at, data: parsed } as PipelineEvent;
+}
+
+/** Stable partition of a conversation: all events of one user land in one stream, in order. */
+export function partitionOf(key: string, partitions: number): number {
+  return Bun.hash.crc32(key) % partitions;
+}
+
+export interface StreamKeys {
+  partition(index: number): string;
+  deadLetter: string;
+  group: string;
+}
+
+export function streamKeys(prefix: string): StreamKeys {
+  return {
+    partition: (index) => `${prefix}events:${index}`,
+    deadLetter: `${prefix}events:dead`,
+    group: 'workers',
+  };
+}
