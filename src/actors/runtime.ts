@@ -1,0 +1,568 @@
+import { inArray, sql } from 'drizzle-orm';
+import { initialTransition, transition, type SnapshotFrom } from 'xstate';
+import type { Database, Tx } from '../db/client';
+import {
+  conversations,
+  messages,
+  outbox,
+  processedEvents,
+  ticketEvents,
+  tickets,
+  type ConversationRow,
+  type MessageAuthor,
+  type NewMessage,
+  type NewOutboxRow,
+  type OutboxKind,
+  type Ticket,
+} from '../db/schema';
+import type { InboundMessage, PipelineEvent, StatusUpdate } from '../events';
+import type { Logger } from '../logger';
+import { maskPhone } from '../logger';
+import { renderText, type Texts } from '../texts';
+import { buttonsMessage, listMessage, mediaMessage, textMessage, type WhatsAppMessage } from '../integrations/whatsapp-messages';
+import { conversationMachine, type ConversationEvent } from './conversation';
+import { effectsOf, type Effect } from './effects';
+import { handoverMachine, statusOf, type HandoverEvent } from './handover';
+import { REPLY_IDS } from './intents';
+
+export interface RuntimeDeps {
+  database: Database;
+  texts: Texts;
+  emergencyPhone: string;
+  logger: Logger;
+}
+
+export interface StreamEntry {
+  entryId: string;
+  event: PipelineEvent;
+}
+
+type ConversationSnapshot = SnapshotFrom<typeof conversationMachine>;
+type HandoverSnapshot = SnapshotFrom<typeof handoverMachine>;
+
+interface ConversationState {
+  snapshot: ConversationSnapshot;
+  createdAt: string;
+  isNew: boolean;
+  dirty: boolean;
+}
+
+interface TicketState {
+  snapshot: HandoverSnapshot;
+  isNew: boolean;
+  dirty: boolean;
+  csat: number | null;
+}
+
+/** Where an effect comes from: ids derived from it make every outbox row replay-safe. */
+interface Origin {
+  eventId: string;
+  phone: string;
+  at: string;
+  sequence: { next: number };
+}
+
+const PHASES: Record<string, string> = { waitingAgent: 'waiting_agent', withAgent: 'with_agent', closed: 'closed' };
+
+/**
+ * Applies stream events to the actors. One call handles one batch of one
+ * partition in one Postgres transaction: dedupe, load the snapshots, run
+ * XState's pure `transition()`, and write snapshots, history, outbox rows and
+ * ticket events together. Nothing leaves the process here: the outbox does
+ * that after the commit.
+ */
+export function createRuntime(deps: RuntimeDeps) {
+  const { database, texts, logger } = deps;
+
+  async function applyBatch(entries: StreamEntry[]): Promise<{ applied: number; duplicates: number }> {
+    const afterCommit: (() => void)[] = [];
+    const result = await database.db.transaction(async (tx) => {
+      const batch = new Batch(tx, afterCommit);
+      const fresh = await batch.claimFreshEvents(entries);
+      await batch.load(fresh.map((entry) => entry.event));
+      for (const { event } of fresh) await batch.apply(event);
+      await batch.flush();
+      return { applied: fresh.length, duplicates: entries.length - fresh.length };
+    });
+    for (const run of afterCommit) run();
+    return result;
+  }
+
+  class Batch {
+    private readonly conversations = new Map<string, ConversationState>();
+    private readonly tickets = new Map<string, TicketState>();
+    private readonly newMessages: NewMessage[] = [];
+    private readonly newOutbox: NewOutboxRow[] = [];
+    private readonly newTicketEvents: (typeof ticketEvents.$inferInsert)[] = [];
+    private readonly statusUpdates: StatusUpdate[] = [];
+
+    constructor(
+      private readonly tx: Tx,
+      private readonly afterCommit: (() => void)[],
+    ) {}
+
+    /** Records every event id; only those not seen before (in this batch or any earlier one) are applied. */
+    async claimFreshEvents(entries: StreamEntry[]): Promise<StreamEntry[]> {
+      const firstOccurrence = new Map<string, StreamEntry>();
+      for (const entry of entries) if (!firstOccurrence.has(entry.event.id)) firstOccurrence.set(entry.event.id, entry);
+      if (firstOccurrence.size === 0) return [];
+      const inserted = await this.tx
+        .insert(processedEvents)
+        .values([...firstOccurrence.values()].map((entry) => ({ id: entry.event.id, streamEntryId: entry.entryId })))
+        .onConflictDoNothing()
+        .returning({ id: processedEvents.id });
+      const fresh = new Set(inserted.map((row) => row.id));
+      return [...firstOccurrence.values()].filter((entry) => fresh.has(entry.event.id));
+    }
+
+    /** Two queries for the whole batch: the users' conversations, then every ticket they or the events name. */
+    async load(events: PipelineEvent[]): Promise<void> {
+      const phones = [...new Set(events.map((event) => event.key))];
+      if (phones.length === 0) return;
+      const rows = await this.tx.select().from(conversations).where(inArray(conversations.phone, phones));
+      for (const row of rows) this.conversations.set(row.phone, restoreConversation(row));
+      const ticketIds = new Set<string>();
+      for (const state of this.conversations.values()) {
+        const { ticketId, surveyTicketId } = state.snapshot.context;
+        if (ticketId) ticketIds.add(ticketId);
+        if (surveyTicketId) ticketIds.add(surveyTicketId);
+      }
+      for (const event of events) {
+        if ('ticketId' in event.data && typeof event.data.ticketId === 'string') ticketIds.add(event.data.ticketId);
+      }
+      if (ticketIds.size === 0) return;
+      const ticketRows = await this.tx.select().from(tickets).where(inArray(tickets.id, [...ticketIds]));
+      for (const row of ticketRows) this.tickets.set(row.id, restoreTicket(row));
+    }
+
+    async apply(event: PipelineEvent): Promise<void> {
+      const origin: Origin = { eventId: event.id, phone: event.key, at: event.at, sequence: { next: 0 } };
+      switch (event.type) {
+        case 'user.message':
+          return this.onUserMessage(origin, event.data);
+        case 'whatsapp.status':
+          this.statusUpdates.push(event.data);
+          return;
+        case 'crm.handover': {
+          const { ticketId, handoverType, agentId, agentName } = event.data;
+          const machineEvent: HandoverEvent =
+            handoverType === 'bot_to_human'
+              ? { type: 'crm.handover.bot_to_human', at: event.at, agent: { id: agentId ?? '', name: agentName ?? agentId ?? '' } }
+              : { type: 'crm.handover.human_to_bot', at: event.at };
+          return this.sendToTicket(origin, ticketId, machineEvent);
+        }
+        case 'crm.message':
+          return this.sendToTicket(origin, event.data.ticketId, { type: 'crm.message', at: event.at, message: event.data });
+        case 'meta.thread_control': {
+          const ticketId = event.data.ticketId ?? this.conversations.get(event.key)?.snapshot.context.ticketId ?? undefined;
+          if (!ticketId) {
+            logger.info({ event: 'thread_control.unmatched', phone: maskPhone(event.key), control: event.data.event }, 'thread control event names no open ticket');
+            return;
+          }
+          return this.sendToTicket(origin, ticketId, { type: 'meta.thread_control', at: event.at, control: event.data });
+        }
+        case 'crm.agent_request.result': {
+          const { ticketId, outcome, agentAssigned, error } = event.data;
+          return this.sendToTicket(
+            origin,
+            ticketId,
+            outcome === 'accepted'
+              ? { type: 'crm.agent_request.accepted', at: event.at, agent: agentAssigned ?? null }
+              : { type: 'crm.agent_request.failed', at: event.at, error: error ?? 'unknown error' },
+          );
+        }
+        case 'customer.lookup.result':
+          return this.sendToConversation(origin, { type: 'customer.lookup.completed', result: event.data });
+      }
+    }
+
+    private async onUserMessage(origin: Origin, message: InboundMessage): Promise<void> {
+      const openTicketId = this.conversation(origin.phone).snapshot.context.ticketId;
+      const ticket = openTicketId ? this.tickets.get(openTicketId) : undefined;
+      this.newMessages.push({
+        phone: origin.phone,
+        ticketId: ticket && ticket.snapshot.status !== 'done' ? openTicketId : null,
+        direction: 'inbound',
+        author: 'user',
+        type: message.type,
+        body: message.text ?? null,
+        media: message.media ?? null,
+        waMessageId: message.waMessageId,
+        status: 'received',
+        createdAt: new Date(message.timestamp),
+      });
+      // While a ticket is open its handover machine owns the user's messages: the bot stays silent.
+      if (openTicketId && ticket && ticket.snapshot.status !== 'done') {
+        return this.sendToTicket(origin, openTicketId, { type: 'user.message', at: origin.at, message });
+      }
+      return this.sendToConversation(origin, { type: 'user.message', message });
+    }
+
+    private conversation(phone: string): ConversationState {
+      let state = this.conversations.get(phone);
+      if (!state) {
+        const [snapshot] = initialTransition(conversationMachine, { phone });
+        state = { snapshot, createdAt: new Date().toISOString(), isNew: true, dirty: true };
+        this.conversations.set(phone, state);
+      }
+      return state;
+    }
+
+    private async sendToConversation(origin: Origin, event: ConversationEvent): Promise<void> {
+      const state = this.conversation(origin.phone);
+      const [next, actions] = transition(conversationMachine, state.snapshot, event);
+      state.snapshot = next;
+      state.dirty = true;
+      await this.perform(origin, effectsOf(actions), null);
+    }
+
+    private async sendToTicket(origin: Origin, ticketId: string, event: HandoverEvent): Promise<void> {
+      const state = this.tickets.get(ticketId);
+      if (!state) {
+        logger.warn({ event: 'ticket.unknown', ticketId, type: event.type }, 'event for an unknown ticket dropped');
+        return;
+      }
+      if (!state.snapshot.can(event)) {
+        this.newTicketEvents.push({ ticketId, type: 'event_rejected', data: { event: event.type, state: state.snapshot.value }, at: new Date(event.at) });
+        logger.warn({ event: 'ticket.event_rejected', ticketId, type: event.type, state: state.snapshot.value }, 'ticket state does not accept this event');
+        return;
+      }
+      const [next, actions] = transition(handoverMachine, state.snapshot, event);
+      state.snapshot = next;
+      state.dirty = true;
+      await this.perform(origin, effectsOf(actions), ticketId);
+    }
+
+    private async openTicket(origin: Origin, category: Ticket['category'], priority: Ticket['priority']): Promise<void> {
+      const conversation = this.conversation(origin.phone);
+      const customer = conversation.snapshot.context.customer;
+      if (!customer) throw new Error('openTicket without an authenticated customer');
+      const ticketId = await this.nextTicketId(origin.at);
+      const [snapshot, actions] = initialTransition(handoverMachine, {
+        ticketId,
+        phone: origin.phone,
+        category,
+        priority,
+        customer,
+        requestedAt: origin.at,
+      });
+      this.tickets.set(ticketId, { snapshot, isNew: true, dirty: true, csat: null });
+      await this.sendToConversation(origin, { type: 'ticket.opened', ticketId });
+      await this.perform(origin, effectsOf(actions), ticketId);
+    }
+
+    /** `TK-YYYY-NNNNNN`: the year of the request, a number from a sequence shared by all instances. */
+    private async nextTicketId(at: string): Promise<string> {
+      const [row] = await database.rows<{ n: number | string }>(this.tx, sql`select nextval('ticket_number_seq') as n`);
+      return `TK-${new Date(at).getUTCFullYear()}-${String(row!.n).padStart(6, '0')}`;
+    }
+
+    private async perform(origin: Origin, effects: Effect[], ticketId: string | null): Promise<void> {
+      for (const effect of effects) {
+        switch (effect.type) {
+          case 'reply':
+            this.sendWhatsApp(origin, ticketId, 'bot', null, 'text', this.render(effect.params.text, effect.params.vars), null);
+            break;
+          case 'showMenu': {
+            const { greeting, notUnderstood, profileName } = effect.params;
+            const body = [
+              greeting ? renderText(texts, 'greeting', { profileGreeting: profileName ? `, ${profileName}` : '' }) : '',
+              notUnderstood ? texts.notUnderstood : '',
+              texts.menuBody,
+            ]
+              .filter(Boolean)
+              .join('\n\n');
+            const buttons = [
+              { id: REPLY_IDS.support, title: texts.menuSupport },
+              { id: REPLY_IDS.identify, title: texts.menuIdentify },
+              { id: REPLY_IDS.emergency, title: texts.menuEmergency },
+            ];
+            this.sendWhatsApp(origin, ticketId, 'bot', null, 'interactive', body, buttonsMessage(origin.phone, body, buttons));
+            break;
+          }
+          case 'offerSurvey': {
+            const rows = ([1, 2, 3, 4, 5] as const).map((score) => ({ id: `${REPLY_IDS.csatPrefix}${score}`, title: texts[`csat${score}`] }));
+            const body = texts.surveyBody;
+            this.sendWhatsApp(origin, effect.params.ticketId, 'bot', null, 'interactive', body, listMessage(origin.phone, body, texts.surveyButton, rows));
+            break;
+          }
+          case 'lookupCustomer':
+            this.enqueue(origin, 'customer.lookup', `lookup:${origin.phone}`, null, { phone: origin.phone, document: effect.params.document });
+            break;
+          case 'openTicket':
+            await this.openTicket(origin, effect.params.category, effect.params.priority);
+            break;
+          case 'recordCsat':
+            this.recordCsat(origin, effect.params.ticketId, effect.params.score);
+            break;
+          case 'requestAgent':
+            this.enqueue(origin, 'crm.agent_request', `crm:${origin.phone}`, ticketId, this.agentRequestBody(ticketId!));
+            break;
+          case 'relayToCrm': {
+            const { message } = effect.params;
+            this.enqueue(origin, 'crm.user_message', `crm:${origin.phone}`, ticketId, {
+              ticketId,
+              userPhone: origin.phone,
+              message: message.text ?? '',
+              messageType: message.type,
+              ...(message.media?.id ? { mediaId: message.media.id } : {}),
+              ...(message.media?.caption ? { caption: message.media.caption } : {}),
+              waMessageId: message.waMessageId,
+              timestamp: message.timestamp,
+            });
+            break;
+          }
+          case 'deliverAgentMessage': {
+            const { messageType, body, media, agentId } = effect.params;
+            const payload = messageType === 'text' ? textMessage(origin.phone, body) : mediaMessage(origin.phone, messageType, media ?? { url: body });
+            this.sendWhatsApp(origin, ticketId, 'agent', agentId ?? null, messageType, messageType === 'text' ? body : (media?.caption ?? null), payload, media);
+            break;
+          }
+          case 'notifyCrm': {
+            const ticket = this.tickets.get(ticketId!)!.snapshot.context;
+            this.enqueue(origin, 'crm.ticket_update', `crm:${origin.phone}`, ticketId, {
+              ticketId,
+              userPhone: origin.phone,
+              status: effect.params.status,
+              reason: effect.params.reason,
+              priority: ticket.priority,
+              timestamp: origin.at,
+            });
+            break;
+          }
+          case 'ticketClosed':
+            await this.sendToConversation(origin, { type: 'ticket.closed', ticketId: ticketId!, reason: effect.params.reason });
+            break;
+          case 'recordTicketEvent':
+            this.newTicketEvents.push({ ticketId: ticketId!, type: effect.params.type, data: effect.params.data ?? {}, at: new Date(origin.at) });
+            break;
+          case 'logMilestone':
+            this.logMilestone(effect.params.milestone, ticketId!, origin.phone);
+            break;
+        }
+      }
+    }
+
+    private render(key: Parameters<typeof renderText>[1], vars: Record<string, string | number> = {}): string {
+      return renderText(texts, key, { emergencyPhone: deps.emergencyPhone, ...vars });
+    }
+
+    /** The seed's three log events, written once the transaction that decided them has committed. */
+    private logMilestone(milestone: 'agent_required' | 'bot_to_human' | 'human_to_bot', ticketId: string, phone: string): void {
+      const line = { event: `handover.${milestone}`, ticketId, phone: maskPhone(phone) };
+      const message = {
+        agent_required: `🔔 AGENTE REQUERIDO: ${maskPhone(phone)} - Ticket: ${ticketId}`,
+        bot_to_human: `✅ Handover completado: Bot→Humano - ${ticketId}`,
+        human_to_bot: `🔄 Control regresado: Humano→Bot - ${ticketId}`,
+      }[milestone];
+      this.afterCommit.push(() => logger.info(line, message));
+    }
+
+    private recordCsat(origin: Origin, ticketId: string, score: number): void {
+      const ticket = this.tickets.get(ticketId);
+      if (!ticket) {
+        logger.warn({ event: 'csat.unknown_ticket', ticketId }, 'satisfaction answer for an unknown ticket');
+        return;
+      }
+      ticket.csat = score;
+      ticket.dirty = true;
+      this.newTicketEvents.push({ ticketId, type: 'csat', data: { score }, at: new Date(origin.at) });
+      const context = ticket.snapshot.context;
+      this.enqueue(origin, 'crm.ticket_update', `crm:${origin.phone}`, ticketId, {
+        ticketId,
+        userPhone: origin.phone,
+        status: statusOf(String(ticket.snapshot.value)),
+        reason: context.closeReason ?? 'csat',
+        priority: context.priority,
+        csat: score,
+        timestamp: origin.at,
+      });
+    }
+
+    /** The seed's agent-request body, built from the ticket and the conversation as they stand now. */
+    private agentRequestBody(ticketId: string): Record<string, unknown> {
+      const ticket = this.tickets.get(ticketId)!.snapshot.context;
+      const conversation = this.conversation(ticket.phone);
+      return {
+        ticketId,
+        userPhone: ticket.phone,
+        userContext: {
+          phoneNumber: ticket.phone,
+          customerId: ticket.customer.customerId,
+          customerName: ticket.customer.customerName,
+          isAuthenticated: true,
+          lastActivity: ticket.requestedAt,
+          sessionInfo: { hasActiveSession: true, sessionStart: conversation.createdAt },
+        },
+        priority: ticket.priority,
+        category: ticket.category,
+        serviceSuspended: ticket.customer.isInactive,
+        requestTime: ticket.requestedAt,
+      };
+    }
+
+    private nextKey(origin: Origin): string {
+      return `${origin.eventId}#${origin.sequence.next++}`;
+    }
+
+    private enqueue(origin: Origin, kind: OutboxKind, lane: string, ticketId: string | null, payload: Record<string, unknown>): string {
+      const idempotencyKey = this.nextKey(origin);
+      this.newOutbox.push({ kind, lane, payload, idempotencyKey, ticketId });
+      return idempotencyKey;
+    }
+
+    private sendWhatsApp(
+      origin: Origin,
+      ticketId: string | null,
+      author: MessageAuthor,
+      authorId: string | null,
+      type: string,
+      body: string | null,
+      payload: WhatsAppMessage | null,
+      media?: NewMessage['media'],
+    ): void {
+      const message = payload ?? textMessage(origin.phone, body ?? '');
+      const outboxKey = this.enqueue(origin, 'whatsapp.send', `wa:${origin.phone}`, ticketId, message);
+      this.newMessages.push({
+        phone: origin.phone,
+        ticketId,
+        direction: 'outbound',
+        author,
+        authorId,
+        type,
+        body,
+        media: media ?? null,
+        status: 'queued',
+        outboxKey,
+        createdAt: new Date(origin.at),
+      });
+    }
+
+    async flush(): Promise<void> {
+      const { tx } = this;
+      const dirtyConversations = [...this.conversations.entries()].filter(([, state]) => state.dirty);
+      if (dirtyConversations.length > 0) {
+        await tx
+          .insert(conversations)
+          .values(
+            dirtyConversations.map(([phone, state]) => ({
+              phone,
+              state: JSON.stringify(state.snapshot.value),
+              snapshot: conversationMachine.getPersistedSnapshot(state.snapshot),
+              createdAt: new Date(state.createdAt),
+              updatedAt: new Date(),
+            })),
+          )
+          .onConflictDoUpdate({
+            target: conversations.phone,
+            set: {
+              state: sql`excluded.state`,
+              snapshot: sql`excluded.snapshot`,
+              revision: sql`${conversations.revision} + 1`,
+              updatedAt: sql`excluded.updated_at`,
+            },
+          });
+      }
+      const dirtyTickets = [...this.tickets.values()].filter((state) => state.dirty);
+      if (dirtyTickets.length > 0) {
+        const projected = Object.fromEntries(TICKET_PROJECTION_COLUMNS.map((column) => [camel(column), sql.raw(`excluded.${column}`)]));
+        await tx
+          .insert(tickets)
+          .values(dirtyTickets.map((state) => projectTicket(state)))
+          .onConflictDoUpdate({ target: tickets.id, set: { ...projected, revision: sql`${tickets.revision} + 1` } });
+      }
+      if (this.newTicketEvents.length > 0) await tx.insert(ticketEvents).values(this.newTicketEvents);
+      if (this.newMessages.length > 0) await tx.insert(messages).values(this.newMessages).onConflictDoNothing();
+      if (this.newOutbox.length > 0) await tx.insert(outbox).values(this.newOutbox);
+      for (const update of this.statusUpdates) await applyStatus(tx, update);
+    }
+  }
+
+  return { applyBatch };
+}
+
+function restoreConversation(row: ConversationRow): ConversationState {
+  const persisted = row.snapshot as { value: ConversationSnapshot['value']; context: ConversationSnapshot['context'] };
+  return {
+    snapshot: conversationMachine.resolveState({ value: persisted.value, context: persisted.context }),
+    createdAt: row.createdAt.toISOString(),
+    isNew: false,
+    dirty: false,
+  };
+}
+
+function restoreTicket(row: Ticket): TicketState {
+  const persisted = row.snapshot as { value: HandoverSnapshot['value']; context: HandoverSnapshot['context'] };
+  return {
+    snapshot: handoverMachine.resolveState({ value: persisted.value, context: persisted.context }),
+    isNew: false,
+    dirty: false,
+    csat: row.csat,
+  };
+}
+
+function projectTicket(state: TicketState): typeof tickets.$inferInsert {
+  const context = state.snapshot.context;
+  const value = String(state.snapshot.value);
+  const date = (iso: string | null) => (iso ? new Date(iso) : null);
+  return {
+    id: context.ticketId,
+    phone: context.phone,
+    customerId: context.customer.customerId,
+    customerName: context.customer.customerName,
+    category: context.category,
+    priority: context.priority,
+    status: statusOf(value),
+    phase: PHASES[value] ?? value,
+    closeReason: context.closeReason,
+    agentId: context.agent?.id ?? null,
+    agentName: context.agent?.name ?? null,
+    requestedAt: new Date(context.requestedAt),
+    assignedAt: date(context.assignedAt),
+    firstAgentReplyAt: date(context.firstAgentReplyAt),
+    closedAt: date(context.closedAt),
+    lastActivityAt: new Date(context.lastActivityAt),
+    messageCount: context.messageCount,
+    csat: state.csat,
+    snapshot: handoverMachine.getPersistedSnapshot(state.snapshot),
+  };
+}
+
+/** The columns a ticket's later transitions can change: everything but its identity and request. */
+const TICKET_PROJECTION_COLUMNS = [
+  'status',
+  'phase',
+  'close_reason',
+  'agent_id',
+  'agent_name',
+  'assigned_at',
+  'first_agent_reply_at',
+  'closed_at',
+  'last_activity_at',
+  'message_count',
+  'csat',
+  'snapshot',
+];
+
+const camel = (column: string) => column.replace(/_(\w)/g, (_, letter: string) => letter.toUpperCase());
+
+/**
+ * Moves a message up WhatsApp's ladder, never down: statuses arrive out of
+ * order (a `delivered` after its `read`). `biz_opaque_callback_data` carries
+ * the outbox key, so a status also finds a send whose Graph response was lost.
+ */
+async function applyStatus(tx: Tx, update: StatusUpdate): Promise<void> {
+  const ladder = sql.raw(`array['queued','sent','failed','delivered','read']::delivery_status[]`);
+  const matches = update.callbackData
+    ? sql`(${messages.waMessageId} = ${update.waMessageId} or (${messages.waMessageId} is null and ${messages.outboxKey} = ${update.callbackData}))`
+    : sql`${messages.waMessageId} = ${update.waMessageId}`;
+  await tx
+    .update(messages)
+    .set({
+      status: update.status,
+      statusAt: new Date(update.timestamp),
+      waMessageId: update.waMessageId,
+      ...(update.errors ? { error: update.errors } : {}),
+    })
+    .where(sql`${matches} and ${messages.direction} = 'outbound' and coalesce(array_position(${ladder}, ${messages.status}), 0) < array_position(${ladder}, ${update.status}::delivery_status)`);
+}

@@ -1,0 +1,95 @@
+import { Elysia } from 'elysia';
+import type Redis from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Config } from './config';
+import type { Database } from './db/client';
+import { createQueries } from './db/queries';
+import { AppError, tooManyRequests } from './errors';
+import type { Logger } from './logger';
+import { crmRoutes } from './routes/crm';
+import { healthRoutes } from './routes/health';
+import { webhookRoutes } from './routes/webhook';
+import type { Producer } from './streams/producer';
+
+export interface AppDeps {
+  config: Config;
+  database: Database;
+  redis: Redis;
+  producer: Producer;
+  logger: Logger;
+}
+
+const errorBody = (status: number, error: string, message: string) =>
+  new Response(JSON.stringify({ success: false, error, message }), { status, headers: { 'content-type': 'application/json' } });
+
+/**
+ * Per-client request budgets, shared by every instance through Redis; if
+ * Redis itself fails the in-memory insurance limiter keeps counting.
+ */
+function rateLimiter(redis: Redis, prefix: string, name: string, perMinute: number) {
+  return new RateLimiterRedis({
+    storeClient: redis,
+    keyPrefix: `${prefix}ratelimit:${name}`,
+    points: perMinute,
+    duration: 60,
+    insuranceLimiter: new RateLimiterMemory({ points: perMinute, duration: 60 }),
+  });
+}
+
+/** Builds the HTTP app. Tests call `app.handle(new Request(...))`; index.ts listens. */
+export function createApp(deps: AppDeps) {
+  const { config, logger } = deps;
+  const queries = createQueries(deps.database.db);
+  const limiters = {
+    webhook: rateLimiter(deps.redis, config.REDIS_KEY_PREFIX, 'webhook', config.WEBHOOK_RATE_LIMIT_PER_MINUTE),
+    crm: rateLimiter(deps.redis, config.REDIS_KEY_PREFIX, 'crm', config.CRM_RATE_LIMIT_PER_MINUTE),
+  };
+
+  return new Elysia()
+    .onError(({ code, error, request }) => {
+      if (error instanceof AppError) {
+        if (error.status >= 500) logger.error({ event: 'http.error', path: new URL(request.url).pathname, code: error.code, error: error.message }, 'request failed');
+        return errorBody(error.status, error.code, error.message);
+      }
+      if (code === 'NOT_FOUND') return errorBody(404, 'route_not_found', `no route for ${request.method} ${new URL(request.url).pathname}`);
+      if (code === 'PARSE') return errorBody(400, 'invalid_body', 'request body could not be parsed');
+      if (code === 'VALIDATION') return errorBody(400, 'invalid_request', String((error as Error).message).slice(0, 500));
+      logger.error({ event: 'http.unhandled', path: new URL(request.url).pathname, error: (error as Error)?.stack ?? String(error) }, 'unhandled error');
+      return errorBody(500, 'internal_error', 'internal error; the event was not accepted, retry later');
+    })
+    .onBeforeHandle(async ({ request, server }) => {
+      const path = new URL(request.url).pathname;
+      const limiter = path.startsWith('/api/crm') ? limiters.crm : path === '/webhook' ? limiters.webhook : undefined;
+      if (!limiter) return;
+      const client = server?.requestIP(request)?.address ?? 'unknown';
+      try {
+        await limiter.consume(client);
+      } catch (rejection) {
+        if (rejection instanceof RateLimiterRes) throw tooManyRequests(Math.ceil(rejection.msBeforeNext / 1000));
+        throw rejection;
+      }
+    })
+    .use(healthRoutes({ timeoutMs: 2000, checks: { redis: async () => void (await deps.redis.ping()), database: () => deps.database.ping() } }))
+    .use(
+      webhookRoutes({
+        verifyToken: config.WEBHOOK_VERIFY_TOKEN,
+        appSecret: config.META_WEBHOOK_SECRET,
+        maxBodyBytes: config.MAX_BODY_BYTES,
+        producer: deps.producer,
+        logger,
+      }),
+    )
+    .use(
+      crmRoutes({
+        apiToken: config.CRM_API_TOKEN,
+        appSecret: config.META_WEBHOOK_SECRET,
+        crmAppId: config.CRM_META_APP_ID,
+        maxBodyBytes: config.MAX_BODY_BYTES,
+        queries,
+        producer: deps.producer,
+        logger,
+      }),
+    );
+}
+
+export type App = ReturnType<typeof createApp>;

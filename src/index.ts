@@ -1,0 +1,173 @@
+import { hostname } from 'node:os';
+import Redis, { type RedisOptions } from 'ioredis';
+import { createRuntime } from './actors/runtime';
+import { createApp } from './app';
+import { agentRequestUrl, ConfigError, loadConfig, type Config } from './config';
+import { openDatabase } from './db/client';
+import { createCrmClient } from './integrations/crm';
+import { createCustomerDirectory } from './integrations/customers';
+import { createWhatsAppClient } from './integrations/whatsapp';
+import { createLogger, type Logger } from './logger';
+import { createDispatcher } from './outbox/dispatcher';
+import { streamKeys } from './streams/codec';
+import { createProducer } from './streams/producer';
+import { createStreamWorker } from './streams/worker';
+import { loadTexts } from './texts';
+
+export interface Service {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+class StartupError extends Error {}
+
+async function connectRedis(url: string, options: RedisOptions): Promise<Redis> {
+  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 5000, ...options });
+  try {
+    await redis.connect();
+    return redis;
+  } catch (error) {
+    redis.disconnect();
+    const where = url.replace(/\/\/[^@]*@/, '//');
+    throw new StartupError(`Redis is unreachable at ${where} (${(error as Error).message}): start redis-server or set REDIS_URL`);
+  }
+}
+
+/**
+ * The composition root: config → database → Redis → services → HTTP app and
+ * workers. `bun run start` and the end-to-end tests both come through here.
+ */
+export async function startService(config: Config, logger: Logger = createLogger(config.LOG_LEVEL)): Promise<Service> {
+  const texts = loadTexts(config.BOT_TEXTS_FILE);
+  const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR }).catch((error: Error) => {
+    throw new StartupError(`database unavailable (${config.DATABASE_URL ? 'DATABASE_URL' : `embedded PGlite in ${config.DATA_DIR}`}): ${error.message}`);
+  });
+  const closers: (() => Promise<unknown>)[] = [() => database.close()];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close().catch(() => {});
+  };
+  try {
+    // Commands fail fast while Redis is away (no offline queue): a webhook then gets a 503 and Meta retries.
+    const redis = await connectRedis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    closers.push(() => redis.quit());
+    const blockingRedis = await connectRedis(config.REDIS_URL, { maxRetriesPerRequest: null });
+    closers.push(async () => blockingRedis.disconnect());
+
+    const keys = streamKeys(config.REDIS_KEY_PREFIX);
+    const producer = createProducer(redis, keys, config.STREAM_PARTITIONS);
+    const runtime = createRuntime({ database, texts, emergencyPhone: config.EMERGENCY_PHONE, logger });
+    const crm = createCrmClient({
+      baseUrl: config.CRM_BASE_URL,
+      agentRequestUrl: agentRequestUrl(config),
+      botApiToken: config.BOT_API_TOKEN,
+      signingSecret: config.BOT_SIGNING_SECRET,
+      timeoutMs: config.HTTP_TIMEOUT_MS,
+    });
+    const whatsapp = createWhatsAppClient({
+      apiUrl: config.WHATSAPP_API_URL,
+      token: config.WHATSAPP_TOKEN,
+      phoneNumberId: config.WHATSAPP_PHONE_NUMBER_ID,
+      timeoutMs: config.HTTP_TIMEOUT_MS,
+    });
+    const customers = createCustomerDirectory(
+      { url: config.CUSTOMER_LOOKUP_URL, token: config.CUSTOMER_LOOKUP_TOKEN, timeoutMs: config.HTTP_TIMEOUT_MS },
+      database.db,
+    );
+    const dispatcher = createDispatcher({
+      database,
+      crm,
+      whatsapp,
+      customers,
+      producer,
+      logger,
+      maxAttempts: config.OUTBOX_MAX_ATTEMPTS,
+      concurrency: config.OUTBOX_CONCURRENCY,
+      pollMs: config.OUTBOX_POLL_MS,
+      leaseMs: config.HTTP_TIMEOUT_MS * 3,
+    });
+    const worker = createStreamWorker({
+      redis,
+      blockingRedis,
+      keys,
+      partitions: config.STREAM_PARTITIONS,
+      consumer: config.CONSUMER_NAME || hostname(),
+      batchSize: config.STREAM_BATCH_SIZE,
+      maxDeliveries: config.STREAM_MAX_DELIVERIES,
+      claimIdleMs: 60_000,
+      blockMs: 1000,
+      logger,
+      handle: async (entries) => {
+        await runtime.applyBatch(entries);
+      },
+      isOutage: () =>
+        database.ping().then(
+          () => false,
+          () => true,
+        ),
+      onCommitted: () => dispatcher.poke(),
+    });
+
+    const app = createApp({ config, database, redis, producer, logger });
+    app.listen({ port: config.PORT, hostname: '0.0.0.0', maxRequestBodySize: config.MAX_BODY_BYTES + 1024 });
+    const server = app.server!;
+    closers.push(() => app.stop());
+    await worker.start();
+    closers.push(() => worker.close());
+    dispatcher.start();
+    closers.push(() => dispatcher.close());
+
+    for (const [name, client] of [
+      ['CRM_BASE_URL', crm],
+      ['WHATSAPP_TOKEN/WHATSAPP_PHONE_NUMBER_ID', whatsapp],
+    ] as const) {
+      if (!client.configured) logger.warn({ event: 'config.unset', setting: name }, `${name} not set: those outbox rows wait until it is`);
+    }
+    logger.info(
+      { event: 'service.started', port: server.port, database: database.kind, partitions: config.STREAM_PARTITIONS },
+      `handover service listening on port ${server.port}`,
+    );
+    let stopping: Promise<void> | null = null;
+    return {
+      url: `http://127.0.0.1:${server.port}`,
+      port: server.port!,
+      stop: () => (stopping ??= closeAll()),
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const problem of error.problems) console.error(`config: ${problem}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.LOG_LEVEL);
+  let service: Service;
+  try {
+    service = await startService(config, logger);
+  } catch (error) {
+    logger.fatal({ event: 'service.start_failed' }, error instanceof StartupError ? error.message : ((error as Error).stack ?? String(error)));
+    process.exit(1);
+  }
+  const shutdown = (signal: string) => {
+    logger.info({ event: 'service.stopping', signal }, 'stopping: finishing the batch in hand');
+    const deadline = setTimeout(() => process.exit(1), 15_000);
+    service.stop().then(() => {
+      clearTimeout(deadline);
+      process.exit(0);
+    });
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+if (import.meta.main) await main();

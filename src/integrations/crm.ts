@@ -1,0 +1,50 @@
+import { signBody } from '../security';
+import { call, type CallOutcome } from './http';
+
+export interface CrmClientOptions {
+  baseUrl: string;
+  agentRequestUrl: string;
+  botApiToken: string;
+  signingSecret: string;
+  timeoutMs: number;
+}
+
+export type CrmCall = 'agent-request' | 'user-message' | 'ticket-update';
+
+/**
+ * Calls the CRM's endpoints (DESIGN 2.2). Every call is signed over the exact
+ * bytes sent and carries the outbox row's key as Idempotency-Key, so the CRM
+ * can drop our retries.
+ */
+export function createCrmClient(options: CrmClientOptions) {
+  const urls: Record<CrmCall, string> = {
+    'agent-request': options.agentRequestUrl,
+    'user-message': `${options.baseUrl.replace(/\/$/, '')}/api/bot/user-message`,
+    'ticket-update': `${options.baseUrl.replace(/\/$/, '')}/api/bot/ticket-update`,
+  };
+  return {
+    configured: options.baseUrl !== '' || options.agentRequestUrl !== '',
+    async send(kind: CrmCall, payload: unknown, idempotencyKey: string): Promise<CallOutcome> {
+      const url = urls[kind];
+      if (!url || !options.baseUrl && kind !== 'agent-request') {
+        return { ok: false, retryable: true, error: `CRM ${kind} URL is not configured (set CRM_BASE_URL)` };
+      }
+      const body = JSON.stringify(payload);
+      return call({
+        method: 'POST',
+        url,
+        timeoutMs: options.timeoutMs,
+        body,
+        headers: {
+          Authorization: `Bearer ${options.botApiToken}`,
+          'Content-Type': 'application/json',
+          'User-Agent': 'Conecta2Tel-Bot/1.0',
+          'X-Bot-Signature': signBody(options.signingSecret, body),
+          'Idempotency-Key': idempotencyKey,
+        },
+      });
+    },
+  };
+}
+
+export type CrmClient = ReturnType<typeof createCrmClient>;

@@ -1,0 +1,56 @@
+import { eq } from 'drizzle-orm';
+import type { Db } from '../db/client';
+import { customers } from '../db/schema';
+import type { CustomerLookupResult } from '../events';
+import { call } from './http';
+
+export interface CustomerDirectoryOptions {
+  url: string;
+  token: string;
+  timeoutMs: number;
+}
+
+export type LookupOutcome = { ok: true; result: CustomerLookupResult } | { ok: false; retryable: boolean; error: string };
+
+/**
+ * Finds a subscriber by document number (DESIGN 2.4): the ISP's directory
+ * over HTTP when CUSTOMER_LOOKUP_URL is set, else the `customers` table.
+ */
+export function createCustomerDirectory(options: CustomerDirectoryOptions, db: Db) {
+  return {
+    async lookup(document: string, phone: string): Promise<LookupOutcome> {
+      if (!options.url) {
+        const [row] = await db.select().from(customers).where(eq(customers.document, document)).limit(1);
+        return {
+          ok: true,
+          result: row
+            ? { document, outcome: 'found', customer: { customerId: row.customerId, customerName: row.customerName, isInactive: row.isInactive } }
+            : { document, outcome: 'not_found' },
+        };
+      }
+      const url = new URL(options.url);
+      url.searchParams.set('document', document);
+      url.searchParams.set('phone', phone);
+      const outcome = await call({
+        method: 'GET',
+        url: url.toString(),
+        timeoutMs: options.timeoutMs,
+        headers: { Authorization: `Bearer ${options.token}`, Accept: 'application/json' },
+      });
+      if (!outcome.ok) {
+        if (outcome.status === 404) return { ok: true, result: { document, outcome: 'not_found' } };
+        return outcome;
+      }
+      const body = outcome.body as { customerId?: unknown; customerName?: unknown; isInactive?: unknown } | null;
+      if (!body || typeof body.customerId !== 'string' && typeof body.customerId !== 'number' || typeof body.customerName !== 'string') {
+        return { ok: false, retryable: false, error: 'customer directory answered 200 without customerId and customerName' };
+      }
+      return {
+        ok: true,
+        result: { document, outcome: 'found', customer: { customerId: String(body.customerId), customerName: body.customerName, isInactive: body.isInactive === true } },
+      };
+    },
+  };
+}
+
+export type CustomerDirectory = ReturnType<typeof createCustomerDirectory>;

@@ -1,0 +1,55 @@
+/**
+ * The outcome of one outbound HTTP call, classified for the outbox: a
+ * retryable failure is tried again later, a permanent one is recorded.
+ */
+export type CallOutcome =
+  | { ok: true; status: number; body: unknown }
+  | { ok: false; retryable: boolean; status?: number; error: string; body?: unknown };
+
+export interface HttpRequest {
+  method: 'GET' | 'POST';
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+  timeoutMs: number;
+}
+
+/** 408, 425, 429 and 5xx are worth another try; other 4xx mean the request itself is wrong. */
+export const isRetryableStatus = (status: number) => status === 408 || status === 425 || status === 429 || status >= 500;
+
+export async function call(request: HttpRequest): Promise<CallOutcome> {
+  let response: Response;
+  try {
+    response = await fetch(request.url, {
+      method: request.method,
+      headers: request.headers,
+      body: request.body,
+      signal: AbortSignal.timeout(request.timeoutMs),
+      redirect: 'error',
+    });
+  } catch (error) {
+    const name = (error as Error).name;
+    const reason = name === 'TimeoutError' ? `timed out after ${request.timeoutMs} ms` : (error as Error).message;
+    return { ok: false, retryable: true, error: `${request.method} ${redact(request.url)}: ${reason}` };
+  }
+  const text = await response.text().catch(() => '');
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    // Not JSON: keep the text for the error message.
+  }
+  if (response.ok) return { ok: true, status: response.status, body };
+  return {
+    ok: false,
+    retryable: isRetryableStatus(response.status),
+    status: response.status,
+    error: `${request.method} ${redact(request.url)} answered ${response.status}: ${text.slice(0, 300)}`,
+    body,
+  };
+}
+
+/** Query strings can carry a document number: keep them out of errors and logs. */
+function redact(url: string): string {
+  return url.split('?')[0]!;
+}

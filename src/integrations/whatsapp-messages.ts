@@ -1,0 +1,52 @@
+import type { MediaRef } from '../events';
+import type { AgentMessageType } from '../events';
+
+/**
+ * Cloud API message bodies (POST /{phone-number-id}/messages). Limits that
+ * Meta enforces: at most 3 reply buttons with titles of 20 characters, list
+ * rows of 24 characters, interactive bodies of 1,024 characters.
+ */
+export type WhatsAppMessage = Record<string, unknown> & { messaging_product: 'whatsapp'; to: string; type: string };
+
+const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+
+export function textMessage(to: string, body: string): WhatsAppMessage {
+  return { messaging_product: 'whatsapp', recipient_type: 'individual', to, type: 'text', text: { body: clip(body, 4096), preview_url: false } };
+}
+
+export function mediaMessage(to: string, type: Exclude<AgentMessageType, 'text'>, media: MediaRef): WhatsAppMessage {
+  const object: Record<string, string> = {};
+  if (media.id) object.id = media.id;
+  else if (media.url) object.link = media.url;
+  if (media.caption) object.caption = clip(media.caption, 1024);
+  if (type === 'document' && media.filename) object.filename = media.filename;
+  return { messaging_product: 'whatsapp', recipient_type: 'individual', to, type, [type]: object };
+}
+
+export function buttonsMessage(to: string, body: string, buttons: { id: string; title: string }[]): WhatsAppMessage {
+  return {
+    messaging_product: 'whatsapp',
+    recipient_type: 'individual',
+    to,
+    type: 'interactive',
+    interactive: {
+      type: 'button',
+      body: { text: clip(body, 1024) },
+      action: { buttons: buttons.slice(0, 3).map((b) => ({ type: 'reply', reply: { id: b.id, title: clip(b.title, 20) } })) },
+    },
+  };
+}
+
+export function listMessage(to: string, body: string, button: string, rows: { id: string; title: string }[]): WhatsAppMessage {
+  return {
+    messaging_product: 'whatsapp',
+    recipient_type: 'individual',
+    to,
+    type: 'interactive',
+    interactive: {
+      type: 'list',
+      body: { text: clip(body, 1024) },
+      action: { button: clip(button, 20), sections: [{ title: clip(button, 24), rows: rows.slice(0, 10).map((r) => ({ id: r.id, title: clip(r.title, 24) })) }] },
+    },
+  };
+}

@@ -1,0 +1,212 @@
+import type Redis from 'ioredis';
+import type { PipelineEvent } from '../events';
+import type { Logger } from '../logger';
+import { CodecError, decodeEvent, type StreamKeys } from './codec';
+
+export interface WorkerEntry {
+  entryId: string;
+  event: PipelineEvent;
+}
+
+export interface StreamWorkerOptions {
+  /** Commands (XACK, XADD to the dead-letter stream, XAUTOCLAIM). */
+  redis: Redis;
+  /** A dedicated connection for the blocking XREADGROUP. */
+  blockingRedis: Redis;
+  keys: StreamKeys;
+  partitions: number;
+  consumer: string;
+  batchSize: number;
+  /** Failures of one entry, with the database up, before it is moved to the dead-letter stream. */
+  maxDeliveries: number;
+  /** Entries another consumer has held this long are taken over (that consumer is presumed dead). */
+  claimIdleMs: number;
+  blockMs: number;
+  logger: Logger;
+  /** Applies a batch of one partition; resolves once it is committed. */
+  handle(entries: WorkerEntry[]): Promise<void>;
+  /** True when a failure is the infrastructure's (the database is down), not the entry's. */
+  isOutage(): Promise<boolean>;
+  onCommitted?(): void;
+}
+
+/** How long a partition whose batch failed waits before it tries again. */
+const PARTITION_RETRY_MS = 1000;
+
+type RawEntry = [id: string, fields: string[]];
+type ReadReply = [stream: string, entries: RawEntry[]][] | null;
+
+/**
+ * The consumer-group loop (BullMQ's worker lifecycle as the model): read
+ * batches from every partition, apply each partition's batch in its own
+ * transaction (partitions in parallel, entries of a partition in order),
+ * acknowledge only after the commit. A partition whose batch failed re-reads
+ * its own pending entries first, so order holds across retries.
+ */
+export function createStreamWorker(options: StreamWorkerOptions) {
+  const { redis, blockingRedis, keys, logger } = options;
+  const streams = Array.from({ length: options.partitions }, (_, index) => keys.partition(index));
+  /** Partitions that must re-read their pending entries ('0') before new ones ('>'). */
+  const replay = new Set<string>(streams);
+  const retryAt = new Map<string, number>();
+  const failures = new Map<string, number>();
+  let running = false;
+  let loop: Promise<void> | null = null;
+  let closing: Promise<void> | null = null;
+
+  async function ensureGroups(): Promise<void> {
+    for (const stream of streams) {
+      try {
+        // From 0, not $: events accepted before the first worker started must not be skipped.
+        await redis.xgroup('CREATE', stream, keys.group, '0', 'MKSTREAM');
+      } catch (error) {
+        if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
+      }
+    }
+  }
+
+  /** Takes over entries a dead consumer left unacknowledged; they are replayed before new ones. */
+  async function reclaim(): Promise<void> {
+    for (const stream of streams) {
+      let cursor = '0-0';
+      do {
+        const reply = (await redis.xautoclaim(stream, keys.group, options.consumer, options.claimIdleMs, cursor, 'COUNT', 500, 'JUSTID')) as [string, string[]];
+        cursor = reply[0];
+        if (reply[1].length > 0) {
+          replay.add(stream);
+          logger.warn({ event: 'stream.reclaimed', stream, count: reply[1].length }, 'took over entries of a stopped consumer');
+        }
+      } while (cursor !== '0-0');
+    }
+  }
+
+  async function deadLetter(stream: string, entryId: string, fields: string[], reason: string): Promise<void> {
+    await redis.xadd(keys.deadLetter, '*', 'stream', stream, 'entry', entryId, 'error', reason.slice(0, 2000), 'failedAt', new Date().toISOString(), ...fields);
+    await redis.xack(stream, keys.group, entryId);
+    failures.delete(entryId);
+    logger.error({ event: 'stream.dead_letter', stream, entryId, error: reason }, 'entry moved to the dead-letter stream');
+  }
+
+  async function processPartition(stream: string, raw: RawEntry[]): Promise<void> {
+    const entries: WorkerEntry[] = [];
+    for (const [entryId, fields] of raw) {
+      // A replayed entry that was deleted (XTRIM) comes back with nil fields: nothing to apply.
+      if (!fields) {
+        await redis.xack(stream, keys.group, entryId);
+        continue;
+      }
+      try {
+        entries.push({ entryId, event: decodeEvent(fields) });
+      } catch (error) {
+        if (!(error instanceof CodecError)) throw error;
+        await deadLetter(stream, entryId, fields, `undecodable: ${error.message}`);
+      }
+    }
+    if (entries.length === 0) return;
+    try {
+      await options.handle(entries);
+      await redis.xack(stream, keys.group, ...entries.map((entry) => entry.entryId));
+      options.onCommitted?.();
+      return;
+    } catch (error) {
+      if (await options.isOutage()) throw error;
+      logger.warn({ event: 'stream.batch_failed', stream, size: entries.length, error: (error as Error).message }, 'batch failed; applying its entries one by one');
+    }
+    // The database is up, so some entry is at fault: isolate it, keep the others flowing, in order.
+    for (const entry of entries) {
+      try {
+        await options.handle([entry]);
+        await redis.xack(stream, keys.group, entry.entryId);
+        failures.delete(entry.entryId);
+        options.onCommitted?.();
+      } catch (error) {
+        if (await options.isOutage()) throw error;
+        const count = (failures.get(entry.entryId) ?? 0) + 1;
+        failures.set(entry.entryId, count);
+        const message = (error as Error).stack ?? String(error);
+        if (count >= options.maxDeliveries) {
+          const fields = raw.find(([id]) => id === entry.entryId)![1];
+          await deadLetter(stream, entry.entryId, fields, message);
+          continue;
+        }
+        logger.error({ event: 'stream.entry_failed', stream, entryId: entry.entryId, type: entry.event.type, attempt: count, error: (error as Error).message }, 'entry failed; will retry');
+        // Later entries of this partition wait: they may belong to the same conversation.
+        throw error;
+      }
+    }
+  }
+
+  async function readOnce(): Promise<void> {
+    const now = Date.now();
+    const ready = streams.filter((stream) => (retryAt.get(stream) ?? 0) <= now);
+    if (ready.length === 0) {
+      await Bun.sleep(Math.max(10, Math.min(...retryAt.values()) - now));
+      return;
+    }
+    const ids = ready.map((stream) => (replay.has(stream) ? '0' : '>'));
+    const reply = (await blockingRedis.xreadgroup(
+      'GROUP',
+      keys.group,
+      options.consumer,
+      'COUNT',
+      options.batchSize,
+      'BLOCK',
+      options.blockMs,
+      'STREAMS',
+      ...ready,
+      ...ids,
+    )) as ReadReply;
+    const byStream = new Map(reply ?? []);
+    for (const stream of ready) {
+      // A replay that found nothing pending is done: switch that partition to new entries.
+      if (replay.has(stream) && (byStream.get(stream)?.length ?? 0) === 0) replay.delete(stream);
+    }
+    await Promise.all(
+      [...byStream.entries()]
+        .filter(([, entries]) => entries.length > 0)
+        .map(async ([stream, entries]) => {
+          try {
+            await processPartition(stream, entries);
+            retryAt.delete(stream);
+          } catch (error) {
+            replay.add(stream);
+            retryAt.set(stream, Date.now() + PARTITION_RETRY_MS);
+            logger.error({ event: 'stream.partition_stalled', stream, error: (error as Error).message }, 'partition paused; its entries will be retried');
+          }
+        }),
+    );
+  }
+
+  async function run(): Promise<void> {
+    while (running) {
+      try {
+        await readOnce();
+      } catch (error) {
+        if (!running) break;
+        logger.error({ event: 'stream.read_error', error: (error as Error).message }, 'could not read the event streams; retrying');
+        await Bun.sleep(1000);
+      }
+    }
+  }
+
+  return {
+    async start(): Promise<void> {
+      await ensureGroups();
+      await reclaim();
+      running = true;
+      loop = run();
+    },
+    /** Idempotent: stops reading, lets the batch in hand finish and be acknowledged. */
+    close(): Promise<void> {
+      closing ??= (async () => {
+        running = false;
+        // The blocking read would otherwise hold the loop for up to blockMs.
+        blockingRedis.disconnect();
+        await loop;
+      })();
+      return closing;
+    },
+  };
+}
+
+export type StreamWorker = ReturnType<typeof createStreamWorker>;
