@@ -1,0 +1,91 @@
+import type { Server } from 'bun';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: Headers;
+  raw: string;
+  body: unknown;
+}
+
+export interface FakeServer {
+  url: string;
+  requests: RecordedRequest[];
+  /** Requests to one path, in arrival order. */
+  to(path: string): RecordedRequest[];
+  respond(handler: (request: RecordedRequest) => Response | undefined): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * A small recording HTTP server on loopback: stands in for what lies outside
+ * the product (the CRM, the Graph API, the customer directory).
+ */
+export function startFake(defaultResponse: (request: RecordedRequest) => Response): FakeServer {
+  const requests: RecordedRequest[] = [];
+  let override: ((request: RecordedRequest) => Response | undefined) | null = null;
+  const server: Server<undefined> = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    async fetch(request) {
+      const url = new URL(request.url);
+      const raw = await request.text();
+      let body: unknown = raw;
+      try {
+        body = raw ? JSON.parse(raw) : null;
+      } catch {
+        // keep the text
+      }
+      const recorded: RecordedRequest = { method: request.method, path: url.pathname, query: url.searchParams, headers: request.headers, raw, body };
+      requests.push(recorded);
+      return override?.(recorded) ?? defaultResponse(recorded);
+    },
+  });
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    requests,
+    to: (path) => requests.filter((request) => request.path === path),
+    respond: (handler) => {
+      override = handler;
+    },
+    stop: async () => {
+      await server.stop(true);
+    },
+  };
+}
+
+export const json = (body: unknown, status = 200) => Response.json(body, { status });
+
+/** The CRM: accepts everything; agent-request answers with a tentative agent. */
+export function startFakeCrm(): FakeServer {
+  return startFake((request) =>
+    request.path === '/api/bot/agent-request'
+      ? json({
+          success: true,
+          agentAssigned: { id: 'agent_001', name: 'María González', estimatedResponseTime: '5-10 minutes' },
+          ticketId: (request.body as { ticketId?: string })?.ticketId,
+        })
+      : json({ success: true }),
+  );
+}
+
+/** The Graph API: every send accepted with a fresh wamid. */
+export function startFakeGraph(): FakeServer {
+  let counter = 0;
+  return startFake(() => json({ messaging_product: 'whatsapp', contacts: [], messages: [{ id: `wamid.fake.${++counter}` }] }));
+}
+
+export interface DirectoryEntry {
+  customerId: string;
+  customerName: string;
+  isInactive: boolean;
+}
+
+/** The ISP's customer directory: 200 for known documents, 404 otherwise. */
+export function startFakeDirectory(entries: Record<string, DirectoryEntry>): FakeServer {
+  return startFake((request) => {
+    const entry = entries[request.query.get('document') ?? ''];
+    return entry ? json(entry) : json({ error: 'not found' }, 404);
+  });
+}

@@ -1,0 +1,179 @@
+import postgres from 'postgres';
+import { loadConfig, type Config } from '../../src/config';
+import { startService, type Service } from '../../src/index';
+import { createLogger } from '../../src/logger';
+import { signBody } from '../../src/security';
+import { startFakeCrm, startFakeDirectory, startFakeGraph, type DirectoryEntry, type FakeServer } from './fakes';
+
+export const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export const SECRETS = {
+  crmToken: 'crm-token-for-tests',
+  botToken: 'bot-token-for-tests',
+  botSigning: 'bot-signing-secret',
+  metaSecret: 'meta-app-secret',
+  verifyToken: 'verify-me',
+  whatsappToken: 'graph-token',
+};
+
+/** A database of its own for one test file; call `drop` when the file ends. */
+export async function createTestDatabase(label: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `hb_test_${label}_${process.pid}_${Date.now().toString(36)}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  return {
+    url: ADMIN_URL.replace(/\/[^/]*$/, `/${name}`),
+    drop: async () => {
+      const cleanup = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+      await cleanup.unsafe(`drop database if exists ${name} with (force)`);
+      await cleanup.end();
+    },
+  };
+}
+
+export interface TestStack {
+  service: Service;
+  config: Config;
+  crm: FakeServer;
+  graph: FakeServer;
+  directory: FakeServer;
+  sql: postgres.Sql;
+  stop(): Promise<void>;
+}
+
+export const DIRECTORY: Record<string, DirectoryEntry> = {
+  '1010101010': { customerId: 'C-100', customerName: 'Juan Pérez', isInactive: true },
+  '2020202020': { customerId: 'C-200', customerName: 'Ana Gómez', isInactive: false },
+};
+
+/**
+ * Boots the real service (the code path of `bun run start`) against real
+ * Redis and Postgres, with the CRM, Graph API and directory faked on loopback.
+ */
+export async function startStack(label: string, overrides: Record<string, string> = {}): Promise<TestStack> {
+  const database = await createTestDatabase(label);
+  const databaseUrl = database.url;
+  const crm = startFakeCrm();
+  const graph = startFakeGraph();
+  const directory = startFakeDirectory(DIRECTORY);
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL,
+    REDIS_KEY_PREFIX: `hbtest:${label}:${process.pid}:${Date.now().toString(36)}:`,
+    CRM_BASE_URL: crm.url,
+    CRM_API_TOKEN: SECRETS.crmToken,
+    BOT_API_TOKEN: SECRETS.botToken,
+    BOT_SIGNING_SECRET: SECRETS.botSigning,
+    META_WEBHOOK_SECRET: SECRETS.metaSecret,
+    WEBHOOK_VERIFY_TOKEN: SECRETS.verifyToken,
+    WHATSAPP_API_URL: `${graph.url}/v21.0`,
+    WHATSAPP_TOKEN: SECRETS.whatsappToken,
+    WHATSAPP_PHONE_NUMBER_ID: '1234567890',
+    CUSTOMER_LOOKUP_URL: `${directory.url}/customers`,
+    CUSTOMER_LOOKUP_TOKEN: 'directory-token',
+    OUTBOX_POLL_MS: '50',
+    ...overrides,
+  });
+  const service = await startService(config, createLogger(config.LOG_LEVEL));
+  const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
+  const stop = async () => {
+    await service.stop();
+    await sql.end();
+    await Promise.all([crm.stop(), graph.stop(), directory.stop()]);
+    await database.drop();
+  };
+  return { service, config, crm, graph, directory, sql, stop };
+}
+
+/** Polls until `check` returns a value (not undefined/false); the deadline only bounds a broken run. */
+export async function eventually<T>(check: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<Exclude<T, undefined | false>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value as Exclude<T, undefined | false>;
+    } catch (error) {
+      last = error;
+    }
+    await Bun.sleep(25);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+let wamidCounter = 0;
+
+/** A Cloud API `messages` webhook for one user message, as Meta sends it. */
+export function userMessagePayload(phone: string, content: Record<string, unknown>, options: { id?: string; name?: string } = {}) {
+  const id = options.id ?? `wamid.user.${Date.now()}.${++wamidCounter}`;
+  return {
+    id,
+    payload: {
+      object: 'whatsapp_business_account',
+      entry: [
+        {
+          id: 'WABA_ID',
+          changes: [
+            {
+              field: 'messages',
+              value: {
+                messaging_product: 'whatsapp',
+                metadata: { display_phone_number: '573009999999', phone_number_id: '1234567890' },
+                contacts: [{ profile: { name: options.name ?? 'Juan' }, wa_id: phone }],
+                messages: [{ from: phone, id, timestamp: String(Math.floor(Date.now() / 1000)), ...content }],
+              },
+            },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+export const text = (body: string) => ({ type: 'text', text: { body } });
+export const buttonReply = (id: string, title: string) => ({ type: 'interactive', interactive: { type: 'button_reply', button_reply: { id, title } } });
+
+/**
+ * Meta's serialisation: non-ASCII escaped as \uXXXX. The signature covers
+ * these exact bytes, so a server that re-serialises would fail it.
+ */
+export function metaJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+export async function postWebhook(stack: TestStack, body: string, signature = signBody(SECRETS.metaSecret, body), path = '/webhook'): Promise<Response> {
+  return fetch(`${stack.service.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature }, body });
+}
+
+export async function sendUser(stack: TestStack, phone: string, content: Record<string, unknown>, options: { id?: string } = {}) {
+  const { id, payload } = userMessagePayload(phone, content, options);
+  const response = await postWebhook(stack, metaJson(payload));
+  if (response.status !== 200) throw new Error(`webhook answered ${response.status}: ${await response.text()}`);
+  return id;
+}
+
+export async function crmCall(stack: TestStack, method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(`${stack.service.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${SECRETS.crmToken}`, 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, any> };
+}
+
+/** What the user has received so far: the Graph fake's recorded sends to `phone`. */
+export function sentTo(stack: TestStack, phone: string): Record<string, any>[] {
+  return stack.graph.requests.map((request) => request.body as Record<string, any>).filter((body) => body?.to === phone);
+}
+
+/** The text a person would read in a sent message, whatever its type. */
+export function readable(message: Record<string, any>): string {
+  if (message.type === 'text') return message.text.body;
+  if (message.type === 'interactive') return message.interactive.body.text;
+  return `[${message.type}] ${message[message.type]?.link ?? ''}`;
+}
