@@ -177,3 +177,32 @@ export function readable(message: Record<string, any>): string {
   if (message.type === 'interactive') return message.interactive.body.text;
   return `[${message.type}] ${message[message.type]?.link ?? ''}`;
 }
+
+/** Drives a user from "Hola" to an open ticket; returns the ticket id the CRM was given. */
+export async function openTicketFor(stack: TestStack, phone: string, document: string): Promise<string> {
+  await sendUser(stack, phone, text('Hola'));
+  await eventually(() => sentTo(stack, phone).length >= 1, 'menu');
+  await sendUser(stack, phone, text('soporte'));
+  await eventually(() => sentTo(stack, phone).length >= 2, 'document question');
+  await sendUser(stack, phone, text(document));
+  const request = await eventually(
+    () => stack.crm.to('/api/bot/agent-request').find((r) => (r.body as { userPhone?: string }).userPhone === phone),
+    'agent-request',
+  );
+  return (request.body as { ticketId: string }).ticketId;
+}
+
+/** Opens a ticket and has the CRM hand it to an agent; waits until it is active. */
+export async function activeTicketFor(stack: TestStack, phone: string, document: string): Promise<string> {
+  const ticketId = await openTicketFor(stack, phone, document);
+  const { status } = await crmCall(stack, 'POST', '/api/crm/handover', {
+    ticketId,
+    userPhone: phone,
+    agentId: 'agent_007',
+    agentName: 'Carlos Ruiz',
+    handoverType: 'bot_to_human',
+  });
+  if (status !== 200) throw new Error(`handover answered ${status}`);
+  await eventually(async () => (await crmCall(stack, 'GET', `/api/crm/handover-status/${ticketId}`)).body.status === 'active', 'active ticket');
+  return ticketId;
+}

@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { activeTicketFor, crmCall, eventually, openTicketFor, readable, sendUser, sentTo, startStack, text, type TestStack } from '../support/harness';
+
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await startStack('flows');
+});
+afterAll(() => stack.stop());
+
+describe('who gets which ticket', () => {
+  test('an active subscriber gets soporte_agente with priority media', async () => {
+    const phone = '573000000101';
+    const ticketId = await openTicketFor(stack, phone, '2020202020');
+    const request = stack.crm.to('/api/bot/agent-request').find((r) => (r.body as any).ticketId === ticketId)!;
+    expect(request.body).toMatchObject({ category: 'soporte_agente', priority: 'media', serviceSuspended: false, userContext: { customerName: 'Ana Gómez' } });
+  });
+
+  test('an unauthenticated user is asked to authenticate and after 3 wrong documents gets the emergency number', async () => {
+    const phone = '573000000102';
+    await sendUser(stack, phone, text('Hola'));
+    await sendUser(stack, phone, text('quiero hablar con un asesor'));
+    await eventually(() => sentTo(stack, phone).length >= 2, 'document question');
+    expect(readable(sentTo(stack, phone)[1]!)).toContain('número de documento');
+    await sendUser(stack, phone, text('9999999999'));
+    await eventually(() => sentTo(stack, phone).length >= 3, 'first rejection');
+    await sendUser(stack, phone, text('no me acuerdo'));
+    await eventually(() => sentTo(stack, phone).length >= 4, 'second rejection');
+    await sendUser(stack, phone, text('8888888888'));
+    const texts = await eventually(() => sentTo(stack, phone).length >= 6 && sentTo(stack, phone).map(readable), 'emergency number');
+    expect(texts[2]).toContain('Te quedan 2 intentos');
+    expect(texts[3]).toContain('Te quedan 1 intentos');
+    expect(texts[4]).toContain('3242156679');
+    expect(texts[5]).toContain('¿En qué te podemos ayudar?');
+    expect(stack.crm.to('/api/bot/agent-request').some((r) => (r.body as any).userPhone === phone)).toBe(false);
+  });
+});
+
+describe('while an agent owns the conversation', () => {
+  const phone = '573000000103';
+  let ticketId: string;
+  beforeAll(async () => {
+    ticketId = await activeTicketFor(stack, phone, '2020202020');
+  });
+
+  test("an agent's image and document reach the user as WhatsApp media, not links", async () => {
+    const before = sentTo(stack, phone).length;
+    await crmCall(stack, 'POST', '/api/crm/send-message', {
+      ticketId,
+      userPhone: phone,
+      agentId: 'agent_007',
+      message: 'https://cdn.conecta2tel.example/factura.png',
+      messageType: 'image',
+      caption: 'Tu factura',
+    });
+    await crmCall(stack, 'POST', '/api/crm/send-message', {
+      ticketId,
+      userPhone: phone,
+      agentId: 'agent_007',
+      message: 'https://cdn.conecta2tel.example/contrato.pdf',
+      messageType: 'document',
+      filename: 'contrato.pdf',
+    });
+    const sent = await eventually(() => sentTo(stack, phone).length >= before + 2 && sentTo(stack, phone).slice(before), 'media messages');
+    expect(sent[0]).toMatchObject({ type: 'image', image: { link: 'https://cdn.conecta2tel.example/factura.png', caption: 'Tu factura' } });
+    expect(sent[1]).toMatchObject({ type: 'document', document: { link: 'https://cdn.conecta2tel.example/contrato.pdf', filename: 'contrato.pdf' } });
+  });
+
+  test("the user's text and image reach the CRM while the bot says nothing", async () => {
+    const before = sentTo(stack, phone).length;
+    const textId = await sendUser(stack, phone, text('¿Cuándo vuelve el internet? 🙏'));
+    const imageId = await sendUser(stack, phone, { type: 'image', image: { id: 'MEDIA_42', mime_type: 'image/jpeg', caption: 'pantallazo' } });
+    const relays = await eventually(() => {
+      const mine = stack.crm.to('/api/bot/user-message').filter((r) => (r.body as any).ticketId === ticketId);
+      return mine.length >= 2 && mine;
+    }, 'two relays');
+    expect(relays[0]!.body).toMatchObject({ message: '¿Cuándo vuelve el internet? 🙏', messageType: 'text', waMessageId: textId });
+    expect(relays[1]!.body).toMatchObject({ messageType: 'image', mediaId: 'MEDIA_42', caption: 'pantallazo', waMessageId: imageId });
+    expect(sentTo(stack, phone)).toHaveLength(before);
+  });
+
+  test('a second bot_to_human from the same agent changes nothing; the agent is not announced twice', async () => {
+    const before = sentTo(stack, phone).length;
+    const { status } = await crmCall(stack, 'POST', '/api/crm/handover', { ticketId, userPhone: phone, agentId: 'agent_007', agentName: 'Carlos Ruiz', handoverType: 'bot_to_human' });
+    expect(status).toBe(200);
+    await crmCall(stack, 'POST', '/api/crm/send-message', { ticketId, userPhone: phone, message: 'sigo aquí', messageType: 'text' });
+    const sent = await eventually(() => sentTo(stack, phone).length > before && sentTo(stack, phone).slice(before).map(readable), 'next agent message');
+    expect(sent).toEqual(['sigo aquí']);
+  });
+
+  test('handover-status counts the messages exchanged in both directions', async () => {
+    const { body } = await crmCall(stack, 'GET', `/api/crm/handover-status/${ticketId}`);
+    expect(body).toMatchObject({ status: 'active', phase: 'with_agent', assignedAgent: { id: 'agent_007', name: 'Carlos Ruiz' }, messageCount: 5 });
+  });
+});
+
+describe('while waiting for an agent', () => {
+  test('the user can cancel, the CRM is told, and the menu comes back', async () => {
+    const phone = '573000000104';
+    const ticketId = await openTicketFor(stack, phone, '1010101010');
+    await sendUser(stack, phone, text('Cancelar'));
+    const [update] = await eventually(() => {
+      const mine = stack.crm.to('/api/bot/ticket-update').filter((r) => (r.body as any).ticketId === ticketId);
+      return mine.length === 1 && mine;
+    }, 'ticket-update');
+    expect(update!.body).toMatchObject({ ticketId, userPhone: phone, status: 'closed', reason: 'cancelled', priority: 'alta' });
+    const texts = await eventually(() => {
+      const all = sentTo(stack, phone).map(readable);
+      return all.at(-1)?.includes('¿En qué te podemos ayudar?') && all;
+    }, 'menu after cancel');
+    expect(texts.at(-2)).toContain(`Cancelamos tu solicitud ${ticketId}`);
+    const { body } = await crmCall(stack, 'GET', `/api/crm/handover-status/${ticketId}`);
+    expect(body).toMatchObject({ status: 'closed', closeReason: 'cancelled' });
+  });
+});
