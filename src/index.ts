@@ -151,23 +151,24 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.LOG_LEVEL);
-  let service: Service;
-  try {
-    service = await startService(config, logger);
-  } catch (error) {
-    logger.fatal({ event: 'service.start_failed' }, error instanceof StartupError ? error.message : ((error as Error).stack ?? String(error)));
-    process.exit(1);
-  }
+  // Handlers go in before the start: a SIGTERM that arrives while it runs still gets a clean stop.
+  let service: Promise<Service | undefined> = Promise.resolve(undefined);
   const shutdown = (signal: string) => {
     logger.info({ event: 'service.stopping', signal }, 'stopping: finishing the batch in hand');
     const deadline = setTimeout(() => process.exit(1), 15_000);
-    service.stop().then(() => {
-      clearTimeout(deadline);
-      process.exit(0);
-    });
+    service
+      .then((running) => running?.stop())
+      .then(() => {
+        clearTimeout(deadline);
+        process.exit(0);
+      });
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+  service = startService(config, logger).catch((error: unknown) => {
+    logger.fatal({ event: 'service.start_failed' }, error instanceof StartupError ? error.message : ((error as Error).stack ?? String(error)));
+    process.exit(1);
+  });
 }
 
 if (import.meta.main) await main();

@@ -59,8 +59,8 @@ describe('POST /webhook', () => {
     await sendUser(stack, activePhone, text('después de la firma mala'));
     await eventually(() => stack.crm.to('/api/bot/user-message').some((r) => (r.body as any).message === 'después de la firma mala'), 'a later message');
     expect(stack.crm.to('/api/bot/user-message').some((r) => (r.body as any).waMessageId === id)).toBe(false);
-    const [{ count }] = await stack.sql`select count(*)::int as count from messages where wa_message_id = ${id}`;
-    expect(count).toBe(0);
+    const [row] = await stack.sql`select count(*)::int as count from messages where wa_message_id = ${id}`;
+    expect(row!.count).toBe(0);
   });
 
   test('a body over the size limit gets 413', async () => {

@@ -143,8 +143,8 @@ describe('a suspended subscriber reaches a reactivation agent and comes back to 
     expect(rows.filter((row) => row.author === 'agent')).toHaveLength(1);
     expect(rows.filter((row) => row.author === 'bot').length).toBe(10);
     await eventually(async () => {
-      const [{ queued }] = await stack.sql`select count(*)::int as queued from messages where phone = ${phone} and status = 'queued'`;
-      return queued === 0;
+      const [row] = await stack.sql`select count(*)::int as queued from messages where phone = ${phone} and status = 'queued'`;
+      return row!.queued === 0;
     }, 'every outbound message sent');
     const outbound = await stack.sql`select wa_message_id from messages where phone = ${phone} and direction = 'outbound'`;
     expect(outbound.every((row) => String(row.wa_message_id).startsWith('wamid.fake.'))).toBe(true);
