@@ -36,8 +36,6 @@ export const ConfigSchema = Type.Object({
   TZ_BUSINESS: Type.String({ default: 'America/Bogota' }),
   BOT_TEXTS_FILE: Type.String({ default: '' }),
 
-  METRICS_TOKEN: Secret(),
-  ADMIN_TOKEN: Secret(),
 
   STREAM_PARTITIONS: Type.Integer({ minimum: 1, maximum: 1024, default: 8 }),
   STREAM_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10000, default: 200 }),
