@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { eventually, REDIS_URL } from '../support/harness';
 
 const root = join(import.meta.dir, '../..');
+/** Each test starts a whole process (PGlite's first boot included): more than the default 5 s on a busy machine. */
+const BOOT_TIMEOUT_MS = 60_000;
 
 // The start script's own command, run without the `bun run` wrapper so the signal reaches the service itself.
 const startCommand = ((await Bun.file(join(root, 'package.json')).json()) as { scripts: { start: string } }).scripts.start.split(' ');
@@ -30,7 +32,7 @@ describe('bun run start', () => {
       'config: LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent (got "loud")',
       'config: REDIS_URL: malformed value (got "<hidden>")',
     ]);
-  });
+  }, BOOT_TIMEOUT_MS);
 
   test('without DATABASE_URL it runs on the embedded database, answers ready, and stops cleanly on SIGTERM', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'hb-boot-'));
@@ -48,7 +50,7 @@ describe('bun run start', () => {
       child.kill('SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });
     }
-  });
+  }, BOOT_TIMEOUT_MS);
 
   test('an unreachable Redis is explained in one line', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'hb-boot-'));
@@ -61,5 +63,5 @@ describe('bun run start', () => {
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
-  });
+  }, BOOT_TIMEOUT_MS);
 });
