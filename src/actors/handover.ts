@@ -9,13 +9,16 @@ export interface Agent {
   name: string;
 }
 
-export interface HandoverContext {
+export interface HandoverInput {
   ticketId: string;
   phone: string;
   category: TicketCategory;
   priority: TicketPriority;
   customer: CustomerRecord;
   requestedAt: string;
+}
+
+export interface HandoverContext extends HandoverInput {
   /** The CRM's tentative pick from the agent-request response: not yet in charge. */
   proposedAgent: AgentAssignment | null;
   agent: Agent | null;
@@ -27,15 +30,6 @@ export interface HandoverContext {
   /** Messages exchanged between the user and the agent on this ticket, both directions. */
   messageCount: number;
   waitingNoticeSent: boolean;
-}
-
-export interface HandoverInput {
-  ticketId: string;
-  phone: string;
-  category: TicketCategory;
-  priority: TicketPriority;
-  customer: CustomerRecord;
-  requestedAt: string;
 }
 
 /** Every event carries `at`, the time it was accepted: the machine never reads a clock. */
