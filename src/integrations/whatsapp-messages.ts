@@ -1,5 +1,4 @@
-import type { MediaRef } from '../events';
-import type { AgentMessageType } from '../events';
+import type { AgentMessageType, MediaRef } from '../events';
 
 /**
  * Cloud API message bodies (POST /{phone-number-id}/messages). Limits that
@@ -23,30 +22,22 @@ export function mediaMessage(to: string, type: Exclude<AgentMessageType, 'text'>
   return { messaging_product: 'whatsapp', recipient_type: 'individual', to, type, [type]: object };
 }
 
+function interactiveMessage(to: string, interactive: Record<string, unknown>): WhatsAppMessage {
+  return { messaging_product: 'whatsapp', recipient_type: 'individual', to, type: 'interactive', interactive };
+}
+
 export function buttonsMessage(to: string, body: string, buttons: { id: string; title: string }[]): WhatsAppMessage {
-  return {
-    messaging_product: 'whatsapp',
-    recipient_type: 'individual',
-    to,
-    type: 'interactive',
-    interactive: {
-      type: 'button',
-      body: { text: clip(body, 1024) },
-      action: { buttons: buttons.slice(0, 3).map((b) => ({ type: 'reply', reply: { id: b.id, title: clip(b.title, 20) } })) },
-    },
-  };
+  return interactiveMessage(to, {
+    type: 'button',
+    body: { text: clip(body, 1024) },
+    action: { buttons: buttons.slice(0, 3).map((b) => ({ type: 'reply', reply: { id: b.id, title: clip(b.title, 20) } })) },
+  });
 }
 
 export function listMessage(to: string, body: string, button: string, rows: { id: string; title: string }[]): WhatsAppMessage {
-  return {
-    messaging_product: 'whatsapp',
-    recipient_type: 'individual',
-    to,
-    type: 'interactive',
-    interactive: {
-      type: 'list',
-      body: { text: clip(body, 1024) },
-      action: { button: clip(button, 20), sections: [{ title: clip(button, 24), rows: rows.slice(0, 10).map((r) => ({ id: r.id, title: clip(r.title, 24) })) }] },
-    },
-  };
+  return interactiveMessage(to, {
+    type: 'list',
+    body: { text: clip(body, 1024) },
+    action: { button: clip(button, 20), sections: [{ title: clip(button, 24), rows: rows.slice(0, 10).map((r) => ({ id: r.id, title: clip(r.title, 24) })) }] },
+  });
 }
