@@ -82,6 +82,8 @@ export function createApp(deps: AppDeps) {
     .use(
       crmRoutes({
         apiToken: config.CRM_API_TOKEN,
+        windowS: config.WHATSAPP_WINDOW_S,
+        reengageTemplate: config.WHATSAPP_REENGAGE_TEMPLATE !== '',
         appSecret: config.META_WEBHOOK_SECRET,
         crmAppId: config.CRM_META_APP_ID,
         maxBodyBytes: config.MAX_BODY_BYTES,

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value, type ValueError } from '@sinclair/typebox/value';
+import { parseBusinessHours, parseHolidays } from './business-hours';
 
 /**
  * Every setting the service reads, with its default. Names are the external
@@ -7,6 +8,7 @@ import { Value, type ValueError } from '@sinclair/typebox/value';
  */
 const Url = (defaultValue: string) => Type.String({ default: defaultValue, pattern: '^(https?://.+)?$' });
 const Secret = () => Type.String({ default: '' });
+const Seconds = (defaultValue: number) => Type.Integer({ minimum: 1, maximum: 30 * 24 * 3600, default: defaultValue });
 
 export const ConfigSchema = Type.Object({
   NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], { default: 'development' }),
@@ -34,8 +36,25 @@ export const ConfigSchema = Type.Object({
   CUSTOMER_LOOKUP_TOKEN: Secret(),
   EMERGENCY_PHONE: Type.String({ default: '3242156679', pattern: '^\\+?[0-9 ]{5,20}$' }),
   TZ_BUSINESS: Type.String({ default: 'America/Bogota' }),
+  BUSINESS_HOURS: Type.String({ default: '' }),
+  HOLIDAYS: Type.String({ default: '' }),
+  /** Out of hours: still queue the ticket for the next opening (true), or only tell the user (false). */
+  OUT_OF_HOURS_QUEUE: Type.Boolean({ default: true }),
   BOT_TEXTS_FILE: Type.String({ default: '' }),
 
+  HANDOVER_ASSIGN_TIMEOUT_S: Seconds(300),
+  HANDOVER_MAX_ESCALATIONS: Type.Integer({ minimum: 0, maximum: 10, default: 2 }),
+  /** After the re-requests, one more step in a supervisor queue before the emergency-number fallback. */
+  HANDOVER_SUPERVISOR_QUEUE: Type.Boolean({ default: false }),
+  AGENT_REPLY_TIMEOUT_S: Seconds(300),
+  QUEUE_UPDATE_INTERVAL_S: Seconds(120),
+  USER_ABANDON_TIMEOUT_S: Seconds(1800),
+  SURVEY_TIMEOUT_S: Seconds(600),
+  /** WhatsApp's customer-service window: free-form messages only this long after the user's last one. */
+  WHATSAPP_WINDOW_S: Seconds(24 * 3600),
+  /** An approved template sent instead of an agent's message outside the window; empty: such messages get 409. */
+  WHATSAPP_REENGAGE_TEMPLATE: Type.String({ default: '' }),
+  WHATSAPP_TEMPLATE_LANGUAGE: Type.String({ default: 'es', pattern: '^[a-z]{2,3}(_[A-Z]{2})?$' }),
 
   STREAM_PARTITIONS: Type.Integer({ minimum: 1, maximum: 1024, default: 8 }),
   STREAM_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10000, default: 200 }),
@@ -43,6 +62,7 @@ export const ConfigSchema = Type.Object({
   CONSUMER_NAME: Type.String({ default: '' }),
   OUTBOX_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 1000, default: 12 }),
   OUTBOX_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 1000, default: 32 }),
+  TIMER_POLL_MS: Type.Integer({ minimum: 10, maximum: 60000, default: 250 }),
   OUTBOX_POLL_MS: Type.Integer({ minimum: 10, maximum: 60000, default: 500 }),
   HTTP_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 10000 }),
   MAX_BODY_BYTES: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 1024 * 1024 }),
@@ -105,6 +125,16 @@ function crossFieldProblems(config: Config): string[] {
     new Intl.DateTimeFormat('en-US', { timeZone: config.TZ_BUSINESS });
   } catch {
     problems.push(`TZ_BUSINESS: unknown time zone (got ${JSON.stringify(config.TZ_BUSINESS)})`);
+  }
+  for (const [key, parse] of [
+    ['BUSINESS_HOURS', parseBusinessHours],
+    ['HOLIDAYS', parseHolidays],
+  ] as const) {
+    try {
+      parse(config[key]);
+    } catch (error) {
+      problems.push(`${key}: ${(error as Error).message}`);
+    }
   }
   return problems;
 }

@@ -83,6 +83,8 @@ export interface AgentRequestResult {
   ticketId: string;
   outcome: 'accepted' | 'failed';
   agentAssigned?: AgentAssignment;
+  /** The ticket's place in the CRM's queue, when the CRM says (`queuePosition` in the response, top level or in `agentAssigned`). */
+  queuePosition?: number;
   error?: string;
 }
 
@@ -97,6 +99,14 @@ export interface CustomerLookupResult {
   outcome: 'found' | 'not_found' | 'failed';
   customer?: CustomerRecord;
   error?: string;
+}
+
+/** A deadline come due: fed back on the owner's partition by the timer scheduler. */
+export interface TimerFired {
+  timer: string;
+  dueAt: string;
+  /** Set for a ticket's deadlines; a conversation's (the survey) have none. */
+  ticketId?: string;
 }
 
 interface Envelope<T extends string, D> {
@@ -114,7 +124,8 @@ export type PipelineEvent =
   | Envelope<'crm.message', CrmAgentMessage>
   | Envelope<'meta.thread_control', ThreadControl>
   | Envelope<'crm.agent_request.result', AgentRequestResult>
-  | Envelope<'customer.lookup.result', CustomerLookupResult>;
+  | Envelope<'customer.lookup.result', CustomerLookupResult>
+  | Envelope<'timer.fired', TimerFired>;
 
 export type PipelineEventType = PipelineEvent['type'];
 

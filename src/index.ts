@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import Redis, { type RedisOptions } from 'ioredis';
+import type { HandoverPolicy } from './actors/handover';
 import { createRuntime } from './actors/runtime';
+import { createBusinessCalendar } from './business-hours';
 import { createApp } from './app';
 import { agentRequestUrl, ConfigError, loadConfig, type Config } from './config';
 import { openDatabase } from './db/client';
@@ -12,6 +14,7 @@ import { createDispatcher } from './outbox/dispatcher';
 import { streamKeys } from './streams/codec';
 import { createProducer } from './streams/producer';
 import { createStreamWorker } from './streams/worker';
+import { createTimerScheduler } from './timers/scheduler';
 import { loadTexts } from './texts';
 
 export interface Service {
@@ -56,7 +59,17 @@ export async function startService(config: Config, logger: Logger = createLogger
 
     const keys = streamKeys(config.REDIS_KEY_PREFIX);
     const producer = createProducer(redis, keys, config.STREAM_PARTITIONS);
-    const runtime = createRuntime({ database, texts, emergencyPhone: config.EMERGENCY_PHONE, logger });
+    const runtime = createRuntime({
+      database,
+      texts,
+      emergencyPhone: config.EMERGENCY_PHONE,
+      logger,
+      handoverPolicy: handoverPolicy(config),
+      conversationPolicy: { surveyTimeoutS: config.SURVEY_TIMEOUT_S },
+      reengageTemplate: config.WHATSAPP_REENGAGE_TEMPLATE
+        ? { name: config.WHATSAPP_REENGAGE_TEMPLATE, languageCode: config.WHATSAPP_TEMPLATE_LANGUAGE }
+        : null,
+    });
     const crm = createCrmClient({
       baseUrl: config.CRM_BASE_URL,
       agentRequestUrl: agentRequestUrl(config),
@@ -116,6 +129,9 @@ export async function startService(config: Config, logger: Logger = createLogger
     closers.push(() => worker.close());
     dispatcher.start();
     closers.push(() => dispatcher.close());
+    const scheduler = createTimerScheduler({ database, producer, logger, pollMs: config.TIMER_POLL_MS });
+    await scheduler.start();
+    closers.push(() => scheduler.close());
 
     for (const [name, client] of [
       ['CRM_BASE_URL', crm],
@@ -137,6 +153,22 @@ export async function startService(config: Config, logger: Logger = createLogger
     await closeAll();
     throw error;
   }
+}
+
+/** DESIGN 4's lifecycle rules, as configured. */
+export function handoverPolicy(config: Config): HandoverPolicy {
+  return {
+    assignTimeoutS: config.HANDOVER_ASSIGN_TIMEOUT_S,
+    maxEscalations: config.HANDOVER_MAX_ESCALATIONS,
+    supervisorQueue: config.HANDOVER_SUPERVISOR_QUEUE,
+    agentReplyTimeoutS: config.AGENT_REPLY_TIMEOUT_S,
+    queueUpdateIntervalS: config.QUEUE_UPDATE_INTERVAL_S,
+    userAbandonTimeoutS: config.USER_ABANDON_TIMEOUT_S,
+    windowS: config.WHATSAPP_WINDOW_S,
+    reengageTemplate: config.WHATSAPP_REENGAGE_TEMPLATE !== '',
+    outOfHoursQueue: config.OUT_OF_HOURS_QUEUE,
+    calendar: createBusinessCalendar(config.BUSINESS_HOURS, config.HOLIDAYS, config.TZ_BUSINESS),
+  };
 }
 
 async function main(): Promise<void> {

@@ -25,6 +25,17 @@ export const DEFAULT_TEXTS = {
   connecting: 'Conectando con agente especializado...',
   agentEstimate: 'Un agente te atenderá pronto. Tiempo estimado: {estimatedResponseTime}.',
   waitingNotice: 'Tu solicitud {ticketId} está en fila y un agente te escribirá pronto. Escribe *cancelar* si prefieres volver al menú.',
+  queueUpdate: 'Sigues en la fila con tu solicitud {ticketId}; un agente te escribirá pronto. Escribe *cancelar* si prefieres volver al menú.',
+  queueUpdatePosition: 'Sigues en la fila con tu solicitud {ticketId}: vas en el puesto {queuePosition}. Escribe *cancelar* si prefieres volver al menú.',
+  queueUpdateEstimate:
+    'Sigues en la fila con tu solicitud {ticketId}. Tiempo estimado: {estimatedResponseTime}. Escribe *cancelar* si prefieres volver al menú.',
+  outOfHoursQueued:
+    'Estamos fuera del horario de atención ({businessHours}). Tu solicitud {ticketId} quedó en fila y un agente te escribirá cuando abramos. Para ayuda inmediata comunícate con nuestra línea de emergencia: {emergencyPhone}.',
+  outOfHoursClosed:
+    'Estamos fuera del horario de atención ({businessHours}). Escríbenos en ese horario o, para ayuda inmediata, comunícate con nuestra línea de emergencia: {emergencyPhone}.',
+  fallback:
+    'En este momento ningún agente está disponible para tu solicitud {ticketId}. Para ayuda inmediata comunícate con nuestra línea de emergencia: {emergencyPhone}.',
+  abandoned: 'Cerramos tu solicitud {ticketId} porque no recibimos respuesta. Escríbenos cuando quieras volver a empezar.',
   agentConnected: 'Agente {agentName} conectado',
   resolved: 'Consulta resuelta, regresando al menú',
   cancelled: 'Cancelamos tu solicitud {ticketId}.',

@@ -2,6 +2,7 @@ import { and, assign, not, raise, setup } from 'xstate';
 import type { CustomerLookupResult, CustomerRecord, InboundMessage } from '../events';
 import type { CloseReason } from '../db/schema';
 import { effect } from './effects';
+import { addSeconds, deadlineDue, type Deadlines } from './deadlines';
 import { csatScore, documentNumber, isAmbient, isCancelRequest, menuChoice } from './intents';
 
 /** Wrong documents allowed before the bot gives the emergency number instead. */
@@ -16,13 +17,22 @@ export interface ConversationContext {
   pendingDocument: string | null;
   ticketId: string | null;
   surveyTicketId: string | null;
+  deadlines: Deadlines<ConversationTimer>;
 }
 
+export type ConversationTimer = 'survey';
+
+export interface ConversationPolicy {
+  surveyTimeoutS: number;
+}
+
+/** Every event carries `at`, the time it was accepted: the machine never reads a clock. */
 export type ConversationEvent =
-  | { type: 'user.message'; message: InboundMessage }
-  | { type: 'customer.lookup.completed'; result: CustomerLookupResult }
-  | { type: 'ticket.opened'; ticketId: string }
-  | { type: 'ticket.closed'; ticketId: string; reason: CloseReason };
+  | { type: 'user.message'; at: string; message: InboundMessage }
+  | { type: 'customer.lookup.completed'; at: string; result: CustomerLookupResult }
+  | { type: 'ticket.opened'; at: string; ticketId: string }
+  | { type: 'ticket.closed'; at: string; ticketId: string; reason: CloseReason }
+  | { type: 'timer.fired'; at: string; timer: ConversationTimer; dueAt: string };
 
 /** The seed's use cases: suspended → reactivation specialists first, active → general support. */
 export const ticketFor = (customer: CustomerRecord) =>
@@ -40,7 +50,8 @@ const menu = { type: 'showMenu', params: { greeting: false, notUnderstood: false
  * hand-off to a ticket and the survey after it. While a ticket is open the
  * runtime routes the user's messages to that ticket's handover machine.
  */
-export const conversationMachine = setup({
+export const createConversationMachine = (policy: ConversationPolicy) =>
+  setup({
   types: {
     context: {} as ConversationContext,
     events: {} as ConversationEvent,
@@ -53,6 +64,7 @@ export const conversationMachine = setup({
     openTicket: effect<'openTicket'>(),
     offerSurvey: effect<'offerSurvey'>(),
     recordCsat: effect<'recordCsat'>(),
+    closeSurvey: effect<'closeSurvey'>(),
     resetAuthentication: assign({ authAttempts: 0, intent: null, pendingDocument: null }),
   },
   guards: {
@@ -71,6 +83,9 @@ export const conversationMachine = setup({
     isOwnTicket: ({ context, event }) => event.type === 'ticket.closed' && event.ticketId === context.ticketId,
     resolvedByAgent: ({ event }) => event.type === 'ticket.closed' && event.reason === 'resolved',
     isCsatAnswer: ({ event }) => csatScore(message(event)) !== undefined,
+    surveyDue: ({ context, event }) => deadlineDue(context.deadlines, event, 'survey'),
+    /** The bot may not write first outside WhatsApp's window: the menu waits for the user's next message. */
+    closedOutsideWindow: ({ event }) => event.type === 'ticket.closed' && event.reason === 'window_expired',
   },
 }).createMachine({
   id: 'conversation',
@@ -82,6 +97,7 @@ export const conversationMachine = setup({
     pendingDocument: null,
     ticketId: null,
     surveyTicketId: null,
+    deadlines: {},
   }),
   initial: 'new',
   states: {
@@ -215,10 +231,15 @@ export const conversationMachine = setup({
             guard: 'resolvedByAgent',
             target: 'survey',
             actions: [
-              assign({ surveyTicketId: ({ event }) => event.ticketId, ticketId: null }),
+              assign({
+                surveyTicketId: ({ event }) => event.ticketId,
+                ticketId: null,
+                deadlines: ({ event }) => ({ survey: addSeconds(event.at, policy.surveyTimeoutS) }),
+              }),
               { type: 'offerSurvey', params: ({ event }) => ({ ticketId: event.ticketId }) },
             ],
           },
+          { guard: 'closedOutsideWindow', target: 'menu', actions: assign({ ticketId: null }) },
           { target: 'menu', actions: [assign({ ticketId: null }), menu] },
         ],
       },
@@ -232,17 +253,33 @@ export const conversationMachine = setup({
             target: 'menu',
             actions: [
               { type: 'recordCsat', params: ({ context, event }) => ({ ticketId: context.surveyTicketId!, score: csatScore(event.message)! }) },
-              assign({ surveyTicketId: null }),
+              assign({ surveyTicketId: null, deadlines: {} }),
               { type: 'reply', params: { text: 'surveyThanks' } },
               menu,
             ],
           },
           // Anything else skips the survey and is read as a menu choice.
-          { target: 'menu', actions: [assign({ surveyTicketId: null }), raise(({ event }) => event)] },
+          {
+            target: 'menu',
+            actions: [
+              { type: 'closeSurvey', params: ({ context }) => ({ ticketId: context.surveyTicketId!, outcome: 'skipped' }) },
+              assign({ surveyTicketId: null, deadlines: {} }),
+              raise(({ event }) => event),
+            ],
+          },
         ],
+        // No answer in time: recorded as such; the user finds the menu when they next write.
+        'timer.fired': {
+          guard: 'surveyDue',
+          target: 'menu',
+          actions: [
+            { type: 'closeSurvey', params: ({ context }) => ({ ticketId: context.surveyTicketId!, outcome: 'expired' }) },
+            assign({ surveyTicketId: null, deadlines: {} }),
+          ],
+        },
       },
     },
   },
 });
 
-export type ConversationMachine = typeof conversationMachine;
+export type ConversationMachine = ReturnType<typeof createConversationMachine>;

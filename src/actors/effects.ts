@@ -1,6 +1,6 @@
 import type { TextKey } from '../texts';
 import type { AgentMessageType, InboundMessage, MediaRef } from '../events';
-import type { CloseReason, TicketCategory, TicketPriority } from '../db/schema';
+import type { CloseReason, TicketCategory, TicketPriority, TicketStatus } from '../db/schema';
 
 /**
  * The effects machines may ask for. Machines never perform them: XState's
@@ -15,14 +15,18 @@ export interface EffectParams {
   openTicket: { category: TicketCategory; priority: TicketPriority };
   offerSurvey: { ticketId: string };
   recordCsat: { ticketId: string; score: number };
+  closeSurvey: { ticketId: string; outcome: 'expired' | 'skipped' };
   requestAgent: undefined;
   relayToCrm: { message: InboundMessage };
-  deliverAgentMessage: { agentId?: string; messageType: AgentMessageType; body: string; media?: MediaRef };
-  notifyCrm: { status: 'closed'; reason: CloseReason };
+  deliverAgentMessage: { agentId?: string; messageType: AgentMessageType; body: string; media?: MediaRef; asTemplate: boolean };
+  notifyCrm: { status: TicketStatus; reason: TicketUpdateReason };
   ticketClosed: { reason: CloseReason };
   recordTicketEvent: { type: string; data?: Record<string, unknown> };
   logMilestone: { milestone: 'agent_required' | 'bot_to_human' | 'human_to_bot' };
 }
+
+/** Why the bot tells the CRM about a ticket on its own (`ticket-update`'s `reason`). */
+export type TicketUpdateReason = CloseReason | 'escalated' | 'supervisor_queue' | 'agent_reminder' | 'csat' | 'survey_expired' | 'survey_skipped';
 
 export type EffectName = keyof EffectParams;
 export type Effect = { [K in EffectName]: { type: K; params: EffectParams[K] } }[EffectName];
@@ -39,6 +43,7 @@ const EFFECT_NAMES = new Set<string>([
   'openTicket',
   'offerSurvey',
   'recordCsat',
+  'closeSurvey',
   'requestAgent',
   'relayToCrm',
   'deliverAgentMessage',

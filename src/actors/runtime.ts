@@ -8,21 +8,25 @@ import {
   processedEvents,
   ticketEvents,
   tickets,
+  timers,
   type ConversationRow,
   type MessageAuthor,
   type NewMessage,
   type NewOutboxRow,
+  type NewTimerRow,
   type OutboxKind,
+  type SurveyStatus,
   type Ticket,
 } from '../db/schema';
-import type { InboundMessage, PipelineEvent, StatusUpdate } from '../events';
+import type { InboundMessage, PipelineEvent, StatusUpdate, TimerFired } from '../events';
 import type { Logger } from '../logger';
 import { maskPhone } from '../logger';
 import { renderText, type Texts } from '../texts';
-import { buttonsMessage, listMessage, mediaMessage, textMessage, type WhatsAppMessage } from '../integrations/whatsapp-messages';
-import { conversationMachine, type ConversationEvent } from './conversation';
-import { effectsOf, type Effect } from './effects';
-import { handoverMachine, statusOf, type HandoverEvent } from './handover';
+import { buttonsMessage, listMessage, mediaMessage, templateMessage, textMessage, type WhatsAppMessage } from '../integrations/whatsapp-messages';
+import { createConversationMachine, type ConversationEvent, type ConversationPolicy, type ConversationTimer } from './conversation';
+import type { Deadlines } from './deadlines';
+import { effectsOf, type Effect, type TicketUpdateReason } from './effects';
+import { createHandoverMachine, phaseOf, statusOf, type HandoverEvent, type HandoverPolicy, type HandoverTimer } from './handover';
 import { REPLY_IDS } from './intents';
 
 export interface RuntimeDeps {
@@ -30,6 +34,10 @@ export interface RuntimeDeps {
   texts: Texts;
   emergencyPhone: string;
   logger: Logger;
+  handoverPolicy: HandoverPolicy;
+  conversationPolicy: ConversationPolicy;
+  /** The approved template an agent's message goes out as past WhatsApp's window; null: such messages are refused. */
+  reengageTemplate: { name: string; languageCode: string } | null;
 }
 
 export interface StreamEntry {
@@ -37,8 +45,8 @@ export interface StreamEntry {
   event: PipelineEvent;
 }
 
-type ConversationSnapshot = SnapshotFrom<typeof conversationMachine>;
-type HandoverSnapshot = SnapshotFrom<typeof handoverMachine>;
+type ConversationSnapshot = SnapshotFrom<ReturnType<typeof createConversationMachine>>;
+type HandoverSnapshot = SnapshotFrom<ReturnType<typeof createHandoverMachine>>;
 
 interface ConversationState {
   snapshot: ConversationSnapshot;
@@ -52,6 +60,7 @@ interface TicketState {
   isNew: boolean;
   dirty: boolean;
   csat: number | null;
+  surveyStatus: SurveyStatus | null;
 }
 
 /** Where an effect comes from: ids derived from it make every outbox row replay-safe. */
@@ -62,8 +71,6 @@ interface Origin {
   sequence: { next: number };
 }
 
-const PHASES: Record<string, string> = { waitingAgent: 'waiting_agent', withAgent: 'with_agent', closed: 'closed' };
-
 /**
  * Applies stream events to the actors. One call handles one batch of one
  * partition in one Postgres transaction: dedupe, load the snapshots, run
@@ -73,6 +80,60 @@ const PHASES: Record<string, string> = { waitingAgent: 'waiting_agent', withAgen
  */
 export function createRuntime(deps: RuntimeDeps) {
   const { database, texts, logger } = deps;
+  const conversationMachine = createConversationMachine(deps.conversationPolicy);
+  const handoverMachine = createHandoverMachine(deps.handoverPolicy);
+
+  function restoreConversation(row: ConversationRow): ConversationState {
+    const persisted = row.snapshot as { value: ConversationSnapshot['value']; context: ConversationSnapshot['context'] };
+    return {
+      snapshot: conversationMachine.resolveState({ value: persisted.value, context: persisted.context }),
+      createdAt: row.createdAt.toISOString(),
+      isNew: false,
+      dirty: false,
+    };
+  }
+
+  function restoreTicket(row: Ticket): TicketState {
+    const persisted = row.snapshot as { value: HandoverSnapshot['value']; context: HandoverSnapshot['context'] };
+    return {
+      snapshot: handoverMachine.resolveState({ value: persisted.value, context: persisted.context }),
+      isNew: false,
+      dirty: false,
+      csat: row.csat,
+      surveyStatus: row.surveyStatus,
+    };
+  }
+
+  function projectTicket(state: TicketState): typeof tickets.$inferInsert {
+    const context = state.snapshot.context;
+    const value = String(state.snapshot.value);
+    const date = (iso: string | null) => (iso ? new Date(iso) : null);
+    return {
+      id: context.ticketId,
+      phone: context.phone,
+      customerId: context.customer.customerId,
+      customerName: context.customer.customerName,
+      category: context.category,
+      priority: context.priority,
+      status: statusOf(value),
+      phase: phaseOf(value, context),
+      closeReason: context.closeReason,
+      agentId: context.agent?.id ?? null,
+      agentName: context.agent?.name ?? null,
+      requestedAt: new Date(context.requestedAt),
+      assignedAt: date(context.assignedAt),
+      firstAgentReplyAt: date(context.firstAgentReplyAt),
+      closedAt: date(context.closedAt),
+      lastActivityAt: new Date(context.lastActivityAt),
+      lastUserMessageAt: new Date(context.lastUserMessageAt),
+      escalations: context.escalations,
+      messageCount: context.messageCount,
+      csat: state.csat,
+      surveyStatus: state.surveyStatus,
+      snapshot: handoverMachine.getPersistedSnapshot(state.snapshot),
+    };
+  }
+
 
   async function applyBatch(entries: StreamEntry[]): Promise<{ applied: number; duplicates: number }> {
     const afterCommit: (() => void)[] = [];
@@ -95,6 +156,8 @@ export function createRuntime(deps: RuntimeDeps) {
     private readonly newOutbox: NewOutboxRow[] = [];
     private readonly newTicketEvents: (typeof ticketEvents.$inferInsert)[] = [];
     private readonly statusUpdates: StatusUpdate[] = [];
+    /** Timer rows to write at flush: the last word per timer id wins; a null due time deletes the row. */
+    private readonly timerWrites = new Map<string, Omit<NewTimerRow, 'dueAt'> & { dueAt: Date | null }>();
 
     constructor(
       private readonly tx: Tx,
@@ -167,13 +230,38 @@ export function createRuntime(deps: RuntimeDeps) {
             origin,
             ticketId,
             outcome === 'accepted'
-              ? { type: 'crm.agent_request.accepted', at: event.at, agent: agentAssigned ?? null }
+              ? { type: 'crm.agent_request.accepted', at: event.at, agent: agentAssigned ?? null, queuePosition: event.data.queuePosition ?? null }
               : { type: 'crm.agent_request.failed', at: event.at, error: error ?? 'unknown error' },
           );
         }
         case 'customer.lookup.result':
-          return this.sendToConversation(origin, { type: 'customer.lookup.completed', result: event.data });
+          return this.sendToConversation(origin, { type: 'customer.lookup.completed', at: event.at, result: event.data });
+        case 'timer.fired':
+          return this.onTimerFired(origin, event.data);
       }
+    }
+
+    /**
+     * A firing acts only if the deadline is still armed at that time: the
+     * scheduler may deliver it twice (a crash before it marked the row, two
+     * instances), or after the machine moved on.
+     */
+    private async onTimerFired(origin: Origin, fired: TimerFired): Promise<void> {
+      const deadlines: Deadlines<string> | undefined = fired.ticketId
+        ? this.tickets.get(fired.ticketId)?.snapshot.context.deadlines
+        : this.conversations.get(origin.phone)?.snapshot.context.deadlines;
+      if (deadlines?.[fired.timer] !== fired.dueAt) {
+        logger.debug({ event: 'timer.stale', ticketId: fired.ticketId, timer: fired.timer, dueAt: fired.dueAt }, 'deadline moved or cleared before it fired');
+        return;
+      }
+      logger.info(
+        { event: 'timer.fired', ticketId: fired.ticketId, phone: maskPhone(origin.phone), timer: fired.timer, dueAt: fired.dueAt, lateMs: Date.parse(origin.at) - Date.parse(fired.dueAt) },
+        'deadline fired',
+      );
+      if (fired.ticketId) {
+        return this.sendToTicket(origin, fired.ticketId, { type: 'timer.fired', at: origin.at, timer: fired.timer as HandoverTimer, dueAt: fired.dueAt });
+      }
+      return this.sendToConversation(origin, { type: 'timer.fired', at: origin.at, timer: fired.timer as ConversationTimer, dueAt: fired.dueAt });
     }
 
     private async onUserMessage(origin: Origin, message: InboundMessage): Promise<void> {
@@ -195,7 +283,7 @@ export function createRuntime(deps: RuntimeDeps) {
       if (openTicketId && ticket && ticket.snapshot.status !== 'done') {
         return this.sendToTicket(origin, openTicketId, { type: 'user.message', at: origin.at, message });
       }
-      return this.sendToConversation(origin, { type: 'user.message', message });
+      return this.sendToConversation(origin, { type: 'user.message', at: origin.at, message });
     }
 
     private conversation(phone: string): ConversationState {
@@ -211,9 +299,19 @@ export function createRuntime(deps: RuntimeDeps) {
     private async sendToConversation(origin: Origin, event: ConversationEvent): Promise<void> {
       const state = this.conversation(origin.phone);
       const [next, actions] = transition(conversationMachine, state.snapshot, event);
+      this.syncTimers(origin.phone, null, origin.phone, state.snapshot.context.deadlines, next.context.deadlines);
       state.snapshot = next;
       state.dirty = true;
       await this.perform(origin, effectsOf(actions), null);
+    }
+
+    /** Arms, moves and clears the timer rows of one machine to match its deadlines after a transition. */
+    private syncTimers(owner: string, ticketId: string | null, phone: string, before: Deadlines<string>, after: Deadlines<string>): void {
+      for (const timer of new Set([...Object.keys(before), ...Object.keys(after)])) {
+        const due = after[timer];
+        if (due === before[timer]) continue;
+        this.timerWrites.set(`${owner}/${timer}`, { id: `${owner}/${timer}`, key: phone, ticketId, timer, dueAt: due ? new Date(due) : null, enqueuedAt: null });
+      }
     }
 
     private async sendToTicket(origin: Origin, ticketId: string, event: HandoverEvent): Promise<void> {
@@ -228,6 +326,7 @@ export function createRuntime(deps: RuntimeDeps) {
         return;
       }
       const [next, actions] = transition(handoverMachine, state.snapshot, event);
+      this.syncTimers(ticketId, ticketId, state.snapshot.context.phone, state.snapshot.context.deadlines, next.context.deadlines);
       state.snapshot = next;
       state.dirty = true;
       await this.perform(origin, effectsOf(actions), ticketId);
@@ -246,8 +345,9 @@ export function createRuntime(deps: RuntimeDeps) {
         customer,
         requestedAt: origin.at,
       });
-      this.tickets.set(ticketId, { snapshot, isNew: true, dirty: true, csat: null });
-      await this.sendToConversation(origin, { type: 'ticket.opened', ticketId });
+      this.tickets.set(ticketId, { snapshot, isNew: true, dirty: true, csat: null, surveyStatus: null });
+      this.syncTimers(ticketId, ticketId, origin.phone, {}, snapshot.context.deadlines);
+      await this.sendToConversation(origin, { type: 'ticket.opened', at: origin.at, ticketId });
       await this.perform(origin, effectsOf(actions), ticketId);
     }
 
@@ -281,6 +381,7 @@ export function createRuntime(deps: RuntimeDeps) {
             break;
           }
           case 'offerSurvey': {
+            this.setSurveyStatus(effect.params.ticketId, 'offered');
             const rows = ([1, 2, 3, 4, 5] as const).map((score) => ({ id: `${REPLY_IDS.csatPrefix}${score}`, title: texts[`csat${score}`] }));
             const body = texts.surveyBody;
             this.sendWhatsApp(origin, effect.params.ticketId, 'bot', null, 'interactive', body, listMessage(origin.phone, body, texts.surveyButton, rows));
@@ -294,6 +395,9 @@ export function createRuntime(deps: RuntimeDeps) {
             break;
           case 'recordCsat':
             this.recordCsat(origin, effect.params.ticketId, effect.params.score);
+            break;
+          case 'closeSurvey':
+            this.closeSurvey(origin, effect.params.ticketId, effect.params.outcome);
             break;
           case 'requestAgent':
             this.enqueue(origin, 'crm.agent_request', `crm:${origin.phone}`, ticketId, this.agentRequestBody(ticketId!));
@@ -313,25 +417,25 @@ export function createRuntime(deps: RuntimeDeps) {
             break;
           }
           case 'deliverAgentMessage': {
-            const { messageType, body, media, agentId } = effect.params;
-            const payload = messageType === 'text' ? textMessage(origin.phone, body) : mediaMessage(origin.phone, messageType, media ?? { url: body });
+            const { messageType, body, media, agentId, asTemplate } = effect.params;
+            const template = deps.reengageTemplate;
+            const payload =
+              asTemplate && template
+                ? templateMessage(origin.phone, template.name, template.languageCode, messageType === 'text' ? body : (media?.caption ?? body))
+                : messageType === 'text'
+                  ? textMessage(origin.phone, body)
+                  : mediaMessage(origin.phone, messageType, media ?? { url: body });
             this.sendWhatsApp(origin, ticketId, 'agent', agentId ?? null, messageType, messageType === 'text' ? body : (media?.caption ?? null), payload, media);
             break;
           }
-          case 'notifyCrm': {
-            const ticket = this.tickets.get(ticketId!)!.snapshot.context;
+          case 'notifyCrm':
             this.enqueue(origin, 'crm.ticket_update', `crm:${origin.phone}`, ticketId, {
-              ticketId,
-              userPhone: origin.phone,
+              ...this.ticketUpdateBody(origin, ticketId!, effect.params.reason),
               status: effect.params.status,
-              reason: effect.params.reason,
-              priority: ticket.priority,
-              timestamp: origin.at,
             });
             break;
-          }
           case 'ticketClosed':
-            await this.sendToConversation(origin, { type: 'ticket.closed', ticketId: ticketId!, reason: effect.params.reason });
+            await this.sendToConversation(origin, { type: 'ticket.closed', at: origin.at, ticketId: ticketId!, reason: effect.params.reason });
             break;
           case 'recordTicketEvent':
             this.newTicketEvents.push({ ticketId: ticketId!, type: effect.params.type, data: effect.params.data ?? {}, at: new Date(origin.at) });
@@ -358,25 +462,50 @@ export function createRuntime(deps: RuntimeDeps) {
       this.afterCommit.push(() => logger.info(line, message));
     }
 
+    /** One rating per ticket: a second answer (a replayed tap) changes nothing. */
     private recordCsat(origin: Origin, ticketId: string, score: number): void {
-      const ticket = this.tickets.get(ticketId);
-      if (!ticket) {
-        logger.warn({ event: 'csat.unknown_ticket', ticketId }, 'satisfaction answer for an unknown ticket');
-        return;
-      }
+      const ticket = this.surveyedTicket(ticketId);
+      if (!ticket || ticket.csat !== null) return;
       ticket.csat = score;
-      ticket.dirty = true;
+      this.setSurveyStatus(ticketId, 'answered');
       this.newTicketEvents.push({ ticketId, type: 'csat', data: { score }, at: new Date(origin.at) });
-      const context = ticket.snapshot.context;
-      this.enqueue(origin, 'crm.ticket_update', `crm:${origin.phone}`, ticketId, {
+      this.enqueue(origin, 'crm.ticket_update', `crm:${origin.phone}`, ticketId, this.ticketUpdateBody(origin, ticketId, 'csat', { csat: score }));
+    }
+
+    /** The survey ended without a rating: recorded with the ticket and told to the CRM, so the response rate is honest. */
+    private closeSurvey(origin: Origin, ticketId: string, outcome: 'expired' | 'skipped'): void {
+      const ticket = this.surveyedTicket(ticketId);
+      if (!ticket || ticket.csat !== null) return;
+      this.setSurveyStatus(ticketId, outcome);
+      this.newTicketEvents.push({ ticketId, type: `survey_${outcome}`, data: {}, at: new Date(origin.at) });
+      this.enqueue(origin, 'crm.ticket_update', `crm:${origin.phone}`, ticketId, this.ticketUpdateBody(origin, ticketId, `survey_${outcome}`));
+    }
+
+    private surveyedTicket(ticketId: string): TicketState | undefined {
+      const ticket = this.tickets.get(ticketId);
+      if (!ticket) logger.warn({ event: 'survey.unknown_ticket', ticketId }, 'survey outcome for an unknown ticket');
+      return ticket;
+    }
+
+    private setSurveyStatus(ticketId: string, status: SurveyStatus): void {
+      const ticket = this.tickets.get(ticketId);
+      if (!ticket) return;
+      ticket.surveyStatus = status;
+      ticket.dirty = true;
+    }
+
+    /** DESIGN 2.2's ticket-update body: `{ ticketId, userPhone, status, reason, priority?, csat?, timestamp }`. */
+    private ticketUpdateBody(origin: Origin, ticketId: string, reason: TicketUpdateReason, extra: { csat?: number } = {}): Record<string, unknown> {
+      const ticket = this.tickets.get(ticketId)!.snapshot;
+      return {
         ticketId,
-        userPhone: origin.phone,
-        status: statusOf(String(ticket.snapshot.value)),
-        reason: context.closeReason ?? 'csat',
-        priority: context.priority,
-        csat: score,
+        userPhone: ticket.context.phone,
+        status: statusOf(String(ticket.value)),
+        reason,
+        priority: ticket.context.priority,
+        ...extra,
         timestamp: origin.at,
-      });
+      };
     }
 
     /** The seed's agent-request body, built from the ticket and the conversation as they stand now. */
@@ -474,58 +603,25 @@ export function createRuntime(deps: RuntimeDeps) {
       if (this.newTicketEvents.length > 0) await tx.insert(ticketEvents).values(this.newTicketEvents);
       if (this.newMessages.length > 0) await tx.insert(messages).values(this.newMessages).onConflictDoNothing();
       if (this.newOutbox.length > 0) await tx.insert(outbox).values(this.newOutbox);
+      await this.flushTimers();
       for (const update of this.statusUpdates) await applyStatus(tx, update);
+    }
+
+    private async flushTimers(): Promise<void> {
+      const writes = [...this.timerWrites.values()];
+      const cleared = writes.filter((write) => write.dueAt === null).map((write) => write.id);
+      const armed = writes.filter((write): write is NewTimerRow => write.dueAt !== null);
+      if (cleared.length > 0) await this.tx.delete(timers).where(inArray(timers.id, cleared));
+      if (armed.length > 0) {
+        await this.tx
+          .insert(timers)
+          .values(armed)
+          .onConflictDoUpdate({ target: timers.id, set: { dueAt: sql`excluded.due_at`, enqueuedAt: null } });
+      }
     }
   }
 
   return { applyBatch };
-}
-
-function restoreConversation(row: ConversationRow): ConversationState {
-  const persisted = row.snapshot as { value: ConversationSnapshot['value']; context: ConversationSnapshot['context'] };
-  return {
-    snapshot: conversationMachine.resolveState({ value: persisted.value, context: persisted.context }),
-    createdAt: row.createdAt.toISOString(),
-    isNew: false,
-    dirty: false,
-  };
-}
-
-function restoreTicket(row: Ticket): TicketState {
-  const persisted = row.snapshot as { value: HandoverSnapshot['value']; context: HandoverSnapshot['context'] };
-  return {
-    snapshot: handoverMachine.resolveState({ value: persisted.value, context: persisted.context }),
-    isNew: false,
-    dirty: false,
-    csat: row.csat,
-  };
-}
-
-function projectTicket(state: TicketState): typeof tickets.$inferInsert {
-  const context = state.snapshot.context;
-  const value = String(state.snapshot.value);
-  const date = (iso: string | null) => (iso ? new Date(iso) : null);
-  return {
-    id: context.ticketId,
-    phone: context.phone,
-    customerId: context.customer.customerId,
-    customerName: context.customer.customerName,
-    category: context.category,
-    priority: context.priority,
-    status: statusOf(value),
-    phase: PHASES[value] ?? value,
-    closeReason: context.closeReason,
-    agentId: context.agent?.id ?? null,
-    agentName: context.agent?.name ?? null,
-    requestedAt: new Date(context.requestedAt),
-    assignedAt: date(context.assignedAt),
-    firstAgentReplyAt: date(context.firstAgentReplyAt),
-    closedAt: date(context.closedAt),
-    lastActivityAt: new Date(context.lastActivityAt),
-    messageCount: context.messageCount,
-    csat: state.csat,
-    snapshot: handoverMachine.getPersistedSnapshot(state.snapshot),
-  };
 }
 
 /** The columns a ticket's later transitions can change: everything but its identity and request. */
@@ -539,8 +635,12 @@ const TICKET_PROJECTION_COLUMNS = [
   'first_agent_reply_at',
   'closed_at',
   'last_activity_at',
+  'last_user_message_at',
+  'priority',
+  'escalations',
   'message_count',
   'csat',
+  'survey_status',
   'snapshot',
 ];
 

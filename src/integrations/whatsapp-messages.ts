@@ -41,3 +41,17 @@ export function listMessage(to: string, body: string, button: string, rows: { id
     action: { button: clip(button, 20), sections: [{ title: clip(button, 24), rows: rows.slice(0, 10).map((r) => ({ id: r.id, title: clip(r.title, 24) })) }] },
   });
 }
+
+/**
+ * An approved template whose body has one variable, filled with `text`: the
+ * only kind of message WhatsApp accepts outside the 24-hour window.
+ */
+export function templateMessage(to: string, name: string, languageCode: string, text: string): WhatsAppMessage {
+  return {
+    messaging_product: 'whatsapp',
+    recipient_type: 'individual',
+    to,
+    type: 'template',
+    template: { name, language: { code: languageCode }, components: [{ type: 'body', parameters: [{ type: 'text', text: clip(text, 1024) }] }] },
+  };
+}

@@ -10,6 +10,7 @@ import type { WhatsAppMessage } from '../integrations/whatsapp-messages';
 import type { Logger } from '../logger';
 import { maskPhone } from '../logger';
 import type { Producer } from '../streams/producer';
+import { createPoller } from '../poller';
 
 export interface DispatcherDeps {
   database: Database;
@@ -47,10 +48,6 @@ export function backoffMs(attempt: number, random = Math.random): number {
  */
 export function createDispatcher(deps: DispatcherDeps) {
   const { database, logger } = deps;
-  let running = false;
-  let wake: (() => void) | null = null;
-  let loop: Promise<void> | null = null;
-  let pokedWhileBusy = false;
 
   async function claim(): Promise<OutboxRow[]> {
     const rows = await database.rows<{ id: number | string }>(
@@ -82,7 +79,9 @@ export function createDispatcher(deps: DispatcherDeps) {
       const outcome = await deps.crm.send(crmCall, row.payload, row.idempotencyKey);
       if (row.kind !== 'crm.agent_request' || !row.ticketId) return { outcome };
       const phone = (row.payload as { userPhone: string }).userPhone;
-      const agentAssigned = outcome.ok ? (outcome.body as { agentAssigned?: Record<string, unknown> } | null)?.agentAssigned : undefined;
+      const body = outcome.ok ? (outcome.body as { agentAssigned?: Record<string, unknown>; queuePosition?: unknown } | null) : null;
+      const agentAssigned = body?.agentAssigned;
+      const queuePosition = Number(body?.queuePosition ?? agentAssigned?.queuePosition);
       const feedback = outcome.ok
         ? pipelineEvent('crm.agent_request.result', phone, `outbox:${row.id}:result`, {
             ticketId: row.ticketId,
@@ -90,6 +89,7 @@ export function createDispatcher(deps: DispatcherDeps) {
             agentAssigned: agentAssigned
               ? { id: stringOrUndefined(agentAssigned.id), name: stringOrUndefined(agentAssigned.name), estimatedResponseTime: stringOrUndefined(agentAssigned.estimatedResponseTime) }
               : undefined,
+            ...(Number.isInteger(queuePosition) && queuePosition > 0 ? { queuePosition } : {}),
           })
         : undefined;
       return { outcome, feedback };
@@ -180,46 +180,18 @@ export function createDispatcher(deps: DispatcherDeps) {
     return rows.length;
   }
 
-  async function run(): Promise<void> {
-    while (running) {
-      let handled = 0;
-      try {
-        handled = await drainOnce();
-      } catch (error) {
-        logger.error({ event: 'outbox.claim_error', error: (error as Error).message }, 'could not claim outbox rows');
-      }
-      if (handled > 0 || pokedWhileBusy) {
-        pokedWhileBusy = false;
-        continue;
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, deps.pollMs);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      wake = null;
-    }
-  }
+  const poller = createPoller({
+    pollMs: deps.pollMs,
+    work: drainOnce,
+    onError: (error) => logger.error({ event: 'outbox.claim_error', error: error.message }, 'could not claim outbox rows'),
+  });
 
   return {
-    start(): void {
-      if (running) return;
-      running = true;
-      loop = run();
-    },
+    start: poller.start,
     /** Called after the worker commits new rows: deliver now rather than at the next poll. */
-    poke(): void {
-      if (wake) wake();
-      else pokedWhileBusy = true;
-    },
+    poke: poller.poke,
     drainOnce,
-    async close(): Promise<void> {
-      running = false;
-      wake?.();
-      await loop;
-    },
+    close: poller.close,
   };
 }
 

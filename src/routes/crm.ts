@@ -15,6 +15,9 @@ import { CrmModel } from './models';
 
 export interface CrmDeps {
   apiToken: string;
+  /** WhatsApp's customer-service window, and whether a template may carry an agent's message past it. */
+  windowS: number;
+  reengageTemplate: boolean;
   appSecret: string;
   crmAppId: string;
   maxBodyBytes: number;
@@ -94,6 +97,13 @@ export const crmRoutes = (deps: CrmDeps) => {
           if (ticket.status === 'pending') {
             throw conflict('ticket_not_active', `ticket ${ticket.id} has no agent yet: call /api/crm/handover with bot_to_human first`);
           }
+          const windowEnds = ticket.lastUserMessageAt && new Date(ticket.lastUserMessageAt.getTime() + deps.windowS * 1000);
+          if (!deps.reengageTemplate && windowEnds && windowEnds.getTime() <= Date.now()) {
+            throw conflict(
+              'outside_window',
+              `the user last wrote more than ${deps.windowS} s ago (window closed at ${windowEnds.toISOString()}): WhatsApp accepts only a template, and none is configured`,
+            );
+          }
           await producer.publish([
             pipelineEvent('crm.message', ticket.phone, eventId, {
               ticketId: ticket.id,
@@ -125,7 +135,10 @@ export const crmRoutes = (deps: CrmDeps) => {
         assignedTime: ticket.assignedAt?.toISOString() ?? null,
         closedTime: ticket.closedAt?.toISOString() ?? null,
         lastActivity: ticket.lastActivityAt.toISOString(),
+        lastUserMessage: ticket.lastUserMessageAt?.toISOString() ?? null,
         messageCount: ticket.messageCount,
+        escalations: ticket.escalations,
+        survey: ticket.surveyStatus ? { status: ticket.surveyStatus, csat: ticket.csat } : null,
       };
     });
 

@@ -129,7 +129,7 @@ describe('a suspended subscriber reaches a reactivation agent and comes back to 
   test('the satisfaction answer is stored, sent to the CRM, and the menu comes back', async () => {
     await sendUser(stack, phone, { type: 'interactive', interactive: { type: 'list_reply', list_reply: { id: 'csat.5', title: '5 - Excelente' } } });
     const [update] = await eventually(() => stack.crm.to('/api/bot/ticket-update').length === 1 && stack.crm.to('/api/bot/ticket-update'), 'ticket-update');
-    expect(update!.body).toMatchObject({ ticketId, userPhone: phone, status: 'closed', reason: 'resolved', priority: 'alta', csat: 5 });
+    expect(update!.body).toMatchObject({ ticketId, userPhone: phone, status: 'closed', reason: 'csat', priority: 'alta', csat: 5 });
     const [row] = await stack.sql`select csat from tickets where id = ${ticketId}`;
     expect(row!.csat).toBe(5);
     const texts = await eventually(() => sentTo(stack, phone).length >= 11 && sentTo(stack, phone).map(readable), 'thanks and menu');

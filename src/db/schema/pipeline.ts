@@ -44,3 +44,28 @@ export const outbox = pgTable(
 
 export type OutboxRow = typeof outbox.$inferSelect;
 export type NewOutboxRow = typeof outbox.$inferInsert;
+
+/**
+ * Armed deadlines, one row per machine and timer (`TK-2026-000001/assign`,
+ * `573001112233/survey`). Written in the transaction that arms, moves or
+ * clears them; the timer scheduler turns a due row into a `timer.fired`
+ * event on the owner's partition. They live here, not in memory, so a
+ * restart loses none.
+ */
+export const timers = pgTable(
+  'timers',
+  {
+    id: text('id').primaryKey(),
+    /** The user's phone: the partition the fired event goes to. */
+    key: text('key').notNull(),
+    ticketId: text('ticket_id'),
+    timer: text('timer').notNull(),
+    dueAt: timestamp('due_at', { withTimezone: true }).notNull(),
+    /** When the scheduler last put the firing on the stream; null until then, reset when the deadline moves. */
+    enqueuedAt: timestamp('enqueued_at', { withTimezone: true }),
+  },
+  (table) => [index('timers_due_idx').on(table.dueAt)],
+);
+
+export type TimerRow = typeof timers.$inferSelect;
+export type NewTimerRow = typeof timers.$inferInsert;

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { bigserial, index, integer, jsonb, pgSequence, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
-import { closeReason, ticketCategory, ticketPriority, ticketStatus } from './enums';
+import { closeReason, surveyStatus, ticketCategory, ticketPriority, ticketStatus } from './enums';
 
 /** Feeds the NNNNNN of `TK-YYYY-NNNNNN`. */
 export const ticketNumberSeq = pgSequence('ticket_number_seq', { startWith: 1 });
@@ -28,8 +28,12 @@ export const tickets = pgTable(
     firstAgentReplyAt: timestamp('first_agent_reply_at', { withTimezone: true }),
     closedAt: timestamp('closed_at', { withTimezone: true }),
     lastActivityAt: timestamp('last_activity_at', { withTimezone: true }).notNull(),
+    /** Opens WhatsApp's 24-hour window: /api/crm/send-message refuses free-form text past it. */
+    lastUserMessageAt: timestamp('last_user_message_at', { withTimezone: true }),
+    escalations: integer('escalations').notNull().default(0),
     messageCount: integer('message_count').notNull().default(0),
     csat: integer('csat'),
+    surveyStatus: surveyStatus('survey_status'),
     snapshot: jsonb('snapshot').notNull(),
     revision: integer('revision').notNull().default(1),
   },

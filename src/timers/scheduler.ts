@@ -1,0 +1,101 @@
+import { inArray, sql } from 'drizzle-orm';
+import type { Database } from '../db/client';
+import { timers } from '../db/schema';
+import { pipelineEvent } from '../events';
+import type { Logger } from '../logger';
+import { createPoller } from '../poller';
+import type { Producer } from '../streams/producer';
+
+export interface TimerSchedulerDeps {
+  database: Database;
+  producer: Producer;
+  logger: Logger;
+  pollMs: number;
+  batchSize?: number;
+  /** A firing put on the stream but never applied (the entry lost with Redis) is put there again after this long. */
+  redeliverAfterMs?: number;
+}
+
+/**
+ * Turns due rows of the `timers` table into `timer.fired` events on their
+ * owner's partition, where the worker applies them in order with the rest of
+ * the conversation. The table is the only schedule: after a restart the first
+ * poll finds every overdue deadline and fires it at once.
+ *
+ * Firing is at-least-once (a crash between XADD and the mark, two
+ * instances); acting is once: the event id is the deadline's id and due
+ * time, deduplicated with every other event, and a machine ignores a firing
+ * for a deadline it no longer holds.
+ */
+export function createTimerScheduler(deps: TimerSchedulerDeps) {
+  const { database, producer, logger } = deps;
+  const batchSize = deps.batchSize ?? 500;
+  const redeliverAfter = `${deps.redeliverAfterMs ?? 30_000} milliseconds`;
+
+  async function fireDue(): Promise<number> {
+    return database.db.transaction(async (tx) => {
+      // FOR UPDATE holds off a transaction moving the same deadline until this one has marked it.
+      const due = await database.rows<{ id: string; key: string; ticket_id: string | null; timer: string; due_at: Date | string }>(
+        tx,
+        sql`select id, key, ticket_id, timer, due_at from timers
+            where due_at <= now() and (enqueued_at is null or enqueued_at < now() - ${redeliverAfter}::interval)
+            order by due_at
+            limit ${batchSize}
+            for update skip locked`,
+      );
+      if (due.length === 0) return 0;
+      await producer.publish(
+        due.map((row) => {
+          const dueAt = new Date(row.due_at).toISOString();
+          return pipelineEvent('timer.fired', row.key, `timer:${row.id}@${dueAt}`, {
+            timer: row.timer,
+            dueAt,
+            ...(row.ticket_id ? { ticketId: row.ticket_id } : {}),
+          });
+        }),
+      );
+      await tx
+        .update(timers)
+        .set({ enqueuedAt: sql`now()` })
+        .where(
+          inArray(
+            timers.id,
+            due.map((row) => row.id),
+          ),
+        );
+      return due.length;
+    });
+  }
+
+  let failing = false;
+  const poller = createPoller({
+    pollMs: deps.pollMs,
+    work: async () => {
+      const fired = await fireDue();
+      if (failing) logger.info({ event: 'timers.recovered' }, 'deadlines are firing again');
+      failing = false;
+      return fired;
+    },
+    onError: (error) => {
+      // One line per outage, not one per poll.
+      if (!failing) logger.error({ event: 'timers.fire_error', error: error.message }, 'cannot fire due deadlines; retrying every poll');
+      failing = true;
+    },
+  });
+
+  return {
+    /** Logs what a restart re-arms, then starts firing: overdue deadlines first. */
+    async start(): Promise<void> {
+      const [counts] = await database.rows<{ armed: number | string; overdue: number | string }>(
+        database.db,
+        sql`select count(*) as armed, count(*) filter (where due_at <= now()) as overdue from timers`,
+      );
+      logger.info({ event: 'timers.rearmed', armed: Number(counts?.armed ?? 0), overdue: Number(counts?.overdue ?? 0) }, 'deadlines re-armed from the database');
+      poller.start();
+    },
+    fireDue,
+    close: poller.close,
+  };
+}
+
+export type TimerScheduler = ReturnType<typeof createTimerScheduler>;
