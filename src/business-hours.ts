@@ -73,7 +73,7 @@ export function createBusinessCalendar(hours: string, holidays: string, zone: st
       return windowsOn(time).some((window) => minute >= window.start && minute < window.end);
     },
     nextOpening(at) {
-      if (this.isOpen(at)) return at;
+      if (this.isOpen(at)) return new Date(at).toISOString();
       const time = local(at);
       const minute = time.hour * 60 + time.minute;
       // A year ahead covers any schedule with at least one open hour a week, holidays included.

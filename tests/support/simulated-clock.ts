@@ -1,0 +1,123 @@
+import { initialTransition, transition, type AnyStateMachine, type SnapshotFrom } from 'xstate';
+import { addSeconds, type Deadlines } from '../../src/actors/deadlines';
+import { effectsOf, type Effect, type EffectParams } from '../../src/actors/effects';
+import { createBusinessCalendar } from '../../src/business-hours';
+import { createHandoverMachine, type HandoverEvent, type HandoverInput, type HandoverPolicy } from '../../src/actors/handover';
+import { createConversationMachine, type ConversationEvent } from '../../src/actors/conversation';
+
+/** 2026-11-30 is a Monday; 15:00 UTC is 10:00 in Bogotá. */
+export const MONDAY_10AM_BOGOTA = '2026-11-30T15:00:00.000Z';
+
+export const POLICY: HandoverPolicy = {
+  assignTimeoutS: 60,
+  maxEscalations: 2,
+  supervisorQueue: false,
+  agentReplyTimeoutS: 120,
+  queueUpdateIntervalS: 45,
+  userAbandonTimeoutS: 600,
+  windowS: 24 * 3600,
+  reengageTemplate: false,
+  outOfHoursQueue: true,
+  calendar: createBusinessCalendar('', '', 'America/Bogota'),
+};
+
+export const TICKET: HandoverInput = {
+  ticketId: 'TK-2026-000042',
+  phone: '573001112233',
+  category: 'soporte_agente',
+  priority: 'media',
+  customer: { customerId: 'C-1', customerName: 'Ana', isInactive: false },
+  requestedAt: MONDAY_10AM_BOGOTA,
+};
+
+type Fired = { type: 'timer.fired'; at: string; timer: string; dueAt: string };
+type Timed = { type: string; at: string };
+
+/**
+ * Runs a machine the way the runtime does (pure `transition()`, every event
+ * stamped with the time it is accepted) against a clock the test moves.
+ * `advance` fires each armed deadline at its due time, in order, exactly as
+ * the timer scheduler feeds `timer.fired` events back: no real time passes.
+ */
+class SimulatedClock<TMachine extends AnyStateMachine, TEvent extends Timed> {
+  snapshot: SnapshotFrom<TMachine>;
+  /** Every effect asked for, with the simulated time it was asked for. */
+  readonly log: { at: string; effect: Effect }[] = [];
+  now: string;
+
+  constructor(
+    private readonly machine: TMachine,
+    input: unknown,
+    startAt: string,
+  ) {
+    this.now = startAt;
+    const [snapshot, actions] = initialTransition(machine, input);
+    this.snapshot = snapshot as SnapshotFrom<TMachine>;
+    this.record(actions);
+  }
+
+  get value(): string {
+    return String(this.snapshot.value);
+  }
+
+  get context() {
+    return this.snapshot.context as { deadlines: Deadlines<string> } & Record<string, unknown>;
+  }
+
+  /** Sends an event now; returns the effects it caused. */
+  send(event: Omit<TEvent, 'at'>): Effect[] {
+    const [next, actions] = transition(this.machine, this.snapshot, { ...event, at: this.now } as TEvent);
+    this.snapshot = next as SnapshotFrom<TMachine>;
+    return this.record(actions);
+  }
+
+  /** Moves the clock forward, firing every deadline that falls due on the way. */
+  advance(seconds: number): void {
+    const until = addSeconds(this.now, seconds);
+    for (;;) {
+      const due = Object.entries(this.context.deadlines ?? {})
+        .filter(([, at]) => at !== undefined && at <= until)
+        .sort(([, a], [, b]) => a!.localeCompare(b!))[0];
+      if (!due) break;
+      const [timer, dueAt] = due;
+      this.now = dueAt!;
+      this.send({ type: 'timer.fired', timer, dueAt } as Fired as unknown as Omit<TEvent, 'at'>);
+    }
+    this.now = until;
+  }
+
+  /** The params of every effect of one kind, in order. */
+  effects<K extends keyof EffectParams>(type: K): EffectParams[K][] {
+    return this.log.filter(({ effect }) => effect.type === type).map(({ effect }) => effect.params as EffectParams[K]);
+  }
+
+  /** When each effect of one kind was asked for. */
+  times(type: keyof EffectParams): string[] {
+    return this.log.filter(({ effect }) => effect.type === type).map(({ at }) => at);
+  }
+
+  private record(actions: readonly { type: string; params?: unknown }[]): Effect[] {
+    const effects = effectsOf(actions);
+    for (const effect of effects) this.log.push({ at: this.now, effect });
+    return effects;
+  }
+}
+
+export function simulateTicket(policy: Partial<HandoverPolicy> = {}, input: Partial<HandoverInput> = {}) {
+  const full = { ...TICKET, ...input };
+  return new SimulatedClock<ReturnType<typeof createHandoverMachine>, HandoverEvent>(
+    createHandoverMachine({ ...POLICY, ...policy }),
+    full,
+    full.requestedAt,
+  );
+}
+
+export function simulateConversation(surveyTimeoutS: number, startAt = MONDAY_10AM_BOGOTA) {
+  return new SimulatedClock<ReturnType<typeof createConversationMachine>, ConversationEvent>(
+    createConversationMachine({ surveyTimeoutS }),
+    { phone: TICKET.phone },
+    startAt,
+  );
+}
+
+export const at = (start: string, seconds: number) => addSeconds(start, seconds);
