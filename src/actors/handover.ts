@@ -78,8 +78,7 @@ export type HandoverEvent =
   | { type: 'meta.thread_control'; at: string; control: ThreadControl }
   | { type: 'timer.fired'; at: string; timer: HandoverTimer; dueAt: string };
 
-export const statusOf = (state: string): TicketStatus =>
-  state === 'waitingAgent' ? 'pending' : state === 'withAgent' ? 'active' : 'closed';
+export const statusOf = (state: string): TicketStatus => (state === 'waitingAgent' ? 'pending' : state === 'withAgent' ? 'active' : 'closed');
 
 /** What the ticket is doing within its status, for the status endpoint and the dashboards. */
 export function phaseOf(state: string, context: HandoverContext): string {
@@ -163,9 +162,7 @@ export function createHandoverMachine(policy: HandoverPolicy) {
       /** One step up the escalation ladder: a re-request with a higher priority, or the supervisor's queue. */
       climbLadder: assign(({ context, event }, params: { timer: LadderTimer; to: 'escalated' | 'supervisor_queue' }) => ({
         ladderStep: context.ladderStep + 1,
-        ...(params.to === 'escalated'
-          ? { escalations: context.escalations + 1, priority: ESCALATED_PRIORITY[context.priority] }
-          : { supervisorQueued: true }),
+        ...(params.to === 'escalated' ? { escalations: context.escalations + 1, priority: ESCALATED_PRIORITY[context.priority] } : { supervisorQueued: true }),
         deadlines: { ...context.deadlines, [params.timer]: rearm(params.timer, event.at) },
       })),
     },
@@ -213,14 +210,20 @@ export function createHandoverMachine(policy: HandoverPolicy) {
     states: {
       /** Transient: decides, from the business hours, whether the ticket is queued at all. */
       requested: {
-        entry: { type: 'recordTicketEvent', params: ({ context }) => ({ type: 'requested', data: { category: context.category, priority: context.priority } }) },
+        entry: {
+          type: 'recordTicketEvent',
+          params: ({ context }) => ({ type: 'requested', data: { category: context.category, priority: context.priority } }),
+        },
         always: [
           {
             guard: 'outOfHoursAndNotQueued',
             target: 'closed',
             actions: [
               assign({ closedAt: ({ context }) => context.requestedAt, closeReason: 'out_of_hours' }),
-              { type: 'reply', params: ({ context }) => ({ text: 'outOfHoursClosed', vars: { ticketId: context.ticketId, businessHours: policy.calendar.description } }) },
+              {
+                type: 'reply',
+                params: ({ context }) => ({ text: 'outOfHoursClosed', vars: { ticketId: context.ticketId, businessHours: policy.calendar.description } }),
+              },
             ],
           },
           { target: 'waitingAgent' },
@@ -253,14 +256,20 @@ export function createHandoverMachine(policy: HandoverPolicy) {
               guard: 'hasEstimate',
               actions: [
                 assign({ proposedAgent: ({ event }) => event.agent, queuePosition: ({ event }) => event.queuePosition }),
-                { type: 'recordTicketEvent', params: ({ event }) => ({ type: 'agent_proposed', data: { ...event.agent, queuePosition: event.queuePosition } }) },
+                {
+                  type: 'recordTicketEvent',
+                  params: ({ event }) => ({ type: 'agent_proposed', data: { ...event.agent, queuePosition: event.queuePosition } }),
+                },
                 { type: 'reply', params: ({ event }) => ({ text: 'agentEstimate', vars: { estimatedResponseTime: event.agent!.estimatedResponseTime! } }) },
               ],
             },
             {
               actions: [
                 assign({ proposedAgent: ({ event }) => event.agent, queuePosition: ({ event }) => event.queuePosition }),
-                { type: 'recordTicketEvent', params: ({ event }) => ({ type: 'agent_proposed', data: { ...event.agent, queuePosition: event.queuePosition } }) },
+                {
+                  type: 'recordTicketEvent',
+                  params: ({ event }) => ({ type: 'agent_proposed', data: { ...event.agent, queuePosition: event.queuePosition } }),
+                },
               ],
             },
           ],
@@ -319,14 +328,19 @@ export function createHandoverMachine(policy: HandoverPolicy) {
             {
               guard: 'queueUpdateDue',
               actions: [
-                assign(({ context, event }) => ({ deadlines: { ...context.deadlines, queueUpdate: addSeconds(fromOpening(event.at), policy.queueUpdateIntervalS) } })),
+                assign(({ context, event }) => ({
+                  deadlines: { ...context.deadlines, queueUpdate: addSeconds(fromOpening(event.at), policy.queueUpdateIntervalS) },
+                })),
                 {
                   type: 'reply',
                   params: ({ context }): EffectParams['reply'] =>
                     context.queuePosition !== null
                       ? { text: 'queueUpdatePosition', vars: { ticketId: context.ticketId, queuePosition: context.queuePosition } }
                       : context.proposedAgent?.estimatedResponseTime
-                        ? { text: 'queueUpdateEstimate', vars: { ticketId: context.ticketId, estimatedResponseTime: context.proposedAgent.estimatedResponseTime } }
+                        ? {
+                            text: 'queueUpdateEstimate',
+                            vars: { ticketId: context.ticketId, estimatedResponseTime: context.proposedAgent.estimatedResponseTime },
+                          }
                         : { text: 'queueUpdate', vars: { ticketId: context.ticketId } },
                 },
               ],

@@ -134,7 +134,6 @@ export function createRuntime(deps: RuntimeDeps) {
     };
   }
 
-
   async function applyBatch(entries: StreamEntry[]): Promise<{ applied: number; duplicates: number }> {
     const afterCommit: (() => void)[] = [];
     const result = await database.db.transaction(async (tx) => {
@@ -194,7 +193,10 @@ export function createRuntime(deps: RuntimeDeps) {
         if ('ticketId' in event.data && typeof event.data.ticketId === 'string') ticketIds.add(event.data.ticketId);
       }
       if (ticketIds.size === 0) return;
-      const ticketRows = await this.tx.select().from(tickets).where(inArray(tickets.id, [...ticketIds]));
+      const ticketRows = await this.tx
+        .select()
+        .from(tickets)
+        .where(inArray(tickets.id, [...ticketIds]));
       for (const row of ticketRows) this.tickets.set(row.id, restoreTicket(row));
     }
 
@@ -219,7 +221,10 @@ export function createRuntime(deps: RuntimeDeps) {
         case 'meta.thread_control': {
           const ticketId = event.data.ticketId ?? this.conversations.get(event.key)?.snapshot.context.ticketId ?? undefined;
           if (!ticketId) {
-            logger.info({ event: 'thread_control.unmatched', phone: maskPhone(event.key), control: event.data.event }, 'thread control event names no open ticket');
+            logger.info(
+              { event: 'thread_control.unmatched', phone: maskPhone(event.key), control: event.data.event },
+              'thread control event names no open ticket',
+            );
             return;
           }
           return this.sendToTicket(origin, ticketId, { type: 'meta.thread_control', at: event.at, control: event.data });
@@ -255,7 +260,14 @@ export function createRuntime(deps: RuntimeDeps) {
         return;
       }
       logger.info(
-        { event: 'timer.fired', ticketId: fired.ticketId, phone: maskPhone(origin.phone), timer: fired.timer, dueAt: fired.dueAt, lateMs: Date.parse(origin.at) - Date.parse(fired.dueAt) },
+        {
+          event: 'timer.fired',
+          ticketId: fired.ticketId,
+          phone: maskPhone(origin.phone),
+          timer: fired.timer,
+          dueAt: fired.dueAt,
+          lateMs: Date.parse(origin.at) - Date.parse(fired.dueAt),
+        },
         'deadline fired',
       );
       if (fired.ticketId) {
@@ -310,7 +322,14 @@ export function createRuntime(deps: RuntimeDeps) {
       for (const timer of new Set([...Object.keys(before), ...Object.keys(after)])) {
         const due = after[timer];
         if (due === before[timer]) continue;
-        this.timerWrites.set(`${owner}/${timer}`, { id: `${owner}/${timer}`, key: phone, ticketId, timer, dueAt: due ? new Date(due) : null, enqueuedAt: null });
+        this.timerWrites.set(`${owner}/${timer}`, {
+          id: `${owner}/${timer}`,
+          key: phone,
+          ticketId,
+          timer,
+          dueAt: due ? new Date(due) : null,
+          enqueuedAt: null,
+        });
       }
     }
 
@@ -425,7 +444,16 @@ export function createRuntime(deps: RuntimeDeps) {
                 : messageType === 'text'
                   ? textMessage(origin.phone, body)
                   : mediaMessage(origin.phone, messageType, media ?? { url: body });
-            this.sendWhatsApp(origin, ticketId, 'agent', agentId ?? null, messageType, messageType === 'text' ? body : (media?.caption ?? null), payload, media);
+            this.sendWhatsApp(
+              origin,
+              ticketId,
+              'agent',
+              agentId ?? null,
+              messageType,
+              messageType === 'text' ? body : (media?.caption ?? null),
+              payload,
+              media,
+            );
             break;
           }
           case 'notifyCrm':
@@ -664,5 +692,7 @@ async function applyStatus(tx: Tx, update: StatusUpdate): Promise<void> {
       waMessageId: update.waMessageId,
       ...(update.errors ? { error: update.errors } : {}),
     })
-    .where(sql`${matches} and ${messages.direction} = 'outbound' and coalesce(array_position(${ladder}, ${messages.status}), 0) < array_position(${ladder}, ${update.status}::delivery_status)`);
+    .where(
+      sql`${matches} and ${messages.direction} = 'outbound' and coalesce(array_position(${ladder}, ${messages.status}), 0) < array_position(${ladder}, ${update.status}::delivery_status)`,
+    );
 }

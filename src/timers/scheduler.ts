@@ -90,7 +90,10 @@ export function createTimerScheduler(deps: TimerSchedulerDeps) {
         database.db,
         sql`select count(*) as armed, count(*) filter (where due_at <= now()) as overdue from timers`,
       );
-      logger.info({ event: 'timers.rearmed', armed: Number(counts?.armed ?? 0), overdue: Number(counts?.overdue ?? 0) }, 'deadlines re-armed from the database');
+      logger.info(
+        { event: 'timers.rearmed', armed: Number(counts?.armed ?? 0), overdue: Number(counts?.overdue ?? 0) },
+        'deadlines re-armed from the database',
+      );
       poller.start();
     },
     fireDue,

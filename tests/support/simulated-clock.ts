@@ -1,4 +1,4 @@
-import { initialTransition, transition, type AnyStateMachine, type SnapshotFrom } from 'xstate';
+import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateMachine, type EventObject } from 'xstate';
 import { addSeconds, type Deadlines } from '../../src/actors/deadlines';
 import { effectsOf, type Effect, type EffectParams } from '../../src/actors/effects';
 import { createBusinessCalendar } from '../../src/business-hours';
@@ -30,8 +30,9 @@ export const TICKET: HandoverInput = {
   requestedAt: MONDAY_10AM_BOGOTA,
 };
 
-type Fired = { type: 'timer.fired'; at: string; timer: string; dueAt: string };
-type Timed = { type: string; at: string };
+type Timed = EventObject & { at: string };
+/** An event as a test writes it: the clock stamps `at`. */
+type Untimed<E> = E extends unknown ? Omit<E, 'at'> : never;
 
 /**
  * Runs a machine the way the runtime does (pure `transition()`, every event
@@ -39,20 +40,20 @@ type Timed = { type: string; at: string };
  * `advance` fires each armed deadline at its due time, in order, exactly as
  * the timer scheduler feeds `timer.fired` events back: no real time passes.
  */
-class SimulatedClock<TMachine extends AnyStateMachine, TEvent extends Timed> {
-  snapshot: SnapshotFrom<TMachine>;
+class SimulatedClock<TEvent extends Timed> {
+  snapshot: AnyMachineSnapshot;
   /** Every effect asked for, with the simulated time it was asked for. */
   readonly log: { at: string; effect: Effect }[] = [];
   now: string;
 
   constructor(
-    private readonly machine: TMachine,
+    private readonly machine: AnyStateMachine,
     input: unknown,
     startAt: string,
   ) {
     this.now = startAt;
     const [snapshot, actions] = initialTransition(machine, input);
-    this.snapshot = snapshot as SnapshotFrom<TMachine>;
+    this.snapshot = snapshot;
     this.record(actions);
   }
 
@@ -65,9 +66,9 @@ class SimulatedClock<TMachine extends AnyStateMachine, TEvent extends Timed> {
   }
 
   /** Sends an event now; returns the effects it caused. */
-  send(event: Omit<TEvent, 'at'>): Effect[] {
-    const [next, actions] = transition(this.machine, this.snapshot, { ...event, at: this.now } as TEvent);
-    this.snapshot = next as SnapshotFrom<TMachine>;
+  send(event: Untimed<TEvent>): Effect[] {
+    const [next, actions] = transition(this.machine, this.snapshot, { ...event, at: this.now });
+    this.snapshot = next;
     return this.record(actions);
   }
 
@@ -81,7 +82,7 @@ class SimulatedClock<TMachine extends AnyStateMachine, TEvent extends Timed> {
       if (!due) break;
       const [timer, dueAt] = due;
       this.now = dueAt!;
-      this.send({ type: 'timer.fired', timer, dueAt } as Fired as unknown as Omit<TEvent, 'at'>);
+      this.send({ type: 'timer.fired', timer, dueAt } as unknown as Untimed<TEvent>);
     }
     this.now = until;
   }
@@ -105,15 +106,11 @@ class SimulatedClock<TMachine extends AnyStateMachine, TEvent extends Timed> {
 
 export function simulateTicket(policy: Partial<HandoverPolicy> = {}, input: Partial<HandoverInput> = {}) {
   const full = { ...TICKET, ...input };
-  return new SimulatedClock<ReturnType<typeof createHandoverMachine>, HandoverEvent>(
-    createHandoverMachine({ ...POLICY, ...policy }),
-    full,
-    full.requestedAt,
-  );
+  return new SimulatedClock<HandoverEvent>(createHandoverMachine({ ...POLICY, ...policy }), full, full.requestedAt);
 }
 
 export function simulateConversation(surveyTimeoutS: number, startAt = MONDAY_10AM_BOGOTA) {
-  return new SimulatedClock<ReturnType<typeof createConversationMachine>, ConversationEvent>(
+  return new SimulatedClock<ConversationEvent>(
     createConversationMachine({ surveyTimeoutS }),
     { phone: TICKET.phone },
     startAt,

@@ -19,7 +19,9 @@ describe('customer CSV import', () => {
   });
 
   test('reads the rows, normalises documents and phones, and reads suspension words', () => {
-    const { rows, problems } = parseCustomersCsv('customer_id,document,customer_name,phone,is_inactive\nC1,"1.234.567",Ana,+57 300 111 2233,si\nC2,7654321,Luis,,false\n');
+    const { rows, problems } = parseCustomersCsv(
+      'customer_id,document,customer_name,phone,is_inactive\nC1,"1.234.567",Ana,+57 300 111 2233,si\nC2,7654321,Luis,,false\n',
+    );
     expect(problems).toEqual([]);
     expect(rows).toEqual([
       { customerId: 'C1', document: '1234567', customerName: 'Ana', phone: '573001112233', isInactive: true },

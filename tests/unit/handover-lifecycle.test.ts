@@ -7,7 +7,10 @@ import { at, MONDAY_10AM_BOGOTA, simulateConversation, simulateTicket, TICKET } 
 const T0 = MONDAY_10AM_BOGOTA;
 let sequence = 0;
 const userText = (text: string): InboundMessage => ({ phone: TICKET.phone, waMessageId: `wamid.${++sequence}`, timestamp: T0, type: 'text', text });
-const agentText = (message: string) => ({ type: 'crm.message' as const, message: { ticketId: TICKET.ticketId, agentId: 'ag-1', message, messageType: 'text' as const } });
+const agentText = (message: string) => ({
+  type: 'crm.message' as const,
+  message: { ticketId: TICKET.ticketId, agentId: 'ag-1', message, messageType: 'text' as const },
+});
 const takeOver = { type: 'crm.handover.bot_to_human' as const, agent: { id: 'ag-1', name: 'Laura' } };
 const phase = (ticket: ReturnType<typeof simulateTicket>) => phaseOf(ticket.value, ticket.snapshot.context as HandoverContext);
 
@@ -39,13 +42,7 @@ describe('assignment timeout and the escalation ladder', () => {
     expect(ticket.effects('reply').map((reply) => reply.text)).toEqual(['connecting', 'fallback']);
     expect(ticket.effects('ticketClosed')).toEqual([{ reason: 'fallback' }]);
     expect(ticket.times('notifyCrm')).toEqual([at(T0, 60), at(T0, 120), at(T0, 180), at(T0, 240)]);
-    expect(ticket.effects('recordTicketEvent').map((event) => event.type)).toEqual([
-      'requested',
-      'escalated',
-      'escalated',
-      'supervisor_queue',
-      'closed',
-    ]);
+    expect(ticket.effects('recordTicketEvent').map((event) => event.type)).toEqual(['requested', 'escalated', 'escalated', 'supervisor_queue', 'closed']);
     expect(ticket.effects('recordTicketEvent')[1]!.data).toEqual({ step: 1, priority: 'media', timer: 'assign' });
     expect(ticket.snapshot.context.escalations).toBe(2);
     expect(ticket.context.deadlines).toEqual({});
@@ -129,7 +126,10 @@ describe('the waiting user', () => {
     const estimated = simulateTicket({ assignTimeoutS: 10_000 });
     estimated.send({ type: 'crm.agent_request.accepted', agent: { id: 'ag-1', name: 'Laura', estimatedResponseTime: '5-10 minutos' }, queuePosition: null });
     estimated.advance(45);
-    expect(estimated.effects('reply').at(-1)).toEqual({ text: 'queueUpdateEstimate', vars: { ticketId: TICKET.ticketId, estimatedResponseTime: '5-10 minutos' } });
+    expect(estimated.effects('reply').at(-1)).toEqual({
+      text: 'queueUpdateEstimate',
+      vars: { ticketId: TICKET.ticketId, estimatedResponseTime: '5-10 minutos' },
+    });
 
     const positioned = simulateTicket({ assignTimeoutS: 10_000 });
     positioned.send({ type: 'crm.agent_request.accepted', agent: null, queuePosition: 3 });
