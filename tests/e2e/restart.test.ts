@@ -1,0 +1,134 @@
+import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { startFakeCrm, startFakeDirectory, startFakeGraph } from '../support/fakes';
+import { createTestDatabase, DIRECTORY, eventually, openTicketFor, REDIS_URL, SECRETS, type TestStack } from '../support/harness';
+
+/**
+ * Deadlines survive a crash: the service is SIGKILLed with escalation
+ * deadlines armed for several tickets, stays down while they fall due, and
+ * the restarted process fires each one once, late by no more than the
+ * downtime plus one second. A second kill between the escalation and the
+ * fallback shows that a fired deadline does not fire again.
+ */
+const ASSIGN_TIMEOUT_S = 4;
+const TICKETS = 5;
+const root = join(import.meta.dir, '../..');
+const startCommand = ((await Bun.file(join(root, 'package.json')).json()) as { scripts: { start: string } }).scripts.start.split(' ');
+
+const crm = startFakeCrm();
+const graph = startFakeGraph();
+const directory = startFakeDirectory(DIRECTORY);
+let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let sql: postgres.Sql;
+const port = 20000 + Math.floor(Math.random() * 20000);
+const logs: string[] = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase('restart');
+  sql = postgres(database.url, { max: 2, onnotice: () => {} });
+});
+afterAll(async () => {
+  await sql.end();
+  await database.drop();
+  await Promise.all([crm.stop(), graph.stop(), directory.stop()]);
+});
+
+function startService() {
+  const child = Bun.spawn(startCommand, {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      PORT: String(port),
+      LOG_LEVEL: 'info',
+      DATABASE_URL: database.url,
+      REDIS_URL,
+      REDIS_KEY_PREFIX: `hbtest:restart:${process.pid}:`,
+      CONSUMER_NAME: 'restart-test',
+      CRM_BASE_URL: crm.url,
+      CRM_API_TOKEN: SECRETS.crmToken,
+      BOT_API_TOKEN: SECRETS.botToken,
+      BOT_SIGNING_SECRET: SECRETS.botSigning,
+      META_WEBHOOK_SECRET: SECRETS.metaSecret,
+      WEBHOOK_VERIFY_TOKEN: SECRETS.verifyToken,
+      WHATSAPP_API_URL: `${graph.url}/v21.0`,
+      WHATSAPP_TOKEN: SECRETS.whatsappToken,
+      WHATSAPP_PHONE_NUMBER_ID: '1234567890',
+      CUSTOMER_LOOKUP_URL: `${directory.url}/customers`,
+      OUTBOX_POLL_MS: '50',
+      HANDOVER_ASSIGN_TIMEOUT_S: String(ASSIGN_TIMEOUT_S),
+      HANDOVER_MAX_ESCALATIONS: '1',
+      QUEUE_UPDATE_INTERVAL_S: '600',
+    },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
+  void new Response(child.stdout).text().then((out) => logs.push(out));
+  return child;
+}
+
+async function ready(): Promise<number> {
+  await eventually(async () => (await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 200, 'readiness', 30_000);
+  return Date.now();
+}
+
+const updates = (reason: string) =>
+  crm
+    .to('/api/bot/ticket-update')
+    .map((request) => request.body as { ticketId: string; reason: string })
+    .filter((body) => body.reason === reason);
+
+test('deadlines armed before a SIGKILL fire once after the restart, late by at most the downtime plus one second', async () => {
+  let child = startService();
+  try {
+    await ready();
+    const stack = { service: { url: `http://127.0.0.1:${port}` }, crm, graph, directory } as unknown as TestStack;
+    const ticketIds: string[] = [];
+    for (let n = 0; n < TICKETS; n++) ticketIds.push(await openTicketFor(stack, `5730000004${String(n).padStart(2, '0')}`, '2020202020'));
+    const armed = await sql`select count(*)::int as n from timers where timer = 'assign'`;
+    expect(armed[0]!.n).toBe(TICKETS);
+
+    child.kill('SIGKILL');
+    await child.exited;
+    const killedAt = Date.now();
+    // Down for longer than the deadline: every one falls due while nobody runs.
+    await Bun.sleep(ASSIGN_TIMEOUT_S * 1000 + 500);
+    child = startService();
+    const readyAt = await ready();
+    const downtimeMs = readyAt - killedAt;
+
+    await eventually(() => new Set(updates('escalated').map((update) => update.ticketId)).size === TICKETS, 'every escalation', 15_000);
+    const fired = await sql`
+        select t.id, t.requested_at, e.at from tickets t join ticket_events e on e.ticket_id = t.id and e.type = 'escalated' order by t.id`;
+    expect(fired.map((row) => row.id)).toEqual([...ticketIds].sort());
+    for (const row of fired) {
+      const lateMs = (row.at as Date).getTime() - ((row.requested_at as Date).getTime() + ASSIGN_TIMEOUT_S * 1000);
+      expect(lateMs).toBeGreaterThanOrEqual(0);
+      expect(lateMs).toBeLessThanOrEqual(downtimeMs + 1000);
+    }
+
+    // Killed again with the next deadline (the fallback) armed: it too fires once, and the escalation not again.
+    child.kill('SIGKILL');
+    await child.exited;
+    child = startService();
+    await ready();
+    await eventually(() => new Set(updates('fallback').map((update) => update.ticketId)).size === TICKETS, 'every fallback', 20_000);
+    await Bun.sleep(1500);
+    const history = await sql`select ticket_id, type, count(*)::int as n from ticket_events where type in ('escalated', 'closed') group by 1, 2`;
+    expect(history).toHaveLength(TICKETS * 2);
+    expect(history.every((row) => row.n === 1)).toBe(true);
+    expect(updates('escalated')).toHaveLength(TICKETS);
+    expect(updates('fallback')).toHaveLength(TICKETS);
+    const leftover = await sql`select id from timers`;
+    expect(leftover).toHaveLength(0);
+  } catch (error) {
+    child.kill('SIGKILL');
+    await child.exited;
+    await Bun.sleep(100);
+    console.error(logs.join('\n').split('\n').slice(-40).join('\n'));
+    throw error;
+  }
+  child.kill('SIGTERM');
+  expect(await child.exited).toBe(0);
+}, 90_000);
