@@ -84,9 +84,13 @@ export function createRuntime(deps: RuntimeDeps) {
   const handoverMachine = createHandoverMachine(deps.handoverPolicy);
 
   function restoreConversation(row: ConversationRow): ConversationState {
-    const persisted = row.snapshot as { value: ConversationSnapshot['value']; context: ConversationSnapshot['context'] };
+    const persisted = row.snapshot as { value: ConversationSnapshot['value']; context: Partial<ConversationSnapshot['context']> };
     return {
-      snapshot: conversationMachine.resolveState({ value: persisted.value, context: persisted.context }),
+      // Snapshots written before the deadlines existed have none: they start with none armed.
+      snapshot: conversationMachine.resolveState({
+        value: persisted.value,
+        context: { deadlines: {}, ...persisted.context } as ConversationSnapshot['context'],
+      }),
       createdAt: row.createdAt.toISOString(),
       isNew: false,
       dirty: false,
@@ -94,9 +98,20 @@ export function createRuntime(deps: RuntimeDeps) {
   }
 
   function restoreTicket(row: Ticket): TicketState {
-    const persisted = row.snapshot as { value: HandoverSnapshot['value']; context: HandoverSnapshot['context'] };
+    const persisted = row.snapshot as { value: HandoverSnapshot['value']; context: Partial<HandoverSnapshot['context']> };
+    // Snapshots written before the lifecycle rules lack their fields: defaults, and no deadline armed.
+    const context = {
+      queuePosition: null,
+      lastUserMessageAt: persisted.context.lastActivityAt,
+      ladderStep: 0,
+      escalations: 0,
+      supervisorQueued: false,
+      agentReminded: false,
+      deadlines: {},
+      ...persisted.context,
+    } as HandoverSnapshot['context'];
     return {
-      snapshot: handoverMachine.resolveState({ value: persisted.value, context: persisted.context }),
+      snapshot: handoverMachine.resolveState({ value: persisted.value, context }),
       isNew: false,
       dirty: false,
       csat: row.csat,
@@ -465,9 +480,15 @@ export function createRuntime(deps: RuntimeDeps) {
           case 'ticketClosed':
             await this.sendToConversation(origin, { type: 'ticket.closed', at: origin.at, ticketId: ticketId!, reason: effect.params.reason });
             break;
-          case 'recordTicketEvent':
-            this.newTicketEvents.push({ ticketId: ticketId!, type: effect.params.type, data: effect.params.data ?? {}, at: new Date(origin.at) });
+          case 'recordTicketEvent': {
+            const { type, data = {} } = effect.params;
+            this.newTicketEvents.push({ ticketId: ticketId!, type, data, at: new Date(origin.at) });
+            if (LOGGED_TICKET_EVENTS.has(type)) {
+              const line = { event: `ticket.${type}`, ticketId, phone: maskPhone(origin.phone), ...data };
+              this.afterCommit.push(() => logger.info(line, `ticket ${ticketId}: ${type.replace(/_/g, ' ')}`));
+            }
             break;
+          }
           case 'logMilestone':
             this.logMilestone(effect.params.milestone, ticketId!, origin.phone);
             break;
@@ -651,6 +672,9 @@ export function createRuntime(deps: RuntimeDeps) {
 
   return { applyBatch };
 }
+
+/** The lifecycle steps a support engineer looks for in the logs: why a ticket moved without anyone asking. */
+const LOGGED_TICKET_EVENTS = new Set(['escalated', 'supervisor_queue', 'agent_reminded', 'out_of_hours', 'agent_message_refused', 'closed']);
 
 /** The columns a ticket's later transitions can change: everything but its identity and request. */
 const TICKET_PROJECTION_COLUMNS = [

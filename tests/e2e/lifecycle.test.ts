@@ -281,3 +281,43 @@ describe('business hours', () => {
     );
   }
 });
+
+describe('tickets from before the lifecycle rules', () => {
+  test(
+    'a snapshot without deadlines or ladder fields is read with defaults and keeps working',
+    async () => {
+      const stack = await startStack('legacy');
+      try {
+        const phone = '573000000341';
+        const ticketId = await openTicketFor(stack, phone, ACTIVE_SUBSCRIBER);
+        await eventually(async () => (await statusOf(stack, ticketId)).status === 'pending', 'pending ticket');
+        // What issue 2's version wrote: none of the fields the lifecycle rules added.
+        await stack.sql`
+          update tickets set snapshot = snapshot
+            #- '{context,deadlines}' #- '{context,ladderStep}' #- '{context,escalations}' #- '{context,lastUserMessageAt}'
+            #- '{context,queuePosition}' #- '{context,supervisorQueued}' #- '{context,agentReminded}'
+          where id = ${ticketId}`;
+        await stack.sql`update conversations set snapshot = snapshot #- '{context,deadlines}' where phone = ${phone}`;
+        await sendUser(stack, phone, text('¿me ayudan con el internet?'));
+        await eventually(
+          () => stack.crm.to('/api/bot/user-message').some((request) => (request.body as any).message === '¿me ayudan con el internet?'),
+          'relayed message',
+        );
+        const { status } = await crmCall(stack, 'POST', '/api/crm/handover', {
+          ticketId,
+          userPhone: phone,
+          agentId: 'agent_007',
+          agentName: 'Carlos Ruiz',
+          handoverType: 'bot_to_human',
+        });
+        expect(status).toBe(200);
+        await eventually(async () => (await statusOf(stack, ticketId)).phase === 'with_agent', 'active ticket');
+        const [dead] = await stack.sql`select count(*)::int as n from ticket_events where ticket_id = ${ticketId} and type = 'event_rejected'`;
+        expect(dead!.n).toBe(0);
+      } finally {
+        await stack.stop();
+      }
+    },
+    RULE_TIMEOUT_MS,
+  );
+});
