@@ -4,11 +4,14 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limite
 import type { Config } from './config';
 import type { Database } from './db/client';
 import { createQueries } from './db/queries';
-import { AppError, tooManyRequests } from './errors';
+import { AppError, errorDetail, tooManyRequests } from './errors';
 import type { Logger } from './logger';
+import type { Metrics } from './metrics';
+import { adminRoutes } from './routes/admin';
 import { crmRoutes } from './routes/crm';
 import { healthRoutes } from './routes/health';
 import { webhookRoutes } from './routes/webhook';
+import type { DeadLetters } from './streams/dead-letters';
 import type { Producer } from './streams/producer';
 
 export interface AppDeps {
@@ -16,6 +19,8 @@ export interface AppDeps {
   database: Database;
   redis: Redis;
   producer: Producer;
+  deadLetters: DeadLetters;
+  metrics: Metrics;
   logger: Logger;
 }
 
@@ -48,13 +53,14 @@ export function createApp(deps: AppDeps) {
   return new Elysia()
     .onError(({ code, error, request }) => {
       if (error instanceof AppError) {
-        if (error.status >= 500) logger.error({ event: 'http.error', path: new URL(request.url).pathname, code: error.code, error: error.message }, 'request failed');
+        if (error.status >= 500)
+          logger.error({ event: 'http.error', path: new URL(request.url).pathname, code: error.code, error: error.message }, 'request failed');
         return errorBody(error.status, error.code, error.message);
       }
       if (code === 'NOT_FOUND') return errorBody(404, 'route_not_found', `no route for ${request.method} ${new URL(request.url).pathname}`);
       if (code === 'PARSE') return errorBody(400, 'invalid_body', 'request body could not be parsed');
       if (code === 'VALIDATION') return errorBody(400, 'invalid_request', String((error as Error).message).slice(0, 500));
-      logger.error({ event: 'http.unhandled', path: new URL(request.url).pathname, error: (error as Error)?.stack ?? String(error) }, 'unhandled error');
+      logger.error({ event: 'http.unhandled', path: new URL(request.url).pathname, error: errorDetail(error) }, 'unhandled error');
       return errorBody(500, 'internal_error', 'internal error; the event was not accepted, retry later');
     })
     .onBeforeHandle(async ({ request, server }) => {
@@ -91,7 +97,8 @@ export function createApp(deps: AppDeps) {
         producer: deps.producer,
         logger,
       }),
-    );
+    )
+    .use(adminRoutes({ adminToken: config.ADMIN_TOKEN, metricsToken: config.METRICS_TOKEN, deadLetters: deps.deadLetters, metrics: deps.metrics, logger }));
 }
 
 export type App = ReturnType<typeof createApp>;

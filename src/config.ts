@@ -13,7 +13,10 @@ const Seconds = (defaultValue: number) => Type.Integer({ minimum: 1, maximum: 30
 export const ConfigSchema = Type.Object({
   NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], { default: 'development' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
-  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
   DATABASE_URL: Type.String({ default: '', pattern: '^(postgres(ql)?://.+)?$' }),
   DATA_DIR: Type.String({ default: './data', minLength: 1 }),
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://.+' }),
@@ -41,6 +44,10 @@ export const ConfigSchema = Type.Object({
   /** Out of hours: still queue the ticket for the next opening (true), or only tell the user (false). */
   OUT_OF_HOURS_QUEUE: Type.Boolean({ default: true }),
   BOT_TEXTS_FILE: Type.String({ default: '' }),
+  /** Bearer for /api/admin/* (dead letters); empty: those routes refuse everyone. */
+  ADMIN_TOKEN: Secret(),
+  /** Bearer for /metrics; empty: /metrics is open (keep it on an internal network). */
+  METRICS_TOKEN: Secret(),
 
   HANDOVER_ASSIGN_TIMEOUT_S: Seconds(300),
   HANDOVER_MAX_ESCALATIONS: Type.Integer({ minimum: 0, maximum: 10, default: 2 }),

@@ -20,6 +20,23 @@ export const forbidden = (code: string, message: string) => new AppError(403, co
 export const notFound = (code: string, message: string) => new AppError(404, code, message);
 export const conflict = (code: string, message: string) => new AppError(409, code, message);
 export const payloadTooLarge = (limit: number) => new AppError(413, 'payload_too_large', `request body exceeds ${limit} bytes`);
-export const tooManyRequests = (retryAfterSeconds: number) =>
-  new AppError(429, 'rate_limited', `too many requests; retry in ${retryAfterSeconds}s`, true);
+export const tooManyRequests = (retryAfterSeconds: number) => new AppError(429, 'rate_limited', `too many requests; retry in ${retryAfterSeconds}s`, true);
 export const unavailable = (code: string, message: string) => new AppError(503, code, message, true);
+
+/**
+ * An error as it may be logged or stored: the driver's own message rather
+ * than Drizzle's "Failed query: ... params: ..." wrapper, whose parameters
+ * carry phone numbers and what users wrote.
+ */
+export function errorSummary(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const own = error.message.replace(/\nparams: [\s\S]*$/, '');
+  if (!(error.cause instanceof Error)) return own;
+  return `${error.cause.message} (${own.split('\n')[0]!.slice(0, 300)})`;
+}
+
+/** The summary plus where it was thrown: for the dead-letter stream and unhandled errors. */
+export function errorDetail(error: unknown): string {
+  const frames = error instanceof Error ? (error.stack ?? '').split('\n').filter((line) => line.startsWith('    at ')) : [];
+  return [errorSummary(error), ...frames.slice(0, 12)].join('\n');
+}

@@ -129,11 +129,6 @@ export type PipelineEvent =
 
 export type PipelineEventType = PipelineEvent['type'];
 
-export function pipelineEvent<T extends PipelineEventType>(
-  type: T,
-  key: string,
-  id: string,
-  data: Extract<PipelineEvent, { type: T }>['data'],
-): PipelineEvent {
+export function pipelineEvent<T extends PipelineEventType>(type: T, key: string, id: string, data: Extract<PipelineEvent, { type: T }>['data']): PipelineEvent {
   return { type, key, id, at: new Date().toISOString(), data } as PipelineEvent;
 }

@@ -5,6 +5,7 @@ import { createRuntime } from './actors/runtime';
 import { createBusinessCalendar } from './business-hours';
 import { createApp } from './app';
 import { agentRequestUrl, ConfigError, loadConfig, type Config } from './config';
+import { errorDetail } from './errors';
 import { openDatabase } from './db/client';
 import { createCrmClient } from './integrations/crm';
 import { createCustomerDirectory } from './integrations/customers';
@@ -14,6 +15,8 @@ import { createDispatcher } from './outbox/dispatcher';
 import { streamKeys } from './streams/codec';
 import { createProducer } from './streams/producer';
 import { createStreamWorker } from './streams/worker';
+import { createDeadLetters } from './streams/dead-letters';
+import { createMetrics } from './metrics';
 import { createTimerScheduler } from './timers/scheduler';
 import { loadTexts } from './texts';
 
@@ -59,6 +62,8 @@ export async function startService(config: Config, logger: Logger = createLogger
 
     const keys = streamKeys(config.REDIS_KEY_PREFIX);
     const producer = createProducer(redis, keys, config.STREAM_PARTITIONS);
+    const deadLetters = createDeadLetters(redis, keys, config.STREAM_PARTITIONS);
+    const metrics = createMetrics({ database, deadLetters });
     const runtime = createRuntime({
       database,
       texts,
@@ -66,9 +71,7 @@ export async function startService(config: Config, logger: Logger = createLogger
       logger,
       handoverPolicy: handoverPolicy(config),
       conversationPolicy: { surveyTimeoutS: config.SURVEY_TIMEOUT_S },
-      reengageTemplate: config.WHATSAPP_REENGAGE_TEMPLATE
-        ? { name: config.WHATSAPP_REENGAGE_TEMPLATE, languageCode: config.WHATSAPP_TEMPLATE_LANGUAGE }
-        : null,
+      reengageTemplate: config.WHATSAPP_REENGAGE_TEMPLATE ? { name: config.WHATSAPP_REENGAGE_TEMPLATE, languageCode: config.WHATSAPP_TEMPLATE_LANGUAGE } : null,
     });
     const crm = createCrmClient({
       baseUrl: config.CRM_BASE_URL,
@@ -121,7 +124,7 @@ export async function startService(config: Config, logger: Logger = createLogger
       onCommitted: () => dispatcher.poke(),
     });
 
-    const app = createApp({ config, database, redis, producer, logger });
+    const app = createApp({ config, database, redis, producer, deadLetters, metrics, logger });
     app.listen({ port: config.PORT, hostname: '0.0.0.0', maxRequestBodySize: config.MAX_BODY_BYTES + 1024 });
     const server = app.server!;
     closers.push(() => app.stop());
@@ -198,7 +201,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
   service = startService(config, logger).catch((error: unknown) => {
-    logger.fatal({ event: 'service.start_failed' }, error instanceof StartupError ? error.message : ((error as Error).stack ?? String(error)));
+    logger.fatal({ event: 'service.start_failed' }, error instanceof StartupError ? error.message : errorDetail(error));
     process.exit(1);
   });
 }

@@ -19,8 +19,7 @@ export const DEFAULT_TEXTS = {
   authenticated: 'Gracias, {customerName}. Verificamos tu identidad.',
   alreadyIdentified: 'Ya verificamos tu identidad, {customerName}.',
   authFailed: 'No pudimos verificar tu identidad. Para ayuda inmediata comunícate con nuestra línea de emergencia: {emergencyPhone}.',
-  lookupUnavailable:
-    'En este momento no podemos verificar tu identidad. Para ayuda inmediata comunícate con nuestra línea de emergencia: {emergencyPhone}.',
+  lookupUnavailable: 'En este momento no podemos verificar tu identidad. Para ayuda inmediata comunícate con nuestra línea de emergencia: {emergencyPhone}.',
   emergency: 'Nuestra línea de emergencia es {emergencyPhone}.',
   connecting: 'Conectando con agente especializado...',
   agentEstimate: 'Un agente te atenderá pronto. Tiempo estimado: {estimatedResponseTime}.',
@@ -39,8 +38,7 @@ export const DEFAULT_TEXTS = {
   agentConnected: 'Agente {agentName} conectado',
   resolved: 'Consulta resuelta, regresando al menú',
   cancelled: 'Cancelamos tu solicitud {ticketId}.',
-  crmUnreachable:
-    'No pudimos contactar a un agente en este momento. Para ayuda inmediata comunícate con nuestra línea de emergencia: {emergencyPhone}.',
+  crmUnreachable: 'No pudimos contactar a un agente en este momento. Para ayuda inmediata comunícate con nuestra línea de emergencia: {emergencyPhone}.',
   surveyBody: '¿Cómo calificarías la atención que recibiste? Elige de 1 (muy mala) a 5 (excelente).',
   surveyButton: 'Calificar',
   surveyThanks: '¡Gracias por tu calificación!',

@@ -19,7 +19,12 @@ const TRUE_WORDS = new Set(['true', '1', 'yes', 'si', 'sí', 'suspendido', 'inac
  * reported with its line number; nothing is written if any row is bad.
  */
 export function parseCustomersCsv(content: string): { rows: NewCustomer[]; problems: string[] } {
-  const records = parse(content, { columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()), skip_empty_lines: true, trim: true, bom: true }) as Record<string, string>[];
+  const records = parse(content, {
+    columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()),
+    skip_empty_lines: true,
+    trim: true,
+    bom: true,
+  }) as Record<string, string>[];
   const rows: NewCustomer[] = [];
   const problems: string[] = [];
   records.forEach((record, index) => {

@@ -26,7 +26,7 @@ export function createCrmClient(options: CrmClientOptions) {
     configured: options.baseUrl !== '' || options.agentRequestUrl !== '',
     async send(kind: CrmCall, payload: unknown, idempotencyKey: string): Promise<CallOutcome> {
       const url = urls[kind];
-      if (!url || !options.baseUrl && kind !== 'agent-request') {
+      if (!url || (!options.baseUrl && kind !== 'agent-request')) {
         return { ok: false, retryable: true, error: `CRM ${kind} URL is not configured (set CRM_BASE_URL)` };
       }
       const body = JSON.stringify(payload);

@@ -42,12 +42,16 @@ export function createCustomerDirectory(options: CustomerDirectoryOptions, db: D
         return outcome;
       }
       const body = outcome.body as { customerId?: unknown; customerName?: unknown; isInactive?: unknown } | null;
-      if (!body || typeof body.customerId !== 'string' && typeof body.customerId !== 'number' || typeof body.customerName !== 'string') {
+      if (!body || (typeof body.customerId !== 'string' && typeof body.customerId !== 'number') || typeof body.customerName !== 'string') {
         return { ok: false, retryable: false, error: 'customer directory answered 200 without customerId and customerName' };
       }
       return {
         ok: true,
-        result: { document, outcome: 'found', customer: { customerId: String(body.customerId), customerName: body.customerName, isInactive: body.isInactive === true } },
+        result: {
+          document,
+          outcome: 'found',
+          customer: { customerId: String(body.customerId), customerName: body.customerName, isInactive: body.isInactive === true },
+        },
       };
     },
   };

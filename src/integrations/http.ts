@@ -2,9 +2,7 @@
  * The outcome of one outbound HTTP call, classified for the outbox: a
  * retryable failure is tried again later, a permanent one is recorded.
  */
-export type CallOutcome =
-  | { ok: true; status: number; body: unknown }
-  | { ok: false; retryable: boolean; status?: number; error: string; body?: unknown };
+export type CallOutcome = { ok: true; status: number; body: unknown } | { ok: false; retryable: boolean; status?: number; error: string; body?: unknown };
 
 export interface HttpRequest {
   method: 'GET' | 'POST';

@@ -40,7 +40,8 @@ export function createWhatsAppClient(options: WhatsAppClientOptions) {
         return waMessageId ? { ...outcome, waMessageId } : { ok: false, retryable: false, error: 'Graph accepted the send but returned no message id' };
       }
       const code = (outcome.body as { error?: { code?: number } } | undefined)?.error?.code;
-      if (code !== undefined) return { ...outcome, retryable: RETRYABLE_GRAPH_CODES.has(code) || (outcome.status ?? 0) >= 500, error: `${outcome.error} (code ${code})` };
+      if (code !== undefined)
+        return { ...outcome, retryable: RETRYABLE_GRAPH_CODES.has(code) || (outcome.status ?? 0) >= 500, error: `${outcome.error} (code ${code})` };
       return outcome;
     },
   };

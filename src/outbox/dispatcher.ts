@@ -10,6 +10,7 @@ import type { WhatsAppMessage } from '../integrations/whatsapp-messages';
 import type { Logger } from '../logger';
 import { maskPhone } from '../logger';
 import type { Producer } from '../streams/producer';
+import { errorSummary } from '../errors';
 import { createPoller } from '../poller';
 
 export interface DispatcherDeps {
@@ -87,7 +88,11 @@ export function createDispatcher(deps: DispatcherDeps) {
             ticketId: row.ticketId,
             outcome: 'accepted',
             agentAssigned: agentAssigned
-              ? { id: stringOrUndefined(agentAssigned.id), name: stringOrUndefined(agentAssigned.name), estimatedResponseTime: stringOrUndefined(agentAssigned.estimatedResponseTime) }
+              ? {
+                  id: stringOrUndefined(agentAssigned.id),
+                  name: stringOrUndefined(agentAssigned.name),
+                  estimatedResponseTime: stringOrUndefined(agentAssigned.estimatedResponseTime),
+                }
               : undefined,
             ...(Number.isInteger(queuePosition) && queuePosition > 0 ? { queuePosition } : {}),
           })
@@ -101,7 +106,10 @@ export function createDispatcher(deps: DispatcherDeps) {
     const { phone, document } = row.payload as { phone: string; document: string };
     const lookup = await deps.customers.lookup(document, phone).catch((error: Error) => ({ ok: false as const, retryable: true, error: error.message }));
     if (!lookup.ok) return { outcome: lookup };
-    return { outcome: { ok: true, status: 200, body: null }, feedback: pipelineEvent('customer.lookup.result', phone, `outbox:${row.id}:result`, lookup.result) };
+    return {
+      outcome: { ok: true, status: 200, body: null },
+      feedback: pipelineEvent('customer.lookup.result', phone, `outbox:${row.id}:result`, lookup.result),
+    };
   }
 
   /** The event that tells the actors an effect finally failed, so a user is never left waiting on it. */
@@ -122,7 +130,7 @@ export function createDispatcher(deps: DispatcherDeps) {
     try {
       delivery = await deliver(row);
     } catch (error) {
-      delivery = { outcome: { ok: false, retryable: true, error: (error as Error).message } };
+      delivery = { outcome: { ok: false, retryable: true, error: errorSummary(error) } };
     }
     const { outcome } = delivery;
     const log = { event: 'outbox.delivery', outboxId: row.id, kind: row.kind, lane: maskLane(row.lane), ticketId: row.ticketId, attempt: row.attempts };
@@ -131,7 +139,10 @@ export function createDispatcher(deps: DispatcherDeps) {
       // which the CRM dedupes by Idempotency-Key and the worker by the event id.
       if (delivery.feedback) await deps.producer.publish([delivery.feedback]);
       await database.db.transaction(async (tx) => {
-        await tx.update(outbox).set({ status: 'done', completedAt: new Date(), lockedUntil: null, lastError: null, response: jsonOrNull(outcome.body) }).where(eq(outbox.id, row.id));
+        await tx
+          .update(outbox)
+          .set({ status: 'done', completedAt: new Date(), lockedUntil: null, lastError: null, response: jsonOrNull(outcome.body) })
+          .where(eq(outbox.id, row.id));
         if (delivery.waMessageId) {
           await tx
             .update(messages)
@@ -173,7 +184,7 @@ export function createDispatcher(deps: DispatcherDeps) {
       rows.map((row) =>
         process(row).catch((error: Error) => {
           // The row stays in_flight and is claimed again when its lease runs out.
-          logger.error({ event: 'outbox.process_error', outboxId: row.id, error: error.message }, 'could not record an outbox outcome');
+          logger.error({ event: 'outbox.process_error', outboxId: row.id, error: errorSummary(error) }, 'could not record an outbox outcome');
         }),
       ),
     );
@@ -183,7 +194,7 @@ export function createDispatcher(deps: DispatcherDeps) {
   const poller = createPoller({
     pollMs: deps.pollMs,
     work: drainOnce,
-    onError: (error) => logger.error({ event: 'outbox.claim_error', error: error.message }, 'could not claim outbox rows'),
+    onError: (error) => logger.error({ event: 'outbox.claim_error', error: errorSummary(error) }, 'could not claim outbox rows'),
   });
 
   return {

@@ -161,7 +161,10 @@ export const crmRoutes = (deps: CrmDeps) => {
         }
         const eventId = `meta:handover:${createHash('sha256').update(raw).digest('hex')}:${events.length}`;
         events.push(pipelineEvent('meta.thread_control', key, eventId, { ...control, ticketId: ticket?.id ?? control.ticketId }));
-        deps.logger.info({ event: 'meta.thread_control', control: control.event, toCrm: control.toCrm, ticketId: ticket?.id, phone: maskPhone(key) }, 'thread control event');
+        deps.logger.info(
+          { event: 'meta.thread_control', control: control.event, toCrm: control.toCrm, ticketId: ticket?.id, phone: maskPhone(key) },
+          'thread control event',
+        );
       }
       await producer.publish(events);
       if (ignored.length > 0) deps.logger.info({ event: 'meta_handover.ignored', reasons: ignored }, 'handover webhook items ignored');

@@ -46,3 +46,35 @@ export function streamKeys(prefix: string): StreamKeys {
     group: 'workers',
   };
 }
+
+/** What the dead-letter stream adds in front of the original entry's fields. */
+export interface DeadLetterInfo {
+  /** The partition stream and the entry id it failed in. */
+  stream: string;
+  entry: string;
+  error: string;
+  failedAt: string;
+  deliveries: number;
+}
+
+const DEAD_LETTER_FIELDS = ['stream', 'entry', 'error', 'failedAt', 'deliveries'] as const;
+
+export function deadLetterFields(info: DeadLetterInfo): string[] {
+  return DEAD_LETTER_FIELDS.flatMap((name) => [name, name === 'error' ? info.error.slice(0, 2000) : String(info[name])]);
+}
+
+/** Splits a dead-letter entry back into why it is there and the original fields (to decode or re-drive). */
+export function splitDeadLetter(fields: string[]): { info: DeadLetterInfo; original: string[] } {
+  const head = new Map<string, string>();
+  for (let i = 0; i < DEAD_LETTER_FIELDS.length * 2 && i + 1 < fields.length; i += 2) head.set(fields[i]!, fields[i + 1]!);
+  return {
+    info: {
+      stream: head.get('stream') ?? '',
+      entry: head.get('entry') ?? '',
+      error: head.get('error') ?? '',
+      failedAt: head.get('failedAt') ?? '',
+      deliveries: Number(head.get('deliveries') ?? 0),
+    },
+    original: fields.slice(DEAD_LETTER_FIELDS.length * 2),
+  };
+}

@@ -1,7 +1,8 @@
 import type Redis from 'ioredis';
 import type { PipelineEvent } from '../events';
+import { errorDetail, errorSummary } from '../errors';
 import type { Logger } from '../logger';
-import { CodecError, decodeEvent, type StreamKeys } from './codec';
+import { CodecError, deadLetterFields, decodeEvent, type StreamKeys } from './codec';
 
 export interface WorkerEntry {
   entryId: string;
@@ -49,7 +50,7 @@ export function createStreamWorker(options: StreamWorkerOptions) {
   /** Partitions that must re-read their pending entries ('0') before new ones ('>'). */
   const replay = new Set<string>(streams);
   const retryAt = new Map<string, number>();
-  const failures = new Map<string, number>();
+  let nextReclaimAt = 0;
   let running = false;
   let loop: Promise<void> | null = null;
   let closing: Promise<void> | null = null;
@@ -80,11 +81,19 @@ export function createStreamWorker(options: StreamWorkerOptions) {
     }
   }
 
-  async function deadLetter(stream: string, entryId: string, fields: string[], reason: string): Promise<void> {
-    await redis.xadd(keys.deadLetter, '*', 'stream', stream, 'entry', entryId, 'error', reason.slice(0, 2000), 'failedAt', new Date().toISOString(), ...fields);
-    await redis.xack(stream, keys.group, entryId);
-    failures.delete(entryId);
-    logger.error({ event: 'stream.dead_letter', stream, entryId, error: reason }, 'entry moved to the dead-letter stream');
+  async function deadLetter(stream: string, entryId: string, fields: string[], reason: string, deliveries: number): Promise<void> {
+    await redis
+      .multi()
+      .xadd(keys.deadLetter, '*', ...deadLetterFields({ stream, entry: entryId, error: reason, failedAt: new Date().toISOString(), deliveries }), ...fields)
+      .xack(stream, keys.group, entryId)
+      .exec();
+    logger.error({ event: 'stream.dead_letter', stream, entryId, deliveries, error: reason }, 'entry moved to the dead-letter stream');
+  }
+
+  /** How many times the group has handed this entry out: kept by Redis, so it survives a restart. */
+  async function deliveriesOf(stream: string, entryId: string): Promise<number> {
+    const reply = (await redis.xpending(stream, keys.group, entryId, entryId, 1)) as [string, string, number, number][];
+    return Number(reply[0]?.[3] ?? 1);
   }
 
   async function processPartition(stream: string, raw: RawEntry[]): Promise<void> {
@@ -99,7 +108,7 @@ export function createStreamWorker(options: StreamWorkerOptions) {
         entries.push({ entryId, event: decodeEvent(fields) });
       } catch (error) {
         if (!(error instanceof CodecError)) throw error;
-        await deadLetter(stream, entryId, fields, `undecodable: ${error.message}`);
+        await deadLetter(stream, entryId, fields, `undecodable: ${error.message}`, await deliveriesOf(stream, entryId));
       }
     }
     if (entries.length === 0) return;
@@ -110,26 +119,27 @@ export function createStreamWorker(options: StreamWorkerOptions) {
       return;
     } catch (error) {
       if (await options.isOutage()) throw error;
-      logger.warn({ event: 'stream.batch_failed', stream, size: entries.length, error: (error as Error).message }, 'batch failed; applying its entries one by one');
+      logger.warn({ event: 'stream.batch_failed', stream, size: entries.length, error: errorSummary(error) }, 'batch failed; applying its entries one by one');
     }
     // The database is up, so some entry is at fault: isolate it, keep the others flowing, in order.
     for (const entry of entries) {
       try {
         await options.handle([entry]);
         await redis.xack(stream, keys.group, entry.entryId);
-        failures.delete(entry.entryId);
         options.onCommitted?.();
       } catch (error) {
         if (await options.isOutage()) throw error;
-        const count = (failures.get(entry.entryId) ?? 0) + 1;
-        failures.set(entry.entryId, count);
-        const message = (error as Error).stack ?? String(error);
+        const count = await deliveriesOf(stream, entry.entryId);
+        const message = errorDetail(error);
         if (count >= options.maxDeliveries) {
           const fields = raw.find(([id]) => id === entry.entryId)![1];
-          await deadLetter(stream, entry.entryId, fields, message);
+          await deadLetter(stream, entry.entryId, fields, message, count);
           continue;
         }
-        logger.error({ event: 'stream.entry_failed', stream, entryId: entry.entryId, type: entry.event.type, attempt: count, error: (error as Error).message }, 'entry failed; will retry');
+        logger.error(
+          { event: 'stream.entry_failed', stream, entryId: entry.entryId, type: entry.event.type, attempt: count, error: errorSummary(error) },
+          'entry failed; will retry',
+        );
         // Later entries of this partition wait: they may belong to the same conversation.
         throw error;
       }
@@ -138,6 +148,11 @@ export function createStreamWorker(options: StreamWorkerOptions) {
 
   async function readOnce(): Promise<void> {
     const now = Date.now();
+    // A consumer that died while this one runs (another instance) leaves entries only a reclaim finds.
+    if (now >= nextReclaimAt) {
+      nextReclaimAt = now + options.claimIdleMs / 2;
+      await reclaim();
+    }
     const ready = streams.filter((stream) => (retryAt.get(stream) ?? 0) <= now);
     if (ready.length === 0) {
       await Bun.sleep(Math.max(10, Math.min(...retryAt.values()) - now));
@@ -171,7 +186,7 @@ export function createStreamWorker(options: StreamWorkerOptions) {
           } catch (error) {
             replay.add(stream);
             retryAt.set(stream, Date.now() + PARTITION_RETRY_MS);
-            logger.error({ event: 'stream.partition_stalled', stream, error: (error as Error).message }, 'partition paused; its entries will be retried');
+            logger.error({ event: 'stream.partition_stalled', stream, error: errorSummary(error) }, 'partition paused; its entries will be retried');
           }
         }),
     );
@@ -183,7 +198,7 @@ export function createStreamWorker(options: StreamWorkerOptions) {
         await readOnce();
       } catch (error) {
         if (!running) break;
-        logger.error({ event: 'stream.read_error', error: (error as Error).message }, 'could not read the event streams; retrying');
+        logger.error({ event: 'stream.read_error', error: errorSummary(error) }, 'could not read the event streams; retrying');
         await Bun.sleep(1000);
       }
     }
@@ -193,6 +208,7 @@ export function createStreamWorker(options: StreamWorkerOptions) {
     async start(): Promise<void> {
       await ensureGroups();
       await reclaim();
+      nextReclaimAt = Date.now() + options.claimIdleMs / 2;
       running = true;
       loop = run();
     },

@@ -2,6 +2,7 @@ import { inArray, sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { timers } from '../db/schema';
 import { pipelineEvent } from '../events';
+import { errorSummary } from '../errors';
 import type { Logger } from '../logger';
 import { createPoller } from '../poller';
 import type { Producer } from '../streams/producer';
@@ -78,7 +79,7 @@ export function createTimerScheduler(deps: TimerSchedulerDeps) {
     },
     onError: (error) => {
       // One line per outage, not one per poll.
-      if (!failing) logger.error({ event: 'timers.fire_error', error: error.message }, 'cannot fire due deadlines; retrying every poll');
+      if (!failing) logger.error({ event: 'timers.fire_error', error: errorSummary(error) }, 'cannot fire due deadlines; retrying every poll');
       failing = true;
     },
   });

@@ -21,47 +21,63 @@ function start(env: Record<string, string>) {
 }
 
 describe('bun run start', () => {
-  test('an invalid configuration stops the boot with one line per problem', async () => {
-    const child = start({ PORT: 'abc', REDIS_URL: 'localhost', LOG_LEVEL: 'loud' });
-    const code = await child.exited;
-    const stderr = await new Response(child.stderr).text();
-    expect(code).toBe(2);
-    const lines = stderr.trim().split('\n');
-    expect(lines).toEqual([
-      'config: PORT: expected integer (got "abc")',
-      'config: LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent (got "loud")',
-      'config: REDIS_URL: malformed value (got "<hidden>")',
-    ]);
-  }, BOOT_TIMEOUT_MS);
+  test(
+    'an invalid configuration stops the boot with one line per problem',
+    async () => {
+      const child = start({ PORT: 'abc', REDIS_URL: 'localhost', LOG_LEVEL: 'loud' });
+      const code = await child.exited;
+      const stderr = await new Response(child.stderr).text();
+      expect(code).toBe(2);
+      const lines = stderr.trim().split('\n');
+      expect(lines).toEqual([
+        'config: PORT: expected integer (got "abc")',
+        'config: LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent (got "loud")',
+        'config: REDIS_URL: malformed value (got "<hidden>")',
+      ]);
+    },
+    BOOT_TIMEOUT_MS,
+  );
 
-  test('without DATABASE_URL it runs on the embedded database, answers ready, and stops cleanly on SIGTERM', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'hb-boot-'));
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const child = start({ PORT: String(port), DATA_DIR: dataDir, REDIS_URL, REDIS_KEY_PREFIX: `hbtest:boot:${process.pid}:`, LOG_LEVEL: 'warn' });
-    try {
-      const ready = await eventually(async () => {
-        const response = await fetch(`http://127.0.0.1:${port}/health/ready`);
-        return response.status === 200 && ((await response.json()) as Record<string, unknown>);
-      }, 'readiness', 25_000);
-      expect(ready).toEqual({ status: 'ready', checks: { redis: 'ok', database: 'ok' } });
-      child.kill('SIGTERM');
-      expect(await child.exited).toBe(0);
-    } finally {
-      child.kill('SIGKILL');
-      rmSync(dataDir, { recursive: true, force: true });
-    }
-  }, BOOT_TIMEOUT_MS);
+  test(
+    'without DATABASE_URL it runs on the embedded database, answers ready, and stops cleanly on SIGTERM',
+    async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'hb-boot-'));
+      const port = 20000 + Math.floor(Math.random() * 20000);
+      const child = start({ PORT: String(port), DATA_DIR: dataDir, REDIS_URL, REDIS_KEY_PREFIX: `hbtest:boot:${process.pid}:`, LOG_LEVEL: 'warn' });
+      try {
+        const ready = await eventually(
+          async () => {
+            const response = await fetch(`http://127.0.0.1:${port}/health/ready`);
+            return response.status === 200 && ((await response.json()) as Record<string, unknown>);
+          },
+          'readiness',
+          25_000,
+        );
+        expect(ready).toEqual({ status: 'ready', checks: { redis: 'ok', database: 'ok' } });
+        child.kill('SIGTERM');
+        expect(await child.exited).toBe(0);
+      } finally {
+        child.kill('SIGKILL');
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    },
+    BOOT_TIMEOUT_MS,
+  );
 
-  test('an unreachable Redis is explained in one line', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'hb-boot-'));
-    try {
-      const child = start({ PORT: '0', DATA_DIR: dataDir, REDIS_URL: 'redis://127.0.0.1:1' });
-      expect(await child.exited).toBe(1);
-      const stdout = await new Response(child.stdout).text();
-      expect(stdout).toContain('Redis is unreachable at redis://127.0.0.1:1');
-      expect(stdout).toContain('start redis-server or set REDIS_URL');
-    } finally {
-      rmSync(dataDir, { recursive: true, force: true });
-    }
-  }, BOOT_TIMEOUT_MS);
+  test(
+    'an unreachable Redis is explained in one line',
+    async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'hb-boot-'));
+      try {
+        const child = start({ PORT: '0', DATA_DIR: dataDir, REDIS_URL: 'redis://127.0.0.1:1' });
+        expect(await child.exited).toBe(1);
+        const stdout = await new Response(child.stdout).text();
+        expect(stdout).toContain('Redis is unreachable at redis://127.0.0.1:1');
+        expect(stdout).toContain('start redis-server or set REDIS_URL');
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    },
+    BOOT_TIMEOUT_MS,
+  );
 });

@@ -16,7 +16,11 @@ if (!present) console.warn(`meta webhook fixtures not found at ${FIXTURES}: the 
 const files = present
   ? readdirSync(FIXTURES, { withFileTypes: true })
       .filter((entry) => entry.isDirectory())
-      .flatMap((dir) => readdirSync(join(FIXTURES, dir.name)).filter((file) => file.endsWith('.json')).map((file) => join(dir.name, file)))
+      .flatMap((dir) =>
+        readdirSync(join(FIXTURES, dir.name))
+          .filter((file) => file.endsWith('.json'))
+          .map((file) => join(dir.name, file)),
+      )
   : [];
 
 describe.skipIf(!present)('real Meta webhook payloads', () => {

@@ -115,19 +115,31 @@ describe('CRM routes: error codes', () => {
   });
 
   test('handover: bot_to_human without the agent is 400', async () => {
-    const { status, body } = await crmCall(stack, 'POST', '/api/crm/handover', { ticketId: pendingTicket, userPhone: pendingPhone, handoverType: 'bot_to_human' });
+    const { status, body } = await crmCall(stack, 'POST', '/api/crm/handover', {
+      ticketId: pendingTicket,
+      userPhone: pendingPhone,
+      handoverType: 'bot_to_human',
+    });
     expect(status).toBe(400);
     expect(body.message).toContain('agentName');
   });
 
   test('handover: an unknown ticket is 404', async () => {
-    const { status, body } = await crmCall(stack, 'POST', '/api/crm/handover', { ticketId: 'TK-1999-000001', userPhone: activePhone, handoverType: 'human_to_bot' });
+    const { status, body } = await crmCall(stack, 'POST', '/api/crm/handover', {
+      ticketId: 'TK-1999-000001',
+      userPhone: activePhone,
+      handoverType: 'human_to_bot',
+    });
     expect(status).toBe(404);
     expect(body).toMatchObject({ success: false, error: 'ticket_not_found' });
   });
 
   test('handover: a userPhone that is not the ticket owner is 400', async () => {
-    const { status, body } = await crmCall(stack, 'POST', '/api/crm/handover', { ticketId: activeTicket, userPhone: '573009999999', handoverType: 'human_to_bot' });
+    const { status, body } = await crmCall(stack, 'POST', '/api/crm/handover', {
+      ticketId: activeTicket,
+      userPhone: '573009999999',
+      handoverType: 'human_to_bot',
+    });
     expect(status).toBe(400);
     expect(body.error).toBe('user_phone_mismatch');
   });
@@ -136,22 +148,42 @@ describe('CRM routes: error codes', () => {
     const missing = await crmCall(stack, 'POST', '/api/crm/send-message', { ticketId: activeTicket, userPhone: activePhone, messageType: 'text' });
     expect(missing.status).toBe(400);
     expect(missing.body.message).toContain('message');
-    const badType = await crmCall(stack, 'POST', '/api/crm/send-message', { ticketId: activeTicket, userPhone: activePhone, message: 'x', messageType: 'video' });
+    const badType = await crmCall(stack, 'POST', '/api/crm/send-message', {
+      ticketId: activeTicket,
+      userPhone: activePhone,
+      message: 'x',
+      messageType: 'video',
+    });
     expect(badType.status).toBe(400);
     expect(badType.body.message).toContain('messageType');
-    const badUrl = await crmCall(stack, 'POST', '/api/crm/send-message', { ticketId: activeTicket, userPhone: activePhone, message: 'file.pdf', messageType: 'document' });
+    const badUrl = await crmCall(stack, 'POST', '/api/crm/send-message', {
+      ticketId: activeTicket,
+      userPhone: activePhone,
+      message: 'file.pdf',
+      messageType: 'document',
+    });
     expect(badUrl.status).toBe(400);
     expect(badUrl.body.error).toBe('invalid_media_url');
   });
 
   test('send-message: an unknown ticket is 404', async () => {
-    const { status, body } = await crmCall(stack, 'POST', '/api/crm/send-message', { ticketId: 'TK-1999-000002', userPhone: activePhone, message: 'hola', messageType: 'text' });
+    const { status, body } = await crmCall(stack, 'POST', '/api/crm/send-message', {
+      ticketId: 'TK-1999-000002',
+      userPhone: activePhone,
+      message: 'hola',
+      messageType: 'text',
+    });
     expect(status).toBe(404);
     expect(body.error).toBe('ticket_not_found');
   });
 
   test('send-message: a ticket still waiting for its agent is 409', async () => {
-    const { status, body } = await crmCall(stack, 'POST', '/api/crm/send-message', { ticketId: pendingTicket, userPhone: pendingPhone, message: 'hola', messageType: 'text' });
+    const { status, body } = await crmCall(stack, 'POST', '/api/crm/send-message', {
+      ticketId: pendingTicket,
+      userPhone: pendingPhone,
+      message: 'hola',
+      messageType: 'text',
+    });
     expect(status).toBe(409);
     expect(body.error).toBe('ticket_not_active');
   });
@@ -163,7 +195,11 @@ describe('CRM routes: error codes', () => {
   });
 
   test('a malformed JSON body is 400', async () => {
-    const response = await fetch(`${stack.service.url}/api/crm/handover`, { method: 'POST', headers: { authorization: `Bearer ${SECRETS.crmToken}` }, body: '{"ticketId":' });
+    const response = await fetch(`${stack.service.url}/api/crm/handover`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${SECRETS.crmToken}` },
+      body: '{"ticketId":',
+    });
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ success: false, error: 'invalid_json' });
   });
@@ -181,7 +217,13 @@ describe('CRM routes: error codes', () => {
     const message = await crmCall(stack, 'POST', '/api/crm/send-message', { ticketId, userPhone: phone, message: 'tarde', messageType: 'text' });
     expect(message.status).toBe(409);
     expect(message.body).toMatchObject({ success: false, error: 'ticket_closed' });
-    const handover = await crmCall(stack, 'POST', '/api/crm/handover', { ticketId, userPhone: phone, agentId: 'a', agentName: 'A', handoverType: 'bot_to_human' });
+    const handover = await crmCall(stack, 'POST', '/api/crm/handover', {
+      ticketId,
+      userPhone: phone,
+      agentId: 'a',
+      agentName: 'A',
+      handoverType: 'bot_to_human',
+    });
     expect(handover.status).toBe(409);
     expect(sentTo(stack, phone).some((m) => m.type === 'text' && m.text.body === 'tarde')).toBe(false);
   });

@@ -80,7 +80,13 @@ describe('while an agent owns the conversation', () => {
 
   test('a second bot_to_human from the same agent changes nothing; the agent is not announced twice', async () => {
     const before = sentTo(stack, phone).length;
-    const { status } = await crmCall(stack, 'POST', '/api/crm/handover', { ticketId, userPhone: phone, agentId: 'agent_007', agentName: 'Carlos Ruiz', handoverType: 'bot_to_human' });
+    const { status } = await crmCall(stack, 'POST', '/api/crm/handover', {
+      ticketId,
+      userPhone: phone,
+      agentId: 'agent_007',
+      agentName: 'Carlos Ruiz',
+      handoverType: 'bot_to_human',
+    });
     expect(status).toBe(200);
     await crmCall(stack, 'POST', '/api/crm/send-message', { ticketId, userPhone: phone, message: 'sigo aquí', messageType: 'text' });
     const sent = await eventually(() => sentTo(stack, phone).length > before && sentTo(stack, phone).slice(before).map(readable), 'next agent message');

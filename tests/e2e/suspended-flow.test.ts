@@ -122,7 +122,13 @@ describe('a suspended subscriber reaches a reactivation agent and comes back to 
     expect(sent[8]!.interactive.action.sections[0].rows.map((row: any) => row.id)).toEqual(['csat.1', 'csat.2', 'csat.3', 'csat.4', 'csat.5']);
 
     const { body } = await crmCall(stack, 'GET', `/api/crm/handover-status/${ticketId}`);
-    expect(body).toMatchObject({ ticketId, status: 'closed', closeReason: 'resolved', assignedAgent: { id: 'agent_001', name: 'María González' }, messageCount: 2 });
+    expect(body).toMatchObject({
+      ticketId,
+      status: 'closed',
+      closeReason: 'resolved',
+      assignedAgent: { id: 'agent_001', name: 'María González' },
+      messageCount: 2,
+    });
     expect(Date.parse(body.lastActivity)).toBeGreaterThanOrEqual(Date.parse(body.startTime));
   });
 

@@ -110,11 +110,7 @@ export function simulateTicket(policy: Partial<HandoverPolicy> = {}, input: Part
 }
 
 export function simulateConversation(surveyTimeoutS: number, startAt = MONDAY_10AM_BOGOTA) {
-  return new SimulatedClock<ConversationEvent>(
-    createConversationMachine({ surveyTimeoutS }),
-    { phone: TICKET.phone },
-    startAt,
-  );
+  return new SimulatedClock<ConversationEvent>(createConversationMachine({ surveyTimeoutS }), { phone: TICKET.phone }, startAt);
 }
 
 export const at = (start: string, seconds: number) => addSeconds(start, seconds);

@@ -3,27 +3,13 @@ import { pgEnum } from 'drizzle-orm/pg-core';
 export const ticketCategory = pgEnum('ticket_category', ['reactivacion_servicio', 'soporte_agente']);
 export const ticketPriority = pgEnum('ticket_priority', ['alta', 'media', 'baja']);
 export const ticketStatus = pgEnum('ticket_status', ['pending', 'active', 'closed']);
-export const closeReason = pgEnum('close_reason', [
-  'resolved',
-  'cancelled',
-  'crm_unreachable',
-  'fallback',
-  'abandoned',
-  'window_expired',
-  'out_of_hours',
-]);
+export const closeReason = pgEnum('close_reason', ['resolved', 'cancelled', 'crm_unreachable', 'fallback', 'abandoned', 'window_expired', 'out_of_hours']);
 export const surveyStatus = pgEnum('survey_status', ['offered', 'answered', 'expired', 'skipped']);
 export const messageDirection = pgEnum('message_direction', ['inbound', 'outbound']);
 export const messageAuthor = pgEnum('message_author', ['user', 'bot', 'agent']);
 /** WhatsApp's delivery ladder; `received` marks inbound messages, `queued` outbound ones not yet accepted by Graph. */
 export const deliveryStatus = pgEnum('delivery_status', ['received', 'queued', 'sent', 'delivered', 'read', 'failed']);
-export const outboxKind = pgEnum('outbox_kind', [
-  'crm.agent_request',
-  'crm.user_message',
-  'crm.ticket_update',
-  'whatsapp.send',
-  'customer.lookup',
-]);
+export const outboxKind = pgEnum('outbox_kind', ['crm.agent_request', 'crm.user_message', 'crm.ticket_update', 'whatsapp.send', 'customer.lookup']);
 export const outboxStatus = pgEnum('outbox_status', ['pending', 'in_flight', 'done', 'failed']);
 
 export type TicketCategory = (typeof ticketCategory.enumValues)[number];

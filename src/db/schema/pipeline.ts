@@ -37,8 +37,12 @@ export const outbox = pgTable(
     completedAt: timestamp('completed_at', { withTimezone: true }),
   },
   (table) => [
-    index('outbox_open_lane_idx').on(table.lane, table.id).where(sql`${table.status} in ('pending', 'in_flight')`),
-    index('outbox_due_idx').on(table.nextAttemptAt).where(sql`${table.status} in ('pending', 'in_flight')`),
+    index('outbox_open_lane_idx')
+      .on(table.lane, table.id)
+      .where(sql`${table.status} in ('pending', 'in_flight')`),
+    index('outbox_due_idx')
+      .on(table.nextAttemptAt)
+      .where(sql`${table.status} in ('pending', 'in_flight')`),
   ],
 );
 

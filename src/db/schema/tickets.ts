@@ -39,7 +39,9 @@ export const tickets = pgTable(
   },
   (table) => [
     // At most one open ticket per user: a second "soporte" cannot open a twin.
-    uniqueIndex('tickets_one_open_per_phone').on(table.phone).where(sql`${table.status} <> 'closed'`),
+    uniqueIndex('tickets_one_open_per_phone')
+      .on(table.phone)
+      .where(sql`${table.status} <> 'closed'`),
     index('tickets_requested_at_idx').on(table.requestedAt),
     index('tickets_phone_idx').on(table.phone),
   ],

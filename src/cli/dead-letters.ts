@@ -1,0 +1,45 @@
+import Redis from 'ioredis';
+import { ConfigError, loadConfig } from '../config';
+import { streamKeys } from '../streams/codec';
+import { createDeadLetters } from '../streams/dead-letters';
+
+const USAGE = 'usage: bun run dead-letters list [count] | bun run dead-letters redrive <entry-id>... | bun run dead-letters redrive --all';
+
+/** The operator's side of the dead-letter stream, the same operations as /api/admin/dead-letters. */
+export async function main(args: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
+  const [command, ...rest] = args;
+  if (command !== 'list' && !(command === 'redrive' && rest.length > 0)) {
+    console.error(USAGE);
+    return 2;
+  }
+  const config = loadConfig(env);
+  const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  try {
+    const deadLetters = createDeadLetters(redis, streamKeys(config.REDIS_KEY_PREFIX), config.STREAM_PARTITIONS);
+    if (command === 'list') {
+      const { entries } = await deadLetters.list({ count: Number(rest[0] ?? 100) });
+      for (const entry of entries) {
+        const what = 'type' in entry.event ? `${entry.event.type} ${entry.event.id} (${entry.event.key})` : `undecodable: ${entry.event.undecodable}`;
+        console.log(`${entry.id}  ${entry.failedAt}  ${entry.deliveries} deliveries  ${what}\n    ${entry.error.split('\n')[0]}`);
+      }
+      console.log(`${await deadLetters.count()} dead letters`);
+      return 0;
+    }
+    const { redriven, missing } = await deadLetters.redrive(rest[0] === '--all' ? 'all' : rest);
+    console.log(`${redriven.length} re-driven${missing.length > 0 ? `; not found: ${missing.join(', ')}` : ''}`);
+    return missing.length > 0 ? 1 : 0;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+if (import.meta.main) {
+  try {
+    process.exit(await main(process.argv.slice(2)));
+  } catch (error) {
+    if (error instanceof ConfigError) for (const problem of error.problems) console.error(`config: ${problem}`);
+    else console.error((error as Error).message);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,88 @@
+import type Redis from 'ioredis';
+import { maskPhone } from '../logger';
+import { CodecError, decodeEvent, partitionOf, splitDeadLetter, type DeadLetterInfo, type StreamKeys } from './codec';
+
+export interface DeadLetter extends DeadLetterInfo {
+  /** The entry's id in the dead-letter stream: what a re-drive names. */
+  id: string;
+  /** The event as far as it decodes; the phone is masked. */
+  event: { type: string; id: string; key: string; at: string } | { undecodable: string };
+}
+
+type RawEntry = [id: string, fields: string[]];
+
+function describe([id, fields]: RawEntry): DeadLetter {
+  const { info, original } = splitDeadLetter(fields);
+  let event: DeadLetter['event'];
+  try {
+    const decoded = decodeEvent(original);
+    event = { type: decoded.type, id: decoded.id, key: maskPhone(decoded.key), at: decoded.at };
+  } catch (error) {
+    if (!(error instanceof CodecError)) throw error;
+    event = { undecodable: error.message };
+  }
+  return { id, ...info, event };
+}
+
+/**
+ * The dead-letter stream: events that failed STREAM_MAX_DELIVERIES times with
+ * the database up. They wait here, with their error, until someone re-drives
+ * them (after a fix) — through the admin endpoint or `bun run dead-letters`.
+ */
+export function createDeadLetters(redis: Redis, keys: StreamKeys, partitions: number) {
+  return {
+    count: () => redis.xlen(keys.deadLetter),
+
+    /** Oldest first; `after` is the last id of the previous page. */
+    async list(options: { count: number; after?: string }): Promise<{ entries: DeadLetter[]; next: string | null }> {
+      const start = options.after ? `(${options.after}` : '-';
+      const raw = (await redis.xrange(keys.deadLetter, start, '+', 'COUNT', options.count)) as RawEntry[];
+      const entries = raw.map(describe);
+      return { entries, next: raw.length === options.count ? raw.at(-1)![0] : null };
+    },
+
+    /**
+     * Puts entries back on their conversation's partition, as new entries,
+     * and removes them from the dead-letter stream in the same MULTI. The
+     * event keeps its id: if it was applied after all, the worker's dedupe
+     * drops it.
+     */
+    async redrive(ids: string[] | 'all'): Promise<{ redriven: string[]; missing: string[] }> {
+      const raw: RawEntry[] = [];
+      const missing: string[] = [];
+      if (ids === 'all') {
+        raw.push(...((await redis.xrange(keys.deadLetter, '-', '+')) as RawEntry[]));
+      } else {
+        for (const id of ids) {
+          const [entry] = (await redis.xrange(keys.deadLetter, id, id)) as RawEntry[];
+          if (entry) raw.push(entry);
+          else missing.push(id);
+        }
+      }
+      const redriven: string[] = [];
+      for (const [id, fields] of raw) {
+        const { info, original } = splitDeadLetter(fields);
+        let stream = info.stream;
+        if (!stream) {
+          missing.push(id);
+          continue;
+        }
+        try {
+          stream = keys.partition(partitionOf(decodeEvent(original).key, partitions));
+        } catch (error) {
+          // An entry that does not decode goes back where it came from, to fail visibly again.
+          if (!(error instanceof CodecError)) throw error;
+        }
+        await redis
+          .multi()
+          .xadd(stream, '*', ...original)
+          .xdel(keys.deadLetter, id)
+          .exec();
+        redriven.push(id);
+      }
+      return { redriven, missing };
+    },
+  };
+}
+
+export type DeadLetters = ReturnType<typeof createDeadLetters>;
