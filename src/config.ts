@@ -69,6 +69,14 @@ export const ConfigSchema = Type.Object({
   CONSUMER_NAME: Type.String({ default: '' }),
   OUTBOX_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 1000, default: 12 }),
   OUTBOX_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 1000, default: 32 }),
+  /** Messages a second the WhatsApp number may send, across all instances (Meta's default is 80). */
+  WHATSAPP_SENDS_PER_SECOND: Type.Integer({ minimum: 1, maximum: 1000, default: 80 }),
+  /** A WhatsApp send that timed out waits this long for its status webhook before it is sent again. */
+  WHATSAPP_RECONCILE_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
+  /** Consecutive transient failures of a destination (CRM, WhatsApp, directory) that open its circuit. */
+  CIRCUIT_BREAKER_THRESHOLD: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
+  /** How long an open circuit holds calls back before one probe. */
+  CIRCUIT_BREAKER_HALF_OPEN_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
   TIMER_POLL_MS: Type.Integer({ minimum: 10, maximum: 60000, default: 250 }),
   OUTBOX_POLL_MS: Type.Integer({ minimum: 10, maximum: 60000, default: 500 }),
   HTTP_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 10000 }),

@@ -12,6 +12,7 @@ import { createCustomerDirectory } from './integrations/customers';
 import { createWhatsAppClient } from './integrations/whatsapp';
 import { createLogger, type Logger } from './logger';
 import { createDispatcher } from './outbox/dispatcher';
+import { createSendRate } from './outbox/send-rate';
 import { streamKeys } from './streams/codec';
 import { createProducer } from './streams/producer';
 import { createStreamWorker } from './streams/worker';
@@ -64,6 +65,9 @@ export async function startService(config: Config, logger: Logger = createLogger
     const producer = createProducer(redis, keys, config.STREAM_PARTITIONS);
     const deadLetters = createDeadLetters(redis, keys, config.STREAM_PARTITIONS);
     const metrics = createMetrics({ database, deadLetters });
+    const reengageTemplate = config.WHATSAPP_REENGAGE_TEMPLATE
+      ? { name: config.WHATSAPP_REENGAGE_TEMPLATE, languageCode: config.WHATSAPP_TEMPLATE_LANGUAGE }
+      : null;
     const runtime = createRuntime({
       database,
       texts,
@@ -101,6 +105,15 @@ export async function startService(config: Config, logger: Logger = createLogger
       concurrency: config.OUTBOX_CONCURRENCY,
       pollMs: config.OUTBOX_POLL_MS,
       leaseMs: config.HTTP_TIMEOUT_MS * 3,
+      metrics,
+      breaker: { threshold: config.CIRCUIT_BREAKER_THRESHOLD, halfOpenAfterMs: config.CIRCUIT_BREAKER_HALF_OPEN_MS },
+      sendPermit: createSendRate(redis, {
+        keyPrefix: config.REDIS_KEY_PREFIX,
+        perSecond: config.WHATSAPP_SENDS_PER_SECOND,
+        phoneNumberId: config.WHATSAPP_PHONE_NUMBER_ID,
+      }),
+      reengageTemplate,
+      reconcileAfterMs: config.WHATSAPP_RECONCILE_MS,
     });
     const worker = createStreamWorker({
       redis,

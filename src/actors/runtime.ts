@@ -28,6 +28,7 @@ import type { Deadlines } from './deadlines';
 import { effectsOf, type Effect, type TicketUpdateReason } from './effects';
 import { createHandoverMachine, phaseOf, statusOf, type HandoverEvent, type HandoverPolicy, type HandoverTimer } from './handover';
 import { REPLY_IDS } from './intents';
+import { reportFailedAgentMessage, settleInDoubtSend } from '../outbox/failed-messages';
 
 export interface RuntimeDeps {
   database: Database;
@@ -708,7 +709,7 @@ async function applyStatus(tx: Tx, update: StatusUpdate): Promise<void> {
   const matches = update.callbackData
     ? sql`(${messages.waMessageId} = ${update.waMessageId} or (${messages.waMessageId} is null and ${messages.outboxKey} = ${update.callbackData}))`
     : sql`${messages.waMessageId} = ${update.waMessageId}`;
-  await tx
+  const changed = await tx
     .update(messages)
     .set({
       status: update.status,
@@ -718,5 +719,13 @@ async function applyStatus(tx: Tx, update: StatusUpdate): Promise<void> {
     })
     .where(
       sql`${matches} and ${messages.direction} = 'outbound' and coalesce(array_position(${ladder}, ${messages.status}), 0) < array_position(${ladder}, ${update.status}::delivery_status)`,
-    );
+    )
+    .returning({ outboxKey: messages.outboxKey });
+  // WhatsApp has the message: a send that timed out is settled rather than repeated.
+  if (update.callbackData) await settleInDoubtSend(tx, update.callbackData, update.status);
+  if (update.status === 'failed') {
+    for (const { outboxKey } of changed) {
+      if (outboxKey) await reportFailedAgentMessage(tx, outboxKey, update.errors?.[0] ?? {}, new Date(update.timestamp));
+    }
+  }
 }

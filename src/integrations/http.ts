@@ -2,7 +2,17 @@
  * The outcome of one outbound HTTP call, classified for the outbox: a
  * retryable failure is tried again later, a permanent one is recorded.
  */
-export type CallOutcome = { ok: true; status: number; body: unknown } | { ok: false; retryable: boolean; status?: number; error: string; body?: unknown };
+export type CallOutcome =
+  | { ok: true; status: number; body: unknown }
+  | {
+      ok: false;
+      retryable: boolean;
+      status?: number;
+      error: string;
+      body?: unknown;
+      /** The request may have been acted on (a timeout, a connection dropped mid-call): a blind resend could repeat it. */
+      unknownOutcome?: boolean;
+    };
 
 export interface HttpRequest {
   method: 'GET' | 'POST';
@@ -28,7 +38,9 @@ export async function call(request: HttpRequest): Promise<CallOutcome> {
   } catch (error) {
     const name = (error as Error).name;
     const reason = name === 'TimeoutError' ? `timed out after ${request.timeoutMs} ms` : (error as Error).message;
-    return { ok: false, retryable: true, error: `${request.method} ${redact(request.url)}: ${reason}` };
+    // Refused means nothing was sent; anything else may have reached the server.
+    const refused = (error as { code?: string }).code === 'ECONNREFUSED';
+    return { ok: false, retryable: true, unknownOutcome: !refused, error: `${request.method} ${redact(request.url)}: ${reason}` };
   }
   const text = await response.text().catch(() => '');
   let body: unknown = text;

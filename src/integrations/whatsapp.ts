@@ -8,8 +8,16 @@ export interface WhatsAppClientOptions {
   timeoutMs: number;
 }
 
-/** Graph errors worth another try: app and account rate limits (4, 80007), throughput (130429), service unavailable (131016), too fast to one user (131056). */
-const RETRYABLE_GRAPH_CODES = new Set([4, 80007, 130429, 131016, 131056]);
+/**
+ * Graph errors worth another try: unknown and service errors (1, 2), app and
+ * account rate limits (4, 80007), throughput (130429), service unavailable
+ * (131016), too fast to one user (131056), an expired or revoked token (190:
+ * an operator's fix, the circuit breaker holds the rows meanwhile). Anything
+ * else from a 4xx is the message's own fault and is never retried.
+ */
+const RETRYABLE_GRAPH_CODES = new Set([1, 2, 4, 190, 80007, 130429, 131016, 131056]);
+/** More than 24 hours since the user's last message: only a template gets through. */
+export const OUTSIDE_WINDOW_CODE = 131047;
 
 export interface SendResult {
   waMessageId: string;
@@ -24,7 +32,7 @@ export function createWhatsAppClient(options: WhatsAppClientOptions) {
   const url = `${options.apiUrl.replace(/\/$/, '')}/${options.phoneNumberId}/messages`;
   return {
     configured: options.token !== '' && options.phoneNumberId !== '',
-    async send(message: WhatsAppMessage, callbackData: string): Promise<CallOutcome & { waMessageId?: string }> {
+    async send(message: WhatsAppMessage, callbackData: string): Promise<CallOutcome & { waMessageId?: string; graphCode?: number }> {
       if (!options.token || !options.phoneNumberId) {
         return { ok: false, retryable: true, error: 'WhatsApp is not configured (set WHATSAPP_TOKEN and WHATSAPP_PHONE_NUMBER_ID)' };
       }

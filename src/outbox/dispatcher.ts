@@ -5,13 +5,17 @@ import { pipelineEvent, type PipelineEvent } from '../events';
 import type { CrmClient, CrmCall } from '../integrations/crm';
 import type { CustomerDirectory } from '../integrations/customers';
 import type { CallOutcome } from '../integrations/http';
-import type { WhatsAppClient } from '../integrations/whatsapp';
 import type { WhatsAppMessage } from '../integrations/whatsapp-messages';
 import type { Logger } from '../logger';
 import { maskPhone } from '../logger';
 import type { Producer } from '../streams/producer';
 import { errorSummary } from '../errors';
 import { createPoller } from '../poller';
+import { BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, handleType, IsolatedCircuitError, type CircuitBreakerPolicy } from 'cockatiel';
+import type { Metrics } from '../metrics';
+import { OUTSIDE_WINDOW_CODE, type WhatsAppClient } from '../integrations/whatsapp';
+import { templateMessage } from '../integrations/whatsapp-messages';
+import { reportFailedAgentMessage } from './failed-messages';
 
 export interface DispatcherDeps {
   database: Database;
@@ -25,9 +29,36 @@ export interface DispatcherDeps {
   pollMs: number;
   /** How long a claimed row stays ours before another dispatcher may take it (a crash mid-call). */
   leaseMs: number;
+  metrics: Metrics;
+  /** Consecutive transient failures that open a destination's circuit, and how long it stays open before a probe. */
+  breaker: { threshold: number; halfOpenAfterMs: number };
+  /** Resolves when the WhatsApp number may send one more message (the send-rate limit, shared by all instances). */
+  sendPermit(): Promise<void>;
+  /** The template an agent's text goes out as when Graph answers 131047 (outside the 24-hour window). */
+  reengageTemplate: { name: string; languageCode: string } | null;
+  /** How long a WhatsApp send with an unknown outcome waits for its status webhook before it is sent again. */
+  reconcileAfterMs: number;
 }
 
-type Delivery = { outcome: CallOutcome; feedback?: PipelineEvent; waMessageId?: string };
+type Delivery = {
+  outcome: CallOutcome;
+  feedback?: PipelineEvent;
+  waMessageId?: string;
+  /** The destination's circuit is open: the call was not made and the attempt does not count. */
+  deferred?: boolean;
+  /** A status webhook already told what became of a send whose response was lost. */
+  reconciledBy?: string;
+};
+
+type Destination = 'crm' | 'whatsapp' | 'lookup';
+const destinationOf = (kind: OutboxKind): Destination => (kind.startsWith('crm.') ? 'crm' : kind === 'whatsapp.send' ? 'whatsapp' : 'lookup');
+
+/** Thrown inside a breaker so that it counts a transient failure; carries the delivery back out. */
+class TransientFailure extends Error {
+  constructor(readonly delivery: Delivery) {
+    super(delivery.outcome.ok ? 'ok' : delivery.outcome.error);
+  }
+}
 
 const CRM_CALLS: Partial<Record<OutboxKind, CrmCall>> = {
   'crm.agent_request': 'agent-request',
@@ -48,7 +79,51 @@ export function backoffMs(attempt: number, random = Math.random): number {
  * run at once: rows are claimed with FOR UPDATE SKIP LOCKED and a lease.
  */
 export function createDispatcher(deps: DispatcherDeps) {
-  const { database, logger } = deps;
+  const { database, logger, metrics } = deps;
+  const breakers = Object.fromEntries((['crm', 'whatsapp', 'lookup'] as const).map((destination) => [destination, createBreaker(destination)])) as Record<
+    Destination,
+    CircuitBreakerPolicy
+  >;
+
+  /**
+   * One circuit per destination: after `threshold` transient failures in a
+   * row the destination is left alone (rows wait, attempts are not spent)
+   * until one probe call succeeds. Permanent failures (a 4xx) do not count:
+   * the destination answered.
+   */
+  function createBreaker(destination: Destination): CircuitBreakerPolicy {
+    const policy = circuitBreaker(handleType(TransientFailure), {
+      halfOpenAfter: deps.breaker.halfOpenAfterMs,
+      breaker: new ConsecutiveBreaker(deps.breaker.threshold),
+    });
+    metrics.circuitOpen.set({ destination }, 0);
+    policy.onBreak(() => {
+      metrics.circuitOpen.set({ destination }, 1);
+      logger.warn({ event: 'circuit.open', destination, retryInMs: deps.breaker.halfOpenAfterMs }, `${destination} keeps failing: calls held back`);
+    });
+    policy.onHalfOpen(() => logger.info({ event: 'circuit.half_open', destination }, `${destination}: probing with one call`));
+    policy.onReset(() => {
+      metrics.circuitOpen.set({ destination }, 0);
+      logger.info({ event: 'circuit.closed', destination }, `${destination} answers again: delivering`);
+    });
+    return policy;
+  }
+
+  async function guarded(destination: Destination, call: () => Promise<Delivery>): Promise<Delivery> {
+    try {
+      return await breakers[destination].execute(async () => {
+        const delivery = await call();
+        if (!delivery.outcome.ok && delivery.outcome.retryable) throw new TransientFailure(delivery);
+        return delivery;
+      });
+    } catch (error) {
+      if (error instanceof TransientFailure) return error.delivery;
+      if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) {
+        return { outcome: { ok: false, retryable: true, error: `${destination} circuit open` }, deferred: true };
+      }
+      throw error;
+    }
+  }
 
   async function claim(): Promise<OutboxRow[]> {
     const rows = await database.rows<{ id: number | string }>(
@@ -99,10 +174,7 @@ export function createDispatcher(deps: DispatcherDeps) {
         : undefined;
       return { outcome, feedback };
     }
-    if (row.kind === 'whatsapp.send') {
-      const result = await deps.whatsapp.send(row.payload as WhatsAppMessage, row.idempotencyKey);
-      return { outcome: result, waMessageId: result.waMessageId };
-    }
+    if (row.kind === 'whatsapp.send') return sendWhatsApp(row);
     const { phone, document } = row.payload as { phone: string; document: string };
     const lookup = await deps.customers.lookup(document, phone).catch((error: Error) => ({ ok: false as const, retryable: true, error: error.message }));
     if (!lookup.ok) return { outcome: lookup };
@@ -110,6 +182,36 @@ export function createDispatcher(deps: DispatcherDeps) {
       outcome: { ok: true, status: 200, body: null },
       feedback: pipelineEvent('customer.lookup.result', phone, `outbox:${row.id}:result`, lookup.result),
     };
+  }
+
+  /**
+   * A send whose last try ended with its outcome unknown is not repeated
+   * blindly: if a status webhook has since named it (its key travels as
+   * `biz_opaque_callback_data`), WhatsApp has it and the row is settled.
+   */
+  async function sendWhatsApp(row: OutboxRow): Promise<Delivery> {
+    if (row.inDoubtSince) {
+      const [message] = await database.db.select({ status: messages.status }).from(messages).where(eq(messages.outboxKey, row.idempotencyKey)).limit(1);
+      if (message && message.status !== 'queued') {
+        return { outcome: { ok: true, status: 200, body: { reconciledBy: message.status } }, reconciledBy: message.status };
+      }
+    }
+    await deps.sendPermit();
+    let payload = row.payload as WhatsAppMessage;
+    let result = await deps.whatsapp.send(payload, row.idempotencyKey);
+    if (!result.ok && result.graphCode === OUTSIDE_WINDOW_CODE && deps.reengageTemplate && payload.type !== 'template' && (await isAgentMessage(row))) {
+      payload = asTemplate(payload, deps.reengageTemplate);
+      await database.db.update(outbox).set({ payload }).where(eq(outbox.id, row.id));
+      logger.info({ event: 'outbox.reengage_template', outboxId: row.id, lane: maskLane(row.lane) }, 'outside the 24-hour window: sending the agent message as the template');
+      await deps.sendPermit();
+      result = await deps.whatsapp.send(payload, row.idempotencyKey);
+    }
+    return { outcome: result, waMessageId: result.waMessageId };
+  }
+
+  async function isAgentMessage(row: OutboxRow): Promise<boolean> {
+    const [message] = await database.db.select({ author: messages.author }).from(messages).where(eq(messages.outboxKey, row.idempotencyKey)).limit(1);
+    return message?.author === 'agent';
   }
 
   /** The event that tells the actors an effect finally failed, so a user is never left waiting on it. */
@@ -128,12 +230,36 @@ export function createDispatcher(deps: DispatcherDeps) {
   async function process(row: OutboxRow): Promise<void> {
     let delivery: Delivery;
     try {
-      delivery = await deliver(row);
+      delivery = await guarded(destinationOf(row.kind), () => deliver(row));
     } catch (error) {
       delivery = { outcome: { ok: false, retryable: true, error: errorSummary(error) } };
     }
     const { outcome } = delivery;
     const log = { event: 'outbox.delivery', outboxId: row.id, kind: row.kind, lane: maskLane(row.lane), ticketId: row.ticketId, attempt: row.attempts };
+    if (delivery.deferred) {
+      // Not an attempt: the circuit kept the call from being made. The lane waits behind this row.
+      await database.db
+        .update(outbox)
+        .set({
+          status: 'pending',
+          attempts: sql`${outbox.attempts} - 1`,
+          lockedUntil: null,
+          nextAttemptAt: new Date(Date.now() + deps.breaker.halfOpenAfterMs),
+        })
+        .where(eq(outbox.id, row.id));
+      metrics.outboxDeliveries.inc({ kind: row.kind, outcome: 'deferred' });
+      logger.debug(log, 'destination circuit open; row deferred');
+      return;
+    }
+    if (!outcome.ok && outcome.unknownOutcome && row.kind === 'whatsapp.send' && row.attempts < deps.maxAttempts) {
+      await database.db
+        .update(outbox)
+        .set({ status: 'pending', lockedUntil: null, lastError: outcome.error, inDoubtSince: new Date(), nextAttemptAt: new Date(Date.now() + deps.reconcileAfterMs) })
+        .where(eq(outbox.id, row.id));
+      metrics.outboxDeliveries.inc({ kind: row.kind, outcome: 'in_doubt' });
+      logger.warn({ ...log, error: outcome.error, reconcileInMs: deps.reconcileAfterMs }, 'send outcome unknown; waiting for its status webhook before any resend');
+      return;
+    }
     if (outcome.ok) {
       // The feedback event goes first: if Redis is down the row stays claimable and the call is repeated,
       // which the CRM dedupes by Idempotency-Key and the worker by the event id.
@@ -141,7 +267,7 @@ export function createDispatcher(deps: DispatcherDeps) {
       await database.db.transaction(async (tx) => {
         await tx
           .update(outbox)
-          .set({ status: 'done', completedAt: new Date(), lockedUntil: null, lastError: null, response: jsonOrNull(outcome.body) })
+          .set({ status: 'done', completedAt: new Date(), lockedUntil: null, lastError: null, inDoubtSince: null, response: jsonOrNull(outcome.body) })
           .where(eq(outbox.id, row.id));
         if (delivery.waMessageId) {
           await tx
@@ -150,7 +276,9 @@ export function createDispatcher(deps: DispatcherDeps) {
             .where(sql`${messages.outboxKey} = ${row.idempotencyKey} and ${messages.status} = 'queued'`);
         }
       });
-      logger.debug(log, 'outbox row delivered');
+      metrics.outboxDeliveries.inc({ kind: row.kind, outcome: delivery.reconciledBy ? 'reconciled' : 'delivered' });
+      if (delivery.reconciledBy) logger.info({ ...log, status: delivery.reconciledBy }, 'send reconciled by its status webhook; not sent again');
+      else logger.debug(log, 'outbox row delivered');
       return;
     }
     const exhausted = !outcome.retryable || row.attempts >= deps.maxAttempts;
@@ -160,6 +288,7 @@ export function createDispatcher(deps: DispatcherDeps) {
         .update(outbox)
         .set({ status: 'pending', lockedUntil: null, lastError: outcome.error, nextAttemptAt: new Date(Date.now() + delay) })
         .where(eq(outbox.id, row.id));
+      metrics.outboxDeliveries.inc({ kind: row.kind, outcome: 'retry' });
       logger.warn({ ...log, retryInMs: delay, error: outcome.error }, 'outbox delivery failed; will retry');
       return;
     }
@@ -172,8 +301,11 @@ export function createDispatcher(deps: DispatcherDeps) {
           .update(messages)
           .set({ status: 'failed', statusAt: new Date(), error: { message: outcome.error } })
           .where(eq(messages.outboxKey, row.idempotencyKey));
+        const graphCode = (outcome as { graphCode?: number }).graphCode;
+        await reportFailedAgentMessage(tx, row.idempotencyKey, { code: graphCode, message: outcome.error.slice(0, 300) }, new Date());
       }
     });
+    metrics.outboxDeliveries.inc({ kind: row.kind, outcome: 'failed' });
     logger.error({ ...log, error: outcome.error, retryable: outcome.retryable }, 'outbox delivery failed for good');
   }
 
@@ -209,5 +341,12 @@ export function createDispatcher(deps: DispatcherDeps) {
 export type Dispatcher = ReturnType<typeof createDispatcher>;
 
 const stringOrUndefined = (value: unknown) => (typeof value === 'string' || typeof value === 'number' ? String(value) : undefined);
+/** An agent's message re-cut as the re-engagement template: its text (or caption, or link) fills the one body variable. */
+function asTemplate(message: WhatsAppMessage, template: { name: string; languageCode: string }): WhatsAppMessage {
+  const media = message[message.type] as { caption?: string; link?: string } | undefined;
+  const text = message.type === 'text' ? (message.text as { body: string }).body : (media?.caption ?? media?.link ?? '');
+  return templateMessage(message.to, template.name, template.languageCode, text);
+}
+
 const jsonOrNull = (value: unknown) => (value === undefined || value === '' ? null : value);
 const maskLane = (lane: string) => lane.replace(/:(.+)$/, (_, phone: string) => `:${maskPhone(phone)}`);

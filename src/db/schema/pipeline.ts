@@ -35,6 +35,12 @@ export const outbox = pgTable(
     response: jsonb('response'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     completedAt: timestamp('completed_at', { withTimezone: true }),
+    /**
+     * Set when a WhatsApp send timed out with its outcome unknown: before any
+     * resend the row is reconciled against the status webhooks, which echo
+     * its key in `biz_opaque_callback_data`.
+     */
+    inDoubtSince: timestamp('in_doubt_since', { withTimezone: true }),
   },
   (table) => [
     index('outbox_open_lane_idx')

@@ -1,0 +1,1 @@
+ALTER TABLE "outbox" ADD COLUMN "in_doubt_since" timestamp with time zone;
