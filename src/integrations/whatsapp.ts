@@ -32,7 +32,7 @@ export function createWhatsAppClient(options: WhatsAppClientOptions) {
   const url = `${options.apiUrl.replace(/\/$/, '')}/${options.phoneNumberId}/messages`;
   return {
     configured: options.token !== '' && options.phoneNumberId !== '',
-    async send(message: WhatsAppMessage, callbackData: string): Promise<CallOutcome & { waMessageId?: string; graphCode?: number }> {
+    async send(message: WhatsAppMessage, callbackData: string): Promise<CallOutcome & { waMessageId?: string; graphError?: { code: number; title?: string } }> {
       if (!options.token || !options.phoneNumberId) {
         return { ok: false, retryable: true, error: 'WhatsApp is not configured (set WHATSAPP_TOKEN and WHATSAPP_PHONE_NUMBER_ID)' };
       }
@@ -47,9 +47,16 @@ export function createWhatsAppClient(options: WhatsAppClientOptions) {
         const waMessageId = (outcome.body as { messages?: { id?: string }[] } | null)?.messages?.[0]?.id;
         return waMessageId ? { ...outcome, waMessageId } : { ok: false, retryable: false, error: 'Graph accepted the send but returned no message id' };
       }
-      const code = (outcome.body as { error?: { code?: number } } | undefined)?.error?.code;
-      if (code !== undefined)
-        return { ...outcome, retryable: RETRYABLE_GRAPH_CODES.has(code) || (outcome.status ?? 0) >= 500, error: `${outcome.error} (code ${code})` };
+      const graphError = (outcome.body as { error?: { code?: number; message?: string } } | undefined)?.error;
+      if (graphError?.code !== undefined) {
+        const code = graphError.code;
+        return {
+          ...outcome,
+          graphError: { code, title: graphError.message },
+          retryable: RETRYABLE_GRAPH_CODES.has(code) || (outcome.status ?? 0) >= 500,
+          error: `${outcome.error} (code ${code})`,
+        };
+      }
       return outcome;
     },
   };

@@ -199,10 +199,13 @@ export function createDispatcher(deps: DispatcherDeps) {
     await deps.sendPermit();
     let payload = row.payload as WhatsAppMessage;
     let result = await deps.whatsapp.send(payload, row.idempotencyKey);
-    if (!result.ok && result.graphCode === OUTSIDE_WINDOW_CODE && deps.reengageTemplate && payload.type !== 'template' && (await isAgentMessage(row))) {
+    if (!result.ok && result.graphError?.code === OUTSIDE_WINDOW_CODE && deps.reengageTemplate && payload.type !== 'template' && (await isAgentMessage(row))) {
       payload = asTemplate(payload, deps.reengageTemplate);
       await database.db.update(outbox).set({ payload }).where(eq(outbox.id, row.id));
-      logger.info({ event: 'outbox.reengage_template', outboxId: row.id, lane: maskLane(row.lane) }, 'outside the 24-hour window: sending the agent message as the template');
+      logger.info(
+        { event: 'outbox.reengage_template', outboxId: row.id, lane: maskLane(row.lane) },
+        'outside the 24-hour window: sending the agent message as the template',
+      );
       await deps.sendPermit();
       result = await deps.whatsapp.send(payload, row.idempotencyKey);
     }
@@ -254,10 +257,19 @@ export function createDispatcher(deps: DispatcherDeps) {
     if (!outcome.ok && outcome.unknownOutcome && row.kind === 'whatsapp.send' && row.attempts < deps.maxAttempts) {
       await database.db
         .update(outbox)
-        .set({ status: 'pending', lockedUntil: null, lastError: outcome.error, inDoubtSince: new Date(), nextAttemptAt: new Date(Date.now() + deps.reconcileAfterMs) })
+        .set({
+          status: 'pending',
+          lockedUntil: null,
+          lastError: outcome.error,
+          inDoubtSince: new Date(),
+          nextAttemptAt: new Date(Date.now() + deps.reconcileAfterMs),
+        })
         .where(eq(outbox.id, row.id));
       metrics.outboxDeliveries.inc({ kind: row.kind, outcome: 'in_doubt' });
-      logger.warn({ ...log, error: outcome.error, reconcileInMs: deps.reconcileAfterMs }, 'send outcome unknown; waiting for its status webhook before any resend');
+      logger.warn(
+        { ...log, error: outcome.error, reconcileInMs: deps.reconcileAfterMs },
+        'send outcome unknown; waiting for its status webhook before any resend',
+      );
       return;
     }
     if (outcome.ok) {
@@ -301,8 +313,8 @@ export function createDispatcher(deps: DispatcherDeps) {
           .update(messages)
           .set({ status: 'failed', statusAt: new Date(), error: { message: outcome.error } })
           .where(eq(messages.outboxKey, row.idempotencyKey));
-        const graphCode = (outcome as { graphCode?: number }).graphCode;
-        await reportFailedAgentMessage(tx, row.idempotencyKey, { code: graphCode, message: outcome.error.slice(0, 300) }, new Date());
+        const { graphError } = outcome as { graphError?: { code: number; title?: string } };
+        await reportFailedAgentMessage(tx, row.idempotencyKey, graphError ?? { message: outcome.error.slice(0, 300) }, new Date());
       }
     });
     metrics.outboxDeliveries.inc({ kind: row.kind, outcome: 'failed' });

@@ -18,7 +18,14 @@ export interface SendFailure {
  */
 export async function reportFailedAgentMessage(tx: Tx, outboxKey: string, failure: SendFailure, at: Date): Promise<void> {
   const [message] = await tx
-    .select({ author: messages.author, ticketId: messages.ticketId, phone: messages.phone, type: messages.type, body: messages.body, waMessageId: messages.waMessageId })
+    .select({
+      author: messages.author,
+      ticketId: messages.ticketId,
+      phone: messages.phone,
+      type: messages.type,
+      body: messages.body,
+      waMessageId: messages.waMessageId,
+    })
     .from(messages)
     .where(eq(messages.outboxKey, outboxKey))
     .limit(1);

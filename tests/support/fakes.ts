@@ -7,6 +7,9 @@ export interface RecordedRequest {
   headers: Headers;
   raw: string;
   body: unknown;
+  /** When it arrived (ms since the epoch) and the status the fake answered (set once answered). */
+  receivedAt: number;
+  status?: number;
 }
 
 export interface FakeServer {
@@ -14,7 +17,8 @@ export interface FakeServer {
   requests: RecordedRequest[];
   /** Requests to one path, in arrival order. */
   to(path: string): RecordedRequest[];
-  respond(handler: (request: RecordedRequest) => Response | undefined): void;
+  /** Overrides the default answer; undefined falls back to it. A promise lets a fake answer late (or never, within a timeout). */
+  respond(handler: ((request: RecordedRequest) => Response | Promise<Response> | undefined) | null): void;
   stop(): Promise<void>;
 }
 
@@ -24,7 +28,7 @@ export interface FakeServer {
  */
 export function startFake(defaultResponse: (request: RecordedRequest) => Response): FakeServer {
   const requests: RecordedRequest[] = [];
-  let override: ((request: RecordedRequest) => Response | undefined) | null = null;
+  let override: ((request: RecordedRequest) => Response | Promise<Response> | undefined) | null = null;
   const server: Server<undefined> = Bun.serve({
     port: 0,
     hostname: '127.0.0.1',
@@ -37,9 +41,19 @@ export function startFake(defaultResponse: (request: RecordedRequest) => Respons
       } catch {
         // keep the text
       }
-      const recorded: RecordedRequest = { method: request.method, path: url.pathname, query: url.searchParams, headers: request.headers, raw, body };
+      const recorded: RecordedRequest = {
+        method: request.method,
+        path: url.pathname,
+        query: url.searchParams,
+        headers: request.headers,
+        raw,
+        body,
+        receivedAt: Date.now(),
+      };
       requests.push(recorded);
-      return override?.(recorded) ?? defaultResponse(recorded);
+      const response = await (override?.(recorded) ?? defaultResponse(recorded));
+      recorded.status = response.status;
+      return response;
     },
   });
   return {

@@ -166,9 +166,12 @@ export async function crmCall(stack: TestStack, method: 'GET' | 'POST', path: st
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 }
 
-/** What the user has received so far: the Graph fake's recorded sends to `phone`. */
+/** What the user has received so far: the sends to `phone` the Graph fake accepted. */
 export function sentTo(stack: TestStack, phone: string): Record<string, any>[] {
-  return stack.graph.requests.map((request) => request.body as Record<string, any>).filter((body) => body?.to === phone);
+  return stack.graph.requests
+    .filter((request) => request.status === 200)
+    .map((request) => request.body as Record<string, any>)
+    .filter((body) => body?.to === phone);
 }
 
 /** The text a person would read in a sent message, whatever its type. */
@@ -205,4 +208,46 @@ export async function activeTicketFor(stack: TestStack, phone: string, document:
   if (status !== 200) throw new Error(`handover answered ${status}`);
   await eventually(async () => (await crmCall(stack, 'GET', `/api/crm/handover-status/${ticketId}`)).body.status === 'active', 'active ticket');
   return ticketId;
+}
+
+/** A Cloud API `statuses` webhook, as Meta sends it for a message we sent. */
+export async function sendStatus(
+  stack: TestStack,
+  status: {
+    id: string;
+    recipient: string;
+    status: 'sent' | 'delivered' | 'read' | 'failed';
+    callbackData?: string;
+    errors?: { code: number; title: string }[];
+  },
+) {
+  const payload = {
+    object: 'whatsapp_business_account',
+    entry: [
+      {
+        id: 'WABA_ID',
+        changes: [
+          {
+            field: 'messages',
+            value: {
+              messaging_product: 'whatsapp',
+              metadata: { display_phone_number: '573009999999', phone_number_id: '1234567890' },
+              statuses: [
+                {
+                  id: status.id,
+                  status: status.status,
+                  timestamp: String(Math.floor(Date.now() / 1000)),
+                  recipient_id: status.recipient,
+                  ...(status.callbackData ? { biz_opaque_callback_data: status.callbackData } : {}),
+                  ...(status.errors ? { errors: status.errors } : {}),
+                },
+              ],
+            },
+          },
+        ],
+      },
+    ],
+  };
+  const response = await postWebhook(stack, metaJson(payload));
+  if (response.status !== 200) throw new Error(`status webhook answered ${response.status}`);
 }
