@@ -140,7 +140,13 @@ export async function startService(config: Config, logger: Logger = createLogger
     const app = createApp({ config, database, redis, producer, deadLetters, metrics, logger });
     app.listen({ port: config.PORT, hostname: '0.0.0.0', maxRequestBodySize: config.MAX_BODY_BYTES + 1024 });
     const server = app.server!;
-    closers.push(() => app.stop());
+    let listening = true;
+    const stopHttp = async () => {
+      if (!listening) return;
+      listening = false;
+      await app.stop();
+    };
+    closers.push(stopHttp);
     await worker.start();
     closers.push(() => worker.close());
     dispatcher.start();
@@ -163,7 +169,13 @@ export async function startService(config: Config, logger: Logger = createLogger
     return {
       url: `http://127.0.0.1:${server.port}`,
       port: server.port!,
-      stop: () => (stopping ??= closeAll()),
+      // HTTP first (no new work is taken), then the loops finish what they hold, then the connections close.
+      stop: () =>
+        (stopping ??= (async () => {
+          await stopHttp().catch(() => {});
+          await closeAll();
+          logger.info({ event: 'service.stopped' }, 'stopped: batch in hand applied and acknowledged, connections closed');
+        })()),
     };
   } catch (error) {
     await closeAll();

@@ -4,6 +4,7 @@ import { startService, type Service } from '../../src/index';
 import { createLogger } from '../../src/logger';
 import { signBody } from '../../src/security';
 import { startFakeCrm, startFakeDirectory, startFakeGraph, type DirectoryEntry, type FakeServer } from './fakes';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy';
 
 export const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -40,6 +41,8 @@ export interface TestStack {
   graph: FakeServer;
   directory: FakeServer;
   sql: postgres.Sql;
+  /** Present when asked for: cut them to take Postgres or Redis away from the service alone. */
+  proxies: { database?: TcpProxy; redis?: TcpProxy };
   stop(): Promise<void>;
 }
 
@@ -52,9 +55,18 @@ export const DIRECTORY: Record<string, DirectoryEntry> = {
  * Boots the real service (the code path of `bun run start`) against real
  * Redis and Postgres, with the CRM, Graph API and directory faked on loopback.
  */
-export async function startStack(label: string, overrides: Record<string, string> = {}): Promise<TestStack> {
+export async function startStack(
+  label: string,
+  overrides: Record<string, string> = {},
+  options: { proxy?: { database?: boolean; redis?: boolean } } = {},
+): Promise<TestStack> {
   const database = await createTestDatabase(label);
   const databaseUrl = database.url;
+  const proxies: TestStack['proxies'] = {};
+  if (options.proxy?.database) proxies.database = startTcpProxy('127.0.0.1', Number(new URL(databaseUrl).port || 5432));
+  if (options.proxy?.redis) proxies.redis = startTcpProxy('127.0.0.1', Number(new URL(REDIS_URL).port || 6379));
+  const serviceDatabaseUrl = proxies.database ? databaseUrl.replace(/:\d+\//, `:${proxies.database.port}/`) : databaseUrl;
+  const serviceRedisUrl = proxies.redis ? REDIS_URL.replace(/:\d+(\/|$)/, `:${proxies.redis.port}$1`) : REDIS_URL;
   const crm = startFakeCrm();
   const graph = startFakeGraph();
   const directory = startFakeDirectory(DIRECTORY);
@@ -62,8 +74,8 @@ export async function startStack(label: string, overrides: Record<string, string
     NODE_ENV: 'test',
     PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    DATABASE_URL: databaseUrl,
-    REDIS_URL,
+    DATABASE_URL: serviceDatabaseUrl,
+    REDIS_URL: serviceRedisUrl,
     REDIS_KEY_PREFIX: `hbtest:${label}:${process.pid}:${Date.now().toString(36)}:`,
     CRM_BASE_URL: crm.url,
     CRM_API_TOKEN: SECRETS.crmToken,
@@ -85,9 +97,11 @@ export async function startStack(label: string, overrides: Record<string, string
     await service.stop();
     await sql.end();
     await Promise.all([crm.stop(), graph.stop(), directory.stop()]);
+    proxies.database?.stop();
+    proxies.redis?.stop();
     await database.drop();
   };
-  return { service, config, crm, graph, directory, sql, stop };
+  return { service, config, crm, graph, directory, sql, proxies, stop };
 }
 
 /** Polls until `check` returns a value (not undefined/false); the deadline only bounds a broken run. */
