@@ -24,7 +24,8 @@ describe('Postgres down', () => {
   beforeAll(async () => {
     stack = await startStack('pgdown', {}, { proxy: { database: true } });
   });
-  afterAll(() => stack.stop());
+  // A connection cut mid-query lets the pool's 5 s end-timeout run out on close.
+  afterAll(() => stack.stop(), 30_000);
 
   test(
     'webhooks keep answering 200 while Redis holds the backlog; the worker drains it, in order, when Postgres is back',
@@ -59,7 +60,8 @@ describe('Redis down', () => {
   beforeAll(async () => {
     stack = await startStack('redisdown', {}, { proxy: { redis: true } });
   });
-  afterAll(() => stack.stop());
+  // A connection cut mid-query lets the pool's 5 s end-timeout run out on close.
+  afterAll(() => stack.stop(), 30_000);
 
   test(
     'webhooks get 503 (Meta retries), readiness says why, and the same delivery succeeds once Redis is back',
