@@ -4,7 +4,7 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limite
 import type { Config } from './config';
 import type { Database } from './db/client';
 import { createQueries } from './db/queries';
-import { AppError, errorDetail, tooManyRequests } from './errors';
+import { AppError, errorDetail, errorSummary, isDatabaseOutage, tooManyRequests } from './errors';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import { adminRoutes } from './routes/admin';
@@ -56,6 +56,13 @@ export function createApp(deps: AppDeps) {
         if (error.status >= 500)
           logger.error({ event: 'http.error', path: new URL(request.url).pathname, code: error.code, error: error.message }, 'request failed');
         return errorBody(error.status, error.code, error.message);
+      }
+      if (isDatabaseOutage(error)) {
+        logger.warn(
+          { event: 'http.database_unavailable', path: new URL(request.url).pathname, error: errorSummary(error) },
+          'database unavailable; asked the caller to retry',
+        );
+        return errorBody(503, 'database_unavailable', 'the database is unavailable; retry later');
       }
       if (code === 'NOT_FOUND') return errorBody(404, 'route_not_found', `no route for ${request.method} ${new URL(request.url).pathname}`);
       if (code === 'PARSE') return errorBody(400, 'invalid_body', 'request body could not be parsed');

@@ -40,3 +40,24 @@ export function errorDetail(error: unknown): string {
   const frames = error instanceof Error ? (error.stack ?? '').split('\n').filter((line) => line.startsWith('    at ')) : [];
   return [errorSummary(error), ...frames.slice(0, 12)].join('\n');
 }
+
+const OUTAGE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+  '57P01',
+  '57P02',
+  '57P03',
+]);
+
+/** A failure of the database's availability (down, restarting, unreachable), not of the request: worth a 503 and a retry. */
+export function isDatabaseOutage(error: unknown): boolean {
+  for (let current: unknown = error; current instanceof Error; current = current.cause) {
+    const code = String((current as { code?: unknown }).code ?? '');
+    if (OUTAGE_CODES.has(code) || code.startsWith('08')) return true;
+  }
+  return false;
+}

@@ -1,25 +1,60 @@
 import { and, eq, ne } from 'drizzle-orm';
+import { unavailable } from '../errors';
 import type { Db } from './client';
 import { processedEvents, tickets, type Ticket } from './schema';
 
+/**
+ * A caller waiting on the HTTP answer is better served by a quick 503 (the
+ * CRM retries) than by a request that hangs while the pool waits for a
+ * database that is down.
+ */
+async function within<T>(deadlineMs: number, query: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(unavailable('database_unavailable', `the database did not answer within ${deadlineMs} ms; retry later`)), deadlineMs);
+  });
+  try {
+    return await Promise.race([query, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The reads the HTTP routes need to answer 404/409 before anything is queued. */
-export function createQueries(db: Db) {
+export function createQueries(db: Db, deadlineMs = 3000) {
   return {
-    async ticket(ticketId: string): Promise<Ticket | undefined> {
-      const [row] = await db.select().from(tickets).where(eq(tickets.id, ticketId)).limit(1);
-      return row;
+    ticket(ticketId: string): Promise<Ticket | undefined> {
+      return within(
+        deadlineMs,
+        db
+          .select()
+          .from(tickets)
+          .where(eq(tickets.id, ticketId))
+          .limit(1)
+          .then(([row]) => row),
+      );
     },
-    async openTicketOf(phone: string): Promise<Ticket | undefined> {
-      const [row] = await db
-        .select()
-        .from(tickets)
-        .where(and(eq(tickets.phone, phone), ne(tickets.status, 'closed')))
-        .limit(1);
-      return row;
+    openTicketOf(phone: string): Promise<Ticket | undefined> {
+      return within(
+        deadlineMs,
+        db
+          .select()
+          .from(tickets)
+          .where(and(eq(tickets.phone, phone), ne(tickets.status, 'closed')))
+          .limit(1)
+          .then(([row]) => row),
+      );
     },
-    async isProcessed(eventId: string): Promise<boolean> {
-      const [row] = await db.select({ id: processedEvents.id }).from(processedEvents).where(eq(processedEvents.id, eventId)).limit(1);
-      return row !== undefined;
+    isProcessed(eventId: string): Promise<boolean> {
+      return within(
+        deadlineMs,
+        db
+          .select({ id: processedEvents.id })
+          .from(processedEvents)
+          .where(eq(processedEvents.id, eventId))
+          .limit(1)
+          .then((rows) => rows.length > 0),
+      );
     },
   };
 }

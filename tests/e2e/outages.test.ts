@@ -1,6 +1,18 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { signBody } from '../../src/security';
-import { eventually, metaJson, postWebhook, readable, SECRETS, sentTo, startStack, text, userMessagePayload, type TestStack } from '../support/harness';
+import {
+  crmCall,
+  eventually,
+  metaJson,
+  postWebhook,
+  readable,
+  SECRETS,
+  sentTo,
+  startStack,
+  text,
+  userMessagePayload,
+  type TestStack,
+} from '../support/harness';
 
 /**
  * Postgres and Redis go away (a TCP proxy between them and the service is
@@ -39,11 +51,18 @@ describe('Postgres down', () => {
       expect(health.body.checks.database).toStartWith('unavailable');
       expect(health.body.checks.redis).toBe('ok');
       for (const word of ['Hola', 'soporte', '2020202020']) expect((await postUser(stack, phone, word)).status).toBe(200);
+      // The CRM's routes read the ticket: they ask the CRM to retry instead of failing for good.
+      const status = await crmCall(stack, 'GET', '/api/crm/handover-status/TK-2026-000001');
+      expect(status).toMatchObject({ status: 503, body: { error: 'database_unavailable' } });
       await Bun.sleep(1500);
       expect(sentTo(stack, phone)).toEqual([]);
 
       stack.proxies.database!.restore();
-      await eventually(() => stack.crm.to('/api/bot/agent-request').some((request) => (request.body as any).userPhone === phone), 'ticket after the outage', 20_000);
+      await eventually(
+        () => stack.crm.to('/api/bot/agent-request').some((request) => (request.body as any).userPhone === phone),
+        'ticket after the outage',
+        20_000,
+      );
       const texts = sentTo(stack, phone).map(readable);
       expect(texts[0]).toContain('¿En qué te podemos ayudar?');
       expect(texts[1]).toContain('número de documento');
