@@ -44,8 +44,8 @@ type Delivery = {
   outcome: CallOutcome;
   feedback?: PipelineEvent;
   waMessageId?: string;
-  /** The destination's circuit is open: the call was not made and the attempt does not count. */
-  deferred?: boolean;
+  /** The call was not made (the destination's circuit is open, or a send waits for its status webhook): the attempt does not count. */
+  deferred?: { retryInMs: number };
   /** A status webhook already told what became of a send whose response was lost. */
   reconciledBy?: string;
 };
@@ -113,13 +113,13 @@ export function createDispatcher(deps: DispatcherDeps) {
     try {
       return await breakers[destination].execute(async () => {
         const delivery = await call();
-        if (!delivery.outcome.ok && delivery.outcome.retryable) throw new TransientFailure(delivery);
+        if (!delivery.outcome.ok && delivery.outcome.retryable && !delivery.deferred) throw new TransientFailure(delivery);
         return delivery;
       });
     } catch (error) {
       if (error instanceof TransientFailure) return error.delivery;
       if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) {
-        return { outcome: { ok: false, retryable: true, error: `${destination} circuit open` }, deferred: true };
+        return { outcome: { ok: false, retryable: true, error: `${destination} circuit open` }, deferred: { retryInMs: deps.breaker.halfOpenAfterMs } };
       }
       throw error;
     }
@@ -129,7 +129,9 @@ export function createDispatcher(deps: DispatcherDeps) {
     const rows = await database.rows<{ id: number | string }>(
       database.db,
       sql`
-        update outbox set status = 'in_flight', attempts = attempts + 1, locked_until = now() + ${`${deps.leaseMs} milliseconds`}::interval
+        update outbox set status = 'in_flight', attempts = attempts + 1, locked_until = now() + ${`${deps.leaseMs} milliseconds`}::interval,
+          -- A send whose lease ran out was in a dispatcher that died mid-call: WhatsApp may have it.
+          in_doubt_since = case when status = 'in_flight' and kind = 'whatsapp.send' then coalesce(in_doubt_since, now()) else in_doubt_since end
         where id in (
           select o.id from outbox o
           where o.status in ('pending', 'in_flight')
@@ -195,6 +197,10 @@ export function createDispatcher(deps: DispatcherDeps) {
       if (message && message.status !== 'queued') {
         return { outcome: { ok: true, status: 200, body: { reconciledBy: message.status } }, reconciledBy: message.status };
       }
+      // Statuses come within seconds of an accepted send; until the window has passed, silence proves nothing.
+      const waitMs = row.inDoubtSince.getTime() + deps.reconcileAfterMs - Date.now();
+      if (waitMs > 0)
+        return { outcome: { ok: false, retryable: true, error: 'waiting for the status webhook of a send in doubt' }, deferred: { retryInMs: waitMs } };
     }
     await deps.sendPermit();
     let payload = row.payload as WhatsAppMessage;
@@ -240,18 +246,18 @@ export function createDispatcher(deps: DispatcherDeps) {
     const { outcome } = delivery;
     const log = { event: 'outbox.delivery', outboxId: row.id, kind: row.kind, lane: maskLane(row.lane), ticketId: row.ticketId, attempt: row.attempts };
     if (delivery.deferred) {
-      // Not an attempt: the circuit kept the call from being made. The lane waits behind this row.
+      // Not an attempt: no call was made. The lane waits behind this row.
       await database.db
         .update(outbox)
         .set({
           status: 'pending',
           attempts: sql`${outbox.attempts} - 1`,
           lockedUntil: null,
-          nextAttemptAt: new Date(Date.now() + deps.breaker.halfOpenAfterMs),
+          nextAttemptAt: new Date(Date.now() + delivery.deferred.retryInMs),
         })
         .where(eq(outbox.id, row.id));
       metrics.outboxDeliveries.inc({ kind: row.kind, outcome: 'deferred' });
-      logger.debug(log, 'destination circuit open; row deferred');
+      logger.debug({ ...log, reason: outcome.ok ? undefined : outcome.error }, 'row deferred without an attempt');
       return;
     }
     if (!outcome.ok && outcome.unknownOutcome && row.kind === 'whatsapp.send' && row.attempts < deps.maxAttempts) {

@@ -137,6 +137,28 @@ describe('WhatsApp sends', () => {
     },
     TIMEOUT_MS,
   );
+  test(
+    'a send left in flight by a dispatcher that died is reconciled first: not repeated if WhatsApp has it, sent once if not',
+    async () => {
+      for (const [key, body, status] of [
+        ['lease-had-it', 'lo tenía WhatsApp', 'sent'],
+        ['lease-lost-it', 'no llegó a WhatsApp', 'queued'],
+      ] as const) {
+        await stack.sql`insert into messages (phone, ticket_id, direction, author, type, body, status, outbox_key, created_at)
+          values (${phone}, ${ticketId}, 'outbound', 'agent', 'text', ${body}, ${status}, ${key}, now())`;
+        await stack.sql`insert into outbox (kind, lane, payload, idempotency_key, ticket_id, status, attempts, locked_until)
+          values ('whatsapp.send', ${`wa:${phone}:${key}`}, ${stack.sql.json({ messaging_product: 'whatsapp', to: phone, type: 'text', text: { body } })},
+                  ${key}, ${ticketId}, 'in_flight', 1, now() - interval '1 second')`;
+      }
+      const outcome = (key: string) => stack.sql`select status, response from outbox where idempotency_key = ${key}`.then((rows) => rows[0]);
+      await eventually(async () => (await outcome('lease-had-it'))?.status === 'done', 'reconciled row');
+      expect((await outcome('lease-had-it'))!.response).toEqual({ reconciledBy: 'sent' });
+      await eventually(async () => (await outcome('lease-lost-it'))?.status === 'done', 'resent row', 15_000);
+      expect(graphTexts(stack, 'lo tenía WhatsApp')).toHaveLength(0);
+      expect(graphTexts(stack, 'no llegó a WhatsApp')).toHaveLength(1);
+    },
+    TIMEOUT_MS,
+  );
 });
 
 describe('outages and bursts', () => {
