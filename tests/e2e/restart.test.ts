@@ -2,7 +2,20 @@ import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { startFakeCrm, startFakeDirectory, startFakeGraph } from '../support/fakes';
-import { createTestDatabase, DIRECTORY, eventually, openTicketFor, REDIS_URL, SECRETS, type TestStack } from '../support/harness';
+import {
+  activeTicketFor,
+  createTestDatabase,
+  crmCall,
+  DIRECTORY,
+  eventually,
+  openTicketFor,
+  REDIS_URL,
+  SECRETS,
+  sendStatus,
+  sendUser,
+  text,
+  type TestStack,
+} from '../support/harness';
 
 /**
  * Deadlines survive a crash: the service is SIGKILLed with escalation
@@ -34,7 +47,7 @@ afterAll(async () => {
   await Promise.all([crm.stop(), graph.stop(), directory.stop()]);
 });
 
-function startService() {
+function startService(extra: Record<string, string> = {}) {
   const child = Bun.spawn(startCommand, {
     cwd: root,
     env: {
@@ -60,6 +73,7 @@ function startService() {
       HANDOVER_ASSIGN_TIMEOUT_S: String(ASSIGN_TIMEOUT_S),
       HANDOVER_MAX_ESCALATIONS: '1',
       QUEUE_UPDATE_INTERVAL_S: '600',
+      ...extra,
     },
     stdout: 'pipe',
     stderr: 'pipe',
@@ -131,4 +145,91 @@ test('deadlines armed before a SIGKILL fire once after the restart, late by at m
   }
   child.kill('SIGTERM');
   expect(await child.exited).toBe(0);
+}, 90_000);
+
+test('messages in both directions across a SIGKILL arrive once each', async () => {
+  // A short HTTP timeout keeps the lease of rows left in flight by the killed process (3 × the timeout) short.
+  const extra = { WHATSAPP_RECONCILE_MS: '2000', HANDOVER_ASSIGN_TIMEOUT_S: '600', HTTP_TIMEOUT_MS: '1500' };
+  const url = `http://127.0.0.1:${port}`;
+  const stack = { service: { url }, crm, graph, directory } as unknown as TestStack;
+  // Like WhatsApp: every accepted send is followed by its signed status webhook, retried until taken.
+  graph.respond((request) => {
+    const body = request.body as { to: string; biz_opaque_callback_data?: string };
+    const id = `wamid.restart.${graph.requests.length}`;
+    void (async () => {
+      for (let tries = 0; tries < 100; tries++) {
+        const done = await sendStatus(stack, { id, recipient: body.to, status: 'sent', callbackData: body.biz_opaque_callback_data }).then(
+          () => true,
+          () => false,
+        );
+        if (done) return;
+        await Bun.sleep(200);
+      }
+    })();
+    return Response.json({ messaging_product: 'whatsapp', messages: [{ id }] });
+  });
+  let child = startService(extra);
+  try {
+    await ready();
+    const tickets: { phone: string; ticketId: string }[] = [];
+    for (let n = 0; n < 3; n++) {
+      const phone = `5730000005${String(n).padStart(2, '0')}`;
+      tickets.push({ phone, ticketId: await activeTicketFor(stack, phone, '2020202020') });
+    }
+    /** Like Meta and the CRM: retried until the service answers 200. */
+    const untilAccepted = async (send: () => Promise<unknown>) => {
+      for (;;) {
+        if (
+          await send().then(
+            () => true,
+            () => false,
+          )
+        )
+          return;
+        await Bun.sleep(200);
+      }
+    };
+    const sends: Promise<void>[] = [];
+    for (let n = 0; n < 30; n++) {
+      const { phone, ticketId } = tickets[n % 3]!;
+      sends.push(untilAccepted(() => sendUser(stack, phone, text(`usuario ${n}`), { id: `wamid.restart.user.${n}` })));
+      sends.push(
+        untilAccepted(async () => {
+          const { status } = await crmCall(
+            stack,
+            'POST',
+            '/api/crm/send-message',
+            { ticketId, userPhone: phone, message: `agente ${n}`, messageType: 'text' },
+            {
+              'Idempotency-Key': `restart-agent-${n}`,
+            },
+          );
+          if (status !== 200) throw new Error(String(status));
+        }),
+      );
+      if (n === 15) {
+        child.kill('SIGKILL');
+        await child.exited;
+        child = startService(extra);
+        await ready();
+      }
+      await Bun.sleep(30);
+    }
+    await Promise.all(sends);
+    const atCrm = (n: number) =>
+      new Set(
+        crm
+          .to('/api/bot/user-message')
+          .filter((r) => (r.body as any).message === `usuario ${n}`)
+          .map((r) => r.headers.get('idempotency-key')),
+      ).size;
+    const atGraph = (n: number) => graph.requests.filter((r) => r.status === 200 && (r.body as any)?.text?.body === `agente ${n}`).length;
+    await eventually(() => Array.from({ length: 30 }, (_, n) => atCrm(n) >= 1 && atGraph(n) >= 1).every(Boolean), 'every message delivered', 30_000);
+    await Bun.sleep(3000);
+    expect(Array.from({ length: 30 }, (_, n) => [atCrm(n), atGraph(n)])).toEqual(Array.from({ length: 30 }, () => [1, 1]));
+  } finally {
+    graph.respond(null);
+    child.kill('SIGTERM');
+    expect(await child.exited).toBe(0);
+  }
 }, 90_000);
