@@ -1,7 +1,19 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { DateTime } from 'luxon';
 import { json } from '../support/fakes';
-import { activeTicketFor, crmCall, eventually, openTicketFor, readable, sendUser, sentTo, startStack, text, type TestStack } from '../support/harness';
+import {
+  activeTicketFor,
+  crmCall,
+  eventually,
+  handOverToAgent,
+  openTicketFor,
+  readable,
+  sendUser,
+  sentTo,
+  startStack,
+  text,
+  type TestStack,
+} from '../support/harness';
 
 /**
  * DESIGN 4's lifecycle rules through the real service, Redis and Postgres,
@@ -303,15 +315,8 @@ describe('tickets from before the lifecycle rules', () => {
           () => stack.crm.to('/api/bot/user-message').some((request) => (request.body as any).message === '¿me ayudan con el internet?'),
           'relayed message',
         );
-        const { status } = await crmCall(stack, 'POST', '/api/crm/handover', {
-          ticketId,
-          userPhone: phone,
-          agentId: 'agent_007',
-          agentName: 'Carlos Ruiz',
-          handoverType: 'bot_to_human',
-        });
-        expect(status).toBe(200);
-        await eventually(async () => (await statusOf(stack, ticketId)).phase === 'with_agent', 'active ticket');
+        await handOverToAgent(stack, ticketId, phone);
+        expect((await statusOf(stack, ticketId)).phase).toBe('with_agent');
         const [dead] = await stack.sql`select count(*)::int as n from ticket_events where ticket_id = ${ticketId} and type = 'event_rejected'`;
         expect(dead!.n).toBe(0);
       } finally {

@@ -51,6 +51,24 @@ export const DIRECTORY: Record<string, DirectoryEntry> = {
   '2020202020': { customerId: 'C-200', customerName: 'Ana Gómez', isInactive: false },
 };
 
+/** The settings that point a service at the fakes, with the tests' secrets. */
+export function fakesEnvironment(fakes: { crm: FakeServer; graph: FakeServer; directory: FakeServer }): Record<string, string> {
+  return {
+    CRM_BASE_URL: fakes.crm.url,
+    CRM_API_TOKEN: SECRETS.crmToken,
+    BOT_API_TOKEN: SECRETS.botToken,
+    BOT_SIGNING_SECRET: SECRETS.botSigning,
+    META_WEBHOOK_SECRET: SECRETS.metaSecret,
+    WEBHOOK_VERIFY_TOKEN: SECRETS.verifyToken,
+    WHATSAPP_API_URL: `${fakes.graph.url}/v21.0`,
+    WHATSAPP_TOKEN: SECRETS.whatsappToken,
+    WHATSAPP_PHONE_NUMBER_ID: '1234567890',
+    CUSTOMER_LOOKUP_URL: `${fakes.directory.url}/customers`,
+    CUSTOMER_LOOKUP_TOKEN: 'directory-token',
+    OUTBOX_POLL_MS: '50',
+  };
+}
+
 /**
  * Boots the real service (the code path of `bun run start`) against real
  * Redis and Postgres, with the CRM, Graph API and directory faked on loopback.
@@ -77,18 +95,7 @@ export async function startStack(
     DATABASE_URL: serviceDatabaseUrl,
     REDIS_URL: serviceRedisUrl,
     REDIS_KEY_PREFIX: `hbtest:${label}:${process.pid}:${Date.now().toString(36)}:`,
-    CRM_BASE_URL: crm.url,
-    CRM_API_TOKEN: SECRETS.crmToken,
-    BOT_API_TOKEN: SECRETS.botToken,
-    BOT_SIGNING_SECRET: SECRETS.botSigning,
-    META_WEBHOOK_SECRET: SECRETS.metaSecret,
-    WEBHOOK_VERIFY_TOKEN: SECRETS.verifyToken,
-    WHATSAPP_API_URL: `${graph.url}/v21.0`,
-    WHATSAPP_TOKEN: SECRETS.whatsappToken,
-    WHATSAPP_PHONE_NUMBER_ID: '1234567890',
-    CUSTOMER_LOOKUP_URL: `${directory.url}/customers`,
-    CUSTOMER_LOOKUP_TOKEN: 'directory-token',
-    OUTBOX_POLL_MS: '50',
+    ...fakesEnvironment({ crm, graph, directory }),
     ...overrides,
   });
   const service = await startService(config, createLogger(config.LOG_LEVEL));
@@ -122,30 +129,33 @@ export async function eventually<T>(check: () => T | Promise<T>, what: string, t
 
 let wamidCounter = 0;
 
+/** The envelope of every Cloud API webhook: one change of field `messages` carrying `value`. */
+function cloudApiWebhook(value: Record<string, unknown>) {
+  return {
+    object: 'whatsapp_business_account',
+    entry: [
+      {
+        id: 'WABA_ID',
+        changes: [
+          {
+            field: 'messages',
+            value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '573009999999', phone_number_id: '1234567890' }, ...value },
+          },
+        ],
+      },
+    ],
+  };
+}
+
 /** A Cloud API `messages` webhook for one user message, as Meta sends it. */
 export function userMessagePayload(phone: string, content: Record<string, unknown>, options: { id?: string; name?: string } = {}) {
   const id = options.id ?? `wamid.user.${Date.now()}.${++wamidCounter}`;
   return {
     id,
-    payload: {
-      object: 'whatsapp_business_account',
-      entry: [
-        {
-          id: 'WABA_ID',
-          changes: [
-            {
-              field: 'messages',
-              value: {
-                messaging_product: 'whatsapp',
-                metadata: { display_phone_number: '573009999999', phone_number_id: '1234567890' },
-                contacts: [{ profile: { name: options.name ?? 'Juan' }, wa_id: phone }],
-                messages: [{ from: phone, id, timestamp: String(Math.floor(Date.now() / 1000)), ...content }],
-              },
-            },
-          ],
-        },
-      ],
-    },
+    payload: cloudApiWebhook({
+      contacts: [{ profile: { name: options.name ?? 'Juan' }, wa_id: phone }],
+      messages: [{ from: phone, id, timestamp: String(Math.floor(Date.now() / 1000)), ...content }],
+    }),
   };
 }
 
@@ -212,6 +222,12 @@ export async function openTicketFor(stack: TestStack, phone: string, document: s
 /** Opens a ticket and has the CRM hand it to an agent; waits until it is active. */
 export async function activeTicketFor(stack: TestStack, phone: string, document: string): Promise<string> {
   const ticketId = await openTicketFor(stack, phone, document);
+  await handOverToAgent(stack, ticketId, phone);
+  return ticketId;
+}
+
+/** The CRM's `bot_to_human` for an open ticket; waits until the ticket is active. */
+export async function handOverToAgent(stack: TestStack, ticketId: string, phone: string): Promise<void> {
   const { status } = await crmCall(stack, 'POST', '/api/crm/handover', {
     ticketId,
     userPhone: phone,
@@ -221,7 +237,6 @@ export async function activeTicketFor(stack: TestStack, phone: string, document:
   });
   if (status !== 200) throw new Error(`handover answered ${status}`);
   await eventually(async () => (await crmCall(stack, 'GET', `/api/crm/handover-status/${ticketId}`)).body.status === 'active', 'active ticket');
-  return ticketId;
 }
 
 /** A Cloud API `statuses` webhook, as Meta sends it for a message we sent. */
@@ -235,33 +250,18 @@ export async function sendStatus(
     errors?: { code: number; title: string }[];
   },
 ) {
-  const payload = {
-    object: 'whatsapp_business_account',
-    entry: [
+  const payload = cloudApiWebhook({
+    statuses: [
       {
-        id: 'WABA_ID',
-        changes: [
-          {
-            field: 'messages',
-            value: {
-              messaging_product: 'whatsapp',
-              metadata: { display_phone_number: '573009999999', phone_number_id: '1234567890' },
-              statuses: [
-                {
-                  id: status.id,
-                  status: status.status,
-                  timestamp: String(Math.floor(Date.now() / 1000)),
-                  recipient_id: status.recipient,
-                  ...(status.callbackData ? { biz_opaque_callback_data: status.callbackData } : {}),
-                  ...(status.errors ? { errors: status.errors } : {}),
-                },
-              ],
-            },
-          },
-        ],
+        id: status.id,
+        status: status.status,
+        timestamp: String(Math.floor(Date.now() / 1000)),
+        recipient_id: status.recipient,
+        ...(status.callbackData ? { biz_opaque_callback_data: status.callbackData } : {}),
+        ...(status.errors ? { errors: status.errors } : {}),
       },
     ],
-  };
+  });
   const response = await postWebhook(stack, metaJson(payload));
   if (response.status !== 200) throw new Error(`status webhook answered ${response.status}`);
 }
