@@ -91,6 +91,36 @@ export function phaseOf(state: string, context: HandoverContext): string {
 
 /** The deadlines that climb the escalation ladder when they fire: no agent yet, or an agent gone silent. */
 type LadderTimer = 'assign' | 'agentReply';
+type LadderRung = 'escalate' | 'supervisor' | 'fallback';
+
+/**
+ * The escalation ladder, the same for both phases: re-request with a higher
+ * priority (HANDOVER_MAX_ESCALATIONS times), then the supervisor queue when
+ * configured, then the emergency-number fallback.
+ */
+const ladder = <T extends LadderTimer>(timer: T, status: 'pending' | 'active') =>
+  [
+    {
+      guard: { type: 'ladderRung', params: { timer, rung: 'escalate' } },
+      actions: [
+        { type: 'climbLadder', params: { timer, to: 'escalated' } },
+        {
+          type: 'recordTicketEvent',
+          params: ({ context }: { context: HandoverContext }) => ({ type: 'escalated', data: { step: context.ladderStep, priority: context.priority, timer } }),
+        },
+        { type: 'notifyCrm', params: { status, reason: 'escalated' } },
+      ],
+    },
+    {
+      guard: { type: 'ladderRung', params: { timer, rung: 'supervisor' } },
+      actions: [
+        { type: 'climbLadder', params: { timer, to: 'supervisor_queue' } },
+        { type: 'recordTicketEvent', params: { type: 'supervisor_queue', data: { timer } } },
+        { type: 'notifyCrm', params: { status, reason: 'supervisor_queue' } },
+      ],
+    },
+    { guard: { type: 'ladderRung', params: { timer, rung: 'fallback' } }, target: '#handover.closed', actions: closeAndNotify('fallback') },
+  ] as const;
 
 /** The bot closes the ticket on its own: the CRM has to hear it. */
 const closeAndNotify = <R extends CloseReason>(reason: R) =>
@@ -111,6 +141,9 @@ export function createHandoverMachine(policy: HandoverPolicy) {
   /** Waiting deadlines count from the desk's next opening: a ticket queued at night is not escalated before morning. */
   const fromOpening = (at: string) => policy.calendar.nextOpening(at) ?? at;
   const outsideWindow = (context: HandoverContext, at: string) => addSeconds(context.lastUserMessageAt, policy.windowS) <= at;
+
+  const rungOf = (context: HandoverContext): LadderRung =>
+    context.ladderStep < policy.maxEscalations ? 'escalate' : policy.supervisorQueue && !context.supervisorQueued ? 'supervisor' : 'fallback';
 
   /** Where a re-armed ladder deadline counts from: a waiting ticket's from the desk's opening, an active one's from now. */
   const ladderDelay = { assign: policy.assignTimeoutS, agentReply: policy.agentReplyTimeoutS };
@@ -173,13 +206,13 @@ export function createHandoverMachine(policy: HandoverPolicy) {
       isSameAgent: ({ context, event }) => event.type === 'crm.handover.bot_to_human' && context.agent?.id === event.agent.id,
       hasEstimate: ({ event }) => event.type === 'crm.agent_request.accepted' && Boolean(event.agent?.estimatedResponseTime),
       controlBackToBot: ({ event }) => event.type === 'meta.thread_control' && !event.control.toCrm,
-      assignDue: ({ context, event }) => deadlineDue(context.deadlines, event, 'assign'),
       queueUpdateDue: ({ context, event }) => deadlineDue(context.deadlines, event, 'queueUpdate'),
       abandonDue: ({ context, event }) => deadlineDue(context.deadlines, event, 'abandon'),
       agentReplyDue: ({ context, event }) => deadlineDue(context.deadlines, event, 'agentReply'),
       idleDue: ({ context, event }) => deadlineDue(context.deadlines, event, 'idle'),
-      canEscalate: ({ context }) => context.ladderStep < policy.maxEscalations,
-      canQueueForSupervisor: ({ context }) => policy.supervisorQueue && !context.supervisorQueued,
+      /** Which rung of the ladder a fired deadline lands on: a re-request, the supervisor queue, or the fallback. */
+      ladderRung: ({ context, event }, params: { timer: LadderTimer; rung: LadderRung }) =>
+        deadlineDue(context.deadlines, event, params.timer) && rungOf(context) === params.rung,
       outOfHoursAndNotQueued: ({ context }) => !policy.outOfHoursQueue && !policy.calendar.isOpen(context.requestedAt),
       agentReminded: ({ context }) => context.agentReminded,
       outsideWindow: ({ context, event }) => outsideWindow(context, event.at),
@@ -305,26 +338,7 @@ export function createHandoverMachine(policy: HandoverPolicy) {
           ],
           'meta.thread_control': { actions: { type: 'recordTicketEvent', params: ({ event }) => ({ type: 'thread_control', data: { ...event.control } }) } },
           'timer.fired': [
-            {
-              guard: and(['assignDue', 'canEscalate']),
-              actions: [
-                { type: 'climbLadder', params: { timer: 'assign', to: 'escalated' } },
-                {
-                  type: 'recordTicketEvent',
-                  params: ({ context }) => ({ type: 'escalated', data: { step: context.ladderStep, priority: context.priority, timer: 'assign' } }),
-                },
-                { type: 'notifyCrm', params: { status: 'pending', reason: 'escalated' } },
-              ],
-            },
-            {
-              guard: and(['assignDue', 'canQueueForSupervisor']),
-              actions: [
-                { type: 'climbLadder', params: { timer: 'assign', to: 'supervisor_queue' } },
-                { type: 'recordTicketEvent', params: { type: 'supervisor_queue', data: { timer: 'assign' } } },
-                { type: 'notifyCrm', params: { status: 'pending', reason: 'supervisor_queue' } },
-              ],
-            },
-            { guard: 'assignDue', target: 'closed', actions: closeAndNotify('fallback') },
+            ...ladder('assign', 'pending'),
             {
               guard: 'queueUpdateDue',
               actions: [
@@ -428,26 +442,7 @@ export function createHandoverMachine(policy: HandoverPolicy) {
                 { type: 'notifyCrm', params: { status: 'active', reason: 'agent_reminder' } },
               ],
             },
-            {
-              guard: and(['agentReplyDue', 'canEscalate']),
-              actions: [
-                { type: 'climbLadder', params: { timer: 'agentReply', to: 'escalated' } },
-                {
-                  type: 'recordTicketEvent',
-                  params: ({ context }) => ({ type: 'escalated', data: { step: context.ladderStep, priority: context.priority, timer: 'agentReply' } }),
-                },
-                { type: 'notifyCrm', params: { status: 'active', reason: 'escalated' } },
-              ],
-            },
-            {
-              guard: and(['agentReplyDue', 'canQueueForSupervisor']),
-              actions: [
-                { type: 'climbLadder', params: { timer: 'agentReply', to: 'supervisor_queue' } },
-                { type: 'recordTicketEvent', params: { type: 'supervisor_queue', data: { timer: 'agentReply' } } },
-                { type: 'notifyCrm', params: { status: 'active', reason: 'supervisor_queue' } },
-              ],
-            },
-            { guard: 'agentReplyDue', target: 'closed', actions: closeAndNotify('fallback') },
+            ...ladder('agentReply', 'active'),
             { guard: 'idleDue', target: 'closed', actions: closeAndNotify('window_expired') },
           ],
         },
