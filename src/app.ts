@@ -8,6 +8,7 @@ import { AppError, errorDetail, errorSummary, isDatabaseOutage, tooManyRequests 
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import { adminRoutes } from './routes/admin';
+import { kpiRoutes } from './routes/kpis';
 import { crmRoutes } from './routes/crm';
 import { healthRoutes } from './routes/health';
 import { webhookRoutes } from './routes/webhook';
@@ -105,6 +106,7 @@ export function createApp(deps: AppDeps) {
         logger,
       }),
     )
+    .use(kpiRoutes({ metricsToken: config.METRICS_TOKEN, businessTimeZone: config.TZ_BUSINESS, database: deps.database }))
     .use(adminRoutes({ adminToken: config.ADMIN_TOKEN, metricsToken: config.METRICS_TOKEN, deadLetters: deps.deadLetters, metrics: deps.metrics, logger }));
 }
 

@@ -7,12 +7,14 @@ import {
   outbox,
   processedEvents,
   ticketEvents,
+  ticketKpis,
   tickets,
   timers,
   type ConversationRow,
   type MessageAuthor,
   type NewMessage,
   type NewOutboxRow,
+  type NewTicketKpis,
   type NewTimerRow,
   type OutboxKind,
   type SurveyStatus,
@@ -645,10 +647,19 @@ export function createRuntime(deps: RuntimeDeps) {
       const dirtyTickets = [...this.tickets.values()].filter((state) => state.dirty);
       if (dirtyTickets.length > 0) {
         const projected = Object.fromEntries(TICKET_PROJECTION_COLUMNS.map((column) => [camel(column), sql.raw(`excluded.${column}`)]));
+        const rows = dirtyTickets.map((state) => projectTicket(state));
         await tx
           .insert(tickets)
-          .values(dirtyTickets.map((state) => projectTicket(state)))
+          .values(rows)
           .onConflictDoUpdate({ target: tickets.id, set: { ...projected, revision: sql`${tickets.revision} + 1` } });
+        // The KPI row moves with its ticket, in the same transaction.
+        await tx
+          .insert(ticketKpis)
+          .values(rows.map(kpiRow))
+          .onConflictDoUpdate({
+            target: ticketKpis.ticketId,
+            set: Object.fromEntries(KPI_COLUMNS.map((column) => [camel(column), sql.raw(`excluded.${column}`)])),
+          });
       }
       if (this.newTicketEvents.length > 0) await tx.insert(ticketEvents).values(this.newTicketEvents);
       if (this.newMessages.length > 0) await tx.insert(messages).values(this.newMessages).onConflictDoNothing();
@@ -673,6 +684,41 @@ export function createRuntime(deps: RuntimeDeps) {
 
   return { applyBatch };
 }
+
+/** The KPI row of a ticket, from its projection: the same values the ticket row gets. */
+function kpiRow(ticket: typeof tickets.$inferInsert): NewTicketKpis {
+  return {
+    ticketId: ticket.id,
+    requestedAt: ticket.requestedAt,
+    assignedAt: ticket.assignedAt,
+    firstAgentReplyAt: ticket.firstAgentReplyAt,
+    closedAt: ticket.closedAt,
+    status: ticket.status,
+    closeReason: ticket.closeReason,
+    category: ticket.category,
+    priority: ticket.priority,
+    agentId: ticket.agentId,
+    agentName: ticket.agentName,
+    escalations: ticket.escalations,
+    csat: ticket.csat,
+    surveyStatus: ticket.surveyStatus,
+  };
+}
+
+/** The KPI columns a later transition can change (the durations follow, computed by Postgres). */
+const KPI_COLUMNS = [
+  'assigned_at',
+  'first_agent_reply_at',
+  'closed_at',
+  'status',
+  'close_reason',
+  'priority',
+  'agent_id',
+  'agent_name',
+  'escalations',
+  'csat',
+  'survey_status',
+];
 
 /** The lifecycle steps a support engineer looks for in the logs: why a ticket moved without anyone asking. */
 const LOGGED_TICKET_EVENTS = new Set(['escalated', 'supervisor_queue', 'agent_reminded', 'out_of_hours', 'agent_message_refused', 'closed']);

@@ -4,3 +4,4 @@ export * from './conversations';
 export * from './tickets';
 export * from './messages';
 export * from './pipeline';
+export * from './kpis';
