@@ -1,0 +1,165 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { DateTime } from 'luxon';
+import type { KpiReport, Kpis } from '../../src/kpis/query';
+import { crmCall, eventually, openTicketFor, sendUser, sentTo, startStack, text, type TestStack } from '../support/harness';
+
+/**
+ * A known set of tickets, made through the real pipeline (webhooks, CRM
+ * calls, deadlines), then every KPI checked: counts exactly, durations
+ * against the ticket rows' own timestamps.
+ */
+const METRICS_TOKEN = 'metrics-token-for-kpi-tests';
+const ZONE = 'America/Bogota';
+const SUSPENDED = '1010101010';
+const ACTIVE = '2020202020';
+let stack: TestStack;
+
+const kpis = async (query: string, token = METRICS_TOKEN) => {
+  const response = await fetch(`${stack.service.url}/api/metrics/kpis?${query}`, { headers: { authorization: `Bearer ${token}` } });
+  return { status: response.status, body: (await response.json()) as KpiReport & { error?: string } };
+};
+
+const handOver = (ticketId: string, phone: string, agentId: string, agentName: string) =>
+  crmCall(stack, 'POST', '/api/crm/handover', { ticketId, userPhone: phone, agentId, agentName, handoverType: 'bot_to_human' });
+const statusOf = async (ticketId: string) => (await crmCall(stack, 'GET', `/api/crm/handover-status/${ticketId}`)).body;
+
+/** An agent takes the ticket, answers, resolves it; the user then answers the survey with `rating` (or skips it). */
+async function resolvedTicket(phone: string, document: string, agent: [string, string], rating: string) {
+  const ticketId = await openTicketFor(stack, phone, document);
+  await handOver(ticketId, phone, ...agent);
+  await eventually(async () => (await statusOf(ticketId)).status === 'active', 'active');
+  await crmCall(stack, 'POST', '/api/crm/send-message', { ticketId, userPhone: phone, agentId: agent[0], message: 'Hola, te ayudo', messageType: 'text' });
+  await eventually(async () => (await stack.sql`select first_agent_reply_at from tickets where id = ${ticketId}`)[0]?.first_agent_reply_at, 'first reply');
+  await crmCall(stack, 'POST', '/api/crm/handover', { ticketId, userPhone: phone, handoverType: 'human_to_bot' });
+  await eventually(() => sentTo(stack, phone).some((message) => message.type === 'interactive' && message.interactive.type === 'list'), 'survey');
+  await sendUser(stack, phone, text(rating));
+  await eventually(async () => ['answered', 'skipped'].includes((await statusOf(ticketId)).survey?.status), 'survey outcome');
+  return ticketId;
+}
+
+/** Postgres's percentile_cont: linear interpolation between the closest ranks. */
+function percentile(values: number[], fraction: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = fraction * (sorted.length - 1);
+  const low = Math.floor(rank);
+  const high = Math.ceil(rank);
+  return sorted[low]! + (sorted[high]! - sorted[low]!) * (rank - low);
+}
+
+function expectDurations(actual: Kpis['handoverWait'], seconds: number[]) {
+  expect(actual.count).toBe(seconds.length);
+  expect(actual.averageSeconds!).toBeCloseTo(seconds.reduce((sum, value) => sum + value, 0) / seconds.length, 3);
+  expect(actual.medianSeconds!).toBeCloseTo(percentile(seconds, 0.5)!, 3);
+  expect(actual.p90Seconds!).toBeCloseTo(percentile(seconds, 0.9)!, 3);
+}
+
+const between = (from: Date | null, to: Date | null) => (from && to ? (to.getTime() - from.getTime()) / 1000 : undefined);
+
+beforeAll(async () => {
+  stack = await startStack('kpis', {
+    METRICS_TOKEN,
+    HANDOVER_ASSIGN_TIMEOUT_S: '4',
+    HANDOVER_MAX_ESCALATIONS: '1',
+    AGENT_REPLY_TIMEOUT_S: '600',
+    QUEUE_UPDATE_INTERVAL_S: '600',
+    SURVEY_TIMEOUT_S: '30',
+  });
+  await resolvedTicket('573000000901', SUSPENDED, ['agent_007', 'Carlos Ruiz'], '5');
+  await resolvedTicket('573000000902', ACTIVE, ['agent_008', 'Lina Mora'], '3');
+  await resolvedTicket('573000000903', ACTIVE, ['agent_007', 'Carlos Ruiz'], 'hola');
+  const cancelled = await openTicketFor(stack, '573000000904', ACTIVE);
+  await sendUser(stack, '573000000904', text('cancelar'));
+  await eventually(async () => (await statusOf(cancelled)).closeReason === 'cancelled', 'cancelled');
+  const open = await openTicketFor(stack, '573000000906', SUSPENDED);
+  await handOver(open, '573000000906', 'agent_008', 'Lina Mora');
+  await eventually(async () => (await statusOf(open)).status === 'active', 'active');
+  // Nobody takes this one: one re-request, then the emergency-number fallback.
+  const unattended = await openTicketFor(stack, '573000000905', ACTIVE);
+  await eventually(async () => (await statusOf(unattended)).closeReason === 'fallback', 'fallback', 20_000);
+}, 90_000);
+afterAll(() => stack.stop());
+
+const today = () => DateTime.now().setZone(ZONE).toISODate()!;
+
+describe('GET /api/metrics/kpis', () => {
+  test('every KPI of the known set, exactly', async () => {
+    const { status, body } = await kpis(`from=${today()}&to=${today()}&tz=${ZONE}`);
+    expect(status).toBe(200);
+    const totals = body.totals;
+    expect(totals.tickets).toBe(6);
+    expect(totals.categories).toEqual({ reactivacion_servicio: 2, soporte_agente: 4 });
+    expect(totals.closed).toBe(5);
+    expect(totals.resolved).toBe(3);
+    expect(totals.resolutionRate).toBeCloseTo(3 / 5, 10);
+    expect(totals.closeReasons).toEqual({
+      resolved: 3,
+      cancelled: 1,
+      crm_unreachable: 0,
+      fallback: 1,
+      abandoned: 0,
+      window_expired: 0,
+      out_of_hours: 0,
+    });
+    expect(totals.csat).toEqual({ average: 4, offered: 3, responses: 2, responseRate: 2 / 3, distribution: { '1': 0, '2': 0, '3': 1, '4': 0, '5': 1 } });
+    expect(totals.escalations).toBe(1);
+    expect(totals.escalatedTickets).toBe(1);
+    expect(totals.fallbacks).toBe(1);
+
+    // The durations, against each ticket's own timestamps.
+    const rows = await stack.sql`select requested_at, assigned_at, first_agent_reply_at, closed_at, close_reason from tickets`;
+    const defined = (values: (number | undefined)[]) => values.filter((value): value is number => value !== undefined);
+    expectDurations(totals.handoverWait, defined(rows.map((row) => between(row.requested_at, row.assigned_at))));
+    expectDurations(totals.agentFirstResponse, defined(rows.map((row) => between(row.assigned_at, row.first_agent_reply_at))));
+    expectDurations(
+      totals.resolutionTime,
+      defined(rows.filter((row) => row.close_reason === 'resolved').map((row) => between(row.requested_at, row.closed_at))),
+    );
+    expect(totals.handoverWait.count).toBe(4);
+    expect(totals.agentFirstResponse.count).toBe(3);
+  });
+
+  test('by agent, by category and by day', async () => {
+    const byAgent = (await kpis(`from=${today()}&to=${today()}&groupBy=agent`)).body;
+    expect(byAgent.groups.map((group) => [group.key, group.label, group.kpis.tickets, group.kpis.resolved, group.kpis.csat.average])).toEqual([
+      ['', '', 2, 0, null],
+      ['agent_007', 'Carlos Ruiz', 2, 2, 5],
+      ['agent_008', 'Lina Mora', 2, 1, 3],
+    ]);
+    expect(byAgent.totals.tickets).toBe(6);
+
+    const byCategory = (await kpis(`from=${today()}&to=${today()}&groupBy=category`)).body;
+    expect(byCategory.groups.map((group) => [group.key, group.kpis.tickets, group.kpis.closed, group.kpis.fallbacks])).toEqual([
+      ['soporte_agente', 4, 4, 1],
+      ['reactivacion_servicio', 2, 1, 0],
+    ]);
+
+    const byDay = (await kpis(`from=${today()}&to=${today()}&groupBy=day`)).body;
+    const days = await stack.sql`select requested_at from tickets`;
+    const expected = [
+      ...new Set(
+        days.map((row) =>
+          DateTime.fromJSDate(row.requested_at as Date)
+            .setZone(ZONE)
+            .toISODate()!,
+        ),
+      ),
+    ].sort();
+    expect(byDay.groups.map((group) => group.key)).toEqual(expected);
+    expect(byDay.groups.reduce((sum, group) => sum + group.kpis.tickets, 0)).toBe(6);
+  });
+
+  test('a range without tickets, and the errors', async () => {
+    const empty = (await kpis('from=2020-01-01&to=2020-01-31&groupBy=day')).body;
+    expect(empty.totals.tickets).toBe(0);
+    expect(empty.totals.resolutionRate).toBeNull();
+    expect(empty.totals.handoverWait).toEqual({ count: 0, averageSeconds: null, medianSeconds: null, p90Seconds: null });
+    expect(empty.groups).toEqual([]);
+    expect((await kpis(`from=${today()}&to=${today()}`, 'wrong')).status).toBe(401);
+    expect((await kpis('from=2026-02-01&to=2026-01-01')).body.error).toBe('invalid_range');
+    expect((await kpis('from=2024-01-01&to=2026-01-01')).body.error).toBe('invalid_range');
+    expect((await kpis('from=2026-01-01&to=2026-01-31&tz=Mars/Olympus')).body.error).toBe('invalid_time_zone');
+    expect((await kpis('from=yesterday&to=2026-01-31')).status).toBe(400);
+    expect((await kpis('from=2026-01-01&to=2026-01-31&groupBy=hour')).status).toBe(400);
+  });
+});
