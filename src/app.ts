@@ -51,25 +51,44 @@ export function createApp(deps: AppDeps) {
     crm: rateLimiter(deps.redis, config.REDIS_KEY_PREFIX, 'crm', config.CRM_RATE_LIMIT_PER_MINUTE),
   };
 
+  /** The JSON error body for anything a route threw; unexpected errors are logged without their query parameters. */
+  function errorResponse(code: string | number, error: unknown, request: Request): Response {
+    if (error instanceof AppError) {
+      if (error.status >= 500)
+        logger.error({ event: 'http.error', path: new URL(request.url).pathname, code: error.code, error: error.message }, 'request failed');
+      return errorBody(error.status, error.code, error.message);
+    }
+    if (isDatabaseOutage(error)) {
+      logger.warn(
+        { event: 'http.database_unavailable', path: new URL(request.url).pathname, error: errorSummary(error) },
+        'database unavailable; asked the caller to retry',
+      );
+      return errorBody(503, 'database_unavailable', 'the database is unavailable; retry later');
+    }
+    if (code === 'NOT_FOUND') return errorBody(404, 'route_not_found', `no route for ${request.method} ${new URL(request.url).pathname}`);
+    if (code === 'PARSE') return errorBody(400, 'invalid_body', 'request body could not be parsed');
+    if (code === 'VALIDATION') return errorBody(400, 'invalid_request', String((error as Error).message).slice(0, 500));
+    logger.error({ event: 'http.unhandled', path: new URL(request.url).pathname, error: errorDetail(error) }, 'unhandled error');
+    return errorBody(500, 'internal_error', 'internal error; the event was not accepted, retry later');
+  }
+
+  const startedAt = new WeakMap<Request, number>();
+
   return new Elysia()
-    .onError(({ code, error, request }) => {
-      if (error instanceof AppError) {
-        if (error.status >= 500)
-          logger.error({ event: 'http.error', path: new URL(request.url).pathname, code: error.code, error: error.message }, 'request failed');
-        return errorBody(error.status, error.code, error.message);
-      }
-      if (isDatabaseOutage(error)) {
-        logger.warn(
-          { event: 'http.database_unavailable', path: new URL(request.url).pathname, error: errorSummary(error) },
-          'database unavailable; asked the caller to retry',
-        );
-        return errorBody(503, 'database_unavailable', 'the database is unavailable; retry later');
-      }
-      if (code === 'NOT_FOUND') return errorBody(404, 'route_not_found', `no route for ${request.method} ${new URL(request.url).pathname}`);
-      if (code === 'PARSE') return errorBody(400, 'invalid_body', 'request body could not be parsed');
-      if (code === 'VALIDATION') return errorBody(400, 'invalid_request', String((error as Error).message).slice(0, 500));
-      logger.error({ event: 'http.unhandled', path: new URL(request.url).pathname, error: errorDetail(error) }, 'unhandled error');
-      return errorBody(500, 'internal_error', 'internal error; the event was not accepted, retry later');
+    .onRequest(({ request }) => {
+      startedAt.set(request, performance.now());
+    })
+    .onAfterResponse(({ request, route, set, responseValue }) => {
+      const started = startedAt.get(request);
+      if (started === undefined) return;
+      // A handler's own Response carries its status; errors set it in onError.
+      const status = responseValue instanceof Response ? responseValue.status : typeof set.status === 'number' ? set.status : 200;
+      deps.metrics.httpDuration.observe({ method: request.method, route: route || 'unmatched', status: String(status) }, (performance.now() - started) / 1000);
+    })
+    .onError(({ code, error, request, set }) => {
+      const response = errorResponse(code, error, request);
+      set.status = response.status;
+      return response;
     })
     .onBeforeHandle(async ({ request, server }) => {
       const path = new URL(request.url).pathname;
@@ -91,6 +110,7 @@ export function createApp(deps: AppDeps) {
         maxBodyBytes: config.MAX_BODY_BYTES,
         producer: deps.producer,
         logger,
+        webhookEvents: deps.metrics.webhookEvents,
       }),
     )
     .use(

@@ -64,7 +64,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     const keys = streamKeys(config.REDIS_KEY_PREFIX);
     const producer = createProducer(redis, keys, config.STREAM_PARTITIONS);
     const deadLetters = createDeadLetters(redis, keys, config.STREAM_PARTITIONS);
-    const metrics = createMetrics({ database, deadLetters });
+    const metrics = createMetrics({ database, deadLetters, redis, keys, partitions: config.STREAM_PARTITIONS });
     const reengageTemplate = config.WHATSAPP_REENGAGE_TEMPLATE
       ? { name: config.WHATSAPP_REENGAGE_TEMPLATE, languageCode: config.WHATSAPP_TEMPLATE_LANGUAGE }
       : null;
@@ -75,7 +75,8 @@ export async function startService(config: Config, logger: Logger = createLogger
       logger,
       handoverPolicy: handoverPolicy(config),
       conversationPolicy: { surveyTimeoutS: config.SURVEY_TIMEOUT_S },
-      reengageTemplate: config.WHATSAPP_REENGAGE_TEMPLATE ? { name: config.WHATSAPP_REENGAGE_TEMPLATE, languageCode: config.WHATSAPP_TEMPLATE_LANGUAGE } : null,
+      reengageTemplate,
+      metrics,
     });
     const crm = createCrmClient({
       baseUrl: config.CRM_BASE_URL,

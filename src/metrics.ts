@@ -1,12 +1,20 @@
 import { sql } from 'drizzle-orm';
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type Redis from 'ioredis';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from './db/client';
+import type { StreamKeys } from './streams/codec';
 import type { DeadLetters } from './streams/dead-letters';
 
 export interface MetricsDeps {
   database: Database;
   deadLetters: DeadLetters;
+  redis: Redis;
+  keys: StreamKeys;
+  partitions: number;
 }
+
+/** Seconds to hours: a handover waits seconds for an agent and may stay open for a day. */
+const HANDOVER_BUCKETS = [5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400];
 
 /**
  * Prometheus metrics (`GET /metrics`). Gauges that mirror stored state
@@ -41,8 +49,70 @@ export function createMetrics(deps: MetricsDeps) {
     },
   });
 
+  new Gauge({
+    name: 'handover_stream_pending',
+    help: 'Entries of a partition handed to a consumer and not yet acknowledged',
+    labelNames: ['partition'],
+    registers: [registry],
+    async collect() {
+      for (const [partition, group] of await streamGroups(deps)) this.set({ partition }, group.pending);
+    },
+  });
+
+  new Gauge({
+    name: 'handover_stream_lag',
+    help: 'Entries of a partition not yet read by the consumer group (Redis 7 lag)',
+    labelNames: ['partition'],
+    registers: [registry],
+    async collect() {
+      for (const [partition, group] of await streamGroups(deps)) this.set({ partition }, group.lag);
+    },
+  });
+
+  new Gauge({
+    name: 'handover_open_tickets',
+    help: 'Tickets not closed, by phase (waiting_agent, escalated, supervisor_queue, with_agent, agent_reminded)',
+    labelNames: ['phase'],
+    registers: [registry],
+    async collect() {
+      const rows = await deps.database.rows<{ phase: string; n: number | string }>(
+        deps.database.db,
+        sql`select phase, count(*) as n from tickets where status <> 'closed' group by phase`,
+      );
+      this.reset();
+      for (const row of rows) this.set({ phase: row.phase }, Number(row.n));
+    },
+  });
+
   return {
     registry,
+    httpDuration: new Histogram({
+      name: 'handover_http_request_duration_seconds',
+      help: 'HTTP requests by method, route pattern and status, with their latency',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    webhookEvents: new Counter({
+      name: 'handover_webhook_events_total',
+      help: 'Events accepted from the WhatsApp webhook, by type (user.message, whatsapp.status), and items ignored',
+      labelNames: ['type'],
+      registers: [registry],
+    }),
+    handoverWait: new Histogram({
+      name: 'handover_wait_seconds',
+      help: 'Ticket request to an agent taking it (bot_to_human), by category',
+      labelNames: ['category'],
+      buckets: HANDOVER_BUCKETS,
+      registers: [registry],
+    }),
+    ticketDuration: new Histogram({
+      name: 'handover_ticket_duration_seconds',
+      help: 'Ticket request to close, by category and close reason',
+      labelNames: ['category', 'close_reason'],
+      buckets: HANDOVER_BUCKETS,
+      registers: [registry],
+    }),
     outboxDeliveries: new Counter({
       name: 'handover_outbox_deliveries_total',
       help: 'Outbox delivery attempts by kind and outcome (delivered, retry, failed, deferred, reconciled)',
@@ -59,3 +129,20 @@ export function createMetrics(deps: MetricsDeps) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** XINFO GROUPS of every partition: the workers group's pending count and lag. */
+async function streamGroups(deps: MetricsDeps): Promise<[string, { pending: number; lag: number }][]> {
+  const pipeline = deps.redis.pipeline();
+  for (let partition = 0; partition < deps.partitions; partition++) pipeline.xinfo('GROUPS', deps.keys.partition(partition));
+  const replies = (await pipeline.exec()) ?? [];
+  return replies.map(([error, reply], partition) => {
+    const group = error ? undefined : ((reply as unknown[][]) ?? []).map(toRecord).find((candidate) => candidate.name === deps.keys.group);
+    return [String(partition), { pending: Number(group?.pending ?? 0), lag: Number(group?.lag ?? 0) }];
+  });
+}
+
+function toRecord(flat: unknown[]): Record<string, unknown> {
+  const record: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) record[String(flat[i])] = flat[i + 1];
+  return record;
+}

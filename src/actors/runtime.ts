@@ -22,6 +22,7 @@ import {
 } from '../db/schema';
 import type { InboundMessage, PipelineEvent, StatusUpdate, TimerFired } from '../events';
 import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
 import { maskPhone } from '../logger';
 import { renderText, type Texts } from '../texts';
 import { buttonsMessage, listMessage, mediaMessage, templateMessage, textMessage, type WhatsAppMessage } from '../integrations/whatsapp-messages';
@@ -41,6 +42,7 @@ export interface RuntimeDeps {
   conversationPolicy: ConversationPolicy;
   /** The approved template an agent's message goes out as past WhatsApp's window; null: such messages are refused. */
   reengageTemplate: { name: string; languageCode: string } | null;
+  metrics: Pick<Metrics, 'handoverWait' | 'ticketDuration'>;
 }
 
 export interface StreamEntry {
@@ -486,6 +488,7 @@ export function createRuntime(deps: RuntimeDeps) {
           case 'recordTicketEvent': {
             const { type, data = {} } = effect.params;
             this.newTicketEvents.push({ ticketId: ticketId!, type, data, at: new Date(origin.at) });
+            this.observeHandover(origin, type, ticketId!);
             if (LOGGED_TICKET_EVENTS.has(type)) {
               const line = { event: `ticket.${type}`, ticketId, phone: maskPhone(origin.phone), ...data };
               this.afterCommit.push(() => logger.info(line, `ticket ${ticketId}: ${type.replace(/_/g, ' ')}`));
@@ -495,6 +498,26 @@ export function createRuntime(deps: RuntimeDeps) {
           case 'logMilestone':
             this.logMilestone(effect.params.milestone, ticketId!, origin.phone);
             break;
+        }
+      }
+    }
+
+    /** The handover histograms, observed once the transaction that decided them has committed. */
+    private observeHandover(origin: Origin, type: string, ticketId: string): void {
+      const ticket = this.tickets.get(ticketId)?.snapshot.context;
+      if (!ticket) return;
+      const seconds = (from: string, to: string | null) => (to ? (Date.parse(to) - Date.parse(from)) / 1000 : undefined);
+      // The first bot_to_human only: a transfer to another agent keeps the first assignment time.
+      if (type === 'agent_connected' && ticket.assignedAt === origin.at) {
+        const wait = seconds(ticket.requestedAt, ticket.assignedAt)!;
+        this.afterCommit.push(() => deps.metrics.handoverWait.observe({ category: ticket.category }, wait));
+      }
+      if (type === 'closed') {
+        const duration = seconds(ticket.requestedAt, ticket.closedAt);
+        if (duration !== undefined) {
+          this.afterCommit.push(() =>
+            deps.metrics.ticketDuration.observe({ category: ticket.category, close_reason: ticket.closeReason ?? 'unknown' }, duration),
+          );
         }
       }
     }

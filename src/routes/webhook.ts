@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia';
 import { forbidden, unauthorized } from '../errors';
 import { parseWhatsAppWebhook } from '../integrations/meta-webhooks';
+import type { Counter } from 'prom-client';
 import type { Logger } from '../logger';
 import { tokenMatches, verifySignature } from '../security';
 import type { Producer } from '../streams/producer';
@@ -12,6 +13,7 @@ export interface WebhookDeps {
   maxBodyBytes: number;
   producer: Producer;
   logger: Logger;
+  webhookEvents: Counter<'type'>;
 }
 
 /**
@@ -36,6 +38,8 @@ export const webhookRoutes = (deps: WebhookDeps) =>
         }
         const { events, ignored } = parseWhatsAppWebhook(parseJson(raw));
         await deps.producer.publish(events);
+        for (const event of events) deps.webhookEvents.inc({ type: event.type });
+        if (ignored.length > 0) deps.webhookEvents.inc({ type: 'ignored' }, ignored.length);
         if (ignored.length > 0) deps.logger.info({ event: 'webhook.ignored', reasons: ignored }, 'webhook items ignored');
         return { success: true, accepted: events.length, ignored: ignored.length };
       },

@@ -163,3 +163,28 @@ describe('GET /api/metrics/kpis', () => {
     expect((await kpis('from=2026-01-01&to=2026-01-31&groupBy=hour')).status).toBe(400);
   });
 });
+
+describe('GET /metrics', () => {
+  test('Prometheus exposition of requests, webhook events, streams, open tickets and handover durations', async () => {
+    const response = await fetch(`${stack.service.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/plain');
+    const lines = (await response.text()).split('\n');
+    const value = (series: string) => {
+      const line = lines.find((candidate) => candidate.startsWith(`${series} `));
+      return line === undefined ? undefined : Number(line.slice(series.length + 1));
+    };
+    expect(value('handover_http_request_duration_seconds_count{method="POST",route="/webhook",status="200"}')).toBeGreaterThan(0);
+    expect(value('handover_http_request_duration_seconds_count{method="GET",route="/api/crm/handover-status/:ticketId",status="200"}')).toBeGreaterThan(0);
+    expect(value('handover_webhook_events_total{type="user.message"}')).toBeGreaterThanOrEqual(19);
+    expect(value('handover_stream_pending{partition="0"}')).toBe(0);
+    expect(value('handover_stream_lag{partition="0"}')).toBe(0);
+    expect(value('handover_open_tickets{phase="with_agent"}')).toBe(1);
+    expect(value('handover_wait_seconds_count{category="reactivacion_servicio"}')).toBe(2);
+    expect(value('handover_wait_seconds_count{category="soporte_agente"}')).toBe(2);
+    expect(value('handover_ticket_duration_seconds_count{category="soporte_agente",close_reason="resolved"}')).toBe(2);
+    expect(value('handover_ticket_duration_seconds_count{category="soporte_agente",close_reason="fallback"}')).toBe(1);
+    expect(value('handover_ticket_duration_seconds_count{category="reactivacion_servicio",close_reason="resolved"}')).toBe(1);
+    expect(value('handover_circuit_open{destination="whatsapp"}')).toBe(0);
+  });
+});
