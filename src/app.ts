@@ -8,6 +8,7 @@ import { AppError, errorDetail, errorSummary, isDatabaseOutage, tooManyRequests 
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import { adminRoutes } from './routes/admin';
+import { dashboardRoutes } from './routes/dashboard';
 import { kpiRoutes } from './routes/kpis';
 import { crmRoutes } from './routes/crm';
 import { healthRoutes } from './routes/health';
@@ -126,6 +127,7 @@ export function createApp(deps: AppDeps) {
         logger,
       }),
     )
+    .use(dashboardRoutes())
     .use(kpiRoutes({ metricsToken: config.METRICS_TOKEN, businessTimeZone: config.TZ_BUSINESS, database: deps.database }))
     .use(adminRoutes({ adminToken: config.ADMIN_TOKEN, metricsToken: config.METRICS_TOKEN, deadLetters: deps.deadLetters, metrics: deps.metrics, logger }));
 }

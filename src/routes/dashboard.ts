@@ -1,0 +1,20 @@
+import { dirname, join } from 'node:path';
+import { Elysia } from 'elysia';
+
+const ASSETS = join(import.meta.dir, '../dashboard');
+/** Chart.js's browser build, served from the installed package: users need no build step and the page needs no CDN. */
+const CHART_JS = join(dirname(Bun.resolveSync('chart.js', import.meta.dir)), 'chart.umd.min.js');
+
+const file = (path: string, type: string) => async () =>
+  new Response(Bun.file(path), { headers: { 'content-type': type, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' } });
+
+/**
+ * The supervisors' page. Static: it reads /api/metrics/kpis with the
+ * METRICS_TOKEN the supervisor types in, so the page itself holds no data.
+ */
+export const dashboardRoutes = () =>
+  new Elysia()
+    .get('/dashboard', file(join(ASSETS, 'index.html'), 'text/html; charset=utf-8'))
+    .get('/dashboard/dashboard.js', file(join(ASSETS, 'dashboard.js'), 'text/javascript; charset=utf-8'))
+    .get('/dashboard/dashboard.css', file(join(ASSETS, 'dashboard.css'), 'text/css; charset=utf-8'))
+    .get('/dashboard/vendor/chart.umd.min.js', file(CHART_JS, 'text/javascript; charset=utf-8'));
