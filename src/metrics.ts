@@ -23,7 +23,7 @@ const HANDOVER_BUCKETS = [5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600,
  */
 export function createMetrics(deps: MetricsDeps) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'handover_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'handover_' });
 
   new Gauge({
     name: 'handover_dead_letter_entries',
