@@ -46,7 +46,7 @@ export const ConfigSchema = Type.Object({
   BOT_TEXTS_FILE: Type.String({ default: '' }),
   /** Bearer for /api/admin/* (dead letters); empty: those routes refuse everyone. */
   ADMIN_TOKEN: Secret(),
-  /** Bearer for /metrics; empty: /metrics is open (keep it on an internal network). */
+  /** Bearer for /api/metrics/kpis and the dashboard (empty: refused) and for /metrics (empty: open, keep it internal). */
   METRICS_TOKEN: Secret(),
 
   HANDOVER_ASSIGN_TIMEOUT_S: Seconds(300),
