@@ -700,7 +700,7 @@ export function createRuntime(deps: RuntimeDeps) {
         await this.tx
           .insert(timers)
           .values(armed)
-          .onConflictDoUpdate({ target: timers.id, set: { dueAt: sql`excluded.due_at`, enqueuedAt: null } });
+          .onConflictDoUpdate({ target: timers.id, set: { dueAt: sql`excluded.due_at`, enqueuedAt: null, enqueueCount: 0 } });
       }
     }
   }

@@ -80,6 +80,8 @@ export function backoffMs(attempt: number, random = Math.random): number {
  */
 export function createDispatcher(deps: DispatcherDeps) {
   const { database, logger, metrics } = deps;
+  /** Half-open probes so far, per destination: a failed probe is the circuit's business, not the row's. */
+  const probes: Record<Destination, number> = { crm: 0, whatsapp: 0, lookup: 0 };
   const breakers = Object.fromEntries((['crm', 'whatsapp', 'lookup'] as const).map((destination) => [destination, createBreaker(destination)])) as Record<
     Destination,
     CircuitBreakerPolicy
@@ -101,7 +103,10 @@ export function createDispatcher(deps: DispatcherDeps) {
       metrics.circuitOpen.set({ destination }, 1);
       logger.warn({ event: 'circuit.open', destination, retryInMs: deps.breaker.halfOpenAfterMs }, `${destination} keeps failing: calls held back`);
     });
-    policy.onHalfOpen(() => logger.info({ event: 'circuit.half_open', destination }, `${destination}: probing with one call`));
+    policy.onHalfOpen(() => {
+      probes[destination]++;
+      logger.info({ event: 'circuit.half_open', destination }, `${destination}: probing with one call`);
+    });
     policy.onReset(() => {
       metrics.circuitOpen.set({ destination }, 0);
       logger.info({ event: 'circuit.closed', destination }, `${destination} answers again: delivering`);
@@ -110,6 +115,7 @@ export function createDispatcher(deps: DispatcherDeps) {
   }
 
   async function guarded(destination: Destination, call: () => Promise<Delivery>): Promise<Delivery> {
+    const probesBefore = probes[destination];
     try {
       return await breakers[destination].execute(async () => {
         const delivery = await call();
@@ -117,7 +123,13 @@ export function createDispatcher(deps: DispatcherDeps) {
         return delivery;
       });
     } catch (error) {
-      if (error instanceof TransientFailure) return error.delivery;
+      if (error instanceof TransientFailure) {
+        const { delivery } = error;
+        // A failed probe does not spend the row's attempts (a long outage would wear it out one probe at a time);
+        // a probe whose outcome is unknown still goes through the in-doubt path.
+        const probed = probes[destination] !== probesBefore && !delivery.outcome.ok && !delivery.outcome.unknownOutcome;
+        return probed ? { ...delivery, deferred: { retryInMs: deps.breaker.halfOpenAfterMs } } : delivery;
+      }
       if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) {
         return { outcome: { ok: false, retryable: true, error: `${destination} circuit open` }, deferred: { retryInMs: deps.breaker.halfOpenAfterMs } };
       }
@@ -191,17 +203,23 @@ export function createDispatcher(deps: DispatcherDeps) {
    * blindly: if a status webhook has since named it (its key travels as
    * `biz_opaque_callback_data`), WhatsApp has it and the row is settled.
    */
-  async function sendWhatsApp(row: OutboxRow): Promise<Delivery> {
-    if (row.inDoubtSince) {
-      const [message] = await database.db.select({ status: messages.status }).from(messages).where(eq(messages.outboxKey, row.idempotencyKey)).limit(1);
-      if (message && message.status !== 'queued') {
-        return { outcome: { ok: true, status: 200, body: { reconciledBy: message.status } }, reconciledBy: message.status };
-      }
-      // Statuses come within seconds of an accepted send; until the window has passed, silence proves nothing.
-      const waitMs = row.inDoubtSince.getTime() + deps.reconcileAfterMs - Date.now();
-      if (waitMs > 0)
-        return { outcome: { ok: false, retryable: true, error: 'waiting for the status webhook of a send in doubt' }, deferred: { retryInMs: waitMs } };
+  async function settleInDoubt(row: OutboxRow & { inDoubtSince: Date }): Promise<Delivery | null> {
+    const [message] = await database.db.select({ status: messages.status }).from(messages).where(eq(messages.outboxKey, row.idempotencyKey)).limit(1);
+    if (message && message.status !== 'queued') {
+      return { outcome: { ok: true, status: 200, body: { reconciledBy: message.status } }, reconciledBy: message.status };
     }
+    // Statuses come within seconds of an accepted send; until the window has passed, silence proves nothing.
+    const waitMs = row.inDoubtSince.getTime() + deps.reconcileAfterMs - Date.now();
+    if (waitMs > 0)
+      return { outcome: { ok: false, retryable: true, error: 'waiting for the status webhook of a send in doubt' }, deferred: { retryInMs: waitMs } };
+    if (row.attempts > deps.maxAttempts) {
+      return { outcome: { ok: false, retryable: false, error: 'no status webhook for a send in doubt, and no attempt left to send it again' } };
+    }
+    return null;
+  }
+
+  /** A send in doubt is settled first, outside the circuit breaker: no call is made, so the breaker must not count it. */
+  async function sendWhatsApp(row: OutboxRow): Promise<Delivery> {
     await deps.sendPermit();
     let payload = row.payload as WhatsAppMessage;
     let result = await deps.whatsapp.send(payload, row.idempotencyKey);
@@ -239,7 +257,8 @@ export function createDispatcher(deps: DispatcherDeps) {
   async function process(row: OutboxRow): Promise<void> {
     let delivery: Delivery;
     try {
-      delivery = await guarded(destinationOf(row.kind), () => deliver(row));
+      const settled = row.kind === 'whatsapp.send' && row.inDoubtSince ? await settleInDoubt({ ...row, inDoubtSince: row.inDoubtSince }) : null;
+      delivery = settled ?? (await guarded(destinationOf(row.kind), () => deliver(row)));
     } catch (error) {
       delivery = { outcome: { ok: false, retryable: true, error: errorSummary(error) } };
     }
@@ -260,7 +279,8 @@ export function createDispatcher(deps: DispatcherDeps) {
       logger.debug({ ...log, reason: outcome.ok ? undefined : outcome.error }, 'row deferred without an attempt');
       return;
     }
-    if (!outcome.ok && outcome.unknownOutcome && row.kind === 'whatsapp.send' && row.attempts < deps.maxAttempts) {
+    // Even on the last attempt: WhatsApp may have the message, and only its status webhook can say.
+    if (!outcome.ok && outcome.unknownOutcome && row.kind === 'whatsapp.send') {
       await database.db
         .update(outbox)
         .set({
@@ -315,12 +335,14 @@ export function createDispatcher(deps: DispatcherDeps) {
     await database.db.transaction(async (tx) => {
       await tx.update(outbox).set({ status: 'failed', completedAt: new Date(), lockedUntil: null, lastError: outcome.error }).where(eq(outbox.id, row.id));
       if (row.kind === 'whatsapp.send') {
-        await tx
+        // Only a message still queued: a status webhook that already said sent or delivered has the last word.
+        const failed = await tx
           .update(messages)
           .set({ status: 'failed', statusAt: new Date(), error: { message: outcome.error } })
-          .where(eq(messages.outboxKey, row.idempotencyKey));
+          .where(sql`${messages.outboxKey} = ${row.idempotencyKey} and ${messages.status} = 'queued'`)
+          .returning({ id: messages.id });
         const { graphError } = outcome as { graphError?: { code: number; title?: string } };
-        await reportFailedAgentMessage(tx, row.idempotencyKey, graphError ?? { message: outcome.error.slice(0, 300) }, new Date());
+        if (failed.length > 0) await reportFailedAgentMessage(tx, row.idempotencyKey, graphError ?? { message: outcome.error.slice(0, 300) }, new Date());
       }
     });
     metrics.outboxDeliveries.inc({ kind: row.kind, outcome: 'failed' });

@@ -36,6 +36,8 @@ export function partitionOf(key: string, partitions: number): number {
 export interface StreamKeys {
   partition(index: number): string;
   deadLetter: string;
+  /** The failure count of one entry of one partition stream. */
+  failures(stream: string, entryId: string): string;
   group: string;
 }
 
@@ -43,6 +45,7 @@ export function streamKeys(prefix: string): StreamKeys {
   return {
     partition: (index) => `${prefix}events:${index}`,
     deadLetter: `${prefix}events:dead`,
+    failures: (stream, entryId) => `${stream}:failures:${entryId}`,
     group: 'workers',
   };
 }

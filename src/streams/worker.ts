@@ -31,6 +31,9 @@ export interface StreamWorkerOptions {
   onCommitted?(): void;
 }
 
+/** A failure count outlives any retry sequence; an entry applied later in a whole batch leaves its count to expire. */
+const FAILURE_COUNT_TTL_S = 24 * 3600;
+
 /** How long a partition whose batch failed waits before it tries again. */
 const PARTITION_RETRY_MS = 1000;
 
@@ -86,14 +89,21 @@ export function createStreamWorker(options: StreamWorkerOptions) {
       .multi()
       .xadd(keys.deadLetter, '*', ...deadLetterFields({ stream, entry: entryId, error: reason, failedAt: new Date().toISOString(), deliveries }), ...fields)
       .xack(stream, keys.group, entryId)
+      .del(keys.failures(stream, entryId))
       .exec();
     logger.error({ event: 'stream.dead_letter', stream, entryId, deliveries, error: reason }, 'entry moved to the dead-letter stream');
   }
 
-  /** How many times the group has handed this entry out: kept by Redis, so it survives a restart. */
-  async function deliveriesOf(stream: string, entryId: string): Promise<number> {
-    const reply = (await redis.xpending(stream, keys.group, entryId, entryId, 1)) as [string, string, number, number][];
-    return Number(reply[0]?.[3] ?? 1);
+  /**
+   * Counts the failures of one entry while the database was up, in Redis so
+   * that a restart keeps the count. Not XPENDING's delivery count: a
+   * partition waiting out a database outage re-reads its entries every
+   * second, which would count the outage against them.
+   */
+  async function countFailure(stream: string, entryId: string): Promise<number> {
+    const key = keys.failures(stream, entryId);
+    const [[, count]] = (await redis.multi().incr(key).expire(key, FAILURE_COUNT_TTL_S).exec()) as [[Error | null, number]];
+    return Number(count);
   }
 
   async function processPartition(stream: string, raw: RawEntry[]): Promise<void> {
@@ -108,7 +118,7 @@ export function createStreamWorker(options: StreamWorkerOptions) {
         entries.push({ entryId, event: decodeEvent(fields) });
       } catch (error) {
         if (!(error instanceof CodecError)) throw error;
-        await deadLetter(stream, entryId, fields, `undecodable: ${error.message}`, await deliveriesOf(stream, entryId));
+        await deadLetter(stream, entryId, fields, `undecodable: ${error.message}`, 1);
       }
     }
     if (entries.length === 0) return;
@@ -125,11 +135,11 @@ export function createStreamWorker(options: StreamWorkerOptions) {
     for (const entry of entries) {
       try {
         await options.handle([entry]);
-        await redis.xack(stream, keys.group, entry.entryId);
+        await redis.multi().xack(stream, keys.group, entry.entryId).del(keys.failures(stream, entry.entryId)).exec();
         options.onCommitted?.();
       } catch (error) {
         if (await options.isOutage()) throw error;
-        const count = await deliveriesOf(stream, entry.entryId);
+        const count = await countFailure(stream, entry.entryId);
         const message = errorDetail(error);
         if (count >= options.maxDeliveries) {
           const fields = raw.find(([id]) => id === entry.entryId)![1];

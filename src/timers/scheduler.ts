@@ -13,9 +13,14 @@ export interface TimerSchedulerDeps {
   logger: Logger;
   pollMs: number;
   batchSize?: number;
-  /** A firing put on the stream but never applied (the entry lost with Redis) is put there again after this long. */
+  /** A firing put on the stream but never applied (the entry lost with Redis) is put there again after this long, then twice as long... */
   redeliverAfterMs?: number;
 }
+
+/** Sends of one firing before it is left alone: its event keeps failing (it is in the dead-letter stream) or the stream loses it. */
+const MAX_ENQUEUES = 4;
+/** The re-send query runs every this many polls: due rows not yet sent are the poll's real work. */
+const REDELIVERY_EVERY_POLLS = 20;
 
 /**
  * Turns due rows of the `timers` table into `timer.fired` events on their
@@ -31,18 +36,24 @@ export interface TimerSchedulerDeps {
 export function createTimerScheduler(deps: TimerSchedulerDeps) {
   const { database, producer, logger } = deps;
   const batchSize = deps.batchSize ?? 500;
-  const redeliverAfter = `${deps.redeliverAfterMs ?? 30_000} milliseconds`;
+  const redeliverAfterMs = deps.redeliverAfterMs ?? 30_000;
+  let polls = 0;
 
+  /** Due deadlines not yet on the stream, and now and then those sent long ago and still armed. */
   async function fireDue(): Promise<number> {
+    const redelivering = polls++ % REDELIVERY_EVERY_POLLS === 0;
     return database.db.transaction(async (tx) => {
       // FOR UPDATE holds off a transaction moving the same deadline until this one has marked it.
-      const due = await database.rows<{ id: string; key: string; ticket_id: string | null; timer: string; due_at: Date | string }>(
+      const due = await database.rows<{ id: string; key: string; ticket_id: string | null; timer: string; due_at: Date | string; enqueue_count: number }>(
         tx,
-        sql`select id, key, ticket_id, timer, due_at from timers
-            where due_at <= now() and (enqueued_at is null or enqueued_at < now() - ${redeliverAfter}::interval)
-            order by due_at
-            limit ${batchSize}
-            for update skip locked`,
+        redelivering
+          ? sql`select id, key, ticket_id, timer, due_at, enqueue_count from timers
+                where due_at <= now() and (enqueued_at is null or (enqueue_count < ${MAX_ENQUEUES}
+                  and enqueued_at < now() - ${redeliverAfterMs} * power(2, enqueue_count - 1) * interval '1 millisecond'))
+                order by due_at limit ${batchSize} for update skip locked`
+          : sql`select id, key, ticket_id, timer, due_at, enqueue_count from timers
+                where enqueued_at is null and due_at <= now()
+                order by due_at limit ${batchSize} for update skip locked`,
       );
       if (due.length === 0) return 0;
       await producer.publish(
@@ -55,9 +66,17 @@ export function createTimerScheduler(deps: TimerSchedulerDeps) {
           });
         }),
       );
+      for (const row of due) {
+        if (Number(row.enqueue_count) === MAX_ENQUEUES - 1) {
+          logger.error(
+            { event: 'timers.given_up', timer: row.timer, ticketId: row.ticket_id ?? undefined, sends: MAX_ENQUEUES },
+            'deadline sent for the last time: if it fails again, re-drive its dead letter after the fix',
+          );
+        }
+      }
       await tx
         .update(timers)
-        .set({ enqueuedAt: sql`now()` })
+        .set({ enqueuedAt: sql`now()`, enqueueCount: sql`${timers.enqueueCount} + 1` })
         .where(
           inArray(
             timers.id,

@@ -73,8 +73,16 @@ export const timers = pgTable(
     dueAt: timestamp('due_at', { withTimezone: true }).notNull(),
     /** When the scheduler last put the firing on the stream; null until then, reset when the deadline moves. */
     enqueuedAt: timestamp('enqueued_at', { withTimezone: true }),
+    /** How many times this firing was put on the stream: re-sends back off, and stop after a few (its event is then dead-lettered). */
+    enqueueCount: integer('enqueue_count').notNull().default(0),
   },
-  (table) => [index('timers_due_idx').on(table.dueAt)],
+  (table) => [
+    index('timers_due_idx').on(table.dueAt),
+    // The poll's own index: due rows not yet on the stream.
+    index('timers_waiting_due_idx')
+      .on(table.dueAt)
+      .where(sql`${table.enqueuedAt} is null`),
+  ],
 );
 
 export type TimerRow = typeof timers.$inferSelect;

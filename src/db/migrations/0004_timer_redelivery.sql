@@ -1,0 +1,2 @@
+ALTER TABLE "timers" ADD COLUMN "enqueue_count" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
+CREATE INDEX "timers_waiting_due_idx" ON "timers" USING btree ("due_at") WHERE "timers"."enqueued_at" is null;
