@@ -27,3 +27,8 @@ export function maskPhone(phone: string | null | undefined): string {
   if (phone.length <= 7) return `${phone.slice(0, 2)}${'*'.repeat(Math.max(0, phone.length - 2))}`;
   return `${phone.slice(0, 5)}${'*'.repeat(phone.length - 7)}${phone.slice(-2)}`;
 }
+
+/** Any run of 7 or more digits (a phone, a document number) masked like a phone: for text from outside, such as an error body. */
+export function maskDigitRuns(text: string): string {
+  return text.replace(/\d{7,}/g, (digits) => maskPhone(digits));
+}

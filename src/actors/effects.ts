@@ -19,6 +19,8 @@ export interface EffectParams {
   requestAgent: undefined;
   relayToCrm: { message: InboundMessage };
   deliverAgentMessage: { agentId?: string; messageType: AgentMessageType; body: string; media?: MediaRef; asTemplate: boolean };
+  /** An agent's message WhatsApp would refuse (past the 24-hour window, no template): the CRM is told, as for a failed send. */
+  refuseAgentMessage: { messageType: AgentMessageType; body: string };
   notifyCrm: { status: TicketStatus; reason: TicketUpdateReason };
   ticketClosed: { reason: CloseReason };
   recordTicketEvent: { type: string; data?: Record<string, unknown> };
@@ -26,7 +28,8 @@ export interface EffectParams {
 }
 
 /** Why the bot tells the CRM about a ticket on its own (`ticket-update`'s `reason`). */
-export type TicketUpdateReason = CloseReason | 'escalated' | 'supervisor_queue' | 'agent_reminder' | 'csat' | 'survey_expired' | 'survey_skipped';
+export type TicketUpdateReason =
+  CloseReason | 'escalated' | 'supervisor_queue' | 'agent_reminder' | 'csat' | 'survey_expired' | 'survey_skipped' | 'message_failed';
 
 export type EffectName = keyof EffectParams;
 export type Effect = { [K in EffectName]: { type: K; params: EffectParams[K] } }[EffectName];
@@ -47,6 +50,7 @@ const EFFECT_NAMES = new Set<string>([
   'requestAgent',
   'relayToCrm',
   'deliverAgentMessage',
+  'refuseAgentMessage',
   'notifyCrm',
   'ticketClosed',
   'recordTicketEvent',

@@ -129,6 +129,15 @@ const closeAndNotify = <R extends CloseReason>(reason: R) =>
     { type: 'notifyCrm', params: { status: 'closed', reason } },
   ] as const;
 
+/**
+ * When the user wrote: WhatsApp's window runs from there, not from when the
+ * webhook reached us (Meta redelivers for days). Never later than receipt.
+ */
+function writtenAt(message: InboundMessage, receivedAt: string): string {
+  const written = Date.parse(message.timestamp);
+  return Number.isFinite(written) && written < Date.parse(receivedAt) ? new Date(written).toISOString() : receivedAt;
+}
+
 const ESCALATED_PRIORITY: Record<TicketPriority, TicketPriority> = { baja: 'media', media: 'alta', alta: 'alta' };
 
 /**
@@ -160,6 +169,7 @@ export function createHandoverMachine(policy: HandoverPolicy) {
       requestAgent: effect<'requestAgent'>(),
       relayToCrm: effect<'relayToCrm'>(),
       deliverAgentMessage: effect<'deliverAgentMessage'>(),
+      refuseAgentMessage: effect<'refuseAgentMessage'>(),
       notifyCrm: effect<'notifyCrm'>(),
       ticketClosed: effect<'ticketClosed'>(),
       recordTicketEvent: effect<'recordTicketEvent'>(),
@@ -167,16 +177,19 @@ export function createHandoverMachine(policy: HandoverPolicy) {
       touch: assign({ lastActivityAt: ({ event }) => event.at }),
       countMessage: assign({ messageCount: ({ context }) => context.messageCount + 1 }),
       /** The user spoke: the 24-hour window and the idle deadline start again; while waiting, so does abandonment. */
-      userSpoke: assign(({ context, event }) => ({
-        lastUserMessageAt: event.at,
-        deadlines: {
-          ...context.deadlines,
-          idle: addSeconds(event.at, policy.windowS),
-          ...(context.deadlines.abandon ? { abandon: addSeconds(fromOpening(event.at), policy.userAbandonTimeoutS) } : {}),
-          // The agent owes an answer from the first unanswered message, not the last one.
-          ...(context.agent ? { agentReply: context.deadlines.agentReply ?? addSeconds(event.at, policy.agentReplyTimeoutS) } : {}),
-        },
-      })),
+      userSpoke: assign(({ context, event }) => {
+        const wroteAt = event.type === 'user.message' ? writtenAt(event.message, event.at) : event.at;
+        return {
+          lastUserMessageAt: wroteAt,
+          deadlines: {
+            ...context.deadlines,
+            idle: addSeconds(wroteAt, policy.windowS),
+            ...(context.deadlines.abandon ? { abandon: addSeconds(fromOpening(event.at), policy.userAbandonTimeoutS) } : {}),
+            // The agent owes an answer from the first unanswered message, not the last one.
+            ...(context.agent ? { agentReply: context.deadlines.agentReply ?? addSeconds(event.at, policy.agentReplyTimeoutS) } : {}),
+          },
+        };
+      }),
       agentSpoke: assign(({ context, event }) => {
         const { agentReply: _answered, ...deadlines } = context.deadlines;
         return {
@@ -384,14 +397,19 @@ export function createHandoverMachine(policy: HandoverPolicy) {
             // Another agent took the ticket over: the user is told who is there now.
             { target: 'withAgent', reenter: true, actions: ['touch', 'assignAgent'] },
           ],
-          'user.message': {
-            actions: ['touch', 'userSpoke', 'countMessage', { type: 'relayToCrm', params: ({ event }) => ({ message: event.message }) }],
-          },
+          'user.message': [
+            // A reaction or an edit reaches the agent but is not a message: it neither counts nor opens the window.
+            { guard: 'isAmbientMessage', actions: ['touch', { type: 'relayToCrm', params: ({ event }) => ({ message: event.message }) }] },
+            { actions: ['touch', 'userSpoke', 'countMessage', { type: 'relayToCrm', params: ({ event }) => ({ message: event.message }) }] },
+          ],
           'crm.message': [
             {
               // Outside WhatsApp's window only a template gets through; without one the message is refused and recorded.
               guard: and(['outsideWindow', not('mayUseTemplate')]),
-              actions: { type: 'recordTicketEvent', params: { type: 'agent_message_refused', data: { reason: 'outside_window' } } },
+              actions: [
+                { type: 'recordTicketEvent', params: { type: 'agent_message_refused', data: { reason: 'outside_window' } } },
+                { type: 'refuseAgentMessage', params: ({ event }) => ({ messageType: event.message.messageType, body: event.message.message }) },
+              ],
             },
             {
               actions: [

@@ -32,6 +32,7 @@ import { effectsOf, type Effect, type TicketUpdateReason } from './effects';
 import { createHandoverMachine, phaseOf, statusOf, type HandoverEvent, type HandoverPolicy, type HandoverTimer } from './handover';
 import { REPLY_IDS } from './intents';
 import { reportFailedAgentMessage, settleInDoubtSend } from '../outbox/failed-messages';
+import { OUTSIDE_WINDOW_CODE } from '../integrations/whatsapp';
 
 export interface RuntimeDeps {
   database: Database;
@@ -331,7 +332,7 @@ export function createRuntime(deps: RuntimeDeps) {
     private async sendToConversation(origin: Origin, event: ConversationEvent): Promise<void> {
       const state = this.conversation(origin.phone);
       const [next, actions] = transition(conversationMachine, state.snapshot, event);
-      this.syncTimers(origin.phone, null, origin.phone, state.snapshot.context.deadlines, next.context.deadlines);
+      this.syncTimers(conversationTimerOwner(origin.phone), null, origin.phone, state.snapshot.context.deadlines, next.context.deadlines);
       state.snapshot = next;
       state.dirty = true;
       await this.perform(origin, effectsOf(actions), null);
@@ -476,6 +477,13 @@ export function createRuntime(deps: RuntimeDeps) {
             );
             break;
           }
+          case 'refuseAgentMessage':
+            this.enqueue(origin, 'crm.ticket_update', `crm:${origin.phone}`, ticketId, {
+              ...this.ticketUpdateBody(origin, ticketId!, 'message_failed'),
+              message: { type: effect.params.messageType, body: effect.params.body, waMessageId: null },
+              error: { code: OUTSIDE_WINDOW_CODE, title: 'more than 24 hours since the user last wrote, and no re-engagement template is configured' },
+            });
+            break;
           case 'notifyCrm':
             this.enqueue(origin, 'crm.ticket_update', `crm:${origin.phone}`, ticketId, {
               ...this.ticketUpdateBody(origin, ticketId!, effect.params.reason),
@@ -742,6 +750,9 @@ const KPI_COLUMNS = [
   'csat',
   'survey_status',
 ];
+
+/** A conversation's timers are named by a hash of the phone: timer ids travel in event ids, which operators see. */
+const conversationTimerOwner = (phone: string) => `conversation-${Bun.hash(phone).toString(36)}`;
 
 /** The lifecycle steps a support engineer looks for in the logs: why a ticket moved without anyone asking. */
 const LOGGED_TICKET_EVENTS = new Set(['escalated', 'supervisor_queue', 'agent_reminded', 'out_of_hours', 'agent_message_refused', 'closed']);

@@ -1,3 +1,4 @@
+import { maskDigitRuns } from '../logger';
 /**
  * The outcome of one outbound HTTP call, classified for the outbox: a
  * retryable failure is tried again later, a permanent one is recorded.
@@ -54,7 +55,8 @@ export async function call(request: HttpRequest): Promise<CallOutcome> {
     ok: false,
     retryable: isRetryableStatus(response.status),
     status: response.status,
-    error: `${request.method} ${redact(request.url)} answered ${response.status}: ${text.slice(0, 300)}`,
+    // The remote body may echo what we sent (a phone, the user's words): digits masked, kept short.
+    error: `${request.method} ${redact(request.url)} answered ${response.status}: ${maskDigitRuns(text.slice(0, 200))}`,
     body,
   };
 }

@@ -97,8 +97,10 @@ export const crmRoutes = (deps: CrmDeps) => {
           if (ticket.status === 'pending') {
             throw conflict('ticket_not_active', `ticket ${ticket.id} has no agent yet: call /api/crm/handover with bot_to_human first`);
           }
-          const windowEnds = ticket.lastUserMessageAt && new Date(ticket.lastUserMessageAt.getTime() + deps.windowS * 1000);
-          if (!deps.reengageTemplate && windowEnds && windowEnds.getTime() <= Date.now()) {
+          // Tickets from before the column have none: the machine then counts from the last activity, and so does this check.
+          const lastUserMessage = ticket.lastUserMessageAt ?? ticket.lastActivityAt;
+          const windowEnds = new Date(lastUserMessage.getTime() + deps.windowS * 1000);
+          if (!deps.reengageTemplate && windowEnds.getTime() <= Date.now()) {
             throw conflict(
               'outside_window',
               `the user last wrote more than ${deps.windowS} s ago (window closed at ${windowEnds.toISOString()}): WhatsApp accepts only a template, and none is configured`,

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { maskPhone } from '../logger';
+import { maskDigitRuns, maskPhone } from '../logger';
 import { CodecError, decodeEvent, partitionOf, splitDeadLetter, type DeadLetterInfo, type StreamKeys } from './codec';
 
 export interface DeadLetter extends DeadLetterInfo {
@@ -16,7 +16,7 @@ function describe([id, fields]: RawEntry): DeadLetter {
   let event: DeadLetter['event'];
   try {
     const decoded = decodeEvent(original);
-    event = { type: decoded.type, id: decoded.id, key: maskPhone(decoded.key), at: decoded.at };
+    event = { type: decoded.type, id: maskDigitRuns(decoded.id), key: maskPhone(decoded.key), at: decoded.at };
   } catch (error) {
     if (!(error instanceof CodecError)) throw error;
     event = { undecodable: error.message };

@@ -6,7 +6,14 @@ import { at, MONDAY_10AM_BOGOTA, simulateConversation, simulateTicket, TICKET } 
 
 const T0 = MONDAY_10AM_BOGOTA;
 let sequence = 0;
-const userText = (text: string): InboundMessage => ({ phone: TICKET.phone, waMessageId: `wamid.${++sequence}`, timestamp: T0, type: 'text', text });
+/** A text the user wrote at `writtenAt` (WhatsApp's timestamp), by default when the ticket was requested. */
+const userText = (text: string, writtenAt = T0): InboundMessage => ({
+  phone: TICKET.phone,
+  waMessageId: `wamid.${++sequence}`,
+  timestamp: writtenAt,
+  type: 'text',
+  text,
+});
 const agentText = (message: string) => ({
   type: 'crm.message' as const,
   message: { ticketId: TICKET.ticketId, agentId: 'ag-1', message, messageType: 'text' as const },
@@ -187,11 +194,30 @@ describe("WhatsApp's 24-hour window", () => {
     expect(ticket.effects('deliverAgentMessage').map((message) => message.asTemplate)).toEqual([false, true]);
   });
 
+  test('the window runs from when the user wrote, not from a late redelivery; a reaction does not open it', () => {
+    const ticket = simulateTicket(window);
+    ticket.send(takeOver);
+    ticket.advance(600);
+    // Meta redelivers, 600 s late, a message the user wrote at T0 + 100.
+    ticket.send({ type: 'user.message', message: userText('hola de nuevo', at(T0, 100)) });
+    expect(ticket.snapshot.context.lastUserMessageAt).toBe(at(T0, 100));
+    ticket.send({ type: 'user.message', message: { ...userText('', ticket.now), type: 'reaction' } });
+    expect(ticket.snapshot.context.lastUserMessageAt).toBe(at(T0, 100));
+    expect(ticket.snapshot.context.messageCount).toBe(1);
+    ticket.advance(400);
+    ticket.send(agentText('Ya casi'));
+    // T0 + 1150: past T0 + 100 + 1000, though not 1000 s after the redelivery.
+    ticket.advance(150);
+    const effects = ticket.send(agentText('¿Sigues ahí?'));
+    expect(effects).toContainEqual({ type: 'refuseAgentMessage', params: { messageType: 'text', body: '¿Sigues ahí?' } });
+    expect(ticket.effects('deliverAgentMessage').map((message) => message.body)).toEqual(['Ya casi']);
+  });
+
   test('a ticket idle past the window closes, silently, and the bot has the conversation back', () => {
     const ticket = simulateTicket(window);
     ticket.send(takeOver);
     ticket.advance(300);
-    ticket.send({ type: 'user.message', message: userText('gracias') });
+    ticket.send({ type: 'user.message', message: userText('gracias', ticket.now) });
     ticket.advance(999);
     expect(ticket.value).toBe('withAgent');
     ticket.advance(1);

@@ -1,0 +1,10 @@
+import { expect, test } from 'bun:test';
+import { maskDigitRuns, maskPhone } from '../../src/logger';
+
+test('phones are masked in logs; any long run of digits in outside text too', () => {
+  expect(maskPhone('573001234567')).toBe('57300*****67');
+  expect(maskPhone('12345')).toBe('12***');
+  expect(maskDigitRuns('{"error":"unknown user 573001234567, doc 1010101010, ticket TK-2026-000042"}')).toBe(
+    '{"error":"unknown user 57300*****67, doc 10101***10, ticket TK-2026-000042"}',
+  );
+});
