@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { sql } from 'drizzle-orm';
-import { ConfigError, loadConfig } from '../config';
+import { loadConfig } from '../config';
+import { runCommand } from './run';
 import { openDatabase, type Db } from '../db/client';
 import { customers, type NewCustomer } from '../db/schema';
 
@@ -91,12 +92,4 @@ async function main(args: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) {
-  try {
-    process.exit(await main(process.argv.slice(2)));
-  } catch (error) {
-    if (error instanceof ConfigError) for (const problem of error.problems) console.error(`config: ${problem}`);
-    else console.error((error as Error).message);
-    process.exit(1);
-  }
-}
+if (import.meta.main) await runCommand(main);

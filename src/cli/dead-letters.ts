@@ -1,5 +1,6 @@
 import Redis from 'ioredis';
-import { ConfigError, loadConfig } from '../config';
+import { loadConfig } from '../config';
+import { runCommand } from './run';
 import { streamKeys } from '../streams/codec';
 import { createDeadLetters } from '../streams/dead-letters';
 
@@ -34,12 +35,4 @@ export async function main(args: string[], env: Record<string, string | undefine
   }
 }
 
-if (import.meta.main) {
-  try {
-    process.exit(await main(process.argv.slice(2)));
-  } catch (error) {
-    if (error instanceof ConfigError) for (const problem of error.problems) console.error(`config: ${problem}`);
-    else console.error((error as Error).message);
-    process.exit(1);
-  }
-}
+if (import.meta.main) await runCommand(main);
