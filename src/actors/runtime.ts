@@ -27,7 +27,7 @@ import { maskPhone } from '../logger';
 import { renderText, type Texts } from '../texts';
 import { buttonsMessage, listMessage, mediaMessage, templateMessage, textMessage, type WhatsAppMessage } from '../integrations/whatsapp-messages';
 import { createConversationMachine, type ConversationEvent, type ConversationPolicy, type ConversationTimer } from './conversation';
-import type { Deadlines } from './deadlines';
+import { addSeconds, type Deadlines } from './deadlines';
 import { effectsOf, type Effect, type TicketUpdateReason } from './effects';
 import { createHandoverMachine, phaseOf, statusOf, type HandoverEvent, type HandoverPolicy, type HandoverTimer } from './handover';
 import { REPLY_IDS } from './intents';
@@ -67,6 +67,8 @@ interface TicketState {
   dirty: boolean;
   csat: number | null;
   surveyStatus: SurveyStatus | null;
+  /** Restored from a snapshot older than the lifecycle rules: its deadlines were armed on load and must be written. */
+  armLegacyDeadlines?: boolean;
 }
 
 /** Where an effect comes from: ids derived from it make every outbox row replay-safe. */
@@ -105,7 +107,11 @@ export function createRuntime(deps: RuntimeDeps) {
 
   function restoreTicket(row: Ticket): TicketState {
     const persisted = row.snapshot as { value: HandoverSnapshot['value']; context: Partial<HandoverSnapshot['context']> };
-    // Snapshots written before the lifecycle rules lack their fields: defaults, and no deadline armed.
+    // Snapshots written before the lifecycle rules lack their fields: defaults, and the deadlines an open ticket needs
+    // so that it cannot stay in human mode forever (armed now, written by `load`).
+    const legacy = persisted.context.deadlines === undefined && persisted.value !== 'closed';
+    const now = new Date().toISOString();
+    const lastActivityAt = persisted.context.lastActivityAt ?? now;
     const context = {
       queuePosition: null,
       lastUserMessageAt: persisted.context.lastActivityAt,
@@ -113,16 +119,22 @@ export function createRuntime(deps: RuntimeDeps) {
       escalations: 0,
       supervisorQueued: false,
       agentReminded: false,
-      deadlines: {},
       ...persisted.context,
+      deadlines: persisted.context.deadlines ?? (legacy ? legacyDeadlines(String(persisted.value), lastActivityAt, now) : {}),
     } as HandoverSnapshot['context'];
     return {
       snapshot: handoverMachine.resolveState({ value: persisted.value, context }),
       isNew: false,
-      dirty: false,
+      dirty: legacy,
+      armLegacyDeadlines: legacy,
       csat: row.csat,
       surveyStatus: row.surveyStatus,
     };
+  }
+
+  function legacyDeadlines(state: string, lastActivityAt: string, now: string): HandoverSnapshot['context']['deadlines'] {
+    const { windowS, assignTimeoutS } = deps.handoverPolicy;
+    return { idle: addSeconds(lastActivityAt, windowS), ...(state === 'waitingAgent' ? { assign: addSeconds(now, assignTimeoutS) } : {}) };
   }
 
   function projectTicket(state: TicketState): typeof tickets.$inferInsert {
@@ -218,7 +230,11 @@ export function createRuntime(deps: RuntimeDeps) {
         .select()
         .from(tickets)
         .where(inArray(tickets.id, [...ticketIds]));
-      for (const row of ticketRows) this.tickets.set(row.id, restoreTicket(row));
+      for (const row of ticketRows) {
+        const state = restoreTicket(row);
+        if (state.armLegacyDeadlines) this.syncTimers(row.id, row.id, row.phone, {}, state.snapshot.context.deadlines);
+        this.tickets.set(row.id, state);
+      }
     }
 
     async apply(event: PipelineEvent): Promise<void> {

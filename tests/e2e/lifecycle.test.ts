@@ -296,7 +296,7 @@ describe('business hours', () => {
 
 describe('tickets from before the lifecycle rules', () => {
   test(
-    'a snapshot without deadlines or ladder fields is read with defaults and keeps working',
+    'a snapshot without deadlines or ladder fields is read with defaults, gets its deadlines, and keeps working',
     async () => {
       const stack = await startStack('legacy');
       try {
@@ -310,11 +310,15 @@ describe('tickets from before the lifecycle rules', () => {
             #- '{context,queuePosition}' #- '{context,supervisorQueued}' #- '{context,agentReminded}'
           where id = ${ticketId}`;
         await stack.sql`update conversations set snapshot = snapshot #- '{context,deadlines}' where phone = ${phone}`;
+        await stack.sql`delete from timers where ticket_id = ${ticketId}`;
         await sendUser(stack, phone, text('¿me ayudan con el internet?'));
         await eventually(
           () => stack.crm.to('/api/bot/user-message').some((request) => (request.body as any).message === '¿me ayudan con el internet?'),
           'relayed message',
         );
+        // An open ticket must not be left without deadlines: the window and the assignment are armed on the way in.
+        const armed = await stack.sql`select timer from timers where ticket_id = ${ticketId} order by timer`;
+        expect(armed.map((row) => row.timer)).toEqual(['assign', 'idle']);
         await handOverToAgent(stack, ticketId, phone);
         expect((await statusOf(stack, ticketId)).phase).toBe('with_agent');
         const [dead] = await stack.sql`select count(*)::int as n from ticket_events where ticket_id = ${ticketId} and type = 'event_rejected'`;
