@@ -1,0 +1,30 @@
+/**
+ * The service's own HTTP app (createApp: rate limit, signature over raw
+ * bytes, parsing, XADD), served without the worker and the outbox loops so
+ * that the ingest benchmark measures the webhook path alone.
+ */
+import Redis from 'ioredis';
+import { createApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { openDatabase } from '../../src/db/client';
+import { createLogger } from '../../src/logger';
+import { createMetrics } from '../../src/metrics';
+import { streamKeys } from '../../src/streams/codec';
+import { createDeadLetters } from '../../src/streams/dead-letters';
+import { createProducer } from '../../src/streams/producer';
+
+const config = loadConfig(process.env);
+const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR });
+const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+const keys = streamKeys(config.REDIS_KEY_PREFIX);
+const deadLetters = createDeadLetters(redis, keys, config.STREAM_PARTITIONS);
+const app = createApp({
+  config,
+  database,
+  redis,
+  producer: createProducer(redis, keys, config.STREAM_PARTITIONS),
+  deadLetters,
+  metrics: createMetrics({ database, deadLetters, redis, keys, partitions: config.STREAM_PARTITIONS }),
+  logger: createLogger('warn'),
+});
+app.listen({ port: config.PORT, hostname: '127.0.0.1' });
