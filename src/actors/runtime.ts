@@ -57,16 +57,16 @@ type HandoverSnapshot = SnapshotFrom<ReturnType<typeof createHandoverMachine>>;
 interface ConversationState {
   snapshot: ConversationSnapshot;
   createdAt: string;
-  isNew: boolean;
   dirty: boolean;
 }
 
 interface TicketState {
   snapshot: HandoverSnapshot;
-  isNew: boolean;
   dirty: boolean;
   csat: number | null;
   surveyStatus: SurveyStatus | null;
+  /** The KPI row as stored when the ticket was loaded (null: none yet); most events change the ticket but not its KPIs. */
+  kpisAsStored: string | null;
   /** Restored from a snapshot older than the lifecycle rules: its deadlines were armed on load and must be written. */
   armLegacyDeadlines?: boolean;
 }
@@ -100,7 +100,6 @@ export function createRuntime(deps: RuntimeDeps) {
         context: { deadlines: {}, ...persisted.context } as ConversationSnapshot['context'],
       }),
       createdAt: row.createdAt.toISOString(),
-      isNew: false,
       dirty: false,
     };
   }
@@ -124,11 +123,11 @@ export function createRuntime(deps: RuntimeDeps) {
     } as HandoverSnapshot['context'];
     return {
       snapshot: handoverMachine.resolveState({ value: persisted.value, context }),
-      isNew: false,
       dirty: legacy,
       armLegacyDeadlines: legacy,
       csat: row.csat,
       surveyStatus: row.surveyStatus,
+      kpisAsStored: JSON.stringify(kpiRow(row)),
     };
   }
 
@@ -339,7 +338,7 @@ export function createRuntime(deps: RuntimeDeps) {
       let state = this.conversations.get(phone);
       if (!state) {
         const [snapshot] = initialTransition(conversationMachine, { phone });
-        state = { snapshot, createdAt: new Date().toISOString(), isNew: true, dirty: true };
+        state = { snapshot, createdAt: new Date().toISOString(), dirty: true };
         this.conversations.set(phone, state);
       }
       return state;
@@ -401,7 +400,7 @@ export function createRuntime(deps: RuntimeDeps) {
         customer,
         requestedAt: origin.at,
       });
-      this.tickets.set(ticketId, { snapshot, isNew: true, dirty: true, csat: null, surveyStatus: null });
+      this.tickets.set(ticketId, { snapshot, dirty: true, csat: null, surveyStatus: null, kpisAsStored: null });
       this.syncTimers(ticketId, ticketId, origin.phone, {}, snapshot.context.deadlines);
       await this.sendToConversation(origin, { type: 'ticket.opened', at: origin.at, ticketId });
       await this.perform(origin, effectsOf(actions), ticketId);
@@ -699,14 +698,17 @@ export function createRuntime(deps: RuntimeDeps) {
           .insert(tickets)
           .values(rows)
           .onConflictDoUpdate({ target: tickets.id, set: { ...projected, revision: sql`${tickets.revision} + 1` } });
-        // The KPI row moves with its ticket, in the same transaction.
-        await tx
-          .insert(ticketKpis)
-          .values(rows.map(kpiRow))
-          .onConflictDoUpdate({
-            target: ticketKpis.ticketId,
-            set: Object.fromEntries(KPI_COLUMNS.map((column) => [camel(column), sql.raw(`excluded.${column}`)])),
-          });
+        // The KPI row moves with its ticket, in the same transaction; a relayed message leaves it as it was.
+        const changedKpis = rows.map(kpiRow).filter((kpis, index) => JSON.stringify(kpis) !== dirtyTickets[index]!.kpisAsStored);
+        if (changedKpis.length > 0) {
+          await tx
+            .insert(ticketKpis)
+            .values(changedKpis)
+            .onConflictDoUpdate({
+              target: ticketKpis.ticketId,
+              set: Object.fromEntries(KPI_COLUMNS.map((column) => [camel(column), sql.raw(`excluded.${column}`)])),
+            });
+        }
       }
       if (this.newTicketEvents.length > 0) await tx.insert(ticketEvents).values(this.newTicketEvents);
       if (this.newMessages.length > 0) await tx.insert(messages).values(this.newMessages).onConflictDoNothing();
