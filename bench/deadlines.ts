@@ -18,6 +18,7 @@ import { initialTransition } from 'xstate';
 import { createHandoverMachine } from '../src/actors/handover';
 import { createBusinessCalendar } from '../src/business-hours';
 import { openDatabase } from '../src/db/client';
+import { childEnvironment } from './support';
 
 const TICKETS = Number(process.env.TICKETS ?? 100_000);
 const OVERDUE = Number(process.env.OVERDUE ?? 10_000);
@@ -100,9 +101,7 @@ try {
   const spawnedAt = performance.now();
   child = Bun.spawn(['bun', 'src/index.ts'], {
     cwd: root,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
+    env: childEnvironment({
       PORT: String(port),
       LOG_LEVEL: 'warn',
       DATABASE_URL: databaseUrl,
@@ -110,7 +109,7 @@ try {
       REDIS_URL,
       REDIS_KEY_PREFIX: `hbbench:deadlines:${Date.now().toString(36)}:`,
       HANDOVER_ASSIGN_TIMEOUT_S: String(HOUR_S),
-    },
+    }),
     stdout: 'inherit',
     stderr: 'inherit',
   });

@@ -19,10 +19,12 @@
  *   bun run bench:faults                      # all scenarios
  *   SCENARIOS=baseline,sigkill bun run bench:faults
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
+import { signBody } from '../src/security';
+import { childEnvironment, cloudApiWebhook, userTextWebhook } from './support';
 
 const ROOT = join(import.meta.dir, '..');
 const TICKETS = Number(process.env.TICKETS ?? 40);
@@ -37,7 +39,6 @@ type ScenarioName = (typeof ALL_SCENARIOS)[number];
 const chosen = (process.env.SCENARIOS?.split(',') ?? ALL_SCENARIOS) as ScenarioName[];
 
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 23)}] ${line}`);
-const sign = (secret: string, body: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 
 // ---------------------------------------------------------------- the fakes
 
@@ -103,15 +104,8 @@ const directory = Bun.serve({
 });
 
 function statusWebhook(id: string, to: string, callbackData?: string): string {
-  const status = { id, status: 'sent', timestamp: String(Math.floor(Date.now() / 1000)), recipient_id: to, biz_opaque_callback_data: callbackData };
-  return JSON.stringify({
-    object: 'whatsapp_business_account',
-    entry: [
-      {
-        id: 'WABA',
-        changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { phone_number_id: '1234567890' }, statuses: [status] } }],
-      },
-    ],
+  return cloudApiWebhook({
+    statuses: [{ id, status: 'sent', timestamp: String(Math.floor(Date.now() / 1000)), recipient_id: to, biz_opaque_callback_data: callbackData }],
   });
 }
 
@@ -119,7 +113,7 @@ const statusPump = setInterval(async () => {
   const due = pendingStatuses.filter((status) => status.notBefore <= Date.now()).slice(0, 50);
   for (const status of due) pendingStatuses.splice(pendingStatuses.indexOf(status), 1);
   for (const status of due) {
-    const accepted = await post('/webhook', status.body, { 'x-hub-signature-256': sign(SECRETS.meta, status.body) }).catch(() => false);
+    const accepted = await post('/webhook', status.body, { 'x-hub-signature-256': signBody(SECRETS.meta, status.body) }).catch(() => false);
     if (!accepted) pendingStatuses.push(status);
   }
 }, 100);
@@ -145,9 +139,7 @@ const serviceLog = Bun.file('/tmp/hb-faults-service.log').writer();
 function startService(): ReturnType<typeof Bun.spawn> {
   const process_ = Bun.spawn(['bun', 'src/index.ts'], {
     cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
+    env: childEnvironment({
       PORT: String(servicePort),
       LOG_LEVEL: 'warn',
       DATABASE_URL: databaseUrl,
@@ -176,7 +168,7 @@ function startService(): ReturnType<typeof Bun.spawn> {
       USER_ABANDON_TIMEOUT_S: '86400',
       CRM_RATE_LIMIT_PER_MINUTE: '1000000',
       WEBHOOK_RATE_LIMIT_PER_MINUTE: '1000000',
-    },
+    }),
     stdout: 'pipe',
     stderr: 'pipe',
   });
@@ -216,30 +208,6 @@ interface Ticket {
 let sequence = 0;
 let inFlight = 0;
 
-/** A signed-webhook body for one user text, as Meta sends it. */
-function webhookBody(phone: string, waMessageId: string, text: string): string {
-  const message = { from: phone, id: waMessageId, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: text } };
-  return JSON.stringify({
-    object: 'whatsapp_business_account',
-    entry: [
-      {
-        id: 'WABA',
-        changes: [
-          {
-            field: 'messages',
-            value: {
-              messaging_product: 'whatsapp',
-              metadata: { phone_number_id: '1234567890' },
-              contacts: [{ wa_id: phone, profile: { name: 'U' } }],
-              messages: [message],
-            },
-          },
-        ],
-      },
-    ],
-  });
-}
-
 /** Like Meta and like a CRM: try again until the service says 200. */
 async function deliverUntilAccepted(send: () => Promise<boolean>): Promise<void> {
   inFlight++;
@@ -253,8 +221,8 @@ async function deliverUntilAccepted(send: () => Promise<boolean>): Promise<void>
   }
 }
 
-const sendWebhook = (body: string) => deliverUntilAccepted(() => post('/webhook', body, { 'x-hub-signature-256': sign(SECRETS.meta, body) }));
-const sendUser = (phone: string, id: string) => sendWebhook(webhookBody(phone, `wamid.faults.${id}`, `u:${id}`));
+const sendWebhook = (body: string) => deliverUntilAccepted(() => post('/webhook', body, { 'x-hub-signature-256': signBody(SECRETS.meta, body) }));
+const sendUser = (phone: string, id: string) => sendWebhook(userTextWebhook(phone, `wamid.faults.${id}`, `u:${id}`));
 
 const sendAgent = (ticket: Ticket, id: string) => {
   const body = JSON.stringify({ ticketId: ticket.ticketId, userPhone: ticket.phone, agentId: 'ag-1', message: `a:${id}`, messageType: 'text' });
@@ -266,7 +234,7 @@ async function openTickets(): Promise<Ticket[]> {
   for (let n = 0; n < TICKETS; n++) {
     const phone = `5731${String(n).padStart(8, '0')}`;
     for (const word of ['Hola', 'soporte', '2020202020']) {
-      await sendWebhook(webhookBody(phone, `wamid.setup.${n}.${word}`, word));
+      await sendWebhook(userTextWebhook(phone, `wamid.setup.${n}.${word}`, word));
       await Bun.sleep(30);
     }
   }

@@ -7,11 +7,12 @@
  *
  *   bun run bench:ingest            # DURATION_S=15 CONNECTIONS=64 ROUNDS=3
  */
-import { createHmac } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import postgres from 'postgres';
+import { signBody } from '../src/security';
+import { childEnvironment, userTextWebhook } from './support';
 
 const ROOT = join(import.meta.dir, '..');
 const DURATION_S = Number(process.env.DURATION_S ?? 15);
@@ -28,28 +29,8 @@ if (!Bun.which('wrk')) {
 }
 
 // A real user message, signed as Meta signs it.
-const body = JSON.stringify({
-  object: 'whatsapp_business_account',
-  entry: [
-    {
-      id: 'WABA',
-      changes: [
-        {
-          field: 'messages',
-          value: {
-            messaging_product: 'whatsapp',
-            metadata: { display_phone_number: '573009999999', phone_number_id: '1234567890' },
-            contacts: [{ profile: { name: 'Juan' }, wa_id: '573001234567' }],
-            messages: [
-              { from: '573001234567', id: 'wamid.bench', timestamp: '1795840000', type: 'text', text: { body: 'Hola, no tengo internet desde ayer' } },
-            ],
-          },
-        },
-      ],
-    },
-  ],
-});
-const signature = `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
+const body = userTextWebhook('573001234567', 'wamid.bench', 'Hola, no tengo internet desde ayer', '1795840000');
+const signature = signBody(SECRET, body);
 const script = `/tmp/hb-ingest-${process.pid}.lua`;
 await Bun.write(
   script,
@@ -63,15 +44,7 @@ await admin.unsafe(`create database ${databaseName}`);
 async function measure(entry: string, port: number, env: Record<string, string>): Promise<{ rps: number; non200: number }> {
   const child = Bun.spawn(['bun', entry], {
     cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      PORT: String(port),
-      REDIS_URL,
-      REDIS_KEY_PREFIX: PREFIX,
-      META_WEBHOOK_SECRET: SECRET,
-      ...env,
-    },
+    env: childEnvironment({ PORT: String(port), REDIS_URL, REDIS_KEY_PREFIX: PREFIX, META_WEBHOOK_SECRET: SECRET, ...env }),
     stdout: 'inherit',
     stderr: 'inherit',
   });

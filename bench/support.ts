@@ -1,0 +1,32 @@
+/** What the benchmarks share: Cloud API webhook bodies as Meta sends them, and a child process's environment. */
+
+/** The envelope of every Cloud API webhook: one change of field `messages` carrying `value`. */
+export function cloudApiWebhook(value: Record<string, unknown>): string {
+  return JSON.stringify({
+    object: 'whatsapp_business_account',
+    entry: [
+      {
+        id: 'WABA',
+        changes: [
+          {
+            field: 'messages',
+            value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '573009999999', phone_number_id: '1234567890' }, ...value },
+          },
+        ],
+      },
+    ],
+  });
+}
+
+/** One user text, written now. */
+export function userTextWebhook(phone: string, waMessageId: string, text: string, timestamp = String(Math.floor(Date.now() / 1000))): string {
+  return cloudApiWebhook({
+    contacts: [{ wa_id: phone, profile: { name: 'Juan' } }],
+    messages: [{ from: phone, id: waMessageId, timestamp, type: 'text', text: { body: text } }],
+  });
+}
+
+/** A child process sees only these settings plus the PATH and HOME it needs to run Bun. */
+export function childEnvironment(env: Record<string, string>): Record<string, string> {
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env };
+}
