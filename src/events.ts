@@ -132,3 +132,9 @@ export type PipelineEventType = PipelineEvent['type'];
 export function pipelineEvent<T extends PipelineEventType>(type: T, key: string, id: string, data: Extract<PipelineEvent, { type: T }>['data']): PipelineEvent {
   return { type, key, id, at: new Date().toISOString(), data } as PipelineEvent;
 }
+
+/** An event as read from its partition stream: the worker hands these to the runtime. */
+export interface StreamEntry {
+  entryId: string;
+  event: PipelineEvent;
+}

@@ -5,6 +5,7 @@ import type { BusinessCalendar } from '../business-hours';
 import { effect, type EffectParams } from './effects';
 import { isAmbient, isCancelRequest } from './intents';
 import { addSeconds, deadlineDue, type Deadlines } from './deadlines';
+import { agentMessageDelivery } from './window';
 
 export interface Agent {
   id: string;
@@ -149,7 +150,7 @@ const ESCALATED_PRIORITY: Record<TicketPriority, TicketPriority> = { baja: 'medi
 export function createHandoverMachine(policy: HandoverPolicy) {
   /** Waiting deadlines count from the desk's next opening: a ticket queued at night is not escalated before morning. */
   const fromOpening = (at: string) => policy.calendar.nextOpening(at) ?? at;
-  const outsideWindow = (context: HandoverContext, at: string) => addSeconds(context.lastUserMessageAt, policy.windowS) <= at;
+  const deliveryOf = (context: HandoverContext, at: string) => agentMessageDelivery(policy, context.lastUserMessageAt, at);
 
   const rungOf = (context: HandoverContext): LadderRung =>
     context.ladderStep < policy.maxEscalations ? 'escalate' : policy.supervisorQueue && !context.supervisorQueued ? 'supervisor' : 'fallback';
@@ -228,8 +229,7 @@ export function createHandoverMachine(policy: HandoverPolicy) {
         deadlineDue(context.deadlines, event, params.timer) && rungOf(context) === params.rung,
       outOfHoursAndNotQueued: ({ context }) => !policy.outOfHoursQueue && !policy.calendar.isOpen(context.requestedAt),
       agentReminded: ({ context }) => context.agentReminded,
-      outsideWindow: ({ context, event }) => outsideWindow(context, event.at),
-      mayUseTemplate: () => policy.reengageTemplate,
+      agentMessageRefused: ({ context, event }) => deliveryOf(context, event.at) === 'refused',
     },
   }).createMachine({
     id: 'handover',
@@ -405,7 +405,7 @@ export function createHandoverMachine(policy: HandoverPolicy) {
           'crm.message': [
             {
               // Outside WhatsApp's window only a template gets through; without one the message is refused and recorded.
-              guard: and(['outsideWindow', not('mayUseTemplate')]),
+              guard: 'agentMessageRefused',
               actions: [
                 { type: 'recordTicketEvent', params: { type: 'agent_message_refused', data: { reason: 'outside_window' } } },
                 { type: 'refuseAgentMessage', params: ({ event }) => ({ messageType: event.message.messageType, body: event.message.message }) },
@@ -422,7 +422,7 @@ export function createHandoverMachine(policy: HandoverPolicy) {
                     agentId: event.message.agentId,
                     messageType: event.message.messageType,
                     body: event.message.message,
-                    asTemplate: outsideWindow(context, event.at),
+                    asTemplate: deliveryOf(context, event.at) === 'template',
                     media:
                       event.message.messageType === 'text'
                         ? undefined

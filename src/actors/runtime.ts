@@ -20,7 +20,7 @@ import {
   type SurveyStatus,
   type Ticket,
 } from '../db/schema';
-import type { InboundMessage, PipelineEvent, StatusUpdate, TimerFired } from '../events';
+import type { InboundMessage, PipelineEvent, StatusUpdate, StreamEntry, TimerFired } from '../events';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import { maskPhone } from '../logger';
@@ -44,11 +44,6 @@ export interface RuntimeDeps {
   /** The approved template an agent's message goes out as past WhatsApp's window; null: such messages are refused. */
   reengageTemplate: { name: string; languageCode: string } | null;
   metrics: Pick<Metrics, 'handoverWait' | 'ticketDuration'>;
-}
-
-export interface StreamEntry {
-  entryId: string;
-  event: PipelineEvent;
 }
 
 type ConversationSnapshot = SnapshotFrom<ReturnType<typeof createConversationMachine>>;

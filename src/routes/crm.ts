@@ -12,6 +12,7 @@ import { tokenMatches, verifySignature } from '../security';
 import type { Producer } from '../streams/producer';
 import { parseJson, readRawBody, validate } from './http';
 import { CrmModel } from './models';
+import { agentMessageDelivery, windowClosesAt } from '../actors/window';
 
 export interface CrmDeps {
   apiToken: string;
@@ -98,12 +99,12 @@ export const crmRoutes = (deps: CrmDeps) => {
             throw conflict('ticket_not_active', `ticket ${ticket.id} has no agent yet: call /api/crm/handover with bot_to_human first`);
           }
           // Tickets from before the column have none: the machine then counts from the last activity, and so does this check.
-          const lastUserMessage = ticket.lastUserMessageAt ?? ticket.lastActivityAt;
-          const windowEnds = new Date(lastUserMessage.getTime() + deps.windowS * 1000);
-          if (!deps.reengageTemplate && windowEnds.getTime() <= Date.now()) {
+          const lastUserMessage = (ticket.lastUserMessageAt ?? ticket.lastActivityAt).toISOString();
+          const window = { windowS: deps.windowS, reengageTemplate: deps.reengageTemplate };
+          if (agentMessageDelivery(window, lastUserMessage, new Date().toISOString()) === 'refused') {
             throw conflict(
               'outside_window',
-              `the user last wrote more than ${deps.windowS} s ago (window closed at ${windowEnds.toISOString()}): WhatsApp accepts only a template, and none is configured`,
+              `the user last wrote more than ${deps.windowS} s ago (window closed at ${windowClosesAt(lastUserMessage, deps.windowS)}): WhatsApp accepts only a template, and none is configured`,
             );
           }
           await producer.publish([

@@ -1,13 +1,8 @@
 import type Redis from 'ioredis';
-import type { PipelineEvent } from '../events';
+import type { StreamEntry } from '../events';
 import { errorDetail, errorSummary } from '../errors';
 import type { Logger } from '../logger';
 import { CodecError, deadLetterFields, decodeEvent, type StreamKeys } from './codec';
-
-export interface WorkerEntry {
-  entryId: string;
-  event: PipelineEvent;
-}
 
 export interface StreamWorkerOptions {
   /** Commands (XACK, XADD to the dead-letter stream, XAUTOCLAIM). */
@@ -25,7 +20,7 @@ export interface StreamWorkerOptions {
   blockMs: number;
   logger: Logger;
   /** Applies a batch of one partition; resolves once it is committed. */
-  handle(entries: WorkerEntry[]): Promise<void>;
+  handle(entries: StreamEntry[]): Promise<void>;
   /** True when a failure is the infrastructure's (the database is down), not the entry's. */
   isOutage(): Promise<boolean>;
   onCommitted?(): void;
@@ -107,7 +102,7 @@ export function createStreamWorker(options: StreamWorkerOptions) {
   }
 
   async function processPartition(stream: string, raw: RawEntry[]): Promise<void> {
-    const entries: WorkerEntry[] = [];
+    const entries: StreamEntry[] = [];
     for (const [entryId, fields] of raw) {
       // A replayed entry that was deleted (XTRIM) comes back with nil fields: nothing to apply.
       if (!fields) {
