@@ -66,6 +66,8 @@ export const ConfigSchema = Type.Object({
   STREAM_PARTITIONS: Type.Integer({ minimum: 1, maximum: 1024, default: 8 }),
   STREAM_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10000, default: 200 }),
   STREAM_MAX_DELIVERIES: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
+  /** Acknowledged stream entries are kept this long for forensics, then trimmed; unacknowledged ones never are. */
+  STREAM_RETENTION_S: Type.Integer({ minimum: 0, maximum: 30 * 24 * 3600, default: 3600 }),
   CONSUMER_NAME: Type.String({ default: '' }),
   OUTBOX_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 1000, default: 12 }),
   OUTBOX_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 1000, default: 32 }),

@@ -125,6 +125,7 @@ export async function startService(config: Config, logger: Logger = createLogger
       batchSize: config.STREAM_BATCH_SIZE,
       maxDeliveries: config.STREAM_MAX_DELIVERIES,
       claimIdleMs: 60_000,
+      retentionMs: config.STREAM_RETENTION_S * 1000,
       blockMs: 1000,
       logger,
       handle: async (entries) => {

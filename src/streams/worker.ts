@@ -3,6 +3,7 @@ import type { StreamEntry } from '../events';
 import { errorDetail, errorSummary } from '../errors';
 import type { Logger } from '../logger';
 import { CodecError, deadLetterFields, decodeEvent, type StreamKeys } from './codec';
+import { DEAD_LETTER_MAXLEN, trimAcknowledged } from './retention';
 
 export interface StreamWorkerOptions {
   /** Commands (XACK, XADD to the dead-letter stream, XAUTOCLAIM). */
@@ -17,6 +18,8 @@ export interface StreamWorkerOptions {
   maxDeliveries: number;
   /** Entries another consumer has held this long are taken over (that consumer is presumed dead). */
   claimIdleMs: number;
+  /** Acknowledged entries are kept this long (for forensics), then trimmed with the reclaim pass. */
+  retentionMs: number;
   blockMs: number;
   logger: Logger;
   /** Applies a batch of one partition; resolves once it is committed. */
@@ -36,6 +39,13 @@ type RawEntry = [id: string, fields: string[]];
 type ReadReply = [stream: string, entries: RawEntry[]][] | null;
 
 /**
+ * The group (or the whole stream) was deleted under the worker: FLUSHDB, a
+ * failover to an empty replica, an operator's DEL. A read blocked at that
+ * moment is woken with UNBLOCKED; the next one gets NOGROUP.
+ */
+const isGroupLost = (error: unknown) => error instanceof Error && /^(NOGROUP|UNBLOCKED)/.test(error.message);
+
+/**
  * The consumer-group loop (BullMQ's worker lifecycle as the model): read
  * batches from every partition, apply each partition's batch in its own
  * transaction (partitions in parallel, entries of a partition in order),
@@ -53,19 +63,38 @@ export function createStreamWorker(options: StreamWorkerOptions) {
   let loop: Promise<void> | null = null;
   let closing: Promise<void> | null = null;
 
-  async function ensureGroups(): Promise<void> {
+  /** Returns the streams whose group had to be created. */
+  async function ensureGroups(): Promise<string[]> {
+    const created: string[] = [];
     for (const stream of streams) {
       try {
         // From 0, not $: events accepted before the first worker started must not be skipped.
         await redis.xgroup('CREATE', stream, keys.group, '0', 'MKSTREAM');
+        created.push(stream);
       } catch (error) {
         if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
       }
     }
+    return created;
   }
 
-  /** Takes over entries a dead consumer left unacknowledged; they are replayed before new ones. */
-  async function reclaim(): Promise<void> {
+  /**
+   * Re-creates lost groups from '0': whatever the stream still holds is
+   * delivered again, and the dedupe in Postgres drops what was applied.
+   */
+  async function recoverGroups(): Promise<void> {
+    const created = await ensureGroups();
+    for (const stream of streams) replay.add(stream);
+    if (created.length > 0) {
+      logger.warn(
+        { event: 'stream.group_recreated', streams: created },
+        'consumer group was gone; re-created it, entries still in the stream are delivered again',
+      );
+    }
+  }
+
+  /** Takes over entries a dead consumer left unacknowledged (they are replayed before new ones), then trims acknowledged history. */
+  async function maintain(): Promise<void> {
     for (const stream of streams) {
       let cursor = '0-0';
       do {
@@ -76,13 +105,25 @@ export function createStreamWorker(options: StreamWorkerOptions) {
           logger.warn({ event: 'stream.reclaimed', stream, count: reply[1].length }, 'took over entries of a stopped consumer');
         }
       } while (cursor !== '0-0');
+      // Housekeeping: a failed trim is retried next pass and must not hold up reading.
+      await trimAcknowledged(redis, stream, keys.group, options.retentionMs).catch((error: unknown) =>
+        logger.warn({ event: 'stream.trim_failed', stream, error: errorSummary(error) }, 'could not trim acknowledged entries; retrying next pass'),
+      );
     }
   }
 
   async function deadLetter(stream: string, entryId: string, fields: string[], reason: string, deliveries: number): Promise<void> {
     await redis
       .multi()
-      .xadd(keys.deadLetter, '*', ...deadLetterFields({ stream, entry: entryId, error: reason, failedAt: new Date().toISOString(), deliveries }), ...fields)
+      .xadd(
+        keys.deadLetter,
+        'MAXLEN',
+        '~',
+        DEAD_LETTER_MAXLEN,
+        '*',
+        ...deadLetterFields({ stream, entry: entryId, error: reason, failedAt: new Date().toISOString(), deliveries }),
+        ...fields,
+      )
       .xack(stream, keys.group, entryId)
       .del(keys.failures(stream, entryId))
       .exec();
@@ -117,21 +158,24 @@ export function createStreamWorker(options: StreamWorkerOptions) {
       }
     }
     if (entries.length === 0) return;
+    let applied = false;
     try {
       await options.handle(entries);
-      await redis.xack(stream, keys.group, ...entries.map((entry) => entry.entryId));
-      options.onCommitted?.();
-      return;
+      applied = true;
     } catch (error) {
       if (await options.isOutage()) throw error;
       logger.warn({ event: 'stream.batch_failed', stream, size: entries.length, error: errorSummary(error) }, 'batch failed; applying its entries one by one');
+    }
+    // Outside the try: a Redis failure to acknowledge is not the entries' fault (the partition replays them; dedupe drops them).
+    if (applied) {
+      await redis.xack(stream, keys.group, ...entries.map((entry) => entry.entryId));
+      options.onCommitted?.();
+      return;
     }
     // The database is up, so some entry is at fault: isolate it, keep the others flowing, in order.
     for (const entry of entries) {
       try {
         await options.handle([entry]);
-        await redis.multi().xack(stream, keys.group, entry.entryId).del(keys.failures(stream, entry.entryId)).exec();
-        options.onCommitted?.();
       } catch (error) {
         if (await options.isOutage()) throw error;
         const count = await countFailure(stream, entry.entryId);
@@ -148,6 +192,8 @@ export function createStreamWorker(options: StreamWorkerOptions) {
         // Later entries of this partition wait: they may belong to the same conversation.
         throw error;
       }
+      await redis.multi().xack(stream, keys.group, entry.entryId).del(keys.failures(stream, entry.entryId)).exec();
+      options.onCommitted?.();
     }
   }
 
@@ -156,7 +202,7 @@ export function createStreamWorker(options: StreamWorkerOptions) {
     // A consumer that died while this one runs (another instance) leaves entries only a reclaim finds.
     if (now >= nextReclaimAt) {
       nextReclaimAt = now + options.claimIdleMs / 2;
-      await reclaim();
+      await maintain();
     }
     const ready = streams.filter((stream) => (retryAt.get(stream) ?? 0) <= now);
     if (ready.length === 0) {
@@ -203,6 +249,14 @@ export function createStreamWorker(options: StreamWorkerOptions) {
         await readOnce();
       } catch (error) {
         if (!running) break;
+        if (
+          isGroupLost(error) &&
+          (await recoverGroups().then(
+            () => true,
+            () => false,
+          ))
+        )
+          continue;
         logger.error({ event: 'stream.read_error', error: errorSummary(error) }, 'could not read the event streams; retrying');
         await Bun.sleep(1000);
       }
@@ -212,7 +266,7 @@ export function createStreamWorker(options: StreamWorkerOptions) {
   return {
     async start(): Promise<void> {
       await ensureGroups();
-      await reclaim();
+      await maintain();
       nextReclaimAt = Date.now() + options.claimIdleMs / 2;
       running = true;
       loop = run();
