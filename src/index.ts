@@ -215,18 +215,37 @@ async function main(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL);
   // Handlers go in before the start: a SIGTERM that arrives while it runs still gets a clean stop.
   let service: Promise<Service | undefined> = Promise.resolve(undefined);
-  const shutdown = (signal: string) => {
-    logger.info({ event: 'service.stopping', signal }, 'stopping: finishing the batch in hand');
+  let exitCode = 0;
+  let stopping = false;
+  const stop = (code: number) => {
+    exitCode = Math.max(exitCode, code);
+    if (stopping) return;
+    stopping = true;
     const deadline = setTimeout(() => process.exit(1), 15_000);
     service
       .then((running) => running?.stop())
-      .then(() => {
+      .catch((error: unknown) => {
+        logger.error({ event: 'service.stop_failed', error: errorDetail(error) }, 'clean stop failed');
+        exitCode = 1;
+      })
+      .finally(() => {
         clearTimeout(deadline);
-        process.exit(0);
+        process.exit(exitCode);
       });
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  const onSignal = (signal: string) => {
+    logger.info({ event: 'service.stopping', signal }, 'stopping: finishing the batch in hand');
+    stop(0);
+  };
+  // The pipeline is at-least-once: crashing and restarting loses nothing, carrying on in an unknown state might.
+  const onCrash = (kind: string) => (error: unknown) => {
+    logger.fatal({ event: 'service.crashed', kind, error: errorDetail(error) }, `${kind}: stopping; a restart resumes from the streams`);
+    stop(1);
+  };
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  process.on('unhandledRejection', onCrash('unhandledRejection'));
+  process.on('uncaughtException', onCrash('uncaughtException'));
   service = startService(config, logger).catch((error: unknown) => {
     logger.fatal({ event: 'service.start_failed' }, error instanceof StartupError ? error.message : errorDetail(error));
     process.exit(1);
