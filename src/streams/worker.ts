@@ -82,8 +82,18 @@ export function createStreamWorker(options: StreamWorkerOptions) {
    * Re-creates lost groups from '0': whatever the stream still holds is
    * delivered again, and the dedupe in Postgres drops what was applied.
    */
-  async function recoverGroups(): Promise<void> {
-    const created = await ensureGroups();
+  /**
+   * Re-creates lost groups from '0': whatever the stream still holds is
+   * delivered again, and the dedupe in Postgres drops what was applied.
+   * False when Redis would not let it (the read loop's retry covers that).
+   */
+  async function recoverGroups(): Promise<boolean> {
+    let created: string[];
+    try {
+      created = await ensureGroups();
+    } catch {
+      return false;
+    }
     for (const stream of streams) replay.add(stream);
     if (created.length > 0) {
       logger.warn(
@@ -91,6 +101,7 @@ export function createStreamWorker(options: StreamWorkerOptions) {
         'consumer group was gone; re-created it, entries still in the stream are delivered again',
       );
     }
+    return true;
   }
 
   /** Takes over entries a dead consumer left unacknowledged (they are replayed before new ones), then trims acknowledged history. */
@@ -249,14 +260,7 @@ export function createStreamWorker(options: StreamWorkerOptions) {
         await readOnce();
       } catch (error) {
         if (!running) break;
-        if (
-          isGroupLost(error) &&
-          (await recoverGroups().then(
-            () => true,
-            () => false,
-          ))
-        )
-          continue;
+        if (isGroupLost(error) && (await recoverGroups())) continue;
         logger.error({ event: 'stream.read_error', error: errorSummary(error) }, 'could not read the event streams; retrying');
         await Bun.sleep(1000);
       }
