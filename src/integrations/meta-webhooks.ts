@@ -116,8 +116,10 @@ function contentOf(type: string, raw: Json): Pick<InboundMessage, 'text' | 'repl
       const reply = [body.button_reply, body.list_reply, body.nfm_reply].find(isObject);
       return { text: asString(reply?.title) ?? asString(reply?.body), replyId: asString(reply?.id) };
     }
-    case 'location':
-      return { text: [asString(body.name), asString(body.address), `${body.latitude},${body.longitude}`].filter(Boolean).join(' · ') };
+    case 'location': {
+      const coordinates = body.latitude !== undefined && body.longitude !== undefined ? `${body.latitude},${body.longitude}` : undefined;
+      return { text: [asString(body.name), asString(body.address), coordinates].filter(Boolean).join(' · ') };
+    }
     case 'reaction':
       return { text: asString(body.emoji) ?? '' };
     case 'contacts':

@@ -1,0 +1,258 @@
+import { describe, expect, test } from 'bun:test';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { InboundMessage, StatusUpdate } from '../../../src/events';
+import { parseThreadControlWebhook, parseWhatsAppWebhook } from '../../../src/integrations/meta-webhooks';
+
+const PHONE = '573001112233';
+const CRM_APP_ID = '263902037430900';
+
+/** Meta's envelope: one entry, one change of `field` carrying `value`. */
+const envelope = (value: Record<string, unknown>, field = 'messages') => ({
+  object: 'whatsapp_business_account',
+  entry: [{ id: 'WABA_ID', changes: [{ field, value: { messaging_product: 'whatsapp', ...value } }] }],
+});
+
+/** The one message a `messages` webhook carrying `content` turns into. */
+function parseMessage(content: Record<string, unknown>, extra: Record<string, unknown> = {}): InboundMessage {
+  const { events, ignored } = parseWhatsAppWebhook(
+    envelope({
+      contacts: [{ profile: { name: 'Juan' }, wa_id: PHONE }],
+      messages: [{ from: PHONE, id: 'wamid.1', timestamp: '1764514800', ...content }],
+      ...extra,
+    }),
+  );
+  expect(ignored).toEqual([]);
+  expect(events).toHaveLength(1);
+  expect(events[0]).toMatchObject({ type: 'user.message', key: PHONE, id: 'wa:msg:wamid.1' });
+  return events[0]!.data as InboundMessage;
+}
+
+/** The statuses a `statuses` webhook turns into, and what it ignored. */
+function parseStatuses(...statuses: Record<string, unknown>[]) {
+  const { events, ignored } = parseWhatsAppWebhook(envelope({ statuses }));
+  return { updates: events.map((event) => ({ key: event.key, id: event.id, ...(event.data as StatusUpdate) })), ignored };
+}
+
+describe('user messages', () => {
+  test('a text: who wrote, when (WhatsApp’s time), their profile name and the text', () => {
+    expect(parseMessage({ type: 'text', text: { body: 'Hola' } })).toEqual({
+      phone: PHONE,
+      waMessageId: 'wamid.1',
+      timestamp: '2025-11-30T15:00:00.000Z',
+      profileName: 'Juan',
+      type: 'text',
+      text: 'Hola',
+    });
+  });
+
+  for (const type of ['image', 'video', 'audio', 'sticker', 'document']) {
+    test(`${type}: the media reference, its caption as the text`, () => {
+      const message = parseMessage({
+        type,
+        [type]: { id: 'MEDIA_ID', mime_type: 'application/pdf', caption: 'mi factura', filename: 'factura.pdf' },
+      });
+      expect(message.type).toBe(type);
+      expect(message.text).toBe('mi factura');
+      expect(message.media).toEqual({ id: 'MEDIA_ID', url: undefined, mimeType: 'application/pdf', caption: 'mi factura', filename: 'factura.pdf' });
+    });
+  }
+
+  test('a template quick-reply button: its text and its payload', () => {
+    expect(parseMessage({ type: 'button', button: { text: 'Sí', payload: 'YES' } })).toMatchObject({ text: 'Sí', replyId: 'YES' });
+  });
+
+  test('a reply button, a list row and a flow completion: the title (or body) and the id', () => {
+    const interactive = (reply: Record<string, unknown>) => parseMessage({ type: 'interactive', interactive: reply });
+    expect(interactive({ type: 'button_reply', button_reply: { id: 'menu_support', title: 'Soporte' } })).toMatchObject({
+      text: 'Soporte',
+      replyId: 'menu_support',
+    });
+    expect(interactive({ type: 'list_reply', list_reply: { id: 'row_2', title: 'Facturación', description: '...' } })).toMatchObject({
+      text: 'Facturación',
+      replyId: 'row_2',
+    });
+    expect(interactive({ type: 'nfm_reply', nfm_reply: { body: 'Sent', name: 'flow', response_json: '{}' } })).toMatchObject({ text: 'Sent' });
+  });
+
+  test('a location: its name, address and coordinates as text', () => {
+    const message = parseMessage({ type: 'location', location: { name: 'Oficina', address: 'Calle 1', latitude: 4.6, longitude: -74.08 } });
+    expect(message.text).toBe('Oficina · Calle 1 · 4.6,-74.08');
+  });
+
+  test('a location without coordinates is only its name and address', () => {
+    expect(parseMessage({ type: 'location', location: { name: 'Oficina', address: 'Calle 1' } }).text).toBe('Oficina · Calle 1');
+  });
+
+  test('a reaction: the emoji; a removed reaction: empty text', () => {
+    expect(parseMessage({ type: 'reaction', reaction: { message_id: 'wamid.0', emoji: '👍' } }).text).toBe('👍');
+    expect(parseMessage({ type: 'reaction', reaction: { message_id: 'wamid.0' } }).text).toBe('');
+  });
+
+  test('shared contacts: their names', () => {
+    const message = parseMessage({ type: 'contacts', contacts: [{ name: { formatted_name: 'Ana Gómez' } }, { name: { formatted_name: 'Luis' } }] });
+    expect(message.text).toBe('Ana Gómez, Luis');
+  });
+
+  test('a type it does not know (an order) still arrives, typed, without text', () => {
+    const message = parseMessage({ type: 'order', order: { catalog_id: '1' } });
+    expect(message.type).toBe('order');
+    expect(message.text).toBeUndefined();
+  });
+
+  test('without `type` the message arrives as "unknown"', () => {
+    expect(parseMessage({}).type).toBe('unknown');
+  });
+
+  test('a user who hides the number is known by the business-scoped user id', () => {
+    const { events } = parseWhatsAppWebhook(
+      envelope({ contacts: [{ user_id: 'BSUID_123' }], messages: [{ id: 'wamid.2', type: 'text', text: { body: 'hola' } }] }),
+    );
+    expect(events[0]).toMatchObject({ key: 'BSUID_123', data: { phone: 'BSUID_123' } });
+  });
+
+  test('a message without id or sender is ignored with the reason', () => {
+    const { events, ignored } = parseWhatsAppWebhook(envelope({ messages: [{ type: 'text', text: { body: 'x' } }, 'garbage'] }));
+    expect(events).toEqual([]);
+    expect(ignored).toEqual(['message without id or sender', 'message without id or sender']);
+  });
+});
+
+describe('delivery statuses', () => {
+  const status = (fields: Record<string, unknown>) => ({ id: 'wamid.out', timestamp: '1764514800', recipient_id: PHONE, ...fields });
+
+  test('a status of a send carries its outbox key back (biz_opaque_callback_data)', () => {
+    const { updates } = parseStatuses(status({ status: 'delivered', biz_opaque_callback_data: 'outbox:42' }));
+    expect(updates).toEqual([
+      {
+        key: PHONE,
+        id: 'wa:status:wamid.out:delivered',
+        waMessageId: 'wamid.out',
+        status: 'delivered',
+        timestamp: '2025-11-30T15:00:00.000Z',
+        recipient: PHONE,
+        errors: undefined,
+        callbackData: 'outbox:42',
+      },
+    ]);
+  });
+
+  test('a status without callback data has none', () => {
+    expect(parseStatuses(status({ status: 'sent' })).updates[0]!.callbackData).toBeUndefined();
+  });
+
+  test('a failed send carries its errors', () => {
+    const { updates } = parseStatuses(status({ status: 'failed', errors: [{ code: 131047, title: 'Re-engagement message', message: 'more than 24 hours' }] }));
+    expect(updates[0]).toMatchObject({ status: 'failed', errors: [{ code: 131047, title: 'Re-engagement message', message: 'more than 24 hours' }] });
+  });
+
+  test('a voice note played counts as read', () => {
+    expect(parseStatuses(status({ status: 'played' })).updates[0]).toMatchObject({ status: 'read', id: 'wa:status:wamid.out:read' });
+  });
+
+  test('a status it does not track, or without a recipient, is ignored with the reason', () => {
+    const { updates, ignored } = parseStatuses(status({ status: 'deleted' }), { id: 'wamid.x', status: 'read' });
+    expect(updates).toEqual([]);
+    expect(ignored).toEqual(['status deleted not tracked', 'status read not tracked']);
+  });
+});
+
+describe('what is not a WhatsApp message', () => {
+  test('a body that is not an envelope', () => {
+    expect(parseWhatsAppWebhook({ hello: 'world' })).toEqual({ events: [], ignored: ['not a webhook envelope (no entry[])'] });
+    expect(parseWhatsAppWebhook(null).ignored).toEqual(['not a webhook envelope (no entry[])']);
+  });
+
+  test('an entry without changes (a Messenger-style entry) names its keys', () => {
+    expect(parseWhatsAppWebhook({ entry: [{ id: '1', messaging: [] }] }).ignored).toEqual(['entry without changes (keys: id,messaging)']);
+  });
+
+  test('a change of another field', () => {
+    expect(parseWhatsAppWebhook(envelope({}, 'account_update')).ignored).toEqual(['field account_update']);
+  });
+
+  test('a value with neither messages nor statuses, and one with errors only', () => {
+    expect(parseWhatsAppWebhook(envelope({ contacts: [] })).ignored).toEqual(['no messages or statuses']);
+    expect(parseWhatsAppWebhook(envelope({ errors: [{ code: 131000 }] })).ignored).toEqual(['value-level errors only']);
+  });
+
+  test('unknown fields next to the known ones change nothing', () => {
+    const message = parseMessage({ type: 'text', text: { body: 'Hola', preview_url: false }, referral: { source_type: 'ad' } }, { novelty: { x: 1 } });
+    expect(message.text).toBe('Hola');
+  });
+});
+
+describe('thread control', () => {
+  const seed = (event: string, threadControl: Record<string, unknown>) => envelope({ event, thread_control: threadControl }, 'messaging_handovers');
+
+  test('a pass to the CRM app, with the ticket in its metadata', () => {
+    const { items, ignored } = parseThreadControlWebhook(
+      seed('pass_thread_control', { app_id: CRM_APP_ID, metadata: JSON.stringify({ ticket_id: 'TK-2026-000042' }) }),
+      CRM_APP_ID,
+    );
+    expect(ignored).toEqual([]);
+    expect(items).toEqual([
+      {
+        control: { event: 'pass_thread_control', toCrm: true, appId: CRM_APP_ID, metadata: '{"ticket_id":"TK-2026-000042"}', ticketId: 'TK-2026-000042' },
+      },
+    ]);
+  });
+
+  test('a pass to another app is not a pass to the CRM; without a configured app id every pass is', () => {
+    const pass = seed('pass_thread_control', { new_owner_app_id: '999' });
+    expect(parseThreadControlWebhook(pass, CRM_APP_ID).items[0]!.control.toCrm).toBe(false);
+    expect(parseThreadControlWebhook(pass, '').items[0]!.control.toCrm).toBe(true);
+  });
+
+  test('a take back from the CRM is not toward it', () => {
+    expect(parseThreadControlWebhook(seed('take_thread_control', { app_id: CRM_APP_ID }), CRM_APP_ID).items[0]!.control.toCrm).toBe(false);
+  });
+
+  test("Conversation Routing's shapes: the user's phone, the ticket found in free-text metadata", () => {
+    const routing = (type: string, body: Record<string, unknown>) =>
+      parseThreadControlWebhook(envelope({ type, sender: { phone_number: PHONE }, [type]: body }, 'messaging_handovers'), CRM_APP_ID).items[0]!;
+    expect(routing('control_passed', { new_owner_role: 'escalation', previous_owner_app_id: '1', metadata: 'ticket TK-2026-000042 from bot' })).toEqual({
+      phone: PHONE,
+      control: { event: 'control_passed', toCrm: true, appId: '1', metadata: 'ticket TK-2026-000042 from bot', ticketId: 'TK-2026-000042' },
+    });
+    expect(routing('control_passed', { new_owner_role: 'primary' }).control.toCrm).toBe(false);
+    expect(routing('control_taken', { metadata: 'WhatsApp user requested human agent' }).control).toMatchObject({ toCrm: true, ticketId: undefined });
+  });
+
+  test('what it does not understand is ignored with the reason', () => {
+    const { items, ignored } = parseThreadControlWebhook(
+      {
+        entry: [{ changes: [{ field: 'messaging_handovers', value: { type: 'request_thread_control' } }] }, { changes: [{ field: 'messages', value: {} }] }],
+      },
+      CRM_APP_ID,
+    );
+    expect(items).toEqual([]);
+    expect(ignored).toEqual(['handover event request_thread_control not understood', 'field messages']);
+  });
+});
+
+/** Real payloads from public WhatsApp libraries' test suites, which CI provides next to the repository. */
+const FIXTURES = join(import.meta.dir, '../../../../shared/fixtures/meta-webhooks');
+const fixtures = existsSync(FIXTURES)
+  ? readdirSync(FIXTURES, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .flatMap((dir) =>
+        readdirSync(join(FIXTURES, dir.name))
+          .filter((file) => file.endsWith('.json'))
+          .map((file) => join(dir.name, file)),
+      )
+  : [];
+if (fixtures.length === 0) console.warn(`meta webhook fixtures not found at ${FIXTURES}: only the hand-written payloads are parsed here (CI has them)`);
+
+describe('real Meta payloads', () => {
+  for (const file of fixtures) {
+    test(`${file} parses on both webhooks without throwing, each part turned into an event or ignored with a reason`, () => {
+      const payload: unknown = JSON.parse(readFileSync(join(FIXTURES, file), 'utf8'));
+      const messages = parseWhatsAppWebhook(payload);
+      const handovers = parseThreadControlWebhook(payload, CRM_APP_ID);
+      expect(messages.events.length + messages.ignored.length).toBeGreaterThan(0);
+      expect(handovers.items.length + handovers.ignored.length).toBeGreaterThan(0);
+      for (const event of messages.events) expect(event.key).not.toBe('');
+    });
+  }
+});
