@@ -81,10 +81,6 @@ export function createStreamWorker(options: StreamWorkerOptions) {
   /**
    * Re-creates lost groups from '0': whatever the stream still holds is
    * delivered again, and the dedupe in Postgres drops what was applied.
-   */
-  /**
-   * Re-creates lost groups from '0': whatever the stream still holds is
-   * delivered again, and the dedupe in Postgres drops what was applied.
    * False when Redis would not let it (the read loop's retry covers that).
    */
   async function recoverGroups(): Promise<boolean> {
