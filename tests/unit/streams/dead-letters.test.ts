@@ -12,7 +12,7 @@ afterEach(async () => {
 });
 
 function deadLetterFixture() {
-  const fixture = redisFixture('deadletters');
+  const fixture = redisFixture('unit-dead-letters');
   cleanups.push(fixture.drop);
   const { redis, keys } = fixture;
   /** Dead-letters `original` as the worker does, as having failed in `stream`. */

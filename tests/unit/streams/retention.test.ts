@@ -13,7 +13,7 @@ afterEach(async () => {
 
 /** A partition stream with `count` entries written `ageMs` ago, its group created from the start. */
 async function partition(count: number, ageMs: number) {
-  const fixture = redisFixture('retention');
+  const fixture = redisFixture('unit-retention');
   cleanups.push(fixture.drop);
   const stream = fixture.keys.partition(0);
   const writtenAt = Date.now() - ageMs;

@@ -21,7 +21,7 @@ afterEach(async () => {
  * `handle` resolved, in order.
  */
 function workerFixture(options: Partial<StreamWorkerOptions> = {}) {
-  const fixture = redisFixture('worker');
+  const fixture = redisFixture('unit-worker');
   const blockingRedis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const applied: string[] = [];
   const calls: StreamEntry[][] = [];

@@ -34,7 +34,7 @@ afterEach(async () => {
 
 /** A scheduler publishing to streams of this test's own; `fired` reads back what reached the user's partition. */
 function schedulerFixture() {
-  const fixture = redisFixture('timers');
+  const fixture = redisFixture('unit-timers');
   cleanups.push(fixture.drop);
   const scheduler = createTimerScheduler({
     database,
