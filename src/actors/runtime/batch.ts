@@ -4,12 +4,10 @@ import type { Database, Tx } from '../../db/client';
 import { conversations, processedEvents, ticketKpis, tickets, type Ticket } from '../../db/schema';
 import type { PipelineEvent, StreamEntry } from '../../events';
 import { maskPhone, type Logger } from '../../logger';
-import type { Texts } from '../../texts';
 import type { ConversationEvent } from '../conversation';
 import { effectsOf } from '../effects';
 import type { HandoverEvent, HandoverMachine, HandoverPolicy } from '../handover';
-import type { ReengageTemplate } from './bodies';
-import { perform, type EffectHost } from './interpret';
+import { perform, type EffectHost, type MessageSettings } from './interpret';
 import type { AfterCommit } from './observe';
 import { conversationUpdate, kpiRow, kpiUpdate, projectConversation, projectTicket, ticketUpdate } from './projection';
 import { restoreConversation, restoreTicket } from './restore';
@@ -18,13 +16,10 @@ import { BatchRows } from './rows';
 import { originOf, type ConversationMachine, type ConversationState, type Origin, type TicketState } from './state';
 import { conversationTimerOwner, timerWrites } from './timers';
 
-export interface BatchDeps {
+export interface BatchDeps extends MessageSettings {
   database: Database;
-  texts: Texts;
-  emergencyPhone: string;
   logger: Logger;
   handoverPolicy: HandoverPolicy;
-  reengageTemplate: ReengageTemplate;
   conversationMachine: ConversationMachine;
   handoverMachine: HandoverMachine;
 }
@@ -49,10 +44,6 @@ export async function claimFreshEvents(tx: Tx, entries: StreamEntry[]): Promise<
  * written at `flush`.
  */
 export class Batch implements EffectHost {
-  readonly texts: Texts;
-  readonly emergencyPhone: string;
-  readonly reengageTemplate: ReengageTemplate;
-  readonly logger: Logger;
   readonly rows = new BatchRows();
   private readonly conversations = new Map<string, ConversationState>();
   private readonly tickets = new Map<string, TicketState>();
@@ -68,8 +59,14 @@ export class Batch implements EffectHost {
     private readonly deps: BatchDeps,
     private readonly tx: Tx,
     readonly afterCommit: AfterCommit,
-  ) {
-    ({ texts: this.texts, emergencyPhone: this.emergencyPhone, reengageTemplate: this.reengageTemplate, logger: this.logger } = deps);
+  ) {}
+
+  get settings(): MessageSettings {
+    return this.deps;
+  }
+
+  get logger(): Logger {
+    return this.deps.logger;
   }
 
   /** Two queries for the whole batch: the users' conversations, then every ticket they or the events name. */

@@ -18,11 +18,17 @@ import { handoverObservations, milestoneLine, ticketEventLine, type AfterCommit 
 import type { BatchRows } from './rows';
 import type { ConversationState, Origin, TicketState } from './state';
 
-/** What an effect may touch: the batch's rows and actors, and the settings its messages need. */
-export interface EffectHost {
+/** What the bot's messages are made of, from configuration. */
+export interface MessageSettings {
   texts: Texts;
   emergencyPhone: string;
+  /** The approved template an agent's message goes out as past WhatsApp's window; null: such messages are refused. */
   reengageTemplate: ReengageTemplate;
+}
+
+/** What an effect may touch: the batch's rows and actors, and the settings its messages need. */
+export interface EffectHost {
+  settings: MessageSettings;
   logger: Logger;
   rows: BatchRows;
   afterCommit: AfterCommit;
@@ -58,15 +64,21 @@ function setSurveyStatus(ticket: TicketState, status: SurveyStatus): void {
 
 const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
   reply: (host, { origin, ticketId }, params) =>
-    host.rows.sendWhatsApp(origin, { ticketId, author: 'bot', authorId: null, type: 'text', ...botReply(host.texts, host.emergencyPhone, origin.phone, params) }),
+    host.rows.sendWhatsApp(origin, {
+      ticketId,
+      author: 'bot',
+      authorId: null,
+      type: 'text',
+      ...botReply(host.settings.texts, host.settings.emergencyPhone, origin.phone, params),
+    }),
 
   showMenu: (host, { origin, ticketId }, params) =>
-    host.rows.sendWhatsApp(origin, { ticketId, author: 'bot', authorId: null, type: 'interactive', ...menuMessage(host.texts, origin.phone, params) }),
+    host.rows.sendWhatsApp(origin, { ticketId, author: 'bot', authorId: null, type: 'interactive', ...menuMessage(host.settings.texts, origin.phone, params) }),
 
   offerSurvey: (host, { origin }, { ticketId }) => {
     const ticket = host.ticket(ticketId);
     if (ticket) setSurveyStatus(ticket, 'offered');
-    host.rows.sendWhatsApp(origin, { ticketId, author: 'bot', authorId: null, type: 'interactive', ...surveyMessage(host.texts, origin.phone) });
+    host.rows.sendWhatsApp(origin, { ticketId, author: 'bot', authorId: null, type: 'interactive', ...surveyMessage(host.settings.texts, origin.phone) });
   },
 
   lookupCustomer: (host, { origin }, { document }) => {
@@ -110,7 +122,7 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
       authorId: params.agentId ?? null,
       type: params.messageType,
       media: params.media,
-      ...agentMessage(origin.phone, params, host.reengageTemplate),
+      ...agentMessage(origin.phone, params, host.settings.reengageTemplate),
     }),
 
   refuseAgentMessage: (host, scope, params) => {

@@ -93,7 +93,9 @@ describe("WhatsApp's messages and what the history keeps of them", () => {
   });
 
   test('the menu after a message it did not understand says so first', () => {
-    expect(menuMessage(DEFAULT_TEXTS, PHONE, { greeting: false, notUnderstood: true }).body).toBe(`${DEFAULT_TEXTS.notUnderstood}\n\n${DEFAULT_TEXTS.menuBody}`);
+    expect(menuMessage(DEFAULT_TEXTS, PHONE, { greeting: false, notUnderstood: true }).body).toBe(
+      `${DEFAULT_TEXTS.notUnderstood}\n\n${DEFAULT_TEXTS.menuBody}`,
+    );
   });
 
   test('the survey is a list of five ratings', () => {
@@ -105,7 +107,10 @@ describe("WhatsApp's messages and what the history keeps of them", () => {
 
   test("an agent's text goes out as written", () => {
     const outgoing = agentMessage(PHONE, { messageType: 'text', body: 'Hola, soy Laura', asTemplate: false }, null);
-    expect(outgoing).toEqual({ body: 'Hola, soy Laura', payload: expect.objectContaining({ type: 'text', text: { body: 'Hola, soy Laura', preview_url: false } }) });
+    expect(outgoing).toEqual({
+      body: 'Hola, soy Laura',
+      payload: expect.objectContaining({ type: 'text', text: { body: 'Hola, soy Laura', preview_url: false } }),
+    });
   });
 
   test("an agent's document goes out as media by link; the history keeps its caption", () => {

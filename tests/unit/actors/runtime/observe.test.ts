@@ -21,7 +21,10 @@ describe('the milestone log lines', () => {
 describe('the ticket events a support engineer looks for', () => {
   test('an escalation is logged with its data and the phone masked', () => {
     const line = ticketEventLine('escalated', TICKET.ticketId, PHONE, { step: 1 });
-    expect(line).toEqual({ fields: { event: 'ticket.escalated', ticketId: TICKET.ticketId, phone: '57300*****33', step: 1 }, message: `ticket ${TICKET.ticketId}: escalated` });
+    expect(line).toEqual({
+      fields: { event: 'ticket.escalated', ticketId: TICKET.ticketId, phone: '57300*****33', step: 1 },
+      message: `ticket ${TICKET.ticketId}: escalated`,
+    });
   });
 
   test('routine events are not logged', () => {

@@ -34,7 +34,19 @@ describe('the columns a later write may change, read from the table definitions'
   test("a KPI row's: what a transition changes, never the durations Postgres computes", () => {
     const columns = updatableColumns(ticketKpis, KPI_FIXED);
     expect(columns.sort()).toEqual(
-      ['assignedAt', 'firstAgentReplyAt', 'closedAt', 'status', 'closeReason', 'priority', 'agentId', 'agentName', 'escalations', 'csat', 'surveyStatus'].sort(),
+      [
+        'assignedAt',
+        'firstAgentReplyAt',
+        'closedAt',
+        'status',
+        'closeReason',
+        'priority',
+        'agentId',
+        'agentName',
+        'escalations',
+        'csat',
+        'surveyStatus',
+      ].sort(),
     );
     expect(columns).not.toContain('waitSeconds');
   });

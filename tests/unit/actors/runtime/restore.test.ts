@@ -125,7 +125,15 @@ describe('a conversation persisted before the deadlines existed', () => {
     const createdAt = new Date('2026-11-01T08:00:00.000Z');
     const persisted = {
       value: 'inTicket',
-      context: { phone: '573001112233', customer: null, authAttempts: 0, intent: null, pendingDocument: null, ticketId: 'TK-2026-000007', surveyTicketId: null },
+      context: {
+        phone: '573001112233',
+        customer: null,
+        authAttempts: 0,
+        intent: null,
+        pendingDocument: null,
+        ticketId: 'TK-2026-000007',
+        surveyTicketId: null,
+      },
     };
     const state = restoreConversation(conversation, { snapshot: persisted, createdAt });
     expect(state.snapshot.value).toBe('inTicket');

@@ -86,14 +86,20 @@ describe('a fired deadline', () => {
 
   test('is stale once the deadline moved (an escalation re-armed it), was cleared, or its ticket is not loaded', () => {
     const fired = event('timer.fired', { ticketId: 'TK-1', timer: 'assign', dueAt: DUE });
-    expect(route(fired, loaded({}, { 'TK-1': { open: true, deadlines: { assign: '2026-12-01T15:00:00.000Z' } } }))).toEqual({ to: 'nowhere', reason: 'stale_timer' });
+    expect(route(fired, loaded({}, { 'TK-1': { open: true, deadlines: { assign: '2026-12-01T15:00:00.000Z' } } }))).toEqual({
+      to: 'nowhere',
+      reason: 'stale_timer',
+    });
     expect(route(fired, loaded({}, { 'TK-1': { open: true, deadlines: {} } }))).toEqual({ to: 'nowhere', reason: 'stale_timer' });
     expect(route(fired, loaded({}, {}))).toEqual({ to: 'nowhere', reason: 'stale_timer' });
   });
 
   test("without a ticket id it is the conversation's, checked against the conversation's deadlines", () => {
     const fired = event('timer.fired', { timer: 'survey', dueAt: DUE });
-    expect(route(fired, loaded({ [PHONE]: { ticketId: null, deadlines: { survey: DUE } } }, {}))).toMatchObject({ to: 'conversation', event: { type: 'timer.fired', timer: 'survey' } });
+    expect(route(fired, loaded({ [PHONE]: { ticketId: null, deadlines: { survey: DUE } } }, {}))).toMatchObject({
+      to: 'conversation',
+      event: { type: 'timer.fired', timer: 'survey' },
+    });
     expect(route(fired, loaded({ [PHONE]: { ticketId: null, deadlines: {} } }, {}))).toEqual({ to: 'nowhere', reason: 'stale_timer' });
   });
 });
@@ -105,5 +111,8 @@ test('a delivery status goes to the message history, not to a machine', () => {
 
 test('a directory answer goes to the conversation', () => {
   const result = { document: '1010101010', outcome: 'not_found' as const };
-  expect(route(event('customer.lookup.result', result), loaded({}, {}))).toEqual({ to: 'conversation', event: { type: 'customer.lookup.completed', at: AT, result } });
+  expect(route(event('customer.lookup.result', result), loaded({}, {}))).toEqual({
+    to: 'conversation',
+    event: { type: 'customer.lookup.completed', at: AT, result },
+  });
 });

@@ -72,7 +72,14 @@ export class UserScript {
   }
 
   taps(replyId: string, title: string): PipelineEvent {
-    return this.event('user.message', { phone: this.phone, waMessageId: `wamid.${this.phone}.${++this.sequence}`, timestamp: this.now, type: 'interactive', text: title, replyId });
+    return this.event('user.message', {
+      phone: this.phone,
+      waMessageId: `wamid.${this.phone}.${++this.sequence}`,
+      timestamp: this.now,
+      type: 'interactive',
+      text: title,
+      replyId,
+    });
   }
 
   directoryFinds(document: string, customer: CustomerRecord): PipelineEvent {
@@ -93,6 +100,11 @@ export class UserScript {
 
   agentHandsBack(ticketId: string): PipelineEvent {
     return this.event('crm.handover', { ticketId, handoverType: 'human_to_bot' });
+  }
+
+  /** WhatsApp's status webhook for one of our messages; `callbackData` echoes its outbox key. */
+  whatsappReports(waMessageId: string, status: 'sent' | 'delivered' | 'read' | 'failed', callbackData?: string): PipelineEvent {
+    return this.event('whatsapp.status', { waMessageId, status, timestamp: this.now, recipient: this.phone, ...(callbackData ? { callbackData } : {}) });
   }
 
   /**
