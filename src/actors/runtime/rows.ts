@@ -1,7 +1,7 @@
+import { inArray, sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client';
 import { messages, outbox, ticketEvents, timers, type MessageAuthor, type NewMessage, type NewOutboxRow, type OutboxKind } from '../../db/schema';
 import type { InboundMessage, StatusUpdate } from '../../events';
-import { inArray, sql } from 'drizzle-orm';
 import type { WhatsAppMessage } from '../../integrations/whatsapp-messages';
 import { applyStatus } from './status';
 import { settleTimerWrites, type TimerWrite } from './timers';
