@@ -15,5 +15,4 @@ export const customers = pgTable(
   (table) => [index('customers_phone_idx').on(table.phone)],
 );
 
-export type Customer = typeof customers.$inferSelect;
 export type NewCustomer = typeof customers.$inferInsert;

@@ -85,5 +85,4 @@ export const timers = pgTable(
   ],
 );
 
-export type TimerRow = typeof timers.$inferSelect;
 export type NewTimerRow = typeof timers.$inferInsert;

@@ -63,4 +63,3 @@ export const ticketEvents = pgTable(
 );
 
 export type Ticket = typeof tickets.$inferSelect;
-export type NewTicket = typeof tickets.$inferInsert;

@@ -1,0 +1,213 @@
+import { inArray, sql } from 'drizzle-orm';
+import { initialTransition, transition } from 'xstate';
+import type { Database, Tx } from '../../db/client';
+import { conversations, processedEvents, ticketKpis, tickets, type Ticket } from '../../db/schema';
+import type { PipelineEvent, StreamEntry } from '../../events';
+import { maskPhone, type Logger } from '../../logger';
+import type { ConversationEvent } from '../conversation';
+import { effectsOf } from '../effects';
+import type { HandoverEvent, HandoverMachine, HandoverPolicy } from '../handover';
+import { perform, type EffectHost, type MessageSettings } from './interpret';
+import type { AfterCommit } from './observe';
+import { conversationUpdate, kpiRow, kpiUpdate, projectConversation, projectTicket, ticketUpdate } from './projection';
+import { restoreConversation, restoreTicket } from './restore';
+import { route, type LoadedActors } from './route';
+import { BatchRows } from './rows';
+import { originOf, type ConversationMachine, type ConversationState, type Origin, type TicketState } from './state';
+import { conversationTimerOwner, timerWrites } from './timers';
+
+export interface BatchDeps extends MessageSettings {
+  database: Database;
+  logger: Logger;
+  handoverPolicy: HandoverPolicy;
+  conversationMachine: ConversationMachine;
+  handoverMachine: HandoverMachine;
+}
+
+/** Records every event id; only those not seen before (in this batch or any earlier one) are applied. */
+export async function claimFreshEvents(tx: Tx, entries: StreamEntry[]): Promise<StreamEntry[]> {
+  const firstOccurrence = new Map<string, StreamEntry>();
+  for (const entry of entries) if (!firstOccurrence.has(entry.event.id)) firstOccurrence.set(entry.event.id, entry);
+  if (firstOccurrence.size === 0) return [];
+  const inserted = await tx
+    .insert(processedEvents)
+    .values([...firstOccurrence.values()].map((entry) => ({ id: entry.event.id, streamEntryId: entry.entryId })))
+    .onConflictDoNothing()
+    .returning({ id: processedEvents.id });
+  const fresh = new Set(inserted.map((row) => row.id));
+  return [...firstOccurrence.values()].filter((entry) => fresh.has(entry.event.id));
+}
+
+/**
+ * One partition batch inside its transaction: the actors it touches, loaded
+ * once, driven by XState's pure `transition()`, and every row they decided,
+ * written at `flush`.
+ */
+export class Batch implements EffectHost {
+  readonly rows = new BatchRows();
+  private readonly conversations = new Map<string, ConversationState>();
+  private readonly tickets = new Map<string, TicketState>();
+  private readonly loaded: LoadedActors = {
+    conversation: (phone) => this.conversations.get(phone)?.snapshot.context,
+    ticket: (ticketId) => {
+      const state = this.tickets.get(ticketId);
+      return state && { open: state.snapshot.status !== 'done', deadlines: state.snapshot.context.deadlines };
+    },
+  };
+
+  constructor(
+    private readonly deps: BatchDeps,
+    private readonly tx: Tx,
+    readonly afterCommit: AfterCommit,
+  ) {}
+
+  get settings(): MessageSettings {
+    return this.deps;
+  }
+
+  get logger(): Logger {
+    return this.deps.logger;
+  }
+
+  /** Two queries for the whole batch: the users' conversations, then every ticket they or the events name. */
+  async load(events: PipelineEvent[]): Promise<void> {
+    const phones = [...new Set(events.map((event) => event.key))];
+    if (phones.length === 0) return;
+    const rows = await this.tx.select().from(conversations).where(inArray(conversations.phone, phones));
+    for (const row of rows) this.conversations.set(row.phone, restoreConversation(this.deps.conversationMachine, row));
+    const ticketIds = new Set<string>();
+    for (const state of this.conversations.values()) {
+      const { ticketId, surveyTicketId } = state.snapshot.context;
+      if (ticketId) ticketIds.add(ticketId);
+      if (surveyTicketId) ticketIds.add(surveyTicketId);
+    }
+    for (const event of events) {
+      if ('ticketId' in event.data && typeof event.data.ticketId === 'string') ticketIds.add(event.data.ticketId);
+    }
+    if (ticketIds.size === 0) return;
+    const ticketRows = await this.tx
+      .select()
+      .from(tickets)
+      .where(inArray(tickets.id, [...ticketIds]));
+    const now = new Date().toISOString();
+    for (const row of ticketRows) {
+      const state = restoreTicket(this.deps.handoverMachine, this.deps.handoverPolicy, row, now);
+      if (state.armLegacyDeadlines) this.rows.timers(timerWrites(row.id, row.id, row.phone, {}, state.snapshot.context.deadlines));
+      this.tickets.set(row.id, state);
+    }
+  }
+
+  async apply(event: PipelineEvent): Promise<void> {
+    const origin = originOf(event);
+    const target = route(event, this.loaded);
+    if (event.type === 'user.message') this.rows.received(origin.phone, target.to === 'ticket' ? target.ticketId : null, event.data);
+    if (event.type === 'timer.fired' && target.to !== 'nowhere') this.logFiring(origin, event.data);
+    switch (target.to) {
+      case 'conversation':
+        return this.sendToConversation(origin, target.event);
+      case 'ticket':
+        return this.sendToTicket(origin, target.ticketId, target.event);
+      case 'status':
+        return this.rows.status(target.update);
+      case 'nowhere':
+        return this.logDropped(event);
+    }
+  }
+
+  ticket(ticketId: string): TicketState | undefined {
+    return this.tickets.get(ticketId);
+  }
+
+  /** The user's conversation; a user never seen before starts a new one. */
+  conversation(phone: string): ConversationState {
+    let state = this.conversations.get(phone);
+    if (!state) {
+      const [snapshot] = initialTransition(this.deps.conversationMachine, { phone });
+      state = { snapshot, createdAt: new Date().toISOString(), dirty: true };
+      this.conversations.set(phone, state);
+    }
+    return state;
+  }
+
+  async sendToConversation(origin: Origin, event: ConversationEvent): Promise<void> {
+    const state = this.conversation(origin.phone);
+    const [next, actions] = transition(this.deps.conversationMachine, state.snapshot, event);
+    this.rows.timers(timerWrites(conversationTimerOwner(origin.phone), null, origin.phone, state.snapshot.context.deadlines, next.context.deadlines));
+    state.snapshot = next;
+    state.dirty = true;
+    await perform(this, { origin, ticketId: null }, effectsOf(actions));
+  }
+
+  private async sendToTicket(origin: Origin, ticketId: string, event: HandoverEvent): Promise<void> {
+    const state = this.tickets.get(ticketId);
+    if (!state) {
+      this.logger.warn({ event: 'ticket.unknown', ticketId, type: event.type }, 'event for an unknown ticket dropped');
+      return;
+    }
+    if (!state.snapshot.can(event)) {
+      this.rows.ticketEvent(ticketId, 'event_rejected', { event: event.type, state: state.snapshot.value }, event.at);
+      this.logger.warn({ event: 'ticket.event_rejected', ticketId, type: event.type, state: state.snapshot.value }, 'ticket state does not accept this event');
+      return;
+    }
+    const [next, actions] = transition(this.deps.handoverMachine, state.snapshot, event);
+    this.rows.timers(timerWrites(ticketId, ticketId, state.snapshot.context.phone, state.snapshot.context.deadlines, next.context.deadlines));
+    state.snapshot = next;
+    state.dirty = true;
+    await perform(this, { origin, ticketId }, effectsOf(actions));
+  }
+
+  async openTicket(origin: Origin, category: Ticket['category'], priority: Ticket['priority']): Promise<void> {
+    const customer = this.conversation(origin.phone).snapshot.context.customer;
+    if (!customer) throw new Error('openTicket without an authenticated customer');
+    const ticketId = await this.nextTicketId(origin.at);
+    const input = { ticketId, phone: origin.phone, category, priority, customer, requestedAt: origin.at };
+    const [snapshot, actions] = initialTransition(this.deps.handoverMachine, input);
+    this.tickets.set(ticketId, { snapshot, dirty: true, csat: null, surveyStatus: null, kpisAsStored: null });
+    this.rows.timers(timerWrites(ticketId, ticketId, origin.phone, {}, snapshot.context.deadlines));
+    await this.sendToConversation(origin, { type: 'ticket.opened', at: origin.at, ticketId });
+    await perform(this, { origin, ticketId }, effectsOf(actions));
+  }
+
+  /** `TK-YYYY-NNNNNN`: the year of the request, a number from a sequence shared by all instances. */
+  private async nextTicketId(at: string): Promise<string> {
+    const [row] = await this.deps.database.rows<{ n: number | string }>(this.tx, sql`select nextval('ticket_number_seq') as n`);
+    return `TK-${new Date(at).getUTCFullYear()}-${String(row!.n).padStart(6, '0')}`;
+  }
+
+  async flush(): Promise<void> {
+    const { tx } = this;
+    const now = new Date();
+    const dirtyConversations = [...this.conversations.entries()].filter(([, state]) => state.dirty);
+    if (dirtyConversations.length > 0) {
+      const rows = dirtyConversations.map(([phone, state]) => projectConversation(this.deps.conversationMachine, phone, state, now));
+      await tx.insert(conversations).values(rows).onConflictDoUpdate({ target: conversations.phone, set: conversationUpdate() });
+    }
+    const dirtyTickets = [...this.tickets.values()].filter((state) => state.dirty);
+    if (dirtyTickets.length > 0) {
+      const rows = dirtyTickets.map((state) => projectTicket(this.deps.handoverMachine, state));
+      await tx.insert(tickets).values(rows).onConflictDoUpdate({ target: tickets.id, set: ticketUpdate() });
+      // The KPI row moves with its ticket, in the same transaction; a relayed message leaves it as it was.
+      const changedKpis = rows.map(kpiRow).filter((kpis, index) => JSON.stringify(kpis) !== dirtyTickets[index]!.kpisAsStored);
+      if (changedKpis.length > 0) await tx.insert(ticketKpis).values(changedKpis).onConflictDoUpdate({ target: ticketKpis.ticketId, set: kpiUpdate() });
+    }
+    await this.rows.write(tx);
+  }
+
+  private logFiring(origin: Origin, fired: { timer: string; dueAt: string; ticketId?: string }): void {
+    const lateMs = Date.parse(origin.at) - Date.parse(fired.dueAt);
+    this.logger.info(
+      { event: 'timer.fired', ticketId: fired.ticketId, phone: maskPhone(origin.phone), timer: fired.timer, dueAt: fired.dueAt, lateMs },
+      'deadline fired',
+    );
+  }
+
+  private logDropped(event: PipelineEvent): void {
+    if (event.type === 'timer.fired') {
+      const { ticketId, timer, dueAt } = event.data;
+      this.logger.debug({ event: 'timer.stale', ticketId, timer, dueAt }, 'deadline moved or cleared before it fired');
+    } else if (event.type === 'meta.thread_control') {
+      const fields = { event: 'thread_control.unmatched', phone: maskPhone(event.key), control: event.data.event };
+      this.logger.info(fields, 'thread control event names no open ticket');
+    }
+  }
+}

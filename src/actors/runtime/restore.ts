@@ -1,0 +1,60 @@
+import type { ConversationRow, Ticket } from '../../db/schema';
+import { addSeconds } from '../deadlines';
+import type { HandoverMachine, HandoverPolicy } from '../handover';
+import { kpiRow } from './projection';
+import type { ConversationMachine, ConversationSnapshot, ConversationState, HandoverSnapshot, TicketState } from './state';
+
+type Persisted<S extends { value: unknown; context: unknown }> = { value: S['value']; context: Partial<S['context']> };
+
+/** A conversation as stored; snapshots written before the deadlines existed have none, and start with none armed. */
+export function restoreConversation(machine: ConversationMachine, row: Pick<ConversationRow, 'snapshot' | 'createdAt'>): ConversationState {
+  const persisted = row.snapshot as Persisted<ConversationSnapshot>;
+  return {
+    snapshot: machine.resolveState({
+      value: persisted.value,
+      context: { deadlines: {}, ...persisted.context } as ConversationSnapshot['context'],
+    }),
+    createdAt: row.createdAt.toISOString(),
+    dirty: false,
+  };
+}
+
+/**
+ * A ticket as stored. Snapshots written before the lifecycle rules lack
+ * their fields: they get defaults, and an open one gets the deadlines it
+ * needs so that it cannot stay in human mode forever (armed `now`, and
+ * marked so the batch writes them).
+ */
+export function restoreTicket(machine: HandoverMachine, policy: LegacyPolicy, row: Ticket, now: string): TicketState {
+  const persisted = row.snapshot as Persisted<HandoverSnapshot>;
+  const legacy = persisted.context.deadlines === undefined && persisted.value !== 'closed';
+  const lastActivityAt = persisted.context.lastActivityAt ?? now;
+  const context = {
+    queuePosition: null,
+    lastUserMessageAt: persisted.context.lastActivityAt,
+    ladderStep: 0,
+    escalations: 0,
+    supervisorQueued: false,
+    agentReminded: false,
+    ...persisted.context,
+    deadlines: persisted.context.deadlines ?? (legacy ? legacyDeadlines(policy, String(persisted.value), lastActivityAt, now) : {}),
+  } as HandoverSnapshot['context'];
+  return {
+    snapshot: machine.resolveState({ value: persisted.value, context }),
+    dirty: legacy,
+    armLegacyDeadlines: legacy,
+    csat: row.csat,
+    surveyStatus: row.surveyStatus,
+    kpisAsStored: JSON.stringify(kpiRow(row)),
+  };
+}
+
+type LegacyPolicy = Pick<HandoverPolicy, 'windowS' | 'assignTimeoutS'>;
+
+/** An old open ticket closes when WhatsApp's window does; one still waiting is re-requested one assign timeout from now. */
+export function legacyDeadlines(policy: LegacyPolicy, state: string, lastActivityAt: string, now: string): HandoverSnapshot['context']['deadlines'] {
+  return {
+    idle: addSeconds(lastActivityAt, policy.windowS),
+    ...(state === 'waitingAgent' ? { assign: addSeconds(now, policy.assignTimeoutS) } : {}),
+  };
+}

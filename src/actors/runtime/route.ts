@@ -1,0 +1,85 @@
+import type { PipelineEvent, StatusUpdate } from '../../events';
+import type { ConversationEvent, ConversationTimer } from '../conversation';
+import type { Deadlines } from '../deadlines';
+import type { HandoverEvent, HandoverTimer } from '../handover';
+
+/** Where one pipeline event goes. */
+export type Route =
+  | { to: 'conversation'; event: ConversationEvent }
+  | { to: 'ticket'; ticketId: string; event: HandoverEvent }
+  | { to: 'status'; update: StatusUpdate }
+  | { to: 'nowhere'; reason: 'stale_timer' | 'no_ticket' };
+
+/** What routing needs to know of the actors the batch has loaded (none is created by asking). */
+export interface LoadedActors {
+  conversation(phone: string): { ticketId: string | null; deadlines: Deadlines<string> } | undefined;
+  ticket(ticketId: string): { open: boolean; deadlines: Deadlines<string> } | undefined;
+}
+
+/** The ticket that owns the user's messages: their conversation's, while it is open. */
+export function openTicketOf(actors: LoadedActors, phone: string): string | null {
+  const ticketId = actors.conversation(phone)?.ticketId;
+  return ticketId && actors.ticket(ticketId)?.open ? ticketId : null;
+}
+
+/**
+ * A firing acts only if the deadline is still armed at that time: the
+ * scheduler may deliver it twice (a crash before it marked the row, two
+ * instances), or after the machine moved on.
+ */
+export function isStaleFiring(actors: LoadedActors, phone: string, fired: { timer: string; dueAt: string; ticketId?: string }): boolean {
+  const deadlines = fired.ticketId ? actors.ticket(fired.ticketId)?.deadlines : actors.conversation(phone)?.deadlines;
+  return deadlines?.[fired.timer] !== fired.dueAt;
+}
+
+export function route(event: PipelineEvent, actors: LoadedActors): Route {
+  const { at } = event;
+  switch (event.type) {
+    case 'user.message': {
+      // While a ticket is open its handover machine owns the user's messages: the bot stays silent.
+      const ticketId = openTicketOf(actors, event.key);
+      const message = { type: 'user.message', at, message: event.data } as const;
+      return ticketId ? { to: 'ticket', ticketId, event: message } : { to: 'conversation', event: message };
+    }
+    case 'whatsapp.status':
+      return { to: 'status', update: event.data };
+    case 'crm.handover': {
+      const { ticketId, handoverType, agentId, agentName } = event.data;
+      return {
+        to: 'ticket',
+        ticketId,
+        event:
+          handoverType === 'bot_to_human'
+            ? { type: 'crm.handover.bot_to_human', at, agent: { id: agentId ?? '', name: agentName ?? agentId ?? '' } }
+            : { type: 'crm.handover.human_to_bot', at },
+      };
+    }
+    case 'crm.message':
+      return { to: 'ticket', ticketId: event.data.ticketId, event: { type: 'crm.message', at, message: event.data } };
+    case 'meta.thread_control': {
+      const ticketId = event.data.ticketId ?? actors.conversation(event.key)?.ticketId;
+      if (!ticketId) return { to: 'nowhere', reason: 'no_ticket' };
+      return { to: 'ticket', ticketId, event: { type: 'meta.thread_control', at, control: event.data } };
+    }
+    case 'crm.agent_request.result': {
+      const { ticketId, outcome, agentAssigned, error } = event.data;
+      return {
+        to: 'ticket',
+        ticketId,
+        event:
+          outcome === 'accepted'
+            ? { type: 'crm.agent_request.accepted', at, agent: agentAssigned ?? null, queuePosition: event.data.queuePosition ?? null }
+            : { type: 'crm.agent_request.failed', at, error: error ?? 'unknown error' },
+      };
+    }
+    case 'customer.lookup.result':
+      return { to: 'conversation', event: { type: 'customer.lookup.completed', at, result: event.data } };
+    case 'timer.fired': {
+      const fired = event.data;
+      if (isStaleFiring(actors, event.key, fired)) return { to: 'nowhere', reason: 'stale_timer' };
+      return fired.ticketId
+        ? { to: 'ticket', ticketId: fired.ticketId, event: { type: 'timer.fired', at, timer: fired.timer as HandoverTimer, dueAt: fired.dueAt } }
+        : { to: 'conversation', event: { type: 'timer.fired', at, timer: fired.timer as ConversationTimer, dueAt: fired.dueAt } };
+    }
+  }
+}

@@ -1,0 +1,102 @@
+import { inArray, sql } from 'drizzle-orm';
+import type { Tx } from '../../db/client';
+import { messages, outbox, ticketEvents, timers, type MessageAuthor, type NewMessage, type NewOutboxRow, type OutboxKind } from '../../db/schema';
+import type { InboundMessage, StatusUpdate } from '../../events';
+import type { WhatsAppMessage } from '../../integrations/whatsapp-messages';
+import { applyStatus } from './status';
+import { settleTimerWrites, type TimerWrite } from './timers';
+import type { Origin } from './state';
+
+export type NewTicketEvent = typeof ticketEvents.$inferInsert;
+
+export interface OutboundMessage {
+  ticketId: string | null;
+  author: MessageAuthor;
+  authorId: string | null;
+  type: string;
+  /** What the history keeps: the text, a caption, or null. */
+  body: string | null;
+  payload: WhatsAppMessage;
+  media?: NewMessage['media'];
+}
+
+/**
+ * The rows a batch appends besides the actors' own: history, outbox, ticket
+ * events, timers and delivery statuses, written together at flush.
+ */
+export class BatchRows {
+  private readonly messages: NewMessage[] = [];
+  private readonly outbox: NewOutboxRow[] = [];
+  private readonly ticketEvents: NewTicketEvent[] = [];
+  private readonly timerWrites: TimerWrite[] = [];
+  private readonly statusUpdates: StatusUpdate[] = [];
+
+  /** Queues a call to the outside world; its key, derived from the event, makes a replay write the same row. */
+  enqueue(origin: Origin, kind: OutboxKind, lane: string, ticketId: string | null, payload: Record<string, unknown>): string {
+    const idempotencyKey = `${origin.eventId}#${origin.sequence.next++}`;
+    this.outbox.push({ kind, lane, payload, idempotencyKey, ticketId });
+    return idempotencyKey;
+  }
+
+  /** A WhatsApp message to the user: the send and its history row, linked by the outbox key. */
+  sendWhatsApp(origin: Origin, message: OutboundMessage): void {
+    const outboxKey = this.enqueue(origin, 'whatsapp.send', `wa:${origin.phone}`, message.ticketId, message.payload);
+    this.messages.push({
+      phone: origin.phone,
+      ticketId: message.ticketId,
+      direction: 'outbound',
+      author: message.author,
+      authorId: message.authorId,
+      type: message.type,
+      body: message.body,
+      media: message.media ?? null,
+      status: 'queued',
+      outboxKey,
+      createdAt: new Date(origin.at),
+    });
+  }
+
+  received(phone: string, ticketId: string | null, message: InboundMessage): void {
+    this.messages.push({
+      phone,
+      ticketId,
+      direction: 'inbound',
+      author: 'user',
+      type: message.type,
+      body: message.text ?? null,
+      media: message.media ?? null,
+      waMessageId: message.waMessageId,
+      status: 'received',
+      createdAt: new Date(message.timestamp),
+    });
+  }
+
+  ticketEvent(ticketId: string, type: string, data: Record<string, unknown>, at: string): void {
+    this.ticketEvents.push({ ticketId, type, data, at: new Date(at) });
+  }
+
+  timers(writes: TimerWrite[]): void {
+    this.timerWrites.push(...writes);
+  }
+
+  status(update: StatusUpdate): void {
+    this.statusUpdates.push(update);
+  }
+
+  /** Ticket events reference their ticket: the tickets are written before this. */
+  async write(tx: Tx): Promise<void> {
+    if (this.ticketEvents.length > 0) await tx.insert(ticketEvents).values(this.ticketEvents);
+    // A redelivered inbound message (same wamid) is history already.
+    if (this.messages.length > 0) await tx.insert(messages).values(this.messages).onConflictDoNothing();
+    if (this.outbox.length > 0) await tx.insert(outbox).values(this.outbox);
+    const { cleared, armed } = settleTimerWrites(this.timerWrites);
+    if (cleared.length > 0) await tx.delete(timers).where(inArray(timers.id, cleared));
+    if (armed.length > 0) {
+      await tx
+        .insert(timers)
+        .values(armed)
+        .onConflictDoUpdate({ target: timers.id, set: { dueAt: sql`excluded.due_at`, enqueuedAt: null, enqueueCount: 0 } });
+    }
+    for (const update of this.statusUpdates) await applyStatus(tx, update);
+  }
+}

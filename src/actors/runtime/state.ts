@@ -1,0 +1,42 @@
+import type { SnapshotFrom } from 'xstate';
+import type { SurveyStatus } from '../../db/schema';
+import type { createConversationMachine } from '../conversation';
+import type { HandoverMachine } from '../handover';
+
+export type ConversationMachine = ReturnType<typeof createConversationMachine>;
+export type ConversationSnapshot = SnapshotFrom<ConversationMachine>;
+export type HandoverSnapshot = SnapshotFrom<HandoverMachine>;
+
+/** A user's conversation actor as a batch holds it between load and flush. */
+export interface ConversationState {
+  snapshot: ConversationSnapshot;
+  createdAt: string;
+  dirty: boolean;
+}
+
+/** A ticket's handover actor, plus the survey outcome the conversation machine reports about it. */
+export interface TicketState {
+  snapshot: HandoverSnapshot;
+  dirty: boolean;
+  csat: number | null;
+  surveyStatus: SurveyStatus | null;
+  /** The KPI row as stored when the ticket was loaded (null: none yet); most events change the ticket but not its KPIs. */
+  kpisAsStored: string | null;
+  /** Restored from a snapshot older than the lifecycle rules: its deadlines were armed on load and must be written. */
+  armLegacyDeadlines?: boolean;
+}
+
+/** Where an effect comes from: ids derived from it make every outbox row replay-safe. */
+export interface Origin {
+  eventId: string;
+  phone: string;
+  at: string;
+  sequence: { next: number };
+}
+
+export const originOf = (event: { id: string; key: string; at: string }): Origin => ({
+  eventId: event.id,
+  phone: event.key,
+  at: event.at,
+  sequence: { next: 0 },
+});

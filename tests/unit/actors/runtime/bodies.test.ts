@@ -1,0 +1,129 @@
+import { describe, expect, test } from 'bun:test';
+import { initialTransition } from 'xstate';
+import { createHandoverMachine } from '../../../../src/actors/handover';
+import {
+  agentMessage,
+  agentRequestBody,
+  botReply,
+  menuMessage,
+  refusedAgentMessageBody,
+  surveyMessage,
+  ticketUpdateBody,
+  userMessageBody,
+} from '../../../../src/actors/runtime/bodies';
+import { OUTSIDE_WINDOW_CODE } from '../../../../src/integrations/whatsapp';
+import { DEFAULT_TEXTS } from '../../../../src/texts';
+import { POLICY, TICKET } from '../../../support/simulated-clock';
+
+const [ticket] = initialTransition(createHandoverMachine(POLICY), { ...TICKET, customer: { customerId: 'C-100', customerName: 'Juan', isInactive: true } });
+const AT = '2026-11-30T15:10:00.000Z';
+const PHONE = TICKET.phone;
+
+describe("the CRM's bodies", () => {
+  test("the agent request: the seed's body, from the ticket and the session's start", () => {
+    expect(agentRequestBody(ticket.context, '2026-11-30T14:58:00.000Z')).toEqual({
+      ticketId: TICKET.ticketId,
+      userPhone: PHONE,
+      userContext: {
+        phoneNumber: PHONE,
+        customerId: 'C-100',
+        customerName: 'Juan',
+        isAuthenticated: true,
+        lastActivity: TICKET.requestedAt,
+        sessionInfo: { hasActiveSession: true, sessionStart: '2026-11-30T14:58:00.000Z' },
+      },
+      priority: 'media',
+      category: 'soporte_agente',
+      serviceSuspended: true,
+      requestTime: TICKET.requestedAt,
+    });
+  });
+
+  test("a user's text is relayed with its wamid and WhatsApp's timestamp", () => {
+    const message = { phone: PHONE, waMessageId: 'wamid.1', timestamp: '2026-11-30T15:09:00.000Z', type: 'text', text: 'sin internet' };
+    expect(userMessageBody(TICKET.ticketId, PHONE, message)).toEqual({
+      ticketId: TICKET.ticketId,
+      userPhone: PHONE,
+      message: 'sin internet',
+      messageType: 'text',
+      waMessageId: 'wamid.1',
+      timestamp: '2026-11-30T15:09:00.000Z',
+    });
+  });
+
+  test("a user's image carries its media id and caption; the text is empty", () => {
+    const message = { phone: PHONE, waMessageId: 'wamid.2', timestamp: AT, type: 'image', media: { id: 'media-7', caption: 'el router' } };
+    expect(userMessageBody(TICKET.ticketId, PHONE, message)).toMatchObject({ message: '', messageType: 'image', mediaId: 'media-7', caption: 'el router' });
+  });
+
+  test("a ticket update: DESIGN 2.2's fields, the rating only when there is one", () => {
+    expect(ticketUpdateBody(ticket, 'escalated', AT)).toEqual({
+      ticketId: TICKET.ticketId,
+      userPhone: PHONE,
+      status: 'pending',
+      reason: 'escalated',
+      priority: 'media',
+      timestamp: AT,
+    });
+    expect(ticketUpdateBody(ticket, 'csat', AT, { csat: 5 })).toMatchObject({ reason: 'csat', csat: 5 });
+  });
+
+  test("a refused agent message is reported as a failed send, with WhatsApp's outside-window code", () => {
+    expect(refusedAgentMessageBody(ticket, { messageType: 'text', body: 'hola' }, AT)).toMatchObject({
+      reason: 'message_failed',
+      message: { type: 'text', body: 'hola', waMessageId: null },
+      error: { code: OUTSIDE_WINDOW_CODE },
+    });
+  });
+});
+
+describe("WhatsApp's messages and what the history keeps of them", () => {
+  test('a bot reply is rendered with the emergency number', () => {
+    const { body, payload } = botReply(DEFAULT_TEXTS, '3000000000', PHONE, { text: 'emergency' });
+    expect(body).toBe('Nuestra línea de emergencia es 3000000000.');
+    expect(payload).toMatchObject({ to: PHONE, type: 'text', text: { body } });
+  });
+
+  test('the menu greets by profile name and offers three buttons', () => {
+    const { body, payload } = menuMessage(DEFAULT_TEXTS, PHONE, { greeting: true, notUnderstood: false, profileName: 'Ana' });
+    expect(body).toStartWith('¡Hola, Ana!');
+    expect(body).toEndWith(DEFAULT_TEXTS.menuBody);
+    const buttons = (payload.interactive as { action: { buttons: { reply: { id: string } }[] } }).action.buttons;
+    expect(buttons.map((button) => button.reply.id)).toEqual(['menu.support', 'menu.identify', 'menu.emergency']);
+  });
+
+  test('the menu after a message it did not understand says so first', () => {
+    expect(menuMessage(DEFAULT_TEXTS, PHONE, { greeting: false, notUnderstood: true }).body).toBe(
+      `${DEFAULT_TEXTS.notUnderstood}\n\n${DEFAULT_TEXTS.menuBody}`,
+    );
+  });
+
+  test('the survey is a list of five ratings', () => {
+    const { body, payload } = surveyMessage(DEFAULT_TEXTS, PHONE);
+    expect(body).toBe(DEFAULT_TEXTS.surveyBody);
+    const rows = (payload.interactive as { action: { sections: { rows: { id: string }[] }[] } }).action.sections[0]!.rows;
+    expect(rows.map((row) => row.id)).toEqual(['csat.1', 'csat.2', 'csat.3', 'csat.4', 'csat.5']);
+  });
+
+  test("an agent's text goes out as written", () => {
+    const outgoing = agentMessage(PHONE, { messageType: 'text', body: 'Hola, soy Laura', asTemplate: false }, null);
+    expect(outgoing).toEqual({
+      body: 'Hola, soy Laura',
+      payload: expect.objectContaining({ type: 'text', text: { body: 'Hola, soy Laura', preview_url: false } }),
+    });
+  });
+
+  test("an agent's document goes out as media by link; the history keeps its caption", () => {
+    const media = { url: 'https://files.example/factura.pdf', caption: 'tu factura', filename: 'factura.pdf' };
+    const { body, payload } = agentMessage(PHONE, { messageType: 'document', body: media.url, media, asTemplate: false }, null);
+    expect(body).toBe('tu factura');
+    expect(payload).toMatchObject({ type: 'document', document: { link: media.url, caption: 'tu factura', filename: 'factura.pdf' } });
+  });
+
+  test("past the window an agent's message goes out as the re-engagement template, its text as the variable", () => {
+    const template = { name: 'reengage', languageCode: 'es' };
+    const { payload } = agentMessage(PHONE, { messageType: 'text', body: '¿Sigues ahí?', asTemplate: true }, template);
+    expect(payload).toMatchObject({ type: 'template', template: { name: 'reengage', language: { code: 'es' } } });
+    expect(JSON.stringify(payload)).toContain('¿Sigues ahí?');
+  });
+});

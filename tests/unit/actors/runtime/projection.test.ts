@@ -1,0 +1,97 @@
+import { describe, expect, test } from 'bun:test';
+import { initialTransition, transition } from 'xstate';
+import { createHandoverMachine } from '../../../../src/actors/handover';
+import { CONVERSATION_FIXED, KPI_FIXED, kpiRow, projectTicket, TICKET_FIXED, updatableColumns } from '../../../../src/actors/runtime/projection';
+import { conversations, ticketKpis, tickets } from '../../../../src/db/schema';
+import { POLICY, TICKET } from '../../../support/simulated-clock';
+
+const machine = createHandoverMachine(POLICY);
+
+describe('the columns a later write may change, read from the table definitions', () => {
+  test("a ticket's: all but its identity and request (and the revision, counted apart)", () => {
+    expect(updatableColumns(tickets, TICKET_FIXED).sort()).toEqual(
+      [
+        'status',
+        'phase',
+        'closeReason',
+        'agentId',
+        'agentName',
+        'assignedAt',
+        'firstAgentReplyAt',
+        'closedAt',
+        'lastActivityAt',
+        'lastUserMessageAt',
+        'priority',
+        'escalations',
+        'messageCount',
+        'csat',
+        'surveyStatus',
+        'snapshot',
+      ].sort(),
+    );
+  });
+
+  test("a KPI row's: what a transition changes, never the durations Postgres computes", () => {
+    const columns = updatableColumns(ticketKpis, KPI_FIXED);
+    expect(columns.sort()).toEqual(
+      [
+        'assignedAt',
+        'firstAgentReplyAt',
+        'closedAt',
+        'status',
+        'closeReason',
+        'priority',
+        'agentId',
+        'agentName',
+        'escalations',
+        'csat',
+        'surveyStatus',
+      ].sort(),
+    );
+    expect(columns).not.toContain('waitSeconds');
+  });
+
+  test("a conversation's: its state, snapshot and update time", () => {
+    expect(updatableColumns(conversations, CONVERSATION_FIXED).sort()).toEqual(['snapshot', 'state', 'updatedAt']);
+  });
+});
+
+describe("a ticket's row, projected from its machine", () => {
+  const [opened] = initialTransition(machine, TICKET);
+  const [withAgent] = transition(machine, opened, { type: 'crm.handover.bot_to_human', at: '2026-11-30T15:05:00.000Z', agent: { id: 'ag-1', name: 'Laura' } });
+
+  test('carries the status, phase and agent the status endpoint reads', () => {
+    const row = projectTicket(machine, { snapshot: withAgent, dirty: true, csat: null, surveyStatus: null, kpisAsStored: null });
+    expect(row).toMatchObject({
+      id: TICKET.ticketId,
+      status: 'active',
+      phase: 'with_agent',
+      agentId: 'ag-1',
+      agentName: 'Laura',
+      assignedAt: new Date('2026-11-30T15:05:00.000Z'),
+      closedAt: null,
+      messageCount: 0,
+    });
+    expect((row.snapshot as { value: string }).value).toBe('withAgent');
+  });
+
+  test('and its KPI row holds the same values', () => {
+    const row = projectTicket(machine, { snapshot: withAgent, dirty: true, csat: 5, surveyStatus: 'answered', kpisAsStored: null });
+    expect(kpiRow(row)).toEqual({
+      ticketId: TICKET.ticketId,
+      requestedAt: new Date(TICKET.requestedAt),
+      assignedAt: new Date('2026-11-30T15:05:00.000Z'),
+      firstAgentReplyAt: null,
+      closedAt: null,
+      status: 'active',
+      closeReason: null,
+      category: 'soporte_agente',
+      priority: 'media',
+      agentId: 'ag-1',
+      agentName: 'Laura',
+      escalations: 0,
+      csat: 5,
+      surveyStatus: 'answered',
+    });
+  });
+});

@@ -1,0 +1,118 @@
+import { describe, expect, test } from 'bun:test';
+import type { PipelineEvent } from '../../../../src/events';
+import { route, type LoadedActors } from '../../../../src/actors/runtime/route';
+
+const PHONE = '573001112233';
+const AT = '2026-12-01T15:00:00.000Z';
+const DUE = '2026-12-01T14:59:00.000Z';
+
+/** The actors a batch has loaded, as plain data. */
+function loaded(
+  conversations: Record<string, { ticketId: string | null; deadlines?: Record<string, string> }>,
+  tickets: Record<string, { open: boolean; deadlines?: Record<string, string> }>,
+): LoadedActors {
+  return {
+    conversation: (phone) => conversations[phone] && { deadlines: {}, ...conversations[phone] },
+    ticket: (ticketId) => tickets[ticketId] && { deadlines: {}, ...tickets[ticketId] },
+  };
+}
+
+const event = <T extends PipelineEvent['type']>(type: T, data: Extract<PipelineEvent, { type: T }>['data']) =>
+  ({ type, key: PHONE, id: `${type}-1`, at: AT, data }) as PipelineEvent;
+
+const userText = event('user.message', { phone: PHONE, waMessageId: 'wamid.1', timestamp: AT, type: 'text', text: 'hola' });
+
+describe("the user's messages", () => {
+  test('go to the conversation when the user has no ticket', () => {
+    expect(route(userText, loaded({}, {}))).toMatchObject({ to: 'conversation', event: { type: 'user.message', at: AT } });
+  });
+
+  test('go to the open ticket while there is one: its handover machine owns them', () => {
+    const actors = loaded({ [PHONE]: { ticketId: 'TK-1' } }, { 'TK-1': { open: true } });
+    expect(route(userText, actors)).toMatchObject({ to: 'ticket', ticketId: 'TK-1', event: { type: 'user.message' } });
+  });
+
+  test('go back to the conversation once that ticket is closed', () => {
+    const actors = loaded({ [PHONE]: { ticketId: 'TK-1' } }, { 'TK-1': { open: false } });
+    expect(route(userText, actors)).toMatchObject({ to: 'conversation' });
+  });
+});
+
+describe("the CRM's events go to the ticket they name", () => {
+  test('bot_to_human carries the agent; an agent without a name is named by its id', () => {
+    const handover = event('crm.handover', { ticketId: 'TK-9', handoverType: 'bot_to_human', agentId: 'ag-1' });
+    expect(route(handover, loaded({}, {}))).toEqual({
+      to: 'ticket',
+      ticketId: 'TK-9',
+      event: { type: 'crm.handover.bot_to_human', at: AT, agent: { id: 'ag-1', name: 'ag-1' } },
+    });
+  });
+
+  test('human_to_bot', () => {
+    const handover = event('crm.handover', { ticketId: 'TK-9', handoverType: 'human_to_bot' });
+    expect(route(handover, loaded({}, {}))).toEqual({ to: 'ticket', ticketId: 'TK-9', event: { type: 'crm.handover.human_to_bot', at: AT } });
+  });
+
+  test("an agent-request answer: accepted with the CRM's queue position, or failed with its error", () => {
+    const accepted = event('crm.agent_request.result', { ticketId: 'TK-9', outcome: 'accepted', queuePosition: 3 });
+    expect(route(accepted, loaded({}, {}))).toMatchObject({ ticketId: 'TK-9', event: { type: 'crm.agent_request.accepted', agent: null, queuePosition: 3 } });
+    const failed = event('crm.agent_request.result', { ticketId: 'TK-9', outcome: 'failed' });
+    expect(route(failed, loaded({}, {}))).toMatchObject({ event: { type: 'crm.agent_request.failed', error: 'unknown error' } });
+  });
+});
+
+describe("Meta's thread control", () => {
+  const control = { event: 'pass_thread_control', toCrm: false };
+
+  test("without a ticket id it goes to the ticket the user's conversation names", () => {
+    const actors = loaded({ [PHONE]: { ticketId: 'TK-1' } }, {});
+    expect(route(event('meta.thread_control', control), actors)).toMatchObject({ to: 'ticket', ticketId: 'TK-1' });
+  });
+
+  test('naming no ticket and with none in the conversation, it goes nowhere', () => {
+    expect(route(event('meta.thread_control', control), loaded({ [PHONE]: { ticketId: null } }, {}))).toEqual({ to: 'nowhere', reason: 'no_ticket' });
+  });
+});
+
+describe('a fired deadline', () => {
+  test("acts when the ticket's deadline is still armed at that due time", () => {
+    const actors = loaded({}, { 'TK-1': { open: true, deadlines: { assign: DUE } } });
+    expect(route(event('timer.fired', { ticketId: 'TK-1', timer: 'assign', dueAt: DUE }), actors)).toEqual({
+      to: 'ticket',
+      ticketId: 'TK-1',
+      event: { type: 'timer.fired', at: AT, timer: 'assign', dueAt: DUE },
+    });
+  });
+
+  test('is stale once the deadline moved (an escalation re-armed it), was cleared, or its ticket is not loaded', () => {
+    const fired = event('timer.fired', { ticketId: 'TK-1', timer: 'assign', dueAt: DUE });
+    expect(route(fired, loaded({}, { 'TK-1': { open: true, deadlines: { assign: '2026-12-01T15:00:00.000Z' } } }))).toEqual({
+      to: 'nowhere',
+      reason: 'stale_timer',
+    });
+    expect(route(fired, loaded({}, { 'TK-1': { open: true, deadlines: {} } }))).toEqual({ to: 'nowhere', reason: 'stale_timer' });
+    expect(route(fired, loaded({}, {}))).toEqual({ to: 'nowhere', reason: 'stale_timer' });
+  });
+
+  test("without a ticket id it is the conversation's, checked against the conversation's deadlines", () => {
+    const fired = event('timer.fired', { timer: 'survey', dueAt: DUE });
+    expect(route(fired, loaded({ [PHONE]: { ticketId: null, deadlines: { survey: DUE } } }, {}))).toMatchObject({
+      to: 'conversation',
+      event: { type: 'timer.fired', timer: 'survey' },
+    });
+    expect(route(fired, loaded({ [PHONE]: { ticketId: null, deadlines: {} } }, {}))).toEqual({ to: 'nowhere', reason: 'stale_timer' });
+  });
+});
+
+test('a delivery status goes to the message history, not to a machine', () => {
+  const status = { waMessageId: 'wamid.9', status: 'read' as const, timestamp: AT, recipient: PHONE };
+  expect(route(event('whatsapp.status', status), loaded({}, {}))).toEqual({ to: 'status', update: status });
+});
+
+test('a directory answer goes to the conversation', () => {
+  const result = { document: '1010101010', outcome: 'not_found' as const };
+  expect(route(event('customer.lookup.result', result), loaded({}, {}))).toEqual({
+    to: 'conversation',
+    event: { type: 'customer.lookup.completed', at: AT, result },
+  });
+});
