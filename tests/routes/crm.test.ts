@@ -19,7 +19,14 @@ const HOUR_MS = 3600_000;
 describe('POST /api/crm/handover', () => {
   test('an agent taking a pending ticket is queued for the ticket, with the agent', async () => {
     const ticket = await context.insertTicket({ status: 'pending', phase: 'waiting_agent', agentId: null, agentName: null });
-    const body = { ticketId: ticket.id, userPhone: ticket.phone, agentId: 'agent_9', agentName: 'Ana', handoverType: 'bot_to_human', metadata: { queue: 'soporte' } };
+    const body = {
+      ticketId: ticket.id,
+      userPhone: ticket.phone,
+      agentId: 'agent_9',
+      agentName: 'Ana',
+      handoverType: 'bot_to_human',
+      metadata: { queue: 'soporte' },
+    };
     const response = await crm('POST', '/api/crm/handover', body);
     expect(response).toEqual({ status: 200, body: { success: true, message: 'Handover processed successfully', ticketId: ticket.id } });
     const [entry, ...others] = await entriesFor(ticket.phone);
@@ -133,7 +140,14 @@ describe('POST /api/crm/send-message', () => {
 
   test('a document by https URL is queued with its file name and caption', async () => {
     const ticket = await context.insertTicket();
-    const message = { ticketId: ticket.id, userPhone: ticket.phone, message: 'https://files.example/f.pdf', messageType: 'document', filename: 'f.pdf', caption: 'Factura' };
+    const message = {
+      ticketId: ticket.id,
+      userPhone: ticket.phone,
+      message: 'https://files.example/f.pdf',
+      messageType: 'document',
+      filename: 'f.pdf',
+      caption: 'Factura',
+    };
     expect((await crm('POST', '/api/crm/send-message', message)).status).toBe(200);
     expect(await entriesFor(ticket.phone)).toMatchObject([{ type: 'crm.message', data: { messageType: 'document', filename: 'f.pdf', caption: 'Factura' } }]);
   });
@@ -152,7 +166,12 @@ describe('POST /api/crm/send-message', () => {
   });
 
   test('an unknown ticket is 404', async () => {
-    const { status, body } = await crm('POST', '/api/crm/send-message', { ticketId: 'TK-1999-000002', userPhone: freshPhone(), message: 'hola', messageType: 'text' });
+    const { status, body } = await crm('POST', '/api/crm/send-message', {
+      ticketId: 'TK-1999-000002',
+      userPhone: freshPhone(),
+      message: 'hola',
+      messageType: 'text',
+    });
     expect(status).toBe(404);
     expect(body.error).toBe('ticket_not_found');
   });
@@ -166,7 +185,12 @@ describe('POST /api/crm/send-message', () => {
 
   test('a closed ticket is 409 ticket_closed', async () => {
     const ticket = await context.insertTicket({ status: 'closed', phase: 'closed' });
-    const { status, body } = await crm('POST', '/api/crm/send-message', { ticketId: ticket.id, userPhone: ticket.phone, message: 'tarde', messageType: 'text' });
+    const { status, body } = await crm('POST', '/api/crm/send-message', {
+      ticketId: ticket.id,
+      userPhone: ticket.phone,
+      message: 'tarde',
+      messageType: 'text',
+    });
     expect(status).toBe(409);
     expect(body.error).toBe('ticket_closed');
     expect(await entriesFor(ticket.phone)).toEqual([]);
@@ -191,7 +215,13 @@ describe('POST /api/crm/send-message', () => {
 describe('GET /api/crm/handover-status/:ticketId', () => {
   test("answers the ticket's state, agent and counts", async () => {
     const requestedAt = new Date('2026-03-01T10:00:00.000Z');
-    const ticket = await context.insertTicket({ requestedAt, assignedAt: requestedAt, lastActivityAt: requestedAt, lastUserMessageAt: requestedAt, messageCount: 3 });
+    const ticket = await context.insertTicket({
+      requestedAt,
+      assignedAt: requestedAt,
+      lastActivityAt: requestedAt,
+      lastUserMessageAt: requestedAt,
+      messageCount: 3,
+    });
     const { status, body } = await crm('GET', `/api/crm/handover-status/${ticket.id}`);
     expect(status).toBe(200);
     expect(body).toEqual({
@@ -228,7 +258,9 @@ describe('the bodies', () => {
   });
 
   test('a body over MAX_BODY_BYTES is a JSON 413', async () => {
-    const response = await app.handle(jsonRequest('POST', '/api/crm/send-message', { padding: 'x'.repeat(app.config.MAX_BODY_BYTES) }, bearer(SECRETS.crmToken)));
+    const response = await app.handle(
+      jsonRequest('POST', '/api/crm/send-message', { padding: 'x'.repeat(app.config.MAX_BODY_BYTES) }, bearer(SECRETS.crmToken)),
+    );
     expect(response.status).toBe(413);
     expect(response.headers.get('content-type')).toStartWith('application/json');
     expect(await response.json()).toMatchObject({ success: false, error: 'payload_too_large' });
@@ -263,7 +295,10 @@ describe('authentication', () => {
   }
 
   test('the scheme name is case-insensitive (RFC 7235)', async () => {
-    const { status } = await call(app, jsonRequest('GET', '/api/crm/handover-status/TK-1999-000004', undefined, { authorization: `bearer ${SECRETS.crmToken}` }));
+    const { status } = await call(
+      app,
+      jsonRequest('GET', '/api/crm/handover-status/TK-1999-000004', undefined, { authorization: `bearer ${SECRETS.crmToken}` }),
+    );
     expect(status).toBe(404);
   });
 
@@ -281,7 +316,8 @@ describe('rate limits', () => {
     for (let n = 0; n < 6; n++) junk.push((await call(limited, jsonRequest('GET', '/api/crm/handover-status/TK-1', undefined, bearer(`guess-${n}`)))).status);
     expect(junk).toEqual([401, 401, 401, 429, 429, 429]);
     const crmClient = [];
-    for (let n = 0; n < 4; n++) crmClient.push((await call(limited, jsonRequest('GET', '/api/crm/handover-status/TK-1', undefined, bearer(SECRETS.crmToken)))).status);
+    for (let n = 0; n < 4; n++)
+      crmClient.push((await call(limited, jsonRequest('GET', '/api/crm/handover-status/TK-1', undefined, bearer(SECRETS.crmToken)))).status);
     expect(crmClient).toEqual([404, 404, 404, 429]);
   });
 

@@ -26,7 +26,10 @@ const userMessage = (phone: string, words: string) => metaJson(userMessagePayloa
 const entriesFor = async (phone: string) => (await app.entries()).filter((entry) => entry.key === phone);
 
 function threadControl(value: Record<string, unknown>) {
-  return metaJson({ object: 'whatsapp_business_account', entry: [{ id: 'WABA', changes: [{ field: 'messaging_handovers', value: { messaging_product: 'whatsapp', ...value } }] }] });
+  return metaJson({
+    object: 'whatsapp_business_account',
+    entry: [{ id: 'WABA', changes: [{ field: 'messaging_handovers', value: { messaging_product: 'whatsapp', ...value } }] }],
+  });
 }
 
 describe('GET /webhook (verification handshake)', () => {
@@ -38,7 +41,10 @@ describe('GET /webhook (verification handshake)', () => {
   });
 
   test('a wrong token or another mode is 403 verification_failed', async () => {
-    for (const query of ['hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1', `hub.mode=unsubscribe&hub.verify_token=${SECRETS.verifyToken}&hub.challenge=1`]) {
+    for (const query of [
+      'hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1',
+      `hub.mode=unsubscribe&hub.verify_token=${SECRETS.verifyToken}&hub.challenge=1`,
+    ]) {
       const { status, body } = await call(app, new Request(`${BASE}/webhook?${query}`));
       expect(status).toBe(403);
       expect(body).toMatchObject({ success: false, error: 'verification_failed' });
@@ -128,7 +134,10 @@ describe('POST /api/crm/meta-handover-webhook (signed by Meta, not by the CRM)',
   });
 
   test('an event for no known ticket or user is acknowledged and ignored', async () => {
-    const body = threadControl({ event: 'pass_thread_control', thread_control: { app_id: 'CRM_APP_ID', metadata: JSON.stringify({ ticket_id: 'TK-1999-000009' }) } });
+    const body = threadControl({
+      event: 'pass_thread_control',
+      thread_control: { app_id: 'CRM_APP_ID', metadata: JSON.stringify({ ticket_id: 'TK-1999-000009' }) },
+    });
     expect(await call(app, delivery(body, signed(body), path))).toEqual({ status: 200, body: { success: true, accepted: 0, ignored: 1 } });
   });
 
@@ -168,7 +177,8 @@ describe('rate limits', () => {
   test('guessing the verify token spends the same budget', async () => {
     const limited = context.app({ WEBHOOK_RATE_LIMIT_PER_MINUTE: String(limit) });
     const statuses = [];
-    for (let n = 0; n < limit + 1; n++) statuses.push((await limited.handle(new Request(`${BASE}/webhook?hub.mode=subscribe&hub.verify_token=guess${n}&hub.challenge=1`))).status);
+    for (let n = 0; n < limit + 1; n++)
+      statuses.push((await limited.handle(new Request(`${BASE}/webhook?hub.mode=subscribe&hub.verify_token=guess${n}&hub.challenge=1`))).status);
     expect(statuses).toEqual([403, 403, 403, 429]);
   });
 

@@ -1,20 +1,20 @@
-import { t } from 'elysia';
+import { Type } from '@sinclair/typebox';
 
 /** The CRM's request bodies (the seed's shapes): the only statement of what a valid request is. */
 export namespace CrmModel {
-  const Text = (maxLength: number) => t.String({ minLength: 1, maxLength });
+  const Text = (maxLength: number) => Type.String({ minLength: 1, maxLength });
 
   const ticket = { ticketId: Text(64), userPhone: Text(32) };
-  const metadata = t.Optional(t.Record(t.String(), t.Unknown()));
+  const metadata = Type.Optional(Type.Record(Type.String(), Type.Unknown()));
 
   /** Taking a ticket names the agent; giving it back may. */
-  export const handover = t.Union([
-    t.Object({ ...ticket, handoverType: t.Literal('bot_to_human'), agentId: Text(128), agentName: Text(128), metadata }),
-    t.Object({
+  export const handover = Type.Union([
+    Type.Object({ ...ticket, handoverType: Type.Literal('bot_to_human'), agentId: Text(128), agentName: Text(128), metadata }),
+    Type.Object({
       ...ticket,
-      handoverType: t.Literal('human_to_bot'),
-      agentId: t.Optional(Text(128)),
-      agentName: t.Optional(Text(128)),
+      handoverType: Type.Literal('human_to_bot'),
+      agentId: Type.Optional(Text(128)),
+      agentName: Type.Optional(Text(128)),
       metadata,
     }),
   ]);
@@ -22,19 +22,19 @@ export namespace CrmModel {
 
   const message = {
     ...ticket,
-    agentId: t.Optional(Text(128)),
-    caption: t.Optional(t.String({ maxLength: 1024 })),
-    filename: t.Optional(t.String({ maxLength: 240 })),
-    timestamp: t.Optional(t.String({ maxLength: 64 })),
+    agentId: Type.Optional(Text(128)),
+    caption: Type.Optional(Type.String({ maxLength: 1024 })),
+    filename: Type.Optional(Type.String({ maxLength: 240 })),
+    timestamp: Type.Optional(Type.String({ maxLength: 64 })),
   };
 
   /** A media message is sent by link: WhatsApp fetches the file, so it must be reachable over https. */
-  export const sendMessage = t.Union([
-    t.Object({ ...message, messageType: t.Literal('text'), message: Text(4096) }),
-    t.Object({
+  export const sendMessage = Type.Union([
+    Type.Object({ ...message, messageType: Type.Literal('text'), message: Text(4096) }),
+    Type.Object({
       ...message,
-      messageType: t.Union([t.Literal('image'), t.Literal('document')]),
-      message: t.String({ pattern: '^https://\\S+$', maxLength: 4096, code: 'invalid_media_url', description: 'the https URL of the image or document' }),
+      messageType: Type.Union([Type.Literal('image'), Type.Literal('document')]),
+      message: Type.String({ pattern: '^https://\\S+$', maxLength: 4096, code: 'invalid_media_url', description: 'the https URL of the image or document' }),
     }),
   ]);
   export type SendMessage = typeof sendMessage.static;

@@ -53,7 +53,9 @@ export function createMetaService(deps: MetaServiceDeps) {
           ignored.push(`${control.event}: no known ticket or user`);
           continue;
         }
-        events.push(pipelineEvent('meta.thread_control', key, `meta:handover:${deliveryId}:${events.length}`, { ...control, ticketId: ticket?.id ?? control.ticketId }));
+        events.push(
+          pipelineEvent('meta.thread_control', key, `meta:handover:${deliveryId}:${events.length}`, { ...control, ticketId: ticket?.id ?? control.ticketId }),
+        );
         logger.info(
           { event: 'meta.thread_control', control: control.event, toCrm: control.toCrm, ticketId: ticket?.id, phone: maskPhone(key) },
           'thread control event',

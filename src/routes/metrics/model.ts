@@ -1,14 +1,14 @@
-import { t } from 'elysia';
+import { Type } from '@sinclair/typebox';
 
 /** The supervisors' KPI query. */
 export namespace MetricsModel {
-  const IsoDate = t.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' });
+  const IsoDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' });
 
-  export const kpiQuery = t.Object({
+  export const kpiQuery = Type.Object({
     from: IsoDate,
     to: IsoDate,
-    tz: t.Optional(t.String({ maxLength: 64 })),
-    groupBy: t.Optional(t.Union([t.Literal('day'), t.Literal('agent'), t.Literal('category')])),
+    tz: Type.Optional(Type.String({ maxLength: 64 })),
+    groupBy: Type.Optional(Type.Union([Type.Literal('day'), Type.Literal('agent'), Type.Literal('category')])),
   });
   export type KpiQuery = typeof kpiQuery.static;
 }
