@@ -1,3 +1,4 @@
+import type { TSchema } from '@sinclair/typebox';
 import { Elysia } from 'elysia';
 import { bearerAuth, type BearerGuard } from '../http/bearer-auth';
 import { parseJson, readRawBody, validate } from '../http/body';
@@ -11,12 +12,16 @@ export interface CrmRouteDeps {
 }
 
 /**
- * The CRM's API (DESIGN 2.1): Bearer CRM_API_TOKEN checked before the body
- * is read (`parse: 'none'`), the body validated against its model, then the
- * service decides and queues.
+ * The CRM's API (DESIGN 2.1): Bearer CRM_API_TOKEN, the body validated
+ * against its model, then the service decides and queues. Bodies are read
+ * and validated in the handler (`parse: 'none'`), not by Elysia's `body:`
+ * schema: Elysia parses and validates before `beforeHandle`, so a caller
+ * without a token would hear 400 about its JSON instead of 401, and a junk
+ * flood would never reach the failed-auth budget. The raw bytes also make
+ * the idempotency id of a request sent without an Idempotency-Key.
  */
 export const crmRoutes = ({ service, guard, maxBodyBytes }: CrmRouteDeps) => {
-  const readRequest = async <S extends typeof CrmModel.handover | typeof CrmModel.sendMessage>(request: Request, model: S) => {
+  const readRequest = async <S extends TSchema>(request: Request, model: S) => {
     const raw = await readRawBody(request, maxBodyBytes);
     return { raw, body: validate(model, parseJson(raw)), idempotencyKey: request.headers.get('idempotency-key') ?? undefined };
   };
