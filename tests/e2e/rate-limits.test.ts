@@ -9,7 +9,7 @@ import { crmCall, metaJson, postWebhook, startStack, text, userMessagePayload, t
  */
 let stack: TestStack;
 beforeAll(async () => {
-  stack = await startStack('ratelimits', { WEBHOOK_RATE_LIMIT_PER_MINUTE: '3', CRM_RATE_LIMIT_PER_MINUTE: '2' });
+  stack = await startStack('ratelimits', { WEBHOOK_RATE_LIMIT_PER_MINUTE: '3', CRM_RATE_LIMIT_PER_MINUTE: '2', TRUSTED_PROXIES: '127.0.0.1' });
 });
 afterAll(() => stack.stop());
 
@@ -39,4 +39,17 @@ test('a flood of wrong CRM tokens is limited and leaves the CRM its own budget, 
   const crm = [];
   for (let n = 0; n < 3; n++) crm.push((await crmCall(stack, 'GET', '/api/crm/handover-status/TK-2026-999999')).status);
   expect(crm).toEqual([404, 404, 429]);
+});
+
+test('behind a trusted proxy each forwarded client has its own budget', async () => {
+  const unsigned = (client: string) =>
+    fetch(`${stack.service.url}/webhook`, {
+      method: 'POST',
+      headers: { 'x-hub-signature-256': 'sha256=00', 'x-forwarded-for': `${client}, 127.0.0.1` },
+      body: delivery(0),
+    }).then((response) => response.status);
+  const flooding = [];
+  for (let n = 0; n < 4; n++) flooding.push(await unsigned('198.51.100.1'));
+  expect(flooding).toEqual([401, 401, 401, 429]);
+  expect(await unsigned('198.51.100.2')).toBe(401);
 });
