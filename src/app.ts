@@ -1,18 +1,20 @@
 import { Elysia } from 'elysia';
 import type Redis from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { Config } from './config';
+import { trustedProxies, type Config } from './config';
 import type { Database } from './db/client';
 import { createQueries } from './db/queries';
-import { AppError, errorDetail, errorSummary, isDatabaseOutage, tooManyRequests } from './errors';
+import { AppError, errorDetail, errorSummary, isDatabaseOutage } from './errors';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import { adminRoutes } from './routes/admin';
-import { dashboardRoutes } from './routes/dashboard';
-import { kpiRoutes } from './routes/kpis';
 import { crmRoutes } from './routes/crm';
+import { createCrmService } from './routes/crm/service';
+import { dashboardRoutes } from './routes/dashboard';
 import { healthRoutes } from './routes/health';
-import { webhookRoutes } from './routes/webhook';
+import { clientAddressOf, memoryRateLimit, redisRateLimit } from './routes/http/rate-limit';
+import { metaRoutes } from './routes/meta';
+import { createMetaService } from './routes/meta/service';
+import { metricsRoutes } from './routes/metrics';
 import type { DeadLetters } from './streams/dead-letters';
 import type { Producer } from './streams/producer';
 
@@ -29,30 +31,17 @@ export interface AppDeps {
 const errorBody = (status: number, error: string, message: string) =>
   new Response(JSON.stringify({ success: false, error, message }), { status, headers: { 'content-type': 'application/json' } });
 
-/**
- * A per-client request budget shared by every instance through Redis; if
- * Redis itself fails the in-memory insurance limiter keeps counting.
- */
-function rateLimiter(redis: Redis, prefix: string, name: string, perMinute: number) {
-  return new RateLimiterRedis({
-    storeClient: redis,
-    keyPrefix: `${prefix}ratelimit:${name}`,
-    points: perMinute,
-    duration: 60,
-    insuranceLimiter: new RateLimiterMemory({ points: perMinute, duration: 60 }),
-  });
-}
-
 /** Builds the HTTP app. Tests call `app.handle(new Request(...))`; index.ts listens. */
 export function createApp(deps: AppDeps) {
   const { config, logger } = deps;
   const queries = createQueries(deps.database.db);
-  const limiters = {
-    // Per instance, in memory: the webhook is the hot path (a Redis round trip per request cost a quarter of its
-    // throughput, docs/bench-ingest.md), and a flood is stopped as well by each instance's own budget.
-    webhook: new RateLimiterMemory({ points: config.WEBHOOK_RATE_LIMIT_PER_MINUTE, duration: 60 }),
-    crm: rateLimiter(deps.redis, config.REDIS_KEY_PREFIX, 'crm', config.CRM_RATE_LIMIT_PER_MINUTE),
-  };
+  const clientAddress = clientAddressOf(trustedProxies(config));
+  // Operators' budgets: per instance, so /metrics still answers while Redis is down.
+  const operatorLimits = () => ({
+    clientAddress,
+    failures: memoryRateLimit(config.ADMIN_RATE_LIMIT_PER_MINUTE),
+    authenticated: memoryRateLimit(config.ADMIN_RATE_LIMIT_PER_MINUTE),
+  });
 
   /** The JSON error body for anything a route threw; unexpected errors are logged without their query parameters. */
   function errorResponse(code: string | number, error: unknown, request: Request): Response {
@@ -93,45 +82,54 @@ export function createApp(deps: AppDeps) {
       set.status = response.status;
       return response;
     })
-    .onBeforeHandle(async ({ request, server }) => {
-      const path = new URL(request.url).pathname;
-      const limiter = path.startsWith('/api/crm') ? limiters.crm : path === '/webhook' ? limiters.webhook : undefined;
-      if (!limiter) return;
-      const client = server?.requestIP(request)?.address ?? 'unknown';
-      try {
-        await limiter.consume(client);
-      } catch (rejection) {
-        if (rejection instanceof RateLimiterRes) throw tooManyRequests(Math.ceil(rejection.msBeforeNext / 1000));
-        throw rejection;
-      }
-    })
     .use(healthRoutes({ timeoutMs: 2000, checks: { redis: async () => void (await deps.redis.ping()), database: () => deps.database.ping() } }))
     .use(
-      webhookRoutes({
+      metaRoutes({
+        service: createMetaService({ queries, producer: deps.producer, logger, webhookEvents: deps.metrics.webhookEvents, crmAppId: config.CRM_META_APP_ID }),
         verifyToken: config.WEBHOOK_VERIFY_TOKEN,
-        appSecret: config.META_WEBHOOK_SECRET,
-        maxBodyBytes: config.MAX_BODY_BYTES,
-        producer: deps.producer,
-        logger,
-        webhookEvents: deps.metrics.webhookEvents,
+        signed: {
+          secret: config.META_WEBHOOK_SECRET,
+          maxBodyBytes: config.MAX_BODY_BYTES,
+          clientAddress,
+          // In memory: the webhook is the hot path (a Redis round trip per request cost a quarter of its throughput,
+          // docs/bench-ingest.md), and a flood of bad signatures is stopped as well by each instance's own budget.
+          unsigned: memoryRateLimit(config.WEBHOOK_RATE_LIMIT_PER_MINUTE),
+        },
       }),
     )
     .use(
       crmRoutes({
-        apiToken: config.CRM_API_TOKEN,
-        windowS: config.WHATSAPP_WINDOW_S,
-        reengageTemplate: config.WHATSAPP_REENGAGE_TEMPLATE !== '',
-        appSecret: config.META_WEBHOOK_SECRET,
-        crmAppId: config.CRM_META_APP_ID,
+        service: createCrmService({
+          queries,
+          producer: deps.producer,
+          window: { windowS: config.WHATSAPP_WINDOW_S, reengageTemplate: config.WHATSAPP_REENGAGE_TEMPLATE !== '' },
+        }),
         maxBodyBytes: config.MAX_BODY_BYTES,
-        queries,
-        producer: deps.producer,
-        logger,
+        guard: {
+          secretName: 'CRM_API_TOKEN',
+          token: config.CRM_API_TOKEN,
+          clientAddress,
+          failures: redisRateLimit(deps.redis, `${config.REDIS_KEY_PREFIX}ratelimit:crm-auth-failures`, config.CRM_RATE_LIMIT_PER_MINUTE),
+          authenticated: redisRateLimit(deps.redis, `${config.REDIS_KEY_PREFIX}ratelimit:crm`, config.CRM_RATE_LIMIT_PER_MINUTE),
+        },
       }),
     )
     .use(dashboardRoutes())
-    .use(kpiRoutes({ metricsToken: config.METRICS_TOKEN, businessTimeZone: config.TZ_BUSINESS, database: deps.database }))
-    .use(adminRoutes({ adminToken: config.ADMIN_TOKEN, metricsToken: config.METRICS_TOKEN, deadLetters: deps.deadLetters, metrics: deps.metrics, logger }));
+    .use(
+      metricsRoutes({
+        metrics: deps.metrics,
+        database: deps.database,
+        businessTimeZone: config.TZ_BUSINESS,
+        guard: { secretName: 'METRICS_TOKEN', token: config.METRICS_TOKEN, ...operatorLimits() },
+      }),
+    )
+    .use(
+      adminRoutes({
+        deadLetters: deps.deadLetters,
+        logger,
+        guard: { secretName: 'ADMIN_TOKEN', token: config.ADMIN_TOKEN, ...operatorLimits() },
+      }),
+    );
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value, type ValueError } from '@sinclair/typebox/value';
+import { isIP } from 'node:net';
 import { parseBusinessHours, parseHolidays } from './business-hours';
 
 /**
@@ -83,8 +84,14 @@ export const ConfigSchema = Type.Object({
   OUTBOX_POLL_MS: Type.Integer({ minimum: 10, maximum: 60000, default: 500 }),
   HTTP_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 10000 }),
   MAX_BODY_BYTES: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 1024 * 1024 }),
+  /** Per client address, shared by all instances: authenticated CRM calls, and apart from them, calls with a wrong token. */
   CRM_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 6000 }),
+  /** Per client address and instance: webhook deliveries whose signature is missing or wrong (signed ones are never limited). */
   WEBHOOK_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 60000 }),
+  /** Per client address and instance: /api/admin/*, /metrics and /api/metrics/kpis. */
+  ADMIN_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 120 }),
+  /** Our own reverse proxies (IPs, comma separated): only from them is X-Forwarded-For believed. */
+  TRUSTED_PROXIES: Type.String({ default: '' }),
 });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -143,6 +150,9 @@ function crossFieldProblems(config: Config): string[] {
   } catch {
     problems.push(`TZ_BUSINESS: unknown time zone (got ${JSON.stringify(config.TZ_BUSINESS)})`);
   }
+  for (const address of trustedProxies(config)) {
+    if (isIP(address) === 0) problems.push(`TRUSTED_PROXIES: ${JSON.stringify(address)} is not an IP address`);
+  }
   for (const [key, parse] of [
     ['BUSINESS_HOURS', parseBusinessHours],
     ['HOLIDAYS', parseHolidays],
@@ -170,4 +180,10 @@ function describe(error: ValueError): string {
 export function agentRequestUrl(config: Config): string {
   if (config.CRM_AGENT_NOTIFICATION_URL) return config.CRM_AGENT_NOTIFICATION_URL;
   return config.CRM_BASE_URL ? `${config.CRM_BASE_URL.replace(/\/$/, '')}/api/bot/agent-request` : '';
+}
+
+export function trustedProxies(config: Config): string[] {
+  return config.TRUSTED_PROXIES.split(',')
+    .map((address) => address.trim())
+    .filter((address) => address !== '');
 }

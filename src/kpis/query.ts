@@ -97,7 +97,7 @@ function groupKey(groupBy: KpiGroupBy, days: DateTime[]): { key: SQL; label: SQL
 }
 
 /** The additive part of the KPIs of one group, plus its raw durations: groups merge into totals exactly. */
-interface Partial {
+interface PartialKpis {
   tickets: number;
   categories: Record<string, number>;
   closed: number;
@@ -192,7 +192,7 @@ function doubles(base64: unknown): Float64Array {
   return values;
 }
 
-function toPartial(row: Record<string, unknown>): Partial {
+function toPartial(row: Record<string, unknown>): PartialKpis {
   return {
     tickets: number(row.tickets),
     categories: counts(row, 'category', ticketCategory.enumValues),
@@ -224,8 +224,8 @@ function sumRecords(records: Record<string, number>[], names: readonly (string |
   return Object.fromEntries(names.map((name) => [String(name), records.reduce((sum, record) => sum + (record[String(name)] ?? 0), 0)]));
 }
 
-function merge(partials: Partial[]): Partial {
-  const sum = (pick: (partial: Partial) => number) => partials.reduce((total, partial) => total + pick(partial), 0);
+function merge(partials: PartialKpis[]): PartialKpis {
+  const sum = (pick: (partial: PartialKpis) => number) => partials.reduce((total, partial) => total + pick(partial), 0);
   return {
     tickets: sum((p) => p.tickets),
     categories: sumRecords(
@@ -271,7 +271,7 @@ function durations(values: Float64Array): Durations {
   };
 }
 
-function toKpis(partial: Partial): Kpis {
+function toKpis(partial: PartialKpis): Kpis {
   const resolved = partial.closeReasons.resolved ?? 0;
   return {
     tickets: partial.tickets,

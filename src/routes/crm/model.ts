@@ -1,0 +1,41 @@
+import { Type } from '@sinclair/typebox';
+
+/** The CRM's request bodies (the seed's shapes): the only statement of what a valid request is. */
+export namespace CrmModel {
+  const Text = (maxLength: number) => Type.String({ minLength: 1, maxLength });
+
+  const ticket = { ticketId: Text(64), userPhone: Text(32) };
+  const metadata = Type.Optional(Type.Record(Type.String(), Type.Unknown()));
+
+  /** Taking a ticket names the agent; giving it back may. */
+  export const handover = Type.Union([
+    Type.Object({ ...ticket, handoverType: Type.Literal('bot_to_human'), agentId: Text(128), agentName: Text(128), metadata }),
+    Type.Object({
+      ...ticket,
+      handoverType: Type.Literal('human_to_bot'),
+      agentId: Type.Optional(Text(128)),
+      agentName: Type.Optional(Text(128)),
+      metadata,
+    }),
+  ]);
+  export type Handover = typeof handover.static;
+
+  const message = {
+    ...ticket,
+    agentId: Type.Optional(Text(128)),
+    caption: Type.Optional(Type.String({ maxLength: 1024 })),
+    filename: Type.Optional(Type.String({ maxLength: 240 })),
+    timestamp: Type.Optional(Type.String({ maxLength: 64 })),
+  };
+
+  /** A media message is sent by link: WhatsApp fetches the file, so it must be reachable over https. */
+  export const sendMessage = Type.Union([
+    Type.Object({ ...message, messageType: Type.Literal('text'), message: Text(4096) }),
+    Type.Object({
+      ...message,
+      messageType: Type.Union([Type.Literal('image'), Type.Literal('document')]),
+      message: Type.String({ pattern: '^https://\\S+$', maxLength: 4096, code: 'invalid_media_url', description: 'the https URL of the image or document' }),
+    }),
+  ]);
+  export type SendMessage = typeof sendMessage.static;
+}

@@ -1,0 +1,136 @@
+import { createHash } from 'node:crypto';
+import { agentMessageDelivery, windowClosesAt, type WindowPolicy } from '../../actors/window';
+import type { Queries } from '../../db/queries';
+import type { Ticket } from '../../db/schema';
+import { badRequest, conflict, notFound } from '../../errors';
+import { pipelineEvent } from '../../events';
+import type { Producer } from '../../streams/producer';
+import type { CrmModel } from './model';
+
+export interface CrmServiceDeps {
+  queries: Queries;
+  producer: Producer;
+  /** WhatsApp's customer-service window, and whether a template may carry an agent's message past it. */
+  window: WindowPolicy;
+  now?: () => Date;
+}
+
+/** What identifies one CRM request across its retries. */
+export interface CrmRequest<Body> {
+  body: Body;
+  /** The bytes as received: without an Idempotency-Key, a retry is recognised by them. */
+  raw: Uint8Array;
+  idempotencyKey?: string;
+}
+
+const digits = (phone: string) => phone.replace(/\D/g, '');
+
+/**
+ * The event id that makes a CRM retry harmless: its Idempotency-Key when it
+ * sends one, else the body's hash at the ticket's current revision (the same
+ * body sent again after the ticket moved on is a new request, e.g. an agent
+ * taking a ticket back after a transfer).
+ */
+export function crmEventId(route: string, request: CrmRequest<unknown>, ticket: Ticket): string {
+  const key = request.idempotencyKey?.trim();
+  if (key) return `crm:${route}:key:${createHash('sha256').update(key).digest('hex')}`;
+  return `crm:${route}:body:${createHash('sha256').update(`${ticket.id}@${ticket.revision}:`).update(request.raw).digest('hex')}`;
+}
+
+/**
+ * What the CRM asks of a ticket, checked against what we know of it, then
+ * queued for the ticket's machine. A request already applied (a retry) is
+ * answered as it was the first time, whatever the ticket became since.
+ */
+export function createCrmService(deps: CrmServiceDeps) {
+  const { queries, producer } = deps;
+  const now = deps.now ?? (() => new Date());
+
+  async function ticketOf(ticketId: string, userPhone: string): Promise<Ticket> {
+    const ticket = await queries.ticket(ticketId);
+    if (!ticket) throw notFound('ticket_not_found', `ticket ${ticketId} does not exist`);
+    if (digits(userPhone) !== digits(ticket.phone)) throw badRequest('user_phone_mismatch', `userPhone does not belong to ticket ${ticketId}`);
+    return ticket;
+  }
+
+  /** An agent may write only to a ticket it holds, inside WhatsApp's window (or with a template to carry it). */
+  function assertAgentMayWrite(ticket: Ticket): void {
+    if (ticket.status === 'closed') throw conflict('ticket_closed', `ticket ${ticket.id} is closed; the bot has the conversation`);
+    if (ticket.status === 'pending') {
+      throw conflict('ticket_not_active', `ticket ${ticket.id} has no agent yet: call /api/crm/handover with bot_to_human first`);
+    }
+    // Tickets from before the column have none: the machine then counts from the last activity, and so does this check.
+    const lastUserMessage = (ticket.lastUserMessageAt ?? ticket.lastActivityAt).toISOString();
+    if (agentMessageDelivery(deps.window, lastUserMessage, now().toISOString()) === 'refused') {
+      throw conflict(
+        'outside_window',
+        `the user last wrote more than ${deps.window.windowS} s ago (window closed at ${windowClosesAt(lastUserMessage, deps.window.windowS)}): WhatsApp accepts only a template, and none is configured`,
+      );
+    }
+  }
+
+  return {
+    async handover(request: CrmRequest<CrmModel.Handover>): Promise<{ ticketId: string }> {
+      const { body } = request;
+      const ticket = await ticketOf(body.ticketId, body.userPhone);
+      const eventId = crmEventId('handover', request, ticket);
+      if (await queries.isProcessed(eventId)) return { ticketId: ticket.id };
+      if (ticket.status === 'closed') throw conflict('ticket_closed', `ticket ${ticket.id} is closed`);
+      await producer.publish([
+        pipelineEvent('crm.handover', ticket.phone, eventId, {
+          ticketId: ticket.id,
+          handoverType: body.handoverType,
+          agentId: body.agentId,
+          agentName: body.agentName,
+          metadata: body.metadata,
+        }),
+      ]);
+      return { ticketId: ticket.id };
+    },
+
+    async sendMessage(request: CrmRequest<CrmModel.SendMessage>): Promise<{ ticketId: string }> {
+      const { body } = request;
+      const ticket = await ticketOf(body.ticketId, body.userPhone);
+      const eventId = crmEventId('send-message', request, ticket);
+      if (await queries.isProcessed(eventId)) return { ticketId: ticket.id };
+      assertAgentMayWrite(ticket);
+      await producer.publish([
+        pipelineEvent('crm.message', ticket.phone, eventId, {
+          ticketId: ticket.id,
+          agentId: body.agentId,
+          message: body.message,
+          messageType: body.messageType,
+          caption: body.caption,
+          filename: body.filename,
+          timestamp: body.timestamp,
+        }),
+      ]);
+      return { ticketId: ticket.id };
+    },
+
+    /** The seed's handover-status answer, plus the richer fields (phase, close reason, survey). */
+    async status(ticketId: string) {
+      const ticket = await queries.ticket(ticketId);
+      if (!ticket) throw notFound('ticket_not_found', `ticket ${ticketId} does not exist`);
+      return {
+        ticketId: ticket.id,
+        status: ticket.status,
+        phase: ticket.phase,
+        closeReason: ticket.closeReason,
+        category: ticket.category,
+        priority: ticket.priority,
+        assignedAgent: ticket.agentId ? { id: ticket.agentId, name: ticket.agentName } : null,
+        startTime: ticket.requestedAt.toISOString(),
+        assignedTime: ticket.assignedAt?.toISOString() ?? null,
+        closedTime: ticket.closedAt?.toISOString() ?? null,
+        lastActivity: ticket.lastActivityAt.toISOString(),
+        lastUserMessage: ticket.lastUserMessageAt?.toISOString() ?? null,
+        messageCount: ticket.messageCount,
+        escalations: ticket.escalations,
+        survey: ticket.surveyStatus ? { status: ticket.surveyStatus, csat: ticket.csat } : null,
+      };
+    },
+  };
+}
+
+export type CrmService = ReturnType<typeof createCrmService>;

@@ -1,0 +1,86 @@
+import type { TSchema, Static } from '@sinclair/typebox';
+import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
+import { AppError, badRequest, payloadTooLarge } from '../../errors';
+
+/**
+ * Reads the body as the exact bytes received, within `limit`. Signatures and
+ * idempotency ids are computed over these bytes; the Content-Length check
+ * rejects an oversized body before reading it, the byte count catches a
+ * chunked one.
+ */
+export async function readRawBody(request: Request, limit: number): Promise<Uint8Array> {
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (declared > limit) throw payloadTooLarge(limit);
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  if (bytes.byteLength > limit) throw payloadTooLarge(limit);
+  return bytes;
+}
+
+/** Parses whatever the Content-Type says: the CRM and Meta are not held to sending `application/json`. */
+export function parseJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw badRequest('invalid_json', 'request body is not valid JSON');
+  }
+}
+
+/**
+ * Checks a value against its model and answers 400 naming every offending
+ * field. A schema may carry `code` (the error code of the 400, default
+ * `invalid_request`) and `description` (what the field must be).
+ */
+export function validate<S extends TSchema>(schema: S, value: unknown): Static<S> {
+  if (Value.Check(schema, value)) return value;
+  const problems = explain([...Value.Errors(schema, value)]);
+  const code = problems.find((problem) => problem.code)?.code ?? 'invalid_request';
+  throw new AppError(400, code, [...new Set(problems.map((problem) => problem.message))].join('; '));
+}
+
+/** Query strings carry only text: converts numbers and booleans as the model declares them, then validates. */
+export function validateQuery<S extends TSchema>(schema: S, query: Record<string, string | undefined>): Static<S> {
+  return validate(schema, Value.Convert(schema, { ...query }));
+}
+
+interface Problem {
+  message: string;
+  code?: string;
+}
+
+const fieldOf = (error: ValueError) => error.path.replace(/^\//, '').replace(/\//g, '.') || 'body';
+
+/** The values a discriminator (a literal, or a union of literals) accepts; empty when the schema is not one. */
+function literals(schema: TSchema): unknown[] {
+  if ('const' in schema) return [schema.const];
+  const choices = (schema.anyOf ?? []) as TSchema[];
+  return choices.length > 0 && choices.every((choice) => 'const' in choice) ? choices.map((choice) => choice.const) : [];
+}
+
+function explain(errors: ValueError[]): Problem[] {
+  return errors.flatMap((error): Problem[] => {
+    const field = fieldOf(error);
+    const accepted = literals(error.schema);
+    if (accepted.length > 0 && error.value !== undefined) return [{ message: `${field}: expected one of ${accepted.join(', ')}` }];
+    if (error.type === ValueErrorType.Union && error.errors.length > 0) return explainUnion(error.errors.map((variant) => [...variant]));
+    if (error.value === undefined) return [{ message: `${field} is required` }];
+    const { code, description } = error.schema as { code?: string; description?: string };
+    return [{ message: description ? `${field} must be ${description}` : `${field}: ${error.message.toLowerCase()}`, code }];
+  });
+}
+
+/**
+ * A union of objects is explained by the variant its discriminator selects
+ * (e.g. `handoverType: bot_to_human` → "agentName is required"); when the
+ * discriminator matches no variant, by the values it may take.
+ */
+function explainUnion(variants: ValueError[][]): Problem[] {
+  const isDiscriminator = (error: ValueError) => literals(error.schema).length > 0;
+  const selected = variants.find((variant) => !variant.some(isDiscriminator));
+  if (selected) return explain(selected);
+  const discriminators = variants.map((variant) => variant.find(isDiscriminator)!);
+  const field = fieldOf(discriminators[0]!);
+  if (discriminators.every((error) => fieldOf(error) === field) && discriminators[0]!.value !== undefined) {
+    return [{ message: `${field}: expected one of ${[...new Set(discriminators.flatMap((error) => literals(error.schema)))].join(', ')}` }];
+  }
+  return explain(variants.reduce((fewest, variant) => (variant.length < fewest.length ? variant : fewest)));
+}

@@ -1,0 +1,37 @@
+import { Elysia } from 'elysia';
+import { forbidden } from '../../errors';
+import { tokenMatches } from '../../security';
+import { validateQuery } from '../http/body';
+import { signedBody, type SignedBodyOptions } from '../http/signed-body';
+import { MetaModel } from './model';
+import type { MetaService } from './service';
+
+export interface MetaRouteDeps {
+  service: MetaService;
+  /** WEBHOOK_VERIFY_TOKEN: what Meta echoes in the handshake when the webhook is registered. */
+  verifyToken: string;
+  signed: SignedBodyOptions;
+}
+
+/**
+ * Everything Meta calls: the verification handshake, the Cloud API's events
+ * and thread control. The last one keeps the path the CRM registered with
+ * Meta (`/api/crm/...`) although Meta, not the CRM, signs it.
+ */
+export const metaRoutes = ({ service, verifyToken, signed }: MetaRouteDeps) =>
+  new Elysia()
+    .use(signedBody)
+    .get('/webhook', async ({ query, set, request, server }) => {
+      const handshake = validateQuery(MetaModel.verification, query);
+      if (handshake['hub.mode'] === 'subscribe' && tokenMatches(verifyToken, handshake['hub.verify_token'])) {
+        set.headers['content-type'] = 'text/plain; charset=utf-8';
+        return handshake['hub.challenge'] ?? '';
+      }
+      // Guessing the verify token spends the same budget as guessing a signature.
+      await signed.unsigned.consume(signed.clientAddress(request, server));
+      throw forbidden('verification_failed', 'hub.mode must be subscribe and hub.verify_token must match WEBHOOK_VERIFY_TOKEN');
+    })
+    .post('/webhook', async ({ payload }) => ({ success: true, ...(await service.acceptMessages(payload)) }), { metaSigned: signed })
+    .post('/api/crm/meta-handover-webhook', async ({ payload, raw }) => ({ success: true, ...(await service.acceptThreadControl(payload, raw)) }), {
+      metaSigned: signed,
+    });

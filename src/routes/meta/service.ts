@@ -1,0 +1,71 @@
+import { createHash } from 'node:crypto';
+import type { Counter } from 'prom-client';
+import type { Queries } from '../../db/queries';
+import { pipelineEvent, type PipelineEvent } from '../../events';
+import { parseThreadControlWebhook, parseWhatsAppWebhook } from '../../integrations/meta-webhooks';
+import { maskPhone, type Logger } from '../../logger';
+import type { Producer } from '../../streams/producer';
+
+export interface MetaServiceDeps {
+  queries: Queries;
+  producer: Producer;
+  logger: Logger;
+  webhookEvents: Counter<'type'>;
+  /** The CRM's Meta app id: thread control passed to it means "to the CRM". */
+  crmAppId: string;
+}
+
+export interface Accepted {
+  accepted: number;
+  ignored: number;
+}
+
+/** What Meta's signed deliveries become: stream entries for the worker; unknown shapes are counted and logged, never fatal. */
+export function createMetaService(deps: MetaServiceDeps) {
+  const { queries, producer, logger } = deps;
+
+  return {
+    /**
+     * The Cloud API's `messages` webhook. No database I/O: it is the hot path,
+     * and Meta redelivers what was not acknowledged, so XADD and answer.
+     */
+    async acceptMessages(payload: unknown): Promise<Accepted> {
+      const { events, ignored } = parseWhatsAppWebhook(payload);
+      await producer.publish(events);
+      for (const event of events) deps.webhookEvents.inc({ type: event.type });
+      if (ignored.length > 0) {
+        deps.webhookEvents.inc({ type: 'ignored' }, ignored.length);
+        logger.info({ event: 'webhook.ignored', reasons: ignored }, 'webhook items ignored');
+      }
+      return { accepted: events.length, ignored: ignored.length };
+    },
+
+    /** Thread control (`messaging_handovers`): each item is routed to its ticket, named in its metadata or found by the user's phone. */
+    async acceptThreadControl(payload: unknown, raw: Uint8Array): Promise<Accepted> {
+      const { items, ignored } = parseThreadControlWebhook(payload, deps.crmAppId);
+      // Meta's redelivery carries the same bytes: the same ids, applied once.
+      const deliveryId = createHash('sha256').update(raw).digest('hex');
+      const events: PipelineEvent[] = [];
+      for (const { control, phone } of items) {
+        const ticket = control.ticketId ? await queries.ticket(control.ticketId) : phone ? await queries.openTicketOf(phone) : undefined;
+        const key = ticket?.phone ?? phone;
+        if (!key) {
+          ignored.push(`${control.event}: no known ticket or user`);
+          continue;
+        }
+        events.push(
+          pipelineEvent('meta.thread_control', key, `meta:handover:${deliveryId}:${events.length}`, { ...control, ticketId: ticket?.id ?? control.ticketId }),
+        );
+        logger.info(
+          { event: 'meta.thread_control', control: control.event, toCrm: control.toCrm, ticketId: ticket?.id, phone: maskPhone(key) },
+          'thread control event',
+        );
+      }
+      await producer.publish(events);
+      if (ignored.length > 0) logger.info({ event: 'meta_handover.ignored', reasons: ignored }, 'handover webhook items ignored');
+      return { accepted: events.length, ignored: ignored.length };
+    },
+  };
+}
+
+export type MetaService = ReturnType<typeof createMetaService>;

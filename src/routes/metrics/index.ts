@@ -1,0 +1,32 @@
+import { Elysia } from 'elysia';
+import type { Database } from '../../db/client';
+import { queryKpis } from '../../kpis/query';
+import type { Metrics } from '../../metrics';
+import { bearerAuth, type BearerGuard } from '../http/bearer-auth';
+import { validateQuery } from '../http/body';
+import { kpiRequest } from './kpi-range';
+import { MetricsModel } from './model';
+
+export interface MetricsRouteDeps {
+  metrics: Metrics;
+  database: Database;
+  businessTimeZone: string;
+  /** Bearer METRICS_TOKEN: required by the KPIs; /metrics stays open while it is unset (keep it internal then). */
+  guard: BearerGuard;
+}
+
+/** Prometheus' exposition and the supervisors' KPIs for a date range, optionally by day, agent or category. */
+export const metricsRoutes = ({ metrics, database, businessTimeZone, guard }: MetricsRouteDeps) =>
+  new Elysia()
+    .use(bearerAuth)
+    .get(
+      '/metrics',
+      async ({ set }) => {
+        set.headers['content-type'] = metrics.registry.contentType;
+        return metrics.registry.metrics();
+      },
+      { bearer: { ...guard, openWhenUnset: true } },
+    )
+    .get('/api/metrics/kpis', ({ query }) => queryKpis(database, kpiRequest(validateQuery(MetricsModel.kpiQuery, query), businessTimeZone)), {
+      bearer: guard,
+    });

@@ -1,0 +1,332 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { eq } from 'drizzle-orm';
+import { processedEvents, tickets } from '../../src/db/schema';
+import { bearer, call, freshPhone, jsonRequest, routeContext, SECRETS, type RouteContext, type TestApp } from './support';
+
+let context: RouteContext;
+let app: TestApp;
+beforeAll(async () => {
+  context = await routeContext('crm');
+  app = context.app();
+});
+afterAll(() => context.close());
+
+const crm = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+  call(app, jsonRequest(method, path, body, { ...bearer(SECRETS.crmToken), ...headers }));
+const entriesFor = async (phone: string) => (await app.entries()).filter((entry) => entry.key === phone);
+const HOUR_MS = 3600_000;
+
+describe('POST /api/crm/handover', () => {
+  test('an agent taking a pending ticket is queued for the ticket, with the agent', async () => {
+    const ticket = await context.insertTicket({ status: 'pending', phase: 'waiting_agent', agentId: null, agentName: null });
+    const body = {
+      ticketId: ticket.id,
+      userPhone: ticket.phone,
+      agentId: 'agent_9',
+      agentName: 'Ana',
+      handoverType: 'bot_to_human',
+      metadata: { queue: 'soporte' },
+    };
+    const response = await crm('POST', '/api/crm/handover', body);
+    expect(response).toEqual({ status: 200, body: { success: true, message: 'Handover processed successfully', ticketId: ticket.id } });
+    const [entry, ...others] = await entriesFor(ticket.phone);
+    expect(others).toEqual([]);
+    expect(entry).toMatchObject({
+      type: 'crm.handover',
+      data: { ticketId: ticket.id, handoverType: 'bot_to_human', agentId: 'agent_9', agentName: 'Ana', metadata: { queue: 'soporte' } },
+    });
+    expect(entry!.id).toStartWith('crm:handover:body:');
+  });
+
+  test('the userPhone may be written with a plus and spaces', async () => {
+    const ticket = await context.insertTicket();
+    const userPhone = `+${ticket.phone.slice(0, 2)} ${ticket.phone.slice(2)}`;
+    const response = await crm('POST', '/api/crm/handover', { ticketId: ticket.id, userPhone, handoverType: 'human_to_bot' });
+    expect(response.status).toBe(200);
+  });
+
+  test('a missing ticketId is 400 and names it', async () => {
+    const { status, body } = await crm('POST', '/api/crm/handover', { userPhone: freshPhone(), handoverType: 'human_to_bot' });
+    expect(status).toBe(400);
+    expect(body).toMatchObject({ success: false, error: 'invalid_request' });
+    expect(body.message).toContain('ticketId');
+  });
+
+  test('bot_to_human without the agent is 400 and names agentId and agentName', async () => {
+    const ticket = await context.insertTicket({ status: 'pending' });
+    const { status, body } = await crm('POST', '/api/crm/handover', { ticketId: ticket.id, userPhone: ticket.phone, handoverType: 'bot_to_human' });
+    expect(status).toBe(400);
+    expect(body).toMatchObject({ success: false, error: 'invalid_request' });
+    expect(body.message).toContain('agentId');
+    expect(body.message).toContain('agentName');
+    expect(await entriesFor(ticket.phone)).toEqual([]);
+  });
+
+  test('an unknown handoverType is 400 and lists the accepted ones', async () => {
+    const { status, body } = await crm('POST', '/api/crm/handover', { ticketId: 'TK-1', userPhone: '573', handoverType: 'bot_to_bot' });
+    expect(status).toBe(400);
+    expect(body.message).toBe('handoverType: expected one of bot_to_human, human_to_bot');
+  });
+
+  test('an unknown ticket is 404', async () => {
+    const { status, body } = await crm('POST', '/api/crm/handover', { ticketId: 'TK-1999-000001', userPhone: freshPhone(), handoverType: 'human_to_bot' });
+    expect(status).toBe(404);
+    expect(body).toMatchObject({ success: false, error: 'ticket_not_found' });
+  });
+
+  test("a userPhone that is not the ticket's is 400", async () => {
+    const ticket = await context.insertTicket();
+    const { status, body } = await crm('POST', '/api/crm/handover', { ticketId: ticket.id, userPhone: freshPhone(), handoverType: 'human_to_bot' });
+    expect(status).toBe(400);
+    expect(body.error).toBe('user_phone_mismatch');
+  });
+
+  test('a closed ticket is 409 and nothing is queued', async () => {
+    const ticket = await context.insertTicket({ status: 'closed', phase: 'closed', closeReason: 'resolved' });
+    const { status, body } = await crm('POST', '/api/crm/handover', {
+      ticketId: ticket.id,
+      userPhone: ticket.phone,
+      agentId: 'a',
+      agentName: 'A',
+      handoverType: 'bot_to_human',
+    });
+    expect(status).toBe(409);
+    expect(body).toMatchObject({ success: false, error: 'ticket_closed' });
+    expect(await entriesFor(ticket.phone)).toEqual([]);
+  });
+
+  test('the same Idempotency-Key twice is one event id; once applied, a retry is 200 and queues nothing, even on the ticket it closed', async () => {
+    const ticket = await context.insertTicket();
+    const body = { ticketId: ticket.id, userPhone: ticket.phone, handoverType: 'human_to_bot' };
+    const key = { 'idempotency-key': `close-${ticket.id}` };
+    expect((await crm('POST', '/api/crm/handover', body, key)).status).toBe(200);
+    expect((await crm('POST', '/api/crm/handover', { ...body, metadata: { retry: 1 } }, key)).status).toBe(200);
+    const queued = await entriesFor(ticket.phone);
+    expect(new Set(queued.map((entry) => entry.id)).size).toBe(1);
+
+    // The worker applied it and closed the ticket: the CRM's next retry still hears 200.
+    await context.database.db.insert(processedEvents).values({ id: queued[0]!.id, streamEntryId: '1-0' });
+    await context.database.db.update(tickets).set({ status: 'closed' }).where(eq(tickets.id, ticket.id));
+    expect((await crm('POST', '/api/crm/handover', body, key)).status).toBe(200);
+    expect(await entriesFor(ticket.phone)).toHaveLength(queued.length);
+  });
+
+  test('without an Idempotency-Key, the same body at the same ticket revision is the same event', async () => {
+    const ticket = await context.insertTicket();
+    const body = { ticketId: ticket.id, userPhone: ticket.phone, handoverType: 'human_to_bot' };
+    await crm('POST', '/api/crm/handover', body);
+    await crm('POST', '/api/crm/handover', body);
+    const ids = (await entriesFor(ticket.phone)).map((entry) => entry.id);
+    expect(ids).toHaveLength(2);
+    expect(ids[0]).toBe(ids[1]!);
+  });
+});
+
+describe('POST /api/crm/send-message', () => {
+  test("an agent's text for an active ticket is queued", async () => {
+    const ticket = await context.insertTicket();
+    const response = await crm('POST', '/api/crm/send-message', {
+      ticketId: ticket.id,
+      userPhone: ticket.phone,
+      agentId: 'agent_007',
+      message: 'Hola, ¿en qué te ayudo?',
+      messageType: 'text',
+    });
+    expect(response).toEqual({ status: 200, body: { success: true, message: 'Message sent successfully', ticketId: ticket.id } });
+    expect(await entriesFor(ticket.phone)).toMatchObject([
+      { type: 'crm.message', data: { ticketId: ticket.id, agentId: 'agent_007', message: 'Hola, ¿en qué te ayudo?', messageType: 'text' } },
+    ]);
+  });
+
+  test('a document by https URL is queued with its file name and caption', async () => {
+    const ticket = await context.insertTicket();
+    const message = {
+      ticketId: ticket.id,
+      userPhone: ticket.phone,
+      message: 'https://files.example/f.pdf',
+      messageType: 'document',
+      filename: 'f.pdf',
+      caption: 'Factura',
+    };
+    expect((await crm('POST', '/api/crm/send-message', message)).status).toBe(200);
+    expect(await entriesFor(ticket.phone)).toMatchObject([{ type: 'crm.message', data: { messageType: 'document', filename: 'f.pdf', caption: 'Factura' } }]);
+  });
+
+  test('a missing message, a bad messageType and a media that is not an https URL are 400s naming the field', async () => {
+    const ticket = await context.insertTicket();
+    const base = { ticketId: ticket.id, userPhone: ticket.phone };
+    const missing = await crm('POST', '/api/crm/send-message', { ...base, messageType: 'text' });
+    expect(missing).toMatchObject({ status: 400, body: { error: 'invalid_request', message: 'message is required' } });
+    const badType = await crm('POST', '/api/crm/send-message', { ...base, message: 'x', messageType: 'video' });
+    expect(badType).toMatchObject({ status: 400, body: { error: 'invalid_request', message: 'messageType: expected one of text, image, document' } });
+    const badUrl = await crm('POST', '/api/crm/send-message', { ...base, message: 'file.pdf', messageType: 'image' });
+    expect(badUrl).toMatchObject({ status: 400, body: { error: 'invalid_media_url' } });
+    expect(badUrl.body.message).toContain('message must be the https URL');
+    expect(await entriesFor(ticket.phone)).toEqual([]);
+  });
+
+  test('an unknown ticket is 404', async () => {
+    const { status, body } = await crm('POST', '/api/crm/send-message', {
+      ticketId: 'TK-1999-000002',
+      userPhone: freshPhone(),
+      message: 'hola',
+      messageType: 'text',
+    });
+    expect(status).toBe(404);
+    expect(body.error).toBe('ticket_not_found');
+  });
+
+  test('a ticket still waiting for its agent is 409 ticket_not_active', async () => {
+    const ticket = await context.insertTicket({ status: 'pending', phase: 'waiting_agent' });
+    const { status, body } = await crm('POST', '/api/crm/send-message', { ticketId: ticket.id, userPhone: ticket.phone, message: 'hola', messageType: 'text' });
+    expect(status).toBe(409);
+    expect(body).toMatchObject({ success: false, error: 'ticket_not_active' });
+  });
+
+  test('a closed ticket is 409 ticket_closed', async () => {
+    const ticket = await context.insertTicket({ status: 'closed', phase: 'closed' });
+    const { status, body } = await crm('POST', '/api/crm/send-message', {
+      ticketId: ticket.id,
+      userPhone: ticket.phone,
+      message: 'tarde',
+      messageType: 'text',
+    });
+    expect(status).toBe(409);
+    expect(body.error).toBe('ticket_closed');
+    expect(await entriesFor(ticket.phone)).toEqual([]);
+  });
+
+  test('past the 24-hour window without a template it is 409 outside_window; with one it is queued', async () => {
+    const lastUserMessageAt = new Date(Date.now() - 25 * HOUR_MS);
+    const ticket = await context.insertTicket({ lastUserMessageAt, lastActivityAt: lastUserMessageAt });
+    const message = { ticketId: ticket.id, userPhone: ticket.phone, message: '¿Sigues ahí?', messageType: 'text' };
+    const refused = await crm('POST', '/api/crm/send-message', message);
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ success: false, error: 'outside_window' });
+    expect(await entriesFor(ticket.phone)).toEqual([]);
+
+    const templated = context.app({ WHATSAPP_REENGAGE_TEMPLATE: 'reengage' });
+    const accepted = await call(templated, jsonRequest('POST', '/api/crm/send-message', message, bearer(SECRETS.crmToken)));
+    expect(accepted.status).toBe(200);
+    expect(await templated.entries()).toMatchObject([{ type: 'crm.message', key: ticket.phone }]);
+  });
+});
+
+describe('GET /api/crm/handover-status/:ticketId', () => {
+  test("answers the ticket's state, agent and counts", async () => {
+    const requestedAt = new Date('2026-03-01T10:00:00.000Z');
+    const ticket = await context.insertTicket({
+      requestedAt,
+      assignedAt: requestedAt,
+      lastActivityAt: requestedAt,
+      lastUserMessageAt: requestedAt,
+      messageCount: 3,
+    });
+    const { status, body } = await crm('GET', `/api/crm/handover-status/${ticket.id}`);
+    expect(status).toBe(200);
+    expect(body).toEqual({
+      ticketId: ticket.id,
+      status: 'active',
+      phase: 'with_agent',
+      closeReason: null,
+      category: 'soporte_agente',
+      priority: 'media',
+      assignedAgent: { id: 'agent_007', name: 'Carlos Ruiz' },
+      startTime: '2026-03-01T10:00:00.000Z',
+      assignedTime: '2026-03-01T10:00:00.000Z',
+      closedTime: null,
+      lastActivity: '2026-03-01T10:00:00.000Z',
+      lastUserMessage: '2026-03-01T10:00:00.000Z',
+      messageCount: 3,
+      escalations: 0,
+      survey: null,
+    });
+  });
+
+  test('an unknown ticket is 404', async () => {
+    const { status, body } = await crm('GET', '/api/crm/handover-status/TK-1999-000003');
+    expect(status).toBe(404);
+    expect(body).toMatchObject({ success: false, error: 'ticket_not_found' });
+  });
+});
+
+describe('the bodies', () => {
+  test('a body that is not JSON is 400 invalid_json', async () => {
+    const { status, body } = await crm('POST', '/api/crm/handover', '{"ticketId":');
+    expect(status).toBe(400);
+    expect(body).toMatchObject({ success: false, error: 'invalid_json' });
+  });
+
+  test('a body over MAX_BODY_BYTES is a JSON 413', async () => {
+    const response = await app.handle(
+      jsonRequest('POST', '/api/crm/send-message', { padding: 'x'.repeat(app.config.MAX_BODY_BYTES) }, bearer(SECRETS.crmToken)),
+    );
+    expect(response.status).toBe(413);
+    expect(response.headers.get('content-type')).toStartWith('application/json');
+    expect(await response.json()).toMatchObject({ success: false, error: 'payload_too_large' });
+  });
+});
+
+describe('authentication', () => {
+  const routes = [
+    ['POST', '/api/crm/handover'],
+    ['POST', '/api/crm/send-message'],
+    ['GET', '/api/crm/handover-status/TK-2026-000001'],
+  ] as const;
+  const refusals: [string, Record<string, string>, string][] = [
+    ['no Authorization header', {}, ''],
+    ['a wrong token', bearer('wrong'), ''],
+    ['the scheme glued to the token', { authorization: `Bearer${SECRETS.crmToken}` }, ''],
+    ['another character after the scheme', { authorization: `BearerX${SECRETS.crmToken}` }, ''],
+    ['two spaces after the scheme', { authorization: `Bearer  ${SECRETS.crmToken}` }, ''],
+    ['the token in the query string', {}, `?access_token=${SECRETS.crmToken}`],
+  ];
+
+  for (const [method, path] of routes) {
+    for (const [what, headers, query] of refusals) {
+      test(`${method} ${path} with ${what} is 401, before the body is read`, async () => {
+        const { status, body } = await call(app, jsonRequest(method, `${path}${query}`, method === 'POST' ? '{' : undefined, headers));
+        expect(status).toBe(401);
+        expect(body).toMatchObject({ success: false, error: 'unauthorized' });
+        expect(body.message).toContain('CRM_API_TOKEN');
+        expect(body.message).not.toContain(SECRETS.crmToken);
+      });
+    }
+  }
+
+  test('the scheme name is case-insensitive (RFC 7235)', async () => {
+    const { status } = await call(
+      app,
+      jsonRequest('GET', '/api/crm/handover-status/TK-1999-000004', undefined, { authorization: `bearer ${SECRETS.crmToken}` }),
+    );
+    expect(status).toBe(404);
+  });
+
+  test('an unset CRM_API_TOKEN refuses everyone', async () => {
+    const closed = context.app({ CRM_API_TOKEN: '' });
+    const { status } = await call(closed, jsonRequest('GET', '/api/crm/handover-status/TK-1', undefined, { authorization: 'Bearer ' }));
+    expect(status).toBe(401);
+  });
+});
+
+describe('rate limits', () => {
+  test('a flood with wrong tokens is limited without spending the authenticated client its budget', async () => {
+    const limited = context.app({ CRM_RATE_LIMIT_PER_MINUTE: '3' });
+    const junk = [];
+    for (let n = 0; n < 6; n++) junk.push((await call(limited, jsonRequest('GET', '/api/crm/handover-status/TK-1', undefined, bearer(`guess-${n}`)))).status);
+    expect(junk).toEqual([401, 401, 401, 429, 429, 429]);
+    const crmClient = [];
+    for (let n = 0; n < 4; n++)
+      crmClient.push((await call(limited, jsonRequest('GET', '/api/crm/handover-status/TK-1', undefined, bearer(SECRETS.crmToken)))).status);
+    expect(crmClient).toEqual([404, 404, 404, 429]);
+  });
+
+  test('a 429 says how long to wait', async () => {
+    const limited = context.app({ CRM_RATE_LIMIT_PER_MINUTE: '1' });
+    await limited.handle(jsonRequest('GET', '/api/crm/handover-status/TK-1', undefined, bearer(SECRETS.crmToken)));
+    const { status, body } = await call(limited, jsonRequest('GET', '/api/crm/handover-status/TK-1', undefined, bearer(SECRETS.crmToken)));
+    expect(status).toBe(429);
+    expect(body).toMatchObject({ success: false, error: 'rate_limited' });
+    expect(body.message).toMatch(/retry in \d+s/);
+  });
+});

@@ -1,0 +1,20 @@
+import { expect, test } from 'bun:test';
+import { Elysia } from 'elysia';
+import { dashboardRoutes } from '../../src/routes/dashboard';
+
+const app = new Elysia().use(dashboardRoutes());
+
+test('the page, its script, its style and Chart.js are served from the service, uncached', async () => {
+  for (const [path, type] of [
+    ['/dashboard', 'text/html'],
+    ['/dashboard/dashboard.js', 'text/javascript'],
+    ['/dashboard/dashboard.css', 'text/css'],
+    ['/dashboard/vendor/chart.umd.min.js', 'text/javascript'],
+  ] as const) {
+    const response = await app.handle(new Request(`http://localhost${path}`));
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toStartWith(type);
+    expect(response.headers.get('cache-control')).toBe('no-cache');
+    expect((await response.text()).length).toBeGreaterThan(0);
+  }
+});

@@ -1,0 +1,23 @@
+import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { routeContext, type RouteContext } from './support';
+
+let context: RouteContext;
+beforeAll(async () => {
+  context = await routeContext('health');
+});
+afterAll(() => context.close());
+
+test('live answers while the process runs; ready when Redis and Postgres both answer', async () => {
+  const app = context.app();
+  const live = await app.handle(new Request('http://localhost/health/live'));
+  expect(await live.json()).toEqual({ status: 'ok' });
+  const ready = await app.handle(new Request('http://localhost/health/ready'));
+  expect(ready.status).toBe(200);
+  expect(await ready.json()).toEqual({ status: 'ready', checks: { redis: 'ok', database: 'ok' } });
+});
+
+test('an unknown route is a JSON 404', async () => {
+  const response = await context.app().handle(new Request('http://localhost/api/crm/nothing'));
+  expect(response.status).toBe(404);
+  expect(await response.json()).toMatchObject({ success: false, error: 'route_not_found' });
+});
