@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import { createApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import { openDatabase, type Database } from '../../src/db/client';
-import { tickets, type NewTicket, type Ticket } from '../../src/db/schema';
+import { tickets, type Ticket } from '../../src/db/schema';
 import type { PipelineEvent } from '../../src/events';
 import { createLogger } from '../../src/logger';
 import { createMetrics } from '../../src/metrics';
@@ -29,7 +29,7 @@ export interface RouteContext {
   database: Database;
   redis: Redis;
   app(env?: Record<string, string>): TestApp;
-  insertTicket(values?: Partial<NewTicket>): Promise<Ticket>;
+  insertTicket(values?: Partial<typeof tickets.$inferInsert>): Promise<Ticket>;
   close(): Promise<void>;
 }
 
