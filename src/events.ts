@@ -101,6 +101,30 @@ export interface CustomerLookupResult {
   error?: string;
 }
 
+/**
+ * Why WhatsApp would not take an agent's message: past the 24-hour window
+ * (Graph 131047; only a template gets through), or refused for another
+ * reason (a bad media link, a blocked user, an undeliverable number...).
+ */
+export type AgentMessageFailureReason = 'outside_window' | 'refused';
+
+/**
+ * An agent's message that WhatsApp refused (at send time, or later through a
+ * `failed` status webhook): fed back to the ticket's machine, which decides
+ * whether to send it again as the re-engagement template or tell the CRM.
+ */
+export interface AgentMessageFailure {
+  ticketId: string;
+  /** The failed send's outbox key, as the history knows it. */
+  outboxKey: string;
+  reason: AgentMessageFailureReason;
+  /** How it went out: a message that already went as the template is not sent as one again. */
+  sentAs: 'free_form' | 'template';
+  message: { type: string; body: string | null; waMessageId: string | null; agentId?: string; media?: MediaRef };
+  /** Graph's own error, when it gave one. */
+  error?: { code?: number; title?: string };
+}
+
 /** A deadline come due: fed back on the owner's partition by the timer scheduler. */
 export interface TimerFired {
   timer: string;
@@ -125,7 +149,8 @@ export type PipelineEvent =
   | Envelope<'meta.thread_control', ThreadControl>
   | Envelope<'crm.agent_request.result', AgentRequestResult>
   | Envelope<'customer.lookup.result', CustomerLookupResult>
-  | Envelope<'timer.fired', TimerFired>;
+  | Envelope<'timer.fired', TimerFired>
+  | Envelope<'whatsapp.agent_message.failed', AgentMessageFailure>;
 
 export type PipelineEventType = PipelineEvent['type'];
 

@@ -1,5 +1,5 @@
 import type { TextKey } from '../texts';
-import type { AgentMessageType, InboundMessage, MediaRef } from '../events';
+import type { AgentMessageFailure, AgentMessageType, InboundMessage, MediaRef } from '../events';
 import type { CloseReason, TicketCategory, TicketPriority, TicketStatus } from '../db/schema';
 
 /**
@@ -19,8 +19,8 @@ export interface EffectParams {
   requestAgent: undefined;
   relayToCrm: { message: InboundMessage };
   deliverAgentMessage: { agentId?: string; messageType: AgentMessageType; body: string; media?: MediaRef; asTemplate: boolean };
-  /** An agent's message WhatsApp would refuse (past the 24-hour window, no template): the CRM is told, as for a failed send. */
-  refuseAgentMessage: { messageType: AgentMessageType; body: string };
+  /** An agent's message that will not reach the user (refused by WhatsApp, or past the window with no template): the CRM is told. */
+  reportAgentMessageFailed: { reason: AgentMessageFailure['reason']; message: AgentMessageFailure['message']; error?: AgentMessageFailure['error'] };
   notifyCrm: { status: TicketStatus; reason: TicketUpdateReason };
   ticketClosed: { reason: CloseReason };
   recordTicketEvent: { type: string; data?: Record<string, unknown> };
@@ -50,7 +50,7 @@ const EFFECT_NAMES = new Set<string>([
   'requestAgent',
   'relayToCrm',
   'deliverAgentMessage',
-  'refuseAgentMessage',
+  'reportAgentMessageFailed',
   'notifyCrm',
   'ticketClosed',
   'recordTicketEvent',

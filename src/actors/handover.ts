@@ -1,5 +1,5 @@
 import { and, assign, enqueueActions, not, setup } from 'xstate';
-import type { AgentAssignment, CrmAgentMessage, CustomerRecord, InboundMessage, ThreadControl } from '../events';
+import type { AgentAssignment, AgentMessageFailure, AgentMessageType, CrmAgentMessage, CustomerRecord, InboundMessage, ThreadControl } from '../events';
 import type { CloseReason, TicketCategory, TicketPriority, TicketStatus } from '../db/schema';
 import type { BusinessCalendar } from '../business-hours';
 import { effect, type EffectParams } from './effects';
@@ -77,7 +77,15 @@ export type HandoverEvent =
   | { type: 'crm.agent_request.accepted'; at: string; agent: AgentAssignment | null; queuePosition: number | null }
   | { type: 'crm.agent_request.failed'; at: string; error: string }
   | { type: 'meta.thread_control'; at: string; control: ThreadControl }
-  | { type: 'timer.fired'; at: string; timer: HandoverTimer; dueAt: string };
+  | { type: 'timer.fired'; at: string; timer: HandoverTimer; dueAt: string }
+  | { type: 'whatsapp.agent_message.failed'; at: string; failure: AgentMessageFailure };
+
+/**
+ * A closed ticket is not a final state: WhatsApp can still refuse, after the
+ * agent gave the ticket back, a message the agent wrote before, and the
+ * machine must still decide what becomes of it.
+ */
+export const isClosed = (state: unknown): boolean => state === 'closed';
 
 export const statusOf = (state: string): TicketStatus => (state === 'waitingAgent' ? 'pending' : state === 'withAgent' ? 'active' : 'closed');
 
@@ -139,6 +147,9 @@ function writtenAt(message: InboundMessage, receivedAt: string): string {
   return Number.isFinite(written) && written < Date.parse(receivedAt) ? new Date(written).toISOString() : receivedAt;
 }
 
+const AGENT_MESSAGE_TYPES = new Set<string>(['text', 'image', 'document'] satisfies AgentMessageType[]);
+const agentMessageType = (type: string): AgentMessageType => (AGENT_MESSAGE_TYPES.has(type) ? (type as AgentMessageType) : 'text');
+
 const ESCALATED_PRIORITY: Record<TicketPriority, TicketPriority> = { baja: 'media', media: 'alta', alta: 'alta' };
 
 /**
@@ -170,7 +181,7 @@ export function createHandoverMachine(policy: HandoverPolicy) {
       requestAgent: effect<'requestAgent'>(),
       relayToCrm: effect<'relayToCrm'>(),
       deliverAgentMessage: effect<'deliverAgentMessage'>(),
-      refuseAgentMessage: effect<'refuseAgentMessage'>(),
+      reportAgentMessageFailed: effect<'reportAgentMessageFailed'>(),
       notifyCrm: effect<'notifyCrm'>(),
       ticketClosed: effect<'ticketClosed'>(),
       recordTicketEvent: effect<'recordTicketEvent'>(),
@@ -230,6 +241,12 @@ export function createHandoverMachine(policy: HandoverPolicy) {
       outOfHoursAndNotQueued: ({ context }) => !policy.outOfHoursQueue && !policy.calendar.isOpen(context.requestedAt),
       agentReminded: ({ context }) => context.agentReminded,
       agentMessageRefused: ({ context, event }) => deliveryOf(context, event.at) === 'refused',
+      /** Past the window a free-form message is refused by WhatsApp; the same words may still go out as the template. */
+      mayResendAsTemplate: ({ event }) =>
+        event.type === 'whatsapp.agent_message.failed' &&
+        event.failure.reason === 'outside_window' &&
+        event.failure.sentAs === 'free_form' &&
+        policy.reengageTemplate,
     },
   }).createMachine({
     id: 'handover',
@@ -253,6 +270,45 @@ export function createHandoverMachine(policy: HandoverPolicy) {
       deadlines: {},
     }),
     initial: 'requested',
+    on: {
+      // In every state, closed included: the message was written while an agent had the ticket.
+      'whatsapp.agent_message.failed': [
+        {
+          guard: 'mayResendAsTemplate',
+          actions: [
+            {
+              type: 'recordTicketEvent',
+              params: ({ event }) => ({ type: 'agent_message_reengaged', data: { outboxKey: event.failure.outboxKey } }),
+            },
+            {
+              type: 'deliverAgentMessage',
+              params: ({ event }) => ({
+                agentId: event.failure.message.agentId,
+                messageType: agentMessageType(event.failure.message.type),
+                body: event.failure.message.body ?? event.failure.message.media?.url ?? '',
+                media: event.failure.message.media,
+                asTemplate: true,
+              }),
+            },
+          ],
+        },
+        {
+          actions: [
+            {
+              type: 'recordTicketEvent',
+              params: ({ event }) => ({
+                type: 'agent_message_failed',
+                data: { outboxKey: event.failure.outboxKey, reason: event.failure.reason, code: event.failure.error?.code },
+              }),
+            },
+            {
+              type: 'reportAgentMessageFailed',
+              params: ({ event }) => ({ reason: event.failure.reason, message: event.failure.message, error: event.failure.error }),
+            },
+          ],
+        },
+      ],
+    },
     states: {
       /** Transient: decides, from the business hours, whether the ticket is queued at all. */
       requested: {
@@ -408,7 +464,13 @@ export function createHandoverMachine(policy: HandoverPolicy) {
               guard: 'agentMessageRefused',
               actions: [
                 { type: 'recordTicketEvent', params: { type: 'agent_message_refused', data: { reason: 'outside_window' } } },
-                { type: 'refuseAgentMessage', params: ({ event }) => ({ messageType: event.message.messageType, body: event.message.message }) },
+                {
+                  type: 'reportAgentMessageFailed',
+                  params: ({ event }) => ({
+                    reason: 'outside_window' as const,
+                    message: { type: event.message.messageType, body: event.message.message, waMessageId: null, agentId: event.message.agentId },
+                  }),
+                },
               ],
             },
             {
@@ -466,7 +528,6 @@ export function createHandoverMachine(policy: HandoverPolicy) {
         },
       },
       closed: {
-        type: 'final',
         entry: enqueueActions(({ context, enqueue }) => {
           enqueue({ type: 'recordTicketEvent', params: { type: 'closed', data: { reason: context.closeReason } } });
           const vars = { ticketId: context.ticketId };

@@ -209,7 +209,10 @@ describe("WhatsApp's 24-hour window", () => {
     // T0 + 1150: past T0 + 100 + 1000, though not 1000 s after the redelivery.
     ticket.advance(150);
     const effects = ticket.send(agentText('¿Sigues ahí?'));
-    expect(effects).toContainEqual({ type: 'refuseAgentMessage', params: { messageType: 'text', body: '¿Sigues ahí?' } });
+    expect(effects).toContainEqual({
+      type: 'reportAgentMessageFailed',
+      params: { reason: 'outside_window', message: { type: 'text', body: '¿Sigues ahí?', waMessageId: null, agentId: 'ag-1' } },
+    });
     expect(ticket.effects('deliverAgentMessage').map((message) => message.body)).toEqual(['Ya casi']);
   });
 
