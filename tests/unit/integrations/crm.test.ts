@@ -1,5 +1,7 @@
-import { describe, expect, test } from 'bun:test';
-import { parseAgentRequestAnswer } from '../../../src/integrations/crm';
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { createCrmClient, parseAgentRequestAnswer } from '../../../src/integrations/crm';
+import { signBody } from '../../../src/security';
+import { startFakeCrm, type FakeServer } from '../../support/fakes';
 
 describe("the CRM's agent-request answer", () => {
   test('the tentative agent and its estimate are read as the seed shows them', () => {
@@ -49,5 +51,38 @@ describe("the CRM's agent-request answer", () => {
 
   test('an answer without agent or position (or no JSON at all) tells nothing', () => {
     for (const body of [{ success: true }, null, undefined, 'accepted']) expect(parseAgentRequestAnswer(body)).toEqual({});
+  });
+});
+
+describe('calls to the CRM', () => {
+  let crm: FakeServer;
+  beforeAll(() => {
+    crm = startFakeCrm();
+  });
+  afterAll(() => crm.stop());
+
+  const client = (baseUrl: string) =>
+    createCrmClient({
+      baseUrl,
+      agentRequestUrl: `${crm.url}/api/bot/agent-request`,
+      botApiToken: 'bot-token',
+      signingSecret: 'signing-secret',
+      timeoutMs: 1000,
+    });
+
+  test('carry the bot token, the signature over the exact bytes sent and the row’s key as Idempotency-Key', async () => {
+    const outcome = await client(crm.url).send('user-message', { ticketId: 'TK-1', message: 'canción ñ' }, 'outbox-key-1');
+    expect(outcome.ok).toBe(true);
+    const [request] = crm.to('/api/bot/user-message');
+    expect(request!.headers.get('authorization')).toBe('Bearer bot-token');
+    expect(request!.headers.get('user-agent')).toBe('Conecta2Tel-Bot/1.0');
+    expect(request!.headers.get('idempotency-key')).toBe('outbox-key-1');
+    expect(request!.headers.get('x-bot-signature')).toBe(signBody('signing-secret', request!.raw));
+  });
+
+  test('without CRM_BASE_URL only the agent request can go out; the others wait as a retryable failure', async () => {
+    const unconfigured = client('');
+    expect(await unconfigured.send('ticket-update', {}, 'k')).toMatchObject({ ok: false, retryable: true });
+    expect((await unconfigured.send('agent-request', { ticketId: 'TK-2' }, 'k2')).ok).toBe(true);
   });
 });
