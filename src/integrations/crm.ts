@@ -1,3 +1,4 @@
+import type { AgentRequestResult } from '../events';
 import { signBody } from '../security';
 import { call, type CallOutcome } from './http';
 
@@ -48,3 +49,31 @@ export function createCrmClient(options: CrmClientOptions) {
 }
 
 export type CrmClient = ReturnType<typeof createCrmClient>;
+
+/** What the agent-request's answer tells: the CRM's tentative agent and the ticket's place in its queue. */
+export type AgentRequestAnswer = Pick<AgentRequestResult, 'agentAssigned' | 'queuePosition'>;
+
+/**
+ * Reads the agent-request's answer (DESIGN 2.2). CRMs differ: ids come as
+ * numbers or strings, and `queuePosition` sits at the top level or inside
+ * `agentAssigned`. A position that is not a positive whole number is left out.
+ */
+export function parseAgentRequestAnswer(body: unknown): AgentRequestAnswer {
+  const answer = body as { agentAssigned?: unknown; queuePosition?: unknown } | null | undefined;
+  const assigned = answer?.agentAssigned as Record<string, unknown> | null | undefined;
+  const queuePosition = Number(answer?.queuePosition ?? assigned?.queuePosition);
+  return {
+    ...(assigned
+      ? {
+          agentAssigned: {
+            id: stringOrUndefined(assigned.id),
+            name: stringOrUndefined(assigned.name),
+            estimatedResponseTime: stringOrUndefined(assigned.estimatedResponseTime),
+          },
+        }
+      : {}),
+    ...(Number.isInteger(queuePosition) && queuePosition > 0 ? { queuePosition } : {}),
+  };
+}
+
+const stringOrUndefined = (value: unknown) => (typeof value === 'string' || typeof value === 'number' ? String(value) : undefined);

@@ -1,4 +1,5 @@
 import { maskDigitRuns } from '../logger';
+
 /**
  * The outcome of one outbound HTTP call, classified for the outbox: a
  * retryable failure is tried again later, a permanent one is recorded.
@@ -14,6 +15,8 @@ export type CallOutcome =
       /** The request may have been acted on (a timeout, a connection dropped mid-call): a blind resend could repeat it. */
       unknownOutcome?: boolean;
     };
+
+export type CallFailure = Extract<CallOutcome, { ok: false }>;
 
 export interface HttpRequest {
   method: 'GET' | 'POST';

@@ -1,4 +1,4 @@
-import { call, type CallOutcome } from './http';
+import { call, type CallFailure, type CallOutcome } from './http';
 import type { WhatsAppMessage } from './whatsapp-messages';
 
 export interface WhatsAppClientOptions {
@@ -13,14 +13,36 @@ export interface WhatsAppClientOptions {
  * account rate limits (4, 80007), throughput (130429), service unavailable
  * (131016), too fast to one user (131056), an expired or revoked token (190:
  * an operator's fix, the circuit breaker holds the rows meanwhile). Anything
- * else from a 4xx is the message's own fault and is never retried.
+ * else from a 4xx is the message's own fault and is never retried; a 5xx is
+ * Graph's own trouble whatever its code, and is.
  */
 const RETRYABLE_GRAPH_CODES = new Set([1, 2, 4, 190, 80007, 130429, 131016, 131056]);
 /** More than 24 hours since the user's last message: only a template gets through. */
 export const OUTSIDE_WINDOW_CODE = 131047;
 
-export interface SendResult {
-  waMessageId: string;
+export interface GraphError {
+  code: number;
+  title?: string;
+}
+
+/** A send Graph accepted carries the message's wamid; a refusal may carry Graph's error code. */
+export type SendOutcome = (Extract<CallOutcome, { ok: true }> & { waMessageId: string }) | (CallFailure & { graphError?: GraphError });
+
+/** What one Cloud API answer means for the outbox: the wamid of an accepted send, or whether a refusal is worth another try. */
+export function classifySendAnswer(outcome: CallOutcome): SendOutcome {
+  if (outcome.ok) {
+    const waMessageId = (outcome.body as { messages?: { id?: string }[] } | null)?.messages?.[0]?.id;
+    return waMessageId ? { ...outcome, waMessageId } : { ok: false, retryable: false, error: 'Graph accepted the send but returned no message id' };
+  }
+  const graphError = (outcome.body as { error?: { code?: number; message?: string } } | null | undefined)?.error;
+  if (graphError?.code === undefined) return outcome;
+  const { code } = graphError;
+  return {
+    ...outcome,
+    graphError: { code, title: graphError.message },
+    retryable: RETRYABLE_GRAPH_CODES.has(code) || (outcome.status ?? 0) >= 500,
+    error: `${outcome.error} (code ${code})`,
+  };
 }
 
 /**
@@ -32,7 +54,7 @@ export function createWhatsAppClient(options: WhatsAppClientOptions) {
   const url = `${options.apiUrl.replace(/\/$/, '')}/${options.phoneNumberId}/messages`;
   return {
     configured: options.token !== '' && options.phoneNumberId !== '',
-    async send(message: WhatsAppMessage, callbackData: string): Promise<CallOutcome & { waMessageId?: string; graphError?: { code: number; title?: string } }> {
+    async send(message: WhatsAppMessage, callbackData: string): Promise<SendOutcome> {
       if (!options.token || !options.phoneNumberId) {
         return { ok: false, retryable: true, error: 'WhatsApp is not configured (set WHATSAPP_TOKEN and WHATSAPP_PHONE_NUMBER_ID)' };
       }
@@ -43,21 +65,7 @@ export function createWhatsAppClient(options: WhatsAppClientOptions) {
         body: JSON.stringify({ ...message, biz_opaque_callback_data: callbackData.slice(0, 512) }),
         headers: { Authorization: `Bearer ${options.token}`, 'Content-Type': 'application/json' },
       });
-      if (outcome.ok) {
-        const waMessageId = (outcome.body as { messages?: { id?: string }[] } | null)?.messages?.[0]?.id;
-        return waMessageId ? { ...outcome, waMessageId } : { ok: false, retryable: false, error: 'Graph accepted the send but returned no message id' };
-      }
-      const graphError = (outcome.body as { error?: { code?: number; message?: string } } | undefined)?.error;
-      if (graphError?.code !== undefined) {
-        const code = graphError.code;
-        return {
-          ...outcome,
-          graphError: { code, title: graphError.message },
-          retryable: RETRYABLE_GRAPH_CODES.has(code) || (outcome.status ?? 0) >= 500,
-          error: `${outcome.error} (code ${code})`,
-        };
-      }
-      return outcome;
+      return classifySendAnswer(outcome);
     },
   };
 }

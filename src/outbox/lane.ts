@@ -1,0 +1,11 @@
+import type { OutboxKind } from '../db/schema';
+import { maskPhone } from '../logger';
+
+/** Where a row goes. Each destination has its own circuit, so a failing CRM does not hold up WhatsApp. */
+export type Destination = 'crm' | 'whatsapp' | 'lookup';
+export const DESTINATIONS: readonly Destination[] = ['crm', 'whatsapp', 'lookup'];
+
+export const destinationOf = (kind: OutboxKind): Destination => (kind.startsWith('crm.') ? 'crm' : kind === 'whatsapp.send' ? 'whatsapp' : 'lookup');
+
+/** A lane is a destination and a user (`crm:573001234567`): the phone is masked before it reaches a log. */
+export const maskLane = (lane: string) => lane.replace(/:(.+)$/, (_, phone: string) => `:${maskPhone(phone)}`);

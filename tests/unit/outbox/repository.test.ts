@@ -1,0 +1,243 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
+import { eq, sql } from 'drizzle-orm';
+import { openDatabase, type Database } from '../../../src/db/client';
+import { messages, outbox, tickets, type NewMessage, type NewOutboxRow, type OutboxRow } from '../../../src/db/schema';
+import { createOutboxRepository } from '../../../src/outbox/repository';
+import { createTestDatabase } from '../../support/harness';
+
+/** The outbox's SQL against a real Postgres of this file's own. */
+let testDatabase: Awaited<ReturnType<typeof createTestDatabase>>;
+let database: Database;
+const PHONE = '573001112233';
+const LEASE_MS = 60_000;
+
+beforeAll(async () => {
+  testDatabase = await createTestDatabase('outbox_repository');
+  database = await openDatabase({ databaseUrl: testDatabase.url, dataDir: '' });
+});
+afterAll(async () => {
+  await database.close();
+  await testDatabase.drop();
+});
+beforeEach(async () => {
+  await database.db.execute(sql`truncate outbox, messages, tickets restart identity cascade`);
+});
+
+const repository = (concurrency = 10) => createOutboxRepository(database, { leaseMs: LEASE_MS, concurrency });
+let keys = 0;
+async function insertRow(values: Partial<NewOutboxRow> = {}): Promise<OutboxRow> {
+  const [row] = await database.db
+    .insert(outbox)
+    .values({ kind: 'crm.user_message', lane: `crm:${PHONE}`, payload: { message: 'hola' }, idempotencyKey: `key-${++keys}`, ...values })
+    .returning();
+  return row!;
+}
+const sendRow = (key: string) =>
+  insertRow({
+    kind: 'whatsapp.send',
+    lane: `wa:${PHONE}`,
+    idempotencyKey: key,
+    payload: { messaging_product: 'whatsapp', to: PHONE, type: 'text', text: { body: 'hola' } },
+  });
+async function insertMessage(outboxKey: string, values: Partial<NewMessage> = {}) {
+  await database.db.insert(messages).values({
+    phone: PHONE,
+    direction: 'outbound',
+    author: 'agent',
+    type: 'text',
+    body: 'hola',
+    status: 'queued',
+    outboxKey,
+    createdAt: new Date(),
+    ...values,
+  });
+}
+const rowOf = async (id: number) => (await database.db.select().from(outbox).where(eq(outbox.id, id)))[0]!;
+const messageOf = async (outboxKey: string) => (await database.db.select().from(messages).where(eq(messages.outboxKey, outboxKey)))[0]!;
+const ids = (rows: OutboxRow[]) => rows.map((row) => row.id);
+const past = () => new Date(Date.now() - 1000);
+const future = () => new Date(Date.now() + LEASE_MS);
+
+describe('claiming rows', () => {
+  test('the first open row of each lane is claimed, in id order; the lane’s later rows wait', async () => {
+    const first = await insertRow({ lane: 'crm:573000000001' });
+    await insertRow({ lane: 'crm:573000000001' });
+    const other = await insertRow({ lane: 'crm:573000000002' });
+    const claimed = await repository().claim();
+    expect(ids(claimed)).toEqual([first.id, other.id]);
+    expect(claimed.map((row) => [row.status, row.attempts])).toEqual([
+      ['in_flight', 1],
+      ['in_flight', 1],
+    ]);
+    expect(claimed[0]!.lockedUntil!.getTime()).toBeGreaterThan(Date.now());
+  });
+
+  test('a lane has one row in flight: its next row is claimed only once the first is recorded', async () => {
+    const first = await insertRow();
+    const second = await insertRow();
+    const repo = repository();
+    expect(ids(await repo.claim())).toEqual([first.id]);
+    expect(await repo.claim()).toEqual([]);
+    await repo.done(first, { response: null });
+    expect(ids(await repo.claim())).toEqual([second.id]);
+  });
+
+  test('a row waiting for its next attempt is not claimed, and holds its lane', async () => {
+    await insertRow({ nextAttemptAt: future() });
+    await insertRow();
+    expect(await repository().claim()).toEqual([]);
+  });
+
+  test('no more rows than the concurrency are claimed at once', async () => {
+    for (let n = 0; n < 3; n++) await insertRow({ lane: `crm:57300000000${n}` });
+    expect(await repository(2).claim()).toHaveLength(2);
+  });
+
+  test('two dispatchers claiming at once never take the same row', async () => {
+    const rows = await Promise.all(Array.from({ length: 6 }, (_, n) => insertRow({ lane: `crm:57300000001${n}` })));
+    const [one, two] = await Promise.all([repository(4).claim(), repository(4).claim()]);
+    const claimed = [...ids(one!), ...ids(two!)];
+    expect(new Set(claimed).size).toBe(claimed.length);
+    expect(claimed.length).toBe(rows.length);
+  });
+
+  test('a row whose lease is still running is not claimed again', async () => {
+    await insertRow({ status: 'in_flight', attempts: 1, lockedUntil: future() });
+    expect(await repository().claim()).toEqual([]);
+  });
+
+  test('a row whose lease ran out (its dispatcher died) is claimed again with one more attempt', async () => {
+    const held = await insertRow({ status: 'in_flight', attempts: 1, lockedUntil: past() });
+    const [claimed] = await repository().claim();
+    expect(claimed).toMatchObject({ id: held.id, status: 'in_flight', attempts: 2, inDoubtSince: null });
+  });
+
+  test('a send whose lease ran out is marked in doubt: WhatsApp may have it', async () => {
+    const held = await insertRow({ kind: 'whatsapp.send', lane: `wa:${PHONE}`, status: 'in_flight', attempts: 1, lockedUntil: past() });
+    const [claimed] = await repository().claim();
+    expect(claimed!.id).toBe(held.id);
+    expect(claimed!.inDoubtSince).toBeInstanceOf(Date);
+  });
+});
+
+describe('recording outcomes', () => {
+  test('a deferred row gives its attempt back and waits, unlocked', async () => {
+    await insertRow();
+    const repo = repository();
+    const [row] = await repo.claim();
+    await repo.defer(row!, LEASE_MS);
+    expect(await rowOf(row!.id)).toMatchObject({ status: 'pending', attempts: 0, lockedUntil: null });
+    expect((await rowOf(row!.id)).nextAttemptAt.getTime()).toBeGreaterThan(Date.now());
+  });
+
+  test('a retried row keeps its attempt and its error, and waits for the backoff', async () => {
+    await insertRow();
+    const repo = repository();
+    const [row] = await repo.claim();
+    await repo.retry(row!, 'answered 503', LEASE_MS);
+    expect(await rowOf(row!.id)).toMatchObject({ status: 'pending', attempts: 1, lockedUntil: null, lastError: 'answered 503' });
+    expect((await rowOf(row!.id)).nextAttemptAt.getTime()).toBeGreaterThan(Date.now());
+  });
+
+  test('a send in doubt waits for its status webhook, marked since when', async () => {
+    await sendRow('send-in-doubt');
+    const repo = repository();
+    const [row] = await repo.claim();
+    await repo.markInDoubt(row!, 'timed out after 800 ms', LEASE_MS);
+    const recorded = await rowOf(row!.id);
+    expect(recorded).toMatchObject({ status: 'pending', lockedUntil: null, lastError: 'timed out after 800 ms' });
+    expect(recorded.inDoubtSince).toBeInstanceOf(Date);
+    expect(recorded.nextAttemptAt.getTime()).toBeGreaterThan(Date.now());
+  });
+
+  test('a delivered send is done and its message learns the wamid and becomes sent', async () => {
+    await sendRow('send-done');
+    await insertMessage('send-done');
+    const repo = repository();
+    const [row] = await repo.claim();
+    await repo.done(row!, { response: { messages: [{ id: 'wamid.1' }] }, waMessageId: 'wamid.1' });
+    expect(await rowOf(row!.id)).toMatchObject({ status: 'done', lockedUntil: null, lastError: null, response: { messages: [{ id: 'wamid.1' }] } });
+    expect((await rowOf(row!.id)).completedAt).toBeInstanceOf(Date);
+    expect(await messageOf('send-done')).toMatchObject({ status: 'sent', waMessageId: 'wamid.1' });
+  });
+
+  test('a status webhook that came before the send’s answer keeps the last word on the message', async () => {
+    await sendRow('send-overtaken');
+    await insertMessage('send-overtaken', { status: 'delivered', waMessageId: 'wamid.2' });
+    const repo = repository();
+    const [row] = await repo.claim();
+    await repo.done(row!, { response: null, waMessageId: 'wamid.2' });
+    expect((await messageOf('send-overtaken')).status).toBe('delivered');
+  });
+
+  test('a CRM call failed for good is failed with its error', async () => {
+    await insertRow();
+    const repo = repository();
+    const [row] = await repo.claim();
+    await repo.fail(row!, { error: 'answered 400' });
+    expect(await rowOf(row!.id)).toMatchObject({ status: 'failed', lockedUntil: null, lastError: 'answered 400' });
+  });
+
+  test('an agent message that fails for good is failed and reported to the CRM with the Graph error', async () => {
+    await database.db.insert(tickets).values({
+      id: 'TK-2026-000001',
+      phone: PHONE,
+      category: 'soporte_agente',
+      priority: 'media',
+      status: 'active',
+      phase: 'with_agent',
+      requestedAt: new Date(),
+      lastActivityAt: new Date(),
+      snapshot: {},
+    });
+    await sendRow('agent-send');
+    await insertMessage('agent-send', { ticketId: 'TK-2026-000001' });
+    const repo = repository();
+    const [row] = await repo.claim();
+    await repo.fail(row!, { error: 'answered 400 (code 131026)', graphError: { code: 131026, title: 'Message undeliverable' } });
+    expect(await messageOf('agent-send')).toMatchObject({ status: 'failed', error: { message: 'answered 400 (code 131026)' } });
+    const [report] = await database.db.select().from(outbox).where(eq(outbox.idempotencyKey, 'agent-send:failed'));
+    expect(report).toMatchObject({ kind: 'crm.ticket_update', lane: `crm:${PHONE}`, status: 'pending' });
+    expect(report!.payload).toMatchObject({
+      ticketId: 'TK-2026-000001',
+      status: 'active',
+      reason: 'message_failed',
+      error: { code: 131026, title: 'Message undeliverable' },
+    });
+  });
+
+  test('a bot message that fails for good is failed but not reported: the CRM did not write it', async () => {
+    await sendRow('bot-send');
+    await insertMessage('bot-send', { author: 'bot' });
+    const repo = repository();
+    const [row] = await repo.claim();
+    await repo.fail(row!, { error: 'answered 400' });
+    expect((await messageOf('bot-send')).status).toBe('failed');
+    expect(await database.db.select().from(outbox).where(eq(outbox.kind, 'crm.ticket_update'))).toEqual([]);
+  });
+
+  test('a send that fails after a status webhook said it was sent leaves the message as the webhook said, unreported', async () => {
+    await sendRow('sent-then-failed');
+    await insertMessage('sent-then-failed', { status: 'sent', waMessageId: 'wamid.3' });
+    const repo = repository();
+    const [row] = await repo.claim();
+    await repo.fail(row!, { error: 'no attempt left' });
+    expect((await messageOf('sent-then-failed')).status).toBe('sent');
+    expect(await database.db.select().from(outbox).where(eq(outbox.kind, 'crm.ticket_update'))).toEqual([]);
+  });
+});
+
+describe('a send’s message', () => {
+  test('is found by the send’s key, with its author and delivery status', async () => {
+    const row = await sendRow('with-message');
+    await insertMessage('with-message', { status: 'read' });
+    expect(await repository().messageOf(row)).toEqual({ status: 'read', author: 'agent' });
+  });
+
+  test('a replaced payload is what the row sends from then on', async () => {
+    const row = await sendRow('replaced');
+    const template = { messaging_product: 'whatsapp' as const, to: PHONE, type: 'template', template: { name: 'seguimiento_agente' } };
+    await repository().replacePayload(row, template);
+    expect((await rowOf(row.id)).payload).toEqual(template);
+  });
+});
