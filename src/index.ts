@@ -113,7 +113,6 @@ export async function startService(config: Config, logger: Logger = createLogger
         perSecond: config.WHATSAPP_SENDS_PER_SECOND,
         phoneNumberId: config.WHATSAPP_PHONE_NUMBER_ID,
       }),
-      reengageTemplate,
       reconcileAfterMs: config.WHATSAPP_RECONCILE_MS,
     });
     const worker = createStreamWorker({

@@ -1,4 +1,4 @@
-import type { AgentMessageType, MediaRef } from '../events';
+import type { AgentMessageFailure, AgentMessageType, MediaRef } from '../events';
 
 /**
  * Cloud API message bodies (POST /{phone-number-id}/messages). Limits that
@@ -54,4 +54,24 @@ export function templateMessage(to: string, name: string, languageCode: string, 
     type: 'template',
     template: { name, language: { code: languageCode }, components: [{ type: 'body', parameters: [{ type: 'text', text: clip(text, 1024) }] }] },
   };
+}
+
+/**
+ * A sent message as its author wrote it: the text, or a media's link and
+ * caption, and whether it went out as the template (whose one variable holds
+ * the words). What a refusal report and a re-send need, read off the payload.
+ */
+export function writtenMessageOf(message: WhatsAppMessage): Pick<AgentMessageFailure, 'sentAs'> & { message: AgentMessageFailure['message'] } {
+  const part = message[message.type] as Record<string, unknown> | undefined;
+  if (message.type === 'template') {
+    const parameters = (part?.components as { parameters?: { text?: string }[] }[] | undefined)?.[0]?.parameters;
+    return { sentAs: 'template', message: { type: 'text', body: parameters?.[0]?.text ?? null, waMessageId: null } };
+  }
+  if (message.type === 'text') return { sentAs: 'free_form', message: { type: 'text', body: String(part?.body ?? ''), waMessageId: null } };
+  const media: MediaRef = {
+    url: part?.link as string | undefined,
+    caption: part?.caption as string | undefined,
+    filename: part?.filename as string | undefined,
+  };
+  return { sentAs: 'free_form', message: { type: message.type, body: media.url ?? null, waMessageId: null, media } };
 }

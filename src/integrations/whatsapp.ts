@@ -1,3 +1,4 @@
+import type { AgentMessageFailureReason } from '../events';
 import { call, type CallFailure, type CallOutcome } from './http';
 import type { WhatsAppMessage } from './whatsapp-messages';
 
@@ -19,6 +20,9 @@ export interface WhatsAppClientOptions {
 const RETRYABLE_GRAPH_CODES = new Set([1, 2, 4, 190, 80007, 130429, 131016, 131056]);
 /** More than 24 hours since the user's last message: only a template gets through. */
 export const OUTSIDE_WINDOW_CODE = 131047;
+
+/** What a refusal means for the ticket that wrote the message: past the window (a template may still pass), or refused outright. */
+export const refusalReason = (code: number | undefined): AgentMessageFailureReason => (code === OUTSIDE_WINDOW_CODE ? 'outside_window' : 'refused');
 
 export interface GraphError {
   code: number;

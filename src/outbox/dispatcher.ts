@@ -11,7 +11,7 @@ import type { Producer } from '../streams/producer';
 import { createBreakers, type BreakerOptions } from './breakers';
 import { createCrmDeliverer } from './deliverers/crm';
 import { createLookupDeliverer } from './deliverers/lookup';
-import { createWhatsAppDeliverer, type ReengageTemplate } from './deliverers/whatsapp';
+import { createWhatsAppDeliverer } from './deliverers/whatsapp';
 import { settleInDoubt } from './in-doubt';
 import { destinationOf, maskLane, type Destination } from './lane';
 import { decide, type Deliverer, type Delivery } from './outcome';
@@ -34,8 +34,6 @@ export interface DispatcherDeps {
   breaker: BreakerOptions;
   /** Resolves when the WhatsApp number may send one more message (the send-rate limit, shared by all instances). */
   sendPermit(): Promise<void>;
-  /** The template an agent's text goes out as when Graph answers 131047 (outside the 24-hour window). */
-  reengageTemplate: ReengageTemplate | null;
   /** How long a WhatsApp send with an unknown outcome waits for its status webhook before it is sent again. */
   reconcileAfterMs: number;
 }
@@ -52,7 +50,7 @@ export function createDispatcher(deps: DispatcherDeps) {
   const breakers = createBreakers(deps.breaker, metrics, logger);
   const deliverers: Record<Destination, Deliverer> = {
     crm: createCrmDeliverer(deps.crm),
-    whatsapp: createWhatsAppDeliverer({ whatsapp: deps.whatsapp, repository, logger, sendPermit: deps.sendPermit, reengageTemplate: deps.reengageTemplate }),
+    whatsapp: createWhatsAppDeliverer({ whatsapp: deps.whatsapp, sendPermit: deps.sendPermit }),
     lookup: createLookupDeliverer(deps.customers),
   };
 
@@ -102,7 +100,7 @@ export function createDispatcher(deps: DispatcherDeps) {
         logger.warn({ ...log, retryInMs: decision.retryInMs, error: decision.error }, 'outbox delivery failed; will retry');
         return;
       case 'fail': {
-        const feedback = deliverers[destinationOf(row.kind)].failureFeedback(row, decision.error);
+        const feedback = deliverers[destinationOf(row.kind)].failureFeedback(row, decision.graphError, decision.error);
         if (feedback) await deps.producer.publish([feedback]);
         await repository.fail(row, decision);
         metrics.outboxDeliveries.inc({ kind: row.kind, outcome: 'failed' });

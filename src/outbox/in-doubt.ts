@@ -36,6 +36,6 @@ export function reconcile(
 /** Settles a send in doubt from its message's delivery status; null for any other row, or when it may be sent again. */
 export async function settleInDoubt(row: OutboxRow, repository: OutboxRepository, options: InDoubtOptions): Promise<Delivery | null> {
   if (row.kind !== 'whatsapp.send' || !row.inDoubtSince) return null;
-  const message = await repository.messageOf(row);
-  return reconcile({ attempts: row.attempts, inDoubtSince: row.inDoubtSince }, message?.status, options);
+  const status = await repository.deliveryStatusOf(row);
+  return reconcile({ attempts: row.attempts, inDoubtSince: row.inDoubtSince }, status, options);
 }

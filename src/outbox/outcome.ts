@@ -47,5 +47,5 @@ const jsonOrNull = (value: unknown) => (value === undefined || value === '' ? nu
 export interface Deliverer {
   deliver(row: OutboxRow): Promise<Delivery>;
   /** The event that tells the actors an effect finally failed, so a user is never left waiting on it. */
-  failureFeedback(row: OutboxRow, error: string): PipelineEvent | undefined;
+  failureFeedback(row: OutboxRow, graphError: GraphError | undefined, error: string): PipelineEvent | undefined;
 }

@@ -1,10 +1,7 @@
 import { eq, inArray, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import type { Database } from '../db/client';
-import { messages, outbox, type DeliveryStatus, type MessageAuthor, type OutboxRow } from '../db/schema';
-import type { GraphError } from '../integrations/whatsapp';
-import type { WhatsAppMessage } from '../integrations/whatsapp-messages';
-import { reportFailedAgentMessage } from './failed-messages';
+import { messages, outbox, type DeliveryStatus, type OutboxRow } from '../db/schema';
 
 export interface RepositoryOptions {
   /** How long a claimed row stays ours before another dispatcher may take it (a crash mid-call). */
@@ -99,35 +96,25 @@ export function createOutboxRepository(database: Database, options: RepositoryOp
       });
     },
 
-    /** Failed for good. A send's message is failed too, and an agent's message is reported to the CRM. */
-    async fail(row: OutboxRow, failure: { error: string; graphError?: GraphError }): Promise<void> {
+    /**
+     * Failed for good. A send's message is failed too, unless a status webhook
+     * already said sent or delivered: that has the last word.
+     */
+    async fail(row: OutboxRow, failure: { error: string }): Promise<void> {
       await db.transaction(async (tx) => {
         await tx.update(outbox).set({ status: 'failed', completedAt: new Date(), lockedUntil: null, lastError: failure.error }).where(eq(outbox.id, row.id));
         if (row.kind !== 'whatsapp.send') return;
-        // Only a message still queued: a status webhook that already said sent or delivered has the last word.
-        const failed = await tx
+        await tx
           .update(messages)
           .set({ status: 'failed', statusAt: new Date(), error: { message: failure.error } })
-          .where(sql`${messages.outboxKey} = ${row.idempotencyKey} and ${messages.status} = 'queued'`)
-          .returning({ id: messages.id });
-        if (failed.length > 0)
-          await reportFailedAgentMessage(tx, row.idempotencyKey, failure.graphError ?? { message: failure.error.slice(0, 300) }, new Date());
+          .where(sql`${messages.outboxKey} = ${row.idempotencyKey} and ${messages.status} = 'queued'`);
       });
     },
 
-    /** The history row a send belongs to: who wrote it and what WhatsApp last said of it. */
-    async messageOf(row: OutboxRow): Promise<{ status: DeliveryStatus; author: MessageAuthor } | undefined> {
-      const [message] = await db
-        .select({ status: messages.status, author: messages.author })
-        .from(messages)
-        .where(eq(messages.outboxKey, row.idempotencyKey))
-        .limit(1);
-      return message;
-    },
-
-    /** Kept with the row, so a retry sends what was last decided (the re-engagement template) and not the original. */
-    async replacePayload(row: OutboxRow, payload: WhatsAppMessage): Promise<void> {
-      await setWhere(row, { payload });
+    /** What WhatsApp last said of a send, through its status webhooks. */
+    async deliveryStatusOf(row: OutboxRow): Promise<DeliveryStatus | undefined> {
+      const [message] = await db.select({ status: messages.status }).from(messages).where(eq(messages.outboxKey, row.idempotencyKey)).limit(1);
+      return message?.status;
     },
   };
 }

@@ -2,16 +2,17 @@ import { inArray, sql } from 'drizzle-orm';
 import { initialTransition, transition } from 'xstate';
 import type { Database, Tx } from '../../db/client';
 import { conversations, processedEvents, ticketKpis, tickets, type Ticket } from '../../db/schema';
-import type { PipelineEvent, StreamEntry } from '../../events';
+import type { PipelineEvent, StatusUpdate, StreamEntry } from '../../events';
 import { maskPhone, type Logger } from '../../logger';
 import type { ConversationEvent } from '../conversation';
 import { effectsOf } from '../effects';
-import type { HandoverEvent, HandoverMachine, HandoverPolicy } from '../handover';
+import { isClosed, type HandoverEvent, type HandoverMachine, type HandoverPolicy } from '../handover';
 import { perform, type EffectHost, type MessageSettings } from './interpret';
 import type { AfterCommit } from './observe';
 import { conversationUpdate, kpiRow, kpiUpdate, projectConversation, projectTicket, ticketUpdate } from './projection';
 import { restoreConversation, restoreTicket } from './restore';
 import { route, type LoadedActors } from './route';
+import { applyStatus } from './status';
 import { BatchRows } from './rows';
 import { originOf, type ConversationMachine, type ConversationState, type Origin, type TicketState } from './state';
 import { conversationTimerOwner, timerWrites } from './timers';
@@ -51,7 +52,7 @@ export class Batch implements EffectHost {
     conversation: (phone) => this.conversations.get(phone)?.snapshot.context,
     ticket: (ticketId) => {
       const state = this.tickets.get(ticketId);
-      return state && { open: state.snapshot.status !== 'done', deadlines: state.snapshot.context.deadlines };
+      return state && { open: !isClosed(state.snapshot.value), deadlines: state.snapshot.context.deadlines };
     },
   };
 
@@ -84,11 +85,14 @@ export class Batch implements EffectHost {
     for (const event of events) {
       if ('ticketId' in event.data && typeof event.data.ticketId === 'string') ticketIds.add(event.data.ticketId);
     }
-    if (ticketIds.size === 0) return;
-    const ticketRows = await this.tx
-      .select()
-      .from(tickets)
-      .where(inArray(tickets.id, [...ticketIds]));
+    await this.loadTickets([...ticketIds]);
+  }
+
+  /** Restores the tickets not loaded yet; an old snapshot's missing deadlines are armed as it is restored. */
+  private async loadTickets(ticketIds: string[]): Promise<void> {
+    const missing = ticketIds.filter((ticketId) => !this.tickets.has(ticketId));
+    if (missing.length === 0) return;
+    const ticketRows = await this.tx.select().from(tickets).where(inArray(tickets.id, missing));
     const now = new Date().toISOString();
     for (const row of ticketRows) {
       const state = restoreTicket(this.deps.handoverMachine, this.deps.handoverPolicy, row, now);
@@ -108,9 +112,17 @@ export class Batch implements EffectHost {
       case 'ticket':
         return this.sendToTicket(origin, target.ticketId, target.event);
       case 'status':
-        return this.rows.status(target.update);
+        return this.applyStatus(origin, target.update);
       case 'nowhere':
         return this.logDropped(event);
+    }
+  }
+
+  /** History first; an agent's message it failed goes to its ticket, which may not be among the batch's yet (closed since). */
+  private async applyStatus(origin: Origin, update: StatusUpdate): Promise<void> {
+    for (const failure of await applyStatus(this.tx, update)) {
+      await this.loadTickets([failure.ticketId]);
+      await this.sendToTicket(origin, failure.ticketId, { type: 'whatsapp.agent_message.failed', at: origin.at, failure });
     }
   }
 

@@ -23,12 +23,21 @@ export function ticketUpdateBody(ticket: TicketView, reason: TicketUpdateReason,
   };
 }
 
-/** An agent's message WhatsApp would refuse, reported as a failed send would be (reason `message_failed`). */
-export function refusedAgentMessageBody(ticket: TicketView, params: EffectParams['refuseAgentMessage'], at: string): Record<string, unknown> {
+/**
+ * An agent's message that will not reach the user, told to the CRM as a
+ * ticket-update with reason `message_failed`. Past the window with no
+ * template, no call to Graph was made: the error says so in Graph's terms.
+ */
+export function failedAgentMessageBody(ticket: TicketView, params: EffectParams['reportAgentMessageFailed'], at: string): Record<string, unknown> {
+  const error =
+    params.error ??
+    (params.reason === 'outside_window'
+      ? { code: OUTSIDE_WINDOW_CODE, title: 'more than 24 hours since the user last wrote, and no re-engagement template is configured' }
+      : { title: 'WhatsApp refused the message' });
   return {
     ...ticketUpdateBody(ticket, 'message_failed', at),
-    message: { type: params.messageType, body: params.body, waMessageId: null },
-    error: { code: OUTSIDE_WINDOW_CODE, title: 'more than 24 hours since the user last wrote, and no re-engagement template is configured' },
+    message: { type: params.message.type, body: params.message.body, waMessageId: params.message.waMessageId },
+    error,
   };
 }
 

@@ -8,7 +8,7 @@ import {
   agentRequestBody,
   botReply,
   menuMessage,
-  refusedAgentMessageBody,
+  failedAgentMessageBody,
   surveyMessage,
   ticketUpdateBody,
   userMessageBody,
@@ -125,8 +125,8 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
       ...agentMessage(origin.phone, params, host.settings.reengageTemplate),
     }),
 
-  refuseAgentMessage: (host, scope, params) => {
-    const body = refusedAgentMessageBody(ownTicket(host, scope).snapshot, params, scope.origin.at);
+  reportAgentMessageFailed: (host, scope, params) => {
+    const body = failedAgentMessageBody(ownTicket(host, scope).snapshot, params, scope.origin.at);
     host.rows.enqueue(scope.origin, 'crm.ticket_update', crmLane(scope.origin), scope.ticketId, body);
   },
 

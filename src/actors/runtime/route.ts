@@ -74,6 +74,8 @@ export function route(event: PipelineEvent, actors: LoadedActors): Route {
     }
     case 'customer.lookup.result':
       return { to: 'conversation', event: { type: 'customer.lookup.completed', at, result: event.data } };
+    case 'whatsapp.agent_message.failed':
+      return { to: 'ticket', ticketId: event.data.ticketId, event: { type: 'whatsapp.agent_message.failed', at, failure: event.data } };
     case 'timer.fired': {
       const fired = event.data;
       if (isStaleFiring(actors, event.key, fired)) return { to: 'nowhere', reason: 'stale_timer' };

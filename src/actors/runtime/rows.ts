@@ -1,9 +1,8 @@
 import { inArray, sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client';
 import { messages, outbox, ticketEvents, timers, type MessageAuthor, type NewMessage, type NewOutboxRow, type OutboxKind } from '../../db/schema';
-import type { InboundMessage, StatusUpdate } from '../../events';
+import type { InboundMessage } from '../../events';
 import type { WhatsAppMessage } from '../../integrations/whatsapp-messages';
-import { applyStatus } from './status';
 import { settleTimerWrites, type TimerWrite } from './timers';
 import type { Origin } from './state';
 
@@ -22,25 +21,24 @@ export interface OutboundMessage {
 
 /**
  * The rows a batch appends besides the actors' own: history, outbox, ticket
- * events, timers and delivery statuses, written together at flush.
+ * events and timers, written together at flush.
  */
 export class BatchRows {
   private readonly messages: NewMessage[] = [];
   private readonly outbox: NewOutboxRow[] = [];
   private readonly ticketEvents: NewTicketEvent[] = [];
   private readonly timerWrites: TimerWrite[] = [];
-  private readonly statusUpdates: StatusUpdate[] = [];
 
   /** Queues a call to the outside world; its key, derived from the event, makes a replay write the same row. */
-  enqueue(origin: Origin, kind: OutboxKind, lane: string, ticketId: string | null, payload: Record<string, unknown>): string {
+  enqueue(origin: Origin, kind: OutboxKind, lane: string, ticketId: string | null, payload: Record<string, unknown>, author?: MessageAuthor): string {
     const idempotencyKey = `${origin.eventId}#${origin.sequence.next++}`;
-    this.outbox.push({ kind, lane, payload, idempotencyKey, ticketId });
+    this.outbox.push({ kind, lane, payload, idempotencyKey, ticketId, author });
     return idempotencyKey;
   }
 
   /** A WhatsApp message to the user: the send and its history row, linked by the outbox key. */
   sendWhatsApp(origin: Origin, message: OutboundMessage): void {
-    const outboxKey = this.enqueue(origin, 'whatsapp.send', `wa:${origin.phone}`, message.ticketId, message.payload);
+    const outboxKey = this.enqueue(origin, 'whatsapp.send', `wa:${origin.phone}`, message.ticketId, message.payload, message.author);
     this.messages.push({
       phone: origin.phone,
       ticketId: message.ticketId,
@@ -79,10 +77,6 @@ export class BatchRows {
     this.timerWrites.push(...writes);
   }
 
-  status(update: StatusUpdate): void {
-    this.statusUpdates.push(update);
-  }
-
   /** Ticket events reference their ticket: the tickets are written before this. */
   async write(tx: Tx): Promise<void> {
     if (this.ticketEvents.length > 0) await tx.insert(ticketEvents).values(this.ticketEvents);
@@ -97,6 +91,5 @@ export class BatchRows {
         .values(armed)
         .onConflictDoUpdate({ target: timers.id, set: { dueAt: sql`excluded.due_at`, enqueuedAt: null, enqueueCount: 0 } });
     }
-    for (const update of this.statusUpdates) await applyStatus(tx, update);
   }
 }

@@ -18,4 +18,5 @@ export type TicketStatus = (typeof ticketStatus.enumValues)[number];
 export type CloseReason = (typeof closeReason.enumValues)[number];
 export type SurveyStatus = (typeof surveyStatus.enumValues)[number];
 export type MessageAuthor = (typeof messageAuthor.enumValues)[number];
+export type DeliveryStatus = (typeof deliveryStatus.enumValues)[number];
 export type OutboxKind = (typeof outboxKind.enumValues)[number];

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { bigserial, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
-import { outboxKind, outboxStatus } from './enums';
+import { messageAuthor, outboxKind, outboxStatus } from './enums';
 
 /** Ids of the events already applied: the dedupe that makes redelivery harmless. */
 export const processedEvents = pgTable(
@@ -27,6 +27,8 @@ export const outbox = pgTable(
     payload: jsonb('payload').notNull(),
     idempotencyKey: text('idempotency_key').notNull().unique(),
     ticketId: text('ticket_id'),
+    /** Who wrote a WhatsApp send (bot or agent): what the dispatcher needs to report a refusal, without reading the history. */
+    author: messageAuthor('author'),
     status: outboxStatus('status').notNull().default('pending'),
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),

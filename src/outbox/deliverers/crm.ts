@@ -30,7 +30,7 @@ export function createCrmDeliverer(crm: CrmClient): Deliverer {
         }),
       };
     },
-    failureFeedback(row, error) {
+    failureFeedback(row, _graphError, error) {
       if (row.kind !== 'crm.agent_request' || !row.ticketId) return undefined;
       const { phone, id } = resultKey(row);
       return pipelineEvent('crm.agent_request.result', phone, id, { ticketId: row.ticketId, outcome: 'failed', error });

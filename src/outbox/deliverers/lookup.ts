@@ -17,7 +17,7 @@ export function createLookupDeliverer(customers: CustomerDirectory): Deliverer {
         feedback: pipelineEvent('customer.lookup.result', phone, `outbox:${row.id}:result`, lookup.result),
       };
     },
-    failureFeedback(row, error) {
+    failureFeedback(row, _graphError, error) {
       const { phone, document } = row.payload as LookupPayload;
       return pipelineEvent('customer.lookup.result', phone, `outbox:${row.id}:result`, { document, outcome: 'failed', error });
     },

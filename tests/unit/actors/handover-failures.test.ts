@@ -58,7 +58,11 @@ describe('an agent message WhatsApp refused comes back to the ticket, which deci
   test('any other refusal is reported to the CRM with the Graph error, template or not', () => {
     const ticket = simulateTicket({ reengageTemplate: true });
     ticket.send(takeOver);
-    const refused = failure({ reason: 'refused', error: { code: 131053, title: 'Media upload error' }, message: { type: 'image', body: 'https://x/y.png', waMessageId: 'wamid.1' } });
+    const refused = failure({
+      reason: 'refused',
+      error: { code: 131053, title: 'Media upload error' },
+      message: { type: 'image', body: 'https://x/y.png', waMessageId: 'wamid.1' },
+    });
     ticket.send(refused);
     expect(ticket.effects('deliverAgentMessage')).toEqual([]);
     expect(ticket.effects('reportAgentMessageFailed')).toEqual([
@@ -85,7 +89,11 @@ describe('an agent message WhatsApp refused comes back to the ticket, which deci
     const ticket = simulateTicket();
     ticket.send(takeOver);
     ticket.send(giveBack);
-    for (const event of [takeOver, giveBack, { type: 'crm.message' as const, message: { ticketId: TICKET.ticketId, message: 'hola', messageType: 'text' as const } }]) {
+    for (const event of [
+      takeOver,
+      giveBack,
+      { type: 'crm.message' as const, message: { ticketId: TICKET.ticketId, message: 'hola', messageType: 'text' as const } },
+    ]) {
       expect(ticket.snapshot.can({ ...event, at: ticket.now })).toBe(false);
     }
   });

@@ -104,7 +104,6 @@ export function dispatcher(overrides: Partial<DispatcherDeps> = {}) {
     metrics,
     breaker: { threshold: 5, halfOpenAfterMs: 60_000 },
     sendPermit: async () => {},
-    reengageTemplate: null,
     reconcileAfterMs: 60_000,
     ...overrides,
   });
@@ -131,12 +130,13 @@ export const agentRequest = () =>
 export const lookup = (document: string) => insertRow({ kind: 'customer.lookup', lane: `lookup:${PHONE}`, payload: { phone: PHONE, document } });
 /** A send with its history row, as the runtime writes them. */
 export async function send(body: string, message: Partial<NewMessage> = {}): Promise<OutboxRow> {
-  const row = await insertRow({ kind: 'whatsapp.send', lane: `wa:${PHONE}`, ticketId: 'TK-2026-000001', payload: textMessage(PHONE, body) });
+  const author = message.author ?? 'agent';
+  const row = await insertRow({ kind: 'whatsapp.send', lane: `wa:${PHONE}`, ticketId: 'TK-2026-000001', payload: textMessage(PHONE, body), author });
   await database.db.insert(messages).values({
     phone: PHONE,
     ticketId: 'TK-2026-000001',
     direction: 'outbound',
-    author: 'agent',
+    author,
     type: 'text',
     body,
     status: 'queued',

@@ -2,11 +2,24 @@ import { describe, expect, test } from 'bun:test';
 import { eq, sql } from 'drizzle-orm';
 import { messages } from '../../../src/db/schema';
 import { json } from '../../support/fakes';
-import { bodyOf, dispatcher, fixture, HTTP_TIMEOUT_MS, makeDue, messageOf, rowOf, send, sendsOf, settle, useDispatcherFixture } from './dispatcher-fixture';
+import {
+  bodyOf,
+  dispatcher,
+  events,
+  fixture,
+  HTTP_TIMEOUT_MS,
+  makeDue,
+  messageOf,
+  rowOf,
+  send,
+  sendsOf,
+  settle,
+  useDispatcherFixture,
+} from './dispatcher-fixture';
 
 /**
  * The dispatcher's WhatsApp sends end to end (see dispatcher-fixture.ts):
- * Graph's refusals, the re-engagement template, and sends in doubt.
+ * Graph's refusals fed back to the ticket, and sends in doubt.
  */
 useDispatcherFixture('outbox-dispatcher-sends');
 
@@ -34,36 +47,46 @@ describe('WhatsApp sends', () => {
     expect(await rowOf(row)).toMatchObject({ status: 'done' });
   });
 
-  test('a send refused for its own fault is failed with its message and reported to the CRM', async () => {
+  test("an agent's send refused for its own fault is failed with its message, and its ticket is told, not the CRM directly", async () => {
     fixture.graph.respond(() => json({ error: { message: 'Message undeliverable', code: 131026 } }, 400));
     const row = await send('no entregable');
     await settle(dispatcher());
     expect(await rowOf(row)).toMatchObject({ status: 'failed', attempts: 1 });
     expect(await messageOf(row)).toMatchObject({ status: 'failed' });
-    const [report] = fixture.crm.to('/api/bot/ticket-update').map(bodyOf);
-    expect(report).toMatchObject({ ticketId: 'TK-2026-000001', reason: 'message_failed', error: { code: 131026, title: 'Message undeliverable' } });
+    expect(fixture.crm.to('/api/bot/ticket-update')).toEqual([]);
+    const failures = (await events()).filter((event) => event.type === 'whatsapp.agent_message.failed');
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({
+      key: row.payload && (row.payload as { to: string }).to,
+      id: `outbox:${row.id}:failed`,
+      data: {
+        ticketId: 'TK-2026-000001',
+        outboxKey: row.idempotencyKey,
+        reason: 'refused',
+        sentAs: 'free_form',
+        message: { type: 'text', body: 'no entregable', waMessageId: null },
+        error: { code: 131026, title: 'Message undeliverable' },
+      },
+    });
   });
 
-  test('131047 with a template configured: an agent message goes out once more as the template, and the row keeps it', async () => {
-    fixture.graph.respond((request) =>
-      bodyOf(request).type === 'text' ? json({ error: { message: 'Re-engagement message', code: 131047 } }, 400) : undefined,
-    );
+  test('131047 is sent once, never re-cut here: the row fails and its ticket hears it was outside the window', async () => {
+    fixture.graph.respond(() => json({ error: { message: 'Re-engagement message', code: 131047 } }, 400));
     const row = await send('fuera de ventana');
-    await settle(dispatcher({ reengageTemplate: { name: 'seguimiento_agente', languageCode: 'es' } }));
-    expect(fixture.graph.requests.map((request) => [bodyOf(request).type, request.status])).toEqual([
-      ['text', 400],
-      ['template', 200],
-    ]);
-    expect((await rowOf(row)).payload).toMatchObject({ type: 'template', template: { name: 'seguimiento_agente' } });
-    expect(await rowOf(row)).toMatchObject({ status: 'done', attempts: 1 });
+    await settle(dispatcher());
+    expect(fixture.graph.requests.map((request) => [bodyOf(request).type, request.status])).toEqual([['text', 400]]);
+    expect(await rowOf(row)).toMatchObject({ status: 'failed', attempts: 1 });
+    const [failure] = (await events()).filter((event) => event.type === 'whatsapp.agent_message.failed');
+    expect(failure?.data).toMatchObject({ reason: 'outside_window', sentAs: 'free_form', error: { code: 131047 } });
   });
 
-  test('131047 for a bot message is not re-cut: the message fails', async () => {
+  test('a bot message refused for good fails with no one to tell: the CRM did not write it', async () => {
     fixture.graph.respond(() => json({ error: { message: 'Re-engagement message', code: 131047 } }, 400));
     const row = await send('menú', { author: 'bot' });
-    await settle(dispatcher({ reengageTemplate: { name: 'seguimiento_agente', languageCode: 'es' } }));
+    await settle(dispatcher());
     expect(fixture.graph.requests).toHaveLength(1);
     expect(await messageOf(row)).toMatchObject({ status: 'failed' });
+    expect((await events()).filter((event) => event.type === 'whatsapp.agent_message.failed')).toEqual([]);
   });
 });
 

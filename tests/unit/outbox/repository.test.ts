@@ -178,41 +178,13 @@ describe('recording outcomes', () => {
     expect(await rowOf(row!.id)).toMatchObject({ status: 'failed', lockedUntil: null, lastError: 'answered 400' });
   });
 
-  test('an agent message that fails for good is failed and reported to the CRM with the Graph error', async () => {
-    await database.db.insert(tickets).values({
-      id: 'TK-2026-000001',
-      phone: PHONE,
-      category: 'soporte_agente',
-      priority: 'media',
-      status: 'active',
-      phase: 'with_agent',
-      requestedAt: new Date(),
-      lastActivityAt: new Date(),
-      snapshot: {},
-    });
+  test('a send that fails for good is failed with its message, and the repository writes nothing else (the ticket decides)', async () => {
     await sendRow('agent-send');
     await insertMessage('agent-send', { ticketId: 'TK-2026-000001' });
     const repo = repository();
     const [row] = await repo.claim();
-    await repo.fail(row!, { error: 'answered 400 (code 131026)', graphError: { code: 131026, title: 'Message undeliverable' } });
+    await repo.fail(row!, { error: 'answered 400 (code 131026)' });
     expect(await messageOf('agent-send')).toMatchObject({ status: 'failed', error: { message: 'answered 400 (code 131026)' } });
-    const [report] = await database.db.select().from(outbox).where(eq(outbox.idempotencyKey, 'agent-send:failed'));
-    expect(report).toMatchObject({ kind: 'crm.ticket_update', lane: `crm:${PHONE}`, status: 'pending' });
-    expect(report!.payload).toMatchObject({
-      ticketId: 'TK-2026-000001',
-      status: 'active',
-      reason: 'message_failed',
-      error: { code: 131026, title: 'Message undeliverable' },
-    });
-  });
-
-  test('a bot message that fails for good is failed but not reported: the CRM did not write it', async () => {
-    await sendRow('bot-send');
-    await insertMessage('bot-send', { author: 'bot' });
-    const repo = repository();
-    const [row] = await repo.claim();
-    await repo.fail(row!, { error: 'answered 400' });
-    expect((await messageOf('bot-send')).status).toBe('failed');
     expect(await database.db.select().from(outbox).where(eq(outbox.kind, 'crm.ticket_update'))).toEqual([]);
   });
 
@@ -227,17 +199,14 @@ describe('recording outcomes', () => {
   });
 });
 
-describe('a send’s message', () => {
-  test('is found by the send’s key, with its author and delivery status', async () => {
+describe('a send’s delivery status', () => {
+  test('is what the status webhooks last said of the send’s message, found by the send’s key', async () => {
     const row = await sendRow('with-message');
     await insertMessage('with-message', { status: 'read' });
-    expect(await repository().messageOf(row)).toEqual({ status: 'read', author: 'agent' });
+    expect(await repository().deliveryStatusOf(row)).toBe('read');
   });
 
-  test('a replaced payload is what the row sends from then on', async () => {
-    const row = await sendRow('replaced');
-    const template = { messaging_product: 'whatsapp' as const, to: PHONE, type: 'template', template: { name: 'seguimiento_agente' } };
-    await repository().replacePayload(row, template);
-    expect((await rowOf(row.id)).payload).toEqual(template);
+  test('is unknown for a row without a message', async () => {
+    expect(await repository().deliveryStatusOf(await sendRow('no-message'))).toBeUndefined();
   });
 });

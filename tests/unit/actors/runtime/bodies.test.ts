@@ -6,7 +6,7 @@ import {
   agentRequestBody,
   botReply,
   menuMessage,
-  refusedAgentMessageBody,
+  failedAgentMessageBody,
   surveyMessage,
   ticketUpdateBody,
   userMessageBody,
@@ -68,11 +68,26 @@ describe("the CRM's bodies", () => {
     expect(ticketUpdateBody(ticket, 'csat', AT, { csat: 5 })).toMatchObject({ reason: 'csat', csat: 5 });
   });
 
-  test("a refused agent message is reported as a failed send, with WhatsApp's outside-window code", () => {
-    expect(refusedAgentMessageBody(ticket, { messageType: 'text', body: 'hola' }, AT)).toMatchObject({
+  test("an agent's message refused before any call (past the window, no template) is reported in Graph's terms", () => {
+    const params = { reason: 'outside_window' as const, message: { type: 'text', body: 'hola', waMessageId: null } };
+    expect(failedAgentMessageBody(ticket, params, AT)).toMatchObject({
       reason: 'message_failed',
       message: { type: 'text', body: 'hola', waMessageId: null },
       error: { code: OUTSIDE_WINDOW_CODE },
+    });
+  });
+
+  test("an agent's message WhatsApp refused is reported with Graph's own error", () => {
+    const params = {
+      reason: 'refused' as const,
+      message: { type: 'image', body: 'https://x/y.png', waMessageId: 'wamid.1' },
+      error: { code: 131053, title: 'Media upload error' },
+    };
+    expect(failedAgentMessageBody(ticket, params, AT)).toMatchObject({
+      ticketId: TICKET.ticketId,
+      reason: 'message_failed',
+      message: { type: 'image', body: 'https://x/y.png', waMessageId: 'wamid.1' },
+      error: { code: 131053, title: 'Media upload error' },
     });
   });
 });

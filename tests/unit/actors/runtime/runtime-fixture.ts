@@ -17,10 +17,11 @@ export interface RuntimeFixture {
   close(): Promise<void>;
 }
 
-export async function openRuntimeFixture(label: string): Promise<RuntimeFixture> {
+/** `settings` are environment overrides, e.g. `{ WHATSAPP_REENGAGE_TEMPLATE: 'seguimiento' }`. */
+export async function openRuntimeFixture(label: string, settings: Record<string, string> = {}): Promise<RuntimeFixture> {
   const testDatabase = await createTestDatabase(label);
   const database = await openDatabase({ databaseUrl: testDatabase.url, dataDir: '', poolSize: 2 });
-  const config = loadConfig({ NODE_ENV: 'test', HANDOVER_ASSIGN_TIMEOUT_S: '60', QUEUE_UPDATE_INTERVAL_S: '600', LOG_LEVEL: 'debug' });
+  const config = loadConfig({ NODE_ENV: 'test', HANDOVER_ASSIGN_TIMEOUT_S: '60', QUEUE_UPDATE_INTERVAL_S: '600', LOG_LEVEL: 'debug', ...settings });
   const logLines: string[] = [];
   const histogram = (name: string, labelNames: string[]) => new Histogram({ name, help: name, labelNames, registers: [] });
   const runtime = createRuntime({
@@ -30,7 +31,7 @@ export async function openRuntimeFixture(label: string): Promise<RuntimeFixture>
     logger: createLogger(config.LOG_LEVEL, { write: (line: string) => void logLines.push(line) }),
     handoverPolicy: handoverPolicy(config),
     conversationPolicy: { surveyTimeoutS: config.SURVEY_TIMEOUT_S },
-    reengageTemplate: null,
+    reengageTemplate: config.WHATSAPP_REENGAGE_TEMPLATE ? { name: config.WHATSAPP_REENGAGE_TEMPLATE, languageCode: config.WHATSAPP_TEMPLATE_LANGUAGE } : null,
     metrics: { handoverWait: histogram('wait', ['category']), ticketDuration: histogram('duration', ['category', 'close_reason']) },
   });
   let entry = 0;
@@ -103,8 +104,15 @@ export class UserScript {
   }
 
   /** WhatsApp's status webhook for one of our messages; `callbackData` echoes its outbox key. */
-  whatsappReports(waMessageId: string, status: 'sent' | 'delivered' | 'read' | 'failed', callbackData?: string): PipelineEvent {
-    return this.event('whatsapp.status', { waMessageId, status, timestamp: this.now, recipient: this.phone, ...(callbackData ? { callbackData } : {}) });
+  whatsappReports(waMessageId: string, status: 'sent' | 'delivered' | 'read' | 'failed', callbackData?: string, errorCode?: number): PipelineEvent {
+    return this.event('whatsapp.status', {
+      waMessageId,
+      status,
+      timestamp: this.now,
+      recipient: this.phone,
+      ...(callbackData ? { callbackData } : {}),
+      ...(errorCode ? { errors: [{ code: errorCode, title: `error ${errorCode}` }] } : {}),
+    });
   }
 
   /**
