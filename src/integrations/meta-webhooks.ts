@@ -107,8 +107,7 @@ function normaliseMessage(raw: Json, contacts: Json[]): InboundMessage | undefin
   const waMessageId = asString(raw.id);
   // A user who adopted a username comes with `from_user_id` (their BSUID) and no `from`; most come with both.
   const contact =
-    contacts.find((c) => (raw.from !== undefined && c.wa_id === raw.from) || (raw.from_user_id !== undefined && c.user_id === raw.from_user_id)) ??
-    contacts[0];
+    contacts.find((c) => (raw.from !== undefined && c.wa_id === raw.from) || (raw.from_user_id !== undefined && c.user_id === raw.from_user_id)) ?? contacts[0];
   const profile = isObject(contact?.profile) ? contact.profile : {};
   const user = userIds(asString(raw.from) ?? asString(contact?.wa_id), asString(raw.from_user_id) ?? asString(contact?.user_id), {
     username: asString(profile.username),
