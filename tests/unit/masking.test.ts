@@ -8,3 +8,9 @@ test('phones are masked in logs; any long run of digits in outside text too', ()
     '{"error":"unknown user 57300*****67, doc 10101***10, ticket TK-2026-000042"}',
   );
 });
+
+test('a BSUID is masked like a phone, its country prefix kept, in a log line and in outside text', () => {
+  expect(maskPhone('CO.1047385771169864')).toBe('CO.10473*********64');
+  expect(maskPhone('US.ENT.11815799212886844830')).toBe('US.ENT.11815*************30');
+  expect(maskDigitRuns('no such recipient CO.1047385771169864')).toBe('no such recipient CO.10473*********64');
+});
