@@ -1,5 +1,6 @@
 import { expect, test } from 'bun:test';
 import { maskDigitRuns, maskPhone } from '../../src/logger';
+import { maskLane } from '../../src/outbox/lane';
 
 test('phones are masked in logs; any long run of digits in outside text too', () => {
   expect(maskPhone('573001234567')).toBe('57300*****67');
@@ -13,4 +14,5 @@ test('a BSUID is masked like a phone, its country prefix kept, in a log line and
   expect(maskPhone('CO.1047385771169864')).toBe('CO.10473*********64');
   expect(maskPhone('US.ENT.11815799212886844830')).toBe('US.ENT.11815*************30');
   expect(maskDigitRuns('no such recipient CO.1047385771169864')).toBe('no such recipient CO.10473*********64');
+  expect(maskLane('wa:CO.1047385771169864')).toBe('wa:CO.10473*********64');
 });
