@@ -52,16 +52,19 @@ function idsOf(event: PipelineEvent): IdsToResolve | undefined {
   }
 }
 
+/** The script as a command of its own: ioredis sends its SHA (EVALSHA) and the body only when Redis lacks it. */
+type WithResolve = { resolveUserKey(usersKey: string, previous: string, bsuid: string, phone: string): unknown };
+
 export function createUserKeys(redis: Redis, usersKey: string) {
+  if (!('resolveUserKey' in redis)) redis.defineCommand('resolveUserKey', { numberOfKeys: 1, lua: RESOLVE });
   return {
     /** The events with their conversation key in place of the id the parser found first. */
     async resolve(events: PipelineEvent[]): Promise<PipelineEvent[]> {
       const pending = events.map(idsOf);
       if (!pending.some(Boolean)) return events;
       const pipeline = redis.pipeline();
-      for (const item of pending) {
-        if (item) pipeline.eval(RESOLVE, 1, usersKey, item.previous ?? '', item.ids.bsuid ?? '', item.ids.phone ?? '');
-      }
+      const resolving = pipeline as unknown as WithResolve;
+      for (const item of pending) if (item) resolving.resolveUserKey(usersKey, item.previous ?? '', item.ids.bsuid ?? '', item.ids.phone ?? '');
       const results = (await pipeline.exec()) ?? [];
       let next = 0;
       return events.map((event, index) => {
