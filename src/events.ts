@@ -1,6 +1,9 @@
+import type { UserIds } from './user-ids';
+
 /**
- * The events that travel through the streams. Each carries `key` (the user's
- * phone: the partition and the ordering unit) and `id`, its natural id, which
+ * The events that travel through the streams. Each carries `key` (the
+ * user's conversation key, their first phone or BSUID, see user-ids.ts: the
+ * partition and the ordering unit) and `id`, its natural id, which
  * the worker records in the same transaction that applies it: a redelivered
  * or duplicated event is applied once.
  */
@@ -14,7 +17,8 @@ export interface MediaRef {
 }
 
 export interface InboundMessage {
-  phone: string;
+  /** The ids the webhook named the sender by: a phone, a BSUID, or both. */
+  user: UserIds;
   waMessageId: string;
   /** ISO time WhatsApp gives for the message. */
   timestamp: string;
@@ -36,9 +40,18 @@ export interface StatusUpdate {
   waMessageId: string;
   status: WhatsAppDeliveryStatus;
   timestamp: string;
-  recipient: string;
+  /** `recipient_id` (only for a send to a phone) and `recipient_user_id`. */
+  user: UserIds;
   errors?: { code?: number; title?: string; message?: string }[];
   callbackData?: string;
+}
+
+/** Meta's `user_id_update`: the user's BSUID changed (it does when they change phone number). */
+export interface UserIdChange {
+  previousBsuid: string;
+  bsuid: string;
+  phone?: string;
+  timestamp: string;
 }
 
 export type HandoverType = 'bot_to_human' | 'human_to_bot';
@@ -144,6 +157,7 @@ interface Envelope<T extends string, D> {
 export type PipelineEvent =
   | Envelope<'user.message', InboundMessage>
   | Envelope<'whatsapp.status', StatusUpdate>
+  | Envelope<'user.id_changed', UserIdChange>
   | Envelope<'crm.handover', CrmHandover>
   | Envelope<'crm.message', CrmAgentMessage>
   | Envelope<'meta.thread_control', ThreadControl>

@@ -21,9 +21,15 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   );
 }
 
-/** `573001234567` → `57300*****67`: enough to tell users apart in a log, not enough to call them. */
+/**
+ * `573001234567` → `57300*****67`: enough to tell users apart in a log, not
+ * enough to call them. A BSUID keeps its country prefix and has its digits
+ * masked the same way (`CO.1047385771169864` → `CO.10473*********64`).
+ */
 export function maskPhone(phone: string | null | undefined): string {
   if (!phone) return '';
+  const bsuid = /^([A-Z]{2}\.(?:ENT\.)?)(.+)$/.exec(phone);
+  if (bsuid) return `${bsuid[1]}${maskPhone(bsuid[2])}`;
   if (phone.length <= 7) return `${phone.slice(0, 2)}${'*'.repeat(Math.max(0, phone.length - 2))}`;
   return `${phone.slice(0, 5)}${'*'.repeat(phone.length - 7)}${phone.slice(-2)}`;
 }

@@ -1,7 +1,8 @@
-import { and, eq, ne } from 'drizzle-orm';
+import { and, eq, inArray, ne, or } from 'drizzle-orm';
 import { unavailable } from '../errors';
+import { knownIds, type UserIds } from '../user-ids';
 import type { Db } from './client';
-import { processedEvents, tickets, type Ticket } from './schema';
+import { conversations, processedEvents, tickets, type Ticket } from './schema';
 
 /**
  * A caller waiting on the HTTP answer is better served by a quick 503 (the
@@ -34,13 +35,33 @@ export function createQueries(db: Db, deadlineMs = 3000) {
           .then(([row]) => row),
       );
     },
+    /** The ids known of the user a conversation key names (a row from before they were stored: the key itself). */
+    userIds(key: string): Promise<UserIds> {
+      return within(
+        deadlineMs,
+        db
+          .select({ userPhone: conversations.userPhone, bsuid: conversations.bsuid, username: conversations.username })
+          .from(conversations)
+          .where(eq(conversations.phone, key))
+          .limit(1)
+          .then(([row]) => {
+            const ids: UserIds = {};
+            if (row?.userPhone) ids.phone = row.userPhone;
+            if (row?.bsuid) ids.bsuid = row.bsuid;
+            if (row?.username) ids.username = row.username;
+            return knownIds(ids, key);
+          }),
+      );
+    },
+    /** The open ticket of a user named by their phone: the conversation key, or the phone of a conversation keyed by BSUID. */
     openTicketOf(phone: string): Promise<Ticket | undefined> {
+      const keys = db.select({ key: conversations.phone }).from(conversations).where(eq(conversations.userPhone, phone));
       return within(
         deadlineMs,
         db
           .select()
           .from(tickets)
-          .where(and(eq(tickets.phone, phone), ne(tickets.status, 'closed')))
+          .where(and(or(eq(tickets.phone, phone), inArray(tickets.phone, keys)), ne(tickets.status, 'closed')))
           .limit(1)
           .then(([row]) => row),
       );

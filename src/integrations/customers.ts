@@ -18,7 +18,8 @@ export type LookupOutcome = { ok: true; result: CustomerLookupResult } | { ok: f
  */
 export function createCustomerDirectory(options: CustomerDirectoryOptions, db: Db) {
   return {
-    async lookup(document: string, phone: string): Promise<LookupOutcome> {
+    /** `phone` is left out of the directory's query when the user hides it: the document alone identifies the subscriber. */
+    async lookup(document: string, phone?: string): Promise<LookupOutcome> {
       if (!options.url) {
         const [row] = await db.select().from(customers).where(eq(customers.document, document)).limit(1);
         return {
@@ -30,7 +31,7 @@ export function createCustomerDirectory(options: CustomerDirectoryOptions, db: D
       }
       const url = new URL(options.url);
       url.searchParams.set('document', document);
-      url.searchParams.set('phone', phone);
+      if (phone) url.searchParams.set('phone', phone);
       const outcome = await call({
         method: 'GET',
         url: url.toString(),

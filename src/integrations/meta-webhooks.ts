@@ -5,8 +5,10 @@ import {
   type PipelineEvent,
   type StatusUpdate,
   type ThreadControl,
+  type UserIdChange,
   type WhatsAppDeliveryStatus,
 } from '../events';
+import { firstKeyOf, isBsuid, type UserIds } from '../user-ids';
 
 /**
  * Turns Meta's webhook envelopes into pipeline events. Meta's payloads vary
@@ -54,18 +56,27 @@ export function parseWhatsAppWebhook(payload: unknown): ParsedWebhook {
   const ignored: string[] = [];
   const events: PipelineEvent[] = [];
   for (const { field, value } of changesOf(payload, ignored)) {
+    if (field === 'user_id_update') {
+      events.push(...userIdUpdates(value, ignored));
+      continue;
+    }
     if (field !== 'messages') {
       ignored.push(`field ${field || '(none)'}`);
       continue;
     }
     const contacts = asArray(value.contacts).filter(isObject);
     for (const raw of asArray(value.messages)) {
+      const change = isObject(raw) ? userIdChangeMessage(raw) : undefined;
+      if (change) {
+        events.push(userIdChangeEvent(change));
+        continue;
+      }
       const message = isObject(raw) ? normaliseMessage(raw, contacts) : undefined;
       if (!message) {
         ignored.push('message without id or sender');
         continue;
       }
-      events.push(pipelineEvent('user.message', message.phone, `wa:msg:${message.waMessageId}`, message));
+      events.push(pipelineEvent('user.message', firstKeyOf(message.user)!, `wa:msg:${message.waMessageId}`, message));
     }
     for (const raw of asArray(value.statuses)) {
       const status = isObject(raw) ? normaliseStatus(raw) : undefined;
@@ -73,22 +84,38 @@ export function parseWhatsAppWebhook(payload: unknown): ParsedWebhook {
         ignored.push(`status ${isObject(raw) ? String(raw.status) : '?'} not tracked`);
         continue;
       }
-      events.push(pipelineEvent('whatsapp.status', status.recipient, `wa:status:${status.waMessageId}:${status.status}`, status));
+      events.push(pipelineEvent('whatsapp.status', firstKeyOf(status.user)!, `wa:status:${status.waMessageId}:${status.status}`, status));
     }
     if (!value.messages && !value.statuses) ignored.push(Array.isArray(value.errors) ? 'value-level errors only' : 'no messages or statuses');
   }
   return { events, ignored };
 }
 
+/** A phone and a BSUID as Meta placed them; a BSUID found where a phone was expected is taken for what it is. */
+function userIds(phone: string | undefined, bsuid: string | undefined, extra: Omit<UserIds, 'phone' | 'bsuid'>): UserIds {
+  const ids: UserIds = {};
+  for (const id of [phone, bsuid]) {
+    if (id && isBsuid(id)) ids.bsuid ??= id;
+    else if (id) ids.phone ??= id;
+  }
+  if (extra.username) ids.username = extra.username;
+  if (extra.parentBsuid) ids.parentBsuid = extra.parentBsuid;
+  return ids;
+}
+
 function normaliseMessage(raw: Json, contacts: Json[]): InboundMessage | undefined {
   const waMessageId = asString(raw.id);
-  // `from` is the phone; business-scoped user ids (BSUID) arrive alone when the user hides the number.
-  const contact = contacts.find((c) => c.wa_id === raw.from) ?? contacts[0];
-  const phone = asString(raw.from) ?? asString(contact?.wa_id) ?? asString(contact?.user_id) ?? asString(raw.user_id);
-  if (!waMessageId || !phone) return undefined;
+  // A user who adopted a username comes with `from_user_id` (their BSUID) and no `from`; most come with both.
+  const contact =
+    contacts.find((c) => (raw.from !== undefined && c.wa_id === raw.from) || (raw.from_user_id !== undefined && c.user_id === raw.from_user_id)) ?? contacts[0];
+  const profile = isObject(contact?.profile) ? contact.profile : {};
+  const user = userIds(asString(raw.from) ?? asString(contact?.wa_id), asString(raw.from_user_id) ?? asString(contact?.user_id), {
+    username: asString(profile.username),
+    parentBsuid: asString(raw.from_parent_user_id) ?? asString(contact?.parent_user_id),
+  });
+  if (!waMessageId || !firstKeyOf(user)) return undefined;
   const type = asString(raw.type) ?? 'unknown';
-  const profile = isObject(contact?.profile) ? asString(contact.profile.name) : undefined;
-  return { phone, waMessageId, timestamp: toIso(raw.timestamp), profileName: profile, type, ...contentOf(type, raw) };
+  return { user, waMessageId, timestamp: toIso(raw.timestamp), profileName: asString(profile.name), type, ...contentOf(type, raw) };
 }
 
 function contentOf(type: string, raw: Json): Pick<InboundMessage, 'text' | 'replyId' | 'media'> {
@@ -147,8 +174,11 @@ const TRACKED_STATUSES: Record<string, WhatsAppDeliveryStatus> = {
 function normaliseStatus(raw: Json): StatusUpdate | undefined {
   const waMessageId = asString(raw.id);
   const status = TRACKED_STATUSES[asString(raw.status) ?? ''];
-  const recipient = asString(raw.recipient_id) ?? asString(raw.recipient_user_id) ?? asString(raw.recipient_participant_id);
-  if (!waMessageId || !status || !recipient) return undefined;
+  // `recipient_id` only when the message went to a phone; `recipient_user_id` (the BSUID) on every status since 2026.
+  const user = userIds(asString(raw.recipient_id) ?? asString(raw.recipient_participant_id), asString(raw.recipient_user_id), {
+    parentBsuid: asString(raw.recipient_parent_user_id),
+  });
+  if (!waMessageId || !status || !firstKeyOf(user)) return undefined;
   const errors = asArray(raw.errors)
     .filter(isObject)
     .map((e) => ({ code: typeof e.code === 'number' ? e.code : undefined, title: asString(e.title), message: asString(e.message) }));
@@ -156,10 +186,46 @@ function normaliseStatus(raw: Json): StatusUpdate | undefined {
     waMessageId,
     status,
     timestamp: toIso(raw.timestamp),
-    recipient,
+    user,
     errors: errors.length > 0 ? errors : undefined,
     callbackData: asString(raw.biz_opaque_callback_data),
   };
+}
+
+const userIdChangeEvent = (change: UserIdChange) =>
+  pipelineEvent('user.id_changed', change.previousBsuid, `wa:user_id:${change.previousBsuid}:${change.bsuid}`, change);
+
+/**
+ * The `user_id_update` field: each item names the BSUID the user had and
+ * the one they have now (`user_id.previous` / `user_id.current`; the flat
+ * `previous_user_id` / `user_id` spelling is read too), and the phone when
+ * Meta may share it.
+ */
+function userIdUpdates(value: Json, ignored: string[]): PipelineEvent[] {
+  const items = Array.isArray(value.user_id_update) ? value.user_id_update : [value];
+  const events: PipelineEvent[] = [];
+  for (const item of items.filter(isObject)) {
+    const ids = isObject(item.user_id) ? item.user_id : {};
+    const previousBsuid = asString(ids.previous) ?? asString(item.previous_user_id) ?? asString(item.old_user_id);
+    const bsuid = asString(ids.current) ?? asString(item.new_user_id) ?? asString(item.user_id);
+    if (!previousBsuid || !bsuid || previousBsuid === bsuid) {
+      ignored.push('user_id_update without a previous and a new user id');
+      continue;
+    }
+    const phone = asString(item.wa_id);
+    events.push(userIdChangeEvent({ previousBsuid, bsuid, ...(phone && !isBsuid(phone) ? { phone } : {}), timestamp: toIso(item.timestamp) }));
+  }
+  return events;
+}
+
+/** The same news as a system message (`system.type` = `user_changed_user_id`, the new id in `system.user_id`). */
+function userIdChangeMessage(raw: Json): UserIdChange | undefined {
+  if (raw.type !== 'system' || !isObject(raw.system) || raw.system.type !== 'user_changed_user_id') return undefined;
+  const previousBsuid = asString(raw.from_user_id);
+  const bsuid = asString(raw.system.user_id) ?? asString(raw.system.new_user_id);
+  if (!previousBsuid || !bsuid) return undefined;
+  const phone = asString(raw.from);
+  return { previousBsuid, bsuid, ...(phone ? { phone } : {}), timestamp: toIso(raw.timestamp) };
 }
 
 /**

@@ -5,28 +5,31 @@ import type { AgentMessageFailure, AgentMessageType, MediaRef } from '../events'
  * Meta enforces: at most 3 reply buttons with titles of 20 characters, list
  * rows of 24 characters, interactive bodies of 1,024 characters.
  */
-export type WhatsAppMessage = Record<string, unknown> & { messaging_product: 'whatsapp'; to: string; type: string };
+export type WhatsAppMessage = Record<string, unknown> & { messaging_product: 'whatsapp'; to?: string; recipient?: string; type: string };
+
+/** Who a message goes to: `to` a phone, or `recipient` a BSUID (never both: `to` would win). */
+export type Address = { to: string } | { recipient: string };
 
 const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 
-export function textMessage(to: string, body: string): WhatsAppMessage {
-  return { messaging_product: 'whatsapp', recipient_type: 'individual', to, type: 'text', text: { body: clip(body, 4096), preview_url: false } };
+export function textMessage(to: Address, body: string): WhatsAppMessage {
+  return { messaging_product: 'whatsapp', recipient_type: 'individual', ...to, type: 'text', text: { body: clip(body, 4096), preview_url: false } };
 }
 
-export function mediaMessage(to: string, type: Exclude<AgentMessageType, 'text'>, media: MediaRef): WhatsAppMessage {
+export function mediaMessage(to: Address, type: Exclude<AgentMessageType, 'text'>, media: MediaRef): WhatsAppMessage {
   const object: Record<string, string> = {};
   if (media.id) object.id = media.id;
   else if (media.url) object.link = media.url;
   if (media.caption) object.caption = clip(media.caption, 1024);
   if (type === 'document' && media.filename) object.filename = media.filename;
-  return { messaging_product: 'whatsapp', recipient_type: 'individual', to, type, [type]: object };
+  return { messaging_product: 'whatsapp', recipient_type: 'individual', ...to, type, [type]: object };
 }
 
-function interactiveMessage(to: string, interactive: Record<string, unknown>): WhatsAppMessage {
-  return { messaging_product: 'whatsapp', recipient_type: 'individual', to, type: 'interactive', interactive };
+function interactiveMessage(to: Address, interactive: Record<string, unknown>): WhatsAppMessage {
+  return { messaging_product: 'whatsapp', recipient_type: 'individual', ...to, type: 'interactive', interactive };
 }
 
-export function buttonsMessage(to: string, body: string, buttons: { id: string; title: string }[]): WhatsAppMessage {
+export function buttonsMessage(to: Address, body: string, buttons: { id: string; title: string }[]): WhatsAppMessage {
   return interactiveMessage(to, {
     type: 'button',
     body: { text: clip(body, 1024) },
@@ -34,7 +37,7 @@ export function buttonsMessage(to: string, body: string, buttons: { id: string; 
   });
 }
 
-export function listMessage(to: string, body: string, button: string, rows: { id: string; title: string }[]): WhatsAppMessage {
+export function listMessage(to: Address, body: string, button: string, rows: { id: string; title: string }[]): WhatsAppMessage {
   return interactiveMessage(to, {
     type: 'list',
     body: { text: clip(body, 1024) },
@@ -46,11 +49,11 @@ export function listMessage(to: string, body: string, button: string, rows: { id
  * An approved template whose body has one variable, filled with `text`: the
  * only kind of message WhatsApp accepts outside the 24-hour window.
  */
-export function templateMessage(to: string, name: string, languageCode: string, text: string): WhatsAppMessage {
+export function templateMessage(to: Address, name: string, languageCode: string, text: string): WhatsAppMessage {
   return {
     messaging_product: 'whatsapp',
     recipient_type: 'individual',
-    to,
+    ...to,
     type: 'template',
     template: { name, language: { code: languageCode }, components: [{ type: 'body', parameters: [{ type: 'text', text: clip(text, 1024) }] }] },
   };
@@ -74,4 +77,26 @@ export function writtenMessageOf(message: WhatsAppMessage): Pick<AgentMessageFai
     filename: part?.filename as string | undefined,
   };
   return { sentAs: 'free_form', message: { type: message.type, body: media.url ?? null, waMessageId: null, media } };
+}
+
+/** The address a payload was built with, to send something else to the same user. */
+export const addressOfMessage = (message: WhatsAppMessage): Address => (message.to ? { to: message.to } : { recipient: message.recipient ?? '' });
+
+/**
+ * An interactive message as plain text: its body, then each button or list
+ * row numbered (the bot reads "1", "2"... as the same choice). For a user
+ * WhatsApp will not send interactive messages to (Graph 131062 for a BSUID).
+ */
+export function plainTextOf(message: WhatsAppMessage): WhatsAppMessage | undefined {
+  if (message.type !== 'interactive') return undefined;
+  const interactive = message.interactive as {
+    body?: { text?: string };
+    action?: { buttons?: { reply?: { title?: string } }[]; sections?: { rows?: { title?: string }[] }[] };
+  };
+  const options = [
+    ...(interactive.action?.buttons ?? []).map((button) => button.reply?.title),
+    ...(interactive.action?.sections ?? []).flatMap((section) => (section.rows ?? []).map((row) => row.title)),
+  ];
+  const lines = options.map((title, index) => `${index + 1}. ${title ?? ''}`);
+  return textMessage(addressOfMessage(message), [interactive.body?.text ?? '', ...lines].filter(Boolean).join('\n'));
 }

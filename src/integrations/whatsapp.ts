@@ -21,6 +21,9 @@ const RETRYABLE_GRAPH_CODES = new Set([1, 2, 4, 190, 80007, 130429, 131016, 1310
 /** More than 24 hours since the user's last message: only a template gets through. */
 export const OUTSIDE_WINDOW_CODE = 131047;
 
+/** This message type cannot go to a business-scoped user id: the user must be written to in another form. */
+export const NOT_FOR_BSUID_CODE = 131062;
+
 /** What a refusal means for the ticket that wrote the message: past the window (a template may still pass), or refused outright. */
 export const refusalReason = (code: number | undefined): AgentMessageFailureReason => (code === OUTSIDE_WINDOW_CODE ? 'outside_window' : 'refused');
 

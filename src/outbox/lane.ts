@@ -7,5 +7,8 @@ export const DESTINATIONS: readonly Destination[] = ['crm', 'whatsapp', 'lookup'
 
 export const destinationOf = (kind: OutboxKind): Destination => (kind.startsWith('crm.') ? 'crm' : kind === 'whatsapp.send' ? 'whatsapp' : 'lookup');
 
-/** A lane is a destination and a user (`crm:573001234567`): the phone is masked before it reaches a log. */
+/** A lane is a destination and a user's conversation key (`crm:573001234567`, `wa:CO.1047385771169864`): the key is masked before it reaches a log. */
 export const maskLane = (lane: string) => lane.replace(/:(.+)$/, (_, phone: string) => `:${maskPhone(phone)}`);
+
+/** The conversation key a lane serves: the partition its feedback events go to. */
+export const laneKey = (lane: string): string => lane.slice(lane.indexOf(':') + 1);

@@ -2,7 +2,7 @@ import type { PipelineEvent } from '../events';
 
 /**
  * One stream entry per event. Fields: `t` type, `k` conversation key (the
- * user's phone), `id` the natural id used for dedupe, `v` codec version,
+ * user's first phone or BSUID), `id` the natural id used for dedupe, `v` codec version,
  * `d` the JSON data, `at` when the event was accepted (ISO).
  */
 export const CODEC_VERSION = '1';
@@ -39,6 +39,8 @@ export interface StreamKeys {
   /** The failure count of one entry of one partition stream. */
   failures(stream: string, entryId: string): string;
   group: string;
+  /** The hash of user ids (phone, BSUID) → conversation key, written at ingest: see user-keys.ts. */
+  users: string;
 }
 
 export function streamKeys(prefix: string): StreamKeys {
@@ -47,6 +49,7 @@ export function streamKeys(prefix: string): StreamKeys {
     deadLetter: `${prefix}events:dead`,
     failures: (stream, entryId) => `${stream}:failures:${entryId}`,
     group: 'workers',
+    users: `${prefix}users`,
   };
 }
 

@@ -12,7 +12,7 @@ afterAll(() => context.close());
 /** An event that failed its deliveries, as the worker leaves it in the dead-letter stream. */
 async function deadLetter(app: TestApp, phone: string): Promise<string> {
   const event = pipelineEvent('user.message', phone, `wa:msg:wamid.${phone}`, {
-    phone,
+    user: { phone },
     waMessageId: `wamid.${phone}`,
     timestamp: new Date().toISOString(),
     type: 'text',

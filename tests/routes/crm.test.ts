@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { eq } from 'drizzle-orm';
-import { processedEvents, tickets } from '../../src/db/schema';
+import { conversations, processedEvents, tickets } from '../../src/db/schema';
 import { bearer, call, freshPhone, jsonRequest, routeContext, SECRETS, type RouteContext, type TestApp } from './support';
 
 let context: RouteContext;
@@ -226,6 +226,9 @@ describe('GET /api/crm/handover-status/:ticketId', () => {
     expect(status).toBe(200);
     expect(body).toEqual({
       ticketId: ticket.id,
+      userPhone: ticket.phone,
+      userId: null,
+      username: null,
       status: 'active',
       phase: 'with_agent',
       closeReason: null,
@@ -328,5 +331,52 @@ describe('rate limits', () => {
     expect(status).toBe(429);
     expect(body).toMatchObject({ success: false, error: 'rate_limited' });
     expect(body.message).toMatch(/retry in \d+s/);
+  });
+});
+
+describe('the CRM names the user by userPhone or userId (the BSUID)', () => {
+  let bsuidCounter = 0;
+  /** A ticket of a user the service knows by BSUID, with the phone when `phone` is given. */
+  async function ticketOfBsuidUser(phone?: string) {
+    const bsuid = `CO.${process.pid}${String(++bsuidCounter).padStart(6, '0')}`;
+    const key = phone ?? bsuid;
+    await context.database.db.insert(conversations).values({ phone: key, userPhone: phone ?? null, bsuid, username: 'juan.p', state: '"menu"', snapshot: {} });
+    return { ticket: await context.insertTicket({ phone: key, status: 'pending', phase: 'waiting_agent', agentId: null, agentName: null }), bsuid };
+  }
+
+  test('a user without a phone is named by userId alone', async () => {
+    const { ticket, bsuid } = await ticketOfBsuidUser();
+    const response = await crm('POST', '/api/crm/handover', { ticketId: ticket.id, userId: bsuid, agentId: 'a', agentName: 'A', handoverType: 'bot_to_human' });
+    expect(response.status).toBe(200);
+    expect(await entriesFor(bsuid)).toMatchObject([{ type: 'crm.handover', data: { ticketId: ticket.id } }]);
+  });
+
+  test('a user known by both may be named by either, or both', async () => {
+    const phone = freshPhone();
+    const { ticket, bsuid } = await ticketOfBsuidUser(phone);
+    for (const named of [{ userId: bsuid }, { userPhone: phone }, { userPhone: phone, userId: bsuid }]) {
+      const response = await crm('POST', '/api/crm/handover', { ticketId: ticket.id, ...named, handoverType: 'human_to_bot' });
+      expect(response.status).toBe(200);
+    }
+  });
+
+  test('a userId of someone else is 400 user_id_mismatch; naming nobody is 400 missing_user', async () => {
+    const { ticket } = await ticketOfBsuidUser();
+    const wrong = await crm('POST', '/api/crm/handover', { ticketId: ticket.id, userId: 'CO.1', handoverType: 'human_to_bot' });
+    expect(wrong).toMatchObject({ status: 400, body: { error: 'user_id_mismatch' } });
+    const nobody = await crm('POST', '/api/crm/handover', { ticketId: ticket.id, handoverType: 'human_to_bot' });
+    expect(nobody).toMatchObject({ status: 400, body: { error: 'missing_user' } });
+  });
+
+  test('a userPhone for a user who never showed a phone does not match', async () => {
+    const { ticket } = await ticketOfBsuidUser();
+    const response = await crm('POST', '/api/crm/handover', { ticketId: ticket.id, userPhone: freshPhone(), handoverType: 'human_to_bot' });
+    expect(response).toMatchObject({ status: 400, body: { error: 'user_phone_mismatch' } });
+  });
+
+  test('handover-status shows the phone, the BSUID and the username, null when unknown', async () => {
+    const { ticket, bsuid } = await ticketOfBsuidUser();
+    const { body } = await crm('GET', `/api/crm/handover-status/${ticket.id}`);
+    expect(body).toMatchObject({ ticketId: ticket.id, userPhone: null, userId: bsuid, username: 'juan.p' });
   });
 });

@@ -59,7 +59,7 @@ describe('POST /webhook', () => {
     const { status, body } = await call(app, delivery(metaJson(payload)));
     expect(status).toBe(200);
     expect(body).toEqual({ success: true, accepted: 1, ignored: 0 });
-    expect(await entriesFor(phone)).toMatchObject([{ type: 'user.message', id: `wa:msg:${id}`, data: { phone, waMessageId: id, text: 'Hola' } }]);
+    expect(await entriesFor(phone)).toMatchObject([{ type: 'user.message', id: `wa:msg:${id}`, data: { user: { phone }, waMessageId: id, text: 'Hola' } }]);
   });
 
   test('accents and emoji escaped as Meta escapes them pass the signature check and arrive intact', async () => {

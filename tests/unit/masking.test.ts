@@ -1,5 +1,6 @@
 import { expect, test } from 'bun:test';
 import { maskDigitRuns, maskPhone } from '../../src/logger';
+import { maskLane } from '../../src/outbox/lane';
 
 test('phones are masked in logs; any long run of digits in outside text too', () => {
   expect(maskPhone('573001234567')).toBe('57300*****67');
@@ -7,4 +8,11 @@ test('phones are masked in logs; any long run of digits in outside text too', ()
   expect(maskDigitRuns('{"error":"unknown user 573001234567, doc 1010101010, ticket TK-2026-000042"}')).toBe(
     '{"error":"unknown user 57300*****67, doc 10101***10, ticket TK-2026-000042"}',
   );
+});
+
+test('a BSUID is masked like a phone, its country prefix kept, in a log line and in outside text', () => {
+  expect(maskPhone('CO.1047385771169864')).toBe('CO.10473*********64');
+  expect(maskPhone('US.ENT.11815799212886844830')).toBe('US.ENT.11815*************30');
+  expect(maskDigitRuns('no such recipient CO.1047385771169864')).toBe('no such recipient CO.10473*********64');
+  expect(maskLane('wa:CO.1047385771169864')).toBe('wa:CO.10473*********64');
 });

@@ -4,6 +4,7 @@ import type { Database, Tx } from '../../db/client';
 import { conversations, processedEvents, ticketKpis, tickets, type Ticket } from '../../db/schema';
 import type { PipelineEvent, StatusUpdate, StreamEntry } from '../../events';
 import { maskPhone, type Logger } from '../../logger';
+import { knownIds, mergeIds, type UserIds } from '../../user-ids';
 import type { ConversationEvent } from '../conversation';
 import { effectsOf } from '../effects';
 import { isClosed, type HandoverEvent, type HandoverMachine, type HandoverPolicy } from '../handover';
@@ -104,7 +105,10 @@ export class Batch implements EffectHost {
   async apply(event: PipelineEvent): Promise<void> {
     const origin = originOf(event);
     const target = route(event, this.loaded);
-    if (event.type === 'user.message') this.rows.received(origin.phone, target.to === 'ticket' ? target.ticketId : null, event.data);
+    if (event.type === 'user.message') {
+      this.learnIds(origin.phone, event.data.user);
+      this.rows.received(origin.phone, target.to === 'ticket' ? target.ticketId : null, event.data);
+    }
     if (event.type === 'timer.fired' && target.to !== 'nowhere') this.logFiring(origin, event.data);
     switch (target.to) {
       case 'conversation':
@@ -113,6 +117,8 @@ export class Batch implements EffectHost {
         return this.sendToTicket(origin, target.ticketId, target.event);
       case 'status':
         return this.applyStatus(origin, target.update);
+      case 'ids':
+        return this.learnIds(origin.phone, target.ids);
       case 'nowhere':
         return this.logDropped(event);
     }
@@ -130,12 +136,25 @@ export class Batch implements EffectHost {
     return this.tickets.get(ticketId);
   }
 
+  userIds(key: string): UserIds {
+    return knownIds(this.conversation(key).ids, key);
+  }
+
+  /** What a webhook says of the user, kept with their conversation: a later send or CRM call names them by it. */
+  private learnIds(key: string, seen: UserIds): void {
+    const state = this.conversation(key);
+    const ids = mergeIds(knownIds(state.ids, key), seen);
+    if (JSON.stringify(ids) === JSON.stringify(state.ids)) return;
+    state.ids = ids;
+    state.dirty = true;
+  }
+
   /** The user's conversation; a user never seen before starts a new one. */
   conversation(phone: string): ConversationState {
     let state = this.conversations.get(phone);
     if (!state) {
       const [snapshot] = initialTransition(this.deps.conversationMachine, { phone });
-      state = { snapshot, createdAt: new Date().toISOString(), dirty: true };
+      state = { snapshot, ids: {}, createdAt: new Date().toISOString(), dirty: true };
       this.conversations.set(phone, state);
     }
     return state;

@@ -1,7 +1,16 @@
 import type { InboundMessage } from '../../events';
 import { OUTSIDE_WINDOW_CODE } from '../../integrations/whatsapp';
-import { buttonsMessage, listMessage, mediaMessage, templateMessage, textMessage, type WhatsAppMessage } from '../../integrations/whatsapp-messages';
+import {
+  buttonsMessage,
+  listMessage,
+  mediaMessage,
+  templateMessage,
+  textMessage,
+  type Address,
+  type WhatsAppMessage,
+} from '../../integrations/whatsapp-messages';
 import { renderText, type Texts } from '../../texts';
+import { crmUserFields, type UserIds } from '../../user-ids';
 import type { EffectParams, TicketUpdateReason } from '../effects';
 import { statusOf, type HandoverContext } from '../handover';
 import { REPLY_IDS } from '../intents';
@@ -10,11 +19,17 @@ import type { HandoverSnapshot } from './state';
 /** The ticket as a body builder needs it: its state name and context. */
 export type TicketView = Pick<HandoverSnapshot, 'value' | 'context'>;
 
-/** DESIGN 2.2's ticket-update body: `{ ticketId, userPhone, status, reason, priority?, csat?, timestamp }`. */
-export function ticketUpdateBody(ticket: TicketView, reason: TicketUpdateReason, at: string, extra: { csat?: number } = {}): Record<string, unknown> {
+/** DESIGN 2.2's ticket-update body: `{ ticketId, userPhone?, userId?, username?, status, reason, priority?, csat?, timestamp }`. */
+export function ticketUpdateBody(
+  ticket: TicketView,
+  user: UserIds,
+  reason: TicketUpdateReason,
+  at: string,
+  extra: { csat?: number } = {},
+): Record<string, unknown> {
   return {
     ticketId: ticket.context.ticketId,
-    userPhone: ticket.context.phone,
+    ...crmUserFields(user),
     status: statusOf(String(ticket.value)),
     reason,
     priority: ticket.context.priority,
@@ -28,26 +43,31 @@ export function ticketUpdateBody(ticket: TicketView, reason: TicketUpdateReason,
  * ticket-update with reason `message_failed`. Past the window with no
  * template, no call to Graph was made: the error says so in Graph's terms.
  */
-export function failedAgentMessageBody(ticket: TicketView, params: EffectParams['reportAgentMessageFailed'], at: string): Record<string, unknown> {
+export function failedAgentMessageBody(
+  ticket: TicketView,
+  user: UserIds,
+  params: EffectParams['reportAgentMessageFailed'],
+  at: string,
+): Record<string, unknown> {
   const error =
     params.error ??
     (params.reason === 'outside_window'
       ? { code: OUTSIDE_WINDOW_CODE, title: 'more than 24 hours since the user last wrote, and no re-engagement template is configured' }
       : { title: 'WhatsApp refused the message' });
   return {
-    ...ticketUpdateBody(ticket, 'message_failed', at),
+    ...ticketUpdateBody(ticket, user, 'message_failed', at),
     message: { type: params.message.type, body: params.message.body, waMessageId: params.message.waMessageId },
     error,
   };
 }
 
-/** The seed's agent-request body, built from the ticket and the conversation as they stand now. */
-export function agentRequestBody(ticket: HandoverContext, sessionStart: string): Record<string, unknown> {
+/** The seed's agent-request body, built from the ticket and the conversation as they stand now; a user without a phone has no `phoneNumber`. */
+export function agentRequestBody(ticket: HandoverContext, user: UserIds, sessionStart: string): Record<string, unknown> {
   return {
     ticketId: ticket.ticketId,
-    userPhone: ticket.phone,
+    ...crmUserFields(user),
     userContext: {
-      phoneNumber: ticket.phone,
+      ...(user.phone ? { phoneNumber: user.phone } : {}),
       customerId: ticket.customer.customerId,
       customerName: ticket.customer.customerName,
       isAuthenticated: true,
@@ -62,10 +82,10 @@ export function agentRequestBody(ticket: HandoverContext, sessionStart: string):
 }
 
 /** DESIGN 2.2's user-message body: what the user wrote, relayed to the agent. */
-export function userMessageBody(ticketId: string | null, phone: string, message: InboundMessage): Record<string, unknown> {
+export function userMessageBody(ticketId: string | null, user: UserIds, message: InboundMessage): Record<string, unknown> {
   return {
     ticketId,
-    userPhone: phone,
+    ...crmUserFields(user),
     message: message.text ?? '',
     messageType: message.type,
     ...(message.media?.id ? { mediaId: message.media.id } : {}),
@@ -81,12 +101,12 @@ export interface Outgoing {
   payload: WhatsAppMessage;
 }
 
-export function botReply(texts: Texts, emergencyPhone: string, phone: string, params: EffectParams['reply']): Outgoing {
+export function botReply(texts: Texts, emergencyPhone: string, to: Address, params: EffectParams['reply']): Outgoing {
   const body = renderText(texts, params.text, { emergencyPhone, ...params.vars });
-  return { body, payload: textMessage(phone, body) };
+  return { body, payload: textMessage(to, body) };
 }
 
-export function menuMessage(texts: Texts, phone: string, params: EffectParams['showMenu']): Outgoing {
+export function menuMessage(texts: Texts, to: Address, params: EffectParams['showMenu']): Outgoing {
   const { greeting, notUnderstood, profileName } = params;
   const body = [
     greeting ? renderText(texts, 'greeting', { profileGreeting: profileName ? `, ${profileName}` : '' }) : '',
@@ -100,24 +120,24 @@ export function menuMessage(texts: Texts, phone: string, params: EffectParams['s
     { id: REPLY_IDS.identify, title: texts.menuIdentify },
     { id: REPLY_IDS.emergency, title: texts.menuEmergency },
   ];
-  return { body, payload: buttonsMessage(phone, body, buttons) };
+  return { body, payload: buttonsMessage(to, body, buttons) };
 }
 
-export function surveyMessage(texts: Texts, phone: string): Outgoing {
+export function surveyMessage(texts: Texts, to: Address): Outgoing {
   const rows = ([1, 2, 3, 4, 5] as const).map((score) => ({ id: `${REPLY_IDS.csatPrefix}${score}`, title: texts[`csat${score}`] }));
-  return { body: texts.surveyBody, payload: listMessage(phone, texts.surveyBody, texts.surveyButton, rows) };
+  return { body: texts.surveyBody, payload: listMessage(to, texts.surveyBody, texts.surveyButton, rows) };
 }
 
 export type ReengageTemplate = { name: string; languageCode: string } | null;
 
 /** An agent's message as WhatsApp gets it: as written, or as the re-engagement template past the 24-hour window. */
-export function agentMessage(phone: string, params: EffectParams['deliverAgentMessage'], template: ReengageTemplate): Outgoing {
+export function agentMessage(to: Address, params: EffectParams['deliverAgentMessage'], template: ReengageTemplate): Outgoing {
   const { messageType, body, media, asTemplate } = params;
   const payload =
     asTemplate && template
-      ? templateMessage(phone, template.name, template.languageCode, messageType === 'text' ? body : (media?.caption ?? body))
+      ? templateMessage(to, template.name, template.languageCode, messageType === 'text' ? body : (media?.caption ?? body))
       : messageType === 'text'
-        ? textMessage(phone, body)
-        : mediaMessage(phone, messageType, media ?? { url: body });
+        ? textMessage(to, body)
+        : mediaMessage(to, messageType, media ?? { url: body });
   return { body: messageType === 'text' ? body : (media?.caption ?? null), payload };
 }

@@ -1,6 +1,7 @@
 import type { SurveyStatus, Ticket } from '../../db/schema';
 import type { Logger } from '../../logger';
 import type { Texts } from '../../texts';
+import { addressOf, type UserIds } from '../../user-ids';
 import type { ConversationEvent } from '../conversation';
 import type { Effect, EffectName, EffectParams } from '../effects';
 import {
@@ -33,7 +34,9 @@ export interface EffectHost {
   rows: BatchRows;
   afterCommit: AfterCommit;
   ticket(ticketId: string): TicketState | undefined;
-  conversation(phone: string): ConversationState;
+  conversation(key: string): ConversationState;
+  /** Every id known of the user a conversation key names. */
+  userIds(key: string): UserIds;
   openTicket(origin: Origin, category: Ticket['category'], priority: Ticket['priority']): Promise<void>;
   sendToConversation(origin: Origin, event: ConversationEvent): Promise<void>;
 }
@@ -49,6 +52,7 @@ type Interpreter<K extends EffectName> = (host: EffectHost, scope: EffectScope, 
 /** The ticket a ticket machine's effect belongs to: it is loaded, since its machine just ran. */
 const ownTicket = (host: EffectHost, scope: EffectScope) => host.ticket(scope.ticketId!)!;
 const crmLane = (origin: Origin) => `crm:${origin.phone}`;
+const addressFor = (host: EffectHost, origin: Origin) => addressOf(host.userIds(origin.phone));
 
 /** A survey outcome names a ticket the conversation remembers; one rating per ticket (a replayed tap changes nothing). */
 function unratedSurveyedTicket(host: EffectHost, ticketId: string): TicketState | undefined {
@@ -69,20 +73,34 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
       author: 'bot',
       authorId: null,
       type: 'text',
-      ...botReply(host.settings.texts, host.settings.emergencyPhone, origin.phone, params),
+      ...botReply(host.settings.texts, host.settings.emergencyPhone, addressFor(host, origin), params),
     }),
 
   showMenu: (host, { origin, ticketId }, params) =>
-    host.rows.sendWhatsApp(origin, { ticketId, author: 'bot', authorId: null, type: 'interactive', ...menuMessage(host.settings.texts, origin.phone, params) }),
+    host.rows.sendWhatsApp(origin, {
+      ticketId,
+      author: 'bot',
+      authorId: null,
+      type: 'interactive',
+      ...menuMessage(host.settings.texts, addressFor(host, origin), params),
+    }),
 
   offerSurvey: (host, { origin }, { ticketId }) => {
     const ticket = host.ticket(ticketId);
     if (ticket) setSurveyStatus(ticket, 'offered');
-    host.rows.sendWhatsApp(origin, { ticketId, author: 'bot', authorId: null, type: 'interactive', ...surveyMessage(host.settings.texts, origin.phone) });
+    host.rows.sendWhatsApp(origin, {
+      ticketId,
+      author: 'bot',
+      authorId: null,
+      type: 'interactive',
+      ...surveyMessage(host.settings.texts, addressFor(host, origin)),
+    });
   },
 
   lookupCustomer: (host, { origin }, { document }) => {
-    host.rows.enqueue(origin, 'customer.lookup', `lookup:${origin.phone}`, null, { phone: origin.phone, document });
+    // The directory is asked by document alone when the user hides their phone (DESIGN 2.4).
+    const { phone } = host.userIds(origin.phone);
+    host.rows.enqueue(origin, 'customer.lookup', `lookup:${origin.phone}`, null, { key: origin.phone, document, ...(phone ? { phone } : {}) });
   },
 
   openTicket: (host, { origin }, { category, priority }) => host.openTicket(origin, category, priority),
@@ -93,7 +111,13 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
     ticket.csat = score;
     setSurveyStatus(ticket, 'answered');
     host.rows.ticketEvent(ticketId, 'csat', { score }, origin.at);
-    host.rows.enqueue(origin, 'crm.ticket_update', crmLane(origin), ticketId, ticketUpdateBody(ticket.snapshot, 'csat', origin.at, { csat: score }));
+    host.rows.enqueue(
+      origin,
+      'crm.ticket_update',
+      crmLane(origin),
+      ticketId,
+      ticketUpdateBody(ticket.snapshot, host.userIds(origin.phone), 'csat', origin.at, { csat: score }),
+    );
   },
 
   // The survey ended without a rating: recorded with the ticket and told to the CRM, so the response rate is honest.
@@ -102,17 +126,23 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
     if (!ticket) return;
     setSurveyStatus(ticket, outcome);
     host.rows.ticketEvent(ticketId, `survey_${outcome}`, {}, origin.at);
-    host.rows.enqueue(origin, 'crm.ticket_update', crmLane(origin), ticketId, ticketUpdateBody(ticket.snapshot, `survey_${outcome}`, origin.at));
+    host.rows.enqueue(
+      origin,
+      'crm.ticket_update',
+      crmLane(origin),
+      ticketId,
+      ticketUpdateBody(ticket.snapshot, host.userIds(origin.phone), `survey_${outcome}`, origin.at),
+    );
   },
 
   requestAgent: (host, scope) => {
     const ticket = ownTicket(host, scope).snapshot.context;
-    const body = agentRequestBody(ticket, host.conversation(ticket.phone).createdAt);
+    const body = agentRequestBody(ticket, host.userIds(ticket.phone), host.conversation(ticket.phone).createdAt);
     host.rows.enqueue(scope.origin, 'crm.agent_request', crmLane(scope.origin), scope.ticketId, body);
   },
 
   relayToCrm: (host, { origin, ticketId }, { message }) => {
-    host.rows.enqueue(origin, 'crm.user_message', crmLane(origin), ticketId, userMessageBody(ticketId, origin.phone, message));
+    host.rows.enqueue(origin, 'crm.user_message', crmLane(origin), ticketId, userMessageBody(ticketId, host.userIds(origin.phone), message));
   },
 
   deliverAgentMessage: (host, { origin, ticketId }, params) =>
@@ -122,16 +152,18 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
       authorId: params.agentId ?? null,
       type: params.messageType,
       media: params.media,
-      ...agentMessage(origin.phone, params, host.settings.reengageTemplate),
+      ...agentMessage(addressFor(host, origin), params, host.settings.reengageTemplate),
     }),
 
   reportAgentMessageFailed: (host, scope, params) => {
-    const body = failedAgentMessageBody(ownTicket(host, scope).snapshot, params, scope.origin.at);
+    const ticket = ownTicket(host, scope).snapshot;
+    const body = failedAgentMessageBody(ticket, host.userIds(ticket.context.phone), params, scope.origin.at);
     host.rows.enqueue(scope.origin, 'crm.ticket_update', crmLane(scope.origin), scope.ticketId, body);
   },
 
   notifyCrm: (host, scope, { status, reason }) => {
-    const body = { ...ticketUpdateBody(ownTicket(host, scope).snapshot, reason, scope.origin.at), status };
+    const ticket = ownTicket(host, scope).snapshot;
+    const body = { ...ticketUpdateBody(ticket, host.userIds(ticket.context.phone), reason, scope.origin.at), status };
     host.rows.enqueue(scope.origin, 'crm.ticket_update', crmLane(scope.origin), scope.ticketId, body);
   },
 

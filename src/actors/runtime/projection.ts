@@ -41,6 +41,10 @@ export function projectTicket(machine: HandoverMachine, state: TicketState): Tic
 export function projectConversation(machine: ConversationMachine, phone: string, state: ConversationState, now: Date): ConversationRowToWrite {
   return {
     phone,
+    userPhone: state.ids.phone ?? null,
+    bsuid: state.ids.bsuid ?? null,
+    username: state.ids.username ?? null,
+    parentBsuid: state.ids.parentBsuid ?? null,
     state: JSON.stringify(state.snapshot.value),
     snapshot: machine.getPersistedSnapshot(state.snapshot),
     createdAt: new Date(state.createdAt),

@@ -1,4 +1,5 @@
 import type { ConversationRow, Ticket } from '../../db/schema';
+import type { UserIds } from '../../user-ids';
 import { addSeconds } from '../deadlines';
 import type { HandoverMachine, HandoverPolicy } from '../handover';
 import { kpiRow } from './projection';
@@ -7,9 +8,18 @@ import type { ConversationMachine, ConversationSnapshot, ConversationState, Hand
 type Persisted<S extends { value: unknown; context: unknown }> = { value: S['value']; context: Partial<S['context']> };
 
 /** A conversation as stored; snapshots written before the deadlines existed have none, and start with none armed. */
-export function restoreConversation(machine: ConversationMachine, row: Pick<ConversationRow, 'snapshot' | 'createdAt'>): ConversationState {
+export function restoreConversation(
+  machine: ConversationMachine,
+  row: Pick<ConversationRow, 'snapshot' | 'createdAt'> & Partial<Pick<ConversationRow, 'userPhone' | 'bsuid' | 'username' | 'parentBsuid'>>,
+): ConversationState {
   const persisted = row.snapshot as Persisted<ConversationSnapshot>;
+  const ids: UserIds = {};
+  if (row.userPhone) ids.phone = row.userPhone;
+  if (row.bsuid) ids.bsuid = row.bsuid;
+  if (row.username) ids.username = row.username;
+  if (row.parentBsuid) ids.parentBsuid = row.parentBsuid;
   return {
+    ids,
     snapshot: machine.resolveState({
       value: persisted.value,
       context: { deadlines: {}, ...persisted.context } as ConversationSnapshot['context'],

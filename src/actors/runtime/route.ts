@@ -1,3 +1,4 @@
+import type { UserIds } from '../../user-ids';
 import type { PipelineEvent, StatusUpdate } from '../../events';
 import type { ConversationEvent, ConversationTimer } from '../conversation';
 import type { Deadlines } from '../deadlines';
@@ -8,6 +9,7 @@ export type Route =
   | { to: 'conversation'; event: ConversationEvent }
   | { to: 'ticket'; ticketId: string; event: HandoverEvent }
   | { to: 'status'; update: StatusUpdate }
+  | { to: 'ids'; ids: UserIds }
   | { to: 'nowhere'; reason: 'stale_timer' | 'no_ticket' };
 
 /** What routing needs to know of the actors the batch has loaded (none is created by asking). */
@@ -43,6 +45,9 @@ export function route(event: PipelineEvent, actors: LoadedActors): Route {
     }
     case 'whatsapp.status':
       return { to: 'status', update: event.data };
+    case 'user.id_changed':
+      // The key stays (the partition must not move); the new BSUID is what the user is written to from now on.
+      return { to: 'ids', ids: { bsuid: event.data.bsuid, ...(event.data.phone ? { phone: event.data.phone } : {}) } };
     case 'crm.handover': {
       const { ticketId, handoverType, agentId, agentName } = event.data;
       return {

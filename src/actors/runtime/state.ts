@@ -1,3 +1,4 @@
+import type { UserIds } from '../../user-ids';
 import type { SnapshotFrom } from 'xstate';
 import type { SurveyStatus } from '../../db/schema';
 import type { createConversationMachine } from '../conversation';
@@ -10,6 +11,8 @@ export type HandoverSnapshot = SnapshotFrom<HandoverMachine>;
 /** A user's conversation actor as a batch holds it between load and flush. */
 export interface ConversationState {
   snapshot: ConversationSnapshot;
+  /** The user's ids beside the key (stored in the row's columns, not in the snapshot: the machine never needs them). */
+  ids: UserIds;
   createdAt: string;
   dirty: boolean;
 }

@@ -1,12 +1,27 @@
-import { jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { index, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 
-/** One row per WhatsApp user: the persisted snapshot of their conversation actor. */
-export const conversations = pgTable('conversations', {
-  phone: text('phone').primaryKey(),
-  state: text('state').notNull(),
-  snapshot: jsonb('snapshot').notNull(),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
-});
+/**
+ * One row per WhatsApp user: the persisted snapshot of their conversation
+ * actor. `phone` is the conversation key (the partition, and `phone` in
+ * tickets, messages and timers): the user's phone when Meta first gave one,
+ * else their BSUID (src/user-ids.ts). The ids Meta gave are beside it.
+ */
+export const conversations = pgTable(
+  'conversations',
+  {
+    phone: text('phone').primaryKey(),
+    /** The user's phone, when known: null for a user who hides it behind a username. */
+    userPhone: text('user_phone'),
+    /** The business-scoped user id (`CO.1047385771169864`), the latest Meta gave. */
+    bsuid: text('bsuid'),
+    username: text('username'),
+    parentBsuid: text('parent_bsuid'),
+    state: text('state').notNull(),
+    snapshot: jsonb('snapshot').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [index('conversations_user_phone_idx').on(table.userPhone), index('conversations_bsuid_idx').on(table.bsuid)],
+);
 
 export type ConversationRow = typeof conversations.$inferSelect;

@@ -1,6 +1,7 @@
 import type { OutboxKind, OutboxRow } from '../../db/schema';
 import { pipelineEvent } from '../../events';
 import { parseAgentRequestAnswer, type CrmCall, type CrmClient } from '../../integrations/crm';
+import { laneKey } from '../lane';
 import type { Deliverer } from '../outcome';
 
 const CRM_CALLS: Partial<Record<OutboxKind, CrmCall>> = {
@@ -9,8 +10,8 @@ const CRM_CALLS: Partial<Record<OutboxKind, CrmCall>> = {
   'crm.ticket_update': 'ticket-update',
 };
 
-/** The agent-request's answer goes back to the ticket's machine as an event, in the user's partition. */
-const resultKey = (row: OutboxRow) => ({ phone: (row.payload as { userPhone: string }).userPhone, id: `outbox:${row.id}:result` });
+/** The agent-request's answer goes back to the ticket's machine as an event, in the user's partition (the body may have no phone). */
+const resultKey = (row: OutboxRow) => ({ phone: laneKey(row.lane), id: `outbox:${row.id}:result` });
 
 /** The CRM's three calls; the row's key travels as Idempotency-Key. */
 export function createCrmDeliverer(crm: CrmClient): Deliverer {

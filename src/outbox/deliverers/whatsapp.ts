@@ -1,7 +1,8 @@
 import type { OutboxRow } from '../../db/schema';
 import { pipelineEvent, type PipelineEvent } from '../../events';
-import { refusalReason, type GraphError, type WhatsAppClient } from '../../integrations/whatsapp';
-import { writtenMessageOf, type WhatsAppMessage } from '../../integrations/whatsapp-messages';
+import { NOT_FOR_BSUID_CODE, refusalReason, type GraphError, type SendOutcome, type WhatsAppClient } from '../../integrations/whatsapp';
+import { plainTextOf, writtenMessageOf, type WhatsAppMessage } from '../../integrations/whatsapp-messages';
+import { laneKey } from '../lane';
 import type { Deliverer } from '../outcome';
 
 export interface WhatsAppDelivererDeps {
@@ -18,7 +19,7 @@ export interface WhatsAppDelivererDeps {
 export function agentMessageFailure(row: OutboxRow, graphError: GraphError | undefined, error: string): PipelineEvent | undefined {
   if (row.author !== 'agent' || !row.ticketId) return undefined;
   const payload = row.payload as WhatsAppMessage;
-  return pipelineEvent('whatsapp.agent_message.failed', payload.to, `outbox:${row.id}:failed`, {
+  return pipelineEvent('whatsapp.agent_message.failed', laneKey(row.lane), `outbox:${row.id}:failed`, {
     ticketId: row.ticketId,
     outboxKey: row.idempotencyKey,
     reason: refusalReason(graphError?.code),
@@ -27,12 +28,23 @@ export function agentMessageFailure(row: OutboxRow, graphError: GraphError | und
   });
 }
 
-/** Sends one message, each send behind the number's send-rate permit. */
+/**
+ * Sends one message, each send behind the number's send-rate permit. An
+ * interactive message WhatsApp will not take for a BSUID (131062: nothing
+ * was sent, so a second send cannot duplicate it) goes once more as plain
+ * text with its choices numbered; a refusal of that is final like any other.
+ */
 export function createWhatsAppDeliverer(deps: WhatsAppDelivererDeps): Deliverer {
+  const send = async (message: WhatsAppMessage, callbackData: string): Promise<SendOutcome> => {
+    await deps.sendPermit();
+    return deps.whatsapp.send(message, callbackData);
+  };
   return {
     async deliver(row) {
-      await deps.sendPermit();
-      const outcome = await deps.whatsapp.send(row.payload as WhatsAppMessage, row.idempotencyKey);
+      const payload = row.payload as WhatsAppMessage;
+      let outcome = await send(payload, row.idempotencyKey);
+      const fallback = !outcome.ok && outcome.graphError?.code === NOT_FOR_BSUID_CODE ? plainTextOf(payload) : undefined;
+      if (fallback) outcome = await send(fallback, row.idempotencyKey);
       return { outcome, waMessageId: outcome.ok ? outcome.waMessageId : undefined };
     },
     failureFeedback: agentMessageFailure,

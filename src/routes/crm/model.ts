@@ -4,7 +4,8 @@ import { Type } from '@sinclair/typebox';
 export namespace CrmModel {
   const Text = (maxLength: number) => Type.String({ minLength: 1, maxLength });
 
-  const ticket = { ticketId: Text(64), userPhone: Text(32) };
+  /** The user is named by `userPhone` or `userId` (the BSUID, DESIGN 2.6), or both: the service checks one is there. */
+  const ticket = { ticketId: Text(64), userPhone: Type.Optional(Text(32)), userId: Type.Optional(Text(160)) };
   const metadata = Type.Optional(Type.Record(Type.String(), Type.Unknown()));
 
   /** Taking a ticket names the agent; giving it back may. */

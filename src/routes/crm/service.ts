@@ -46,10 +46,19 @@ export function createCrmService(deps: CrmServiceDeps) {
   const { queries, producer } = deps;
   const now = deps.now ?? (() => new Date());
 
-  async function ticketOf(ticketId: string, userPhone: string): Promise<Ticket> {
+  /** The ticket, once the user the CRM names (by phone, by BSUID, or both) is its user. */
+  async function ticketOf(ticketId: string, named: { userPhone?: string; userId?: string }): Promise<Ticket> {
+    if (!named.userPhone && !named.userId) throw badRequest('missing_user', 'name the user by userPhone or userId');
     const ticket = await queries.ticket(ticketId);
     if (!ticket) throw notFound('ticket_not_found', `ticket ${ticketId} does not exist`);
-    if (digits(userPhone) !== digits(ticket.phone)) throw badRequest('user_phone_mismatch', `userPhone does not belong to ticket ${ticketId}`);
+    const user = await queries.userIds(ticket.phone);
+    if (named.userPhone && digits(named.userPhone) !== digits(user.phone ?? ticket.phone)) {
+      throw badRequest('user_phone_mismatch', `userPhone does not belong to ticket ${ticketId}`);
+    }
+    // The key may be a BSUID the user had before a `user_id_update`: the CRM learnt it with the ticket.
+    if (named.userId && named.userId !== user.bsuid && named.userId !== ticket.phone) {
+      throw badRequest('user_id_mismatch', `userId does not belong to ticket ${ticketId}`);
+    }
     return ticket;
   }
 
@@ -72,7 +81,7 @@ export function createCrmService(deps: CrmServiceDeps) {
   return {
     async handover(request: CrmRequest<CrmModel.Handover>): Promise<{ ticketId: string }> {
       const { body } = request;
-      const ticket = await ticketOf(body.ticketId, body.userPhone);
+      const ticket = await ticketOf(body.ticketId, body);
       const eventId = crmEventId('handover', request, ticket);
       if (await queries.isProcessed(eventId)) return { ticketId: ticket.id };
       if (ticket.status === 'closed') throw conflict('ticket_closed', `ticket ${ticket.id} is closed`);
@@ -90,7 +99,7 @@ export function createCrmService(deps: CrmServiceDeps) {
 
     async sendMessage(request: CrmRequest<CrmModel.SendMessage>): Promise<{ ticketId: string }> {
       const { body } = request;
-      const ticket = await ticketOf(body.ticketId, body.userPhone);
+      const ticket = await ticketOf(body.ticketId, body);
       const eventId = crmEventId('send-message', request, ticket);
       if (await queries.isProcessed(eventId)) return { ticketId: ticket.id };
       assertAgentMayWrite(ticket);
@@ -108,12 +117,16 @@ export function createCrmService(deps: CrmServiceDeps) {
       return { ticketId: ticket.id };
     },
 
-    /** The seed's handover-status answer, plus the richer fields (phase, close reason, survey). */
+    /** The seed's handover-status answer, plus the richer fields (phase, close reason, survey, the user's ids). */
     async status(ticketId: string) {
       const ticket = await queries.ticket(ticketId);
       if (!ticket) throw notFound('ticket_not_found', `ticket ${ticketId} does not exist`);
+      const user = await queries.userIds(ticket.phone);
       return {
         ticketId: ticket.id,
+        userPhone: user.phone ?? null,
+        userId: user.bsuid ?? null,
+        username: user.username ?? null,
         status: ticket.status,
         phase: ticket.phase,
         closeReason: ticket.closeReason,

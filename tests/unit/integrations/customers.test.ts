@@ -39,6 +39,14 @@ describe('the ISP’s directory over HTTP', () => {
     expect(request!.headers.get('authorization')).toBe('Bearer directory-token');
   });
 
+  test('a user who hides their phone is looked up by document alone: no phone parameter', async () => {
+    const outcome = await overHttp().lookup('2020202020');
+    expect(outcome).toMatchObject({ ok: true, result: { outcome: 'found', customer: { customerId: 'C-200' } } });
+    const [request] = directory.requests.slice(-1);
+    expect(request!.query.get('document')).toBe('2020202020');
+    expect(request!.query.has('phone')).toBe(false);
+  });
+
   test('a 404 means not found, which is an answer and not a failure', async () => {
     expect(await overHttp().lookup('9999999999', PHONE)).toEqual({ ok: true, result: { document: '9999999999', outcome: 'not_found' } });
   });
@@ -65,6 +73,10 @@ describe('the embedded customers table', () => {
       ok: true,
       result: { document: '3030303030', outcome: 'found', customer: { customerId: 'C-300', customerName: 'Luz Díaz', isInactive: true } },
     });
+  });
+
+  test('matches on the document alone, with or without a phone', async () => {
+    expect(await embedded().lookup('3030303030')).toMatchObject({ ok: true, result: { outcome: 'found', customer: { customerId: 'C-300' } } });
   });
 
   test('an unknown document is not found', async () => {

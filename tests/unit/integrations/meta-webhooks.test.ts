@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InboundMessage, StatusUpdate } from '../../../src/events';
 import { parseThreadControlWebhook, parseWhatsAppWebhook } from '../../../src/integrations/meta-webhooks';
+import { messageFrom, statusFor, userIdUpdate, webhookOf } from '../../support/bsuid';
 
 const PHONE = '573001112233';
 const CRM_APP_ID = '263902037430900';
@@ -37,7 +38,7 @@ function parseStatuses(...statuses: Record<string, unknown>[]) {
 describe('user messages', () => {
   test('a text: who wrote, when (WhatsApp’s time), their profile name and the text', () => {
     expect(parseMessage({ type: 'text', text: { body: 'Hola' } })).toEqual({
-      phone: PHONE,
+      user: { phone: PHONE },
       waMessageId: 'wamid.1',
       timestamp: '2025-11-30T15:00:00.000Z',
       profileName: 'Juan',
@@ -104,13 +105,6 @@ describe('user messages', () => {
     expect(parseMessage({}).type).toBe('unknown');
   });
 
-  test('a user who hides the number is known by the business-scoped user id', () => {
-    const { events } = parseWhatsAppWebhook(
-      envelope({ contacts: [{ user_id: 'BSUID_123' }], messages: [{ id: 'wamid.2', type: 'text', text: { body: 'hola' } }] }),
-    );
-    expect(events[0]).toMatchObject({ key: 'BSUID_123', data: { phone: 'BSUID_123' } });
-  });
-
   test('a message without id or sender is ignored with the reason', () => {
     const { events, ignored } = parseWhatsAppWebhook(envelope({ messages: [{ type: 'text', text: { body: 'x' } }, 'garbage'] }));
     expect(events).toEqual([]);
@@ -130,7 +124,7 @@ describe('delivery statuses', () => {
         waMessageId: 'wamid.out',
         status: 'delivered',
         timestamp: '2025-11-30T15:00:00.000Z',
-        recipient: PHONE,
+        user: { phone: PHONE },
         errors: undefined,
         callbackData: 'outbox:42',
       },
@@ -255,4 +249,97 @@ describe('real Meta payloads', () => {
       for (const event of messages.events) expect(event.key).not.toBe('');
     });
   }
+});
+
+describe('users named by a business-scoped user id (BSUID)', () => {
+  const BSUID = 'CO.1047385771169864';
+
+  test('a message with both `from` and `from_user_id` is filed under the phone and keeps the BSUID and the username', () => {
+    const { events } = parseWhatsAppWebhook(
+      messageFrom({ phone: PHONE, bsuid: BSUID, username: 'juan.p' }, { type: 'text', text: { body: 'hola' } }, 'wamid.b1').payload,
+    );
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: 'user.message',
+        key: PHONE,
+        data: expect.objectContaining({ user: { phone: PHONE, bsuid: BSUID, username: 'juan.p' } }),
+      }),
+    ]);
+  });
+
+  test('a username-only user (only `from_user_id`, no `wa_id`) is filed under the BSUID, with no phone', () => {
+    const { events } = parseWhatsAppWebhook(
+      messageFrom({ bsuid: BSUID, username: 'juan.p', name: 'Juan' }, { type: 'text', text: { body: 'hola' } }, 'wamid.b2').payload,
+    );
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      key: BSUID,
+      id: 'wa:msg:wamid.b2',
+      data: { user: { bsuid: BSUID, username: 'juan.p' }, profileName: 'Juan', text: 'hola' },
+    });
+    expect((events[0]!.data as InboundMessage).user.phone).toBeUndefined();
+  });
+
+  test('a parent BSUID is kept beside the BSUID', () => {
+    const payload = webhookOf({
+      contacts: [{ profile: { name: 'Ana' }, user_id: BSUID, parent_user_id: 'CO.ENT.99887766554433' }],
+      messages: [{ from_user_id: BSUID, id: 'wamid.b3', timestamp: '1764514800', type: 'text', text: { body: 'hola' } }],
+    });
+    expect(parseWhatsAppWebhook(payload).events[0]?.data).toMatchObject({ user: { bsuid: BSUID, parentBsuid: 'CO.ENT.99887766554433' } });
+  });
+
+  test('a status with only `recipient_user_id` names the user by BSUID', () => {
+    const { events, ignored } = parseWhatsAppWebhook(statusFor({ bsuid: BSUID }, { id: 'wamid.out', status: 'delivered', callbackData: 'k#0' }));
+    expect(ignored).toEqual([]);
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: 'whatsapp.status',
+        key: BSUID,
+        data: expect.objectContaining({ waMessageId: 'wamid.out', user: { bsuid: BSUID }, callbackData: 'k#0' }),
+      }),
+    ]);
+  });
+
+  test('a failed status without `contacts` is still a status, with its error', () => {
+    const failed = statusFor(
+      { phone: PHONE, bsuid: BSUID },
+      { id: 'wamid.out', status: 'failed', errors: [{ code: 131062, title: 'BSUID recipient not supported' }] },
+    );
+    const { events } = parseWhatsAppWebhook(failed);
+    expect(events[0]).toMatchObject({ key: PHONE, data: { status: 'failed', user: { phone: PHONE, bsuid: BSUID }, errors: [{ code: 131062 }] } });
+  });
+
+  test('`user_id_update` becomes a change of BSUID, on the previous id, applied once per change', () => {
+    const { events, ignored } = parseWhatsAppWebhook(userIdUpdate(BSUID, 'CO.5550001112223334', PHONE));
+    expect(ignored).toEqual([]);
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: 'user.id_changed',
+        key: BSUID,
+        id: `wa:user_id:${BSUID}:CO.5550001112223334`,
+        data: expect.objectContaining({ previousBsuid: BSUID, bsuid: 'CO.5550001112223334', phone: PHONE }),
+      }),
+    ]);
+  });
+
+  test('the same change as a `user_changed_user_id` system message', () => {
+    const payload = webhookOf({
+      messages: [
+        { from_user_id: BSUID, id: 'wamid.sys', timestamp: '1764514800', type: 'system', system: { type: 'user_changed_user_id', user_id: 'CO.777' } },
+      ],
+    });
+    expect(parseWhatsAppWebhook(payload).events).toEqual([
+      expect.objectContaining({ type: 'user.id_changed', data: expect.objectContaining({ previousBsuid: BSUID, bsuid: 'CO.777' }) }),
+    ]);
+  });
+
+  test('a `user_id_update` without both ids, and a `user_preferences` webhook, are acknowledged and reported, not thrown', () => {
+    const partial = parseWhatsAppWebhook(webhookOf({ user_id_update: [{ user_id: { current: BSUID } }] }, 'user_id_update'));
+    expect(partial).toEqual({ events: [], ignored: ['user_id_update without a previous and a new user id'] });
+    const preferences = webhookOf(
+      { user_preferences: [{ user_id: BSUID, category: 'marketing_messages', value: 'stop', timestamp: 1764514800 }] },
+      'user_preferences',
+    );
+    expect(parseWhatsAppWebhook(preferences)).toEqual({ events: [], ignored: ['field user_preferences'] });
+  });
 });

@@ -131,7 +131,7 @@ export const lookup = (document: string) => insertRow({ kind: 'customer.lookup',
 /** A send with its history row, as the runtime writes them. */
 export async function send(body: string, message: Partial<NewMessage> = {}): Promise<OutboxRow> {
   const author = message.author ?? 'agent';
-  const row = await insertRow({ kind: 'whatsapp.send', lane: `wa:${PHONE}`, ticketId: 'TK-2026-000001', payload: textMessage(PHONE, body), author });
+  const row = await insertRow({ kind: 'whatsapp.send', lane: `wa:${PHONE}`, ticketId: 'TK-2026-000001', payload: textMessage({ to: PHONE }, body), author });
   await database.db.insert(messages).values({
     phone: PHONE,
     ticketId: 'TK-2026-000001',

@@ -7,7 +7,7 @@ const EVENT: PipelineEvent = {
   key: '573001112233',
   id: 'wa:msg:wamid.ABC',
   at: '2026-11-30T15:00:00.000Z',
-  data: { phone: '573001112233', waMessageId: 'wamid.ABC', timestamp: '2026-11-30T14:59:58.000Z', type: 'text', text: 'Hola, ¿cómo estás? 👋' },
+  data: { user: { phone: '573001112233' }, waMessageId: 'wamid.ABC', timestamp: '2026-11-30T14:59:58.000Z', type: 'text', text: 'Hola, ¿cómo estás? 👋' },
 };
 
 /** The fields of an encoded event with one of them replaced or removed. */

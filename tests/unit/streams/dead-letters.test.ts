@@ -47,6 +47,15 @@ describe('listing dead letters', () => {
     expect(JSON.stringify(entries)).not.toContain(PHONE);
   });
 
+  test("a username-only user's BSUID is masked like a phone, in the key and in the id", async () => {
+    const { bury, deadLetters } = deadLetterFixture();
+    const bsuid = 'CO.1047385771169864';
+    await bury(encodeEvent(timerEvent(bsuid, `timer:${bsuid}`)));
+    const { entries } = await deadLetters.list({ count: 10 });
+    expect(entries[0]!.event).toMatchObject({ key: 'CO.10473*********64', id: 'timer:CO.10473*********64' });
+    expect(JSON.stringify(entries)).not.toContain('1047385771169864');
+  });
+
   test('an event that does not decode is listed with the reason', async () => {
     const { bury, deadLetters } = deadLetterFixture();
     await bury(['t', 'user.message']);

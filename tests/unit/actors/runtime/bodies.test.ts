@@ -18,10 +18,12 @@ import { POLICY, TICKET } from '../../../support/simulated-clock';
 const [ticket] = initialTransition(createHandoverMachine(POLICY), { ...TICKET, customer: { customerId: 'C-100', customerName: 'Juan', isInactive: true } });
 const AT = '2026-11-30T15:10:00.000Z';
 const PHONE = TICKET.phone;
+const USER = { phone: PHONE };
+const TO = { to: PHONE };
 
 describe("the CRM's bodies", () => {
   test("the agent request: the seed's body, from the ticket and the session's start", () => {
-    expect(agentRequestBody(ticket.context, '2026-11-30T14:58:00.000Z')).toEqual({
+    expect(agentRequestBody(ticket.context, USER, '2026-11-30T14:58:00.000Z')).toEqual({
       ticketId: TICKET.ticketId,
       userPhone: PHONE,
       userContext: {
@@ -40,8 +42,8 @@ describe("the CRM's bodies", () => {
   });
 
   test("a user's text is relayed with its wamid and WhatsApp's timestamp", () => {
-    const message = { phone: PHONE, waMessageId: 'wamid.1', timestamp: '2026-11-30T15:09:00.000Z', type: 'text', text: 'sin internet' };
-    expect(userMessageBody(TICKET.ticketId, PHONE, message)).toEqual({
+    const message = { user: USER, waMessageId: 'wamid.1', timestamp: '2026-11-30T15:09:00.000Z', type: 'text', text: 'sin internet' };
+    expect(userMessageBody(TICKET.ticketId, USER, message)).toEqual({
       ticketId: TICKET.ticketId,
       userPhone: PHONE,
       message: 'sin internet',
@@ -52,12 +54,12 @@ describe("the CRM's bodies", () => {
   });
 
   test("a user's image carries its media id and caption; the text is empty", () => {
-    const message = { phone: PHONE, waMessageId: 'wamid.2', timestamp: AT, type: 'image', media: { id: 'media-7', caption: 'el router' } };
-    expect(userMessageBody(TICKET.ticketId, PHONE, message)).toMatchObject({ message: '', messageType: 'image', mediaId: 'media-7', caption: 'el router' });
+    const message = { user: USER, waMessageId: 'wamid.2', timestamp: AT, type: 'image', media: { id: 'media-7', caption: 'el router' } };
+    expect(userMessageBody(TICKET.ticketId, USER, message)).toMatchObject({ message: '', messageType: 'image', mediaId: 'media-7', caption: 'el router' });
   });
 
   test("a ticket update: DESIGN 2.2's fields, the rating only when there is one", () => {
-    expect(ticketUpdateBody(ticket, 'escalated', AT)).toEqual({
+    expect(ticketUpdateBody(ticket, USER, 'escalated', AT)).toEqual({
       ticketId: TICKET.ticketId,
       userPhone: PHONE,
       status: 'pending',
@@ -65,12 +67,12 @@ describe("the CRM's bodies", () => {
       priority: 'media',
       timestamp: AT,
     });
-    expect(ticketUpdateBody(ticket, 'csat', AT, { csat: 5 })).toMatchObject({ reason: 'csat', csat: 5 });
+    expect(ticketUpdateBody(ticket, USER, 'csat', AT, { csat: 5 })).toMatchObject({ reason: 'csat', csat: 5 });
   });
 
   test("an agent's message refused before any call (past the window, no template) is reported in Graph's terms", () => {
     const params = { reason: 'outside_window' as const, message: { type: 'text', body: 'hola', waMessageId: null } };
-    expect(failedAgentMessageBody(ticket, params, AT)).toMatchObject({
+    expect(failedAgentMessageBody(ticket, USER, params, AT)).toMatchObject({
       reason: 'message_failed',
       message: { type: 'text', body: 'hola', waMessageId: null },
       error: { code: OUTSIDE_WINDOW_CODE },
@@ -83,7 +85,7 @@ describe("the CRM's bodies", () => {
       message: { type: 'image', body: 'https://x/y.png', waMessageId: 'wamid.1' },
       error: { code: 131053, title: 'Media upload error' },
     };
-    expect(failedAgentMessageBody(ticket, params, AT)).toMatchObject({
+    expect(failedAgentMessageBody(ticket, USER, params, AT)).toMatchObject({
       ticketId: TICKET.ticketId,
       reason: 'message_failed',
       message: { type: 'image', body: 'https://x/y.png', waMessageId: 'wamid.1' },
@@ -94,13 +96,13 @@ describe("the CRM's bodies", () => {
 
 describe("WhatsApp's messages and what the history keeps of them", () => {
   test('a bot reply is rendered with the emergency number', () => {
-    const { body, payload } = botReply(DEFAULT_TEXTS, '3000000000', PHONE, { text: 'emergency' });
+    const { body, payload } = botReply(DEFAULT_TEXTS, '3000000000', TO, { text: 'emergency' });
     expect(body).toBe('Nuestra línea de emergencia es 3000000000.');
     expect(payload).toMatchObject({ to: PHONE, type: 'text', text: { body } });
   });
 
   test('the menu greets by profile name and offers three buttons', () => {
-    const { body, payload } = menuMessage(DEFAULT_TEXTS, PHONE, { greeting: true, notUnderstood: false, profileName: 'Ana' });
+    const { body, payload } = menuMessage(DEFAULT_TEXTS, TO, { greeting: true, notUnderstood: false, profileName: 'Ana' });
     expect(body).toStartWith('¡Hola, Ana!');
     expect(body).toEndWith(DEFAULT_TEXTS.menuBody);
     const buttons = (payload.interactive as { action: { buttons: { reply: { id: string } }[] } }).action.buttons;
@@ -108,20 +110,20 @@ describe("WhatsApp's messages and what the history keeps of them", () => {
   });
 
   test('the menu after a message it did not understand says so first', () => {
-    expect(menuMessage(DEFAULT_TEXTS, PHONE, { greeting: false, notUnderstood: true }).body).toBe(
+    expect(menuMessage(DEFAULT_TEXTS, TO, { greeting: false, notUnderstood: true }).body).toBe(
       `${DEFAULT_TEXTS.notUnderstood}\n\n${DEFAULT_TEXTS.menuBody}`,
     );
   });
 
   test('the survey is a list of five ratings', () => {
-    const { body, payload } = surveyMessage(DEFAULT_TEXTS, PHONE);
+    const { body, payload } = surveyMessage(DEFAULT_TEXTS, TO);
     expect(body).toBe(DEFAULT_TEXTS.surveyBody);
     const rows = (payload.interactive as { action: { sections: { rows: { id: string }[] }[] } }).action.sections[0]!.rows;
     expect(rows.map((row) => row.id)).toEqual(['csat.1', 'csat.2', 'csat.3', 'csat.4', 'csat.5']);
   });
 
   test("an agent's text goes out as written", () => {
-    const outgoing = agentMessage(PHONE, { messageType: 'text', body: 'Hola, soy Laura', asTemplate: false }, null);
+    const outgoing = agentMessage(TO, { messageType: 'text', body: 'Hola, soy Laura', asTemplate: false }, null);
     expect(outgoing).toEqual({
       body: 'Hola, soy Laura',
       payload: expect.objectContaining({ type: 'text', text: { body: 'Hola, soy Laura', preview_url: false } }),
@@ -130,14 +132,14 @@ describe("WhatsApp's messages and what the history keeps of them", () => {
 
   test("an agent's document goes out as media by link; the history keeps its caption", () => {
     const media = { url: 'https://files.example/factura.pdf', caption: 'tu factura', filename: 'factura.pdf' };
-    const { body, payload } = agentMessage(PHONE, { messageType: 'document', body: media.url, media, asTemplate: false }, null);
+    const { body, payload } = agentMessage(TO, { messageType: 'document', body: media.url, media, asTemplate: false }, null);
     expect(body).toBe('tu factura');
     expect(payload).toMatchObject({ type: 'document', document: { link: media.url, caption: 'tu factura', filename: 'factura.pdf' } });
   });
 
   test("past the window an agent's message goes out as the re-engagement template, its text as the variable", () => {
     const template = { name: 'reengage', languageCode: 'es' };
-    const { payload } = agentMessage(PHONE, { messageType: 'text', body: '¿Sigues ahí?', asTemplate: true }, template);
+    const { payload } = agentMessage(TO, { messageType: 'text', body: '¿Sigues ahí?', asTemplate: true }, template);
     expect(payload).toMatchObject({ type: 'template', template: { name: 'reengage', language: { code: 'es' } } });
     expect(JSON.stringify(payload)).toContain('¿Sigues ahí?');
   });

@@ -51,8 +51,8 @@ describe('the columns a later write may change, read from the table definitions'
     expect(columns).not.toContain('waitSeconds');
   });
 
-  test("a conversation's: its state, snapshot and update time", () => {
-    expect(updatableColumns(conversations, CONVERSATION_FIXED).sort()).toEqual(['snapshot', 'state', 'updatedAt']);
+  test("a conversation's: its state, snapshot, update time and the user's ids", () => {
+    expect(updatableColumns(conversations, CONVERSATION_FIXED).sort()).toEqual(['bsuid', 'parentBsuid', 'snapshot', 'state', 'updatedAt', 'userPhone', 'username']);
   });
 });
 

@@ -20,7 +20,7 @@ function loaded(
 const event = <T extends PipelineEvent['type']>(type: T, data: Extract<PipelineEvent, { type: T }>['data']) =>
   ({ type, key: PHONE, id: `${type}-1`, at: AT, data }) as PipelineEvent;
 
-const userText = event('user.message', { phone: PHONE, waMessageId: 'wamid.1', timestamp: AT, type: 'text', text: 'hola' });
+const userText = event('user.message', { user: { phone: PHONE }, waMessageId: 'wamid.1', timestamp: AT, type: 'text', text: 'hola' });
 
 describe("the user's messages", () => {
   test('go to the conversation when the user has no ticket', () => {
@@ -105,7 +105,7 @@ describe('a fired deadline', () => {
 });
 
 test('a delivery status goes to the message history, not to a machine', () => {
-  const status = { waMessageId: 'wamid.9', status: 'read' as const, timestamp: AT, recipient: PHONE };
+  const status = { waMessageId: 'wamid.9', status: 'read' as const, timestamp: AT, user: { phone: PHONE } };
   expect(route(event('whatsapp.status', status), loaded({}, {}))).toEqual({ to: 'status', update: status });
 });
 

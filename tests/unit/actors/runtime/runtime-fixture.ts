@@ -69,12 +69,12 @@ export class UserScript {
   }
 
   writes(text: string): PipelineEvent {
-    return this.event('user.message', { phone: this.phone, waMessageId: `wamid.${this.phone}.${++this.sequence}`, timestamp: this.now, type: 'text', text });
+    return this.event('user.message', { user: { phone: this.phone }, waMessageId: `wamid.${this.phone}.${++this.sequence}`, timestamp: this.now, type: 'text', text });
   }
 
   taps(replyId: string, title: string): PipelineEvent {
     return this.event('user.message', {
-      phone: this.phone,
+      user: { phone: this.phone },
       waMessageId: `wamid.${this.phone}.${++this.sequence}`,
       timestamp: this.now,
       type: 'interactive',
@@ -109,7 +109,7 @@ export class UserScript {
       waMessageId,
       status,
       timestamp: this.now,
-      recipient: this.phone,
+      user: { phone: this.phone },
       ...(callbackData ? { callbackData } : {}),
       ...(errorCode ? { errors: [{ code: errorCode, title: `error ${errorCode}` }] } : {}),
     });

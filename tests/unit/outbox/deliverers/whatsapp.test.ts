@@ -1,9 +1,12 @@
-import { describe, expect, test } from 'bun:test';
+import { afterAll, describe, expect, test } from 'bun:test';
 import type { OutboxRow } from '../../../../src/db/schema';
-import { mediaMessage, templateMessage, textMessage, type WhatsAppMessage } from '../../../../src/integrations/whatsapp-messages';
-import { agentMessageFailure } from '../../../../src/outbox/deliverers/whatsapp';
+import { createWhatsAppClient } from '../../../../src/integrations/whatsapp';
+import { buttonsMessage, listMessage, mediaMessage, templateMessage, textMessage, type WhatsAppMessage } from '../../../../src/integrations/whatsapp-messages';
+import { agentMessageFailure, createWhatsAppDeliverer } from '../../../../src/outbox/deliverers/whatsapp';
+import { json, startFakeGraph } from '../../../support/fakes';
 
 const PHONE = '573001112233';
+const TO = { to: PHONE };
 
 function sendRow(payload: WhatsAppMessage, values: Partial<OutboxRow> = {}): OutboxRow {
   return {
@@ -29,7 +32,7 @@ function sendRow(payload: WhatsAppMessage, values: Partial<OutboxRow> = {}): Out
 
 describe("an agent's send refused for good goes back to its ticket as an event", () => {
   test('131047 is named outside_window, on the user’s partition, with the words as the agent wrote them', () => {
-    const event = agentMessageFailure(sendRow(textMessage(PHONE, 'Ya quedó')), { code: 131047, title: 'Re-engagement message' }, 'answered 400');
+    const event = agentMessageFailure(sendRow(textMessage(TO, 'Ya quedó')), { code: 131047, title: 'Re-engagement message' }, 'answered 400');
     expect(event).toMatchObject({
       type: 'whatsapp.agent_message.failed',
       key: PHONE,
@@ -46,12 +49,12 @@ describe("an agent's send refused for good goes back to its ticket as an event",
   });
 
   test('any other code is a refusal; without a Graph error the failure itself is the title', () => {
-    const event = agentMessageFailure(sendRow(textMessage(PHONE, 'hola')), undefined, 'answered 400 Bad Request');
+    const event = agentMessageFailure(sendRow(textMessage(TO, 'hola')), undefined, 'answered 400 Bad Request');
     expect(event?.data).toMatchObject({ reason: 'refused', error: { title: 'answered 400 Bad Request' } });
   });
 
   test('a document carries its link and caption, so a template can carry the caption', () => {
-    const document = mediaMessage(PHONE, 'document', { url: 'https://cdn.example/f.pdf', caption: 'Factura', filename: 'f.pdf' });
+    const document = mediaMessage(TO, 'document', { url: 'https://cdn.example/f.pdf', caption: 'Factura', filename: 'f.pdf' });
     expect(agentMessageFailure(sendRow(document), { code: 131053 }, 'x')?.data).toMatchObject({
       sentAs: 'free_form',
       message: { type: 'document', body: 'https://cdn.example/f.pdf', media: { url: 'https://cdn.example/f.pdf', caption: 'Factura', filename: 'f.pdf' } },
@@ -59,12 +62,69 @@ describe("an agent's send refused for good goes back to its ticket as an event",
   });
 
   test('a template send says so, with the words it carried', () => {
-    const template = templateMessage(PHONE, 'seguimiento_agente', 'es', 'Ya quedó');
+    const template = templateMessage(TO, 'seguimiento_agente', 'es', 'Ya quedó');
     expect(agentMessageFailure(sendRow(template), { code: 131026 }, 'x')?.data).toMatchObject({ sentAs: 'template', message: { body: 'Ya quedó' } });
   });
 
   test("a bot's send, or one that belongs to no ticket, has no one to tell", () => {
-    expect(agentMessageFailure(sendRow(textMessage(PHONE, 'menú'), { author: 'bot' }), { code: 131047 }, 'x')).toBeUndefined();
-    expect(agentMessageFailure(sendRow(textMessage(PHONE, 'hola'), { ticketId: null }), { code: 131047 }, 'x')).toBeUndefined();
+    expect(agentMessageFailure(sendRow(textMessage(TO, 'menú'), { author: 'bot' }), { code: 131047 }, 'x')).toBeUndefined();
+    expect(agentMessageFailure(sendRow(textMessage(TO, 'hola'), { ticketId: null }), { code: 131047 }, 'x')).toBeUndefined();
+  });
+});
+
+describe('a message type WhatsApp will not send to a BSUID (131062)', () => {
+  const BSUID = 'CO.1047385771169864';
+  const graph = startFakeGraph();
+  afterAll(() => graph.stop());
+  const deliverer = createWhatsAppDeliverer({
+    whatsapp: createWhatsAppClient({ apiUrl: graph.url, token: 'token', phoneNumberId: '1234567890', timeoutMs: 2000 }),
+    sendPermit: async () => {},
+  });
+  const refuseInteractive = () =>
+    graph.respond((request) =>
+      (request.body as WhatsAppMessage).type === 'interactive'
+        ? json({ error: { code: 131062, message: 'Business-scoped User ID recipients are not supported for this message' } }, 400)
+        : undefined,
+    );
+
+  test('a menu goes once more as plain text to the same recipient, its buttons numbered, and the text is the delivery', async () => {
+    refuseInteractive();
+    const menu = buttonsMessage({ recipient: BSUID }, '¿En qué te ayudo?', [
+      { id: 'menu.support', title: 'Soporte' },
+      { id: 'menu.identify', title: 'Identificarme' },
+    ]);
+    const before = graph.requests.length;
+    const result = await deliverer.deliver(sendRow(menu, { author: 'bot', lane: `wa:${BSUID}` }));
+    const sent = graph.requests.slice(before).map((request) => request.body as Record<string, any>);
+    expect(sent.map((body) => body.type)).toEqual(['interactive', 'text']);
+    expect(sent[1]).toMatchObject({ recipient: BSUID, text: { body: '¿En qué te ayudo?\n1. Soporte\n2. Identificarme' } });
+    expect(sent[1]!.to).toBeUndefined();
+    expect(result).toMatchObject({ outcome: { ok: true }, waMessageId: expect.stringMatching(/^wamid\.fake\./) });
+  });
+
+  test('a list is numbered row by row; a text refused with 131062 too is final, never a loop', async () => {
+    graph.respond(() => json({ error: { code: 131062, message: 'not supported' } }, 400));
+    const survey = listMessage({ recipient: BSUID }, '¿Cómo te atendimos?', 'Calificar', [
+      { id: 'csat.1', title: 'Muy mal' },
+      { id: 'csat.2', title: 'Mal' },
+    ]);
+    const before = graph.requests.length;
+    const result = await deliverer.deliver(sendRow(survey, { author: 'bot', lane: `wa:${BSUID}` }));
+    const sent = graph.requests.slice(before).map((request) => request.body as Record<string, any>);
+    expect(sent.map((body) => body.type)).toEqual(['interactive', 'text']);
+    expect(sent[1]!.text.body).toBe('¿Cómo te atendimos?\n1. Muy mal\n2. Mal');
+    expect(result.outcome).toMatchObject({ ok: false, retryable: false, graphError: { code: 131062 } });
+  });
+
+  test('a refused text is not re-sent', async () => {
+    graph.respond(() => json({ error: { code: 131062, message: 'not supported' } }, 400));
+    const before = graph.requests.length;
+    await deliverer.deliver(sendRow(textMessage({ recipient: BSUID }, 'hola'), { author: 'bot', lane: `wa:${BSUID}` }));
+    expect(graph.requests.length - before).toBe(1);
+  });
+
+  test("an agent's refused message is fed back on the conversation's partition, which the lane names", () => {
+    const event = agentMessageFailure(sendRow(textMessage({ recipient: BSUID }, 'hola'), { lane: `wa:${BSUID}` }), { code: 131062 }, 'x');
+    expect(event).toMatchObject({ key: BSUID, data: { reason: 'refused', error: { code: 131062 } } });
   });
 });
