@@ -4,7 +4,7 @@ import { csatScore, isCancelRequest, menuChoice, normalise } from '../../../src/
 import type { InboundMessage } from '../../../src/events';
 
 const said = (text: string, replyId?: string): InboundMessage => ({
-  phone: '573001112233',
+  user: { phone: '573001112233' },
   waMessageId: 'wamid.1',
   timestamp: '2026-11-30T15:00:00.000Z',
   type: replyId ? 'interactive' : 'text',
