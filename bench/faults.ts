@@ -355,11 +355,16 @@ const SCENARIOS: Record<ScenarioName, { seconds: number; disrupt: () => Promise<
   'postgres-stop': {
     seconds: 45,
     disrupt: async () => {
-      const cluster = await Bun.$`pg_lsclusters --no-header`
+      // The cluster that serves the benchmark's database: with several on the machine, stopping another proves nothing.
+      const port = new URL(ADMIN_URL).port || '5432';
+      const clusters = await Bun.$`pg_lsclusters --no-header`
         .quiet()
         .text()
         .catch(() => '');
-      const [version, name] = cluster.trim().split(/\s+/);
+      const [version, name] = clusters
+        .split('\n')
+        .map((line) => line.trim().split(/\s+/))
+        .find((fields) => fields[2] === port) ?? [];
       if (!version || !name || process.getuid?.() !== 0) return 'skipped: pg_ctlcluster is not usable here';
       await Bun.sleep(5000);
       await Bun.$`pg_ctlcluster --skip-systemctl-redirect ${version} ${name} stop -m fast`.quiet();
