@@ -134,7 +134,8 @@ async function post(path: string, body: string, headers: Record<string, string>)
 const databaseName = `hb_faults_${Date.now().toString(36)}`;
 const databaseUrl = ADMIN_URL.replace(/\/[^/]*$/, `/${databaseName}`);
 let child: ReturnType<typeof Bun.spawn> | undefined;
-const serviceLog = Bun.file('/tmp/hb-faults-service.log').writer();
+const SERVICE_LOG = process.env.FAULTS_SERVICE_LOG ?? '/tmp/hb-faults-service.log';
+const serviceLog = Bun.file(SERVICE_LOG).writer();
 
 function startService(): ReturnType<typeof Bun.spawn> {
   const process_ = Bun.spawn(['bun', 'src/index.ts'], {
@@ -444,7 +445,7 @@ console.log(`\n${table}\n`);
 const failures = results.filter(({ users, agents }) => users.lost + users.duplicated + agents.lost + agents.duplicated > 0);
 if (failures.length > 0) {
   exitCode = 1;
-  console.log(`LOSS OR DUPLICATE in: ${failures.map(({ ids }) => ids.name).join(', ')} (service log: /tmp/hb-faults-service.log)`);
+  console.log(`LOSS OR DUPLICATE in: ${failures.map(({ ids }) => ids.name).join(', ')} (service log: ${SERVICE_LOG})`);
 } else {
   console.log('no message lost, none duplicated');
 }
