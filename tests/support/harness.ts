@@ -4,7 +4,10 @@ import { startService, type Service } from '../../src/index';
 import { createLogger } from '../../src/logger';
 import { signBody } from '../../src/security';
 import { startFakeCrm, startFakeDirectory, startFakeGraph, type DirectoryEntry, type FakeServer } from './fakes';
+import { cloudApiWebhook, metaJson, text, userMessagePayload } from './meta';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy';
+
+export { buttonReply, metaJson, text, userMessagePayload } from './meta';
 
 export const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -16,11 +19,17 @@ export const SECRETS = {
   metaSecret: 'meta-app-secret',
   verifyToken: 'verify-me',
   whatsappToken: 'graph-token',
+  adminToken: 'admin-token-for-tests',
 };
+
+/** A name no other test file, worker or run uses: databases and Redis key prefixes are per stack. */
+function uniqueName(label: string): string {
+  return `${label}_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
+}
 
 /** A database of its own for one test file; call `drop` when the file ends. */
 export async function createTestDatabase(label: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `hb_test_${label}_${process.pid}_${Date.now().toString(36)}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  const name = `hb_test_${uniqueName(label)}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
   const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${name}`);
   await admin.end();
@@ -34,6 +43,14 @@ export async function createTestDatabase(label: string): Promise<{ url: string; 
   };
 }
 
+/** One line the service logged (pino's JSON): `event` names what happened, `level` 40 is a warning, 50 an error. */
+export interface LogLine {
+  level: number;
+  event?: string;
+  msg?: string;
+  [field: string]: unknown;
+}
+
 export interface TestStack {
   service: Service;
   config: Config;
@@ -43,6 +60,8 @@ export interface TestStack {
   sql: postgres.Sql;
   /** Present when asked for: cut them to take Postgres or Redis away from the service alone. */
   proxies: { database?: TcpProxy; redis?: TcpProxy };
+  /** What the service logged at warn level and above, oldest first. */
+  logs: LogLine[];
   stop(): Promise<void>;
 }
 
@@ -51,7 +70,7 @@ export const DIRECTORY: Record<string, DirectoryEntry> = {
   '2020202020': { customerId: 'C-200', customerName: 'Ana Gómez', isInactive: false },
 };
 
-/** The settings that point a service at the fakes, with the tests' secrets. */
+/** The settings that point a service at the fakes, with the tests' secrets and short polls. */
 export function fakesEnvironment(fakes: { crm: FakeServer; graph: FakeServer; directory: FakeServer }): Record<string, string> {
   return {
     CRM_BASE_URL: fakes.crm.url,
@@ -65,9 +84,20 @@ export function fakesEnvironment(fakes: { crm: FakeServer; graph: FakeServer; di
     WHATSAPP_PHONE_NUMBER_ID: '1234567890',
     CUSTOMER_LOOKUP_URL: `${fakes.directory.url}/customers`,
     CUSTOMER_LOOKUP_TOKEN: 'directory-token',
+    ADMIN_TOKEN: SECRETS.adminToken,
     OUTBOX_POLL_MS: '50',
+    TIMER_POLL_MS: '50',
   };
 }
+
+/**
+ * Postgres.js keeps a connection reserved by a transaction that a cut link
+ * interrupted, and its end() then waits out the service's whole 5 s close
+ * timeout. A stack whose database link was cut waits this long, then moves
+ * on: the pool ends itself in the background, and the database is dropped
+ * with its connections.
+ */
+const CUT_STOP_WAIT_MS = 500;
 
 /**
  * Boots the real service (the code path of `bun run start`) against real
@@ -91,24 +121,47 @@ export async function startStack(
   const config = loadConfig({
     NODE_ENV: 'test',
     PORT: '0',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    LOG_LEVEL: 'warn',
     DATABASE_URL: serviceDatabaseUrl,
     REDIS_URL: serviceRedisUrl,
-    REDIS_KEY_PREFIX: `hbtest:${label}:${process.pid}:${Date.now().toString(36)}:`,
+    REDIS_KEY_PREFIX: `hbtest:${uniqueName(label)}:`,
     ...fakesEnvironment({ crm, graph, directory }),
     ...overrides,
   });
-  const service = await startService(config, createLogger(config.LOG_LEVEL));
+  const logs: LogLine[] = [];
+  const echo = process.env.TEST_LOG_LEVEL !== undefined;
+  const service = await startService(
+    config,
+    createLogger(config.LOG_LEVEL, {
+      write(line: string) {
+        logs.push(JSON.parse(line) as LogLine);
+        if (echo) process.stdout.write(line);
+      },
+    }),
+  );
   const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
   const stop = async () => {
-    await service.stop();
+    const stopped = service.stop();
+    await (proxies.database ? Promise.race([stopped, Bun.sleep(CUT_STOP_WAIT_MS)]) : stopped);
     await sql.end();
     await Promise.all([crm.stop(), graph.stop(), directory.stop()]);
     proxies.database?.stop();
     proxies.redis?.stop();
     await database.drop();
   };
-  return { service, config, crm, graph, directory, sql, proxies, stop };
+  return { service, config, crm, graph, directory, sql, proxies, logs, stop };
+}
+
+/** Stream trouble the service logged: a batch or an entry that failed, a stalled partition, a dead letter. */
+export function streamTrouble(stack: TestStack): LogLine[] {
+  return stack.logs.filter((line) => line.event?.startsWith('stream.'));
+}
+
+/** The dead-letter stream as operators see it (GET /api/admin/dead-letters). */
+export async function deadLetters(stack: TestStack): Promise<{ total: number; entries: Record<string, any>[] }> {
+  const response = await fetch(`${stack.service.url}/api/admin/dead-letters`, { headers: { authorization: `Bearer ${SECRETS.adminToken}` } });
+  if (response.status !== 200) throw new Error(`dead-letters answered ${response.status}`);
+  return (await response.json()) as { total: number; entries: Record<string, any>[] };
 }
 
 /** Polls until `check` returns a value (not undefined/false); the deadline only bounds a broken run. */
@@ -125,49 +178,6 @@ export async function eventually<T>(check: () => T | Promise<T>, what: string, t
     await Bun.sleep(25);
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
-
-let wamidCounter = 0;
-
-/** The envelope of every Cloud API webhook: one change of field `messages` carrying `value`. */
-function cloudApiWebhook(value: Record<string, unknown>) {
-  return {
-    object: 'whatsapp_business_account',
-    entry: [
-      {
-        id: 'WABA_ID',
-        changes: [
-          {
-            field: 'messages',
-            value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '573009999999', phone_number_id: '1234567890' }, ...value },
-          },
-        ],
-      },
-    ],
-  };
-}
-
-/** A Cloud API `messages` webhook for one user message, as Meta sends it. */
-export function userMessagePayload(phone: string, content: Record<string, unknown>, options: { id?: string; name?: string } = {}) {
-  const id = options.id ?? `wamid.user.${Date.now()}.${++wamidCounter}`;
-  return {
-    id,
-    payload: cloudApiWebhook({
-      contacts: [{ profile: { name: options.name ?? 'Juan' }, wa_id: phone }],
-      messages: [{ from: phone, id, timestamp: String(Math.floor(Date.now() / 1000)), ...content }],
-    }),
-  };
-}
-
-export const text = (body: string) => ({ type: 'text', text: { body } });
-export const buttonReply = (id: string, title: string) => ({ type: 'interactive', interactive: { type: 'button_reply', button_reply: { id, title } } });
-
-/**
- * Meta's serialisation: non-ASCII escaped as \uXXXX. The signature covers
- * these exact bytes, so a server that re-serialises would fail it.
- */
-export function metaJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export async function postWebhook(stack: TestStack, body: string, signature = signBody(SECRETS.metaSecret, body), path = '/webhook'): Promise<Response> {
