@@ -215,6 +215,17 @@ export function readable(message: Record<string, any>): string {
   return `[${message.type}] ${message[message.type]?.link ?? ''}`;
 }
 
+/**
+ * Waits until the outbox holds nothing left to deliver: after that nothing more reaches the CRM or WhatsApp
+ * unless a new event makes it, so counting what the fakes got is final.
+ */
+export async function outboxSettled(stack: TestStack): Promise<void> {
+  await eventually(async () => {
+    const [row] = await stack.sql`select count(*)::int as open from outbox where status in ('pending', 'in_flight')`;
+    return row!.open === 0;
+  }, 'every outbox row delivered or given up');
+}
+
 /** Drives a user from "Hola" to an open ticket; returns the ticket id the CRM was given. */
 export async function openTicketFor(stack: TestStack, phone: string, document: string): Promise<string> {
   await sendUser(stack, phone, text('Hola'));
