@@ -5,7 +5,7 @@ import { createLogger } from '../../src/logger';
 import { signBody } from '../../src/security';
 import { startFakeCrm, startFakeDirectory, startFakeGraph, type DirectoryEntry, type FakeServer } from './fakes';
 import { cloudApiWebhook, metaJson, text, userMessagePayload } from './meta';
-import { startTcpProxy, type TcpProxy } from './tcp-proxy';
+import { postgresShuttingDown, startTcpProxy, type TcpProxy } from './tcp-proxy';
 
 export { buttonReply, metaJson, text, userMessagePayload } from './meta';
 
@@ -111,7 +111,9 @@ export async function startStack(
   const database = await createTestDatabase(label);
   const databaseUrl = database.url;
   const proxies: TestStack['proxies'] = {};
-  if (options.proxy?.database) proxies.database = startTcpProxy('127.0.0.1', Number(new URL(databaseUrl).port || 5432));
+  if (options.proxy?.database) {
+    proxies.database = startTcpProxy('127.0.0.1', Number(new URL(databaseUrl).port || 5432), { refusal: postgresShuttingDown() });
+  }
   if (options.proxy?.redis) proxies.redis = startTcpProxy('127.0.0.1', Number(new URL(REDIS_URL).port || 6379));
   const serviceDatabaseUrl = proxies.database ? databaseUrl.replace(/:\d+\//, `:${proxies.database.port}/`) : databaseUrl;
   const serviceRedisUrl = proxies.redis ? REDIS_URL.replace(/:\d+(\/|$)/, `:${proxies.redis.port}$1`) : REDIS_URL;
