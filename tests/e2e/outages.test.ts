@@ -10,6 +10,7 @@ import {
   SECRETS,
   sentTo,
   startStack,
+  takeDatabaseAway,
   text,
   userMessagePayload,
   type TestStack,
@@ -50,7 +51,7 @@ describe.concurrent('Postgres down', () => {
       const stack = pgDown;
       const phones = Array.from({ length: 6 }, (_, n) => `57300000080${n}`);
       const words = ['Hola', 'soporte', '2020202020'];
-      stack.proxies.database!.cut();
+      await takeDatabaseAway(stack);
       const health = await eventually(async () => {
         const result = await ready(stack);
         return result.status === 503 && result;

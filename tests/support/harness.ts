@@ -99,6 +99,9 @@ export function fakesEnvironment(fakes: { crm: FakeServer; graph: FakeServer; di
  */
 const CUT_STOP_WAIT_MS = 500;
 
+/** The application_name of the tests' own connections, told apart from the service's. */
+const TEST_CLIENT = 'hb-test';
+
 /**
  * Boots the real service (the code path of `bun run start`) against real
  * Redis and Postgres, with the CRM, Graph API and directory faked on loopback.
@@ -141,7 +144,7 @@ export async function startStack(
       },
     }),
   );
-  const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
+  const sql = postgres(databaseUrl, { max: 2, onnotice: () => {}, connection: { application_name: TEST_CLIENT } });
   const stop = async () => {
     const stopped = service.stop();
     await (proxies.database ? Promise.race([stopped, Bun.sleep(CUT_STOP_WAIT_MS)]) : stopped);
@@ -152,6 +155,17 @@ export async function startStack(
     await database.drop();
   };
   return { service, config, crm, graph, directory, sql, proxies, logs, stop };
+}
+
+/**
+ * Postgres goes away for the service alone, as in a fast shutdown: every one of
+ * its connections is ended by the server with FATAL 57P01, and a new one is
+ * refused with 57P03 (the proxy). The test's own connections stay.
+ */
+export async function takeDatabaseAway(stack: TestStack): Promise<void> {
+  stack.proxies.database!.refuse();
+  await stack.sql`select pg_terminate_backend(pid) from pg_stat_activity
+    where datname = current_database() and application_name <> ${TEST_CLIENT} and pid <> pg_backend_pid()`;
 }
 
 /** Stream trouble the service logged: a batch or an entry that failed, a stalled partition, a dead letter. */

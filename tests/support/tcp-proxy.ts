@@ -9,6 +9,8 @@ import type { Socket, TCPSocketListener } from 'bun';
 export interface TcpProxy {
   port: number;
   cut(): void;
+  /** Refuses new connections only: for a server that closes the established ones itself, as Postgres does on shutdown. */
+  refuse(): void;
   restore(): void;
   stop(): void;
 }
@@ -106,6 +108,9 @@ export function startTcpProxy(targetHost: string, targetPort: number, options: {
     cut() {
       open = false;
       for (const pair of [...pairs]) drop(pair);
+    },
+    refuse() {
+      open = false;
     },
     restore() {
       open = true;
