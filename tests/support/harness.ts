@@ -263,7 +263,7 @@ export async function activeTicketFor(stack: TestStack, phone: string, document:
   return ticketId;
 }
 
-/** The CRM's `bot_to_human` for an open ticket; waits until the ticket is active. */
+/** The CRM's `bot_to_human` for an open ticket; waits until the ticket is active and the user has been told. */
 export async function handOverToAgent(stack: TestStack, ticketId: string, phone: string): Promise<void> {
   const { status } = await crmCall(stack, 'POST', '/api/crm/handover', {
     ticketId,
@@ -274,6 +274,8 @@ export async function handOverToAgent(stack: TestStack, ticketId: string, phone:
   });
   if (status !== 200) throw new Error(`handover answered ${status}`);
   await eventually(async () => (await crmCall(stack, 'GET', `/api/crm/handover-status/${ticketId}`)).body.status === 'active', 'active ticket');
+  // The last thing the bot tells the user; what the test does next is not mixed up with the bot's own messages.
+  await eventually(() => sentTo(stack, phone).map(readable).includes('Agente Carlos Ruiz conectado'), 'the agent announced to the user');
 }
 
 /** A Cloud API `statuses` webhook, as Meta sends it for a message we sent. */
