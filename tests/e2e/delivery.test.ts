@@ -68,6 +68,36 @@ describe.concurrent('WhatsApp sends', () => {
   );
 
   test(
+    'an agent message the CRM sends twice with the same Idempotency-Key reaches the user once',
+    async () => {
+      const { stack, phone, ticketId } = await agentConversation('573000000607');
+      const send = () =>
+        crmCall(
+          stack,
+          'POST',
+          '/api/crm/send-message',
+          { ticketId, userPhone: phone, agentId: 'agent_007', message: 'una sola vez', messageType: 'text' },
+          {
+            'Idempotency-Key': `once-${ticketId}`,
+          },
+        );
+      expect((await send()).status).toBe(200);
+      expect((await send()).status).toBe(200);
+      // The user's next word comes after both copies in the user's partition: once it is relayed, both were applied.
+      await sendUser(stack, phone, text('recibido'));
+      await eventually(
+        () => stack.crm.to('/api/bot/user-message').some((request) => bodyOf(request).userPhone === phone && bodyOf(request).message === 'recibido'),
+        'the next relay',
+      );
+      const stored = await stack.sql`select status from messages where body = 'una sola vez'`;
+      expect(stored).toHaveLength(1);
+      await eventually(async () => (await stack.sql`select status from messages where body = 'una sola vez'`)[0]?.status === 'sent', 'the send');
+      expect(graphTexts(stack, 'una sola vez')).toHaveLength(1);
+    },
+    TIMEOUT_MS,
+  );
+
+  test(
     '131047 (outside the window) without a template is not retried: the message is failed and the CRM is told',
     async () => {
       const { stack, phone, ticketId } = await agentConversation('573000000602');
@@ -103,7 +133,10 @@ describe.concurrent('WhatsApp sends', () => {
       await eventually(() => ticketUpdates(stack, 'message_failed').some((update) => update.message.body === 'no llega'), 'failure report');
       // The user's next word travels the same partition and the same CRM lane: once it reaches the CRM, so had any second report.
       await sendUser(stack, phone, text('sigo aquí'));
-      await eventually(() => stack.crm.to('/api/bot/user-message').some((request) => bodyOf(request).userPhone === phone && bodyOf(request).message === 'sigo aquí'), 'the next relay');
+      await eventually(
+        () => stack.crm.to('/api/bot/user-message').some((request) => bodyOf(request).userPhone === phone && bodyOf(request).message === 'sigo aquí'),
+        'the next relay',
+      );
       const reports = ticketUpdates(stack, 'message_failed').filter((update) => update.message.body === 'no llega');
       expect(reports).toHaveLength(1);
       expect(reports[0]).toMatchObject({ error: { code: 131026, title: 'Message undeliverable' }, message: { waMessageId: sent!.wa_message_id } });

@@ -26,10 +26,7 @@ let pgDown: TestStack;
 let redisDown: TestStack;
 
 beforeAll(async () => {
-  [pgDown, redisDown] = await Promise.all([
-    startStack('pgdown', {}, { proxy: { database: true } }),
-    startStack('redisdown', {}, { proxy: { redis: true } }),
-  ]);
+  [pgDown, redisDown] = await Promise.all([startStack('pgdown', {}, { proxy: { database: true } }), startStack('redisdown', {}, { proxy: { redis: true } })]);
 });
 afterAll(() => Promise.all([pgDown, redisDown].map((stack) => stack?.stop())));
 

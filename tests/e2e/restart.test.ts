@@ -146,135 +146,143 @@ async function explained(deployment: Deployment, run: () => Promise<void>) {
   }
 }
 
-test.concurrent('deadlines armed before a SIGKILL fire once, after the restart, also when the firing was being applied at the kill', async () => {
-  const TICKETS = 5;
-  const deployment = await deploy('restart', { HANDOVER_ASSIGN_TIMEOUT_S: '1', HANDOVER_MAX_ESCALATIONS: '1', QUEUE_UPDATE_INTERVAL_S: '600' });
-  const { stack, sql } = deployment;
-  const updates = (reason: string) =>
-    stack.crm
-      .to('/api/bot/ticket-update')
-      .map((request) => request.body as { ticketId: string; reason: string })
-      .filter((body) => body.reason === reason);
-  await explained(deployment, async () => {
-    // First life: opens the tickets and arms their assignment deadlines, which its scheduler cannot fire.
-    await deployment.start(NO_SECOND_POLL);
-    const phones = Array.from({ length: TICKETS }, (_, n) => `5730000004${String(n).padStart(2, '0')}`);
-    const ticketIds = await Promise.all(phones.map((phone) => openTicketFor(stack, phone, ACTIVE_SUBSCRIBER)));
-    await deployment.settled();
-    await deployment.kill();
-    const [armed] = await sql`select count(*)::int as n from timers where timer = 'assign' and enqueued_at is null`;
-    expect(armed!.n).toBe(TICKETS);
-    // Every deadline falls due while nobody runs.
-    await eventually(async () => (await sql`select bool_and(due_at < now()) as due from timers where timer = 'assign'`)[0]!.due === true, 'deadlines due');
+test.concurrent(
+  'deadlines armed before a SIGKILL fire once, after the restart, also when the firing was being applied at the kill',
+  async () => {
+    const TICKETS = 5;
+    const deployment = await deploy('restart', { HANDOVER_ASSIGN_TIMEOUT_S: '1', HANDOVER_MAX_ESCALATIONS: '1', QUEUE_UPDATE_INTERVAL_S: '600' });
+    const { stack, sql } = deployment;
+    const updates = (reason: string) =>
+      stack.crm
+        .to('/api/bot/ticket-update')
+        .map((request) => request.body as { ticketId: string; reason: string })
+        .filter((body) => body.reason === reason);
+    await explained(deployment, async () => {
+      // First life: opens the tickets and arms their assignment deadlines, which its scheduler cannot fire.
+      await deployment.start(NO_SECOND_POLL);
+      const phones = Array.from({ length: TICKETS }, (_, n) => `5730000004${String(n).padStart(2, '0')}`);
+      const ticketIds = await Promise.all(phones.map((phone) => openTicketFor(stack, phone, ACTIVE_SUBSCRIBER)));
+      await deployment.settled();
+      await deployment.kill();
+      const [armed] = await sql`select count(*)::int as n from timers where timer = 'assign' and enqueued_at is null`;
+      expect(armed!.n).toBe(TICKETS);
+      // Every deadline falls due while nobody runs.
+      await eventually(async () => (await sql`select bool_and(due_at < now()) as due from timers where timer = 'assign'`)[0]!.due === true, 'deadlines due');
 
-    // Second life: its first poll fires them all; it is killed while the worker's batch of firings waits at its commit.
-    const gate = await closeCommitGate(sql);
-    await deployment.start(NO_SECOND_POLL);
-    await gate.held();
-    await deployment.kill();
-    await gate.release();
-    expect(await sql`select id from ticket_events where type = 'escalated'`).toHaveLength(0);
+      // Second life: its first poll fires them all; it is killed while the worker's batch of firings waits at its commit.
+      const gate = await closeCommitGate(sql);
+      await deployment.start(NO_SECOND_POLL);
+      await gate.held();
+      await deployment.kill();
+      await gate.release();
+      expect(await sql`select id from ticket_events where type = 'escalated'`).toHaveLength(0);
 
-    // Third life: replays the firings its predecessor had read; each ticket escalates once. Killed with the fallback armed.
-    await deployment.start(NO_SECOND_POLL);
-    await eventually(() => new Set(updates('escalated').map((update) => update.ticketId)).size === TICKETS, 'every escalation', 15_000);
-    await deployment.settled();
-    await deployment.kill();
+      // Third life: replays the firings its predecessor had read; each ticket escalates once. Killed with the fallback armed.
+      await deployment.start(NO_SECOND_POLL);
+      await eventually(() => new Set(updates('escalated').map((update) => update.ticketId)).size === TICKETS, 'every escalation', 15_000);
+      await deployment.settled();
+      await deployment.kill();
 
-    // Fourth life: fires the fallbacks.
-    await deployment.start();
-    await eventually(() => new Set(updates('fallback').map((update) => update.ticketId)).size === TICKETS, 'every fallback', 15_000);
-    await eventually(async () => (await sql`select id from timers`).length === 0, 'no deadline left');
-    await deployment.settled();
+      // Fourth life: fires the fallbacks.
+      await deployment.start();
+      await eventually(() => new Set(updates('fallback').map((update) => update.ticketId)).size === TICKETS, 'every fallback', 15_000);
+      await eventually(async () => (await sql`select id from timers`).length === 0, 'no deadline left');
+      await deployment.settled();
 
-    const fired = await sql`
+      const fired = await sql`
       select t.id, t.requested_at, e.at from tickets t join ticket_events e on e.ticket_id = t.id and e.type = 'escalated' order by t.id`;
-    expect(fired.map((row) => row.id)).toEqual([...ticketIds].sort());
-    // Late, never early.
-    for (const row of fired) expect((row.at as Date).getTime()).toBeGreaterThanOrEqual((row.requested_at as Date).getTime() + 1000);
-    const history = await sql`select ticket_id, type, count(*)::int as n from ticket_events where type in ('escalated', 'closed') group by 1, 2`;
-    expect(history).toHaveLength(TICKETS * 2);
-    expect(history.every((row) => row.n === 1)).toBe(true);
-    expect(updates('escalated')).toHaveLength(TICKETS);
-    expect(updates('fallback')).toHaveLength(TICKETS);
-    expect(await deployment.stop()).toBe(0);
-  });
-}, 90_000);
+      expect(fired.map((row) => row.id)).toEqual([...ticketIds].sort());
+      // Late, never early.
+      for (const row of fired) expect((row.at as Date).getTime()).toBeGreaterThanOrEqual((row.requested_at as Date).getTime() + 1000);
+      const history = await sql`select ticket_id, type, count(*)::int as n from ticket_events where type in ('escalated', 'closed') group by 1, 2`;
+      expect(history).toHaveLength(TICKETS * 2);
+      expect(history.every((row) => row.n === 1)).toBe(true);
+      expect(updates('escalated')).toHaveLength(TICKETS);
+      expect(updates('fallback')).toHaveLength(TICKETS);
+      expect(await deployment.stop()).toBe(0);
+    });
+  },
+  90_000,
+);
 
-test.concurrent('messages in both directions across a SIGKILL arrive once each, also those being applied at the kill', async () => {
-  const MESSAGES = 30;
-  const KILL_AT = 15;
-  // A short HTTP timeout keeps the lease of rows left in flight by the killed process (3 × the timeout) short.
-  const deployment = await deploy('restart_traffic', { WHATSAPP_RECONCILE_MS: '1000', HANDOVER_ASSIGN_TIMEOUT_S: '600', HTTP_TIMEOUT_MS: '1000' });
-  const { stack, sql } = deployment;
-  const { crm, graph } = stack;
-  // Like WhatsApp: every accepted send is followed by its signed status webhook, retried until taken.
-  graph.respond((request) => {
-    const body = request.body as { to: string; biz_opaque_callback_data?: string };
-    const id = `wamid.restart.${graph.requests.length}`;
-    void (async () => {
-      for (let tries = 0; tries < 100; tries++) {
-        const done = await sendStatus(stack, { id, recipient: body.to, status: 'sent', callbackData: body.biz_opaque_callback_data }).then(
-          () => true,
-          () => false,
-        );
-        if (done) return;
-        await Bun.sleep(200);
-      }
-    })();
-    return Response.json({ messaging_product: 'whatsapp', messages: [{ id }] });
-  });
-  await explained(deployment, async () => {
-    await deployment.start();
-    const tickets = await Promise.all(
-      [0, 1, 2].map(async (n) => {
-        const phone = `5730000005${String(n).padStart(2, '0')}`;
-        return { phone, ticketId: await activeTicketFor(stack, phone, ACTIVE_SUBSCRIBER) };
-      }),
-    );
-    /** Like Meta and the CRM: retried until the service answers 200. */
-    const untilAccepted = async (send: () => Promise<unknown>) => {
-      while (
-        !(await send().then(
-          () => true,
-          () => false,
-        ))
-      )
-        await Bun.sleep(200);
-    };
-    const sends: Promise<void>[] = [];
-    for (let n = 0; n < MESSAGES; n++) {
-      const gate = n === KILL_AT ? await closeCommitGate(sql) : null;
-      const { phone, ticketId } = tickets[n % 3]!;
-      sends.push(untilAccepted(() => sendUser(stack, phone, text(`usuario ${n}`), { id: `wamid.restart.user.${n}` })));
-      sends.push(
-        untilAccepted(async () => {
-          const body = { ticketId, userPhone: phone, message: `agente ${n}`, messageType: 'text' };
-          const { status } = await crmCall(stack, 'POST', '/api/crm/send-message', body, { 'Idempotency-Key': `restart-agent-${n}` });
-          if (status !== 200) throw new Error(String(status));
+test.concurrent(
+  'messages in both directions across a SIGKILL arrive once each, also those being applied at the kill',
+  async () => {
+    const MESSAGES = 30;
+    const KILL_AT = 15;
+    // A short HTTP timeout keeps the lease of rows left in flight by the killed process (3 × the timeout) short.
+    const deployment = await deploy('restart_traffic', { WHATSAPP_RECONCILE_MS: '1000', HANDOVER_ASSIGN_TIMEOUT_S: '600', HTTP_TIMEOUT_MS: '1000' });
+    const { stack, sql } = deployment;
+    const { crm, graph } = stack;
+    // Like WhatsApp: every accepted send is followed by its signed status webhook, retried until taken.
+    graph.respond((request) => {
+      const body = request.body as { to: string; biz_opaque_callback_data?: string };
+      const id = `wamid.restart.${graph.requests.length}`;
+      void (async () => {
+        for (let tries = 0; tries < 100; tries++) {
+          const done = await sendStatus(stack, { id, recipient: body.to, status: 'sent', callbackData: body.biz_opaque_callback_data }).then(
+            () => true,
+            () => false,
+          );
+          if (done) return;
+          await Bun.sleep(200);
+        }
+      })();
+      return Response.json({ messaging_product: 'whatsapp', messages: [{ id }] });
+    });
+    await explained(deployment, async () => {
+      await deployment.start();
+      const tickets = await Promise.all(
+        [0, 1, 2].map(async (n) => {
+          const phone = `5730000005${String(n).padStart(2, '0')}`;
+          return { phone, ticketId: await activeTicketFor(stack, phone, ACTIVE_SUBSCRIBER) };
         }),
       );
-      if (gate) {
-        // Killed with a batch applied and not committed: its entries must come back, not be lost as acknowledged.
-        await gate.held();
-        await deployment.kill();
-        await gate.release();
-        await deployment.start();
+      /** Like Meta and the CRM: retried until the service answers 200. */
+      const untilAccepted = async (send: () => Promise<unknown>) => {
+        while (
+          !(await send().then(
+            () => true,
+            () => false,
+          ))
+        )
+          await Bun.sleep(200);
+      };
+      const sends: Promise<void>[] = [];
+      for (let n = 0; n < MESSAGES; n++) {
+        const gate = n === KILL_AT ? await closeCommitGate(sql) : null;
+        const { phone, ticketId } = tickets[n % 3]!;
+        sends.push(untilAccepted(() => sendUser(stack, phone, text(`usuario ${n}`), { id: `wamid.restart.user.${n}` })));
+        sends.push(
+          untilAccepted(async () => {
+            const body = { ticketId, userPhone: phone, message: `agente ${n}`, messageType: 'text' };
+            const { status } = await crmCall(stack, 'POST', '/api/crm/send-message', body, { 'Idempotency-Key': `restart-agent-${n}` });
+            if (status !== 200) throw new Error(String(status));
+          }),
+        );
+        if (gate) {
+          // Killed with a batch applied and not committed: its entries must come back, not be lost as acknowledged.
+          await gate.held();
+          await deployment.kill();
+          await gate.release();
+          await deployment.start();
+        }
+        await Bun.sleep(30);
       }
-      await Bun.sleep(30);
-    }
-    await Promise.all(sends);
-    const atCrm = (n: number) =>
-      new Set(
-        crm
-          .to('/api/bot/user-message')
-          .filter((r) => (r.body as any).message === `usuario ${n}`)
-          .map((r) => r.headers.get('idempotency-key')),
-      ).size;
-    const atGraph = (n: number) => graph.requests.filter((r) => r.status === 200 && (r.body as any)?.text?.body === `agente ${n}`).length;
-    await eventually(() => Array.from({ length: MESSAGES }, (_, n) => atCrm(n) >= 1 && atGraph(n) >= 1).every(Boolean), 'every message delivered', 30_000);
-    await deployment.settled(20_000);
-    expect(Array.from({ length: MESSAGES }, (_, n) => [atCrm(n), atGraph(n)])).toEqual(Array.from({ length: MESSAGES }, () => [1, 1]));
-    expect(await deployment.stop()).toBe(0);
-  });
-}, 90_000);
+      await Promise.all(sends);
+      const atCrm = (n: number) =>
+        new Set(
+          crm
+            .to('/api/bot/user-message')
+            .filter((r) => (r.body as any).message === `usuario ${n}`)
+            .map((r) => r.headers.get('idempotency-key')),
+        ).size;
+      const atGraph = (n: number) => graph.requests.filter((r) => r.status === 200 && (r.body as any)?.text?.body === `agente ${n}`).length;
+      await eventually(() => Array.from({ length: MESSAGES }, (_, n) => atCrm(n) >= 1 && atGraph(n) >= 1).every(Boolean), 'every message delivered', 30_000);
+      await deployment.settled(20_000);
+      expect(Array.from({ length: MESSAGES }, (_, n) => [atCrm(n), atGraph(n)])).toEqual(Array.from({ length: MESSAGES }, () => [1, 1]));
+      expect(await deployment.stop()).toBe(0);
+    });
+  },
+  90_000,
+);

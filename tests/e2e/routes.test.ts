@@ -54,6 +54,22 @@ describe.concurrent('POST /webhook', () => {
     expect((await deadLetters(stack)).total).toBe(0);
   });
 
+  test("a wamid delivered again after its first copy was applied is relayed once, and the user's next message flows without a retry", async () => {
+    const phone = '573000000204';
+    await activeTicketFor(stack, phone, ACTIVE_SUBSCRIBER);
+    const { id, payload } = userMessagePayload(phone, text('mensaje reenviado'));
+    const body = metaJson(payload);
+    expect((await postWebhook(stack, body)).status).toBe(200);
+    await eventually(() => relayed((body) => body.waMessageId === id).length > 0, 'the first copy relayed');
+    // Meta redelivers when it missed our 200: the copy meets the id already recorded, in another batch.
+    expect((await postWebhook(stack, body)).status).toBe(200);
+    await sendUser(stack, phone, text('después del reenvío'));
+    await eventually(() => relayed((body) => body.userPhone === phone && body.message === 'después del reenvío').length > 0, 'the next message');
+    expect(relayed((body) => body.waMessageId === id)).toHaveLength(1);
+    expect(streamTrouble(stack)).toEqual([]);
+    expect((await deadLetters(stack)).total).toBe(0);
+  });
+
   test('a text with accents and emoji, escaped as Meta escapes it, passes the signature check', async () => {
     const phone = '573000000202';
     await activeTicketFor(stack, phone, ACTIVE_SUBSCRIBER);

@@ -33,7 +33,10 @@ async function walk(phone: string, last: Step): Promise<{ ticketId: string }> {
       await texts(phone, 2, 'the document question');
     } else if (step === 'ticket') {
       await sendUser(stack, phone, text('1.010.101.010'));
-      const [request] = await eventually(() => forUser('/api/bot/agent-request', phone).length === 1 && forUser('/api/bot/agent-request', phone), 'agent-request');
+      const [request] = await eventually(
+        () => forUser('/api/bot/agent-request', phone).length === 1 && forUser('/api/bot/agent-request', phone),
+        'agent-request',
+      );
       ticketId = (request!.body as { ticketId: string }).ticketId;
       await texts(phone, 5, 'the connecting message');
     } else if (step === 'agent connected') {
@@ -48,7 +51,13 @@ async function walk(phone: string, last: Step): Promise<{ ticketId: string }> {
       await texts(phone, 6, 'agent connected');
       await eventually(async () => (await crmCall(stack, 'GET', `/api/crm/handover-status/${ticketId}`)).body.status === 'active', 'active status');
     } else if (step === 'agent message') {
-      await crmCall(stack, 'POST', '/api/crm/send-message', { ticketId, userPhone: phone, agentId: 'agent_001', message: 'Hola, soy María.', messageType: 'text' });
+      await crmCall(stack, 'POST', '/api/crm/send-message', {
+        ticketId,
+        userPhone: phone,
+        agentId: 'agent_001',
+        message: 'Hola, soy María.',
+        messageType: 'text',
+      });
       await texts(phone, 7, 'agent message');
     } else if (step === 'user reply') {
       await sendUser(stack, phone, text('Gracias, ya pagué la factura'));
@@ -89,7 +98,10 @@ describe.concurrent('a suspended subscriber reaches a reactivation agent and com
     const phone = '573001234563';
     await walk(phone, 'document question');
     await sendUser(stack, phone, text('1.010.101.010'));
-    const [request] = await eventually(() => forUser('/api/bot/agent-request', phone).length === 1 && forUser('/api/bot/agent-request', phone), 'agent-request');
+    const [request] = await eventually(
+      () => forUser('/api/bot/agent-request', phone).length === 1 && forUser('/api/bot/agent-request', phone),
+      'agent-request',
+    );
     const lookup = stack.directory.requests.find((candidate) => candidate.query.get('phone') === phone)!;
     expect(lookup.query.get('document')).toBe('1010101010');
     expect(lookup.headers.get('authorization')).toBe('Bearer directory-token');

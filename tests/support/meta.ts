@@ -42,4 +42,3 @@ export const buttonReply = (id: string, title: string) => ({ type: 'interactive'
 export function metaJson(value: unknown): string {
   return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
-
