@@ -103,7 +103,8 @@ describe.concurrent('WhatsApp sends', () => {
       const { stack, phone, ticketId } = await agentConversation('573000000602');
       stack.graph.respond((request) => (bodyOf(request)?.text?.body === 'fuera de ventana' ? graphError(131047) : undefined));
       await agentSays(stack, ticketId, phone, 'fuera de ventana');
-      const [report] = await eventually(() => ticketUpdates(stack, 'message_failed').length > 0 && ticketUpdates(stack, 'message_failed'), 'failure report');
+      const reports = () => ticketUpdates(stack, 'message_failed').filter((update) => update.ticketId === ticketId);
+      const [report] = await eventually(() => reports().length > 0 && reports(), 'failure report');
       expect(report).toMatchObject({
         ticketId,
         userPhone: phone,
