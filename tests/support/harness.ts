@@ -99,6 +99,9 @@ export function fakesEnvironment(fakes: { crm: FakeServer; graph: FakeServer; di
  */
 const CUT_STOP_WAIT_MS = 500;
 
+/** Warnings and errors are always kept (tests read them); TEST_LOG_LEVEL=info or debug keeps more and prints them too. */
+const LOG_LEVEL = ['trace', 'debug', 'info'].includes(process.env.TEST_LOG_LEVEL ?? '') ? process.env.TEST_LOG_LEVEL! : 'warn';
+
 /** The application_name of the tests' own connections, told apart from the service's. */
 const TEST_CLIENT = 'hb-test';
 
@@ -126,7 +129,7 @@ export async function startStack(
   const config = loadConfig({
     NODE_ENV: 'test',
     PORT: '0',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: LOG_LEVEL,
     DATABASE_URL: serviceDatabaseUrl,
     REDIS_URL: serviceRedisUrl,
     REDIS_KEY_PREFIX: `hbtest:${uniqueName(label)}:`,
@@ -134,7 +137,7 @@ export async function startStack(
     ...overrides,
   });
   const logs: LogLine[] = [];
-  const echo = process.env.TEST_LOG_LEVEL !== undefined;
+  const echo = process.env.TEST_LOG_LEVEL !== undefined && process.env.TEST_LOG_LEVEL !== 'silent';
   const service = await startService(
     config,
     createLogger(config.LOG_LEVEL, {
