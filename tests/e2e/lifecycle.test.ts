@@ -25,21 +25,24 @@ import {
 const ACTIVE_SUBSCRIBER = '2020202020';
 /** Deadlines fire through the scheduler's poll, the stream and the outbox: seconds, not milliseconds. */
 const RULE_TIMEOUT_MS = 30_000;
-/** Long enough that an agent who answers at once always beats it, on a loaded machine too. */
-const AGENT_REPLY_TIMEOUT_S = 2;
+/** Long enough that an agent who answers at once always beats it, on a loaded machine too; the test never waits it out. */
+const AGENT_REPLY_TIMEOUT_S = 5;
 /** Long enough for a ticket to be opened and handed to an agent inside it. */
 const WINDOW_S = 3;
 
 let ladder: TestStack;
+let silent: TestStack;
 let answered: TestStack;
 let waiting: TestStack;
 let windowed: TestStack;
 let templated: TestStack;
 
 beforeAll(async () => {
-  [ladder, answered, waiting, windowed, templated] = await Promise.all([
-    startStack('ladder', {
-      HANDOVER_ASSIGN_TIMEOUT_S: '1',
+  [ladder, silent, answered, waiting, windowed, templated] = await Promise.all([
+    startStack('ladder', { HANDOVER_ASSIGN_TIMEOUT_S: '1', HANDOVER_MAX_ESCALATIONS: '1', HANDOVER_SUPERVISOR_QUEUE: 'true', QUEUE_UPDATE_INTERVAL_S: '600' }),
+    // The assignment deadline out of the way: the ticket must reach its agent before anything climbs the ladder.
+    startStack('silent', {
+      HANDOVER_ASSIGN_TIMEOUT_S: '600',
       HANDOVER_MAX_ESCALATIONS: '1',
       HANDOVER_SUPERVISOR_QUEUE: 'true',
       AGENT_REPLY_TIMEOUT_S: '1',
@@ -59,7 +62,7 @@ beforeAll(async () => {
     request.path === '/api/bot/agent-request' ? json({ success: true, queuePosition: 4, ticketId: (request.body as any).ticketId }) : undefined,
   );
 });
-afterAll(() => Promise.all([ladder, answered, waiting, windowed, templated].map((stack) => stack?.stop())));
+afterAll(() => Promise.all([ladder, silent, answered, waiting, windowed, templated].map((stack) => stack?.stop())));
 
 const updatesFor = (stack: TestStack, ticketId: string) =>
   stack.crm
@@ -116,7 +119,7 @@ describe.concurrent('escalation ladder and agent silence', () => {
   test(
     'a silent agent: the CRM is reminded, then the ladder, then the emergency number',
     async () => {
-      const stack = ladder;
+      const stack = silent;
       const phone = '573000000302';
       const ticketId = await activeTicketFor(stack, phone, ACTIVE_SUBSCRIBER);
       await eventually(() => updatesFor(stack, ticketId).some((update) => update.reason === 'fallback'), 'fallback', 15_000);
