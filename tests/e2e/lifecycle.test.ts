@@ -49,7 +49,8 @@ beforeAll(async () => {
       QUEUE_UPDATE_INTERVAL_S: '600',
     }),
     startStack('answered', { AGENT_REPLY_TIMEOUT_S: String(AGENT_REPLY_TIMEOUT_S), QUEUE_UPDATE_INTERVAL_S: '600', SURVEY_TIMEOUT_S: '1' }),
-    startStack('waiting', { HANDOVER_ASSIGN_TIMEOUT_S: '600', QUEUE_UPDATE_INTERVAL_S: '1', USER_ABANDON_TIMEOUT_S: '2' }),
+    // Abandonment three queue updates away: the user's word, sent after the first one, always lands before it.
+    startStack('waiting', { HANDOVER_ASSIGN_TIMEOUT_S: '600', QUEUE_UPDATE_INTERVAL_S: '1', USER_ABANDON_TIMEOUT_S: '3' }),
     startStack('window', { WHATSAPP_WINDOW_S: String(WINDOW_S), AGENT_REPLY_TIMEOUT_S: '600', HANDOVER_ASSIGN_TIMEOUT_S: '600' }),
     startStack('template', {
       WHATSAPP_WINDOW_S: String(WINDOW_S),
@@ -194,7 +195,7 @@ describe.concurrent('the waiting user', () => {
       const closed = (await ticketEvents(stack, ticketId)).find((event) => event.type === 'closed')!;
       expect(closed.data).toEqual({ reason: 'abandoned' });
       // The count started again at the user's last message.
-      expect(closed.at.getTime()).toBeGreaterThanOrEqual(lastWord + 2000 - 50);
+      expect(closed.at.getTime()).toBeGreaterThanOrEqual(lastWord + 3000 - 50);
       expect(await statusOf(stack, ticketId)).toMatchObject({ status: 'closed', closeReason: 'abandoned' });
       const texts = await eventually(
         () =>
