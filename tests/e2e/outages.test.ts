@@ -73,9 +73,12 @@ describe.concurrent('Postgres down', () => {
 
       stack.proxies.database!.restore();
       await eventually(
-        () => phones.every((phone) => stack.crm.to('/api/bot/agent-request').some((request) => (request.body as any).userPhone === phone)),
-        'every ticket after the outage',
-        20_000,
+        () =>
+          phones.every(
+            (phone) => sentTo(stack, phone).length >= 2 && stack.crm.to('/api/bot/agent-request').some((request) => (request.body as any).userPhone === phone),
+          ),
+        'every answer and ticket after the outage',
+        30_000,
       );
       for (const phone of phones) {
         const texts = sentTo(stack, phone).map(readable);

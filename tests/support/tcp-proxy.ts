@@ -89,6 +89,8 @@ export function startTcpProxy(targetHost: string, targetPort: number, options: {
       data(client, chunk) {
         if (client.data === REFUSED) {
           client.end(options.refusal);
+          // Closed for sure, even if the graceful end stalls: a client left waiting would sit out its connect timeout.
+          setTimeout(() => client.terminate(), 100);
           return;
         }
         const pair = client.data;
