@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, REDIS_URL } from '../support/harness';
+import { createTestDatabase, eventually, REDIS_URL } from '../support/harness';
 
 const root = join(import.meta.dir, '../..');
 /** Each test starts a whole process (PGlite's first boot included): more than the default 5 s on a busy machine. */
@@ -20,7 +20,7 @@ function start(env: Record<string, string>) {
   });
 }
 
-describe('bun run start', () => {
+describe.concurrent('bun run start', () => {
   test(
     'an invalid configuration stops the boot with one line per problem',
     async () => {
@@ -67,15 +67,16 @@ describe('bun run start', () => {
   test(
     'an unreachable Redis is explained in one line',
     async () => {
-      const dataDir = mkdtempSync(join(tmpdir(), 'hb-boot-'));
+      // A Postgres database of its own: the embedded one's first boot is the test above's subject, not this one's.
+      const database = await createTestDatabase('boot_redis');
       try {
-        const child = start({ PORT: '0', DATA_DIR: dataDir, REDIS_URL: 'redis://127.0.0.1:1' });
+        const child = start({ PORT: '0', DATABASE_URL: database.url, REDIS_URL: 'redis://127.0.0.1:1' });
         expect(await child.exited).toBe(1);
         const stdout = await new Response(child.stdout).text();
         expect(stdout).toContain('Redis is unreachable at redis://127.0.0.1:1');
         expect(stdout).toContain('start redis-server or set REDIS_URL');
       } finally {
-        rmSync(dataDir, { recursive: true, force: true });
+        await database.drop();
       }
     },
     BOOT_TIMEOUT_MS,

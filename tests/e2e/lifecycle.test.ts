@@ -17,12 +17,53 @@ import {
 
 /**
  * DESIGN 4's lifecycle rules through the real service, Redis and Postgres,
- * with deadlines of a few seconds: each rule seen from outside, as the user
+ * with deadlines of a second or two: each rule seen from outside, as the user
  * (the Graph fake), the CRM (the CRM fake) and the status endpoint see it.
+ * Every test has its own user (and, where its settings differ, its own
+ * service), so they all wait for their deadlines at once.
  */
 const ACTIVE_SUBSCRIBER = '2020202020';
 /** Deadlines fire through the scheduler's poll, the stream and the outbox: seconds, not milliseconds. */
 const RULE_TIMEOUT_MS = 30_000;
+/** Long enough that an agent who answers at once always beats it, on a loaded machine too; the test never waits it out. */
+const AGENT_REPLY_TIMEOUT_S = 5;
+/** Long enough for a ticket to be opened and handed to an agent inside it. */
+const WINDOW_S = 3;
+
+let ladder: TestStack;
+let silent: TestStack;
+let answered: TestStack;
+let waiting: TestStack;
+let windowed: TestStack;
+let templated: TestStack;
+
+beforeAll(async () => {
+  [ladder, silent, answered, waiting, windowed, templated] = await Promise.all([
+    startStack('ladder', { HANDOVER_ASSIGN_TIMEOUT_S: '1', HANDOVER_MAX_ESCALATIONS: '1', HANDOVER_SUPERVISOR_QUEUE: 'true', QUEUE_UPDATE_INTERVAL_S: '600' }),
+    // The assignment deadline out of the way: the ticket must reach its agent before anything climbs the ladder.
+    startStack('silent', {
+      HANDOVER_ASSIGN_TIMEOUT_S: '600',
+      HANDOVER_MAX_ESCALATIONS: '1',
+      HANDOVER_SUPERVISOR_QUEUE: 'true',
+      AGENT_REPLY_TIMEOUT_S: '1',
+      QUEUE_UPDATE_INTERVAL_S: '600',
+    }),
+    startStack('answered', { AGENT_REPLY_TIMEOUT_S: String(AGENT_REPLY_TIMEOUT_S), QUEUE_UPDATE_INTERVAL_S: '600', SURVEY_TIMEOUT_S: '1' }),
+    // Abandonment three queue updates away: the user's word, sent after the first one, always lands before it.
+    startStack('waiting', { HANDOVER_ASSIGN_TIMEOUT_S: '600', QUEUE_UPDATE_INTERVAL_S: '1', USER_ABANDON_TIMEOUT_S: '3' }),
+    startStack('window', { WHATSAPP_WINDOW_S: String(WINDOW_S), AGENT_REPLY_TIMEOUT_S: '600', HANDOVER_ASSIGN_TIMEOUT_S: '600' }),
+    startStack('template', {
+      WHATSAPP_WINDOW_S: String(WINDOW_S),
+      AGENT_REPLY_TIMEOUT_S: '600',
+      WHATSAPP_REENGAGE_TEMPLATE: 'seguimiento_agente',
+      WHATSAPP_TEMPLATE_LANGUAGE: 'es_CO',
+    }),
+  ]);
+  waiting.crm.respond((request) =>
+    request.path === '/api/bot/agent-request' ? json({ success: true, queuePosition: 4, ticketId: (request.body as any).ticketId }) : undefined,
+  );
+});
+afterAll(() => Promise.all([ladder, silent, answered, waiting, windowed, templated].map((stack) => stack?.stop())));
 
 const updatesFor = (stack: TestStack, ticketId: string) =>
   stack.crm
@@ -35,26 +76,17 @@ const statusOf = async (stack: TestStack, ticketId: string) => (await crmCall(st
 const ticketEvents = async (stack: TestStack, ticketId: string) =>
   (await stack.sql`select type, data, at from ticket_events where ticket_id = ${ticketId} order by id`) as unknown as { type: string; data: any; at: Date }[];
 
+const armedTimers = async (stack: TestStack, ticketId: string) =>
+  (await stack.sql`select timer from timers where ticket_id = ${ticketId}`).map((row) => row.timer as string);
+
 const agentSays = (stack: TestStack, ticketId: string, phone: string, message: string) =>
   crmCall(stack, 'POST', '/api/crm/send-message', { ticketId, userPhone: phone, agentId: 'agent_007', message, messageType: 'text' });
 
-describe('escalation ladder and agent silence', () => {
-  let stack: TestStack;
-  beforeAll(async () => {
-    stack = await startStack('ladder', {
-      HANDOVER_ASSIGN_TIMEOUT_S: '2',
-      HANDOVER_MAX_ESCALATIONS: '1',
-      HANDOVER_SUPERVISOR_QUEUE: 'true',
-      AGENT_REPLY_TIMEOUT_S: '2',
-      QUEUE_UPDATE_INTERVAL_S: '600',
-      SURVEY_TIMEOUT_S: '2',
-    });
-  });
-  afterAll(() => stack.stop());
-
+describe.concurrent('escalation ladder and agent silence', () => {
   test(
     'no agent: re-request with a higher priority, the supervisor queue, then the emergency number and the menu',
     async () => {
+      const stack = ladder;
       const phone = '573000000301';
       const ticketId = await openTicketFor(stack, phone, ACTIVE_SUBSCRIBER);
       await eventually(() => updatesFor(stack, ticketId).some((update) => update.status === 'pending' && update.reason === 'escalated'), 'escalation', 10_000);
@@ -88,6 +120,7 @@ describe('escalation ladder and agent silence', () => {
   test(
     'a silent agent: the CRM is reminded, then the ladder, then the emergency number',
     async () => {
+      const stack = silent;
       const phone = '573000000302';
       const ticketId = await activeTicketFor(stack, phone, ACTIVE_SUBSCRIBER);
       await eventually(() => updatesFor(stack, ticketId).some((update) => update.reason === 'fallback'), 'fallback', 15_000);
@@ -112,15 +145,19 @@ describe('escalation ladder and agent silence', () => {
   test(
     'an agent who answers is not escalated; the unanswered survey is recorded as expired and told to the CRM',
     async () => {
+      const stack = answered;
       const phone = '573000000303';
       const ticketId = await activeTicketFor(stack, phone, ACTIVE_SUBSCRIBER);
+      expect(await armedTimers(stack, ticketId)).toContain('agentReply');
       expect((await agentSays(stack, ticketId, phone, 'Hola, ¿en qué te ayudo?')).status).toBe(200);
-      await Bun.sleep(2500);
+      // The answer disarms the agent's deadline: nothing is left that could escalate the ticket.
+      await eventually(async () => !(await armedTimers(stack, ticketId)).includes('agentReply'), 'agent deadline disarmed');
       expect(updatesFor(stack, ticketId)).toEqual([]);
       await crmCall(stack, 'POST', '/api/crm/handover', { ticketId, userPhone: phone, handoverType: 'human_to_bot' });
       await eventually(() => sentTo(stack, phone).some((message) => message.type === 'interactive' && message.interactive.type === 'list'), 'survey');
-      const [update] = await eventually(() => updatesFor(stack, ticketId).length > 0 && updatesFor(stack, ticketId), 'survey outcome', 10_000);
-      expect(update).toMatchObject({ status: 'closed', reason: 'survey_expired' });
+      const updates = await eventually(() => updatesFor(stack, ticketId).length > 0 && updatesFor(stack, ticketId), 'survey outcome', 10_000);
+      expect(updates).toHaveLength(1);
+      expect(updates[0]).toMatchObject({ status: 'closed', reason: 'survey_expired' });
       expect(await statusOf(stack, ticketId)).toMatchObject({ closeReason: 'resolved', survey: { status: 'expired', csat: null } });
       // The bot had nothing more to say; the user's next word brings the menu.
       const before = sentTo(stack, phone).length;
@@ -137,19 +174,11 @@ describe('escalation ladder and agent silence', () => {
   );
 });
 
-describe('the waiting user', () => {
-  let stack: TestStack;
-  beforeAll(async () => {
-    stack = await startStack('waiting', { HANDOVER_ASSIGN_TIMEOUT_S: '600', QUEUE_UPDATE_INTERVAL_S: '1', USER_ABANDON_TIMEOUT_S: '3' });
-    stack.crm.respond((request) =>
-      request.path === '/api/bot/agent-request' ? json({ success: true, queuePosition: 4, ticketId: (request.body as any).ticketId }) : undefined,
-    );
-  });
-  afterAll(() => stack.stop());
-
+describe.concurrent('the waiting user', () => {
   test(
     'hears "sigues en la fila" with the queue position, and is closed as abandoned after staying silent',
     async () => {
+      const stack = waiting;
       const phone = '573000000311';
       const ticketId = await openTicketFor(stack, phone, ACTIVE_SUBSCRIBER);
       await eventually(
@@ -159,7 +188,7 @@ describe('the waiting user', () => {
             .some((body) => body.includes('vas en el puesto 4')),
         'queue update',
       );
-      await Bun.sleep(1000);
+      // A queue update comes a second after the opening: abandonment counted from the opening would be due before this word's.
       const lastWord = Date.now();
       await sendUser(stack, phone, text('sigo esperando'));
       await eventually(() => updatesFor(stack, ticketId).some((update) => update.reason === 'abandoned'), 'abandonment', 10_000);
@@ -183,22 +212,17 @@ describe('the waiting user', () => {
   );
 });
 
-describe("WhatsApp's 24-hour window (shortened to 4 s)", () => {
-  let stack: TestStack;
-  beforeAll(async () => {
-    stack = await startStack('window', { WHATSAPP_WINDOW_S: '4', AGENT_REPLY_TIMEOUT_S: '600', HANDOVER_ASSIGN_TIMEOUT_S: '600' });
-  });
-  afterAll(() => stack.stop());
-
+describe.concurrent(`WhatsApp's 24-hour window (shortened to ${WINDOW_S} s)`, () => {
   test(
     'an agent message past the window is refused with 409; the idle ticket closes silently and the bot takes the user back',
     async () => {
+      const stack = windowed;
       const phone = '573000000321';
       const ticketId = await activeTicketFor(stack, phone, ACTIVE_SUBSCRIBER);
       const { lastUserMessage } = await statusOf(stack, ticketId);
-      const windowEnds = Date.parse(lastUserMessage) + 4000;
+      const windowEnds = Date.parse(lastUserMessage) + WINDOW_S * 1000;
       expect((await agentSays(stack, ticketId, phone, 'Hola')).status).toBe(200);
-      await Bun.sleep(Math.max(0, windowEnds - Date.now() - 1500));
+      await Bun.sleep(Math.max(0, windowEnds - Date.now() - 1000));
       expect((await agentSays(stack, ticketId, phone, '¿Sigues ahí?')).status).toBe(200);
       await Bun.sleep(Math.max(0, windowEnds - Date.now() + 100));
       const refused = await agentSays(stack, ticketId, phone, 'Te escribo de nuevo');
@@ -219,34 +243,24 @@ describe("WhatsApp's 24-hour window (shortened to 4 s)", () => {
   test(
     'with a template configured, the agent message goes out as that template',
     async () => {
-      const templated = await startStack('template', {
-        WHATSAPP_WINDOW_S: '5',
-        AGENT_REPLY_TIMEOUT_S: '600',
-        WHATSAPP_REENGAGE_TEMPLATE: 'seguimiento_agente',
-        WHATSAPP_TEMPLATE_LANGUAGE: 'es_CO',
+      const phone = '573000000322';
+      const ticketId = await activeTicketFor(templated, phone, ACTIVE_SUBSCRIBER);
+      expect((await agentSays(templated, ticketId, phone, 'Hola')).status).toBe(200);
+      const { lastUserMessage } = await statusOf(templated, ticketId);
+      await Bun.sleep(Math.max(0, Date.parse(lastUserMessage) + WINDOW_S * 1000 + 100 - Date.now()));
+      expect((await agentSays(templated, ticketId, phone, 'Ya quedó tu servicio')).status).toBe(200);
+      const template = await eventually(() => sentTo(templated, phone).find((message) => message.type === 'template'), 'template send');
+      expect(template.template).toEqual({
+        name: 'seguimiento_agente',
+        language: { code: 'es_CO' },
+        components: [{ type: 'body', parameters: [{ type: 'text', text: 'Ya quedó tu servicio' }] }],
       });
-      try {
-        const phone = '573000000322';
-        const ticketId = await activeTicketFor(templated, phone, ACTIVE_SUBSCRIBER);
-        expect((await agentSays(templated, ticketId, phone, 'Hola')).status).toBe(200);
-        const { lastUserMessage } = await statusOf(templated, ticketId);
-        await Bun.sleep(Math.max(0, Date.parse(lastUserMessage) + 5100 - Date.now()));
-        expect((await agentSays(templated, ticketId, phone, 'Ya quedó tu servicio')).status).toBe(200);
-        const template = await eventually(() => sentTo(templated, phone).find((message) => message.type === 'template'), 'template send');
-        expect(template.template).toEqual({
-          name: 'seguimiento_agente',
-          language: { code: 'es_CO' },
-          components: [{ type: 'body', parameters: [{ type: 'text', text: 'Ya quedó tu servicio' }] }],
-        });
-      } finally {
-        await templated.stop();
-      }
     },
     RULE_TIMEOUT_MS,
   );
 });
 
-describe('business hours', () => {
+describe.concurrent('business hours', () => {
   // A schedule that is closed now: one hour tomorrow (Bogotá time).
   const tomorrow = DateTime.now().setZone('America/Bogota').plus({ days: 1 });
   const day = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'][tomorrow.weekday - 1]!;
@@ -294,7 +308,7 @@ describe('business hours', () => {
   }
 });
 
-describe('tickets from before the lifecycle rules', () => {
+describe.concurrent('tickets from before the lifecycle rules', () => {
   test(
     'a snapshot without deadlines or ladder fields is read with defaults, gets its deadlines, and keeps working',
     async () => {

@@ -1,13 +1,17 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { activeTicketFor, crmCall, eventually, openTicketFor, readable, sendUser, sentTo, startStack, text, type TestStack } from '../support/harness';
 
+/** Each test has its own user, so they run at once and any one runs alone. */
 let stack: TestStack;
 beforeAll(async () => {
   stack = await startStack('flows');
 });
 afterAll(() => stack.stop());
 
-describe('who gets which ticket', () => {
+const agentSends = (ticketId: string, phone: string, fields: Record<string, unknown>) =>
+  crmCall(stack, 'POST', '/api/crm/send-message', { ticketId, userPhone: phone, agentId: 'agent_007', ...fields });
+
+describe.concurrent('who gets which ticket', () => {
   test('an active subscriber gets soporte_agente with priority media', async () => {
     const phone = '573000000101';
     const ticketId = await openTicketFor(stack, phone, '2020202020');
@@ -35,37 +39,21 @@ describe('who gets which ticket', () => {
   });
 });
 
-describe('while an agent owns the conversation', () => {
-  const phone = '573000000103';
-  let ticketId: string;
-  beforeAll(async () => {
-    ticketId = await activeTicketFor(stack, phone, '2020202020');
-  });
-
+describe.concurrent('while an agent owns the conversation', () => {
   test("an agent's image and document reach the user as WhatsApp media, not links", async () => {
+    const phone = '573000000103';
+    const ticketId = await activeTicketFor(stack, phone, '2020202020');
     const before = sentTo(stack, phone).length;
-    await crmCall(stack, 'POST', '/api/crm/send-message', {
-      ticketId,
-      userPhone: phone,
-      agentId: 'agent_007',
-      message: 'https://cdn.conecta2tel.example/factura.png',
-      messageType: 'image',
-      caption: 'Tu factura',
-    });
-    await crmCall(stack, 'POST', '/api/crm/send-message', {
-      ticketId,
-      userPhone: phone,
-      agentId: 'agent_007',
-      message: 'https://cdn.conecta2tel.example/contrato.pdf',
-      messageType: 'document',
-      filename: 'contrato.pdf',
-    });
+    await agentSends(ticketId, phone, { message: 'https://cdn.conecta2tel.example/factura.png', messageType: 'image', caption: 'Tu factura' });
+    await agentSends(ticketId, phone, { message: 'https://cdn.conecta2tel.example/contrato.pdf', messageType: 'document', filename: 'contrato.pdf' });
     const sent = await eventually(() => sentTo(stack, phone).length >= before + 2 && sentTo(stack, phone).slice(before), 'media messages');
     expect(sent[0]).toMatchObject({ type: 'image', image: { link: 'https://cdn.conecta2tel.example/factura.png', caption: 'Tu factura' } });
     expect(sent[1]).toMatchObject({ type: 'document', document: { link: 'https://cdn.conecta2tel.example/contrato.pdf', filename: 'contrato.pdf' } });
   });
 
   test("the user's text and image reach the CRM while the bot says nothing", async () => {
+    const phone = '573000000105';
+    const ticketId = await activeTicketFor(stack, phone, '2020202020');
     const before = sentTo(stack, phone).length;
     const textId = await sendUser(stack, phone, text('¿Cuándo vuelve el internet? 🙏'));
     const imageId = await sendUser(stack, phone, { type: 'image', image: { id: 'MEDIA_42', mime_type: 'image/jpeg', caption: 'pantallazo' } });
@@ -79,6 +67,8 @@ describe('while an agent owns the conversation', () => {
   });
 
   test('a second bot_to_human from the same agent changes nothing; the agent is not announced twice', async () => {
+    const phone = '573000000106';
+    const ticketId = await activeTicketFor(stack, phone, '2020202020');
     const before = sentTo(stack, phone).length;
     const { status } = await crmCall(stack, 'POST', '/api/crm/handover', {
       ticketId,
@@ -94,12 +84,24 @@ describe('while an agent owns the conversation', () => {
   });
 
   test('handover-status counts the messages exchanged in both directions', async () => {
-    const { body } = await crmCall(stack, 'GET', `/api/crm/handover-status/${ticketId}`);
-    expect(body).toMatchObject({ status: 'active', phase: 'with_agent', assignedAgent: { id: 'agent_007', name: 'Carlos Ruiz' }, messageCount: 5 });
+    const phone = '573000000107';
+    const ticketId = await activeTicketFor(stack, phone, '2020202020');
+    const before = sentTo(stack, phone).length;
+    await agentSends(ticketId, phone, { message: 'Hola, soy Carlos', messageType: 'text' });
+    await eventually(() => sentTo(stack, phone).length > before, 'the agent message');
+    await sendUser(stack, phone, text('Hola Carlos'));
+    await sendUser(stack, phone, { type: 'image', image: { id: 'MEDIA_43', mime_type: 'image/jpeg' } });
+    await eventually(() => stack.crm.to('/api/bot/user-message').filter((r) => (r.body as any).ticketId === ticketId).length === 2, 'two relays');
+    await agentSends(ticketId, phone, { message: '¿Algo más?', messageType: 'text' });
+    const status = await eventually(async () => {
+      const { body } = await crmCall(stack, 'GET', `/api/crm/handover-status/${ticketId}`);
+      return body.messageCount === 4 && body;
+    }, 'four messages counted');
+    expect(status).toMatchObject({ status: 'active', phase: 'with_agent', assignedAgent: { id: 'agent_007', name: 'Carlos Ruiz' }, messageCount: 4 });
   });
 });
 
-describe('while waiting for an agent', () => {
+describe.concurrent('while waiting for an agent', () => {
   test('the user can cancel, the CRM is told, and the menu comes back', async () => {
     const phone = '573000000104';
     const ticketId = await openTicketFor(stack, phone, '1010101010');

@@ -4,46 +4,110 @@ import { buttonReply, crmCall, eventually, readable, SECRETS, sendUser, sentTo, 
 
 /**
  * The seed's sequence diagram, "Flujo Completo de Handover para Servicio
- * Suspendido", message by message, through the real service.
+ * Suspendido", message by message, through the real service. Each test walks
+ * its own user through the steps before its own (`walk`), then checks its
+ * step: the tests run at once, and any one runs alone.
  */
-describe('a suspended subscriber reaches a reactivation agent and comes back to the bot', () => {
-  const phone = '573001234567';
-  let stack: TestStack;
-  let ticketId: string;
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await startStack('suspended');
+});
+afterAll(() => stack.stop());
 
-  beforeAll(async () => {
-    stack = await startStack('suspended');
-  });
-  afterAll(() => stack.stop());
+const STEPS = ['menu', 'document question', 'ticket', 'agent connected', 'agent message', 'user reply', 'resolved', 'rated'] as const;
+type Step = (typeof STEPS)[number];
 
+const forUser = (path: string, phone: string) => stack.crm.to(path).filter((request) => (request.body as { userPhone?: string }).userPhone === phone);
+const texts = (phone: string, count: number, what: string) =>
+  eventually(() => sentTo(stack, phone).length >= count && sentTo(stack, phone).map(readable), what);
+
+/** Takes `phone` through the sequence up to and including `last`; returns the ticket once there is one. */
+async function walk(phone: string, last: Step): Promise<{ ticketId: string }> {
+  let ticketId = '';
+  for (const step of STEPS.slice(0, STEPS.indexOf(last) + 1)) {
+    if (step === 'menu') {
+      await sendUser(stack, phone, text('Hola'));
+      await texts(phone, 1, 'the menu');
+    } else if (step === 'document question') {
+      await sendUser(stack, phone, buttonReply('menu.support', 'Contactar Soporte'));
+      await texts(phone, 2, 'the document question');
+    } else if (step === 'ticket') {
+      await sendUser(stack, phone, text('1.010.101.010'));
+      const [request] = await eventually(
+        () => forUser('/api/bot/agent-request', phone).length === 1 && forUser('/api/bot/agent-request', phone),
+        'agent-request',
+      );
+      ticketId = (request!.body as { ticketId: string }).ticketId;
+      await texts(phone, 5, 'the connecting message');
+    } else if (step === 'agent connected') {
+      await crmCall(stack, 'POST', '/api/crm/handover', {
+        ticketId,
+        userPhone: phone,
+        agentId: 'agent_001',
+        agentName: 'María González',
+        handoverType: 'bot_to_human',
+        metadata: { serviceSuspended: true, priority: 'alta', category: 'reactivacion_servicio' },
+      });
+      await texts(phone, 6, 'agent connected');
+      await eventually(async () => (await crmCall(stack, 'GET', `/api/crm/handover-status/${ticketId}`)).body.status === 'active', 'active status');
+    } else if (step === 'agent message') {
+      await crmCall(stack, 'POST', '/api/crm/send-message', {
+        ticketId,
+        userPhone: phone,
+        agentId: 'agent_001',
+        message: 'Hola, soy María.',
+        messageType: 'text',
+      });
+      await texts(phone, 7, 'agent message');
+    } else if (step === 'user reply') {
+      await sendUser(stack, phone, text('Gracias, ya pagué la factura'));
+      await eventually(() => forUser('/api/bot/user-message', phone).length === 1, 'user-message');
+    } else if (step === 'resolved') {
+      await crmCall(stack, 'POST', '/api/crm/handover', { ticketId, userPhone: phone, agentId: 'agent_001', handoverType: 'human_to_bot' });
+      await texts(phone, 9, 'resolution and survey');
+    } else {
+      await sendUser(stack, phone, { type: 'interactive', interactive: { type: 'list_reply', list_reply: { id: 'csat.5', title: '5 - Excelente' } } });
+      await texts(phone, 11, 'thanks and menu');
+    }
+  }
+  return { ticketId };
+}
+
+describe.concurrent('a suspended subscriber reaches a reactivation agent and comes back to the bot', () => {
   test('the first message gets the greeting and the main menu', async () => {
+    const phone = '573001234561';
     await sendUser(stack, phone, text('Hola'));
     const [menu] = await eventually(() => sentTo(stack, phone).length >= 1 && sentTo(stack, phone), 'the menu');
     expect(menu!.type).toBe('interactive');
     expect(readable(menu!)).toContain('¡Hola, Juan!');
     expect(menu!.interactive.action.buttons.map((b: any) => b.reply.title)).toEqual(['Contactar Soporte', 'Identificarme', 'Emergencias']);
-    const graphCall = stack.graph.requests[0]!;
+    const graphCall = stack.graph.requests.find((request) => (request.body as { to?: string }).to === phone)!;
     expect(graphCall.path).toBe('/v21.0/1234567890/messages');
     expect(graphCall.headers.get('authorization')).toBe(`Bearer ${SECRETS.whatsappToken}`);
   });
 
   test('"Contactar Soporte" asks an unauthenticated user for the document number', async () => {
+    const phone = '573001234562';
+    await walk(phone, 'menu');
     await sendUser(stack, phone, buttonReply('menu.support', 'Contactar Soporte'));
     const messages = await eventually(() => sentTo(stack, phone).length >= 2 && sentTo(stack, phone), 'the document question');
     expect(readable(messages[1]!)).toContain('número de documento');
   });
 
   test('a valid document of a suspended subscriber opens a reactivation ticket and calls agent-request', async () => {
+    const phone = '573001234563';
+    await walk(phone, 'document question');
     await sendUser(stack, phone, text('1.010.101.010'));
-    const [request] = await eventually(() => stack.crm.to('/api/bot/agent-request').length === 1 && stack.crm.to('/api/bot/agent-request'), 'agent-request');
-    const lookup = stack.directory.requests[0]!;
+    const [request] = await eventually(
+      () => forUser('/api/bot/agent-request', phone).length === 1 && forUser('/api/bot/agent-request', phone),
+      'agent-request',
+    );
+    const lookup = stack.directory.requests.find((candidate) => candidate.query.get('phone') === phone)!;
     expect(lookup.query.get('document')).toBe('1010101010');
-    expect(lookup.query.get('phone')).toBe(phone);
     expect(lookup.headers.get('authorization')).toBe('Bearer directory-token');
 
     const body = request!.body as Record<string, any>;
-    ticketId = body.ticketId;
-    expect(ticketId).toMatch(/^TK-\d{4}-\d{6}$/);
+    expect(body.ticketId).toMatch(/^TK-\d{4}-\d{6}$/);
     expect(body).toMatchObject({
       userPhone: phone,
       priority: 'alta',
@@ -58,19 +122,22 @@ describe('a suspended subscriber reaches a reactivation agent and comes back to 
     expect(request!.headers.get('x-bot-signature')).toBe(signBody(SECRETS.botSigning, request!.raw));
     expect(request!.headers.get('idempotency-key')).toBeTruthy();
 
-    const texts = await eventually(() => sentTo(stack, phone).length >= 5 && sentTo(stack, phone).map(readable), 'the connecting message');
-    expect(texts[2]).toContain('Juan Pérez');
-    expect(texts[3]).toBe('Conectando con agente especializado...');
-    expect(texts[4]).toContain('5-10 minutes');
+    const said = await texts(phone, 5, 'the connecting message');
+    expect(said[2]).toContain('Juan Pérez');
+    expect(said[3]).toBe('Conectando con agente especializado...');
+    expect(said[4]).toContain('5-10 minutes');
   });
 
   test('handover-status reports pending before an agent takes it', async () => {
+    const { ticketId } = await walk('573001234564', 'ticket');
     const { status, body } = await crmCall(stack, 'GET', `/api/crm/handover-status/${ticketId}`);
     expect(status).toBe(200);
     expect(body).toMatchObject({ ticketId, status: 'pending', assignedAgent: null, messageCount: 0 });
   });
 
   test('the CRM hands the ticket to María and the user is told', async () => {
+    const phone = '573001234565';
+    const { ticketId } = await walk(phone, 'ticket');
     const { status, body } = await crmCall(stack, 'POST', '/api/crm/handover', {
       ticketId,
       userPhone: phone,
@@ -81,16 +148,18 @@ describe('a suspended subscriber reaches a reactivation agent and comes back to 
     });
     expect(status).toBe(200);
     expect(body).toEqual({ success: true, message: 'Handover processed successfully', ticketId });
-    const texts = await eventually(() => sentTo(stack, phone).length >= 6 && sentTo(stack, phone).map(readable), 'agent connected');
-    expect(texts[5]).toBe('Agente María González conectado');
-    const status2 = await eventually(async () => {
+    const said = await texts(phone, 6, 'agent connected');
+    expect(said[5]).toBe('Agente María González conectado');
+    const active = await eventually(async () => {
       const { body } = await crmCall(stack, 'GET', `/api/crm/handover-status/${ticketId}`);
       return body.status === 'active' && body;
     }, 'active status');
-    expect(status2.assignedAgent).toEqual({ id: 'agent_001', name: 'María González' });
+    expect(active.assignedAgent).toEqual({ id: 'agent_001', name: 'María González' });
   });
 
   test("the agent's message reaches the user", async () => {
+    const phone = '573001234566';
+    const { ticketId } = await walk(phone, 'agent connected');
     const { status, body } = await crmCall(stack, 'POST', '/api/crm/send-message', {
       ticketId,
       userPhone: phone,
@@ -101,19 +170,23 @@ describe('a suspended subscriber reaches a reactivation agent and comes back to 
     });
     expect(status).toBe(200);
     expect(body).toEqual({ success: true, message: 'Message sent successfully', ticketId });
-    const texts = await eventually(() => sentTo(stack, phone).length >= 7 && sentTo(stack, phone).map(readable), 'agent message');
-    expect(texts[6]).toBe('Hola, soy María y te ayudaré con la reactivación de tu servicio.');
+    const said = await texts(phone, 7, 'agent message');
+    expect(said[6]).toBe('Hola, soy María y te ayudaré con la reactivación de tu servicio.');
   });
 
   test("the user's reply reaches the CRM and the bot says nothing", async () => {
+    const phone = '573001234567';
+    const { ticketId } = await walk(phone, 'agent message');
     const waMessageId = await sendUser(stack, phone, text('Gracias, ya pagué la factura'));
-    const [relay] = await eventually(() => stack.crm.to('/api/bot/user-message').length === 1 && stack.crm.to('/api/bot/user-message'), 'user-message');
+    const [relay] = await eventually(() => forUser('/api/bot/user-message', phone).length === 1 && forUser('/api/bot/user-message', phone), 'user-message');
     expect(relay!.body).toMatchObject({ ticketId, userPhone: phone, message: 'Gracias, ya pagué la factura', messageType: 'text', waMessageId });
     expect(relay!.headers.get('x-bot-signature')).toBe(signBody(SECRETS.botSigning, relay!.raw));
     expect(sentTo(stack, phone)).toHaveLength(7);
   });
 
   test('the CRM gives the conversation back: resolved, survey, and the ticket is closed', async () => {
+    const phone = '573001234568';
+    const { ticketId } = await walk(phone, 'user reply');
     const { status } = await crmCall(stack, 'POST', '/api/crm/handover', { ticketId, userPhone: phone, agentId: 'agent_001', handoverType: 'human_to_bot' });
     expect(status).toBe(200);
     const sent = await eventually(() => sentTo(stack, phone).length >= 9 && sentTo(stack, phone), 'resolution and survey');
@@ -133,17 +206,22 @@ describe('a suspended subscriber reaches a reactivation agent and comes back to 
   });
 
   test('the satisfaction answer is stored, sent to the CRM, and the menu comes back', async () => {
+    const phone = '573001234569';
+    const { ticketId } = await walk(phone, 'resolved');
     await sendUser(stack, phone, { type: 'interactive', interactive: { type: 'list_reply', list_reply: { id: 'csat.5', title: '5 - Excelente' } } });
-    const [update] = await eventually(() => stack.crm.to('/api/bot/ticket-update').length === 1 && stack.crm.to('/api/bot/ticket-update'), 'ticket-update');
+    const updates = () => stack.crm.to('/api/bot/ticket-update').filter((request) => (request.body as { ticketId?: string }).ticketId === ticketId);
+    const [update] = await eventually(() => updates().length === 1 && updates(), 'ticket-update');
     expect(update!.body).toMatchObject({ ticketId, userPhone: phone, status: 'closed', reason: 'csat', priority: 'alta', csat: 5 });
     const [row] = await stack.sql`select csat from tickets where id = ${ticketId}`;
     expect(row!.csat).toBe(5);
-    const texts = await eventually(() => sentTo(stack, phone).length >= 11 && sentTo(stack, phone).map(readable), 'thanks and menu');
-    expect(texts[9]).toContain('Gracias por tu calificación');
-    expect(texts[10]).toContain('¿En qué te podemos ayudar?');
+    const said = await texts(phone, 11, 'thanks and menu');
+    expect(said[9]).toContain('Gracias por tu calificación');
+    expect(said[10]).toContain('¿En qué te podemos ayudar?');
   });
 
   test('the history holds every message with its author and delivery status', async () => {
+    const phone = '573001234570';
+    await walk(phone, 'rated');
     const rows = await stack.sql`select direction, author, type, status, wa_message_id from messages where phone = ${phone} order by id`;
     expect(rows.filter((row) => row.author === 'user')).toHaveLength(5);
     expect(rows.filter((row) => row.author === 'agent')).toHaveLength(1);

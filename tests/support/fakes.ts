@@ -12,13 +12,19 @@ export interface RecordedRequest {
   status?: number;
 }
 
+export type Responder = (request: RecordedRequest) => Response | Promise<Response> | undefined;
+
 export interface FakeServer {
   url: string;
   requests: RecordedRequest[];
   /** Requests to one path, in arrival order. */
   to(path: string): RecordedRequest[];
-  /** Overrides the default answer; undefined falls back to it. A promise lets a fake answer late (or never, within a timeout). */
-  respond(handler: ((request: RecordedRequest) => Response | Promise<Response> | undefined) | null): void;
+  /**
+   * Overrides the default answer for the requests `handler` claims (it returns undefined for the others); a promise lets a
+   * fake answer late. Overrides stack, newest first, so tests sharing a fake each claim their own requests; the returned
+   * function removes this one, `respond(null)` removes them all.
+   */
+  respond(handler: Responder | null): () => void;
   stop(): Promise<void>;
 }
 
@@ -28,7 +34,7 @@ export interface FakeServer {
  */
 export function startFake(defaultResponse: (request: RecordedRequest) => Response): FakeServer {
   const requests: RecordedRequest[] = [];
-  let override: ((request: RecordedRequest) => Response | Promise<Response> | undefined) | null = null;
+  let overrides: Responder[] = [];
   const server: Server<undefined> = Bun.serve({
     port: 0,
     hostname: '127.0.0.1',
@@ -51,7 +57,12 @@ export function startFake(defaultResponse: (request: RecordedRequest) => Respons
         receivedAt: Date.now(),
       };
       requests.push(recorded);
-      const response = await (override?.(recorded) ?? defaultResponse(recorded));
+      let answer: Response | Promise<Response> | undefined;
+      for (const override of overrides) {
+        answer = override(recorded);
+        if (answer !== undefined) break;
+      }
+      const response = await (answer ?? defaultResponse(recorded));
       recorded.status = response.status;
       return response;
     },
@@ -61,7 +72,14 @@ export function startFake(defaultResponse: (request: RecordedRequest) => Respons
     requests,
     to: (path) => requests.filter((request) => request.path === path),
     respond: (handler) => {
-      override = handler;
+      if (handler === null) {
+        overrides = [];
+        return () => {};
+      }
+      overrides = [handler, ...overrides];
+      return () => {
+        overrides = overrides.filter((candidate) => candidate !== handler);
+      };
     },
     stop: async () => {
       await server.stop(true);

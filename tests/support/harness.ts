@@ -4,7 +4,10 @@ import { startService, type Service } from '../../src/index';
 import { createLogger } from '../../src/logger';
 import { signBody } from '../../src/security';
 import { startFakeCrm, startFakeDirectory, startFakeGraph, type DirectoryEntry, type FakeServer } from './fakes';
-import { startTcpProxy, type TcpProxy } from './tcp-proxy';
+import { cloudApiWebhook, metaJson, text, userMessagePayload } from './meta';
+import { postgresShuttingDown, startTcpProxy, type TcpProxy } from './tcp-proxy';
+
+export { buttonReply, metaJson, text, userMessagePayload } from './meta';
 
 export const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -16,11 +19,17 @@ export const SECRETS = {
   metaSecret: 'meta-app-secret',
   verifyToken: 'verify-me',
   whatsappToken: 'graph-token',
+  adminToken: 'admin-token-for-tests',
 };
+
+/** A name no other test file, worker or run uses: databases and Redis key prefixes are per stack. */
+function uniqueName(label: string): string {
+  return `${label}_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
+}
 
 /** A database of its own for one test file; call `drop` when the file ends. */
 export async function createTestDatabase(label: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `hb_test_${label}_${process.pid}_${Date.now().toString(36)}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  const name = `hb_test_${uniqueName(label)}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
   const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${name}`);
   await admin.end();
@@ -34,6 +43,14 @@ export async function createTestDatabase(label: string): Promise<{ url: string; 
   };
 }
 
+/** One line the service logged (pino's JSON): `event` names what happened, `level` 40 is a warning, 50 an error. */
+export interface LogLine {
+  level: number;
+  event?: string;
+  msg?: string;
+  [field: string]: unknown;
+}
+
 export interface TestStack {
   service: Service;
   config: Config;
@@ -43,6 +60,8 @@ export interface TestStack {
   sql: postgres.Sql;
   /** Present when asked for: cut them to take Postgres or Redis away from the service alone. */
   proxies: { database?: TcpProxy; redis?: TcpProxy };
+  /** What the service logged at warn level and above, oldest first. */
+  logs: LogLine[];
   stop(): Promise<void>;
 }
 
@@ -51,7 +70,7 @@ export const DIRECTORY: Record<string, DirectoryEntry> = {
   '2020202020': { customerId: 'C-200', customerName: 'Ana Gómez', isInactive: false },
 };
 
-/** The settings that point a service at the fakes, with the tests' secrets. */
+/** The settings that point a service at the fakes, with the tests' secrets and short polls. */
 export function fakesEnvironment(fakes: { crm: FakeServer; graph: FakeServer; directory: FakeServer }): Record<string, string> {
   return {
     CRM_BASE_URL: fakes.crm.url,
@@ -65,9 +84,26 @@ export function fakesEnvironment(fakes: { crm: FakeServer; graph: FakeServer; di
     WHATSAPP_PHONE_NUMBER_ID: '1234567890',
     CUSTOMER_LOOKUP_URL: `${fakes.directory.url}/customers`,
     CUSTOMER_LOOKUP_TOKEN: 'directory-token',
+    ADMIN_TOKEN: SECRETS.adminToken,
     OUTBOX_POLL_MS: '50',
+    TIMER_POLL_MS: '50',
   };
 }
+
+/**
+ * Postgres.js keeps a connection reserved by a transaction that a cut link
+ * interrupted, and its end() then waits out the service's whole 5 s close
+ * timeout. A stack whose database link was cut waits this long, then moves
+ * on: the pool ends itself in the background, and the database is dropped
+ * with its connections.
+ */
+const CUT_STOP_WAIT_MS = 500;
+
+/** Warnings and errors are always kept (tests read them); TEST_LOG_LEVEL=info or debug keeps more and prints them too. */
+const LOG_LEVEL = ['trace', 'debug', 'info'].includes(process.env.TEST_LOG_LEVEL ?? '') ? process.env.TEST_LOG_LEVEL! : 'warn';
+
+/** The application_name of the tests' own connections, told apart from the service's. */
+const TEST_CLIENT = 'hb-test';
 
 /**
  * Boots the real service (the code path of `bun run start`) against real
@@ -81,7 +117,9 @@ export async function startStack(
   const database = await createTestDatabase(label);
   const databaseUrl = database.url;
   const proxies: TestStack['proxies'] = {};
-  if (options.proxy?.database) proxies.database = startTcpProxy('127.0.0.1', Number(new URL(databaseUrl).port || 5432));
+  if (options.proxy?.database) {
+    proxies.database = startTcpProxy('127.0.0.1', Number(new URL(databaseUrl).port || 5432), { refusal: postgresShuttingDown() });
+  }
   if (options.proxy?.redis) proxies.redis = startTcpProxy('127.0.0.1', Number(new URL(REDIS_URL).port || 6379));
   const serviceDatabaseUrl = proxies.database ? databaseUrl.replace(/:\d+\//, `:${proxies.database.port}/`) : databaseUrl;
   const serviceRedisUrl = proxies.redis ? REDIS_URL.replace(/:\d+(\/|$)/, `:${proxies.redis.port}$1`) : REDIS_URL;
@@ -91,24 +129,58 @@ export async function startStack(
   const config = loadConfig({
     NODE_ENV: 'test',
     PORT: '0',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    LOG_LEVEL: LOG_LEVEL,
     DATABASE_URL: serviceDatabaseUrl,
     REDIS_URL: serviceRedisUrl,
-    REDIS_KEY_PREFIX: `hbtest:${label}:${process.pid}:${Date.now().toString(36)}:`,
+    REDIS_KEY_PREFIX: `hbtest:${uniqueName(label)}:`,
     ...fakesEnvironment({ crm, graph, directory }),
     ...overrides,
   });
-  const service = await startService(config, createLogger(config.LOG_LEVEL));
-  const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
+  const logs: LogLine[] = [];
+  const echo = process.env.TEST_LOG_LEVEL !== undefined && process.env.TEST_LOG_LEVEL !== 'silent';
+  const service = await startService(
+    config,
+    createLogger(config.LOG_LEVEL, {
+      write(line: string) {
+        logs.push(JSON.parse(line) as LogLine);
+        if (echo) process.stdout.write(line);
+      },
+    }),
+  );
+  const sql = postgres(databaseUrl, { max: 2, onnotice: () => {}, connection: { application_name: TEST_CLIENT } });
   const stop = async () => {
-    await service.stop();
+    const stopped = service.stop();
+    await (proxies.database ? Promise.race([stopped, Bun.sleep(CUT_STOP_WAIT_MS)]) : stopped);
     await sql.end();
     await Promise.all([crm.stop(), graph.stop(), directory.stop()]);
     proxies.database?.stop();
     proxies.redis?.stop();
     await database.drop();
   };
-  return { service, config, crm, graph, directory, sql, proxies, stop };
+  return { service, config, crm, graph, directory, sql, proxies, logs, stop };
+}
+
+/**
+ * Postgres goes away for the service alone, as in a fast shutdown: every one of
+ * its connections is ended by the server with FATAL 57P01, and a new one is
+ * refused with 57P03 (the proxy). The test's own connections stay.
+ */
+export async function takeDatabaseAway(stack: TestStack): Promise<void> {
+  stack.proxies.database!.refuse();
+  await stack.sql`select pg_terminate_backend(pid) from pg_stat_activity
+    where datname = current_database() and application_name <> ${TEST_CLIENT} and pid <> pg_backend_pid()`;
+}
+
+/** Stream trouble the service logged: a batch or an entry that failed, a stalled partition, a dead letter. */
+export function streamTrouble(stack: TestStack): LogLine[] {
+  return stack.logs.filter((line) => line.event?.startsWith('stream.'));
+}
+
+/** The dead-letter stream as operators see it (GET /api/admin/dead-letters). */
+export async function deadLetters(stack: TestStack): Promise<{ total: number; entries: Record<string, any>[] }> {
+  const response = await fetch(`${stack.service.url}/api/admin/dead-letters`, { headers: { authorization: `Bearer ${SECRETS.adminToken}` } });
+  if (response.status !== 200) throw new Error(`dead-letters answered ${response.status}`);
+  return (await response.json()) as { total: number; entries: Record<string, any>[] };
 }
 
 /** Polls until `check` returns a value (not undefined/false); the deadline only bounds a broken run. */
@@ -125,49 +197,6 @@ export async function eventually<T>(check: () => T | Promise<T>, what: string, t
     await Bun.sleep(25);
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
-
-let wamidCounter = 0;
-
-/** The envelope of every Cloud API webhook: one change of field `messages` carrying `value`. */
-function cloudApiWebhook(value: Record<string, unknown>) {
-  return {
-    object: 'whatsapp_business_account',
-    entry: [
-      {
-        id: 'WABA_ID',
-        changes: [
-          {
-            field: 'messages',
-            value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '573009999999', phone_number_id: '1234567890' }, ...value },
-          },
-        ],
-      },
-    ],
-  };
-}
-
-/** A Cloud API `messages` webhook for one user message, as Meta sends it. */
-export function userMessagePayload(phone: string, content: Record<string, unknown>, options: { id?: string; name?: string } = {}) {
-  const id = options.id ?? `wamid.user.${Date.now()}.${++wamidCounter}`;
-  return {
-    id,
-    payload: cloudApiWebhook({
-      contacts: [{ profile: { name: options.name ?? 'Juan' }, wa_id: phone }],
-      messages: [{ from: phone, id, timestamp: String(Math.floor(Date.now() / 1000)), ...content }],
-    }),
-  };
-}
-
-export const text = (body: string) => ({ type: 'text', text: { body } });
-export const buttonReply = (id: string, title: string) => ({ type: 'interactive', interactive: { type: 'button_reply', button_reply: { id, title } } });
-
-/**
- * Meta's serialisation: non-ASCII escaped as \uXXXX. The signature covers
- * these exact bytes, so a server that re-serialises would fail it.
- */
-export function metaJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export async function postWebhook(stack: TestStack, body: string, signature = signBody(SECRETS.metaSecret, body), path = '/webhook'): Promise<Response> {
@@ -205,6 +234,17 @@ export function readable(message: Record<string, any>): string {
   return `[${message.type}] ${message[message.type]?.link ?? ''}`;
 }
 
+/**
+ * Waits until the outbox holds nothing left to deliver: after that nothing more reaches the CRM or WhatsApp
+ * unless a new event makes it, so counting what the fakes got is final.
+ */
+export async function outboxSettled(stack: TestStack): Promise<void> {
+  await eventually(async () => {
+    const [row] = await stack.sql`select count(*)::int as open from outbox where status in ('pending', 'in_flight')`;
+    return row!.open === 0;
+  }, 'every outbox row delivered or given up');
+}
+
 /** Drives a user from "Hola" to an open ticket; returns the ticket id the CRM was given. */
 export async function openTicketFor(stack: TestStack, phone: string, document: string): Promise<string> {
   await sendUser(stack, phone, text('Hola'));
@@ -226,7 +266,7 @@ export async function activeTicketFor(stack: TestStack, phone: string, document:
   return ticketId;
 }
 
-/** The CRM's `bot_to_human` for an open ticket; waits until the ticket is active. */
+/** The CRM's `bot_to_human` for an open ticket; waits until the ticket is active and the user has been told. */
 export async function handOverToAgent(stack: TestStack, ticketId: string, phone: string): Promise<void> {
   const { status } = await crmCall(stack, 'POST', '/api/crm/handover', {
     ticketId,
@@ -237,6 +277,8 @@ export async function handOverToAgent(stack: TestStack, ticketId: string, phone:
   });
   if (status !== 200) throw new Error(`handover answered ${status}`);
   await eventually(async () => (await crmCall(stack, 'GET', `/api/crm/handover-status/${ticketId}`)).body.status === 'active', 'active ticket');
+  // The last thing the bot tells the user; what the test does next is not mixed up with the bot's own messages.
+  await eventually(() => sentTo(stack, phone).map(readable).includes('Agente Carlos Ruiz conectado'), 'the agent announced to the user');
 }
 
 /** A Cloud API `statuses` webhook, as Meta sends it for a message we sent. */
