@@ -7,15 +7,21 @@ import {
   type ThreadControl,
   type WhatsAppDeliveryStatus,
 } from '../events';
+import { cleanJson, storableText } from '../storable';
 
 /**
  * Turns Meta's webhook envelopes into pipeline events. Meta's payloads vary
  * by API version and by product (WhatsApp, Messenger); anything unknown is
  * reported in `ignored`, never thrown, so the sender always gets its 200.
+ * What Postgres could not store (NUL, unpaired surrogates, an impossible
+ * timestamp) is repaired and reported in `cleaned`: a refusal would only make
+ * Meta redeliver the same bytes.
  */
 export interface ParsedWebhook {
   events: PipelineEvent[];
   ignored: string[];
+  /** Where the payload was repaired (paths and reasons, never the content). */
+  cleaned: string[];
 }
 
 type Json = Record<string, unknown>;
@@ -25,10 +31,28 @@ const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? value : [
 const asString = (value: unknown): string | undefined =>
   typeof value === 'string' && value !== '' ? value : typeof value === 'number' ? String(value) : undefined;
 
-/** Meta sends Unix seconds, as a string or (in older samples) a number. */
-function toIso(timestamp: unknown): string {
+/** WhatsApp's launch: no message of ours is older. */
+const EARLIEST_S = Date.UTC(2009, 0, 1) / 1000;
+const CLOCK_SKEW_S = 24 * 3600;
+
+/**
+ * Meta sends Unix seconds, as a string or (in older samples) a number. One
+ * outside 2009..tomorrow (`"99999999999999999999"` is past what a Date holds)
+ * becomes the time of receipt, noted in `cleaned`.
+ */
+function toIso(timestamp: unknown, cleaned: string[], what: string): string {
   const seconds = Number(timestamp);
-  return Number.isFinite(seconds) && seconds > 0 ? new Date(seconds * 1000).toISOString() : new Date().toISOString();
+  const now = Date.now();
+  if (Number.isFinite(seconds) && seconds >= EARLIEST_S && seconds <= now / 1000 + CLOCK_SKEW_S) return new Date(seconds * 1000).toISOString();
+  cleaned.push(`${what}.timestamp out of range: time of receipt used`);
+  return new Date(now).toISOString();
+}
+
+/** The payload with storable texts only; what had to be cleaned goes to `cleaned`. */
+function storablePayload(payload: unknown, cleaned: string[]): unknown {
+  const { value, cleaned: paths } = cleanJson(payload);
+  cleaned.push(...paths.map((path) => `${path}: NUL or unpaired surrogate removed`));
+  return value;
 }
 
 function changesOf(payload: unknown, ignored: string[]): { field: string; value: Json }[] {
@@ -52,15 +76,16 @@ function changesOf(payload: unknown, ignored: string[]): { field: string; value:
 
 export function parseWhatsAppWebhook(payload: unknown): ParsedWebhook {
   const ignored: string[] = [];
+  const cleaned: string[] = [];
   const events: PipelineEvent[] = [];
-  for (const { field, value } of changesOf(payload, ignored)) {
+  for (const { field, value } of changesOf(storablePayload(payload, cleaned), ignored)) {
     if (field !== 'messages') {
       ignored.push(`field ${field || '(none)'}`);
       continue;
     }
     const contacts = asArray(value.contacts).filter(isObject);
     for (const raw of asArray(value.messages)) {
-      const message = isObject(raw) ? normaliseMessage(raw, contacts) : undefined;
+      const message = isObject(raw) ? normaliseMessage(raw, contacts, cleaned) : undefined;
       if (!message) {
         ignored.push('message without id or sender');
         continue;
@@ -68,7 +93,7 @@ export function parseWhatsAppWebhook(payload: unknown): ParsedWebhook {
       events.push(pipelineEvent('user.message', message.phone, `wa:msg:${message.waMessageId}`, message));
     }
     for (const raw of asArray(value.statuses)) {
-      const status = isObject(raw) ? normaliseStatus(raw) : undefined;
+      const status = isObject(raw) ? normaliseStatus(raw, cleaned) : undefined;
       if (!status) {
         ignored.push(`status ${isObject(raw) ? String(raw.status) : '?'} not tracked`);
         continue;
@@ -77,10 +102,10 @@ export function parseWhatsAppWebhook(payload: unknown): ParsedWebhook {
     }
     if (!value.messages && !value.statuses) ignored.push(Array.isArray(value.errors) ? 'value-level errors only' : 'no messages or statuses');
   }
-  return { events, ignored };
+  return { events, ignored, cleaned };
 }
 
-function normaliseMessage(raw: Json, contacts: Json[]): InboundMessage | undefined {
+function normaliseMessage(raw: Json, contacts: Json[], cleaned: string[]): InboundMessage | undefined {
   const waMessageId = asString(raw.id);
   // `from` is the phone; business-scoped user ids (BSUID) arrive alone when the user hides the number.
   const contact = contacts.find((c) => c.wa_id === raw.from) ?? contacts[0];
@@ -88,7 +113,7 @@ function normaliseMessage(raw: Json, contacts: Json[]): InboundMessage | undefin
   if (!waMessageId || !phone) return undefined;
   const type = asString(raw.type) ?? 'unknown';
   const profile = isObject(contact?.profile) ? asString(contact.profile.name) : undefined;
-  return { phone, waMessageId, timestamp: toIso(raw.timestamp), profileName: profile, type, ...contentOf(type, raw) };
+  return { phone, waMessageId, timestamp: toIso(raw.timestamp, cleaned, 'message'), profileName: profile, type, ...contentOf(type, raw) };
 }
 
 function contentOf(type: string, raw: Json): Pick<InboundMessage, 'text' | 'replyId' | 'media'> {
@@ -117,7 +142,8 @@ function contentOf(type: string, raw: Json): Pick<InboundMessage, 'text' | 'repl
       return { text: asString(reply?.title) ?? asString(reply?.body), replyId: asString(reply?.id) };
     }
     case 'location': {
-      const coordinates = body.latitude !== undefined && body.longitude !== undefined ? `${body.latitude},${body.longitude}` : undefined;
+      const [latitude, longitude] = [asString(body.latitude), asString(body.longitude)];
+      const coordinates = latitude !== undefined && longitude !== undefined ? `${latitude},${longitude}` : undefined;
       return { text: [asString(body.name), asString(body.address), coordinates].filter(Boolean).join(' · ') };
     }
     case 'reaction':
@@ -144,7 +170,7 @@ const TRACKED_STATUSES: Record<string, WhatsAppDeliveryStatus> = {
   failed: 'failed',
 };
 
-function normaliseStatus(raw: Json): StatusUpdate | undefined {
+function normaliseStatus(raw: Json, cleaned: string[]): StatusUpdate | undefined {
   const waMessageId = asString(raw.id);
   const status = TRACKED_STATUSES[asString(raw.status) ?? ''];
   const recipient = asString(raw.recipient_id) ?? asString(raw.recipient_user_id) ?? asString(raw.recipient_participant_id);
@@ -155,7 +181,7 @@ function normaliseStatus(raw: Json): StatusUpdate | undefined {
   return {
     waMessageId,
     status,
-    timestamp: toIso(raw.timestamp),
+    timestamp: toIso(raw.timestamp, cleaned, 'status'),
     recipient,
     errors: errors.length > 0 ? errors : undefined,
     callbackData: asString(raw.biz_opaque_callback_data),
@@ -173,10 +199,11 @@ export interface ParsedThreadControl {
   phone?: string;
 }
 
-export function parseThreadControlWebhook(payload: unknown, crmAppId: string): { items: ParsedThreadControl[]; ignored: string[] } {
+export function parseThreadControlWebhook(payload: unknown, crmAppId: string): { items: ParsedThreadControl[]; ignored: string[]; cleaned: string[] } {
   const ignored: string[] = [];
+  const cleaned: string[] = [];
   const items: ParsedThreadControl[] = [];
-  for (const { field, value } of changesOf(payload, ignored)) {
+  for (const { field, value } of changesOf(storablePayload(payload, cleaned), ignored)) {
     if (field !== 'messaging_handovers') {
       ignored.push(`field ${field || '(none)'}`);
       continue;
@@ -185,14 +212,16 @@ export function parseThreadControlWebhook(payload: unknown, crmAppId: string): {
     if (item) items.push(item);
     else ignored.push(`handover event ${asString(value.event) ?? asString(value.type) ?? '(unnamed)'} not understood`);
   }
-  return { items, ignored };
+  return { items, ignored, cleaned };
 }
 
 function ticketIdFrom(metadata: string | undefined): string | undefined {
   if (!metadata) return undefined;
   try {
     const parsed: unknown = JSON.parse(metadata);
-    return isObject(parsed) ? (asString(parsed.ticket_id) ?? asString(parsed.ticketId)) : undefined;
+    // The metadata's own escapes (`\u0000`) come to life here, after the payload was cleaned.
+    const ticketId = isObject(parsed) ? (asString(parsed.ticket_id) ?? asString(parsed.ticketId)) : undefined;
+    return ticketId === undefined ? undefined : storableText(ticketId) || undefined;
   } catch {
     // Routing's metadata is free text ("WhatsApp user requested human agent"): no ticket in it.
     return /\bTK-\d{4}-\d+\b/.exec(metadata)?.[0];
