@@ -8,6 +8,7 @@ import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import { adminRoutes } from './routes/admin';
 import { crmRoutes } from './routes/crm';
+import { redisIdempotencyKeys } from './routes/crm/idempotency';
 import { createCrmService } from './routes/crm/service';
 import { dashboardRoutes } from './routes/dashboard';
 import { healthRoutes } from './routes/health';
@@ -103,6 +104,7 @@ export function createApp(deps: AppDeps) {
           queries,
           producer: deps.producer,
           window: { windowS: config.WHATSAPP_WINDOW_S, reengageTemplate: config.WHATSAPP_REENGAGE_TEMPLATE !== '' },
+          idempotency: redisIdempotencyKeys(deps.redis, config.REDIS_KEY_PREFIX),
         }),
         maxBodyBytes: config.MAX_BODY_BYTES,
         guard: {

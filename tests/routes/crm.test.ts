@@ -100,7 +100,7 @@ describe('POST /api/crm/handover', () => {
     const body = { ticketId: ticket.id, userPhone: ticket.phone, handoverType: 'human_to_bot' };
     const key = { 'idempotency-key': `close-${ticket.id}` };
     expect((await crm('POST', '/api/crm/handover', body, key)).status).toBe(200);
-    expect((await crm('POST', '/api/crm/handover', { ...body, metadata: { retry: 1 } }, key)).status).toBe(200);
+    expect((await crm('POST', '/api/crm/handover', body, key)).status).toBe(200);
     const queued = await entriesFor(ticket.phone);
     expect(new Set(queued.map((entry) => entry.id)).size).toBe(1);
 
@@ -109,6 +109,31 @@ describe('POST /api/crm/handover', () => {
     await context.database.db.update(tickets).set({ status: 'closed' }).where(eq(tickets.id, ticket.id));
     expect((await crm('POST', '/api/crm/handover', body, key)).status).toBe(200);
     expect(await entriesFor(ticket.phone)).toHaveLength(queued.length);
+  });
+
+  test('an Idempotency-Key reused with a different body is 409 idempotency_key_reused and queues nothing more', async () => {
+    const ticket = await context.insertTicket();
+    const body = { ticketId: ticket.id, userPhone: ticket.phone, handoverType: 'human_to_bot' };
+    const key = { 'idempotency-key': `reused-${ticket.id}` };
+    expect((await crm('POST', '/api/crm/handover', body, key)).status).toBe(200);
+
+    const reused = await crm('POST', '/api/crm/handover', { ...body, metadata: { retry: 1 } }, key);
+    expect(reused.status).toBe(409);
+    expect(reused.body).toMatchObject({ success: false, error: 'idempotency_key_reused' });
+    const elsewhere = await crm('POST', '/api/crm/send-message', { ticketId: ticket.id, userPhone: ticket.phone, message: 'hola', messageType: 'text' }, key);
+    expect(elsewhere.status).toBe(409);
+    expect(await entriesFor(ticket.phone)).toHaveLength(1);
+  });
+
+  test('an Idempotency-Key belongs to its ticket: the same key on another ticket is another request', async () => {
+    const [first, second] = [await context.insertTicket(), await context.insertTicket()];
+    const key = { 'idempotency-key': 'agent-console-1' };
+    for (const ticket of [first, second]) {
+      const response = await crm('POST', '/api/crm/handover', { ticketId: ticket.id, userPhone: ticket.phone, handoverType: 'human_to_bot' }, key);
+      expect(response.status).toBe(200);
+    }
+    const [one, two] = [(await entriesFor(first.phone))[0]!, (await entriesFor(second.phone))[0]!];
+    expect(one.id).not.toBe(two.id);
   });
 
   test('without an Idempotency-Key, the same body at the same ticket revision is the same event', async () => {

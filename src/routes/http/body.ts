@@ -1,6 +1,23 @@
-import type { TSchema, Static } from '@sinclair/typebox';
+import { FormatRegistry, type TSchema, type Static } from '@sinclair/typebox';
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
 import { AppError, badRequest, payloadTooLarge } from '../../errors';
+import { unstorableIn } from '../../storable';
+
+/** Far more than any body of ours nests (a handover's `metadata` included), far less than would exhaust the stack when serialised. */
+export const MAX_JSON_DEPTH = 32;
+
+const EARLIEST_INSTANT_MS = Date.UTC(2009, 0, 1);
+const CLOCK_SKEW_MS = 24 * 3600_000;
+
+/**
+ * `format: 'instant'`: a date-time between WhatsApp's launch and tomorrow. A
+ * Date holds far more (year 275760), Postgres less; neither is a real time of
+ * a message.
+ */
+FormatRegistry.Set('instant', (value) => {
+  const at = Date.parse(value);
+  return Number.isFinite(at) && at >= EARLIEST_INSTANT_MS && at <= Date.now() + CLOCK_SKEW_MS;
+});
 
 /**
  * Reads the body as the exact bytes received, within `limit`. Signatures and
@@ -27,10 +44,13 @@ export function parseJson(bytes: Uint8Array): unknown {
 
 /**
  * Checks a value against its model and answers 400 naming every offending
- * field. A schema may carry `code` (the error code of the 400, default
+ * field; first, that everything in it can be stored (`unstorableIn`). A schema may carry `code` (the error code of the 400, default
  * `invalid_request`) and `description` (what the field must be).
  */
 export function validate<S extends TSchema>(schema: S, value: unknown): Static<S> {
+  // Before the model: Postgres would refuse such a value on every retry, and a deep one would overflow the checks below.
+  const unstorable = unstorableIn(value, MAX_JSON_DEPTH);
+  if (unstorable) throw badRequest('invalid_request', unstorable);
   if (Value.Check(schema, value)) return value;
   const problems = explain([...Value.Errors(schema, value)]);
   const code = problems.find((problem) => problem.code)?.code ?? 'invalid_request';

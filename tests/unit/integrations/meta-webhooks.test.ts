@@ -205,7 +205,10 @@ describe('what Postgres could not store', () => {
     const before = Date.now();
     const messages = parseWhatsAppWebhook(envelope({ messages: [{ from: PHONE, id: 'wamid.t', timestamp, type: 'text', text: { body: 'hola' } }] }));
     const statuses = parseWhatsAppWebhook(envelope({ statuses: [{ id: 'wamid.s', status: 'read', timestamp, recipient_id: PHONE }] }));
-    for (const [parsed, what] of [[messages, 'message'], [statuses, 'status']] as const) {
+    for (const [parsed, what] of [
+      [messages, 'message'],
+      [statuses, 'status'],
+    ] as const) {
       const at = Date.parse((parsed.events[0]!.data as { timestamp: string }).timestamp);
       expect(at).toBeGreaterThanOrEqual(before);
       expect(at).toBeLessThanOrEqual(Date.now());
