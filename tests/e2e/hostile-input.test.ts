@@ -45,12 +45,12 @@ let phones = 0;
 const freshPhone = () => `5731${String(process.pid % 1000).padStart(3, '0')}${String(++phones).padStart(5, '0')}`;
 
 const deadLetterCount = () => redis.xlen(streamKeys(stack.config.REDIS_KEY_PREFIX).deadLetter);
-const processed = async (eventId: string) => (await stack.sql`select 1 from processed_events where id = ${eventId}`).length > 0;
+const processed = async (eventId: string, on = stack) => (await on.sql`select 1 from processed_events where id = ${eventId}`).length > 0;
 
 /** The proof that the conversation's partition flows: a user's message, applied within a second of being accepted. */
-async function stillFlows(phone: string): Promise<void> {
-  const id = await sendUser(stack, phone, text('¿siguen ahí?'));
-  await eventually(() => processed(`wa:msg:${id}`), `the legitimate message from ${phone}`, FLOWS_WITHIN_MS);
+async function stillFlows(phone: string, on = stack): Promise<void> {
+  const id = await sendUser(on, phone, text('¿siguen ahí?'));
+  await eventually(() => processed(`wa:msg:${id}`, on), `the legitimate message from ${phone}`, FLOWS_WITHIN_MS);
 }
 
 /** What a hostile request aims at: a conversation, with an active ticket when the case needs one. */
@@ -445,4 +445,44 @@ test('an entry Postgres refuses that was queued before these checks is dead-lett
   expect(await deadLetterCount()).toBe(deadBefore + 1);
   const [newest] = (await redis.xrevrange(streamKeys(stack.config.REDIS_KEY_PREFIX).deadLetter, '+', '-', 'COUNT', 1)) as [string, string[]][];
   expect(newest![1].join(' ')).toContain('permanent: ');
+});
+
+/** 6. Budgets small enough to spend in a test, no proxy trusted: every request here comes from 127.0.0.1. */
+describe('rate limits that cannot be turned against the CRM', () => {
+  let limited: TestStack;
+  beforeAll(async () => {
+    limited = await startStack('hostile_limits', { ADMIN_TOKEN, METRICS_TOKEN, CRM_RATE_LIMIT_PER_MINUTE: '3', ADMIN_RATE_LIMIT_PER_MINUTE: '3' });
+  }, 30_000);
+  afterAll(() => limited.stop());
+
+  const statuses = async (count: number, request: (n: number) => Promise<Response>) => {
+    const seen: number[] = [];
+    for (let n = 0; n < count; n++) seen.push((await request(n)).status);
+    return seen;
+  };
+  const get = (path: string, headers: Record<string, string>) => fetch(`${limited.service.url}${path}`, { headers });
+
+  test('wrong tokens, each with a forged X-Forwarded-For, spend one budget of failures; the CRM keeps its own', async () => {
+    const junk = await statuses(4, (n) =>
+      get('/api/crm/handover-status/TK-2026-000001', { authorization: `Bearer guess-${n}`, 'x-forwarded-for': `203.0.113.${n}` }),
+    );
+    expect(junk).toEqual([401, 401, 401, 429]);
+    const limitedAnswer = (await (await get('/api/crm/handover-status/TK-2026-000001', { authorization: 'Bearer guess' })).json()) as Record<string, string>;
+    expect(limitedAnswer).toMatchObject({ success: false, error: 'rate_limited' });
+
+    expect((await get('/api/crm/handover-status/TK-2026-000001', { authorization: `Bearer ${SECRETS.crmToken}` })).status).toBe(404);
+    await stillFlows(freshPhone(), limited);
+  });
+
+  test('the admin API has a limit of its own', async () => {
+    expect(await statuses(4, () => get('/api/admin/dead-letters', { authorization: `Bearer ${ADMIN_TOKEN}` }))).toEqual([200, 200, 200, 429]);
+    await stillFlows(freshPhone(), limited);
+  });
+
+  test('the KPIs and /metrics share a limit', async () => {
+    const kpis = () => get('/api/metrics/kpis?from=2026-11-01&to=2026-11-02', { authorization: `Bearer ${METRICS_TOKEN}` });
+    expect(await statuses(3, kpis)).toEqual([200, 200, 200]);
+    expect((await get('/metrics', { authorization: `Bearer ${METRICS_TOKEN}` })).status).toBe(429);
+    await stillFlows(freshPhone(), limited);
+  });
 });
