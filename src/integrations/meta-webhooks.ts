@@ -41,7 +41,8 @@ const CLOCK_SKEW_S = 24 * 3600;
  * becomes the time of receipt, noted in `cleaned`.
  */
 function toIso(timestamp: unknown, cleaned: string[], what: string): string {
-  const seconds = Number(timestamp);
+  // Only text or a number: Number() of a deeply nested array recurses until the stack overflows.
+  const seconds = typeof timestamp === 'string' || typeof timestamp === 'number' ? Number(timestamp) : NaN;
   const now = Date.now();
   if (Number.isFinite(seconds) && seconds >= EARLIEST_S && seconds <= now / 1000 + CLOCK_SKEW_S) return new Date(seconds * 1000).toISOString();
   cleaned.push(`${what}.timestamp out of range: time of receipt used`);
@@ -95,7 +96,7 @@ export function parseWhatsAppWebhook(payload: unknown): ParsedWebhook {
     for (const raw of asArray(value.statuses)) {
       const status = isObject(raw) ? normaliseStatus(raw, cleaned) : undefined;
       if (!status) {
-        ignored.push(`status ${isObject(raw) ? String(raw.status) : '?'} not tracked`);
+        ignored.push(`status ${(isObject(raw) && asString(raw.status)) || '?'} not tracked`);
         continue;
       }
       events.push(pipelineEvent('whatsapp.status', status.recipient, `wa:status:${status.waMessageId}:${status.status}`, status));
@@ -172,7 +173,9 @@ const TRACKED_STATUSES: Record<string, WhatsAppDeliveryStatus> = {
 
 function normaliseStatus(raw: Json, cleaned: string[]): StatusUpdate | undefined {
   const waMessageId = asString(raw.id);
-  const status = TRACKED_STATUSES[asString(raw.status) ?? ''];
+  const name = asString(raw.status) ?? '';
+  // Own keys only: `__proto__` or `constructor` would find the prototype's.
+  const status = Object.hasOwn(TRACKED_STATUSES, name) ? TRACKED_STATUSES[name] : undefined;
   const recipient = asString(raw.recipient_id) ?? asString(raw.recipient_user_id) ?? asString(raw.recipient_participant_id);
   if (!waMessageId || !status || !recipient) return undefined;
   const errors = asArray(raw.errors)

@@ -209,6 +209,16 @@ const CASES: Hostile[] = [
     status: 200,
   },
   {
+    name: 'a signed status whose status and timestamp are nested deeper than a recursion survives',
+    needs: 'conversation',
+    send: (t) =>
+      postWebhook(
+        stack,
+        `{"entry":[{"changes":[{"field":"messages","value":{"statuses":[{"id":"wamid.deep","recipient_id":"${t.phone}","status":${'['.repeat(DEEP)}${']'.repeat(DEEP)},"timestamp":${'['.repeat(DEEP)}${']'.repeat(DEEP)}}]}}]}]}`,
+      ),
+    status: 200,
+  },
+  {
     name: 'a signed handover webhook whose ticket_id holds NUL',
     send: (t) =>
       signedThreadControl({

@@ -38,10 +38,8 @@ const idempotencyKeyOf = (request: CrmRequest<unknown>) => request.idempotencyKe
  */
 export function crmEventId(route: string, request: CrmRequest<unknown>, ticket: Ticket): string {
   const key = idempotencyKeyOf(request);
-  if (key)
-    return `crm:${route}:key:${createHash('sha256')
-      .update(`${ticket.id}\u0000${key}\u0000${requestFingerprint(route, request.raw)}`)
-      .digest('hex')}`;
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+  if (key) return `crm:${route}:key:${sha256(`${ticket.id}\u0000${key}\u0000${requestFingerprint(route, request.raw)}`)}`;
   return `crm:${route}:body:${createHash('sha256').update(`${ticket.id}@${ticket.revision}:`).update(request.raw).digest('hex')}`;
 }
 

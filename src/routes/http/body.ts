@@ -57,8 +57,9 @@ export function parseJson(bytes: Uint8Array): unknown {
 }
 
 /**
- * Checks a value against its model and answers 400 naming every offending
- * field; first, that everything in it can be stored (`unstorableIn`). A schema may carry `code` (the error code of the 400, default
+ * Checks that everything in a value can be stored (`unstorableIn`), then the
+ * value against its model, and answers 400 naming every offending field. A
+ * schema may carry `code` (the error code of the 400, default
  * `invalid_request`) and `description` (what the field must be).
  */
 export function validate<S extends TSchema>(schema: S, value: unknown): Static<S> {

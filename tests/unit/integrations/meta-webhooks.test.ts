@@ -230,6 +230,17 @@ describe('what Postgres could not store', () => {
     expect(routing.cleaned).toEqual(['entry.0.changes.0.value.sender.phone_number: NUL or unpaired surrogate removed']);
   });
 
+  test("a status named after the prototype's keys is not tracked; one nested too deep to print is ignored, not thrown", () => {
+    const deep = JSON.parse(`${'['.repeat(50_000)}${']'.repeat(50_000)}`);
+    const { updates, ignored } = parseStatuses(
+      { id: 'wamid.p', status: '__proto__', timestamp: '1764514800', recipient_id: PHONE },
+      { id: 'wamid.c', status: 'constructor', timestamp: '1764514800', recipient_id: PHONE },
+      { id: 'wamid.d', status: deep, timestamp: deep, recipient_id: PHONE },
+    );
+    expect(updates).toEqual([]);
+    expect(ignored).toEqual(['status __proto__ not tracked', 'status constructor not tracked', 'status ? not tracked']);
+  });
+
   test('a location whose coordinates are not numbers or text is read without them', () => {
     const deep = JSON.parse(`${'['.repeat(50_000)}${']'.repeat(50_000)}`);
     expect(parseMessage({ type: 'location', location: { name: 'Casa', latitude: deep, longitude: 1 } }).text).toBe('Casa');
