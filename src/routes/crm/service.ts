@@ -59,7 +59,11 @@ export function createCrmService(deps: CrmServiceDeps) {
     return ticket;
   }
 
-  /** A key the CRM reuses for another request on this ticket is refused before anything else is decided. */
+  /**
+   * A key the CRM reuses for another request on this ticket is refused before
+   * anything else is decided. The caller is the one holder of CRM_API_TOKEN,
+   * so the ticket is the scope that remains.
+   */
   async function claimKey(route: string, request: CrmRequest<unknown>, ticket: Ticket): Promise<void> {
     const key = idempotencyKeyOf(request);
     if (key) await deps.idempotency.claim(`crm:${ticket.id}`, key, requestFingerprint(route, request.raw));
