@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { expect, test } from 'bun:test';
 import fc from 'fast-check';
-import Redis from 'ioredis';
-import { streamKeys } from '../../src/streams/codec';
-import { eventually, metaJson, postWebhook, REDIS_URL, sendUser, startStack, text, type TestStack } from '../support/harness';
+import { streamKeys } from '../../../src/streams/codec';
+import { eventually, metaJson, postWebhook } from '../../support/harness';
+import { freshPhone, hostileStack } from './support';
 
 /**
  * The whole pipeline under a bounded run of random signed webhooks (Meta's
@@ -11,19 +11,8 @@ import { eventually, metaJson, postWebhook, REDIS_URL, sendUser, startStack, tex
  * applied within a second.
  */
 const DELIVERIES = 40;
-const FLOWS_WITHIN_MS = 1000;
-const PHONE = `5733${String(process.pid % 1000).padStart(3, '0')}00001`;
-
-let stack: TestStack;
-let redis: Redis;
-beforeAll(async () => {
-  stack = await startStack('hostile_fuzz');
-  redis = new Redis(REDIS_URL);
-}, 30_000);
-afterAll(async () => {
-  redis.disconnect();
-  await stack.stop();
-});
+const PHONE = freshPhone();
+const hostile = hostileStack('hostile_fuzz');
 
 const codeUnit = fc.integer({ min: 0, max: 0xffff }).map((unit) => String.fromCharCode(unit));
 const hostileString = fc.oneof(fc.string(), fc.string({ unit: codeUnit }), fc.constantFrom('\u0000', '\ud800', '99999999999999999999', '-1', ''));
@@ -80,10 +69,10 @@ const delivery = fc
 
 /** Entries not yet read (lag) or read and not acknowledged (pending), over every partition. */
 const unfinished = async () => {
-  const keys = streamKeys(stack.config.REDIS_KEY_PREFIX);
+  const keys = streamKeys(hostile.stack.config.REDIS_KEY_PREFIX);
   let total = 0;
-  for (let partition = 0; partition < stack.config.STREAM_PARTITIONS; partition++) {
-    const groups = (await redis.xinfo('GROUPS', keys.partition(partition)).catch(() => [])) as (string | number)[][];
+  for (let partition = 0; partition < hostile.stack.config.STREAM_PARTITIONS; partition++) {
+    const groups = (await hostile.redis.xinfo('GROUPS', keys.partition(partition)).catch(() => [])) as (string | number)[][];
     for (const fields of groups) {
       const info = Object.fromEntries(Array.from({ length: fields.length / 2 }, (_, index) => [fields[2 * index], fields[2 * index + 1]]));
       if (info.name === keys.group) total += Number(info.pending) + Number(info.lag ?? 0);
@@ -94,15 +83,10 @@ const unfinished = async () => {
 
 test(`${DELIVERIES} random signed webhooks: all 200, no dead letter, and the user's next message flows`, async () => {
   const statuses: number[] = [];
-  for (const payload of fc.sample(delivery, DELIVERIES)) statuses.push((await postWebhook(stack, metaJson(payload))).status);
+  for (const payload of fc.sample(delivery, DELIVERIES)) statuses.push((await postWebhook(hostile.stack, metaJson(payload))).status);
   expect(statuses).toEqual(Array(DELIVERIES).fill(200));
 
-  const id = await sendUser(stack, PHONE, text('¿siguen ahí?'));
-  await eventually(
-    async () => (await stack.sql`select 1 from processed_events where id = ${`wa:msg:${id}`}`).length > 0,
-    'the legitimate message',
-    FLOWS_WITHIN_MS,
-  );
+  await hostile.stillFlows(PHONE);
   await eventually(async () => (await unfinished()) === 0, 'every partition drained');
-  expect(await redis.xlen(streamKeys(stack.config.REDIS_KEY_PREFIX).deadLetter)).toBe(0);
+  expect(await hostile.deadLetterCount()).toBe(0);
 }, 60_000);
