@@ -54,7 +54,6 @@ export function cleanJson(root: unknown): { value: unknown; cleaned: string[] } 
     cleaned.push(path || 'body');
     return storableText(value);
   };
-  const copy = { value: clean(root, '') };
   const stack: { source: unknown; target: Record<string, unknown> | unknown[]; path: string }[] = [];
   const enqueue = (source: unknown, path: string) => {
     if (!isRecord(source)) return source;
@@ -62,7 +61,7 @@ export function cleanJson(root: unknown): { value: unknown; cleaned: string[] } 
     stack.push({ source, target, path });
     return target;
   };
-  copy.value = enqueue(copy.value, '');
+  const value = enqueue(clean(root, ''), '');
   while (stack.length > 0) {
     const { source, target, path } = stack.pop()!;
     for (const [rawKey, child] of Object.entries(source as Record<string, unknown>)) {
@@ -72,5 +71,5 @@ export function cleanJson(root: unknown): { value: unknown; cleaned: string[] } 
       Object.defineProperty(target, key, { value: enqueue(clean(child, childPath), childPath), enumerable: true, writable: true, configurable: true });
     }
   }
-  return { value: copy.value, cleaned };
+  return { value, cleaned };
 }
