@@ -8,9 +8,11 @@ import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import { adminRoutes } from './routes/admin';
 import { crmRoutes } from './routes/crm';
+import { redisIdempotencyKeys } from './routes/crm/idempotency';
 import { createCrmService } from './routes/crm/service';
 import { dashboardRoutes } from './routes/dashboard';
 import { healthRoutes } from './routes/health';
+import { assertDeclaredSize } from './routes/http/body';
 import { clientAddressOf, memoryRateLimit, redisRateLimit } from './routes/http/rate-limit';
 import { metaRoutes } from './routes/meta';
 import { createMetaService } from './routes/meta/service';
@@ -69,6 +71,8 @@ export function createApp(deps: AppDeps) {
   return new Elysia()
     .onRequest(({ request }) => {
       startedAt.set(request, performance.now());
+      // On every route, known or not: past MAX_BODY_BYTES the answer is the JSON 413, never Bun's empty one.
+      assertDeclaredSize(request, config.MAX_BODY_BYTES);
     })
     .onAfterResponse(({ request, route, set, responseValue }) => {
       const started = startedAt.get(request);
@@ -103,6 +107,7 @@ export function createApp(deps: AppDeps) {
           queries,
           producer: deps.producer,
           window: { windowS: config.WHATSAPP_WINDOW_S, reengageTemplate: config.WHATSAPP_REENGAGE_TEMPLATE !== '' },
+          idempotency: redisIdempotencyKeys(deps.redis, config.REDIS_KEY_PREFIX),
         }),
         maxBodyBytes: config.MAX_BODY_BYTES,
         guard: {

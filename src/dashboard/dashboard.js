@@ -28,10 +28,11 @@
     const params = new URLSearchParams(location.search);
     $('from').value = params.get('from') ?? isoDay(monthAgo);
     $('to').value = params.get('to') ?? isoDay(today);
-    $('token').value = localStorage.getItem(TOKEN_KEY) ?? '';
+    // sessionStorage, not localStorage: the token survives a reload but not the tab, and never sits on disk for the next user.
+    $('token').value = sessionStorage.getItem(TOKEN_KEY) ?? '';
     $('controls').addEventListener('submit', (event) => {
       event.preventDefault();
-      localStorage.setItem(TOKEN_KEY, $('token').value);
+      sessionStorage.setItem(TOKEN_KEY, $('token').value);
       void load();
     });
     if ($('token').value) void load();

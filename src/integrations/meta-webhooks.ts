@@ -8,16 +8,22 @@ import {
   type UserIdChange,
   type WhatsAppDeliveryStatus,
 } from '../events';
+import { cleanJson, storableText } from '../storable';
 import { firstKeyOf, isBsuid, type UserIds } from '../user-ids';
 
 /**
  * Turns Meta's webhook envelopes into pipeline events. Meta's payloads vary
  * by API version and by product (WhatsApp, Messenger); anything unknown is
  * reported in `ignored`, never thrown, so the sender always gets its 200.
+ * What Postgres could not store (NUL, unpaired surrogates, an impossible
+ * timestamp) is repaired and reported in `cleaned`: a refusal would only make
+ * Meta redeliver the same bytes.
  */
 export interface ParsedWebhook {
   events: PipelineEvent[];
   ignored: string[];
+  /** Where the payload was repaired (paths and reasons, never the content). */
+  cleaned: string[];
 }
 
 type Json = Record<string, unknown>;
@@ -27,10 +33,29 @@ const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? value : [
 const asString = (value: unknown): string | undefined =>
   typeof value === 'string' && value !== '' ? value : typeof value === 'number' ? String(value) : undefined;
 
-/** Meta sends Unix seconds, as a string or (in older samples) a number. */
-function toIso(timestamp: unknown): string {
-  const seconds = Number(timestamp);
-  return Number.isFinite(seconds) && seconds > 0 ? new Date(seconds * 1000).toISOString() : new Date().toISOString();
+/** WhatsApp's launch: no message of ours is older. */
+const EARLIEST_S = Date.UTC(2009, 0, 1) / 1000;
+const CLOCK_SKEW_S = 24 * 3600;
+
+/**
+ * Meta sends Unix seconds, as a string or (in older samples) a number. One
+ * outside 2009..tomorrow (`"99999999999999999999"` is past what a Date holds)
+ * becomes the time of receipt, noted in `cleaned`.
+ */
+function toIso(timestamp: unknown, cleaned: string[], what: string): string {
+  // Only text or a number: Number() of a deeply nested array recurses until the stack overflows.
+  const seconds = typeof timestamp === 'string' || typeof timestamp === 'number' ? Number(timestamp) : NaN;
+  const now = Date.now();
+  if (Number.isFinite(seconds) && seconds >= EARLIEST_S && seconds <= now / 1000 + CLOCK_SKEW_S) return new Date(seconds * 1000).toISOString();
+  cleaned.push(`${what}.timestamp out of range: time of receipt used`);
+  return new Date(now).toISOString();
+}
+
+/** The payload with storable texts only; what had to be cleaned goes to `cleaned`. */
+function storablePayload(payload: unknown, cleaned: string[]): unknown {
+  const { value, cleaned: paths } = cleanJson(payload);
+  cleaned.push(...paths.map((path) => `${path}: NUL or unpaired surrogate removed`));
+  return value;
 }
 
 function changesOf(payload: unknown, ignored: string[]): { field: string; value: Json }[] {
@@ -54,10 +79,11 @@ function changesOf(payload: unknown, ignored: string[]): { field: string; value:
 
 export function parseWhatsAppWebhook(payload: unknown): ParsedWebhook {
   const ignored: string[] = [];
+  const cleaned: string[] = [];
   const events: PipelineEvent[] = [];
-  for (const { field, value } of changesOf(payload, ignored)) {
+  for (const { field, value } of changesOf(storablePayload(payload, cleaned), ignored)) {
     if (field === 'user_id_update') {
-      events.push(...userIdUpdates(value, ignored));
+      events.push(...userIdUpdates(value, ignored, cleaned));
       continue;
     }
     if (field !== 'messages') {
@@ -66,12 +92,12 @@ export function parseWhatsAppWebhook(payload: unknown): ParsedWebhook {
     }
     const contacts = asArray(value.contacts).filter(isObject);
     for (const raw of asArray(value.messages)) {
-      const change = isObject(raw) ? userIdChangeMessage(raw) : undefined;
+      const change = isObject(raw) ? userIdChangeMessage(raw, cleaned) : undefined;
       if (change) {
         events.push(userIdChangeEvent(change));
         continue;
       }
-      const message = isObject(raw) ? normaliseMessage(raw, contacts) : undefined;
+      const message = isObject(raw) ? normaliseMessage(raw, contacts, cleaned) : undefined;
       if (!message) {
         ignored.push('message without id or sender');
         continue;
@@ -79,16 +105,16 @@ export function parseWhatsAppWebhook(payload: unknown): ParsedWebhook {
       events.push(pipelineEvent('user.message', firstKeyOf(message.user)!, `wa:msg:${message.waMessageId}`, message));
     }
     for (const raw of asArray(value.statuses)) {
-      const status = isObject(raw) ? normaliseStatus(raw) : undefined;
+      const status = isObject(raw) ? normaliseStatus(raw, cleaned) : undefined;
       if (!status) {
-        ignored.push(`status ${isObject(raw) ? String(raw.status) : '?'} not tracked`);
+        ignored.push(`status ${(isObject(raw) && asString(raw.status)) || '?'} not tracked`);
         continue;
       }
       events.push(pipelineEvent('whatsapp.status', firstKeyOf(status.user)!, `wa:status:${status.waMessageId}:${status.status}`, status));
     }
     if (!value.messages && !value.statuses) ignored.push(Array.isArray(value.errors) ? 'value-level errors only' : 'no messages or statuses');
   }
-  return { events, ignored };
+  return { events, ignored, cleaned };
 }
 
 /** A phone and a BSUID as Meta placed them; a BSUID found where a phone was expected is taken for what it is. */
@@ -103,7 +129,7 @@ function userIds(phone: string | undefined, bsuid: string | undefined, extra: Om
   return ids;
 }
 
-function normaliseMessage(raw: Json, contacts: Json[]): InboundMessage | undefined {
+function normaliseMessage(raw: Json, contacts: Json[], cleaned: string[]): InboundMessage | undefined {
   const waMessageId = asString(raw.id);
   // A user who adopted a username comes with `from_user_id` (their BSUID) and no `from`; most come with both.
   const contact =
@@ -115,7 +141,7 @@ function normaliseMessage(raw: Json, contacts: Json[]): InboundMessage | undefin
   });
   if (!waMessageId || !firstKeyOf(user)) return undefined;
   const type = asString(raw.type) ?? 'unknown';
-  return { user, waMessageId, timestamp: toIso(raw.timestamp), profileName: asString(profile.name), type, ...contentOf(type, raw) };
+  return { user, waMessageId, timestamp: toIso(raw.timestamp, cleaned, 'message'), profileName: asString(profile.name), type, ...contentOf(type, raw) };
 }
 
 function contentOf(type: string, raw: Json): Pick<InboundMessage, 'text' | 'replyId' | 'media'> {
@@ -144,7 +170,8 @@ function contentOf(type: string, raw: Json): Pick<InboundMessage, 'text' | 'repl
       return { text: asString(reply?.title) ?? asString(reply?.body), replyId: asString(reply?.id) };
     }
     case 'location': {
-      const coordinates = body.latitude !== undefined && body.longitude !== undefined ? `${body.latitude},${body.longitude}` : undefined;
+      const [latitude, longitude] = [asString(body.latitude), asString(body.longitude)];
+      const coordinates = latitude !== undefined && longitude !== undefined ? `${latitude},${longitude}` : undefined;
       return { text: [asString(body.name), asString(body.address), coordinates].filter(Boolean).join(' · ') };
     }
     case 'reaction':
@@ -171,9 +198,11 @@ const TRACKED_STATUSES: Record<string, WhatsAppDeliveryStatus> = {
   failed: 'failed',
 };
 
-function normaliseStatus(raw: Json): StatusUpdate | undefined {
+function normaliseStatus(raw: Json, cleaned: string[]): StatusUpdate | undefined {
   const waMessageId = asString(raw.id);
-  const status = TRACKED_STATUSES[asString(raw.status) ?? ''];
+  const name = asString(raw.status) ?? '';
+  // Own keys only: `__proto__` or `constructor` would find the prototype's.
+  const status = Object.hasOwn(TRACKED_STATUSES, name) ? TRACKED_STATUSES[name] : undefined;
   // `recipient_id` only when the message went to a phone; `recipient_user_id` (the BSUID) on every status since 2026.
   const user = userIds(asString(raw.recipient_id) ?? asString(raw.recipient_participant_id), asString(raw.recipient_user_id), {
     parentBsuid: asString(raw.recipient_parent_user_id),
@@ -185,7 +214,7 @@ function normaliseStatus(raw: Json): StatusUpdate | undefined {
   return {
     waMessageId,
     status,
-    timestamp: toIso(raw.timestamp),
+    timestamp: toIso(raw.timestamp, cleaned, 'status'),
     user,
     errors: errors.length > 0 ? errors : undefined,
     callbackData: asString(raw.biz_opaque_callback_data),
@@ -201,7 +230,7 @@ const userIdChangeEvent = (change: UserIdChange) =>
  * `previous_user_id` / `user_id` spelling is read too), and the phone when
  * Meta may share it.
  */
-function userIdUpdates(value: Json, ignored: string[]): PipelineEvent[] {
+function userIdUpdates(value: Json, ignored: string[], cleaned: string[]): PipelineEvent[] {
   const items = Array.isArray(value.user_id_update) ? value.user_id_update : [value];
   const events: PipelineEvent[] = [];
   for (const item of items.filter(isObject)) {
@@ -213,19 +242,21 @@ function userIdUpdates(value: Json, ignored: string[]): PipelineEvent[] {
       continue;
     }
     const phone = asString(item.wa_id);
-    events.push(userIdChangeEvent({ previousBsuid, bsuid, ...(phone && !isBsuid(phone) ? { phone } : {}), timestamp: toIso(item.timestamp) }));
+    events.push(
+      userIdChangeEvent({ previousBsuid, bsuid, ...(phone && !isBsuid(phone) ? { phone } : {}), timestamp: toIso(item.timestamp, cleaned, 'user_id_update') }),
+    );
   }
   return events;
 }
 
 /** The same news as a system message (`system.type` = `user_changed_user_id`, the new id in `system.user_id`). */
-function userIdChangeMessage(raw: Json): UserIdChange | undefined {
+function userIdChangeMessage(raw: Json, cleaned: string[]): UserIdChange | undefined {
   if (raw.type !== 'system' || !isObject(raw.system) || raw.system.type !== 'user_changed_user_id') return undefined;
   const previousBsuid = asString(raw.from_user_id);
   const bsuid = asString(raw.system.user_id) ?? asString(raw.system.new_user_id);
   if (!previousBsuid || !bsuid) return undefined;
   const phone = asString(raw.from);
-  return { previousBsuid, bsuid, ...(phone ? { phone } : {}), timestamp: toIso(raw.timestamp) };
+  return { previousBsuid, bsuid, ...(phone ? { phone } : {}), timestamp: toIso(raw.timestamp, cleaned, 'message') };
 }
 
 /**
@@ -239,10 +270,11 @@ export interface ParsedThreadControl {
   phone?: string;
 }
 
-export function parseThreadControlWebhook(payload: unknown, crmAppId: string): { items: ParsedThreadControl[]; ignored: string[] } {
+export function parseThreadControlWebhook(payload: unknown, crmAppId: string): { items: ParsedThreadControl[]; ignored: string[]; cleaned: string[] } {
   const ignored: string[] = [];
+  const cleaned: string[] = [];
   const items: ParsedThreadControl[] = [];
-  for (const { field, value } of changesOf(payload, ignored)) {
+  for (const { field, value } of changesOf(storablePayload(payload, cleaned), ignored)) {
     if (field !== 'messaging_handovers') {
       ignored.push(`field ${field || '(none)'}`);
       continue;
@@ -251,14 +283,16 @@ export function parseThreadControlWebhook(payload: unknown, crmAppId: string): {
     if (item) items.push(item);
     else ignored.push(`handover event ${asString(value.event) ?? asString(value.type) ?? '(unnamed)'} not understood`);
   }
-  return { items, ignored };
+  return { items, ignored, cleaned };
 }
 
 function ticketIdFrom(metadata: string | undefined): string | undefined {
   if (!metadata) return undefined;
   try {
     const parsed: unknown = JSON.parse(metadata);
-    return isObject(parsed) ? (asString(parsed.ticket_id) ?? asString(parsed.ticketId)) : undefined;
+    // The metadata's own escapes (`\u0000`) come to life here, after the payload was cleaned.
+    const ticketId = isObject(parsed) ? (asString(parsed.ticket_id) ?? asString(parsed.ticketId)) : undefined;
+    return ticketId === undefined ? undefined : storableText(ticketId) || undefined;
   } catch {
     // Routing's metadata is free text ("WhatsApp user requested human agent"): no ticket in it.
     return /\bTK-\d{4}-\d+\b/.exec(metadata)?.[0];

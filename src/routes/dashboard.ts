@@ -5,8 +5,22 @@ const ASSETS = join(import.meta.dir, '../dashboard');
 /** Chart.js's browser build, served from the installed package: users need no build step and the page needs no CDN. */
 const CHART_JS = join(dirname(Bun.resolveSync('chart.js', import.meta.dir)), 'chart.umd.min.js');
 
+/**
+ * The page holds a token that reads every KPI: nothing but its own files may
+ * run or be fetched (no inline script or style, so no 'unsafe-inline';
+ * Chart.js styles its canvas through the CSSOM, which CSP allows), no site
+ * may frame it (clickjacking), and no URL of it leaks in a Referer.
+ */
+export const DASHBOARD_HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+};
+
 const file = (path: string, type: string) => async () =>
-  new Response(Bun.file(path), { headers: { 'content-type': type, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' } });
+  new Response(Bun.file(path), { headers: { 'content-type': type, 'cache-control': 'no-cache', ...DASHBOARD_HEADERS } });
 
 /**
  * The supervisors' page. Static: it reads /api/metrics/kpis with the

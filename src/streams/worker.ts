@@ -3,6 +3,7 @@ import type { StreamEntry } from '../events';
 import { errorDetail, errorSummary } from '../errors';
 import type { Logger } from '../logger';
 import { CodecError, deadLetterFields, decodeEvent, type StreamKeys } from './codec';
+import { isPermanentFailure } from './failure';
 import { DEAD_LETTER_MAXLEN, trimAcknowledged } from './retention';
 
 export interface StreamWorkerOptions {
@@ -185,11 +186,12 @@ export function createStreamWorker(options: StreamWorkerOptions) {
         await options.handle([entry]);
       } catch (error) {
         if (await options.isOutage()) throw error;
+        // A data error the database refuses every time is dead-lettered now: retries would only stall the partition.
+        const permanent = isPermanentFailure(error);
         const count = await countFailure(stream, entry.entryId);
-        const message = errorDetail(error);
-        if (count >= options.maxDeliveries) {
+        if (permanent || count >= options.maxDeliveries) {
           const fields = raw.find(([id]) => id === entry.entryId)![1];
-          await deadLetter(stream, entry.entryId, fields, message, count);
+          await deadLetter(stream, entry.entryId, fields, `${permanent ? 'permanent: ' : ''}${errorDetail(error)}`, count);
           continue;
         }
         logger.error(

@@ -76,10 +76,15 @@ test('every chart draws the seeded data; a narrower range redraws it; the number
   const page = await browser.newPage({ viewport: { width: 1400, height: 1800 } });
   const problems: string[] = [];
   page.on('pageerror', (error) => problems.push(error.message));
+  // Chromium reports what the Content-Security-Policy blocked as console errors.
+  page.on('console', (message) => message.text().includes('Content Security Policy') && problems.push(message.text()));
   await page.goto(`${stack.service.url}/dashboard?from=2026-11-01&to=2026-11-10`);
   await page.fill('#token', METRICS_TOKEN);
   await page.click('button[type=submit]');
   await page.waitForSelector('body[data-state=ready]');
+
+  // The token lives as long as the tab, never on disk.
+  expect(await page.evaluate(() => [localStorage.length, Object.values(sessionStorage)])).toEqual([0, [METRICS_TOKEN]]);
 
   const wide = await page.evaluate(chartData);
   expect(Object.keys(wide).sort()).toEqual(['agents', 'category', 'csat', 'reasons', 'resolution', 'tickets', 'times']);

@@ -48,6 +48,18 @@ describe('GET /api/admin/dead-letters', () => {
     expect(after.status).toBe(400);
     expect(after.body.message).toContain('after');
   });
+
+  test('a cursor past what Redis holds in an id (2^64) is 400, not a Redis error; the largest one it holds is a page', async () => {
+    const app = context.app();
+    for (const after of ['99999999999999999999-0', '0-99999999999999999999', '18446744073709551615-18446744073709551615']) {
+      const { status, body } = await admin(app, 'GET', `/api/admin/dead-letters?after=${after}`);
+      expect({ after, status }).toEqual({ after, status: 400 });
+      expect(body.message).toContain('after must be a stream entry id');
+    }
+    expect((await admin(app, 'GET', '/api/admin/dead-letters?after=9999999999999999999-9999999999999999999')).status).toBe(200);
+    const redrive = await admin(app, 'POST', '/api/admin/dead-letters/redrive', { ids: ['1-99999999999999999999'] });
+    expect(redrive.status).toBe(400);
+  });
 });
 
 describe('POST /api/admin/dead-letters/redrive', () => {

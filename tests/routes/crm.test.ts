@@ -100,7 +100,7 @@ describe('POST /api/crm/handover', () => {
     const body = { ticketId: ticket.id, userPhone: ticket.phone, handoverType: 'human_to_bot' };
     const key = { 'idempotency-key': `close-${ticket.id}` };
     expect((await crm('POST', '/api/crm/handover', body, key)).status).toBe(200);
-    expect((await crm('POST', '/api/crm/handover', { ...body, metadata: { retry: 1 } }, key)).status).toBe(200);
+    expect((await crm('POST', '/api/crm/handover', body, key)).status).toBe(200);
     const queued = await entriesFor(ticket.phone);
     expect(new Set(queued.map((entry) => entry.id)).size).toBe(1);
 
@@ -109,6 +109,31 @@ describe('POST /api/crm/handover', () => {
     await context.database.db.update(tickets).set({ status: 'closed' }).where(eq(tickets.id, ticket.id));
     expect((await crm('POST', '/api/crm/handover', body, key)).status).toBe(200);
     expect(await entriesFor(ticket.phone)).toHaveLength(queued.length);
+  });
+
+  test('an Idempotency-Key reused with a different body is 409 idempotency_key_reused and queues nothing more', async () => {
+    const ticket = await context.insertTicket();
+    const body = { ticketId: ticket.id, userPhone: ticket.phone, handoverType: 'human_to_bot' };
+    const key = { 'idempotency-key': `reused-${ticket.id}` };
+    expect((await crm('POST', '/api/crm/handover', body, key)).status).toBe(200);
+
+    const reused = await crm('POST', '/api/crm/handover', { ...body, metadata: { retry: 1 } }, key);
+    expect(reused.status).toBe(409);
+    expect(reused.body).toMatchObject({ success: false, error: 'idempotency_key_reused' });
+    const elsewhere = await crm('POST', '/api/crm/send-message', { ticketId: ticket.id, userPhone: ticket.phone, message: 'hola', messageType: 'text' }, key);
+    expect(elsewhere.status).toBe(409);
+    expect(await entriesFor(ticket.phone)).toHaveLength(1);
+  });
+
+  test('an Idempotency-Key belongs to its ticket: the same key on another ticket is another request', async () => {
+    const [first, second] = [await context.insertTicket(), await context.insertTicket()];
+    const key = { 'idempotency-key': 'agent-console-1' };
+    for (const ticket of [first, second]) {
+      const response = await crm('POST', '/api/crm/handover', { ticketId: ticket.id, userPhone: ticket.phone, handoverType: 'human_to_bot' }, key);
+      expect(response.status).toBe(200);
+    }
+    const [one, two] = [(await entriesFor(first.phone))[0]!, (await entriesFor(second.phone))[0]!];
+    expect(one.id).not.toBe(two.id);
   });
 
   test('without an Idempotency-Key, the same body at the same ticket revision is the same event', async () => {
@@ -267,6 +292,88 @@ describe('the bodies', () => {
     expect(response.status).toBe(413);
     expect(response.headers.get('content-type')).toStartWith('application/json');
     expect(await response.json()).toMatchObject({ success: false, error: 'payload_too_large' });
+  });
+});
+
+describe('input Postgres could not store, refused where it enters', () => {
+  const deep = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
+  const refusals: [string, string, (ticket: { id: string; phone: string }) => string, string][] = [
+    [
+      'a text with NUL',
+      '/api/crm/send-message',
+      (t) => JSON.stringify({ ticketId: t.id, userPhone: t.phone, message: 'a\u0000b', messageType: 'text' }),
+      'message must not contain NUL',
+    ],
+    [
+      'a caption with an unpaired surrogate',
+      '/api/crm/send-message',
+      (t) => JSON.stringify({ ticketId: t.id, userPhone: t.phone, message: 'hola', messageType: 'text', caption: '\ud800' }),
+      'caption must not contain',
+    ],
+    [
+      'a timestamp in year 0',
+      '/api/crm/send-message',
+      (t) => JSON.stringify({ ticketId: t.id, userPhone: t.phone, message: 'hola', messageType: 'text', timestamp: '0000-01-01T00:00:00Z' }),
+      'timestamp must be an ISO 8601 date-time',
+    ],
+    [
+      'a timestamp a year ahead',
+      '/api/crm/send-message',
+      (t) =>
+        JSON.stringify({
+          ticketId: t.id,
+          userPhone: t.phone,
+          message: 'hola',
+          messageType: 'text',
+          timestamp: new Date(Date.now() + 366 * 86400_000).toISOString(),
+        }),
+      'timestamp must be',
+    ],
+    [
+      'an agentName with NUL',
+      '/api/crm/handover',
+      (t) => JSON.stringify({ ticketId: t.id, userPhone: t.phone, handoverType: 'human_to_bot', agentName: 'Ana\u0000' }),
+      'agentName must not contain',
+    ],
+    [
+      'metadata 33 levels deep',
+      '/api/crm/handover',
+      (t) => `{"ticketId":"${t.id}","userPhone":"${t.phone}","handoverType":"human_to_bot","metadata":{"a":${deep(32)}}}`,
+      'is nested deeper than 32 levels',
+    ],
+    [
+      'a metadata number JSON makes infinite',
+      '/api/crm/handover',
+      (t) => `{"ticketId":"${t.id}","userPhone":"${t.phone}","handoverType":"human_to_bot","metadata":{"n":-1e400}}`,
+      'metadata.n must be a finite number',
+    ],
+  ];
+
+  for (const [what, path, body, message] of refusals) {
+    test(`${what} is 400 naming the field, and nothing is queued`, async () => {
+      const ticket = await context.insertTicket();
+      const response = await crm('POST', path, body(ticket));
+      expect(response.status).toBe(400);
+      expect(response.body).toMatchObject({ success: false, error: 'invalid_request' });
+      expect(response.body.message).toContain(message);
+      expect(await entriesFor(ticket.phone)).toEqual([]);
+    });
+  }
+
+  test('a timestamp of a real moment and metadata 31 levels deep are accepted', async () => {
+    const ticket = await context.insertTicket();
+    const body = { ticketId: ticket.id, userPhone: ticket.phone, message: 'hola', messageType: 'text', timestamp: new Date().toISOString() };
+    expect((await crm('POST', '/api/crm/send-message', body)).status).toBe(200);
+    const handover = `{"ticketId":"${ticket.id}","userPhone":"${ticket.phone}","handoverType":"human_to_bot","metadata":{"a":${deep(30)}}}`;
+    expect((await crm('POST', '/api/crm/handover', handover)).status).toBe(200);
+  });
+
+  test('handover-status of a ticket id with NUL or past 64 characters is 400 naming ticketId', async () => {
+    for (const id of ['%00', 'TK%00', 'T'.repeat(65)]) {
+      const { status, body } = await crm('GET', `/api/crm/handover-status/${id}`);
+      expect(status).toBe(400);
+      expect(body.message).toContain('ticketId');
+    }
   });
 });
 

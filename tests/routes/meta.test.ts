@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { createLogger } from '../../src/logger';
 import { signBody } from '../../src/security';
 import { metaJson, text, userMessagePayload } from '../support/harness';
 import { call, freshPhone, routeContext, SECRETS, type RouteContext, type TestApp } from './support';
@@ -187,5 +188,29 @@ describe('rate limits', () => {
     const body = JSON.stringify({ padding: 'x'.repeat(limited.config.MAX_BODY_BYTES) });
     expect((await limited.handle(delivery(body))).status).toBe(413);
     expect((await limited.handle(delivery(body))).status).toBe(429);
+  });
+});
+
+describe('what Postgres could not store', () => {
+  test('a signed message with NUL and an impossible timestamp is accepted cleaned, and the cleaning is logged by place, never by content', async () => {
+    const lines: string[] = [];
+    const logged = context.app({}, createLogger('info', { write: (line: string) => void lines.push(line) }));
+    const phone = freshPhone();
+    const { id, payload } = userMessagePayload(phone, text('secreto\u0000'));
+    (payload.entry[0]!.changes[0]!.value as unknown as { messages: { timestamp: string }[] }).messages[0]!.timestamp = '99999999999999999999';
+    const body = metaJson(payload);
+
+    const response = await call(logged, delivery(body));
+
+    expect(response).toEqual({ status: 200, body: { success: true, accepted: 1, ignored: 0 } });
+    const [event] = (await logged.entries()).filter((entry) => entry.key === phone);
+    expect(event).toMatchObject({ id: `wa:msg:${id}`, data: { text: 'secreto' } });
+    const cleaned = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.event === 'webhook.cleaned');
+    expect(cleaned).toMatchObject({
+      count: 2,
+      fields: ['entry.0.changes.0.value.messages.0.text.body: NUL or unpaired surrogate removed', 'message.timestamp out of range: time of receipt used'],
+    });
+    expect(lines.join('\n')).not.toContain('secreto');
+    expect(lines.join('\n')).not.toContain(phone);
   });
 });

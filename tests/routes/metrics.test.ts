@@ -49,6 +49,12 @@ describe('GET /api/metrics/kpis', () => {
     expect((await kpis(app, 'from=2026-01-01&to=2026-01-31&groupBy=hour')).body.message).toBe('groupBy: expected one of day, agent, category');
   });
 
+  test('dates no ticket can have (year 0, year 9999) are 400s that say which, never a database error', async () => {
+    expect(await kpis(app, 'from=0000-01-01&to=0000-01-02')).toMatchObject({ status: 400, body: { message: 'from must be a date between 2009 and 2999' } });
+    expect(await kpis(app, 'from=2026-01-01&to=9999-12-31')).toMatchObject({ status: 400, body: { message: 'to must be a date between 2009 and 2999' } });
+    expect((await kpis(app, 'from=9999-12-30&to=9999-12-31')).status).toBe(400);
+  });
+
   test('the token is required even when /metrics is open', async () => {
     const open = context.app({ METRICS_TOKEN: '' });
     expect((await kpis(open, 'from=2020-01-01&to=2020-01-01', '')).status).toBe(401);

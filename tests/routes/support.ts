@@ -4,7 +4,7 @@ import { loadConfig, type Config } from '../../src/config';
 import { openDatabase, type Database } from '../../src/db/client';
 import { tickets, type Ticket } from '../../src/db/schema';
 import type { PipelineEvent } from '../../src/events';
-import { createLogger } from '../../src/logger';
+import { createLogger, type Logger } from '../../src/logger';
 import { createMetrics } from '../../src/metrics';
 import { decodeEvent, streamKeys } from '../../src/streams/codec';
 import { createDeadLetters, type DeadLetters } from '../../src/streams/dead-letters';
@@ -28,7 +28,8 @@ export interface TestApp {
 export interface RouteContext {
   database: Database;
   redis: Redis;
-  app(env?: Record<string, string>): TestApp;
+  /** `logger`: to read what a route logs (silent by default). */
+  app(env?: Record<string, string>, logger?: Logger): TestApp;
   insertTicket(values?: Partial<typeof tickets.$inferInsert>): Promise<Ticket>;
   close(): Promise<void>;
 }
@@ -46,7 +47,7 @@ export async function routeContext(label: string): Promise<RouteContext> {
   const prefixes: string[] = [];
   const logger = createLogger('silent');
 
-  const app = (env: Record<string, string> = {}): TestApp => {
+  const app = (env: Record<string, string> = {}, appLogger = logger): TestApp => {
     const prefix = `hbtest:routes:${label}:${process.pid}:${Date.now().toString(36)}:${prefixes.length}:`;
     prefixes.push(prefix);
     const config = loadConfig({
@@ -63,7 +64,7 @@ export async function routeContext(label: string): Promise<RouteContext> {
     const deadLetters = createDeadLetters(redis, keys, config.STREAM_PARTITIONS);
     const producer = createProducer(redis, keys, config.STREAM_PARTITIONS);
     const metrics = createMetrics({ database, deadLetters, redis, keys, partitions: config.STREAM_PARTITIONS });
-    const elysia = createApp({ config, database, redis, producer, deadLetters, metrics, logger });
+    const elysia = createApp({ config, database, redis, producer, deadLetters, metrics, logger: appLogger });
     return {
       config,
       deadLetters,

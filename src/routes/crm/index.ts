@@ -45,5 +45,5 @@ export const crmRoutes = ({ service, guard, maxBodyBytes }: CrmRouteDeps) => {
       },
       { parse: 'none' },
     )
-    .get('/handover-status/:ticketId', ({ params }) => service.status(params.ticketId));
+    .get('/handover-status/:ticketId', ({ params }) => service.status(validate(CrmModel.ticketParams, params).ticketId));
 };

@@ -8,6 +8,10 @@ export namespace CrmModel {
   const ticket = { ticketId: Text(64), userPhone: Type.Optional(Text(32)), userId: Type.Optional(Text(160)) };
   const metadata = Type.Optional(Type.Record(Type.String(), Type.Unknown()));
 
+  /** The path of handover-status: the same bounds as a ticket id in a body. */
+  export const ticketParams = Type.Object({ ticketId: ticket.ticketId });
+  export type TicketParams = typeof ticketParams.static;
+
   /** Taking a ticket names the agent; giving it back may. */
   export const handover = Type.Union([
     Type.Object({ ...ticket, handoverType: Type.Literal('bot_to_human'), agentId: Text(128), agentName: Text(128), metadata }),
@@ -26,7 +30,7 @@ export namespace CrmModel {
     agentId: Type.Optional(Text(128)),
     caption: Type.Optional(Type.String({ maxLength: 1024 })),
     filename: Type.Optional(Type.String({ maxLength: 240 })),
-    timestamp: Type.Optional(Type.String({ maxLength: 64 })),
+    timestamp: Type.Optional(Type.String({ maxLength: 64, format: 'instant', description: 'an ISO 8601 date-time between 2009 and tomorrow' })),
   };
 
   /** A media message is sent by link: WhatsApp fetches the file, so it must be reachable over https. */

@@ -5,6 +5,7 @@ import type { Ticket } from '../../db/schema';
 import { badRequest, conflict, notFound } from '../../errors';
 import { pipelineEvent } from '../../events';
 import type { Producer } from '../../streams/producer';
+import { requestFingerprint, type IdempotencyKeys } from './idempotency';
 import type { CrmModel } from './model';
 
 export interface CrmServiceDeps {
@@ -12,6 +13,7 @@ export interface CrmServiceDeps {
   producer: Producer;
   /** WhatsApp's customer-service window, and whether a template may carry an agent's message past it. */
   window: WindowPolicy;
+  idempotency: IdempotencyKeys;
   now?: () => Date;
 }
 
@@ -25,15 +27,19 @@ export interface CrmRequest<Body> {
 
 const digits = (phone: string) => phone.replace(/\D/g, '');
 
+const idempotencyKeyOf = (request: CrmRequest<unknown>) => request.idempotencyKey?.trim() || undefined;
+
 /**
- * The event id that makes a CRM retry harmless: its Idempotency-Key when it
- * sends one, else the body's hash at the ticket's current revision (the same
- * body sent again after the ticket moved on is a new request, e.g. an agent
- * taking a ticket back after a transfer).
+ * The event id that makes a CRM retry harmless: its Idempotency-Key (scoped
+ * to the ticket, with the request it was first used for) when it sends one,
+ * else the body's hash at the ticket's current revision (the same body sent
+ * again after the ticket moved on is a new request, e.g. an agent taking a
+ * ticket back after a transfer).
  */
 export function crmEventId(route: string, request: CrmRequest<unknown>, ticket: Ticket): string {
-  const key = request.idempotencyKey?.trim();
-  if (key) return `crm:${route}:key:${createHash('sha256').update(key).digest('hex')}`;
+  const key = idempotencyKeyOf(request);
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+  if (key) return `crm:${route}:key:${sha256(`${ticket.id}\u0000${key}\u0000${requestFingerprint(route, request.raw)}`)}`;
   return `crm:${route}:body:${createHash('sha256').update(`${ticket.id}@${ticket.revision}:`).update(request.raw).digest('hex')}`;
 }
 
@@ -62,6 +68,16 @@ export function createCrmService(deps: CrmServiceDeps) {
     return ticket;
   }
 
+  /**
+   * A key the CRM reuses for another request on this ticket is refused before
+   * anything else is decided. The caller is the one holder of CRM_API_TOKEN,
+   * so the ticket is the scope that remains.
+   */
+  async function claimKey(route: string, request: CrmRequest<unknown>, ticket: Ticket): Promise<void> {
+    const key = idempotencyKeyOf(request);
+    if (key) await deps.idempotency.claim(`crm:${ticket.id}`, key, requestFingerprint(route, request.raw));
+  }
+
   /** An agent may write only to a ticket it holds, inside WhatsApp's window (or with a template to carry it). */
   function assertAgentMayWrite(ticket: Ticket): void {
     if (ticket.status === 'closed') throw conflict('ticket_closed', `ticket ${ticket.id} is closed; the bot has the conversation`);
@@ -82,6 +98,7 @@ export function createCrmService(deps: CrmServiceDeps) {
     async handover(request: CrmRequest<CrmModel.Handover>): Promise<{ ticketId: string }> {
       const { body } = request;
       const ticket = await ticketOf(body.ticketId, body);
+      await claimKey('handover', request, ticket);
       const eventId = crmEventId('handover', request, ticket);
       if (await queries.isProcessed(eventId)) return { ticketId: ticket.id };
       if (ticket.status === 'closed') throw conflict('ticket_closed', `ticket ${ticket.id} is closed`);
@@ -100,6 +117,7 @@ export function createCrmService(deps: CrmServiceDeps) {
     async sendMessage(request: CrmRequest<CrmModel.SendMessage>): Promise<{ ticketId: string }> {
       const { body } = request;
       const ticket = await ticketOf(body.ticketId, body);
+      await claimKey('send-message', request, ticket);
       const eventId = crmEventId('send-message', request, ticket);
       if (await queries.isProcessed(eventId)) return { ticketId: ticket.id };
       assertAgentMayWrite(ticket);

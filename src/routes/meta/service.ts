@@ -24,13 +24,19 @@ export interface Accepted {
 export function createMetaService(deps: MetaServiceDeps) {
   const { queries, producer, logger } = deps;
 
+  /** Meta must hear 200, so what Postgres could not store was repaired: said where, never what. */
+  const logCleaned = (source: string, cleaned: string[]) => {
+    if (cleaned.length > 0) logger.warn({ event: `${source}.cleaned`, count: cleaned.length, fields: cleaned.slice(0, 20) }, 'unstorable input repaired');
+  };
+
   return {
     /**
      * The Cloud API's `messages` webhook. No database I/O: it is the hot path,
      * and Meta redelivers what was not acknowledged, so XADD and answer.
      */
     async acceptMessages(payload: unknown): Promise<Accepted> {
-      const { events, ignored } = parseWhatsAppWebhook(payload);
+      const { events, ignored, cleaned } = parseWhatsAppWebhook(payload);
+      logCleaned('webhook', cleaned);
       await producer.publish(events);
       for (const event of events) deps.webhookEvents.inc({ type: event.type });
       if (ignored.length > 0) {
@@ -42,7 +48,8 @@ export function createMetaService(deps: MetaServiceDeps) {
 
     /** Thread control (`messaging_handovers`): each item is routed to its ticket, named in its metadata or found by the user's phone. */
     async acceptThreadControl(payload: unknown, raw: Uint8Array): Promise<Accepted> {
-      const { items, ignored } = parseThreadControlWebhook(payload, deps.crmAppId);
+      const { items, ignored, cleaned } = parseThreadControlWebhook(payload, deps.crmAppId);
+      logCleaned('meta_handover', cleaned);
       // Meta's redelivery carries the same bytes: the same ids, applied once.
       const deliveryId = createHash('sha256').update(raw).digest('hex');
       const events: PipelineEvent[] = [];

@@ -38,6 +38,25 @@ describe('validate', () => {
     expect(refusal(() => validate(Pair, {})).message).toBe('from is required; to is required');
   });
 
+  test('text Postgres cannot store, an infinite number or nesting past 32 levels is refused by its path, whatever the model', () => {
+    const Anything = Type.Object({ metadata: Type.Unknown() });
+    expect(refusal(() => validate(Anything, { metadata: { notes: ['ok', 'a\u0000'] } }))).toMatchObject({
+      status: 400,
+      message: 'metadata.notes.1 must not contain NUL characters or unpaired UTF-16 surrogates',
+    });
+    expect(refusal(() => validate(Anything, { metadata: { n: Infinity } })).message).toBe('metadata.n must be a finite number');
+    const deep = JSON.parse(`{"metadata":${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
+    expect(refusal(() => validate(Anything, deep)).message).toContain('is nested deeper than 32 levels');
+  });
+
+  test('format instant: a date-time between 2009 and tomorrow', () => {
+    const At = Type.Object({ at: Type.String({ format: 'instant', description: 'a real moment' }) });
+    expect(validate(At, { at: '2026-11-28T10:00:00Z' })).toEqual({ at: '2026-11-28T10:00:00Z' });
+    for (const at of ['0000-01-01T00:00:00Z', '2008-12-31T23:59:59Z', '+275760-09-13T00:00:00Z', 'mañana']) {
+      expect(refusal(() => validate(At, { at })).message).toBe('at must be a real moment');
+    }
+  });
+
   test('a query is converted to the numbers the model declares before it is checked', () => {
     const Page = Type.Object({ count: Type.Optional(Type.Integer({ minimum: 1 })) });
     expect(validateQuery(Page, { count: '5' })).toEqual({ count: 5 });
@@ -51,6 +70,23 @@ describe('bodies', () => {
     await expect(readRawBody(declared, 10)).rejects.toMatchObject({ status: 413, code: 'payload_too_large' });
     const streamed = new Request('http://localhost/', { method: 'POST', body: new Blob(['x'.repeat(11)]).stream() });
     await expect(readRawBody(streamed, 10)).rejects.toMatchObject({ status: 413 });
+  });
+
+  test('a chunked body is read only until it passes the limit, then the stream is cancelled', async () => {
+    let pulled = 0;
+    let cancelled = false;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += 1;
+        controller.enqueue(new Uint8Array(4));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    await expect(readRawBody(new Request('http://localhost/', { method: 'POST', body: endless }), 10)).rejects.toMatchObject({ status: 413 });
+    expect(cancelled).toBe(true);
+    expect(pulled).toBeLessThan(10);
   });
 
   test('the bytes are returned as received', async () => {

@@ -153,7 +153,7 @@ describe('delivery statuses', () => {
 
 describe('what is not a WhatsApp message', () => {
   test('a body that is not an envelope', () => {
-    expect(parseWhatsAppWebhook({ hello: 'world' })).toEqual({ events: [], ignored: ['not a webhook envelope (no entry[])'] });
+    expect(parseWhatsAppWebhook({ hello: 'world' })).toEqual({ events: [], ignored: ['not a webhook envelope (no entry[])'], cleaned: [] });
     expect(parseWhatsAppWebhook(null).ignored).toEqual(['not a webhook envelope (no entry[])']);
   });
 
@@ -173,6 +173,71 @@ describe('what is not a WhatsApp message', () => {
   test('unknown fields next to the known ones change nothing', () => {
     const message = parseMessage({ type: 'text', text: { body: 'Hola', preview_url: false }, referral: { source_type: 'ad' } }, { novelty: { x: 1 } });
     expect(message.text).toBe('Hola');
+  });
+});
+
+describe('what Postgres could not store', () => {
+  test('NUL and unpaired surrogates are removed from the text, the sender and the profile, and each place is reported', () => {
+    const { events, cleaned } = parseWhatsAppWebhook(
+      envelope({
+        contacts: [{ profile: { name: 'Ju\u0000an' }, wa_id: `${PHONE}\u0000` }],
+        messages: [{ from: `${PHONE}\u0000`, id: 'wamid.\ud800nul', timestamp: '1764514800', type: 'text', text: { body: 'ho\u0000la \udc00x 😀' } }],
+      }),
+    );
+    expect(events[0]).toMatchObject({ key: PHONE, id: 'wa:msg:wamid.nul', data: { user: { phone: PHONE }, profileName: 'Juan', text: 'hola x 😀' } });
+    expect(cleaned).toHaveLength(5);
+    expect(cleaned).toContain('entry.0.changes.0.value.messages.0.text.body: NUL or unpaired surrogate removed');
+    expect(JSON.stringify(cleaned)).not.toContain('hola');
+  });
+
+  test.each([
+    ['past what a Date holds', '99999999999999999999'],
+    ['before WhatsApp existed', '1'],
+    ['more than a day ahead', String(Math.floor(Date.now() / 1000) + 3 * 86400)],
+    ['not a number', 'ayer'],
+  ])('a message or status timestamp %s becomes the time of receipt, reported', (_, timestamp) => {
+    const before = Date.now();
+    const messages = parseWhatsAppWebhook(envelope({ messages: [{ from: PHONE, id: 'wamid.t', timestamp, type: 'text', text: { body: 'hola' } }] }));
+    const statuses = parseWhatsAppWebhook(envelope({ statuses: [{ id: 'wamid.s', status: 'read', timestamp, recipient_id: PHONE }] }));
+    for (const [parsed, what] of [
+      [messages, 'message'],
+      [statuses, 'status'],
+    ] as const) {
+      const at = Date.parse((parsed.events[0]!.data as { timestamp: string }).timestamp);
+      expect(at).toBeGreaterThanOrEqual(before);
+      expect(at).toBeLessThanOrEqual(Date.now());
+      expect(parsed.cleaned).toEqual([`${what}.timestamp out of range: time of receipt used`]);
+    }
+  });
+
+  test('a ticket id escaped inside thread-control metadata, and the sender of a routing event, are cleaned', () => {
+    const seed = parseThreadControlWebhook(
+      envelope({ event: 'pass_thread_control', thread_control: { app_id: CRM_APP_ID, metadata: '{"ticket_id":"TK-2026-1\\u0000"}' } }, 'messaging_handovers'),
+      CRM_APP_ID,
+    );
+    expect(seed.items[0]!.control.ticketId).toBe('TK-2026-1');
+    const routing = parseThreadControlWebhook(
+      envelope({ type: 'control_taken', sender: { phone_number: `${PHONE}\u0000` }, control_taken: {} }, 'messaging_handovers'),
+      CRM_APP_ID,
+    );
+    expect(routing.items[0]!.phone).toBe(PHONE);
+    expect(routing.cleaned).toEqual(['entry.0.changes.0.value.sender.phone_number: NUL or unpaired surrogate removed']);
+  });
+
+  test("a status named after the prototype's keys is not tracked; one nested too deep to print is ignored, not thrown", () => {
+    const deep = JSON.parse(`${'['.repeat(50_000)}${']'.repeat(50_000)}`);
+    const { updates, ignored } = parseStatuses(
+      { id: 'wamid.p', status: '__proto__', timestamp: '1764514800', recipient_id: PHONE },
+      { id: 'wamid.c', status: 'constructor', timestamp: '1764514800', recipient_id: PHONE },
+      { id: 'wamid.d', status: deep, timestamp: deep, recipient_id: PHONE },
+    );
+    expect(updates).toEqual([]);
+    expect(ignored).toEqual(['status __proto__ not tracked', 'status constructor not tracked', 'status ? not tracked']);
+  });
+
+  test('a location whose coordinates are not numbers or text is read without them', () => {
+    const deep = JSON.parse(`${'['.repeat(50_000)}${']'.repeat(50_000)}`);
+    expect(parseMessage({ type: 'location', location: { name: 'Casa', latitude: deep, longitude: 1 } }).text).toBe('Casa');
   });
 });
 
@@ -335,11 +400,11 @@ describe('users named by a business-scoped user id (BSUID)', () => {
 
   test('a `user_id_update` without both ids, and a `user_preferences` webhook, are acknowledged and reported, not thrown', () => {
     const partial = parseWhatsAppWebhook(webhookOf({ user_id_update: [{ user_id: { current: BSUID } }] }, 'user_id_update'));
-    expect(partial).toEqual({ events: [], ignored: ['user_id_update without a previous and a new user id'] });
+    expect(partial).toEqual({ events: [], ignored: ['user_id_update without a previous and a new user id'], cleaned: [] });
     const preferences = webhookOf(
       { user_preferences: [{ user_id: BSUID, category: 'marketing_messages', value: 'stop', timestamp: 1764514800 }] },
       'user_preferences',
     );
-    expect(parseWhatsAppWebhook(preferences)).toEqual({ events: [], ignored: ['field user_preferences'] });
+    expect(parseWhatsAppWebhook(preferences)).toEqual({ events: [], ignored: ['field user_preferences'], cleaned: [] });
   });
 });

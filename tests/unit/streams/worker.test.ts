@@ -115,6 +115,30 @@ describe('failures', () => {
     expect(await pendingCount()).toBe(0);
   });
 
+  test('an entry the database refuses for its data is dead-lettered at first failure, with its reason; the ones after it flow', async () => {
+    const applied: string[] = [];
+    const refused = Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: '22021' });
+    const { worker, producer, deadLetterIds, calls, pendingCount } = workerFixture({
+      maxDeliveries: 5,
+      handle: async (entries) => {
+        if (entries.some((entry) => entry.event.id === 'nul')) throw new Error('Failed query', { cause: refused });
+        applied.push(...entries.map((entry) => entry.event.id));
+      },
+    });
+    await worker.start();
+    await producer.publish([timerEvent(PHONE, 'nul'), timerEvent(PHONE, 'after')]);
+
+    await eventually(() => applied.includes('after'), 'the entry after the refused one');
+    const [dead, ...others] = await deadLetterIds();
+    expect(others).toEqual([]);
+    expect(dead!.info.deliveries).toBe(1);
+    expect(dead!.info.error).toStartWith('permanent: ');
+    expect(dead!.info.error).toContain('0x00');
+    // Once in the batch, once alone: never retried.
+    expect(calls.filter((batch) => batch.some((entry) => entry.event.id === 'nul'))).toHaveLength(2);
+    expect(await pendingCount()).toBe(0);
+  });
+
   test('while the database is down, failures never count against an entry', async () => {
     let databaseDown = true;
     const applied: string[] = [];

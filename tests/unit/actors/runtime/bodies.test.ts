@@ -110,9 +110,7 @@ describe("WhatsApp's messages and what the history keeps of them", () => {
   });
 
   test('the menu after a message it did not understand says so first', () => {
-    expect(menuMessage(DEFAULT_TEXTS, TO, { greeting: false, notUnderstood: true }).body).toBe(
-      `${DEFAULT_TEXTS.notUnderstood}\n\n${DEFAULT_TEXTS.menuBody}`,
-    );
+    expect(menuMessage(DEFAULT_TEXTS, TO, { greeting: false, notUnderstood: true }).body).toBe(`${DEFAULT_TEXTS.notUnderstood}\n\n${DEFAULT_TEXTS.menuBody}`);
   });
 
   test('the survey is a list of five ratings', () => {

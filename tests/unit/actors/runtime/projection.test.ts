@@ -52,7 +52,15 @@ describe('the columns a later write may change, read from the table definitions'
   });
 
   test("a conversation's: its state, snapshot, update time and the user's ids", () => {
-    expect(updatableColumns(conversations, CONVERSATION_FIXED).sort()).toEqual(['bsuid', 'parentBsuid', 'snapshot', 'state', 'updatedAt', 'userPhone', 'username']);
+    expect(updatableColumns(conversations, CONVERSATION_FIXED).sort()).toEqual([
+      'bsuid',
+      'parentBsuid',
+      'snapshot',
+      'state',
+      'updatedAt',
+      'userPhone',
+      'username',
+    ]);
   });
 });
 

@@ -69,7 +69,13 @@ export class UserScript {
   }
 
   writes(text: string): PipelineEvent {
-    return this.event('user.message', { user: { phone: this.phone }, waMessageId: `wamid.${this.phone}.${++this.sequence}`, timestamp: this.now, type: 'text', text });
+    return this.event('user.message', {
+      user: { phone: this.phone },
+      waMessageId: `wamid.${this.phone}.${++this.sequence}`,
+      timestamp: this.now,
+      type: 'text',
+      text,
+    });
   }
 
   taps(replyId: string, title: string): PipelineEvent {

@@ -1,0 +1,71 @@
+import { describe, expect, test } from 'bun:test';
+import fc from 'fast-check';
+import { cleanJson, isStorableText, storableText, unstorableIn } from '../../src/storable';
+
+const codeUnit = fc.integer({ min: 0, max: 0xffff }).map((unit) => String.fromCharCode(unit));
+
+describe('text Postgres can store', () => {
+  test('NUL and unpaired surrogates are not; a surrogate pair (an emoji) is', () => {
+    expect(['a\u0000b', '\ud800', 'x\udfff', '\udc00\ud800'].map(isStorableText)).toEqual([false, false, false, false]);
+    expect(['hola', '😀', 'ñandú', ''].map(isStorableText)).toEqual([true, true, true, true]);
+  });
+
+  test('cleaning removes exactly those characters, whatever the text', () => {
+    expect(storableText('ho\u0000la \ud800😀\udc00')).toBe('hola 😀');
+    fc.assert(
+      fc.property(fc.string({ unit: codeUnit }), (text) => {
+        const cleaned = storableText(text);
+        expect(isStorableText(cleaned)).toBe(true);
+        if (isStorableText(text)) expect(cleaned).toBe(text);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('a parsed body checked where it enters', () => {
+  test('names the first field at fault by its path', () => {
+    expect(unstorableIn({ message: 'ok', metadata: { a: ['x', 'y\u0000'] } }, 8)).toBe(
+      'metadata.a.1 must not contain NUL characters or unpaired UTF-16 surrogates',
+    );
+    expect(unstorableIn({ metadata: { 'k\u0000': 1 } }, 8)).toBe('metadata."k" (a key) must not contain NUL characters or unpaired UTF-16 surrogates');
+    expect(unstorableIn({ n: Infinity }, 8)).toBe('n must be a finite number');
+    expect(unstorableIn('\ud800', 8)).toBe('body must not contain NUL characters or unpaired UTF-16 surrogates');
+    expect(unstorableIn({ ok: true, list: [1, 'dos', null] }, 8)).toBeUndefined();
+  });
+
+  test('nesting past the limit is named, however deep it goes', () => {
+    const deep = JSON.parse(`{"metadata":{"a":${'['.repeat(200_000)}${']'.repeat(200_000)}}}`);
+    expect(unstorableIn(deep, 32)).toBe(`metadata.a${'.0'.repeat(30)} is nested deeper than 32 levels`);
+    expect(unstorableIn({ a: { b: {} } }, 2)).toBe('a.b is nested deeper than 2 levels');
+    expect(unstorableIn({ a: { b: 1 } }, 2)).toBeUndefined();
+  });
+});
+
+describe('a parsed body cleaned for a sender that must not be refused', () => {
+  test('texts and keys are cleaned, each place reported, the rest copied as it was', () => {
+    const { value, cleaned } = cleanJson({ a: 'x\u0000', list: [1, '\ud800y'], ['k\u0000']: true, n: null });
+    expect(value).toEqual({ a: 'x', list: [1, 'y'], k: true, n: null });
+    expect(cleaned.sort()).toEqual(['"k"', 'a', 'list.1']);
+  });
+
+  test('a __proto__ key stays a plain key of the copy', () => {
+    const { value } = cleanJson(JSON.parse('{"__proto__":{"entry":1}}')) as { value: Record<string, unknown> };
+    expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
+    expect((value as { entry?: unknown }).entry).toBeUndefined();
+    expect(Object.keys(value)).toEqual(['__proto__']);
+  });
+
+  test('whatever the JSON, the copy is storable and equal to it when nothing had to be cleaned', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 5 }), fc.string({ unit: codeUnit }), (json, text) => {
+        for (const input of [json, { text, json }]) {
+          const { value, cleaned } = cleanJson(input);
+          expect(unstorableIn(value, 64)).toBeUndefined();
+          if (cleaned.length === 0) expect(value).toEqual(input);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
