@@ -17,6 +17,7 @@ import { clientAddressOf, memoryRateLimit, redisRateLimit } from './routes/http/
 import { metaRoutes } from './routes/meta';
 import { createMetaService } from './routes/meta/service';
 import { metricsRoutes } from './routes/metrics';
+import { openApiRoutes } from './routes/openapi';
 import type { DeadLetters } from './streams/dead-letters';
 import type { Producer } from './streams/producer';
 
@@ -28,6 +29,8 @@ export interface AppDeps {
   deadLetters: DeadLetters;
   metrics: Metrics;
   logger: Logger;
+  /** The simulator's routes (src/demo), mounted only when DEMO_MODE is on. */
+  demoRoutes?: Elysia;
 }
 
 const errorBody = (status: number, error: string, message: string) =>
@@ -120,6 +123,8 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .use(dashboardRoutes())
+    .use(openApiRoutes())
+    .use(config.DEMO_MODE && deps.demoRoutes ? deps.demoRoutes : new Elysia())
     .use(
       metricsRoutes({
         metrics: deps.metrics,

@@ -92,6 +92,8 @@ export const ConfigSchema = Type.Object({
   ADMIN_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 120 }),
   /** Our own reverse proxies (IPs, comma separated): only from them is X-Forwarded-For believed. */
   TRUSTED_PROXIES: Type.String({ default: '' }),
+  /** `bun run demo` sets it: /simulator and its stand-ins are mounted only then, never in a real deployment. */
+  DEMO_MODE: Type.Boolean({ default: false }),
 });
 
 export type Config = Static<typeof ConfigSchema>;

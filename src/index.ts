@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import type { Elysia } from 'elysia';
 import Redis, { type RedisOptions } from 'ioredis';
 import type { HandoverPolicy } from './actors/handover';
 import { createRuntime } from './actors/runtime';
@@ -45,7 +46,11 @@ async function connectRedis(url: string, options: RedisOptions): Promise<Redis> 
  * The composition root: config → database → Redis → services → HTTP app and
  * workers. `bun run start` and the end-to-end tests both come through here.
  */
-export async function startService(config: Config, logger: Logger = createLogger(config.LOG_LEVEL)): Promise<Service> {
+export async function startService(
+  config: Config,
+  logger: Logger = createLogger(config.LOG_LEVEL),
+  extras: { demoRoutes?: Elysia } = {},
+): Promise<Service> {
   const texts = loadTexts(config.BOT_TEXTS_FILE);
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR }).catch((error: Error) => {
     throw new StartupError(`database unavailable (${config.DATABASE_URL ? 'DATABASE_URL' : `embedded PGlite in ${config.DATA_DIR}`}): ${error.message}`);
@@ -138,7 +143,7 @@ export async function startService(config: Config, logger: Logger = createLogger
       onCommitted: () => dispatcher.poke(),
     });
 
-    const app = createApp({ config, database, redis, producer, deadLetters, metrics, logger });
+    const app = createApp({ config, database, redis, producer, deadLetters, metrics, logger, demoRoutes: extras.demoRoutes });
     // Bun's own 413 has an empty body, so the app enforces MAX_BODY_BYTES itself (the JSON 413): by Content-Length on every
     // request, by bytes read in the one body reader, which stops at the limit. Bun never buffers a body nobody reads.
     app.listen({ port: config.PORT, hostname: '0.0.0.0', maxRequestBodySize: Number.MAX_SAFE_INTEGER });

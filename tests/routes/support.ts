@@ -20,6 +20,8 @@ export interface TestApp {
   config: Config;
   deadLetters: DeadLetters;
   handle(request: Request): Promise<Response>;
+  /** Every route the app registered, as Elysia lists them. */
+  routes: { method: string; path: string }[];
   /** Every event the routes queued, decoded from the partition streams. */
   entries(): Promise<PipelineEvent[]>;
 }
@@ -69,6 +71,7 @@ export async function routeContext(label: string): Promise<RouteContext> {
       config,
       deadLetters,
       handle: (request) => elysia.handle(request),
+      routes: elysia.routes.map(({ method, path }) => ({ method, path })),
       async entries() {
         const streams = await Promise.all(
           Array.from({ length: config.STREAM_PARTITIONS }, (_, partition) => redis.xrange(keys.partition(partition), '-', '+')),

@@ -1,0 +1,214 @@
+import type { TSchema } from '@sinclair/typebox';
+import { AdminModel } from '../admin/model';
+import { CrmModel } from '../crm/model';
+import { MetaModel } from '../meta/model';
+import { MetricsModel } from '../metrics/model';
+import { ApiSchemas } from './schemas';
+
+/** JSON Schema as JSON: TypeBox's symbols and the `$id` used for `$ref` by name dropped. */
+const schema = (model: TSchema): Record<string, unknown> => {
+  const { $id: _id, ...plain } = JSON.parse(JSON.stringify(model)) as Record<string, unknown>;
+  return plain;
+};
+const json = (model: TSchema) => ({ 'application/json': { schema: schema(model) } });
+const errorRef = { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } };
+
+/** DESIGN 2.1's error codes, each with the sentence a client developer needs. */
+const ERRORS = {
+  400: 'missing or malformed fields; `message` says which',
+  401: 'the token or the signature is missing or wrong',
+  403: 'the verify token does not match',
+  404: 'unknown ticket',
+  409: "the ticket's state does not allow it (closed, not yet taken, outside WhatsApp's 24-hour window...)",
+  413: 'body larger than MAX_BODY_BYTES',
+  429: 'rate limited',
+  503: 'Redis or the database is unavailable; retry later',
+} as const;
+const errors = (...codes: (keyof typeof ERRORS)[]) =>
+  Object.fromEntries(codes.map((code) => [code, { description: ERRORS[code], content: errorRef }]));
+const ok = (description: string, model: TSchema) => ({ 200: { description, content: json(model) } });
+const queryParameters = (model: TSchema & { properties: Record<string, TSchema> }, required: readonly string[] = []) =>
+  Object.entries(model.properties).map(([name, property]) => ({ name, in: 'query', required: required.includes(name), schema: schema(property) }));
+
+const crm = { tags: ['CRM'], security: [{ crmBearer: [] }] };
+const meta = { tags: ['Meta'], security: [{ metaSignature: [] }] };
+const metaBody = (description: string) => ({
+  required: true,
+  description,
+  content: { 'application/json': { schema: { type: 'object', description: "Meta's own webhook shape, signed over the raw bytes" } } },
+});
+const idempotencyKey = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description: 'makes a retry harmless; without it a retry is recognised by identical bytes',
+  schema: { type: 'string', maxLength: 256 },
+};
+const page = (description: string) => ({ get: { tags: ['Pages'], summary: description, responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } } } });
+
+const paths = {
+  '/webhook': {
+    get: {
+      ...meta,
+      security: [],
+      summary: "Meta's verification handshake: echoes hub.challenge when hub.verify_token is WEBHOOK_VERIFY_TOKEN",
+      parameters: queryParameters(MetaModel.verification),
+      responses: { 200: { description: 'the challenge', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errors(400, 403, 429) },
+    },
+    post: {
+      ...meta,
+      summary: 'WhatsApp Cloud API events (field: messages): user messages and delivery statuses',
+      requestBody: metaBody('a WhatsApp Business Account webhook'),
+      responses: { ...ok('queued', ApiSchemas.webhookAccepted), ...errors(400, 401, 413, 429, 503) },
+    },
+  },
+  '/api/crm/meta-handover-webhook': {
+    post: {
+      ...meta,
+      summary: "Meta's thread-control events (field: messaging_handovers)",
+      requestBody: metaBody('pass_thread_control, or Conversation Routing control_passed / control_taken'),
+      responses: { ...ok('queued (unknown shapes are acknowledged and logged)', ApiSchemas.webhookAccepted), ...errors(400, 401, 413, 429, 503) },
+    },
+  },
+  '/api/crm/handover': {
+    post: {
+      ...crm,
+      summary: 'An agent takes the ticket (bot_to_human) or gives it back (human_to_bot)',
+      parameters: [idempotencyKey],
+      requestBody: { required: true, content: json(CrmModel.handover) },
+      responses: { ...ok('queued', ApiSchemas.accepted), ...errors(400, 401, 404, 409, 413, 429, 503) },
+    },
+  },
+  '/api/crm/send-message': {
+    post: {
+      ...crm,
+      summary: "An agent's message for the user: text, or an image or document by https URL",
+      parameters: [idempotencyKey],
+      requestBody: { required: true, content: json(CrmModel.sendMessage) },
+      responses: { ...ok('queued', ApiSchemas.accepted), ...errors(400, 401, 404, 409, 413, 429, 503) },
+    },
+  },
+  '/api/crm/handover-status/{ticketId}': {
+    get: {
+      ...crm,
+      summary: "A ticket's state: pending, active or closed, with its agent, times and message count",
+      parameters: [{ name: 'ticketId', in: 'path', required: true, schema: schema(CrmModel.ticketParams.properties.ticketId) }],
+      responses: { ...ok('the ticket', ApiSchemas.ticketStatusAnswer), ...errors(400, 401, 404, 429, 503) },
+    },
+  },
+  '/metrics': {
+    get: {
+      tags: ['Operations'],
+      security: [{}, { metricsBearer: [] }],
+      summary: 'Prometheus exposition (open while METRICS_TOKEN is unset)',
+      responses: { 200: { description: 'text exposition', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errors(401, 429) },
+    },
+  },
+  '/api/metrics/kpis': {
+    get: {
+      tags: ['Operations'],
+      security: [{ metricsBearer: [] }],
+      summary: 'The KPIs of the tickets requested between two days, optionally by day, agent or category',
+      parameters: queryParameters(MetricsModel.kpiQuery, ['from', 'to']),
+      responses: { ...ok('the report', ApiSchemas.kpiReport), ...errors(400, 401, 429, 503) },
+    },
+  },
+  '/api/admin/dead-letters': {
+    get: {
+      tags: ['Operations'],
+      security: [{ adminBearer: [] }],
+      summary: 'The events that failed STREAM_MAX_DELIVERIES times, oldest first',
+      parameters: queryParameters(AdminModel.listQuery),
+      responses: { ...ok('a page', ApiSchemas.deadLetterPage), ...errors(400, 401, 429, 503) },
+    },
+  },
+  '/api/admin/dead-letters/redrive': {
+    post: {
+      tags: ['Operations'],
+      security: [{ adminBearer: [] }],
+      summary: 'Puts dead letters back on their partition once the cause is fixed',
+      requestBody: { required: true, content: json(AdminModel.redrive) },
+      responses: { ...ok('what was re-driven and what was not found', ApiSchemas.redriven), ...errors(400, 401, 413, 429, 503) },
+    },
+  },
+  '/health/live': { get: { tags: ['Operations'], summary: 'Liveness', responses: ok('the process runs', ApiSchemas.live) } },
+  '/health/ready': {
+    get: {
+      tags: ['Operations'],
+      summary: 'Readiness: Redis and the database both answer',
+      responses: { ...ok('ready', ApiSchemas.ready), 503: { description: 'not ready', content: json(ApiSchemas.ready) } },
+    },
+  },
+  '/dashboard': page("The supervisors' KPI dashboard (reads /api/metrics/kpis with the METRICS_TOKEN typed in)"),
+  '/docs': page('This reference'),
+  '/openapi.json': { get: { tags: ['Pages'], summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } } },
+};
+
+const header = (name: string, description: string, example: string) => ({ name, in: 'header', required: true, description, schema: { type: 'string' }, example });
+/** The headers of every call to the CRM (DESIGN 2.2); Authorization is the `botBearer` scheme. */
+const botHeaders = [
+  header('X-Bot-Signature', 'sha256=<hex HMAC-SHA256(BOT_SIGNING_SECRET, raw body bytes)>: verify it over the bytes as received', 'sha256=3f1c...'),
+  header('Idempotency-Key', 'stable across retries of this call: drop a key already seen', 'crm.user_message:wamid.HBgL...'),
+  header('User-Agent', 'always this value', 'Conecta2Tel-Bot/1.0'),
+];
+const botCall = (summary: string, body: TSchema, answer?: TSchema) => ({
+  post: {
+    tags: ['Calls to the CRM'],
+    summary,
+    security: [{ botBearer: [] }],
+    parameters: botHeaders,
+    requestBody: { required: true, content: json(body) },
+    responses: {
+      200: { description: 'taken; any 2xx will do', ...(answer ? { content: json(answer) } : {}) },
+      default: { description: '5xx, 408, 429 or no answer: retried with backoff and the same Idempotency-Key; other 4xx: not retried' },
+    },
+  },
+});
+
+/**
+ * The OpenAPI 3.1 description of the service: every route, its auth, bodies
+ * and errors, and (as `webhooks`) the calls it makes to the CRM, so a CRM
+ * developer can generate a client for one side and a server stub for the other.
+ */
+export const openApiDocument = (version: string) => ({
+  openapi: '3.1.0',
+  info: {
+    title: 'Conecta2Tel handover service',
+    version,
+    description:
+      'Hands a WhatsApp conversation from the bot to a CRM agent and back. Errors are always `{ success: false, error, message }`. ' +
+      'The service calls the CRM at CRM_AGENT_NOTIFICATION_URL (default CRM_BASE_URL/api/bot/agent-request), ' +
+      'CRM_BASE_URL/api/bot/user-message and CRM_BASE_URL/api/bot/ticket-update: see Webhooks.',
+  },
+  tags: [
+    { name: 'CRM', description: 'Called by the CRM with Bearer CRM_API_TOKEN' },
+    { name: 'Meta', description: 'Called by Meta, signed with META_WEBHOOK_SECRET' },
+    { name: 'Calls to the CRM', description: 'What the CRM implements; the service calls it' },
+    { name: 'Operations' },
+    { name: 'Pages' },
+  ],
+  paths,
+  webhooks: {
+    agentRequest: botCall('POST CRM_AGENT_NOTIFICATION_URL: a ticket was created; the answer may name a tentative agent', ApiSchemas.agentRequest, ApiSchemas.agentRequestAnswer),
+    userMessage: botCall('POST CRM_BASE_URL/api/bot/user-message: the user wrote while a ticket is open', ApiSchemas.userMessage),
+    ticketUpdate: botCall(
+      'POST CRM_BASE_URL/api/bot/ticket-update: the bot changed a ticket on its own (cancelled, timed out, escalated, closed, CSAT)',
+      ApiSchemas.ticketUpdate,
+    ),
+  },
+  components: {
+    schemas: { Error: schema(ApiSchemas.error) },
+    securitySchemes: {
+      crmBearer: { type: 'http', scheme: 'bearer', description: 'CRM_API_TOKEN' },
+      metricsBearer: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN' },
+      adminBearer: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
+      metaSignature: {
+        type: 'apiKey',
+        in: 'header',
+        name: 'X-Hub-Signature-256',
+        description: 'sha256=<hex HMAC-SHA256(META_WEBHOOK_SECRET, raw body bytes)>',
+      },
+      botBearer: { type: 'http', scheme: 'bearer', description: 'BOT_API_TOKEN, sent by the service to the CRM' },
+    },
+  },
+});

@@ -1,0 +1,155 @@
+import { Type, type TSchema } from '@sinclair/typebox';
+import { closeReason, surveyStatus, ticketCategory, ticketPriority, ticketStatus } from '../../db/schema/enums';
+
+/**
+ * What the service answers and what it sends to the CRM, as JSON Schema for
+ * /openapi.json. The request models stay in each feature's model.ts; these
+ * are the other half of the contract (DESIGN 2.1, 2.2), kept beside the
+ * document that publishes them.
+ */
+export namespace ApiSchemas {
+  const oneOf = (values: readonly string[]) => Type.Union(values.map((value) => Type.Literal(value)));
+  const Instant = Type.String({ format: 'date-time' });
+  const Nullable = <S extends TSchema>(schema: S) => Type.Union([schema, Type.Null()]);
+
+  /** Every error (DESIGN 2.1): `error` is a stable code for programs, `message` a sentence for people. */
+  export const error = Type.Object({ success: Type.Literal(false), error: Type.String(), message: Type.String() }, { $id: 'Error' });
+
+  export const accepted = Type.Object({ success: Type.Literal(true), message: Type.String(), ticketId: Type.String() });
+  export const webhookAccepted = Type.Object({
+    success: Type.Literal(true),
+    accepted: Type.Integer({ minimum: 0, description: 'events queued' }),
+    ignored: Type.Integer({ minimum: 0, description: 'parts of the delivery that were not for this service (logged)' }),
+  });
+
+  export const ticketStatusAnswer = Type.Object({
+    ticketId: Type.String(),
+    userPhone: Nullable(Type.String()),
+    userId: Nullable(Type.String({ description: 'the BSUID (DESIGN 2.6)' })),
+    username: Nullable(Type.String()),
+    status: oneOf(ticketStatus.enumValues),
+    phase: Type.String({ description: 'the machine state, richer than status (e.g. waiting_agent, with_agent, survey)' }),
+    closeReason: Nullable(oneOf(closeReason.enumValues)),
+    category: oneOf(ticketCategory.enumValues),
+    priority: oneOf(ticketPriority.enumValues),
+    assignedAgent: Nullable(Type.Object({ id: Type.String(), name: Nullable(Type.String()) })),
+    startTime: Instant,
+    assignedTime: Nullable(Instant),
+    closedTime: Nullable(Instant),
+    lastActivity: Instant,
+    lastUserMessage: Nullable(Instant),
+    messageCount: Type.Integer({ minimum: 0, description: 'messages between the user and the agent, both directions' }),
+    escalations: Type.Integer({ minimum: 0 }),
+    survey: Nullable(Type.Object({ status: oneOf(surveyStatus.enumValues), csat: Nullable(Type.Integer({ minimum: 1, maximum: 5 })) })),
+  });
+
+  const durations = Type.Object({
+    count: Type.Integer(),
+    averageSeconds: Nullable(Type.Number()),
+    medianSeconds: Nullable(Type.Number()),
+    p90Seconds: Nullable(Type.Number()),
+  });
+  const countsOf = (names: readonly string[]) => Type.Object(Object.fromEntries(names.map((name) => [name, Type.Integer()])));
+  const kpis = Type.Object({
+    tickets: Type.Integer(),
+    categories: countsOf(ticketCategory.enumValues),
+    handoverWait: durations,
+    agentFirstResponse: durations,
+    resolutionTime: durations,
+    closed: Type.Integer(),
+    resolved: Type.Integer(),
+    resolutionRate: Nullable(Type.Number()),
+    closeReasons: countsOf(closeReason.enumValues),
+    csat: Type.Object({
+      average: Nullable(Type.Number()),
+      offered: Type.Integer(),
+      responses: Type.Integer(),
+      responseRate: Nullable(Type.Number()),
+      distribution: countsOf(['1', '2', '3', '4', '5']),
+    }),
+    escalations: Type.Integer(),
+    escalatedTickets: Type.Integer(),
+    fallbacks: Type.Integer(),
+  });
+  export const kpiReport = Type.Object({
+    range: Type.Object({ from: Type.String(), to: Type.String(), timeZone: Type.String(), fromInstant: Instant, toInstant: Instant }),
+    groupBy: Nullable(oneOf(['day', 'agent', 'category'])),
+    totals: kpis,
+    groups: Type.Array(Type.Object({ key: Type.String(), label: Type.String(), kpis })),
+  });
+
+  const deadLetter = Type.Object({
+    id: Type.String(),
+    event: Type.Union([
+      Type.Object({ type: Type.String(), id: Type.String(), key: Type.String({ description: 'masked' }), at: Type.String() }),
+      Type.Object({ undecodable: Type.String() }),
+    ]),
+  });
+  export const deadLetterPage = Type.Object({ total: Type.Integer(), entries: Type.Array(deadLetter), next: Nullable(Type.String()) });
+  export const redriven = Type.Object({ success: Type.Literal(true), redriven: Type.Array(Type.String()), missing: Type.Array(Type.String()) });
+
+  export const live = Type.Object({ status: Type.Literal('ok') });
+  export const ready = Type.Object({ status: oneOf(['ready', 'not_ready']), checks: Type.Record(Type.String(), Type.String()) });
+
+  /** The user as every call to the CRM names them (DESIGN 2.6): at least one of userPhone and userId. */
+  const user = {
+    userPhone: Type.Optional(Type.String()),
+    userId: Type.Optional(Type.String({ description: 'the BSUID, when Meta gave one' })),
+    username: Type.Optional(Type.String()),
+  };
+
+  export const agentRequest = Type.Object({
+    ticketId: Type.String(),
+    ...user,
+    userContext: Type.Object({
+      phoneNumber: Type.Optional(Type.String()),
+      customerId: Type.String(),
+      customerName: Type.String(),
+      isAuthenticated: Type.Boolean(),
+      lastActivity: Instant,
+      sessionInfo: Type.Object({ hasActiveSession: Type.Boolean(), sessionStart: Instant }),
+    }),
+    priority: oneOf(ticketPriority.enumValues),
+    category: oneOf(ticketCategory.enumValues),
+    serviceSuspended: Type.Boolean(),
+    requestTime: Instant,
+  });
+  export const agentRequestAnswer = Type.Object({
+    agentAssigned: Type.Optional(
+      Type.Object({
+        id: Type.Optional(Type.Union([Type.String(), Type.Number()])),
+        name: Type.Optional(Type.String()),
+        estimatedResponseTime: Type.Optional(Type.String({ description: 'told to the user as is, e.g. "5 minutos"' })),
+      }),
+    ),
+    queuePosition: Type.Optional(Type.Integer({ minimum: 1 })),
+  });
+  export const userMessage = Type.Object({
+    ticketId: Type.String(),
+    ...user,
+    message: Type.String(),
+    messageType: Type.String({ description: 'text, image, document, audio, video, location, contacts, interactive...' }),
+    mediaId: Type.Optional(Type.String()),
+    caption: Type.Optional(Type.String()),
+    waMessageId: Type.String(),
+    timestamp: Instant,
+  });
+  export const ticketUpdate = Type.Object({
+    ticketId: Type.String(),
+    ...user,
+    status: oneOf(ticketStatus.enumValues),
+    reason: oneOf([
+      ...closeReason.enumValues,
+      'escalated',
+      'supervisor_queue',
+      'agent_reminder',
+      'csat',
+      'survey_expired',
+      'survey_skipped',
+      'message_failed',
+    ]),
+    priority: Type.Optional(oneOf(ticketPriority.enumValues)),
+    csat: Type.Optional(Type.Integer({ minimum: 1, maximum: 5 })),
+    timestamp: Instant,
+  });
+}

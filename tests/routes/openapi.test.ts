@@ -1,0 +1,158 @@
+import SwaggerParser from '@apidevtools/swagger-parser';
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import { signBody } from '../../src/security';
+import { ADMIN_TOKEN, bearer, freshPhone, jsonRequest, METRICS_TOKEN, routeContext, SECRETS, type RouteContext, type TestApp } from './support';
+
+let context: RouteContext;
+let app: TestApp;
+let document: any;
+beforeAll(async () => {
+  context = await routeContext('openapi');
+  app = context.app();
+  document = await (await app.handle(new Request('http://localhost/openapi.json'))).json();
+});
+afterAll(() => context.close());
+
+/** Elysia's `/a/:id` is OpenAPI's `/a/{id}`. */
+const openApiPath = (path: string) => path.replace(/:([A-Za-z]+)/g, '{$1}');
+/** A page's own files (scripts, styles, vendored bundles) are not part of the API. */
+const isPageAsset = (path: string) => /\.(js|css)$/.test(path);
+
+describe('/openapi.json', () => {
+  test('is a valid OpenAPI 3.1 document by a standard validator', async () => {
+    expect(document.openapi).toBe('3.1.0');
+    await SwaggerParser.validate(structuredClone(document));
+  });
+
+  test('describes every route the app registers, with its method', () => {
+    const routes = app.routes.filter((route) => !isPageAsset(route.path));
+    expect(routes.length).toBeGreaterThan(10);
+    const missing = routes.filter((route) => !document.paths[openApiPath(route.path)]?.[route.method.toLowerCase()]);
+    expect(missing).toEqual([]);
+  });
+
+  test('says how each route is authenticated: bearer for the CRM, admin and KPIs, the signature for Meta', () => {
+    const security = (path: string, method = 'post') => document.paths[path][method].security;
+    expect(security('/api/crm/handover')).toEqual([{ crmBearer: [] }]);
+    expect(security('/api/crm/handover-status/{ticketId}', 'get')).toEqual([{ crmBearer: [] }]);
+    expect(security('/api/admin/dead-letters/redrive')).toEqual([{ adminBearer: [] }]);
+    expect(security('/api/metrics/kpis', 'get')).toEqual([{ metricsBearer: [] }]);
+    expect(security('/webhook')).toEqual([{ metaSignature: [] }]);
+    expect(security('/api/crm/meta-handover-webhook')).toEqual([{ metaSignature: [] }]);
+    expect(document.components.securitySchemes.metaSignature).toMatchObject({ type: 'apiKey', in: 'header', name: 'X-Hub-Signature-256' });
+  });
+
+  test("describes the service's calls to the CRM as webhooks, with their signature and idempotency headers", () => {
+    expect(Object.keys(document.webhooks).sort()).toEqual(['agentRequest', 'ticketUpdate', 'userMessage']);
+    for (const call of Object.values<any>(document.webhooks)) {
+      expect(call.post.security).toEqual([{ botBearer: [] }]);
+      expect(call.post.parameters.map((parameter: any) => parameter.name)).toEqual(['X-Bot-Signature', 'Idempotency-Key', 'User-Agent']);
+      expect(call.post.requestBody.content['application/json'].schema.properties.ticketId).toEqual({ type: 'string' });
+    }
+  });
+});
+
+describe('real answers match the schemas the document gives them', () => {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
+  ajv.addFormat('instant', true);
+
+  /** The schema of `status` for the operation, `$ref`s resolved by the parser. */
+  async function responseSchema(path: string, method: string, status: number) {
+    const dereferenced: any = await SwaggerParser.dereference(structuredClone(document));
+    const operation = dereferenced.paths[path][method];
+    const response = operation.responses[status];
+    if (!response) throw new Error(`${method} ${path} documents no ${status}`);
+    return response.content['application/json'].schema;
+  }
+
+  const signed = (body: string) => ({ 'x-hub-signature-256': signBody(SECRETS.metaSecret, body) });
+  const webhookBody = JSON.stringify({ object: 'whatsapp_business_account', entry: [] });
+  const cases: { name: string; path: string; method: string; request: () => Promise<Request> }[] = [
+    { name: 'health live', path: '/health/live', method: 'get', request: async () => jsonRequest('GET', '/health/live') },
+    { name: 'health ready', path: '/health/ready', method: 'get', request: async () => jsonRequest('GET', '/health/ready') },
+    { name: 'a signed webhook', path: '/webhook', method: 'post', request: async () => jsonRequest('POST', '/webhook', webhookBody, signed(webhookBody)) },
+    { name: 'an unsigned webhook', path: '/webhook', method: 'post', request: async () => jsonRequest('POST', '/webhook', webhookBody) },
+    { name: 'a wrong verify token', path: '/webhook', method: 'get', request: async () => jsonRequest('GET', '/webhook?hub.mode=subscribe&hub.verify_token=no') },
+    {
+      name: 'thread control',
+      path: '/api/crm/meta-handover-webhook',
+      method: 'post',
+      request: async () => jsonRequest('POST', '/api/crm/meta-handover-webhook', webhookBody, signed(webhookBody)),
+    },
+    {
+      name: 'a handover',
+      path: '/api/crm/handover',
+      method: 'post',
+      request: async () => {
+        const ticket = await context.insertTicket({ status: 'pending', phase: 'waiting_agent', agentId: null, agentName: null });
+        const body = { ticketId: ticket.id, userPhone: ticket.phone, agentId: 'a1', agentName: 'Ana', handoverType: 'bot_to_human' };
+        return jsonRequest('POST', '/api/crm/handover', body, bearer(SECRETS.crmToken));
+      },
+    },
+    { name: 'a handover without a token', path: '/api/crm/handover', method: 'post', request: async () => jsonRequest('POST', '/api/crm/handover', {}) },
+    { name: 'a malformed handover', path: '/api/crm/handover', method: 'post', request: async () => jsonRequest('POST', '/api/crm/handover', {}, bearer(SECRETS.crmToken)) },
+    {
+      name: 'a message',
+      path: '/api/crm/send-message',
+      method: 'post',
+      request: async () => {
+        const ticket = await context.insertTicket();
+        const body = { ticketId: ticket.id, userPhone: ticket.phone, message: 'Hola', messageType: 'text' };
+        return jsonRequest('POST', '/api/crm/send-message', body, bearer(SECRETS.crmToken));
+      },
+    },
+    {
+      name: 'a message for a closed ticket',
+      path: '/api/crm/send-message',
+      method: 'post',
+      request: async () => {
+        const ticket = await context.insertTicket({ status: 'closed', phase: 'closed', closeReason: 'resolved', closedAt: new Date() });
+        const body = { ticketId: ticket.id, userPhone: ticket.phone, message: 'Hola', messageType: 'text' };
+        return jsonRequest('POST', '/api/crm/send-message', body, bearer(SECRETS.crmToken));
+      },
+    },
+    {
+      name: 'a status',
+      path: '/api/crm/handover-status/{ticketId}',
+      method: 'get',
+      request: async () => {
+        const ticket = await context.insertTicket({ phone: freshPhone() });
+        return jsonRequest('GET', `/api/crm/handover-status/${ticket.id}`, undefined, bearer(SECRETS.crmToken));
+      },
+    },
+    {
+      name: 'an unknown ticket',
+      path: '/api/crm/handover-status/{ticketId}',
+      method: 'get',
+      request: async () => jsonRequest('GET', '/api/crm/handover-status/TK-0000-000000', undefined, bearer(SECRETS.crmToken)),
+    },
+    {
+      name: 'KPIs by agent',
+      path: '/api/metrics/kpis',
+      method: 'get',
+      request: async () => jsonRequest('GET', '/api/metrics/kpis?from=2026-11-01&to=2026-11-02&groupBy=agent', undefined, bearer(METRICS_TOKEN)),
+    },
+    { name: 'dead letters', path: '/api/admin/dead-letters', method: 'get', request: async () => jsonRequest('GET', '/api/admin/dead-letters', undefined, bearer(ADMIN_TOKEN)) },
+    {
+      name: 'a re-drive',
+      path: '/api/admin/dead-letters/redrive',
+      method: 'post',
+      request: async () => jsonRequest('POST', '/api/admin/dead-letters/redrive', { ids: ['1-1'] }, bearer(ADMIN_TOKEN)),
+    },
+  ];
+
+  test.each(cases.map((testCase) => [testCase.name, testCase] as const))('%s', async (_name, testCase) => {
+    const response = await app.handle(await testCase.request());
+    const body = await response.json();
+    const validate = ajv.compile(await responseSchema(testCase.path, testCase.method, response.status));
+    expect({ status: response.status, errors: validate(body) ? null : validate.errors }).toEqual({ status: response.status, errors: null });
+  });
+
+  test('the cases cover a success and an error for the CRM routes', () => {
+    const covered = new Set(cases.map((testCase) => testCase.path));
+    for (const path of Object.keys(document.paths).filter((path) => path.startsWith('/api/'))) expect(covered).toContain(path);
+  });
+});
