@@ -1,4 +1,4 @@
-import { Elysia } from 'elysia';
+import { Elysia, type AnyElysia } from 'elysia';
 import type Redis from 'ioredis';
 import { trustedProxies, type Config } from './config';
 import type { Database } from './db/client';
@@ -30,7 +30,7 @@ export interface AppDeps {
   metrics: Metrics;
   logger: Logger;
   /** The simulator's routes (src/demo), mounted only when DEMO_MODE is on. */
-  demoRoutes?: Elysia;
+  demoRoutes?: AnyElysia;
 }
 
 const errorBody = (status: number, error: string, message: string) =>

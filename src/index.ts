@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Elysia } from 'elysia';
+import type { AnyElysia } from 'elysia';
 import Redis, { type RedisOptions } from 'ioredis';
 import type { HandoverPolicy } from './actors/handover';
 import { createRuntime } from './actors/runtime';
@@ -49,7 +49,7 @@ async function connectRedis(url: string, options: RedisOptions): Promise<Redis> 
 export async function startService(
   config: Config,
   logger: Logger = createLogger(config.LOG_LEVEL),
-  extras: { demoRoutes?: Elysia } = {},
+  extras: { demoRoutes?: AnyElysia } = {},
 ): Promise<Service> {
   const texts = loadTexts(config.BOT_TEXTS_FILE);
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR }).catch((error: Error) => {

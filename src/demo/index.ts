@@ -1,0 +1,120 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEMO_CUSTOMERS, upsertCustomers } from '../cli/customers';
+import { ConfigError, loadConfig } from '../config';
+import { openDatabase } from '../db/client';
+import { startService, type Service } from '../index';
+import { createLogger } from '../logger';
+import { simulatorRoutes } from './routes';
+import { startStandIns } from './stand-ins';
+import { createWorld } from './world';
+
+/** Demo secrets: the service checks them exactly as in production, the stand-ins and the simulator sign with them. */
+const SECRETS = {
+  CRM_API_TOKEN: 'demo-crm-token',
+  BOT_API_TOKEN: 'demo-bot-token',
+  BOT_SIGNING_SECRET: 'demo-bot-signing-secret',
+  META_WEBHOOK_SECRET: 'demo-meta-app-secret',
+  WEBHOOK_VERIFY_TOKEN: 'demo-verify-token',
+  WHATSAPP_TOKEN: 'demo-whatsapp-token',
+  METRICS_TOKEN: 'demo-metrics-token',
+  ADMIN_TOKEN: 'demo-admin-token',
+};
+const PHONE_NUMBER_ID = '100000000000001';
+/** Minutes become seconds, so escalations, reminders and timeouts happen while someone watches. */
+const SHORT_DEADLINES = {
+  HANDOVER_ASSIGN_TIMEOUT_S: '60',
+  HANDOVER_MAX_ESCALATIONS: '1',
+  AGENT_REPLY_TIMEOUT_S: '90',
+  QUEUE_UPDATE_INTERVAL_S: '30',
+  USER_ABANDON_TIMEOUT_S: '300',
+  SURVEY_TIMEOUT_S: '120',
+};
+const AGENT = { id: 'agent_demo', name: 'María González' };
+
+export interface Demo extends Service {
+  dataDir: string;
+}
+
+/**
+ * The real service on an embedded PGlite in a fresh directory, with the demo
+ * subscribers, and loopback stand-ins for Graph and the CRM. Only PORT,
+ * REDIS_URL and LOG_LEVEL are read from `env`: a demo never picks up a real
+ * deployment's secrets or database.
+ */
+export async function startDemo(env: Record<string, string | undefined>): Promise<Demo> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'handover-demo-'));
+  const world = createWorld();
+  let serviceUrl = '';
+  const standIns = startStandIns({
+    world,
+    whatsappToken: SECRETS.WHATSAPP_TOKEN,
+    phoneNumberId: PHONE_NUMBER_ID,
+    botApiToken: SECRETS.BOT_API_TOKEN,
+    botSigningSecret: SECRETS.BOT_SIGNING_SECRET,
+    metaWebhookSecret: SECRETS.META_WEBHOOK_SECRET,
+    serviceUrl: () => serviceUrl,
+    agent: AGENT,
+  });
+  try {
+    const config = loadConfig({
+      PORT: env.PORT,
+      REDIS_URL: env.REDIS_URL,
+      LOG_LEVEL: env.LOG_LEVEL ?? 'warn',
+      NODE_ENV: 'development',
+      DEMO_MODE: 'true',
+      DATA_DIR: dataDir,
+      REDIS_KEY_PREFIX: `hb-demo:${process.pid}:${Date.now().toString(36)}:`,
+      CRM_BASE_URL: standIns.crmUrl,
+      WHATSAPP_API_URL: standIns.graphUrl,
+      WHATSAPP_PHONE_NUMBER_ID: PHONE_NUMBER_ID,
+      OUTBOX_POLL_MS: '100',
+      TIMER_POLL_MS: '250',
+      ...SECRETS,
+      ...SHORT_DEADLINES,
+    });
+    const seeding = await openDatabase({ databaseUrl: '', dataDir });
+    await upsertCustomers(seeding.db, DEMO_CUSTOMERS).finally(() => seeding.close());
+    const demoRoutes = simulatorRoutes({
+      world,
+      serviceUrl: () => serviceUrl,
+      crmApiToken: SECRETS.CRM_API_TOKEN,
+      metaWebhookSecret: SECRETS.META_WEBHOOK_SECRET,
+      phoneNumberId: PHONE_NUMBER_ID,
+      agent: AGENT,
+    });
+    const service = await startService(config, createLogger(config.LOG_LEVEL), { demoRoutes });
+    serviceUrl = service.url;
+    return {
+      ...service,
+      dataDir,
+      async stop() {
+        await service.stop();
+        standIns.stop();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    standIns.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function main() {
+  let demo: Demo;
+  try {
+    demo = await startDemo(process.env);
+  } catch (error) {
+    for (const line of error instanceof ConfigError ? error.problems : [(error as Error).message]) console.error(`demo: ${line}`);
+    process.exit(1);
+  }
+  const base = `http://localhost:${demo.port}`;
+  console.log(`demo ready: ${base}/simulator (subscriber and agent), ${base}/docs (the API), ${base}/dashboard (KPIs, token ${SECRETS.METRICS_TOKEN})`);
+  const stop = () => demo.stop().finally(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,139 @@
+import { join } from 'node:path';
+import { Type } from '@sinclair/typebox';
+import { Elysia } from 'elysia';
+import { DEMO_CUSTOMERS } from '../cli/customers';
+import { badRequest } from '../errors';
+import { validate } from '../routes/http/body';
+import { DASHBOARD_HEADERS } from '../routes/dashboard';
+import { signBody } from '../security';
+import { metaJson, userMessageWebhook, type UserInput } from './meta-payloads';
+import type { World } from './world';
+
+export interface SimulatorDeps {
+  world: World;
+  serviceUrl: () => string;
+  crmApiToken: string;
+  metaWebhookSecret: string;
+  phoneNumberId: string;
+  agent: { id: string; name: string };
+}
+
+const PAGE = join(import.meta.dir, 'page');
+/** What the agent attaches: WhatsApp fetches a document by https link; in the demo nobody fetches it. */
+const DEMO_DOCUMENT = { url: 'https://conecta2tel.example/demo/paz-y-salvo.pdf', filename: 'paz-y-salvo.pdf', caption: 'Su paz y salvo' };
+
+const Text = Type.String({ minLength: 1, maxLength: 1000 });
+const PhoneRequest = Type.Object({
+  phone: Type.String({ pattern: '^\\d{8,15}$' }),
+  input: Type.Union([
+    Type.Object({ kind: Type.Literal('text'), text: Text }),
+    Type.Object({ kind: Type.Union([Type.Literal('button'), Type.Literal('list')]), id: Text, title: Text }),
+    Type.Object({ kind: Type.Literal('image'), caption: Type.Optional(Type.String({ maxLength: 200 })) }),
+  ]),
+});
+const AgentRequest = Type.Object({ ticketId: Text, text: Type.Optional(Text) });
+
+const file = (name: string, type: string) => () =>
+  new Response(Bun.file(join(PAGE, name)), { headers: { 'content-type': type, 'cache-control': 'no-cache', ...DASHBOARD_HEADERS } });
+
+/**
+ * /simulator: the subscriber's phone and the agent's console, both driving
+ * the service through its production doors (a signed /webhook for the
+ * phone, the CRM routes with the CRM token for the agent). Mounted by
+ * app.ts only when DEMO_MODE is on.
+ */
+export function simulatorRoutes(deps: SimulatorDeps) {
+  const { world } = deps;
+  let sequence = 0;
+
+  async function post(path: string, body: string, headers: Record<string, string>) {
+    const response = await fetch(`${deps.serviceUrl()}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+  const crm = (path: string, body: Record<string, unknown>) => post(path, JSON.stringify(body), { authorization: `Bearer ${deps.crmApiToken}` });
+
+  async function fromPhone(phone: string, input: (typeof PhoneRequest.static)['input']) {
+    const user = { phone, name: DEMO_CUSTOMERS.find((customer) => customer.phone === phone)?.customerName.split(' ')[0] ?? 'Demo' };
+    const waMessageId = `wamid.demo.user.${Date.now()}.${++sequence}`;
+    const sent: UserInput = input.kind === 'image' ? { kind: 'image', mediaId: `demo-media-${sequence}`, caption: input.caption } : input;
+    const body = metaJson(userMessageWebhook(deps.phoneNumberId, user, waMessageId, sent));
+    world.userWrote(phone, { id: waMessageId, kind: input.kind === 'image' ? 'image' : 'text', text: 'text' in input ? input.text : 'title' in input ? input.title : (input.caption ?? '') });
+    return post('/webhook', body, { 'x-hub-signature-256': signBody(deps.metaWebhookSecret, body) });
+  }
+
+  async function asAgent(action: string, { ticketId, text }: typeof AgentRequest.static) {
+    const ticket = world.ticket(ticketId);
+    if (!ticket) throw badRequest('unknown_ticket', `the console has no ticket ${ticketId}`);
+    const named = { ticketId, userPhone: ticket.phone };
+    switch (action) {
+      case 'take': {
+        const answer = await crm('/api/crm/handover', {
+          ...named,
+          handoverType: 'bot_to_human',
+          agentId: deps.agent.id,
+          agentName: deps.agent.name,
+          metadata: { category: ticket.category, priority: ticket.priority },
+        });
+        if (answer.status === 200) world.ticketEvent(ticketId, `bot_to_human: taken by ${deps.agent.name}`, { status: 'active', agentName: deps.agent.name });
+        return answer;
+      }
+      case 'reply': {
+        if (!text) throw badRequest('missing_text', 'a reply needs text');
+        world.agentWillSend(ticket.phone, text);
+        const answer = await crm('/api/crm/send-message', { ...named, agentId: deps.agent.id, messageType: 'text', message: text });
+        if (answer.status === 200) world.ticketMessage(ticketId, 'agent', text);
+        return answer;
+      }
+      case 'document': {
+        world.agentWillSend(ticket.phone, DEMO_DOCUMENT.url);
+        const answer = await crm('/api/crm/send-message', {
+          ...named,
+          agentId: deps.agent.id,
+          messageType: 'document',
+          message: DEMO_DOCUMENT.url,
+          filename: DEMO_DOCUMENT.filename,
+          caption: DEMO_DOCUMENT.caption,
+        });
+        if (answer.status === 200) world.ticketMessage(ticketId, 'agent', `[document: ${DEMO_DOCUMENT.filename}]`);
+        return answer;
+      }
+      case 'give-back': {
+        const answer = await crm('/api/crm/handover', { ...named, handoverType: 'human_to_bot', agentId: deps.agent.id, agentName: deps.agent.name });
+        if (answer.status === 200) world.ticketEvent(ticketId, 'human_to_bot: given back to the bot', { status: 'closed' });
+        return answer;
+      }
+      default:
+        throw badRequest('unknown_action', `no agent action ${action}`);
+    }
+  }
+
+  return new Elysia({ prefix: '/simulator' })
+    .get('/', file('index.html', 'text/html; charset=utf-8'))
+    .get('/simulator.js', file('simulator.js', 'text/javascript; charset=utf-8'))
+    .get('/simulator.css', file('simulator.css', 'text/css; charset=utf-8'))
+    .get('/picture.svg', file('picture.svg', 'image/svg+xml'))
+    .get('/api/state', () => ({
+      subscribers: DEMO_CUSTOMERS.map(({ phone, customerName, document, isInactive }) => ({ phone, name: customerName, document, suspended: isInactive })),
+      agent: deps.agent,
+      ...world.snapshot(),
+    }))
+    .post(
+      '/api/phone',
+      async ({ request, set }) => {
+        const { phone, input } = validate(PhoneRequest, await request.json());
+        const answer = await fromPhone(phone, input);
+        set.status = answer.status;
+        return answer.body;
+      },
+      { parse: 'none' },
+    )
+    .post(
+      '/api/agent/:action',
+      async ({ params, request, set }) => {
+        const answer = await asAgent(params.action, validate(AgentRequest, await request.json()));
+        set.status = answer.status;
+        return answer.body;
+      },
+      { parse: 'none' },
+    );
+}
