@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+/**
+ * `bun run demo` as a newcomer runs it: from the repository, with nothing
+ * configured but a free port (Redis on its default address). It must serve
+ * the simulator and the API reference, and the reference must render with
+ * nothing fetched from outside this machine.
+ */
+const ROOT = join(import.meta.dir, '../..');
+const CHROMIUM = '/usr/bin/chromium';
+let demo: ReturnType<typeof Bun.spawn<'ignore', 'pipe', 'pipe'>>;
+let base = '';
+
+beforeAll(async () => {
+  demo = Bun.spawn(['bun', 'run', 'demo'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0' },
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
+  const decoder = new TextDecoder();
+  let output = '';
+  for await (const chunk of demo.stdout) {
+    output += decoder.decode(chunk);
+    const url = /demo ready: (http:\/\/localhost:\d+)\/simulator/.exec(output)?.[1];
+    if (url) {
+      base = url;
+      break;
+    }
+  }
+  if (!base) throw new Error(`bun run demo exited (${await demo.exited}) without serving: ${output}${await new Response(demo.stderr).text()}`);
+}, 60_000);
+
+afterAll(async () => {
+  demo?.kill('SIGTERM');
+  await demo?.exited;
+});
+
+test('serves the simulator, the OpenAPI document and its reference page', async () => {
+  const simulator = await fetch(`${base}/simulator`);
+  expect(simulator.status).toBe(200);
+  expect(await simulator.text()).toContain("The agent's console");
+  const document = await fetch(`${base}/openapi.json`);
+  expect(((await document.json()) as { openapi: string }).openapi).toBe('3.1.0');
+  const docs = await fetch(`${base}/docs`);
+  expect(docs.status).toBe(200);
+  expect(await docs.text()).toContain('/docs/vendor/scalar.js');
+});
+
+test('the reference page renders every route offline: nothing is fetched from another host, nothing is blocked', async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    page.on('console', (message) => message.text().includes('Content Security Policy') && problems.push(message.text()));
+    page.on('request', (request) => new URL(request.url()).hostname !== 'localhost' && problems.push(`fetched ${request.url()}`));
+    await page.goto(`${base}/docs`);
+    await page.getByText('/api/crm/send-message').first().waitFor({ timeout: 20_000 });
+    await page.getByText('Calls to the CRM').first().waitFor();
+    await page.screenshot({ path: join(ROOT, 'artifacts/api-reference.png') });
+    expect(problems).toEqual([]);
+  } finally {
+    await browser.close();
+  }
+}, 60_000);
