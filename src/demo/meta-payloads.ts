@@ -8,7 +8,12 @@ const envelope = (phoneNumberId: string, value: Record<string, unknown>) => ({
   entry: [
     {
       id: 'DEMO_WABA',
-      changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '573009999999', phone_number_id: phoneNumberId }, ...value } }],
+      changes: [
+        {
+          field: 'messages',
+          value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '573009999999', phone_number_id: phoneNumberId }, ...value },
+        },
+      ],
     },
   ],
 });

@@ -57,7 +57,11 @@ export function simulatorRoutes(deps: SimulatorDeps) {
     const waMessageId = `wamid.demo.user.${Date.now()}.${++sequence}`;
     const sent: UserInput = input.kind === 'image' ? { kind: 'image', mediaId: `demo-media-${sequence}`, caption: input.caption } : input;
     const body = metaJson(userMessageWebhook(deps.phoneNumberId, user, waMessageId, sent));
-    world.userWrote(phone, { id: waMessageId, kind: input.kind === 'image' ? 'image' : 'text', text: 'text' in input ? input.text : 'title' in input ? input.title : (input.caption ?? '') });
+    world.userWrote(phone, {
+      id: waMessageId,
+      kind: input.kind === 'image' ? 'image' : 'text',
+      text: 'text' in input ? input.text : 'title' in input ? input.title : (input.caption ?? ''),
+    });
     return post('/webhook', body, { 'x-hub-signature-256': signBody(deps.metaWebhookSecret, body) });
   }
 

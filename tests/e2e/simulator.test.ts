@@ -21,7 +21,15 @@ beforeAll(async () => {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }, 60_000);
 
@@ -43,7 +51,10 @@ test('a suspended subscriber asks for support, talks to the agent who took the t
   page.on('pageerror', (error) => problems.push(error.message));
   // Chromium reports what the Content-Security-Policy blocked as console errors; the browser's own favicon probe is no problem.
   page.on('console', (message) => message.text().includes('Content Security Policy') && problems.push(message.text()));
-  page.on('response', (response) => response.status() >= 400 && !response.url().endsWith('/favicon.ico') && problems.push(`${response.status()} ${response.url()}`));
+  page.on(
+    'response',
+    (response) => response.status() >= 400 && !response.url().endsWith('/favicon.ico') && problems.push(`${response.status()} ${response.url()}`),
+  );
   await page.goto(`${demo.url}/simulator`);
   await page.click('#subscribers button[data-phone="573001234567"]');
 

@@ -75,7 +75,12 @@ describe('real answers match the schemas the document gives them', () => {
     { name: 'health ready', path: '/health/ready', method: 'get', request: async () => jsonRequest('GET', '/health/ready') },
     { name: 'a signed webhook', path: '/webhook', method: 'post', request: async () => jsonRequest('POST', '/webhook', webhookBody, signed(webhookBody)) },
     { name: 'an unsigned webhook', path: '/webhook', method: 'post', request: async () => jsonRequest('POST', '/webhook', webhookBody) },
-    { name: 'a wrong verify token', path: '/webhook', method: 'get', request: async () => jsonRequest('GET', '/webhook?hub.mode=subscribe&hub.verify_token=no') },
+    {
+      name: 'a wrong verify token',
+      path: '/webhook',
+      method: 'get',
+      request: async () => jsonRequest('GET', '/webhook?hub.mode=subscribe&hub.verify_token=no'),
+    },
     {
       name: 'thread control',
       path: '/api/crm/meta-handover-webhook',
@@ -93,7 +98,12 @@ describe('real answers match the schemas the document gives them', () => {
       },
     },
     { name: 'a handover without a token', path: '/api/crm/handover', method: 'post', request: async () => jsonRequest('POST', '/api/crm/handover', {}) },
-    { name: 'a malformed handover', path: '/api/crm/handover', method: 'post', request: async () => jsonRequest('POST', '/api/crm/handover', {}, bearer(SECRETS.crmToken)) },
+    {
+      name: 'a malformed handover',
+      path: '/api/crm/handover',
+      method: 'post',
+      request: async () => jsonRequest('POST', '/api/crm/handover', {}, bearer(SECRETS.crmToken)),
+    },
     {
       name: 'a message',
       path: '/api/crm/send-message',
@@ -135,7 +145,12 @@ describe('real answers match the schemas the document gives them', () => {
       method: 'get',
       request: async () => jsonRequest('GET', '/api/metrics/kpis?from=2026-11-01&to=2026-11-02&groupBy=agent', undefined, bearer(METRICS_TOKEN)),
     },
-    { name: 'dead letters', path: '/api/admin/dead-letters', method: 'get', request: async () => jsonRequest('GET', '/api/admin/dead-letters', undefined, bearer(ADMIN_TOKEN)) },
+    {
+      name: 'dead letters',
+      path: '/api/admin/dead-letters',
+      method: 'get',
+      request: async () => jsonRequest('GET', '/api/admin/dead-letters', undefined, bearer(ADMIN_TOKEN)),
+    },
     {
       name: 'a re-drive',
       path: '/api/admin/dead-letters/redrive',

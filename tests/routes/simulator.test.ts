@@ -51,7 +51,7 @@ test('without DEMO_MODE the simulator and its API do not exist, even when the ro
   }
 });
 
-test('with DEMO_MODE the simulator page is served under the dashboard\'s strict policy', async () => {
+test("with DEMO_MODE the simulator page is served under the dashboard's strict policy", async () => {
   const response = await get(appWithSimulator('true'), '/simulator');
   expect(response.status).toBe(200);
   expect(await response.text()).toContain('<script src="/simulator/simulator.js"></script>');

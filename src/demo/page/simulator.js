@@ -41,14 +41,29 @@
     if (message.kind === 'document') body.push(element('span', { class: 'file', text: `PDF · ${message.filename || 'document'}` }));
     if (message.text) body.push(element('span', { text: message.text }));
     if (message.kind === 'buttons' && message.buttons) {
-      body.push(element('div', { class: 'choices' }, message.buttons.map((button) =>
-        element('button', { type: 'button', text: button.title, onclick: () => fromPhone({ kind: 'button', id: button.id, title: button.title }) }))));
+      body.push(
+        element(
+          'div',
+          { class: 'choices' },
+          message.buttons.map((button) =>
+            element('button', { type: 'button', text: button.title, onclick: () => fromPhone({ kind: 'button', id: button.id, title: button.title }) }),
+          ),
+        ),
+      );
     }
     if (message.kind === 'list' && message.list) {
-      body.push(element('div', { class: 'choices', 'aria-label': message.list.button }, message.list.rows.map((row) =>
-        element('button', { type: 'button', text: row.title, onclick: () => fromPhone({ kind: 'list', id: row.id, title: row.title }) }))));
+      body.push(
+        element(
+          'div',
+          { class: 'choices', 'aria-label': message.list.button },
+          message.list.rows.map((row) =>
+            element('button', { type: 'button', text: row.title, onclick: () => fromPhone({ kind: 'list', id: row.id, title: row.title }) }),
+          ),
+        ),
+      );
     }
-    const ticks = message.from === 'user' ? null : element('span', { class: 'ticks', 'data-status': message.status || 'queued', text: TICKS[message.status] || '…' });
+    const ticks =
+      message.from === 'user' ? null : element('span', { class: 'ticks', 'data-status': message.status || 'queued', text: TICKS[message.status] || '…' });
     const meta = element('span', { class: 'meta' }, [document.createTextNode(`${clock(message.at)} `), ticks]);
     return element('li', { class: `msg from-${message.from}`, 'data-kind': message.kind }, [who, ...body, meta]);
   }
@@ -57,11 +72,19 @@
     const subscribers = $('subscribers');
     if (!subscribers.childElementCount) {
       for (const subscriber of state.subscribers) {
-        subscribers.append(element('button', {
-          type: 'button', role: 'radio', 'data-phone': subscriber.phone,
-          text: `${subscriber.name} · ${subscriber.suspended ? 'suspended' : 'active'} · document ${subscriber.document}`,
-          onclick: () => { view.phone = subscriber.phone; view.drawn.chat = ''; draw(); },
-        }));
+        subscribers.append(
+          element('button', {
+            type: 'button',
+            role: 'radio',
+            'data-phone': subscriber.phone,
+            text: `${subscriber.name} · ${subscriber.suspended ? 'suspended' : 'active'} · document ${subscriber.document}`,
+            onclick: () => {
+              view.phone = subscriber.phone;
+              view.drawn.chat = '';
+              draw();
+            },
+          }),
+        );
       }
     }
     for (const button of subscribers.children) button.setAttribute('aria-checked', String(button.dataset.phone === view.phone));
@@ -78,33 +101,54 @@
 
   function drawTickets(state) {
     if (!view.ticketId && state.tickets.length) view.ticketId = state.tickets[0].ticketId;
-    $('tickets').replaceChildren(...state.tickets.map((ticket) => element('li', {}, [element('button', {
-      type: 'button', 'aria-pressed': String(ticket.ticketId === view.ticketId), 'data-ticket': ticket.ticketId,
-      onclick: () => { view.ticketId = ticket.ticketId; view.drawn.ticket = ''; draw(); },
-    }, [
-      element('strong', { text: ticket.ticketId }),
-      element('span', { text: `${ticket.customerName} +${ticket.phone}` }),
-      element('span', { class: `badge ${ticket.priority}`, text: ticket.priority }),
-      element('span', { text: ticket.category }),
-      element('span', { class: 'wait', text: ticket.status === 'pending' ? `waiting ${elapsed(ticket.requestedAt)}` : ticket.agentName || '' }),
-      element('span', { class: `badge ${ticket.status}`, text: ticket.status }),
-    ])])));
+    $('tickets').replaceChildren(
+      ...state.tickets.map((ticket) =>
+        element('li', {}, [
+          element(
+            'button',
+            {
+              type: 'button',
+              'aria-pressed': String(ticket.ticketId === view.ticketId),
+              'data-ticket': ticket.ticketId,
+              onclick: () => {
+                view.ticketId = ticket.ticketId;
+                view.drawn.ticket = '';
+                draw();
+              },
+            },
+            [
+              element('strong', { text: ticket.ticketId }),
+              element('span', { text: `${ticket.customerName} +${ticket.phone}` }),
+              element('span', { class: `badge ${ticket.priority}`, text: ticket.priority }),
+              element('span', { text: ticket.category }),
+              element('span', { class: 'wait', text: ticket.status === 'pending' ? `waiting ${elapsed(ticket.requestedAt)}` : ticket.agentName || '' }),
+              element('span', { class: `badge ${ticket.status}`, text: ticket.status }),
+            ],
+          ),
+        ]),
+      ),
+    );
     const ticket = state.tickets.find((candidate) => candidate.ticketId === view.ticketId);
     $('ticket').hidden = !ticket;
     if (!ticket) return;
     $('ticket-title').textContent = `${ticket.ticketId} · ${ticket.customerName} (customer ${ticket.customerId})`;
-    $('ticket-meta').textContent = `${ticket.category} · priority ${ticket.priority}${ticket.serviceSuspended ? ' · service suspended' : ''} · ${ticket.status}`;
+    $('ticket-meta').textContent =
+      `${ticket.category} · priority ${ticket.priority}${ticket.serviceSuspended ? ' · service suspended' : ''} · ${ticket.status}`;
     $('take').disabled = ticket.status !== 'pending';
     for (const id of ['send-document', 'give-back', 'agent-send']) $(id).disabled = ticket.status !== 'active';
     const key = JSON.stringify([ticket.messages, ticket.events]);
     if (key === view.drawn.ticket) return;
     view.drawn.ticket = key;
     const chat = $('agent-chat');
-    chat.replaceChildren(...ticket.messages.map((message) => element('li', { class: `msg from-${message.from === 'agent' ? 'user' : 'bot'}` }, [
-      element('span', { class: 'who', text: message.from === 'agent' ? 'You' : ticket.customerName }),
-      element('span', { text: message.text }),
-      element('span', { class: 'meta', text: clock(message.at) }),
-    ])));
+    chat.replaceChildren(
+      ...ticket.messages.map((message) =>
+        element('li', { class: `msg from-${message.from === 'agent' ? 'user' : 'bot'}` }, [
+          element('span', { class: 'who', text: message.from === 'agent' ? 'You' : ticket.customerName }),
+          element('span', { text: message.text }),
+          element('span', { class: 'meta', text: clock(message.at) }),
+        ]),
+      ),
+    );
     chat.scrollTop = chat.scrollHeight;
     $('ticket-events').replaceChildren(...ticket.events.map((event) => element('li', { text: `${clock(event.at)} ${event.text}` })));
   }

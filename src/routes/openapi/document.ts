@@ -22,10 +22,10 @@ const ERRORS = {
   409: "the ticket's state does not allow it (closed, not yet taken, outside WhatsApp's 24-hour window...)",
   413: 'body larger than MAX_BODY_BYTES',
   429: 'rate limited',
+  500: 'internal error; nothing was accepted, retry later',
   503: 'Redis or the database is unavailable; retry later',
 } as const;
-const errors = (...codes: (keyof typeof ERRORS)[]) =>
-  Object.fromEntries(codes.map((code) => [code, { description: ERRORS[code], content: errorRef }]));
+const errors = (...codes: (keyof typeof ERRORS)[]) => Object.fromEntries(codes.map((code) => [code, { description: ERRORS[code], content: errorRef }]));
 const ok = (description: string, model: TSchema) => ({ 200: { description, content: json(model) } });
 const queryParameters = (model: TSchema & { properties: Record<string, TSchema> }, required: readonly string[] = []) =>
   Object.entries(model.properties).map(([name, property]) => ({ name, in: 'query', required: required.includes(name), schema: schema(property) }));
@@ -44,7 +44,9 @@ const idempotencyKey = {
   description: 'makes a retry harmless; without it a retry is recognised by identical bytes',
   schema: { type: 'string', maxLength: 256 },
 };
-const page = (description: string) => ({ get: { tags: ['Pages'], summary: description, responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } } } });
+const page = (description: string) => ({
+  get: { tags: ['Pages'], summary: description, responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } } },
+});
 
 const paths = {
   '/webhook': {
@@ -59,7 +61,7 @@ const paths = {
       ...meta,
       summary: 'WhatsApp Cloud API events (field: messages): user messages and delivery statuses',
       requestBody: metaBody('a WhatsApp Business Account webhook'),
-      responses: { ...ok('queued', ApiSchemas.webhookAccepted), ...errors(400, 401, 413, 429, 503) },
+      responses: { ...ok('queued', ApiSchemas.webhookAccepted), ...errors(400, 401, 413, 429, 500, 503) },
     },
   },
   '/api/crm/meta-handover-webhook': {
@@ -67,7 +69,7 @@ const paths = {
       ...meta,
       summary: "Meta's thread-control events (field: messaging_handovers)",
       requestBody: metaBody('pass_thread_control, or Conversation Routing control_passed / control_taken'),
-      responses: { ...ok('queued (unknown shapes are acknowledged and logged)', ApiSchemas.webhookAccepted), ...errors(400, 401, 413, 429, 503) },
+      responses: { ...ok('queued (unknown shapes are acknowledged and logged)', ApiSchemas.webhookAccepted), ...errors(400, 401, 413, 429, 500, 503) },
     },
   },
   '/api/crm/handover': {
@@ -76,7 +78,7 @@ const paths = {
       summary: 'An agent takes the ticket (bot_to_human) or gives it back (human_to_bot)',
       parameters: [idempotencyKey],
       requestBody: { required: true, content: json(CrmModel.handover) },
-      responses: { ...ok('queued', ApiSchemas.accepted), ...errors(400, 401, 404, 409, 413, 429, 503) },
+      responses: { ...ok('queued', ApiSchemas.accepted), ...errors(400, 401, 404, 409, 413, 429, 500, 503) },
     },
   },
   '/api/crm/send-message': {
@@ -85,7 +87,7 @@ const paths = {
       summary: "An agent's message for the user: text, or an image or document by https URL",
       parameters: [idempotencyKey],
       requestBody: { required: true, content: json(CrmModel.sendMessage) },
-      responses: { ...ok('queued', ApiSchemas.accepted), ...errors(400, 401, 404, 409, 413, 429, 503) },
+      responses: { ...ok('queued', ApiSchemas.accepted), ...errors(400, 401, 404, 409, 413, 429, 500, 503) },
     },
   },
   '/api/crm/handover-status/{ticketId}': {
@@ -93,7 +95,7 @@ const paths = {
       ...crm,
       summary: "A ticket's state: pending, active or closed, with its agent, times and message count",
       parameters: [{ name: 'ticketId', in: 'path', required: true, schema: schema(CrmModel.ticketParams.properties.ticketId) }],
-      responses: { ...ok('the ticket', ApiSchemas.ticketStatusAnswer), ...errors(400, 401, 404, 429, 503) },
+      responses: { ...ok('the ticket', ApiSchemas.ticketStatusAnswer), ...errors(400, 401, 404, 429, 500, 503) },
     },
   },
   '/metrics': {
@@ -110,7 +112,7 @@ const paths = {
       security: [{ metricsBearer: [] }],
       summary: 'The KPIs of the tickets requested between two days, optionally by day, agent or category',
       parameters: queryParameters(MetricsModel.kpiQuery, ['from', 'to']),
-      responses: { ...ok('the report', ApiSchemas.kpiReport), ...errors(400, 401, 429, 503) },
+      responses: { ...ok('the report', ApiSchemas.kpiReport), ...errors(400, 401, 429, 500, 503) },
     },
   },
   '/api/admin/dead-letters': {
@@ -119,7 +121,7 @@ const paths = {
       security: [{ adminBearer: [] }],
       summary: 'The events that failed STREAM_MAX_DELIVERIES times, oldest first',
       parameters: queryParameters(AdminModel.listQuery),
-      responses: { ...ok('a page', ApiSchemas.deadLetterPage), ...errors(400, 401, 429, 503) },
+      responses: { ...ok('a page', ApiSchemas.deadLetterPage), ...errors(400, 401, 429, 500, 503) },
     },
   },
   '/api/admin/dead-letters/redrive': {
@@ -128,7 +130,7 @@ const paths = {
       security: [{ adminBearer: [] }],
       summary: 'Puts dead letters back on their partition once the cause is fixed',
       requestBody: { required: true, content: json(AdminModel.redrive) },
-      responses: { ...ok('what was re-driven and what was not found', ApiSchemas.redriven), ...errors(400, 401, 413, 429, 503) },
+      responses: { ...ok('what was re-driven and what was not found', ApiSchemas.redriven), ...errors(400, 401, 413, 429, 500, 503) },
     },
   },
   '/health/live': { get: { tags: ['Operations'], summary: 'Liveness', responses: ok('the process runs', ApiSchemas.live) } },
@@ -141,10 +143,23 @@ const paths = {
   },
   '/dashboard': page("The supervisors' KPI dashboard (reads /api/metrics/kpis with the METRICS_TOKEN typed in)"),
   '/docs': page('This reference'),
-  '/openapi.json': { get: { tags: ['Pages'], summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } } },
+  '/openapi.json': {
+    get: {
+      tags: ['Pages'],
+      summary: 'This document',
+      responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } },
+    },
+  },
 };
 
-const header = (name: string, description: string, example: string) => ({ name, in: 'header', required: true, description, schema: { type: 'string' }, example });
+const header = (name: string, description: string, example: string) => ({
+  name,
+  in: 'header',
+  required: true,
+  description,
+  schema: { type: 'string' },
+  example,
+});
 /** The headers of every call to the CRM (DESIGN 2.2); Authorization is the `botBearer` scheme. */
 const botHeaders = [
   header('X-Bot-Signature', 'sha256=<hex HMAC-SHA256(BOT_SIGNING_SECRET, raw body bytes)>: verify it over the bytes as received', 'sha256=3f1c...'),
@@ -189,7 +204,11 @@ export const openApiDocument = (version: string) => ({
   ],
   paths,
   webhooks: {
-    agentRequest: botCall('POST CRM_AGENT_NOTIFICATION_URL: a ticket was created; the answer may name a tentative agent', ApiSchemas.agentRequest, ApiSchemas.agentRequestAnswer),
+    agentRequest: botCall(
+      'POST CRM_AGENT_NOTIFICATION_URL: a ticket was created; the answer may name a tentative agent',
+      ApiSchemas.agentRequest,
+      ApiSchemas.agentRequestAnswer,
+    ),
     userMessage: botCall('POST CRM_BASE_URL/api/bot/user-message: the user wrote while a ticket is open', ApiSchemas.userMessage),
     ticketUpdate: botCall(
       'POST CRM_BASE_URL/api/bot/ticket-update: the bot changed a ticket on its own (cancelled, timed out, escalated, closed, CSAT)',
