@@ -1,5 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import Redis from 'ioredis';
 import { join } from 'node:path';
 import { DEMO_CUSTOMERS, upsertCustomers } from '../cli/customers';
 import { ConfigError, loadConfig } from '../config';
@@ -93,12 +94,23 @@ export async function startDemo(env: Record<string, string | undefined>): Promis
         await service.stop();
         standIns.stop();
         rmSync(dataDir, { recursive: true, force: true });
+        await forgetRedisKeys(config.REDIS_URL, config.REDIS_KEY_PREFIX);
       },
     };
   } catch (error) {
     standIns.stop();
     rmSync(dataDir, { recursive: true, force: true });
     throw error;
+  }
+}
+
+/** Each run has its own key prefix (its database is fresh too): what it left in Redis goes with it. */
+async function forgetRedisKeys(url: string, prefix: string) {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 500 })) if (keys.length > 0) await redis.unlink(...keys);
+  } finally {
+    redis.disconnect();
   }
 }
 
