@@ -64,10 +64,11 @@ interface Held extends Lease {
 /**
  * Partition ownership by lease (DESIGN 5). Every TTL/3 each instance
  * heartbeats, counts the live instances N, renews its leases, gives back
- * those above its share ⌈P/N⌉ and takes free ones up to it. A joining
- * instance thus gets partitions as the others shed theirs; a dead one's
- * leases lapse after the TTL and the survivors take them. Each acquisition
- * draws a new fencing token, which the batch transaction checks.
+ * those above its share ⌈P/N⌉ when another instance lacks its share, and
+ * takes free ones up to its share (any free one still free a round later).
+ * A joining instance thus gets partitions as the others shed theirs; a dead
+ * one's leases lapse after the TTL and the survivors take them. Each
+ * acquisition draws a new fencing token, which the batch transaction checks.
  */
 export function createPartitionLeases(options: PartitionLeasesOptions) {
   const { redis, keys, logger, ttlMs } = options;
@@ -83,16 +84,24 @@ export function createPartitionLeases(options: PartitionLeasesOptions) {
 
   const now = () => performance.now();
 
-  async function liveInstances(): Promise<number> {
+  /** Heartbeats, then the instances whose heartbeat has not lapsed (this one included). */
+  async function liveInstances(): Promise<string[]> {
     // Wall clocks of different hosts compare here: a skew of a fraction of the TTL only delays a rebalance.
     const wall = Date.now();
     const reply = await redis
       .multi()
       .zadd(keys.instances, wall + ttlMs, holder)
       .zremrangebyscore(keys.instances, '-inf', wall)
-      .zcard(keys.instances)
+      .zrange(keys.instances, '0', '-1')
       .exec();
-    return Math.max(1, Number(reply?.[2]?.[1] ?? 1));
+    const members = (reply?.[2]?.[1] as string[] | undefined) ?? [];
+    return members.includes(holder) ? members : [...members, holder];
+  }
+
+  /** Who holds each partition now (one GET per partition: each lives in its own slot). */
+  async function holders(): Promise<(string | null)[]> {
+    const values = await Promise.all(Array.from({ length: options.partitions }, (_, partition) => redis.get(keys.lease(partition))));
+    return values.map((value) => (value ? value.slice(0, value.lastIndexOf('|')) : null));
   }
 
   async function drop(lease: Held, reason: 'lost' | 'rebalanced' | 'stopping'): Promise<void> {
@@ -100,7 +109,7 @@ export function createPartitionLeases(options: PartitionLeasesOptions) {
     held.delete(lease.partition);
     await options.onReleased(lease.partition);
     if (reason !== 'lost') await redis.eval(RELEASE, 1, keys.lease(lease.partition), lease.value).catch(() => 0);
-    logger.info({ event: 'partition.released', partition: lease.partition, token: lease.token, reason }, `partition ${lease.partition} released (${reason})`);
+    logger.info({ event: 'partition.released', partition: lease.partition, fence: lease.token, reason }, `partition ${lease.partition} released (${reason})`);
   }
 
   async function renew(lease: Held): Promise<void> {
@@ -111,7 +120,7 @@ export function createPartitionLeases(options: PartitionLeasesOptions) {
         lease.validUntil = sentAt + ttlMs * (1 - SAFETY_MARGIN);
         return;
       }
-      logger.warn({ event: 'partition.lost', partition: lease.partition, token: lease.token }, `lease of partition ${lease.partition} was taken over`);
+      logger.warn({ event: 'partition.lost', partition: lease.partition, fence: lease.token }, `lease of partition ${lease.partition} was taken over`);
       await drop(lease, 'lost');
     } catch (error) {
       // Redis unreachable: the lease may still be ours until it lapses; past that the worker stops reading by itself.
@@ -140,16 +149,28 @@ export function createPartitionLeases(options: PartitionLeasesOptions) {
     return true;
   }
 
+  /** Partitions seen free in the previous round: still free now, they are taken even above this instance's share. */
+  let freeBefore = new Set<number>();
+
   async function tick(): Promise<void> {
-    const instances = await liveInstances();
+    const live = await liveInstances();
     await Promise.all([...held.values()].map(renew));
-    const share = Math.ceil(options.partitions / instances);
-    const surplus = [...held.values()].sort((a, b) => preference.indexOf(b.partition) - preference.indexOf(a.partition)).slice(0, held.size - share);
-    for (const lease of surplus) await drop(lease, 'rebalanced');
-    for (const partition of preference) {
-      if (held.size >= share || stopped) break;
-      if (!held.has(partition)) await acquire(partition);
+    const owners = await holders();
+    const share = Math.ceil(options.partitions / live.length);
+    const floor = Math.floor(options.partitions / live.length);
+    const countOf = (name: string) => owners.filter((owner) => owner === name).length;
+    // Give partitions back only to an instance that lacks its share: never to nobody.
+    if (held.size > share && live.some((name) => name !== holder && countOf(name) < floor)) {
+      const surplus = [...held.values()].sort((a, b) => preference.indexOf(b.partition) - preference.indexOf(a.partition)).slice(0, held.size - share);
+      for (const lease of surplus) await drop(lease, 'rebalanced');
     }
+    const free = new Set(preference.filter((partition) => owners[partition] === null && !held.has(partition)));
+    for (const partition of free) {
+      if (stopped) break;
+      // A dead instance's partitions are taken by whoever is under its share first; one round later by anyone.
+      if ((held.size < share || freeBefore.has(partition)) && (await acquire(partition))) free.delete(partition);
+    }
+    freeBefore = free;
   }
 
   function schedule(): void {

@@ -196,7 +196,7 @@ export function createStreamWorker(options: StreamWorkerOptions) {
       takeovers++;
       options.onTakeover?.(lease.partition);
       logger.info(
-        { event: 'partition.takeover', partition: lease.partition, token: lease.token, replaying: claimed },
+        { event: 'partition.takeover', partition: lease.partition, fence: lease.token, replaying: claimed },
         `took over partition ${lease.partition}; replaying ${claimed} pending entries first`,
       );
       await trim(stream);
@@ -243,7 +243,7 @@ export function createStreamWorker(options: StreamWorkerOptions) {
         } catch (error) {
           if (!running) break;
           if (error instanceof FencedError) {
-            logger.warn({ event: 'partition.fenced', partition: lease.partition, token: lease.token }, 'batch refused: the partition has a newer owner');
+            logger.warn({ event: 'partition.fenced', partition: lease.partition, fence: lease.token }, 'batch refused: the partition has a newer owner');
             void leases.fenced(lease.partition);
             break;
           }
