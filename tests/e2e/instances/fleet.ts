@@ -149,7 +149,14 @@ export async function startFleet(label: string, options: { redisUrl?: string; en
     return response?.status === 200 ? ((await response.json()) as Health) : undefined;
   }
 
-  const ready = (instance: Instance, timeoutMs = 30_000) => eventually(() => health(instance), `${instance.name} ready`, timeoutMs);
+  /** Resolves with the instance's readiness; rejects at once, with its last log lines, if it exits first. */
+  const ready = (instance: Instance, timeoutMs = 30_000) =>
+    Promise.race([
+      eventually(() => health(instance), `${instance.name} ready`, timeoutMs),
+      instance.child.exited.then((code) => {
+        throw new Error(`${instance.name} exited with ${code} before it was ready:\n${instance.logs.slice(-10).join('\n')}`);
+      }),
+    ]);
 
   /** Stops an instance with a signal and forgets it; resolves with its exit code. */
   async function stop(instance: Instance, signal: 'SIGTERM' | 'SIGKILL'): Promise<number> {
