@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
 import { eq, sql } from 'drizzle-orm';
 import { openDatabase, type Database } from '../../../src/db/client';
-import { messages, outbox, tickets, type NewMessage, type NewOutboxRow, type OutboxRow } from '../../../src/db/schema';
+import { messages, outbox, type NewMessage, type NewOutboxRow, type OutboxRow } from '../../../src/db/schema';
 import { createOutboxRepository } from '../../../src/outbox/repository';
 import { createTestDatabase } from '../../support/harness';
 

@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import type { StreamEntry } from '../../../src/events';
 import { createLogger } from '../../../src/logger';
 import { createProducer } from '../../../src/streams/producer';
-import { createStreamWorker, type StreamWorker, type StreamWorkerOptions } from '../../../src/streams/worker';
+import { createStreamWorker, type StreamWorkerOptions } from '../../../src/streams/worker';
 import { splitDeadLetter } from '../../../src/streams/codec';
 import { eventually, REDIS_URL } from '../../support/harness';
 import { deferred, redisFixture, timerEvent } from './redis-fixture';

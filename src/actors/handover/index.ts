@@ -1,0 +1,2 @@
+export * from './model';
+export { createHandoverMachine, type HandoverMachine } from './machine';
