@@ -53,6 +53,13 @@ return token
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
+/**
+ * How often leases are renewed and free partitions looked for: a third of
+ * the TTL, at most half a second, so a dead instance's partitions are taken
+ * within the TTL plus about a second whatever the TTL.
+ */
+const roundMsFor = (ttlMs: number) => Math.min(ttlMs / 3, 500);
+
 /** A lease is given up locally this long before Redis would let it lapse: network delay and timer lateness. */
 const SAFETY_MARGIN = 0.2;
 
@@ -62,7 +69,7 @@ interface Held extends Lease {
 }
 
 /**
- * Partition ownership by lease (DESIGN 5). Every TTL/3 each instance
+ * Partition ownership by lease (DESIGN 5). Every round each instance
  * heartbeats, counts the live instances N, renews its leases, gives back
  * those above its share ⌈P/N⌉ when another instance lacks its share, and
  * takes free ones up to its share (any free one still free a round later).
@@ -179,7 +186,7 @@ export function createPartitionLeases(options: PartitionLeasesOptions) {
       ticking = tick()
         .catch((error: unknown) => logger.warn({ event: 'partition.tick_failed', error: errorSummary(error) }, 'partition lease round failed; retrying'))
         .finally(schedule);
-    }, ttlMs / 3);
+    }, roundMsFor(ttlMs));
   }
 
   return {
