@@ -111,12 +111,24 @@ export function createPartitionLeases(options: PartitionLeasesOptions) {
     return values.map((value) => (value ? value.slice(0, value.lastIndexOf('|')) : null));
   }
 
-  async function drop(lease: Held, reason: 'lost' | 'rebalanced' | 'stopping'): Promise<void> {
-    if (held.get(lease.partition) !== lease) return;
+  /** Drops still finishing their batch in hand: close() waits for them. */
+  const dropping = new Set<Promise<void>>();
+
+  /**
+   * Stops reading the partition, lets the batch in hand finish, then frees
+   * the lease (unless it was lost). Not awaited by the lease round: a slow
+   * batch must not hold up the renewal of the other leases.
+   */
+  function drop(lease: Held, reason: 'lost' | 'rebalanced' | 'stopping'): Promise<void> {
+    if (held.get(lease.partition) !== lease) return Promise.resolve();
     held.delete(lease.partition);
-    await options.onReleased(lease.partition);
-    if (reason !== 'lost') await redis.eval(RELEASE, 1, keys.lease(lease.partition), lease.value).catch(() => 0);
-    logger.info({ event: 'partition.released', partition: lease.partition, fence: lease.token, reason }, `partition ${lease.partition} released (${reason})`);
+    const done = (async () => {
+      await options.onReleased(lease.partition);
+      if (reason !== 'lost') await redis.eval(RELEASE, 1, keys.lease(lease.partition), lease.value).catch(() => 0);
+      logger.info({ event: 'partition.released', partition: lease.partition, fence: lease.token, reason }, `partition ${lease.partition} released (${reason})`);
+    })().finally(() => dropping.delete(done));
+    dropping.add(done);
+    return done;
   }
 
   async function renew(lease: Held): Promise<void> {
@@ -128,10 +140,10 @@ export function createPartitionLeases(options: PartitionLeasesOptions) {
         return;
       }
       logger.warn({ event: 'partition.lost', partition: lease.partition, fence: lease.token }, `lease of partition ${lease.partition} was taken over`);
-      await drop(lease, 'lost');
+      void drop(lease, 'lost');
     } catch (error) {
       // Redis unreachable: the lease may still be ours until it lapses; past that the worker stops reading by itself.
-      if (!lease.valid()) await drop(lease, 'lost');
+      if (!lease.valid()) void drop(lease, 'lost');
       logger.warn({ event: 'partition.renew_failed', partition: lease.partition, error: errorSummary(error) }, 'could not renew a partition lease');
     }
   }
@@ -169,7 +181,7 @@ export function createPartitionLeases(options: PartitionLeasesOptions) {
     // Give partitions back only to an instance that lacks its share: never to nobody.
     if (held.size > share && live.some((name) => name !== holder && countOf(name) < floor)) {
       const surplus = [...held.values()].sort((a, b) => preference.indexOf(b.partition) - preference.indexOf(a.partition)).slice(0, held.size - share);
-      for (const lease of surplus) await drop(lease, 'rebalanced');
+      for (const lease of surplus) void drop(lease, 'rebalanced');
     }
     const free = new Set(preference.filter((partition) => owners[partition] === null && !held.has(partition)));
     for (const partition of free) {
@@ -206,6 +218,7 @@ export function createPartitionLeases(options: PartitionLeasesOptions) {
       if (timer) clearTimeout(timer);
       await ticking;
       await Promise.all([...held.values()].map((lease) => drop(lease, 'stopping')));
+      await Promise.all(dropping);
       await redis.zrem(keys.instances, holder).catch(() => 0);
     },
     status(): { owned: { partition: number; token: number; ageMs: number }[]; acquisitions: number } {

@@ -15,11 +15,11 @@ let fleet: Fleet;
 beforeAll(async () => {
   cluster = await startRedisCluster();
   fleet = await startFleet('cluster', { redisUrl: cluster.url });
-});
+}, 60_000);
 afterAll(async () => {
-  await fleet.close();
-  await cluster.stop();
-});
+  await fleet?.close();
+  await cluster?.stop();
+}, 30_000);
 
 test('on a Redis Cluster, conversations flow both ways and a killed instance is taken over without loss, duplicate or reordering', async () => {
   const all = ['rc-a', 'rc-b'].map((name) => fleet.start(name));

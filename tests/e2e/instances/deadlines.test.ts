@@ -14,8 +14,8 @@ let fleet: Fleet;
 
 beforeAll(async () => {
   fleet = await startFleet('deadlines', { env: { HANDOVER_ASSIGN_TIMEOUT_S: String(ASSIGN_TIMEOUT_S), HANDOVER_MAX_ESCALATIONS: '1' } });
-});
-afterAll(() => fleet.close());
+}, 30_000);
+afterAll(() => fleet?.close(), 30_000);
 
 const updates = (reason: string) =>
   fleet.crm

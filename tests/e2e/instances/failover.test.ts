@@ -12,8 +12,8 @@ let fleet: Fleet;
 
 beforeAll(async () => {
   fleet = await startFleet('failover');
-});
-afterAll(() => fleet.close());
+}, 30_000);
+afterAll(() => fleet?.close(), 30_000);
 
 test("SIGKILL of one of three instances: its partitions are taken within the lease TTL plus one second, nothing lost, nothing twice, order kept", async () => {
   const all = ['fo-a', 'fo-b', 'fo-c'].map((name) => fleet.start(name));

@@ -12,8 +12,8 @@ let fleet: Fleet;
 
 beforeAll(async () => {
   fleet = await startFleet('frozen');
-});
-afterAll(() => fleet.close());
+}, 30_000);
+afterAll(() => fleet?.close(), 30_000);
 
 test('an instance frozen past its lease and resumed cannot commit or send for the partitions it lost', async () => {
   const [frozen, other] = ['fz-a', 'fz-b'].map((name) => fleet.start(name));

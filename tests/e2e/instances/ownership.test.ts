@@ -12,8 +12,8 @@ let fleet: Fleet;
 
 beforeAll(async () => {
   fleet = await startFleet('own');
-});
-afterAll(() => fleet.close());
+}, 30_000);
+afterAll(() => fleet?.close(), 30_000);
 
 test('two instances started together on a fresh database both become ready and split the partitions; a third joining gets its share', async () => {
   const first = fleet.start('own-a');

@@ -12,8 +12,8 @@ let fleet: Fleet;
 
 beforeAll(async () => {
   fleet = await startFleet('rolling');
-});
-afterAll(() => fleet.close());
+}, 30_000);
+afterAll(() => fleet?.close(), 30_000);
 
 test('a rolling restart loses nothing, keeps order, and leaves no gap over 2 s in processing', async () => {
   const names = ['rr-a', 'rr-b'];
