@@ -5,7 +5,7 @@ import type { Database } from './db/client';
 import { createQueries } from './db/queries';
 import { AppError, errorDetail, errorSummary, isDatabaseOutage } from './errors';
 import type { Logger } from './logger';
-import type { Metrics } from './metrics';
+import type { Metrics, Ownership } from './metrics';
 import { adminRoutes } from './routes/admin';
 import { crmRoutes } from './routes/crm';
 import { redisIdempotencyKeys } from './routes/crm/idempotency';
@@ -28,6 +28,8 @@ export interface AppDeps {
   deadLetters: DeadLetters;
   metrics: Metrics;
   logger: Logger;
+  /** The partitions this instance holds, shown by /health/ready. */
+  ownership?: () => Ownership;
 }
 
 const errorBody = (status: number, error: string, message: string) =>
@@ -86,7 +88,13 @@ export function createApp(deps: AppDeps) {
       set.status = response.status;
       return response;
     })
-    .use(healthRoutes({ timeoutMs: 2000, checks: { redis: async () => void (await deps.redis.ping()), database: () => deps.database.ping() } }))
+    .use(
+      healthRoutes({
+        timeoutMs: 2000,
+        checks: { redis: async () => void (await deps.redis.ping()), database: () => deps.database.ping() },
+        details: deps.ownership && (() => ({ partitions: partitionsView(deps.ownership!()) })),
+      }),
+    )
     .use(
       metaRoutes({
         service: createMetaService({ queries, producer: deps.producer, logger, webhookEvents: deps.metrics.webhookEvents, crmAppId: config.CRM_META_APP_ID }),
@@ -138,3 +146,12 @@ export function createApp(deps: AppDeps) {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/** Readiness does not wait for partitions (an instance with none still takes webhooks); operators see what it holds. */
+function partitionsView(ownership: Ownership) {
+  return {
+    owned: ownership.owned.map((lease) => lease.partition),
+    leaseAgeMs: Object.fromEntries(ownership.owned.map((lease) => [lease.partition, lease.ageMs])),
+    takeovers: ownership.takeovers,
+  };
+}

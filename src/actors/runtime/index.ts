@@ -1,4 +1,4 @@
-import type { Database } from '../../db/client';
+import type { Database, Tx } from '../../db/client';
 import type { StreamEntry } from '../../events';
 import type { Logger } from '../../logger';
 import type { Metrics } from '../../metrics';
@@ -35,9 +35,11 @@ export function createRuntime(deps: RuntimeDeps) {
     handoverMachine: createHandoverMachine(deps.handoverPolicy),
   };
 
-  async function applyBatch(entries: StreamEntry[]): Promise<{ applied: number; duplicates: number }> {
+  /** `fence` runs first in the transaction and throws when this instance no longer owns the partition (its lease was taken over). */
+  async function applyBatch(entries: StreamEntry[], fence?: (tx: Tx) => Promise<void>): Promise<{ applied: number; duplicates: number }> {
     const afterCommit = new AfterCommit(deps.logger, deps.metrics);
     const result = await deps.database.db.transaction(async (tx) => {
+      await fence?.(tx);
       const fresh = await claimFreshEvents(tx, entries);
       const batch = new Batch(batchDeps, tx, afterCommit);
       await batch.load(fresh.map((entry) => entry.event));
