@@ -9,9 +9,26 @@ import { eventually } from '../../support/harness';
  * by `redis-cli --cluster create`. `stop` kills the nodes and removes their
  * files.
  */
+/**
+ * Below Linux's ephemeral range (32768 and up), so no outgoing connection of
+ * another test holds the port, nor its cluster bus port (port + 10000).
+ */
+function isFree(port: number): boolean {
+  try {
+    Bun.listen({ hostname: '127.0.0.1', port, socket: { data() {} } }).stop(true);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function startRedisCluster(): Promise<{ url: string; ports: number[]; stop(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'hb-cluster-'));
-  const ports = Array.from({ length: 3 }, () => 30000 + Math.floor(Math.random() * 20000));
+  const ports: number[] = [];
+  while (ports.length < 3) {
+    const port = 20000 + Math.floor(Math.random() * 2700);
+    if (!ports.includes(port) && isFree(port) && isFree(port + 10000)) ports.push(port);
+  }
   const nodes = ports.map((port) =>
     Bun.spawn(
       [
@@ -42,10 +59,14 @@ export async function startRedisCluster(): Promise<{ url: string; ports: number[
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await eventually(async () => {
-      for (const port of ports) if ((await Bun.$`redis-cli -p ${port} ping`.quiet().text()).trim() !== 'PONG') return false;
-      return true;
-    }, 'the cluster nodes to answer');
+    await eventually(
+      async () => {
+        for (const port of ports) if ((await Bun.$`redis-cli -p ${port} ping`.quiet().text()).trim() !== 'PONG') return false;
+        return true;
+      },
+      'the cluster nodes to answer',
+      20_000,
+    );
     await Bun.$`redis-cli --cluster create ${ports.map((port) => `127.0.0.1:${port}`)} --cluster-replicas 0 --cluster-yes`.quiet();
     await eventually(
       async () => {
