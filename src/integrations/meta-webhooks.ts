@@ -1,6 +1,8 @@
 import {
   pipelineEvent,
+  type ContactCard,
   type InboundMessage,
+  type Location,
   type MediaRef,
   type PipelineEvent,
   type StatusUpdate,
@@ -141,10 +143,53 @@ function normaliseMessage(raw: Json, contacts: Json[], cleaned: string[]): Inbou
   });
   if (!waMessageId || !firstKeyOf(user)) return undefined;
   const type = asString(raw.type) ?? 'unknown';
-  return { user, waMessageId, timestamp: toIso(raw.timestamp, cleaned, 'message'), profileName: asString(profile.name), type, ...contentOf(type, raw) };
+  // A reply quotes the message it answers; a forwarded message has `context.forwarded` and no id.
+  const replyTo = isObject(raw.context) ? asString(raw.context.id) : undefined;
+  return {
+    user,
+    waMessageId,
+    timestamp: toIso(raw.timestamp, cleaned, 'message'),
+    profileName: asString(profile.name),
+    type,
+    ...(replyTo ? { replyTo } : {}),
+    ...contentOf(type, raw),
+  };
 }
 
-function contentOf(type: string, raw: Json): Pick<InboundMessage, 'text' | 'replyId' | 'media'> {
+type Content = Pick<InboundMessage, 'text' | 'replyId' | 'media' | 'reaction' | 'location' | 'contacts'>;
+
+const asNumber = (value: unknown): number | undefined => {
+  const number = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+  return Number.isFinite(number) ? number : undefined;
+};
+
+/** Drops the keys whose value is undefined: what reaches the CRM and the history is only what WhatsApp said. */
+function defined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+function locationOf(body: Json): Location | undefined {
+  const [latitude, longitude] = [asNumber(body.latitude), asNumber(body.longitude)];
+  if (latitude === undefined || longitude === undefined || Math.abs(latitude) > 90 || Math.abs(longitude) > 180) return undefined;
+  return defined({ latitude, longitude, name: asString(body.name), address: asString(body.address), url: asString(body.url) });
+}
+
+const listOf = <T extends object>(value: unknown, item: (json: Json) => T): T[] => asArray(value).filter(isObject).map((json) => defined(item(json)));
+
+function contactCardOf(raw: Json): ContactCard {
+  const name = isObject(raw.name) ? raw.name : {};
+  const org = isObject(raw.org) ? raw.org : undefined;
+  return defined({
+    name: asString(name.formatted_name) ?? ([asString(name.first_name), asString(name.last_name)].filter(Boolean).join(' ') || undefined),
+    phones: listOf(raw.phones, (p) => ({ phone: asString(p.phone), waId: asString(p.wa_id), type: asString(p.type) })),
+    emails: listOf(raw.emails, (e) => ({ email: asString(e.email), type: asString(e.type) })),
+    organization: org && defined({ company: asString(org.company), department: asString(org.department), title: asString(org.title) }),
+    urls: listOf(raw.urls, (u) => ({ url: asString(u.url), type: asString(u.type) })),
+    birthday: asString(raw.birthday),
+  });
+}
+
+function contentOf(type: string, raw: Json): Content {
   const body = isObject(raw[type]) ? (raw[type] as Json) : {};
   switch (type) {
     case 'text':
@@ -154,13 +199,14 @@ function contentOf(type: string, raw: Json): Pick<InboundMessage, 'text' | 'repl
     case 'audio':
     case 'sticker':
     case 'document': {
-      const media: MediaRef = {
+      const media: MediaRef = defined({
         id: asString(body.id),
         url: asString(body.url),
         mimeType: asString(body.mime_type),
         caption: asString(body.caption),
         filename: asString(body.filename),
-      };
+        sha256: asString(body.sha256),
+      });
       return { text: media.caption, media };
     }
     case 'button':
@@ -170,20 +216,19 @@ function contentOf(type: string, raw: Json): Pick<InboundMessage, 'text' | 'repl
       return { text: asString(reply?.title) ?? asString(reply?.body), replyId: asString(reply?.id) };
     }
     case 'location': {
-      const [latitude, longitude] = [asString(body.latitude), asString(body.longitude)];
-      const coordinates = latitude !== undefined && longitude !== undefined ? `${latitude},${longitude}` : undefined;
-      return { text: [asString(body.name), asString(body.address), coordinates].filter(Boolean).join(' · ') };
+      const location = locationOf(body);
+      const coordinates = location ? `${location.latitude},${location.longitude}` : undefined;
+      return { text: [asString(body.name), asString(body.address), coordinates].filter(Boolean).join(' · '), ...(location ? { location } : {}) };
     }
-    case 'reaction':
-      return { text: asString(body.emoji) ?? '' };
-    case 'contacts':
-      return {
-        text: asArray(raw.contacts)
-          .filter(isObject)
-          .map((c) => (isObject(c.name) ? asString(c.name.formatted_name) : undefined))
-          .filter(Boolean)
-          .join(', '),
-      };
+    case 'reaction': {
+      const emoji = asString(body.emoji) ?? '';
+      const target = asString(body.message_id);
+      return { text: emoji, ...(target ? { reaction: { waMessageId: target, emoji } } : {}) };
+    }
+    case 'contacts': {
+      const contacts = asArray(raw.contacts).filter(isObject).map(contactCardOf);
+      return { text: contacts.map((c) => c.name).filter(Boolean).join(', '), contacts };
+    }
     default:
       return {};
   }
