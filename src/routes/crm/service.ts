@@ -94,6 +94,15 @@ export function createCrmService(deps: CrmServiceDeps) {
     }
   }
 
+  /** The wamid WhatsApp quotes for `replyTo`: a message of this user's conversation, named as the CRM knows it. */
+  async function replyTargetOf(ticket: Ticket, replyTo: string): Promise<string> {
+    const waMessageId = await queries.replyTarget(ticket.phone, replyTo);
+    if (!waMessageId) {
+      throw badRequest('unknown_reply_target', `replyTo names no message of ticket ${ticket.id}'s user that WhatsApp has (a user-message's waMessageId, or the Idempotency-Key of a sent agent message)`);
+    }
+    return waMessageId;
+  }
+
   return {
     async handover(request: CrmRequest<CrmModel.Handover>): Promise<{ ticketId: string }> {
       const { body } = request;
@@ -121,6 +130,7 @@ export function createCrmService(deps: CrmServiceDeps) {
       const eventId = crmEventId('send-message', request, ticket);
       if (await queries.isProcessed(eventId)) return { ticketId: ticket.id };
       assertAgentMayWrite(ticket);
+      const replyToWaMessageId = body.replyTo ? await replyTargetOf(ticket, body.replyTo) : undefined;
       await producer.publish([
         pipelineEvent('crm.message', ticket.phone, eventId, {
           ticketId: ticket.id,
@@ -130,6 +140,8 @@ export function createCrmService(deps: CrmServiceDeps) {
           caption: body.caption,
           filename: body.filename,
           timestamp: body.timestamp,
+          crmKey: idempotencyKeyOf(request),
+          replyToWaMessageId,
         }),
       ]);
       return { ticketId: ticket.id };
