@@ -83,6 +83,19 @@ export function createQueries(db: Db, deadlineMs = 3000) {
           .then(([row]) => row?.waMessageId ?? undefined),
       );
     },
+    /** What the user last wrote on a ticket: its type, the text the history kept, its media. */
+    lastUserMessage(ticketId: string): Promise<{ type: string; body: string | null; media: MediaRef | null } | undefined> {
+      return within(
+        deadlineMs,
+        db
+          .select({ type: messages.type, body: messages.body, media: messages.media })
+          .from(messages)
+          .where(and(eq(messages.ticketId, ticketId), eq(messages.direction, 'inbound')))
+          .orderBy(desc(messages.id))
+          .limit(1)
+          .then(([row]) => row && { type: row.type, body: row.body, media: row.media as MediaRef | null }),
+      );
+    },
     /** A media file a user sent us, as the webhook described it; undefined for an id no user message carried. */
     userMedia(mediaId: string): Promise<{ type: string; media: MediaRef } | undefined> {
       return within(

@@ -235,7 +235,7 @@ describe.concurrent('replies, reactions, locations and contact cards', () => {
     'a location and a contact card reach the CRM as data, and the history keeps them',
     async () => {
       const phone = '573000001412';
-      await activeTicketFor(stack, phone, ACTIVE_SUBSCRIBER);
+      const ticketId = await activeTicketFor(stack, phone, ACTIVE_SUBSCRIBER);
       const locationId = await sendUser(stack, phone, {
         type: 'location',
         location: { latitude: 4.711, longitude: -74.0721, name: 'Casa', address: 'Cra 7 # 12-34, Bogotá' },
@@ -253,6 +253,9 @@ describe.concurrent('replies, reactions, locations and contact cards', () => {
       });
       const [stored] = await stack.sql`select type, details from messages where wa_message_id = ${locationId}`;
       expect(stored).toMatchObject({ type: 'location', details: { location } });
+      const status = await crmCall(stack, 'GET', `/api/crm/handover-status/${ticketId}`);
+      expect(status.body).toMatchObject({ lastUserMessageType: 'contacts', lastUserMessageText: '[contacts] Pedro Ruiz' });
+      expect(status.body.lastUserMessage).toMatch(/^\d{4}-\d\d-\d\dT/);
     },
     TIMEOUT_MS,
   );

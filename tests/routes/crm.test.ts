@@ -265,6 +265,8 @@ describe('GET /api/crm/handover-status/:ticketId', () => {
       closedTime: null,
       lastActivity: '2026-03-01T10:00:00.000Z',
       lastUserMessage: '2026-03-01T10:00:00.000Z',
+      lastUserMessageType: null,
+      lastUserMessageText: null,
       messageCount: 3,
       escalations: 0,
       survey: null,

@@ -43,6 +43,13 @@ export function crmEventId(route: string, request: CrmRequest<unknown>, ticket: 
   return `crm:${route}:body:${createHash('sha256').update(`${ticket.id}@${ticket.revision}:`).update(request.raw).digest('hex')}`;
 }
 
+/** Words a person reads in a list: the text itself, else `[type]` and what the message says of itself (caption, file name, place, emoji). */
+export function describeUserMessage(message: { type: string; body: string | null; media: { filename?: string } | null }): string {
+  const said = message.body || message.media?.filename || '';
+  if (['text', 'button', 'interactive'].includes(message.type)) return said;
+  return said ? `[${message.type}] ${said}` : `[${message.type}]`;
+}
+
 /**
  * What the CRM asks of a ticket, checked against what we know of it, then
  * queued for the ticket's machine. A request already applied (a retry) is
@@ -151,7 +158,7 @@ export function createCrmService(deps: CrmServiceDeps) {
     async status(ticketId: string) {
       const ticket = await queries.ticket(ticketId);
       if (!ticket) throw notFound('ticket_not_found', `ticket ${ticketId} does not exist`);
-      const user = await queries.userIds(ticket.phone);
+      const [user, lastMessage] = await Promise.all([queries.userIds(ticket.phone), queries.lastUserMessage(ticket.id)]);
       return {
         ticketId: ticket.id,
         userPhone: user.phone ?? null,
@@ -168,6 +175,9 @@ export function createCrmService(deps: CrmServiceDeps) {
         closedTime: ticket.closedAt?.toISOString() ?? null,
         lastActivity: ticket.lastActivityAt.toISOString(),
         lastUserMessage: ticket.lastUserMessageAt?.toISOString() ?? null,
+        // Added beside `lastUserMessage` (a time, as CRMs read it today): what it was.
+        lastUserMessageType: lastMessage?.type ?? null,
+        lastUserMessageText: lastMessage ? describeUserMessage(lastMessage) : null,
         messageCount: ticket.messageCount,
         escalations: ticket.escalations,
         survey: ticket.surveyStatus ? { status: ticket.surveyStatus, csat: ticket.csat } : null,
