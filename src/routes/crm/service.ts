@@ -29,6 +29,13 @@ const digits = (phone: string) => phone.replace(/\D/g, '');
 
 const idempotencyKeyOf = (request: CrmRequest<unknown>) => request.idempotencyKey?.trim() || undefined;
 
+/** A key short enough to name the message back to the CRM in a reply (`replyTo`); a longer one is not kept, and replies name the wamid. */
+const MAX_CRM_KEY_LENGTH = 256;
+const crmKeyOf = (request: CrmRequest<unknown>) => {
+  const key = idempotencyKeyOf(request);
+  return key && key.length <= MAX_CRM_KEY_LENGTH ? key : undefined;
+};
+
 /**
  * The event id that makes a CRM retry harmless: its Idempotency-Key (scoped
  * to the ticket, with the request it was first used for) when it sends one,
@@ -147,7 +154,7 @@ export function createCrmService(deps: CrmServiceDeps) {
           caption: body.caption,
           filename: body.filename,
           timestamp: body.timestamp,
-          crmKey: idempotencyKeyOf(request),
+          crmKey: crmKeyOf(request),
           replyToWaMessageId,
         }),
       ]);
