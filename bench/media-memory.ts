@@ -41,7 +41,9 @@ try {
     for await (const chunk of response.body!) received += chunk.byteLength;
     clearInterval(sampler);
     if (response.status !== 200 || received !== SIZE) throw new Error(`answered ${response.status} with ${received} bytes`);
-    console.log(`${SIZE / MB} MB file ${phase}: RSS before ${(before / MB).toFixed(1)} MB, peak ${(peak / MB).toFixed(1)} MB, growth ${((peak - before) / MB).toFixed(1)} MB`);
+    console.log(
+      `${SIZE / MB} MB file ${phase}: RSS before ${(before / MB).toFixed(1)} MB, peak ${(peak / MB).toFixed(1)} MB, growth ${((peak - before) / MB).toFixed(1)} MB`,
+    );
   }
 } finally {
   await stack.stop();

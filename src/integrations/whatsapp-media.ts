@@ -59,7 +59,8 @@ export function createWhatsAppMedia(options: WhatsAppMediaOptions) {
       }
       if (!response.ok) return failureOf(response, 'GET media metadata');
       const body = (await response.json().catch(() => null)) as { url?: unknown; mime_type?: unknown; sha256?: unknown; file_size?: unknown } | null;
-      if (typeof body?.url !== 'string' || !/^https?:\/\//.test(body.url)) return { ok: false, gone: false, error: 'Graph answered the media id without a download url' };
+      if (typeof body?.url !== 'string' || !/^https?:\/\//.test(body.url))
+        return { ok: false, gone: false, error: 'Graph answered the media id without a download url' };
       const fileSize = Number(body.file_size);
       return {
         ok: true,

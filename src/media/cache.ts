@@ -50,7 +50,8 @@ export class MediaRejected extends Error {
   }
 }
 
-const matchesDigest = (digest: Buffer, expected: string) => expected === digest.toString('hex') || expected.replace(/=+$/, '') === digest.toString('base64').replace(/=+$/, '');
+const matchesDigest = (digest: Buffer, expected: string) =>
+  expected === digest.toString('hex') || expected.replace(/=+$/, '') === digest.toString('base64').replace(/=+$/, '');
 
 export function createMediaCache(options: MediaCacheOptions) {
   const now = options.now ?? Date.now;
@@ -145,7 +146,14 @@ export function createMediaCache(options: MediaCacheOptions) {
       const temporary = `${base}.${process.pid}.${now()}.${Math.random().toString(36).slice(2)}.part`;
       try {
         const { size, sha256 } = await writeChecked(body, temporary, incoming);
-        const media: CachedMedia = { path: `${base}.bin`, size, mimeType: incoming.mimeType, fileName: incoming.fileName, sha256, fetchedAt: new Date(now()).toISOString() };
+        const media: CachedMedia = {
+          path: `${base}.bin`,
+          size,
+          mimeType: incoming.mimeType,
+          fileName: incoming.fileName,
+          sha256,
+          fetchedAt: new Date(now()).toISOString(),
+        };
         // Renames are atomic: a reader sees the whole file or none, even with two instances fetching the same id.
         await rename(temporary, media.path);
         await writeFile(`${base}.json.${process.pid}`, JSON.stringify(media));

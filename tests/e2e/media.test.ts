@@ -35,7 +35,11 @@ const bytes = (size: number, seed: number) => Uint8Array.from({ length: size }, 
 /** The user-message the CRM got for a wamid. */
 const userMessage = (waMessageId: string) =>
   eventually(
-    () => stack.crm.to('/api/bot/user-message').find((request) => (request.body as { waMessageId?: string }).waMessageId === waMessageId)?.body as Record<string, any>,
+    () =>
+      stack.crm.to('/api/bot/user-message').find((request) => (request.body as { waMessageId?: string }).waMessageId === waMessageId)?.body as Record<
+        string,
+        any
+      >,
     `user-message ${waMessageId}`,
   );
 
@@ -58,9 +62,18 @@ describe.concurrent('media the user sends', () => {
       files.set('140102', fileOf(voice, 'audio/ogg; codecs=opus'));
       files.set('140103', fileOf(pdf, 'application/pdf'));
 
-      const photoId = await sendUser(stack, phone, { type: 'image', image: { id: '140101', mime_type: 'image/jpeg', sha256: sha256Hex(photo), caption: 'las luces del router' } });
-      const voiceId = await sendUser(stack, phone, { type: 'audio', audio: { id: '140102', mime_type: 'audio/ogg; codecs=opus', sha256: sha256Hex(voice), voice: true } });
-      const pdfId = await sendUser(stack, phone, { type: 'document', document: { id: '140103', mime_type: 'application/pdf', sha256: sha256Hex(pdf), filename: 'factura de noviembre.pdf' } });
+      const photoId = await sendUser(stack, phone, {
+        type: 'image',
+        image: { id: '140101', mime_type: 'image/jpeg', sha256: sha256Hex(photo), caption: 'las luces del router' },
+      });
+      const voiceId = await sendUser(stack, phone, {
+        type: 'audio',
+        audio: { id: '140102', mime_type: 'audio/ogg; codecs=opus', sha256: sha256Hex(voice), voice: true },
+      });
+      const pdfId = await sendUser(stack, phone, {
+        type: 'document',
+        document: { id: '140103', mime_type: 'application/pdf', sha256: sha256Hex(pdf), filename: 'factura de noviembre.pdf' },
+      });
 
       const cases = [
         { waMessageId: photoId, mediaId: '140101', content: photo, mimeType: 'image/jpeg', disposition: 'inline; filename="140101"' },
@@ -242,7 +255,9 @@ describe.concurrent('replies, reactions, locations and contact cards', () => {
       });
       const contactsId = await sendUser(stack, phone, {
         type: 'contacts',
-        contacts: [{ name: { formatted_name: 'Pedro Ruiz', first_name: 'Pedro' }, phones: [{ phone: '+57 300 111 2233', wa_id: '573001112233', type: 'CELL' }] }],
+        contacts: [
+          { name: { formatted_name: 'Pedro Ruiz', first_name: 'Pedro' }, phones: [{ phone: '+57 300 111 2233', wa_id: '573001112233', type: 'CELL' }] },
+        ],
       });
 
       const location = { latitude: 4.711, longitude: -74.0721, name: 'Casa', address: 'Cra 7 # 12-34, Bogotá' };

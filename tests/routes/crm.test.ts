@@ -183,7 +183,10 @@ describe('POST /api/crm/send-message', () => {
     const missing = await crm('POST', '/api/crm/send-message', { ...base, messageType: 'text' });
     expect(missing).toMatchObject({ status: 400, body: { error: 'invalid_request', message: 'message is required' } });
     const badType = await crm('POST', '/api/crm/send-message', { ...base, message: 'x', messageType: 'sticker' });
-    expect(badType).toMatchObject({ status: 400, body: { error: 'invalid_request', message: 'messageType: expected one of text, image, document, audio, video' } });
+    expect(badType).toMatchObject({
+      status: 400,
+      body: { error: 'invalid_request', message: 'messageType: expected one of text, image, document, audio, video' },
+    });
     const badUrl = await crm('POST', '/api/crm/send-message', { ...base, message: 'file.pdf', messageType: 'image' });
     expect(badUrl).toMatchObject({ status: 400, body: { error: 'invalid_media_url' } });
     expect(badUrl.body.message).toContain('message must be the https URL');

@@ -37,7 +37,12 @@ export function serveMedia(graph: FakeServer, files: Map<string, GraphMediaFile>
     if (!mediaId) return undefined;
     const file = files.get(decodeURIComponent(mediaId));
     if (!file) {
-      return json({ error: { message: `Unsupported get request. Object with ID '${mediaId}' does not exist`, type: 'GraphMethodException', code: 100, error_subcode: 33 } }, 400);
+      return json(
+        {
+          error: { message: `Unsupported get request. Object with ID '${mediaId}' does not exist`, type: 'GraphMethodException', code: 100, error_subcode: 33 },
+        },
+        400,
+      );
     }
     return json({
       messaging_product: 'whatsapp',

@@ -90,8 +90,7 @@ export interface MessageRefs {
 }
 
 /** `GET /api/crm/media/:mediaId` under the service's public base URL. */
-export const mediaUrlOf = (publicBaseUrl: string) => (mediaId: string) =>
-  `${publicBaseUrl.replace(/\/$/, '')}/api/crm/media/${encodeURIComponent(mediaId)}`;
+export const mediaUrlOf = (publicBaseUrl: string) => (mediaId: string) => `${publicBaseUrl.replace(/\/$/, '')}/api/crm/media/${encodeURIComponent(mediaId)}`;
 
 /**
  * DESIGN 2.2's user-message body: what the user wrote, relayed to the agent.

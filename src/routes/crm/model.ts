@@ -46,7 +46,12 @@ export namespace CrmModel {
     Type.Object({
       ...message,
       messageType: Type.Union([Type.Literal('image'), Type.Literal('document'), Type.Literal('audio'), Type.Literal('video')]),
-      message: Type.String({ pattern: '^https://\\S+$', maxLength: 4096, code: 'invalid_media_url', description: 'the https URL of the image, document, audio or video' }),
+      message: Type.String({
+        pattern: '^https://\\S+$',
+        maxLength: 4096,
+        code: 'invalid_media_url',
+        description: 'the https URL of the image, document, audio or video',
+      }),
     }),
   ]);
   export type SendMessage = typeof sendMessage.static;

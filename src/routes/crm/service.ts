@@ -112,7 +112,10 @@ export function createCrmService(deps: CrmServiceDeps) {
   async function replyTargetOf(ticket: Ticket, replyTo: string): Promise<string> {
     const waMessageId = await queries.replyTarget(ticket.phone, replyTo);
     if (!waMessageId) {
-      throw badRequest('unknown_reply_target', `replyTo names no message of ticket ${ticket.id}'s user that WhatsApp has (a user-message's waMessageId, or the Idempotency-Key of a sent agent message)`);
+      throw badRequest(
+        'unknown_reply_target',
+        `replyTo names no message of ticket ${ticket.id}'s user that WhatsApp has (a user-message's waMessageId, or the Idempotency-Key of a sent agent message)`,
+      );
     }
     return waMessageId;
   }

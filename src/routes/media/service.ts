@@ -45,7 +45,11 @@ export function createMediaService(deps: MediaServiceDeps) {
     const metadata = await deps.whatsapp.metadata(mediaId);
     if (!metadata.ok) throw metadata.gone ? gone(mediaId) : unavailable(`could not reach WhatsApp for media ${mediaId}; retry later`);
     if (metadata.fileSize !== undefined && metadata.fileSize > limitBytes) {
-      throw new AppError(502, 'media_too_large', `WhatsApp describes media ${mediaId} as ${metadata.fileSize} bytes, past the ${limitBytes} a ${type} may have`);
+      throw new AppError(
+        502,
+        'media_too_large',
+        `WhatsApp describes media ${mediaId} as ${metadata.fileSize} bytes, past the ${limitBytes} a ${type} may have`,
+      );
     }
     const download = await deps.whatsapp.download(metadata.url);
     if (!download.ok) throw download.gone ? gone(mediaId) : unavailable(`could not download media ${mediaId} from WhatsApp; retry later`);

@@ -101,7 +101,10 @@ describe('user messages', () => {
   });
 
   test('a location: latitude, longitude, name and address as data', () => {
-    const message = parseMessage({ type: 'location', location: { name: 'Oficina', address: 'Calle 1', latitude: 4.6, longitude: -74.08, url: 'https://x.example' } });
+    const message = parseMessage({
+      type: 'location',
+      location: { name: 'Oficina', address: 'Calle 1', latitude: 4.6, longitude: -74.08, url: 'https://x.example' },
+    });
     expect(message.location).toEqual({ latitude: 4.6, longitude: -74.08, name: 'Oficina', address: 'Calle 1', url: 'https://x.example' });
   });
 

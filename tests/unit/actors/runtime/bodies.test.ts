@@ -61,7 +61,12 @@ describe("the CRM's bodies", () => {
 
   test("a user's image carries its media id and caption; the text is empty", () => {
     const message = { user: USER, waMessageId: 'wamid.2', timestamp: AT, type: 'image', media: { id: 'media-7', caption: 'el router' } };
-    expect(userMessageBody(TICKET.ticketId, USER, message, REFS)).toMatchObject({ message: '', messageType: 'image', mediaId: 'media-7', caption: 'el router' });
+    expect(userMessageBody(TICKET.ticketId, USER, message, REFS)).toMatchObject({
+      message: '',
+      messageType: 'image',
+      mediaId: 'media-7',
+      caption: 'el router',
+    });
   });
 
   test("a user's document carries the URL the CRM fetches it at, its type, file name and checksum", () => {
