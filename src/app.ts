@@ -1,10 +1,13 @@
 import { Elysia } from 'elysia';
 import type Redis from 'ioredis';
+import { join } from 'node:path';
 import { trustedProxies, type Config } from './config';
 import type { Database } from './db/client';
 import { createQueries } from './db/queries';
 import { AppError, errorDetail, errorSummary, isDatabaseOutage } from './errors';
+import { createWhatsAppMedia } from './integrations/whatsapp-media';
 import type { Logger } from './logger';
+import { createMediaCache } from './media/cache';
 import type { Metrics, Ownership } from './metrics';
 import { adminRoutes } from './routes/admin';
 import { crmRoutes } from './routes/crm';
@@ -16,6 +19,8 @@ import { assertDeclaredSize } from './routes/http/body';
 import { clientAddressOf, memoryRateLimit, redisRateLimit } from './routes/http/rate-limit';
 import { metaRoutes } from './routes/meta';
 import { createMetaService } from './routes/meta/service';
+import { mediaRoutes } from './routes/media';
+import { createMediaService, type MediaServiceDeps } from './routes/media/service';
 import { metricsRoutes } from './routes/metrics';
 import type { DeadLetters } from './streams/dead-letters';
 import type { Producer } from './streams/producer';
@@ -30,10 +35,26 @@ export interface AppDeps {
   logger: Logger;
   /** The partitions this instance holds, shown by /health/ready. */
   ownership?: () => Ownership;
+  /** Where media users sent are fetched from and kept; by default WhatsApp's media API and DATA_DIR/media. */
+  media?: Pick<MediaServiceDeps, 'whatsapp' | 'cache'>;
 }
 
 const errorBody = (status: number, error: string, message: string) =>
   new Response(JSON.stringify({ success: false, error, message }), { status, headers: { 'content-type': 'application/json' } });
+
+const DAY_MS = 24 * 3600 * 1000;
+
+function mediaSources(config: Config): Pick<MediaServiceDeps, 'whatsapp' | 'cache'> {
+  return {
+    whatsapp: createWhatsAppMedia({ apiUrl: config.WHATSAPP_API_URL, token: config.WHATSAPP_TOKEN, timeoutMs: config.HTTP_TIMEOUT_MS }),
+    cache: createMediaCache({
+      dir: join(config.DATA_DIR, 'media'),
+      retentionMs: config.MEDIA_RETENTION_DAYS * DAY_MS,
+      maxBytes: config.MEDIA_CACHE_MAX_BYTES,
+      idleTimeoutMs: config.HTTP_TIMEOUT_MS,
+    }),
+  };
+}
 
 /** Builds the HTTP app. Tests call `app.handle(new Request(...))`; index.ts listens. */
 export function createApp(deps: AppDeps) {
@@ -69,6 +90,13 @@ export function createApp(deps: AppDeps) {
   }
 
   const startedAt = new WeakMap<Request, number>();
+  const crmGuard = {
+    secretName: 'CRM_API_TOKEN',
+    token: config.CRM_API_TOKEN,
+    clientAddress,
+    failures: redisRateLimit(deps.redis, `${config.REDIS_KEY_PREFIX}ratelimit:crm-auth-failures`, config.CRM_RATE_LIMIT_PER_MINUTE),
+    authenticated: redisRateLimit(deps.redis, `${config.REDIS_KEY_PREFIX}ratelimit:crm`, config.CRM_RATE_LIMIT_PER_MINUTE),
+  };
 
   return new Elysia()
     .onRequest(({ request }) => {
@@ -118,15 +146,10 @@ export function createApp(deps: AppDeps) {
           idempotency: redisIdempotencyKeys(deps.redis, config.REDIS_KEY_PREFIX),
         }),
         maxBodyBytes: config.MAX_BODY_BYTES,
-        guard: {
-          secretName: 'CRM_API_TOKEN',
-          token: config.CRM_API_TOKEN,
-          clientAddress,
-          failures: redisRateLimit(deps.redis, `${config.REDIS_KEY_PREFIX}ratelimit:crm-auth-failures`, config.CRM_RATE_LIMIT_PER_MINUTE),
-          authenticated: redisRateLimit(deps.redis, `${config.REDIS_KEY_PREFIX}ratelimit:crm`, config.CRM_RATE_LIMIT_PER_MINUTE),
-        },
+        guard: crmGuard,
       }),
     )
+    .use(mediaRoutes({ service: createMediaService({ queries, logger, ...(deps.media ?? mediaSources(config)) }), guard: crmGuard }))
     .use(dashboardRoutes())
     .use(
       metricsRoutes({

@@ -20,6 +20,12 @@ export const ConfigSchema = Type.Object({
   ),
   DATABASE_URL: Type.String({ default: '', pattern: '^(postgres(ql)?://.+)?$' }),
   DATA_DIR: Type.String({ default: './data', minLength: 1 }),
+  /** Where the CRM reaches this service; a user-message's `mediaUrl` is under it. Empty: `http://localhost:${PORT}`. */
+  PUBLIC_BASE_URL: Url(''),
+  /** Media fetched for the CRM stay on disk (DATA_DIR/media) this long after their first fetch: the life of a ticket. */
+  MEDIA_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 90 }),
+  /** The media cache's size bound: past it the oldest files are removed (they are fetched again while WhatsApp still has them). */
+  MEDIA_CACHE_MAX_BYTES: Type.Integer({ minimum: 1024 * 1024, default: 5 * 1024 * 1024 * 1024 }),
   /** One Redis (`redis://host:port`), or a Redis Cluster by some of its nodes (`redis+cluster://host:port,host:port`). */
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^(rediss?|redis\\+cluster)://.+' }),
   REDIS_KEY_PREFIX: Type.String({ default: 'hb:', minLength: 1 }),
@@ -136,6 +142,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     return `${key}: ${describe(error)} (got ${JSON.stringify(isSecret(key) ? '<hidden>' : raw[key])})`;
   });
   const config = converted as Config;
+  if (config.PUBLIC_BASE_URL === '') config.PUBLIC_BASE_URL = `http://localhost:${config.PORT}`;
   if (problems.length === 0) problems.push(...crossFieldProblems(config));
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
   return config;

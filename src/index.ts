@@ -80,6 +80,7 @@ export async function startService(config: Config, logger: Logger = createLogger
       handoverPolicy: handoverPolicy(config),
       conversationPolicy: { surveyTimeoutS: config.SURVEY_TIMEOUT_S },
       reengageTemplate,
+      publicBaseUrl: config.PUBLIC_BASE_URL,
       metrics,
     });
     const crm = createCrmClient({

@@ -196,7 +196,7 @@ describe.concurrent('CRM routes: error codes', () => {
       ticketId,
       userPhone: phone,
       message: 'x',
-      messageType: 'video',
+      messageType: 'sticker',
     });
     expect(badType.status).toBe(400);
     expect(badType.body.message).toContain('messageType');

@@ -18,6 +18,8 @@ export interface RuntimeDeps {
   conversationPolicy: ConversationPolicy;
   /** The approved template an agent's message goes out as past WhatsApp's window; null: such messages are refused. */
   reengageTemplate: ReengageTemplate;
+  /** Where the CRM reaches this service (PUBLIC_BASE_URL): a user-message's `mediaUrl` is under it. */
+  publicBaseUrl: string;
   metrics: Pick<Metrics, 'handoverWait' | 'ticketDuration'>;
 }
 
