@@ -1,11 +1,14 @@
 import { Elysia, type AnyElysia } from 'elysia';
 import type Redis from 'ioredis';
+import { join } from 'node:path';
 import { trustedProxies, type Config } from './config';
 import type { Database } from './db/client';
 import { createQueries } from './db/queries';
 import { AppError, errorDetail, errorSummary, isDatabaseOutage } from './errors';
+import { createWhatsAppMedia } from './integrations/whatsapp-media';
 import type { Logger } from './logger';
-import type { Metrics } from './metrics';
+import { createMediaCache } from './media/cache';
+import type { Metrics, Ownership } from './metrics';
 import { adminRoutes } from './routes/admin';
 import { crmRoutes } from './routes/crm';
 import { redisIdempotencyKeys } from './routes/crm/idempotency';
@@ -16,6 +19,8 @@ import { assertDeclaredSize } from './routes/http/body';
 import { clientAddressOf, memoryRateLimit, redisRateLimit } from './routes/http/rate-limit';
 import { metaRoutes } from './routes/meta';
 import { createMetaService } from './routes/meta/service';
+import { mediaRoutes } from './routes/media';
+import { createMediaService, type MediaServiceDeps } from './routes/media/service';
 import { metricsRoutes } from './routes/metrics';
 import { openApiRoutes } from './routes/openapi';
 import type { DeadLetters } from './streams/dead-letters';
@@ -29,12 +34,30 @@ export interface AppDeps {
   deadLetters: DeadLetters;
   metrics: Metrics;
   logger: Logger;
+  /** The partitions this instance holds, shown by /health/ready. */
+  ownership?: () => Ownership;
+  /** Where media users sent are fetched from and kept; by default WhatsApp's media API and DATA_DIR/media. */
+  media?: Pick<MediaServiceDeps, 'whatsapp' | 'cache'>;
   /** The simulator's routes (src/demo), mounted only when DEMO_MODE is on. */
   demoRoutes?: AnyElysia;
 }
 
 const errorBody = (status: number, error: string, message: string) =>
   new Response(JSON.stringify({ success: false, error, message }), { status, headers: { 'content-type': 'application/json' } });
+
+const DAY_MS = 24 * 3600 * 1000;
+
+function mediaSources(config: Config): Pick<MediaServiceDeps, 'whatsapp' | 'cache'> {
+  return {
+    whatsapp: createWhatsAppMedia({ apiUrl: config.WHATSAPP_API_URL, token: config.WHATSAPP_TOKEN, timeoutMs: config.HTTP_TIMEOUT_MS }),
+    cache: createMediaCache({
+      dir: join(config.DATA_DIR, 'media'),
+      retentionMs: config.MEDIA_RETENTION_DAYS * DAY_MS,
+      maxBytes: config.MEDIA_CACHE_MAX_BYTES,
+      idleTimeoutMs: config.HTTP_TIMEOUT_MS,
+    }),
+  };
+}
 
 /** Builds the HTTP app. Tests call `app.handle(new Request(...))`; index.ts listens. */
 export function createApp(deps: AppDeps) {
@@ -70,6 +93,13 @@ export function createApp(deps: AppDeps) {
   }
 
   const startedAt = new WeakMap<Request, number>();
+  const crmGuard = {
+    secretName: 'CRM_API_TOKEN',
+    token: config.CRM_API_TOKEN,
+    clientAddress,
+    failures: redisRateLimit(deps.redis, `${config.REDIS_KEY_PREFIX}ratelimit:crm-auth-failures`, config.CRM_RATE_LIMIT_PER_MINUTE),
+    authenticated: redisRateLimit(deps.redis, `${config.REDIS_KEY_PREFIX}ratelimit:crm`, config.CRM_RATE_LIMIT_PER_MINUTE),
+  };
 
   return new Elysia()
     .onRequest(({ request }) => {
@@ -89,7 +119,13 @@ export function createApp(deps: AppDeps) {
       set.status = response.status;
       return response;
     })
-    .use(healthRoutes({ timeoutMs: 2000, checks: { redis: async () => void (await deps.redis.ping()), database: () => deps.database.ping() } }))
+    .use(
+      healthRoutes({
+        timeoutMs: 2000,
+        checks: { redis: async () => void (await deps.redis.ping()), database: () => deps.database.ping() },
+        details: deps.ownership && (() => ({ partitions: partitionsView(deps.ownership!()) })),
+      }),
+    )
     .use(
       metaRoutes({
         service: createMetaService({ queries, producer: deps.producer, logger, webhookEvents: deps.metrics.webhookEvents, crmAppId: config.CRM_META_APP_ID }),
@@ -113,15 +149,10 @@ export function createApp(deps: AppDeps) {
           idempotency: redisIdempotencyKeys(deps.redis, config.REDIS_KEY_PREFIX),
         }),
         maxBodyBytes: config.MAX_BODY_BYTES,
-        guard: {
-          secretName: 'CRM_API_TOKEN',
-          token: config.CRM_API_TOKEN,
-          clientAddress,
-          failures: redisRateLimit(deps.redis, `${config.REDIS_KEY_PREFIX}ratelimit:crm-auth-failures`, config.CRM_RATE_LIMIT_PER_MINUTE),
-          authenticated: redisRateLimit(deps.redis, `${config.REDIS_KEY_PREFIX}ratelimit:crm`, config.CRM_RATE_LIMIT_PER_MINUTE),
-        },
+        guard: crmGuard,
       }),
     )
+    .use(mediaRoutes({ service: createMediaService({ queries, logger, ...(deps.media ?? mediaSources(config)) }), guard: crmGuard }))
     .use(dashboardRoutes())
     .use(openApiRoutes())
     .use(config.DEMO_MODE && deps.demoRoutes ? deps.demoRoutes : new Elysia())
@@ -143,3 +174,12 @@ export function createApp(deps: AppDeps) {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/** Readiness does not wait for partitions (an instance with none still takes webhooks); operators see what it holds. */
+function partitionsView(ownership: Ownership) {
+  return {
+    owned: ownership.owned.map((lease) => lease.partition),
+    leaseAgeMs: Object.fromEntries(ownership.owned.map((lease) => [lease.partition, lease.ageMs])),
+    takeovers: ownership.takeovers,
+  };
+}

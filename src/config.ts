@@ -20,7 +20,14 @@ export const ConfigSchema = Type.Object({
   ),
   DATABASE_URL: Type.String({ default: '', pattern: '^(postgres(ql)?://.+)?$' }),
   DATA_DIR: Type.String({ default: './data', minLength: 1 }),
-  REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://.+' }),
+  /** Where the CRM reaches this service; a user-message's `mediaUrl` is under it. Empty: `http://localhost:${PORT}`. */
+  PUBLIC_BASE_URL: Url(''),
+  /** Media fetched for the CRM stay on disk (DATA_DIR/media) this long after their first fetch: the life of a ticket. */
+  MEDIA_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 90 }),
+  /** The media cache's size bound: past it the oldest files are removed (they are fetched again while WhatsApp still has them). */
+  MEDIA_CACHE_MAX_BYTES: Type.Integer({ minimum: 1024 * 1024, default: 5 * 1024 * 1024 * 1024 }),
+  /** One Redis (`redis://host:port`), or a Redis Cluster by some of its nodes (`redis+cluster://host:port,host:port`). */
+  REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^(rediss?|redis\\+cluster)://.+' }),
   REDIS_KEY_PREFIX: Type.String({ default: 'hb:', minLength: 1 }),
 
   CRM_BASE_URL: Url(''),
@@ -70,6 +77,8 @@ export const ConfigSchema = Type.Object({
   /** Acknowledged stream entries are kept this long for forensics, then trimmed; unacknowledged ones never are. */
   STREAM_RETENTION_S: Type.Integer({ minimum: 0, maximum: 30 * 24 * 3600, default: 3600 }),
   CONSUMER_NAME: Type.String({ default: '' }),
+  /** How long an instance's hold on a partition (and on the outbox rows in its hands) outlives its last renewal: a dead instance's work moves on after this. */
+  PARTITION_LEASE_TTL_MS: Type.Integer({ minimum: 500, maximum: 60_000, default: 5000 }),
   OUTBOX_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 1000, default: 12 }),
   OUTBOX_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 1000, default: 32 }),
   /** Messages a second the WhatsApp number may send, across all instances (Meta's default is 80). */
@@ -135,6 +144,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     return `${key}: ${describe(error)} (got ${JSON.stringify(isSecret(key) ? '<hidden>' : raw[key])})`;
   });
   const config = converted as Config;
+  if (config.PUBLIC_BASE_URL === '') config.PUBLIC_BASE_URL = `http://localhost:${config.PORT}`;
   if (problems.length === 0) problems.push(...crossFieldProblems(config));
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
   return config;
@@ -152,6 +162,8 @@ function crossFieldProblems(config: Config): string[] {
   } catch {
     problems.push(`TZ_BUSINESS: unknown time zone (got ${JSON.stringify(config.TZ_BUSINESS)})`);
   }
+  // A brace would become the Redis Cluster hash tag of every key, putting all partitions in one slot.
+  if (/[{}]/.test(config.REDIS_KEY_PREFIX)) problems.push(`REDIS_KEY_PREFIX: must not contain { or } (got ${JSON.stringify(config.REDIS_KEY_PREFIX)})`);
   for (const address of trustedProxies(config)) {
     if (isIP(address) === 0) problems.push(`TRUSTED_PROXIES: ${JSON.stringify(address)} is not an IP address`);
   }

@@ -14,6 +14,32 @@ export interface MediaRef {
   mimeType?: string;
   caption?: string;
   filename?: string;
+  /** Hex SHA-256 of the file as WhatsApp gave it in the webhook: checked when the file is fetched. */
+  sha256?: string;
+}
+
+export interface Location {
+  latitude: number;
+  longitude: number;
+  name?: string;
+  address?: string;
+  url?: string;
+}
+
+/** A shared contact card, as WhatsApp describes it (`messages[].contacts[]`), its fields kept as data. */
+export interface ContactCard {
+  name?: string;
+  phones: { phone?: string; waId?: string; type?: string }[];
+  emails: { email?: string; type?: string }[];
+  organization?: { company?: string; department?: string; title?: string };
+  urls: { url?: string; type?: string }[];
+  birthday?: string;
+}
+
+/** A reaction names the message it reacts to; an empty emoji takes the reaction back. */
+export interface Reaction {
+  waMessageId: string;
+  emoji: string;
 }
 
 export interface InboundMessage {
@@ -29,6 +55,11 @@ export interface InboundMessage {
   /** The id of a tapped reply button or list row, or a template button's payload. */
   replyId?: string;
   media?: MediaRef;
+  /** The wamid of the message this one replies to (WhatsApp's `context.id`). */
+  replyTo?: string;
+  reaction?: Reaction;
+  location?: Location;
+  contacts?: ContactCard[];
 }
 
 /** Message kinds that are not a turn in the conversation: the bot never answers them. */
@@ -64,7 +95,7 @@ export interface CrmHandover {
   metadata?: Record<string, unknown>;
 }
 
-export type AgentMessageType = 'text' | 'image' | 'document';
+export type AgentMessageType = 'text' | 'image' | 'document' | 'audio' | 'video';
 
 export interface CrmAgentMessage {
   ticketId: string;
@@ -74,6 +105,10 @@ export interface CrmAgentMessage {
   caption?: string;
   filename?: string;
   timestamp?: string;
+  /** The CRM's Idempotency-Key for this message: how a user's reply to it is named back to the CRM. */
+  crmKey?: string;
+  /** The wamid of the message the agent answers (WhatsApp's `context.message_id`). */
+  replyToWaMessageId?: string;
 }
 
 export interface ThreadControl {

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { AnyElysia } from 'elysia';
-import Redis, { type RedisOptions } from 'ioredis';
+import type Redis from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import type { HandoverPolicy } from './actors/handover';
 import { createRuntime } from './actors/runtime';
 import { createBusinessCalendar } from './business-hours';
@@ -8,6 +9,9 @@ import { createApp } from './app';
 import { agentRequestUrl, ConfigError, loadConfig, type Config } from './config';
 import { errorDetail } from './errors';
 import { openDatabase } from './db/client';
+import { checkFence, fenceOf } from './db/partition-owners';
+import { createRedisClient } from './redis';
+import { drainLegacyStreams } from './streams/legacy';
 import { createCrmClient } from './integrations/crm';
 import { createCustomerDirectory } from './integrations/customers';
 import { createWhatsAppClient } from './integrations/whatsapp';
@@ -31,7 +35,7 @@ export interface Service {
 class StartupError extends Error {}
 
 async function connectRedis(url: string, options: RedisOptions): Promise<Redis> {
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 5000, ...options });
+  const redis = createRedisClient(url, options);
   try {
     await redis.connect();
     return redis;
@@ -46,11 +50,7 @@ async function connectRedis(url: string, options: RedisOptions): Promise<Redis> 
  * The composition root: config → database → Redis → services → HTTP app and
  * workers. `bun run start` and the end-to-end tests both come through here.
  */
-export async function startService(
-  config: Config,
-  logger: Logger = createLogger(config.LOG_LEVEL),
-  extras: { demoRoutes?: AnyElysia } = {},
-): Promise<Service> {
+export async function startService(config: Config, logger: Logger = createLogger(config.LOG_LEVEL), extras: { demoRoutes?: AnyElysia } = {}): Promise<Service> {
   const texts = loadTexts(config.BOT_TEXTS_FILE);
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR }).catch((error: Error) => {
     throw new StartupError(`database unavailable (${config.DATABASE_URL ? 'DATABASE_URL' : `embedded PGlite in ${config.DATA_DIR}`}): ${error.message}`);
@@ -63,10 +63,10 @@ export async function startService(
     // Commands fail fast while Redis is away (no offline queue): a webhook then gets a 503 and Meta retries.
     const redis = await connectRedis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
     closers.push(() => redis.quit());
-    const blockingRedis = await connectRedis(config.REDIS_URL, { maxRetriesPerRequest: null });
-    closers.push(async () => blockingRedis.disconnect());
 
     const keys = streamKeys(config.REDIS_KEY_PREFIX);
+    const consumer = config.CONSUMER_NAME || hostname();
+    await drainLegacyStreams(redis, keys, config.STREAM_PARTITIONS, logger);
     const producer = createProducer(redis, keys, config.STREAM_PARTITIONS);
     const deadLetters = createDeadLetters(redis, keys, config.STREAM_PARTITIONS);
     const metrics = createMetrics({ database, deadLetters, redis, keys, partitions: config.STREAM_PARTITIONS });
@@ -81,6 +81,7 @@ export async function startService(
       handoverPolicy: handoverPolicy(config),
       conversationPolicy: { surveyTimeoutS: config.SURVEY_TIMEOUT_S },
       reengageTemplate,
+      publicBaseUrl: config.PUBLIC_BASE_URL,
       metrics,
     });
     const crm = createCrmClient({
@@ -110,7 +111,8 @@ export async function startService(
       maxAttempts: config.OUTBOX_MAX_ATTEMPTS,
       concurrency: config.OUTBOX_CONCURRENCY,
       pollMs: config.OUTBOX_POLL_MS,
-      leaseMs: config.HTTP_TIMEOUT_MS * 3,
+      leaseMs: config.PARTITION_LEASE_TTL_MS,
+      claimant: `${consumer}#${crypto.randomUUID().slice(0, 8)}`,
       metrics,
       breaker: { threshold: config.CIRCUIT_BREAKER_THRESHOLD, halfOpenAfterMs: config.CIRCUIT_BREAKER_HALF_OPEN_MS },
       sendPermit: createSendRate(redis, {
@@ -122,18 +124,20 @@ export async function startService(
     });
     const worker = createStreamWorker({
       redis,
-      blockingRedis,
+      blockingConnection: () => createRedisClient(config.REDIS_URL, { maxRetriesPerRequest: null }),
       keys,
       partitions: config.STREAM_PARTITIONS,
-      consumer: config.CONSUMER_NAME || hostname(),
+      consumer,
       batchSize: config.STREAM_BATCH_SIZE,
       maxDeliveries: config.STREAM_MAX_DELIVERIES,
-      claimIdleMs: 60_000,
+      claimIdleMs: config.PARTITION_LEASE_TTL_MS * 2,
       retentionMs: config.STREAM_RETENTION_S * 1000,
-      blockMs: 1000,
+      blockMs: Math.min(1000, Math.floor(config.PARTITION_LEASE_TTL_MS / 3)),
+      leaseTtlMs: config.PARTITION_LEASE_TTL_MS,
+      fenceOf: (partition) => fenceOf(database, partition),
       logger,
-      handle: async (entries) => {
-        await runtime.applyBatch(entries);
+      handle: async (entries, lease) => {
+        await runtime.applyBatch(entries, (tx) => checkFence(database, tx, lease));
       },
       isOutage: () =>
         database.ping().then(
@@ -141,9 +145,11 @@ export async function startService(
           () => true,
         ),
       onCommitted: () => dispatcher.poke(),
+      onTakeover: () => metrics.partitionTakeovers.inc(),
     });
+    metrics.observeOwnership(worker.status);
 
-    const app = createApp({ config, database, redis, producer, deadLetters, metrics, logger, demoRoutes: extras.demoRoutes });
+    const app = createApp({ config, database, redis, producer, deadLetters, metrics, logger, ownership: worker.status, demoRoutes: extras.demoRoutes });
     // Bun's own 413 has an empty body, so the app enforces MAX_BODY_BYTES itself (the JSON 413): by Content-Length on every
     // request, by bytes read in the one body reader, which stops at the limit. Bun never buffers a body nobody reads.
     app.listen({ port: config.PORT, hostname: '0.0.0.0', maxRequestBodySize: Number.MAX_SAFE_INTEGER });
@@ -156,12 +162,13 @@ export async function startService(
     };
     closers.push(stopHttp);
     await worker.start();
-    closers.push(() => worker.close());
     dispatcher.start();
     closers.push(() => dispatcher.close());
     const scheduler = createTimerScheduler({ database, producer, logger, pollMs: config.TIMER_POLL_MS });
     await scheduler.start();
     closers.push(() => scheduler.close());
+    // Closed first: its leases are freed as soon as the batches in hand are acknowledged, so another instance takes over at once.
+    closers.push(() => worker.close());
 
     for (const [name, client] of [
       ['CRM_BASE_URL', crm],

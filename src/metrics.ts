@@ -5,6 +5,13 @@ import type { Database } from './db/client';
 import type { StreamKeys } from './streams/codec';
 import type { DeadLetters } from './streams/dead-letters';
 
+/** What an instance holds of the partitions (the stream worker's leases). */
+export interface Ownership {
+  owned: { partition: number; token: number; ageMs: number }[];
+  acquisitions: number;
+  takeovers: number;
+}
+
 export interface MetricsDeps {
   database: Database;
   deadLetters: DeadLetters;
@@ -24,6 +31,27 @@ const HANDOVER_BUCKETS = [5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600,
 export function createMetrics(deps: MetricsDeps) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'handover_' });
+  let ownership: () => Ownership = () => ({ owned: [], acquisitions: 0, takeovers: 0 });
+
+  new Gauge({
+    name: 'handover_partitions_owned',
+    help: 'Stream partitions this instance holds the lease of',
+    registers: [registry],
+    collect() {
+      this.set(ownership().owned.length);
+    },
+  });
+
+  new Gauge({
+    name: 'handover_partition_lease_age_seconds',
+    help: 'How long this instance has held the lease of each partition it owns',
+    labelNames: ['partition'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const lease of ownership().owned) this.set({ partition: String(lease.partition) }, lease.ageMs / 1000);
+    },
+  });
 
   new Gauge({
     name: 'handover_dead_letter_entries',
@@ -86,6 +114,15 @@ export function createMetrics(deps: MetricsDeps) {
 
   return {
     registry,
+    /** The worker is built after the metrics (the runtime needs them): it registers its lease status here. */
+    observeOwnership(source: () => Ownership): void {
+      ownership = source;
+    },
+    partitionTakeovers: new Counter({
+      name: 'handover_partition_takeovers_total',
+      help: 'Partitions this instance took over (at start, from a stopped or dead instance, or in a rebalance)',
+      registers: [registry],
+    }),
     httpDuration: new Histogram({
       name: 'handover_http_request_duration_seconds',
       help: 'HTTP requests by method, route pattern and status, with their latency',
@@ -130,15 +167,16 @@ export function createMetrics(deps: MetricsDeps) {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-/** XINFO GROUPS of every partition: the workers group's pending count and lag. */
+/** XINFO GROUPS of every partition (one command each: on Redis Cluster the partitions live on different nodes). */
 async function streamGroups(deps: MetricsDeps): Promise<[string, { pending: number; lag: number }][]> {
-  const pipeline = deps.redis.pipeline();
-  for (let partition = 0; partition < deps.partitions; partition++) pipeline.xinfo('GROUPS', deps.keys.partition(partition));
-  const replies = (await pipeline.exec()) ?? [];
-  return replies.map(([error, reply], partition) => {
-    const group = error ? undefined : ((reply as unknown[][]) ?? []).map(toRecord).find((candidate) => candidate.name === deps.keys.group);
-    return [String(partition), { pending: Number(group?.pending ?? 0), lag: Number(group?.lag ?? 0) }];
-  });
+  const partitions = Array.from({ length: deps.partitions }, (_, partition) => partition);
+  return Promise.all(
+    partitions.map(async (partition) => {
+      const reply = await deps.redis.xinfo('GROUPS', deps.keys.partition(partition)).catch(() => undefined);
+      const group = ((reply as unknown[][] | undefined) ?? []).map(toRecord).find((candidate) => candidate.name === deps.keys.group);
+      return [String(partition), { pending: Number(group?.pending ?? 0), lag: Number(group?.lag ?? 0) }] as [string, { pending: number; lag: number }];
+    }),
+  );
 }
 
 function toRecord(flat: unknown[]): Record<string, unknown> {

@@ -18,7 +18,16 @@ export interface EffectParams {
   closeSurvey: { ticketId: string; outcome: 'expired' | 'skipped' };
   requestAgent: undefined;
   relayToCrm: { message: InboundMessage };
-  deliverAgentMessage: { agentId?: string; messageType: AgentMessageType; body: string; media?: MediaRef; asTemplate: boolean };
+  deliverAgentMessage: {
+    agentId?: string;
+    messageType: AgentMessageType;
+    body: string;
+    media?: MediaRef;
+    asTemplate: boolean;
+    /** The CRM's Idempotency-Key of the message, kept with its history row. */
+    crmKey?: string;
+    replyToWaMessageId?: string;
+  };
   /** An agent's message that will not reach the user (refused by WhatsApp, or past the window with no template): the CRM is told. */
   reportAgentMessageFailed: { reason: AgentMessageFailure['reason']; message: AgentMessageFailure['message']; error?: AgentMessageFailure['error'] };
   notifyCrm: { status: TicketStatus; reason: TicketUpdateReason };

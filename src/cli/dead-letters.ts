@@ -1,5 +1,5 @@
-import Redis from 'ioredis';
 import { loadConfig } from '../config';
+import { createRedisClient } from '../redis';
 import { runCommand } from './run';
 import { streamKeys } from '../streams/codec';
 import { createDeadLetters } from '../streams/dead-letters';
@@ -14,7 +14,7 @@ export async function main(args: string[], env: Record<string, string | undefine
     return 2;
   }
   const config = loadConfig(env);
-  const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const redis = createRedisClient(config.REDIS_URL, { maxRetriesPerRequest: 1 });
   await redis.connect();
   try {
     const deadLetters = createDeadLetters(redis, streamKeys(config.REDIS_KEY_PREFIX), config.STREAM_PARTITIONS);

@@ -20,6 +20,8 @@ export interface Database {
 }
 
 const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url));
+/** The advisory lock key migrations run under (any constant the application uses for nothing else). */
+const MIGRATION_LOCK = 7_240_113;
 
 export interface DatabaseOptions {
   databaseUrl: string;
@@ -43,7 +45,11 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
   // Migrations on a single connection, as drizzle recommends: advisory locks and DDL stay on one session.
   const migrationClient = postgres(url, { max: 1, onnotice: () => {} });
   try {
+    // Instances started together would each run the DDL (CREATE SCHEMA "drizzle", CREATE TYPE) and all but one fail:
+    // the lock makes the others wait, then find nothing left to apply. It is released with the session at worst.
+    await migrationClient`select pg_advisory_lock(${MIGRATION_LOCK})`;
     await migrate(drizzle(migrationClient), { migrationsFolder });
+    await migrationClient`select pg_advisory_unlock(${MIGRATION_LOCK})`;
   } finally {
     await migrationClient.end();
   }

@@ -1,8 +1,9 @@
-import { and, eq, inArray, ne, or } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNotNull, ne, or, sql } from 'drizzle-orm';
+import type { MediaRef } from '../events';
 import { unavailable } from '../errors';
 import { knownIds, type UserIds } from '../user-ids';
 import type { Db } from './client';
-import { conversations, processedEvents, tickets, type Ticket } from './schema';
+import { conversations, messages, processedEvents, tickets, type Ticket } from './schema';
 
 /**
  * A caller waiting on the HTTP answer is better served by a quick 503 (the
@@ -64,6 +65,47 @@ export function createQueries(db: Db, deadlineMs = 3000) {
           .where(and(or(eq(tickets.phone, phone), inArray(tickets.phone, keys)), ne(tickets.status, 'closed')))
           .limit(1)
           .then(([row]) => row),
+      );
+    },
+    /**
+     * The wamid of a message of this conversation that the CRM names by its
+     * wamid or, for an agent's message, by the Idempotency-Key it was sent with.
+     */
+    replyTarget(key: string, id: string): Promise<string | undefined> {
+      return within(
+        deadlineMs,
+        db
+          .select({ waMessageId: messages.waMessageId })
+          .from(messages)
+          .where(and(eq(messages.phone, key), isNotNull(messages.waMessageId), or(eq(messages.waMessageId, id), eq(messages.crmKey, id))))
+          .orderBy(desc(messages.id))
+          .limit(1)
+          .then(([row]) => row?.waMessageId ?? undefined),
+      );
+    },
+    /** What the user last wrote on a ticket: its type, the text the history kept, its media. */
+    lastUserMessage(ticketId: string): Promise<{ type: string; body: string | null; media: MediaRef | null } | undefined> {
+      return within(
+        deadlineMs,
+        db
+          .select({ type: messages.type, body: messages.body, media: messages.media })
+          .from(messages)
+          .where(and(eq(messages.ticketId, ticketId), eq(messages.direction, 'inbound')))
+          .orderBy(desc(messages.id))
+          .limit(1)
+          .then(([row]) => row && { type: row.type, body: row.body, media: row.media as MediaRef | null }),
+      );
+    },
+    /** A media file a user sent us, as the webhook described it; undefined for an id no user message carried. */
+    userMedia(mediaId: string): Promise<{ type: string; media: MediaRef } | undefined> {
+      return within(
+        deadlineMs,
+        db
+          .select({ type: messages.type, media: messages.media })
+          .from(messages)
+          .where(and(eq(messages.direction, 'inbound'), sql`(${messages.media}->>'id') = ${mediaId}`))
+          .limit(1)
+          .then(([row]) => (row ? { type: row.type, media: row.media as MediaRef } : undefined)),
       );
     },
     isProcessed(eventId: string): Promise<boolean> {

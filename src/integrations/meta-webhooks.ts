@@ -1,7 +1,6 @@
 import {
   pipelineEvent,
   type InboundMessage,
-  type MediaRef,
   type PipelineEvent,
   type StatusUpdate,
   type ThreadControl,
@@ -9,6 +8,7 @@ import {
   type WhatsAppDeliveryStatus,
 } from '../events';
 import { cleanJson, storableText } from '../storable';
+import { asArray, asString, contentOf, isObject, type Json } from './meta-message-content';
 import { firstKeyOf, isBsuid, type UserIds } from '../user-ids';
 
 /**
@@ -25,13 +25,6 @@ export interface ParsedWebhook {
   /** Where the payload was repaired (paths and reasons, never the content). */
   cleaned: string[];
 }
-
-type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
-const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
-const asString = (value: unknown): string | undefined =>
-  typeof value === 'string' && value !== '' ? value : typeof value === 'number' ? String(value) : undefined;
 
 /** WhatsApp's launch: no message of ours is older. */
 const EARLIEST_S = Date.UTC(2009, 0, 1) / 1000;
@@ -141,52 +134,17 @@ function normaliseMessage(raw: Json, contacts: Json[], cleaned: string[]): Inbou
   });
   if (!waMessageId || !firstKeyOf(user)) return undefined;
   const type = asString(raw.type) ?? 'unknown';
-  return { user, waMessageId, timestamp: toIso(raw.timestamp, cleaned, 'message'), profileName: asString(profile.name), type, ...contentOf(type, raw) };
-}
-
-function contentOf(type: string, raw: Json): Pick<InboundMessage, 'text' | 'replyId' | 'media'> {
-  const body = isObject(raw[type]) ? (raw[type] as Json) : {};
-  switch (type) {
-    case 'text':
-      return { text: asString(body.body) };
-    case 'image':
-    case 'video':
-    case 'audio':
-    case 'sticker':
-    case 'document': {
-      const media: MediaRef = {
-        id: asString(body.id),
-        url: asString(body.url),
-        mimeType: asString(body.mime_type),
-        caption: asString(body.caption),
-        filename: asString(body.filename),
-      };
-      return { text: media.caption, media };
-    }
-    case 'button':
-      return { text: asString(body.text), replyId: asString(body.payload) };
-    case 'interactive': {
-      const reply = [body.button_reply, body.list_reply, body.nfm_reply].find(isObject);
-      return { text: asString(reply?.title) ?? asString(reply?.body), replyId: asString(reply?.id) };
-    }
-    case 'location': {
-      const [latitude, longitude] = [asString(body.latitude), asString(body.longitude)];
-      const coordinates = latitude !== undefined && longitude !== undefined ? `${latitude},${longitude}` : undefined;
-      return { text: [asString(body.name), asString(body.address), coordinates].filter(Boolean).join(' · ') };
-    }
-    case 'reaction':
-      return { text: asString(body.emoji) ?? '' };
-    case 'contacts':
-      return {
-        text: asArray(raw.contacts)
-          .filter(isObject)
-          .map((c) => (isObject(c.name) ? asString(c.name.formatted_name) : undefined))
-          .filter(Boolean)
-          .join(', '),
-      };
-    default:
-      return {};
-  }
+  // A reply quotes the message it answers; a forwarded message has `context.forwarded` and no id.
+  const replyTo = isObject(raw.context) ? asString(raw.context.id) : undefined;
+  return {
+    user,
+    waMessageId,
+    timestamp: toIso(raw.timestamp, cleaned, 'message'),
+    profileName: asString(profile.name),
+    type,
+    ...(replyTo ? { replyTo } : {}),
+    ...contentOf(type, raw),
+  };
 }
 
 const TRACKED_STATUSES: Record<string, WhatsAppDeliveryStatus> = {

@@ -20,7 +20,8 @@ export function mediaMessage(to: Address, type: Exclude<AgentMessageType, 'text'
   const object: Record<string, string> = {};
   if (media.id) object.id = media.id;
   else if (media.url) object.link = media.url;
-  if (media.caption) object.caption = clip(media.caption, 1024);
+  // WhatsApp takes a caption on images, videos and documents only; an audio with one is refused.
+  if (media.caption && type !== 'audio') object.caption = clip(media.caption, 1024);
   if (type === 'document' && media.filename) object.filename = media.filename;
   return { messaging_product: 'whatsapp', recipient_type: 'individual', ...to, type, [type]: object };
 }

@@ -27,8 +27,14 @@ export interface DispatcherDeps {
   maxAttempts: number;
   concurrency: number;
   pollMs: number;
-  /** How long a claimed row stays ours before another dispatcher may take it (a crash mid-call). */
+  /**
+   * How long a claimed row stays ours without a renewal before another
+   * dispatcher may take it: a dead instance's rows are free again this soon.
+   * Renewed every third of it while the call runs.
+   */
   leaseMs: number;
+  /** Names this instance on the rows it claims. */
+  claimant?: string;
   metrics: Pick<Metrics, 'outboxDeliveries' | 'circuitOpen'>;
   /** Consecutive transient failures that open a destination's circuit, and how long it stays open before a probe. */
   breaker: BreakerOptions;
@@ -46,7 +52,10 @@ export interface DispatcherDeps {
  */
 export function createDispatcher(deps: DispatcherDeps) {
   const { logger, metrics } = deps;
-  const repository = createOutboxRepository(deps.database, { leaseMs: deps.leaseMs, concurrency: deps.concurrency });
+  const repository = createOutboxRepository(deps.database, { leaseMs: deps.leaseMs, concurrency: deps.concurrency, claimant: deps.claimant });
+  /** Rows claimed and not yet settled → until when (monotonic clock) they are surely still ours. */
+  const held = new Map<number, number>();
+  const validFor = deps.leaseMs * 0.8;
   const breakers = createBreakers(deps.breaker, metrics, logger);
   const deliverers: Record<Destination, Deliverer> = {
     crm: createCrmDeliverer(deps.crm),
@@ -54,11 +63,14 @@ export function createDispatcher(deps: DispatcherDeps) {
     lookup: createLookupDeliverer(deps.customers),
   };
 
-  async function attempt(row: OutboxRow): Promise<Delivery> {
+  /** Null when the row's lease lapsed before the call: it is another dispatcher's now, nothing is sent or recorded. */
+  async function attempt(row: OutboxRow): Promise<Delivery | null> {
     try {
       // A send in doubt is settled first, outside the circuit breaker: no call is made, so the breaker must not count it.
       const settled = await settleInDoubt(row, repository, { reconcileAfterMs: deps.reconcileAfterMs, maxAttempts: deps.maxAttempts });
       if (settled) return settled;
+      // Checked last thing before the call: a process frozen past the lease must not send what another dispatcher now holds.
+      if (performance.now() >= (held.get(row.id) ?? 0)) return null;
       const destination = destinationOf(row.kind);
       return await breakers.guard(destination, () => deliverers[destination].deliver(row));
     } catch (error) {
@@ -69,8 +81,12 @@ export function createDispatcher(deps: DispatcherDeps) {
   /** Delivers one claimed row and records what came of it. */
   async function deliverRow(row: OutboxRow): Promise<void> {
     const delivery = await attempt(row);
-    const decision = decide(row, delivery, deps.maxAttempts);
     const log = { event: 'outbox.delivery', outboxId: row.id, kind: row.kind, lane: maskLane(row.lane), ticketId: row.ticketId, attempt: row.attempts };
+    if (!delivery) {
+      logger.warn(log, 'outbox row lease lapsed before its call; left to the dispatcher that holds it now');
+      return;
+    }
+    const decision = decide(row, delivery, deps.maxAttempts);
     switch (decision.kind) {
       case 'defer':
         await repository.defer(row, decision.retryInMs);
@@ -112,17 +128,31 @@ export function createDispatcher(deps: DispatcherDeps) {
 
   /** One pass: claim what is due and deliver it. Returns how many rows it handled. */
   async function drainOnce(): Promise<number> {
+    const claimedAt = performance.now();
     const rows = await repository.claim();
+    for (const row of rows) held.set(row.id, claimedAt + validFor);
     await Promise.all(
       rows.map((row) =>
-        deliverRow(row).catch((error: Error) => {
-          // The row stays in_flight and is claimed again when its lease runs out.
-          logger.error({ event: 'outbox.process_error', outboxId: row.id, error: errorSummary(error) }, 'could not record an outbox outcome');
-        }),
+        deliverRow(row)
+          .catch((error: Error) => {
+            // The row stays in_flight and is claimed again when its lease runs out.
+            logger.error({ event: 'outbox.process_error', outboxId: row.id, error: errorSummary(error) }, 'could not record an outbox outcome');
+          })
+          .finally(() => held.delete(row.id)),
       ),
     );
     return rows.length;
   }
+
+  /** Keeps the rows in hand ours while their calls run; a row another dispatcher took meanwhile is marked lost at once. */
+  async function renewLeases(): Promise<void> {
+    const ids = [...held.keys()];
+    if (ids.length === 0) return;
+    const sentAt = performance.now();
+    const kept = new Set(await repository.renew(ids));
+    for (const id of ids) if (held.has(id)) held.set(id, kept.has(id) ? sentAt + validFor : 0);
+  }
+  let renewing: ReturnType<typeof setInterval> | null = null;
 
   const poller = createPoller({
     pollMs: deps.pollMs,
@@ -131,11 +161,22 @@ export function createDispatcher(deps: DispatcherDeps) {
   });
 
   return {
-    start: poller.start,
+    start(): void {
+      renewing ??= setInterval(() => {
+        renewLeases().catch((error: unknown) =>
+          logger.warn({ event: 'outbox.renew_error', error: errorSummary(error) }, 'could not renew the lease of outbox rows in hand'),
+        );
+      }, deps.leaseMs / 3);
+      poller.start();
+    },
     /** Called after the worker commits new rows: deliver now rather than at the next poll. */
     poke: poller.poke,
     drainOnce,
-    close: poller.close,
+    async close(): Promise<void> {
+      await poller.close();
+      if (renewing) clearInterval(renewing);
+      renewing = null;
+    },
   };
 }
 

@@ -8,6 +8,8 @@ export interface RepositoryOptions {
   leaseMs: number;
   /** Most rows claimed at once. */
   concurrency: number;
+  /** Names this dispatcher on the rows it claims: only it renews their lease. */
+  claimant?: string;
 }
 
 /**
@@ -17,6 +19,8 @@ export interface RepositoryOptions {
  */
 export function createOutboxRepository(database: Database, options: RepositoryOptions) {
   const { db } = database;
+  const claimant = options.claimant ?? crypto.randomUUID();
+  const lease = `${options.leaseMs} milliseconds`;
   const setWhere = (row: OutboxRow, values: PgUpdateSetSource<typeof outbox>) => db.update(outbox).set(values).where(eq(outbox.id, row.id));
 
   return {
@@ -30,7 +34,7 @@ export function createOutboxRepository(database: Database, options: RepositoryOp
       const rows = await database.rows<{ id: number | string }>(
         db,
         sql`
-          update outbox set status = 'in_flight', attempts = attempts + 1, locked_until = now() + ${`${options.leaseMs} milliseconds`}::interval,
+          update outbox set status = 'in_flight', attempts = attempts + 1, locked_until = now() + ${lease}::interval, claimed_by = ${claimant},
             -- A send whose lease ran out was in a dispatcher that died mid-call: WhatsApp may have it.
             in_doubt_since = case when status = 'in_flight' and kind = 'whatsapp.send' then coalesce(in_doubt_since, now()) else in_doubt_since end
           where id in (
@@ -58,6 +62,22 @@ export function createOutboxRepository(database: Database, options: RepositoryOp
           ),
         )
         .orderBy(outbox.id);
+    },
+
+    /**
+     * Extends the lease of rows this dispatcher still holds (a call may take
+     * longer than a lease); returns those it still holds. A row missing from
+     * the answer was taken by another dispatcher after this one stalled.
+     */
+    async renew(ids: number[]): Promise<number[]> {
+      if (ids.length === 0) return [];
+      const rows = await database.rows<{ id: number | string }>(
+        db,
+        sql`update outbox set locked_until = now() + ${lease}::interval
+            where id = any(${sql.raw(`array[${ids.map(Number).join(',')}]::bigint[]`)}) and claimed_by = ${claimant} and status = 'in_flight'
+            returning id`,
+      );
+      return rows.map((row) => Number(row.id));
     },
 
     /** No call was made: the attempt the claim counted is given back. */

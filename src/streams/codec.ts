@@ -33,23 +33,42 @@ export function partitionOf(key: string, partitions: number): number {
   return Bun.hash.crc32(key) % partitions;
 }
 
+/**
+ * Redis keys. Every key of one partition carries the partition as its hash
+ * tag (`hb:events:{3}`, `hb:events:{3}:lease`, `hb:events:{3}:failures:...`),
+ * so on Redis Cluster they share a slot and a script or MULTI over them is
+ * allowed; nothing atomic ever spans two partitions or the dead-letter stream.
+ */
 export interface StreamKeys {
   partition(index: number): string;
+  /** Who reads the partition (`consumer|token`), with a TTL: the lease. */
+  lease(index: number): string;
+  /** The partition's fencing token, only ever incremented. */
+  leaseToken(index: number): string;
+  /** The live instances (sorted set, score = when the heartbeat lapses): how many share the partitions. */
+  instances: string;
   deadLetter: string;
   /** The failure count of one entry of one partition stream. */
   failures(stream: string, entryId: string): string;
   group: string;
   /** The hash of user ids (phone, BSUID) → conversation key, written at ingest: see user-keys.ts. */
   users: string;
+  /** The pre-cluster name of a partition stream (no hash tag); drained into the new one at start. */
+  legacyPartition(index: number): string;
 }
 
 export function streamKeys(prefix: string): StreamKeys {
+  const partition = (index: number) => `${prefix}events:{${index}}`;
   return {
-    partition: (index) => `${prefix}events:${index}`,
+    partition,
+    lease: (index) => `${partition(index)}:lease`,
+    leaseToken: (index) => `${partition(index)}:token`,
+    instances: `${prefix}instances`,
     deadLetter: `${prefix}events:dead`,
     failures: (stream, entryId) => `${stream}:failures:${entryId}`,
     group: 'workers',
     users: `${prefix}users`,
+    legacyPartition: (index) => `${prefix}events:${index}`,
   };
 }
 

@@ -43,7 +43,7 @@ export function createDeadLetters(redis: Redis, keys: StreamKeys, partitions: nu
 
     /**
      * Puts entries back on their conversation's partition, as new entries,
-     * and removes them from the dead-letter stream in the same MULTI. The
+     * then removes them from the dead-letter stream. The
      * event keeps its id: if it was applied after all, the worker's dedupe
      * drops it.
      */
@@ -73,11 +73,10 @@ export function createDeadLetters(redis: Redis, keys: StreamKeys, partitions: nu
           // An entry that does not decode goes back where it came from, to fail visibly again.
           if (!(error instanceof CodecError)) throw error;
         }
-        await redis
-          .multi()
-          .xadd(stream, '*', ...original)
-          .xdel(keys.deadLetter, id)
-          .exec();
+        // Two steps (the partition and the dead-letter stream are different slots on Redis Cluster), the copy first:
+        // a failure in between leaves the entry in both, and the dedupe drops the second.
+        await redis.xadd(stream, '*', ...original);
+        await redis.xdel(keys.deadLetter, id);
         redriven.push(id);
       }
       return { redriven, missing };

@@ -20,16 +20,23 @@ export function createProducer(redis: Redis, keys: StreamKeys, partitions: numbe
       } catch (error) {
         throw unavailable('queue_unavailable', `event queue unreachable: ${(error as Error).message}`);
       }
-      const pipeline = redis.pipeline();
-      for (const event of keyed) pipeline.xadd(keys.partition(partitionOf(event.key, partitions)), '*', ...encodeEvent(event));
-      let results: [Error | null, unknown][] | null;
-      try {
-        results = await pipeline.exec();
-      } catch (error) {
-        throw unavailable('queue_unavailable', `event queue unreachable: ${(error as Error).message}`);
+      // One pipeline per partition: on Redis Cluster each partition's stream may live on another node.
+      const byStream = Map.groupBy(keyed, (event) => keys.partition(partitionOf(event.key, partitions)));
+      const results = await Promise.all(
+        [...byStream].map(async ([stream, batch]) => {
+          const pipeline = redis.pipeline();
+          for (const event of batch) pipeline.xadd(stream, '*', ...encodeEvent(event));
+          try {
+            return await pipeline.exec();
+          } catch (error) {
+            throw unavailable('queue_unavailable', `event queue unreachable: ${(error as Error).message}`);
+          }
+        }),
+      );
+      for (const result of results) {
+        const failed = result?.find(([error]) => error !== null);
+        if (!result || failed) throw unavailable('queue_unavailable', `event queue rejected the write: ${failed?.[0]?.message ?? 'no reply'}`);
       }
-      const failed = results?.find(([error]) => error !== null);
-      if (!results || failed) throw unavailable('queue_unavailable', `event queue rejected the write: ${failed?.[0]?.message ?? 'no reply'}`);
     },
   };
 }

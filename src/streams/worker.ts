@@ -1,33 +1,41 @@
 import type Redis from 'ioredis';
+import { FencedError, type PartitionLease } from '../db/partition-owners';
 import type { StreamEntry } from '../events';
 import { errorDetail, errorSummary } from '../errors';
 import type { Logger } from '../logger';
 import { CodecError, deadLetterFields, decodeEvent, type StreamKeys } from './codec';
 import { isPermanentFailure } from './failure';
+import { createPartitionLeases, type Lease } from './leases';
 import { DEAD_LETTER_MAXLEN, trimAcknowledged } from './retention';
 
 export interface StreamWorkerOptions {
-  /** Commands (XACK, XADD to the dead-letter stream, XAUTOCLAIM). */
+  /** Commands (XACK, XADD to the dead-letter stream, XAUTOCLAIM, leases). */
   redis: Redis;
-  /** A dedicated connection for the blocking XREADGROUP. */
-  blockingRedis: Redis;
+  /** A new dedicated connection for one partition's blocking XREADGROUP (on Redis Cluster a read may name one slot only). */
+  blockingConnection(): Redis;
   keys: StreamKeys;
   partitions: number;
   consumer: string;
   batchSize: number;
   /** Failures of one entry, with the database up, before it is moved to the dead-letter stream. */
   maxDeliveries: number;
-  /** Entries another consumer has held this long are taken over (that consumer is presumed dead). */
+  /** Entries of an owned partition that another consumer has held this long are taken over (a fenced ex-owner's strays). */
   claimIdleMs: number;
   /** Acknowledged entries are kept this long (for forensics), then trimmed with the reclaim pass. */
   retentionMs: number;
+  /** Below the lease TTL: a read blocked in Redis when the process froze ends before another instance can take over. */
   blockMs: number;
+  /** PARTITION_LEASE_TTL_MS. */
+  leaseTtlMs: number;
+  /** The fencing token Postgres last accepted for a partition. */
+  fenceOf(partition: number): Promise<number>;
   logger: Logger;
-  /** Applies a batch of one partition; resolves once it is committed. */
-  handle(entries: StreamEntry[]): Promise<void>;
+  /** Applies a batch of one partition under its lease; resolves once it is committed, throws FencedError if the lease was taken over. */
+  handle(entries: StreamEntry[], lease: PartitionLease): Promise<void>;
   /** True when a failure is the infrastructure's (the database is down), not the entry's. */
   isOutage(): Promise<boolean>;
   onCommitted?(): void;
+  onTakeover?(partition: number): void;
 }
 
 /** A failure count outlives any retry sequence; an entry applied later in a whole batch leaves its count to expire. */
@@ -47,94 +55,65 @@ type ReadReply = [stream: string, entries: RawEntry[]][] | null;
 const isGroupLost = (error: unknown) => error instanceof Error && /^(NOGROUP|UNBLOCKED)/.test(error.message);
 
 /**
- * The consumer-group loop (BullMQ's worker lifecycle as the model): read
- * batches from every partition, apply each partition's batch in its own
- * transaction (partitions in parallel, entries of a partition in order),
- * acknowledge only after the commit. A partition whose batch failed re-reads
- * its own pending entries first, so order holds across retries.
+ * The consumer-group loop (BullMQ's worker lifecycle as the model), one per
+ * partition this instance holds the lease of: on taking a partition over it
+ * claims every entry still pending there (the previous owner's) and replays
+ * them before new ones; it applies each batch in one transaction fenced by the
+ * lease's token, and acknowledges only after the commit. A partition whose
+ * batch failed re-reads its own pending entries first, so order holds across
+ * retries and owners.
  */
 export function createStreamWorker(options: StreamWorkerOptions) {
-  const { redis, blockingRedis, keys, logger } = options;
-  const streams = Array.from({ length: options.partitions }, (_, index) => keys.partition(index));
-  /** Partitions that must re-read their pending entries ('0') before new ones ('>'). */
-  const replay = new Set<string>(streams);
-  const retryAt = new Map<string, number>();
-  let nextReclaimAt = 0;
-  let running = false;
-  let loop: Promise<void> | null = null;
+  const { redis, keys, logger } = options;
+  const readers = new Map<number, { stop(): Promise<void> }>();
+  let takeovers = 0;
   let closing: Promise<void> | null = null;
 
-  /** Returns the streams whose group had to be created. */
-  async function ensureGroups(): Promise<string[]> {
-    const created: string[] = [];
-    for (const stream of streams) {
-      try {
-        // From 0, not $: events accepted before the first worker started must not be skipped.
-        await redis.xgroup('CREATE', stream, keys.group, '0', 'MKSTREAM');
-        created.push(stream);
-      } catch (error) {
-        if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
-      }
+  async function ensureGroup(stream: string): Promise<void> {
+    try {
+      // From 0, not $: events accepted before the first worker started must not be skipped.
+      await redis.xgroup('CREATE', stream, keys.group, '0', 'MKSTREAM');
+    } catch (error) {
+      if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
     }
-    return created;
+  }
+
+  /** Makes every entry of the stream pending to another consumer (idle at least minIdleMs) this one's; returns how many. */
+  async function claimPending(stream: string, minIdleMs: number): Promise<number> {
+    let cursor = '0-0';
+    let claimed = 0;
+    do {
+      const reply = (await redis.xautoclaim(stream, keys.group, options.consumer, minIdleMs, cursor, 'COUNT', 500, 'JUSTID')) as [string, string[]];
+      cursor = reply[0];
+      claimed += reply[1].length;
+    } while (cursor !== '0-0');
+    return claimed;
+  }
+
+  /** Housekeeping: a failed trim is retried next pass and must not hold up reading. */
+  async function trim(stream: string): Promise<void> {
+    await trimAcknowledged(redis, stream, keys.group, options.retentionMs).catch((error: unknown) =>
+      logger.warn({ event: 'stream.trim_failed', stream, error: errorSummary(error) }, 'could not trim acknowledged entries; retrying next pass'),
+    );
   }
 
   /**
-   * Re-creates lost groups from '0': whatever the stream still holds is
-   * delivered again, and the dedupe in Postgres drops what was applied.
-   * False when Redis would not let it (the read loop's retry covers that).
+   * Two steps, as the dead-letter stream and the partition live in different
+   * slots on Redis Cluster: the copy first, then the acknowledgement. A crash
+   * between them leaves the entry pending too: it fails again and is
+   * dead-lettered twice, never lost.
    */
-  async function recoverGroups(): Promise<boolean> {
-    let created: string[];
-    try {
-      created = await ensureGroups();
-    } catch {
-      return false;
-    }
-    for (const stream of streams) replay.add(stream);
-    if (created.length > 0) {
-      logger.warn(
-        { event: 'stream.group_recreated', streams: created },
-        'consumer group was gone; re-created it, entries still in the stream are delivered again',
-      );
-    }
-    return true;
-  }
-
-  /** Takes over entries a dead consumer left unacknowledged (they are replayed before new ones), then trims acknowledged history. */
-  async function maintain(): Promise<void> {
-    for (const stream of streams) {
-      let cursor = '0-0';
-      do {
-        const reply = (await redis.xautoclaim(stream, keys.group, options.consumer, options.claimIdleMs, cursor, 'COUNT', 500, 'JUSTID')) as [string, string[]];
-        cursor = reply[0];
-        if (reply[1].length > 0) {
-          replay.add(stream);
-          logger.warn({ event: 'stream.reclaimed', stream, count: reply[1].length }, 'took over entries of a stopped consumer');
-        }
-      } while (cursor !== '0-0');
-      // Housekeeping: a failed trim is retried next pass and must not hold up reading.
-      await trimAcknowledged(redis, stream, keys.group, options.retentionMs).catch((error: unknown) =>
-        logger.warn({ event: 'stream.trim_failed', stream, error: errorSummary(error) }, 'could not trim acknowledged entries; retrying next pass'),
-      );
-    }
-  }
-
   async function deadLetter(stream: string, entryId: string, fields: string[], reason: string, deliveries: number): Promise<void> {
-    await redis
-      .multi()
-      .xadd(
-        keys.deadLetter,
-        'MAXLEN',
-        '~',
-        DEAD_LETTER_MAXLEN,
-        '*',
-        ...deadLetterFields({ stream, entry: entryId, error: reason, failedAt: new Date().toISOString(), deliveries }),
-        ...fields,
-      )
-      .xack(stream, keys.group, entryId)
-      .del(keys.failures(stream, entryId))
-      .exec();
+    await redis.xadd(
+      keys.deadLetter,
+      'MAXLEN',
+      '~',
+      DEAD_LETTER_MAXLEN,
+      '*',
+      ...deadLetterFields({ stream, entry: entryId, error: reason, failedAt: new Date().toISOString(), deliveries }),
+      ...fields,
+    );
+    await redis.multi().xack(stream, keys.group, entryId).del(keys.failures(stream, entryId)).exec();
     logger.error({ event: 'stream.dead_letter', stream, entryId, deliveries, error: reason }, 'entry moved to the dead-letter stream');
   }
 
@@ -150,7 +129,7 @@ export function createStreamWorker(options: StreamWorkerOptions) {
     return Number(count);
   }
 
-  async function processPartition(stream: string, raw: RawEntry[]): Promise<void> {
+  async function processPartition(stream: string, lease: PartitionLease, raw: RawEntry[]): Promise<void> {
     const entries: StreamEntry[] = [];
     for (const [entryId, fields] of raw) {
       // A replayed entry that was deleted (XTRIM) comes back with nil fields: nothing to apply.
@@ -168,10 +147,10 @@ export function createStreamWorker(options: StreamWorkerOptions) {
     if (entries.length === 0) return;
     let applied = false;
     try {
-      await options.handle(entries);
+      await options.handle(entries, lease);
       applied = true;
     } catch (error) {
-      if (await options.isOutage()) throw error;
+      if (error instanceof FencedError || (await options.isOutage())) throw error;
       logger.warn({ event: 'stream.batch_failed', stream, size: entries.length, error: errorSummary(error) }, 'batch failed; applying its entries one by one');
     }
     // Outside the try: a Redis failure to acknowledge is not the entries' fault (the partition replays them; dedupe drops them).
@@ -183,9 +162,9 @@ export function createStreamWorker(options: StreamWorkerOptions) {
     // The database is up, so some entry is at fault: isolate it, keep the others flowing, in order.
     for (const entry of entries) {
       try {
-        await options.handle([entry]);
+        await options.handle([entry], lease);
       } catch (error) {
-        if (await options.isOutage()) throw error;
+        if (error instanceof FencedError || (await options.isOutage())) throw error;
         // A data error the database refuses every time is dead-lettered now: retries would only stall the partition.
         const permanent = isPermanentFailure(error);
         const count = await countFailure(stream, entry.entryId);
@@ -206,83 +185,122 @@ export function createStreamWorker(options: StreamWorkerOptions) {
     }
   }
 
-  async function readOnce(): Promise<void> {
-    const now = Date.now();
-    // A consumer that died while this one runs (another instance) leaves entries only a reclaim finds.
-    if (now >= nextReclaimAt) {
-      nextReclaimAt = now + options.claimIdleMs / 2;
-      await maintain();
-    }
-    const ready = streams.filter((stream) => (retryAt.get(stream) ?? 0) <= now);
-    if (ready.length === 0) {
-      await Bun.sleep(Math.max(10, Math.min(...retryAt.values()) - now));
-      return;
-    }
-    const ids = ready.map((stream) => (replay.has(stream) ? '0' : '>'));
-    const reply = (await blockingRedis.xreadgroup(
-      'GROUP',
-      keys.group,
-      options.consumer,
-      'COUNT',
-      options.batchSize,
-      'BLOCK',
-      options.blockMs,
-      'STREAMS',
-      ...ready,
-      ...ids,
-    )) as ReadReply;
-    const byStream = new Map(reply ?? []);
-    for (const stream of ready) {
-      // A replay that found nothing pending is done: switch that partition to new entries.
-      if (replay.has(stream) && (byStream.get(stream)?.length ?? 0) === 0) replay.delete(stream);
-    }
-    await Promise.all(
-      [...byStream.entries()]
-        .filter(([, entries]) => entries.length > 0)
-        .map(async ([stream, entries]) => {
-          try {
-            await processPartition(stream, entries);
-            retryAt.delete(stream);
-          } catch (error) {
-            replay.add(stream);
-            retryAt.set(stream, Date.now() + PARTITION_RETRY_MS);
-            logger.error({ event: 'stream.partition_stalled', stream, error: errorSummary(error) }, 'partition paused; its entries will be retried');
-          }
-        }),
-    );
-  }
+  /** Reads one owned partition until stopped: the previous owner's pending entries first, then new ones. */
+  function startReader(lease: Lease): { stop(): Promise<void> } {
+    const stream = keys.partition(lease.partition);
+    const connection = options.blockingConnection();
+    let running = true;
 
-  async function run(): Promise<void> {
-    while (running) {
-      try {
-        await readOnce();
-      } catch (error) {
-        if (!running) break;
-        if (isGroupLost(error) && (await recoverGroups())) continue;
-        logger.error({ event: 'stream.read_error', error: errorSummary(error) }, 'could not read the event streams; retrying');
-        await Bun.sleep(1000);
+    async function takeOver(): Promise<void> {
+      await ensureGroup(stream);
+      // Whoever held these is fenced now (its token is older): they are ours to apply, before anything new.
+      const claimed = await claimPending(stream, 0);
+      takeovers++;
+      options.onTakeover?.(lease.partition);
+      logger.info(
+        { event: 'partition.takeover', partition: lease.partition, fence: lease.token, replaying: claimed },
+        `took over partition ${lease.partition}; replaying ${claimed} pending entries first`,
+      );
+      await trim(stream);
+    }
+
+    async function run(): Promise<void> {
+      let replay = true;
+      let tookOver = false;
+      let nextSweepAt = Date.now() + options.claimIdleMs / 2;
+      while (running) {
+        // A lease past its validity (this process was slow or frozen) may be someone else's already: read nothing until renewed or dropped.
+        if (!lease.valid()) {
+          await Bun.sleep(50);
+          continue;
+        }
+        try {
+          if (!tookOver) {
+            await takeOver();
+            tookOver = true;
+          } else if (Date.now() >= nextSweepAt) {
+            nextSweepAt = Date.now() + options.claimIdleMs / 2;
+            if ((await claimPending(stream, options.claimIdleMs)) > 0) replay = true;
+            await trim(stream);
+          }
+          const reply = (await connection.xreadgroup(
+            'GROUP',
+            keys.group,
+            options.consumer,
+            'COUNT',
+            options.batchSize,
+            'BLOCK',
+            options.blockMs,
+            'STREAMS',
+            stream,
+            replay ? '0' : '>',
+          )) as ReadReply;
+          const entries = reply?.[0]?.[1] ?? [];
+          // A replay that found nothing pending is done: switch to new entries.
+          if (entries.length === 0) {
+            replay = false;
+            continue;
+          }
+          await processPartition(stream, lease, entries);
+        } catch (error) {
+          if (!running) break;
+          if (error instanceof FencedError) {
+            logger.warn({ event: 'partition.fenced', partition: lease.partition, fence: lease.token }, 'batch refused: the partition has a newer owner');
+            void leases.fenced(lease.partition);
+            break;
+          }
+          replay = true;
+          if (isGroupLost(error)) {
+            tookOver = false;
+            logger.warn(
+              { event: 'stream.group_recreated', stream },
+              'consumer group was gone; re-creating it, entries still in the stream are delivered again',
+            );
+            continue;
+          }
+          logger.error({ event: 'stream.partition_stalled', stream, error: errorSummary(error) }, 'partition paused; its entries will be retried');
+          await Bun.sleep(PARTITION_RETRY_MS);
+        }
       }
     }
-  }
 
-  return {
-    async start(): Promise<void> {
-      await ensureGroups();
-      await maintain();
-      nextReclaimAt = Date.now() + options.claimIdleMs / 2;
-      running = true;
-      loop = run();
-    },
-    /** Idempotent: stops reading, lets the batch in hand finish and be acknowledged. */
-    close(): Promise<void> {
-      closing ??= (async () => {
+    const loop = run();
+    return {
+      async stop() {
         running = false;
         // The blocking read would otherwise hold the loop for up to blockMs.
-        blockingRedis.disconnect();
+        connection.disconnect();
         await loop;
-      })();
+      },
+    };
+  }
+
+  const leases = createPartitionLeases({
+    redis,
+    keys,
+    partitions: options.partitions,
+    consumer: options.consumer,
+    ttlMs: options.leaseTtlMs,
+    logger,
+    fenceOf: options.fenceOf,
+    onAcquired: (lease) => readers.set(lease.partition, startReader(lease)),
+    onReleased: async (partition) => {
+      const reader = readers.get(partition);
+      readers.delete(partition);
+      await reader?.stop();
+    },
+  });
+
+  return {
+    /** Joins the instances sharing the partitions; resolves once the first round of leases is taken. */
+    start: () => leases.start(),
+    /** Idempotent: stops reading, lets the batches in hand finish and be acknowledged, then frees the leases at once. */
+    close(): Promise<void> {
+      closing ??= leases.close();
       return closing;
     },
+    /** For /health/ready and /metrics: the partitions held, their age, and how many takeovers this instance made. */
+    status: () => ({ ...leases.status(), takeovers }),
   };
 }
 

@@ -45,15 +45,17 @@ describe.concurrent('bun run start', () => {
       const port = 20000 + Math.floor(Math.random() * 20000);
       const child = start({ PORT: String(port), DATA_DIR: dataDir, REDIS_URL, REDIS_KEY_PREFIX: `hbtest:boot:${process.pid}:`, LOG_LEVEL: 'warn' });
       try {
+        // Alone, the instance comes to hold the lease of every partition (readiness itself does not wait for them).
         const ready = await eventually(
           async () => {
             const response = await fetch(`http://127.0.0.1:${port}/health/ready`);
-            return response.status === 200 && ((await response.json()) as Record<string, unknown>);
+            const body = response.status === 200 && ((await response.json()) as { partitions: { owned: number[] } });
+            return body && body.partitions.owned.length === 8 && body;
           },
-          'readiness',
+          'readiness with every partition',
           25_000,
         );
-        expect(ready).toEqual({ status: 'ready', checks: { redis: 'ok', database: 'ok' } });
+        expect(ready).toMatchObject({ status: 'ready', checks: { redis: 'ok', database: 'ok' }, partitions: { owned: [0, 1, 2, 3, 4, 5, 6, 7] } });
         child.kill('SIGTERM');
         expect(await child.exited).toBe(0);
       } finally {

@@ -182,8 +182,11 @@ describe('POST /api/crm/send-message', () => {
     const base = { ticketId: ticket.id, userPhone: ticket.phone };
     const missing = await crm('POST', '/api/crm/send-message', { ...base, messageType: 'text' });
     expect(missing).toMatchObject({ status: 400, body: { error: 'invalid_request', message: 'message is required' } });
-    const badType = await crm('POST', '/api/crm/send-message', { ...base, message: 'x', messageType: 'video' });
-    expect(badType).toMatchObject({ status: 400, body: { error: 'invalid_request', message: 'messageType: expected one of text, image, document' } });
+    const badType = await crm('POST', '/api/crm/send-message', { ...base, message: 'x', messageType: 'sticker' });
+    expect(badType).toMatchObject({
+      status: 400,
+      body: { error: 'invalid_request', message: 'messageType: expected one of text, image, document, audio, video' },
+    });
     const badUrl = await crm('POST', '/api/crm/send-message', { ...base, message: 'file.pdf', messageType: 'image' });
     expect(badUrl).toMatchObject({ status: 400, body: { error: 'invalid_media_url' } });
     expect(badUrl.body.message).toContain('message must be the https URL');
@@ -265,6 +268,8 @@ describe('GET /api/crm/handover-status/:ticketId', () => {
       closedTime: null,
       lastActivity: '2026-03-01T10:00:00.000Z',
       lastUserMessage: '2026-03-01T10:00:00.000Z',
+      lastUserMessageType: null,
+      lastUserMessageText: null,
       messageCount: 3,
       escalations: 0,
       survey: null,

@@ -140,6 +140,12 @@ describe('real answers match the schemas the document gives them', () => {
       request: async () => jsonRequest('GET', '/api/crm/handover-status/TK-0000-000000', undefined, bearer(SECRETS.crmToken)),
     },
     {
+      name: 'a media no user sent',
+      path: '/api/crm/media/{mediaId}',
+      method: 'get',
+      request: async () => jsonRequest('GET', '/api/crm/media/1234567890', undefined, bearer(SECRETS.crmToken)),
+    },
+    {
       name: 'KPIs by agent',
       path: '/api/metrics/kpis',
       method: 'get',

@@ -249,6 +249,8 @@ export function createHandoverMachine(policy: HandoverPolicy) {
                     messageType: event.message.messageType,
                     body: event.message.message,
                     asTemplate: deliveryOf(context, event.at) === 'template',
+                    crmKey: event.message.crmKey,
+                    replyToWaMessageId: event.message.replyToWaMessageId,
                     media:
                       event.message.messageType === 'text'
                         ? undefined

@@ -1,7 +1,7 @@
 import { inArray, sql } from 'drizzle-orm';
 import { initialTransition, transition } from 'xstate';
 import type { Database, Tx } from '../../db/client';
-import { conversations, processedEvents, ticketKpis, tickets, type Ticket } from '../../db/schema';
+import { conversations, messages, processedEvents, ticketKpis, tickets, type Ticket } from '../../db/schema';
 import type { PipelineEvent, StatusUpdate, StreamEntry } from '../../events';
 import { maskPhone, type Logger } from '../../logger';
 import { knownIds, mergeIds, type UserIds } from '../../user-ids';
@@ -49,6 +49,8 @@ export class Batch implements EffectHost {
   readonly rows = new BatchRows();
   private readonly conversations = new Map<string, ConversationState>();
   private readonly tickets = new Map<string, TicketState>();
+  /** wamid → the CRM's Idempotency-Key, for the agent messages this batch's replies and reactions name. */
+  private readonly crmKeys = new Map<string, string>();
   private readonly loaded: LoadedActors = {
     conversation: (phone) => this.conversations.get(phone)?.snapshot.context,
     ticket: (ticketId) => {
@@ -87,6 +89,23 @@ export class Batch implements EffectHost {
       if ('ticketId' in event.data && typeof event.data.ticketId === 'string') ticketIds.add(event.data.ticketId);
     }
     await this.loadTickets([...ticketIds]);
+    await this.loadCrmKeys(events);
+  }
+
+  /** The messages the batch's replies and reactions point at, when an agent sent them with an Idempotency-Key. */
+  private async loadCrmKeys(events: PipelineEvent[]): Promise<void> {
+    const named = events.flatMap((event) => (event.type === 'user.message' ? [event.data.replyTo, event.data.reaction?.waMessageId] : []));
+    const wamids = [...new Set(named.filter((wamid): wamid is string => wamid !== undefined))];
+    if (wamids.length === 0) return;
+    const rows = await this.tx
+      .select({ waMessageId: messages.waMessageId, crmKey: messages.crmKey })
+      .from(messages)
+      .where(inArray(messages.waMessageId, wamids));
+    for (const row of rows) if (row.waMessageId && row.crmKey) this.crmKeys.set(row.waMessageId, row.crmKey);
+  }
+
+  crmIdOf(waMessageId: string): string {
+    return this.crmKeys.get(waMessageId) ?? waMessageId;
   }
 
   /** Restores the tickets not loaded yet; an old snapshot's missing deadlines are armed as it is restored. */

@@ -81,15 +81,39 @@ export function agentRequestBody(ticket: HandoverContext, user: UserIds, session
   };
 }
 
-/** DESIGN 2.2's user-message body: what the user wrote, relayed to the agent. */
-export function userMessageBody(ticketId: string | null, user: UserIds, message: InboundMessage): Record<string, unknown> {
+/** How a user-message names what lives elsewhere: a media file the CRM may fetch, a message the CRM already knows. */
+export interface MessageRefs {
+  /** The absolute URL on this service that serves a media file to the CRM (`GET /api/crm/media/:mediaId`). */
+  mediaUrl(mediaId: string): string;
+  /** The id the CRM knows a message by: the Idempotency-Key an agent's message was sent with, else its wamid. */
+  crmIdOf(waMessageId: string): string;
+}
+
+/** `GET /api/crm/media/:mediaId` under the service's public base URL. */
+export const mediaUrlOf = (publicBaseUrl: string) => (mediaId: string) => `${publicBaseUrl.replace(/\/$/, '')}/api/crm/media/${encodeURIComponent(mediaId)}`;
+
+/**
+ * DESIGN 2.2's user-message body: what the user wrote, relayed to the agent.
+ * A media message carries where the CRM fetches the file and what WhatsApp
+ * said of it; a reply, the message it answers (`replyTo`); a reaction, the
+ * message it reacts to; a location or contact cards, their fields as data.
+ */
+export function userMessageBody(ticketId: string | null, user: UserIds, message: InboundMessage, refs: MessageRefs): Record<string, unknown> {
+  const { media, replyTo, reaction } = message;
   return {
     ticketId,
     ...crmUserFields(user),
     message: message.text ?? '',
     messageType: message.type,
-    ...(message.media?.id ? { mediaId: message.media.id } : {}),
-    ...(message.media?.caption ? { caption: message.media.caption } : {}),
+    ...(media?.id ? { mediaId: media.id, mediaUrl: refs.mediaUrl(media.id) } : {}),
+    ...(media?.mimeType ? { mimeType: media.mimeType } : {}),
+    ...(media?.filename ? { fileName: media.filename } : {}),
+    ...(media?.sha256 ? { sha256: media.sha256 } : {}),
+    ...(media?.caption ? { caption: media.caption } : {}),
+    ...(replyTo ? { replyTo: refs.crmIdOf(replyTo), replyToWaMessageId: replyTo } : {}),
+    ...(reaction ? { reaction: { messageId: refs.crmIdOf(reaction.waMessageId), waMessageId: reaction.waMessageId, emoji: reaction.emoji } } : {}),
+    ...(message.location ? { location: message.location } : {}),
+    ...(message.contacts ? { contacts: message.contacts } : {}),
     waMessageId: message.waMessageId,
     timestamp: message.timestamp,
   };
@@ -132,12 +156,15 @@ export type ReengageTemplate = { name: string; languageCode: string } | null;
 
 /** An agent's message as WhatsApp gets it: as written, or as the re-engagement template past the 24-hour window. */
 export function agentMessage(to: Address, params: EffectParams['deliverAgentMessage'], template: ReengageTemplate): Outgoing {
-  const { messageType, body, media, asTemplate } = params;
-  const payload =
-    asTemplate && template
-      ? templateMessage(to, template.name, template.languageCode, messageType === 'text' ? body : (media?.caption ?? body))
-      : messageType === 'text'
-        ? textMessage(to, body)
-        : mediaMessage(to, messageType, media ?? { url: body });
+  const { messageType, body, media, asTemplate, replyToWaMessageId } = params;
+  if (asTemplate && template) {
+    return {
+      body: messageType === 'text' ? body : (media?.caption ?? null),
+      payload: templateMessage(to, template.name, template.languageCode, messageType === 'text' ? body : (media?.caption ?? body)),
+    };
+  }
+  const message = messageType === 'text' ? textMessage(to, body) : mediaMessage(to, messageType, media ?? { url: body });
+  // WhatsApp shows the quoted message above the answer.
+  const payload = replyToWaMessageId ? { ...message, context: { message_id: replyToWaMessageId } } : message;
   return { body: messageType === 'text' ? body : (media?.caption ?? null), payload };
 }

@@ -1,4 +1,4 @@
-import type { Database } from '../../db/client';
+import type { Database, Tx } from '../../db/client';
 import type { StreamEntry } from '../../events';
 import type { Logger } from '../../logger';
 import type { Metrics } from '../../metrics';
@@ -18,6 +18,8 @@ export interface RuntimeDeps {
   conversationPolicy: ConversationPolicy;
   /** The approved template an agent's message goes out as past WhatsApp's window; null: such messages are refused. */
   reengageTemplate: ReengageTemplate;
+  /** Where the CRM reaches this service (PUBLIC_BASE_URL): a user-message's `mediaUrl` is under it. */
+  publicBaseUrl: string;
   metrics: Pick<Metrics, 'handoverWait' | 'ticketDuration'>;
 }
 
@@ -35,9 +37,11 @@ export function createRuntime(deps: RuntimeDeps) {
     handoverMachine: createHandoverMachine(deps.handoverPolicy),
   };
 
-  async function applyBatch(entries: StreamEntry[]): Promise<{ applied: number; duplicates: number }> {
+  /** `fence` runs first in the transaction and throws when this instance no longer owns the partition (its lease was taken over). */
+  async function applyBatch(entries: StreamEntry[], fence?: (tx: Tx) => Promise<void>): Promise<{ applied: number; duplicates: number }> {
     const afterCommit = new AfterCommit(deps.logger, deps.metrics);
     const result = await deps.database.db.transaction(async (tx) => {
+      await fence?.(tx);
       const fresh = await claimFreshEvents(tx, entries);
       const batch = new Batch(batchDeps, tx, afterCommit);
       await batch.load(fresh.map((entry) => entry.event));

@@ -12,6 +12,7 @@ import {
   failedAgentMessageBody,
   surveyMessage,
   ticketUpdateBody,
+  mediaUrlOf,
   userMessageBody,
   type ReengageTemplate,
 } from './bodies';
@@ -25,6 +26,8 @@ export interface MessageSettings {
   emergencyPhone: string;
   /** The approved template an agent's message goes out as past WhatsApp's window; null: such messages are refused. */
   reengageTemplate: ReengageTemplate;
+  /** Where the CRM reaches this service: a user-message's `mediaUrl` is under it. */
+  publicBaseUrl: string;
 }
 
 /** What an effect may touch: the batch's rows and actors, and the settings its messages need. */
@@ -37,6 +40,8 @@ export interface EffectHost {
   conversation(key: string): ConversationState;
   /** Every id known of the user a conversation key names. */
   userIds(key: string): UserIds;
+  /** The id the CRM knows a message by (see `MessageRefs.crmIdOf`); the batch loaded what its events name. */
+  crmIdOf(waMessageId: string): string;
   openTicket(origin: Origin, category: Ticket['category'], priority: Ticket['priority']): Promise<void>;
   sendToConversation(origin: Origin, event: ConversationEvent): Promise<void>;
 }
@@ -142,7 +147,8 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
   },
 
   relayToCrm: (host, { origin, ticketId }, { message }) => {
-    host.rows.enqueue(origin, 'crm.user_message', crmLane(origin), ticketId, userMessageBody(ticketId, host.userIds(origin.phone), message));
+    const refs = { mediaUrl: mediaUrlOf(host.settings.publicBaseUrl), crmIdOf: (waMessageId: string) => host.crmIdOf(waMessageId) };
+    host.rows.enqueue(origin, 'crm.user_message', crmLane(origin), ticketId, userMessageBody(ticketId, host.userIds(origin.phone), message, refs));
   },
 
   deliverAgentMessage: (host, { origin, ticketId }, params) =>
@@ -152,6 +158,7 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
       authorId: params.agentId ?? null,
       type: params.messageType,
       media: params.media,
+      crmKey: params.crmKey,
       ...agentMessage(addressFor(host, origin), params, host.settings.reengageTemplate),
     }),
 

@@ -17,6 +17,14 @@ export interface OutboundMessage {
   body: string | null;
   payload: WhatsAppMessage;
   media?: NewMessage['media'];
+  crmKey?: string;
+}
+
+/** What the history keeps of an inbound message besides its text and media: null when there is nothing. */
+function detailsOf(message: InboundMessage): Record<string, unknown> | null {
+  const { replyTo, reaction, location, contacts } = message;
+  const details = { ...(replyTo ? { replyTo } : {}), ...(reaction ? { reaction } : {}), ...(location ? { location } : {}), ...(contacts ? { contacts } : {}) };
+  return Object.keys(details).length > 0 ? details : null;
 }
 
 /**
@@ -48,6 +56,7 @@ export class BatchRows {
       type: message.type,
       body: message.body,
       media: message.media ?? null,
+      crmKey: message.crmKey ?? null,
       status: 'queued',
       outboxKey,
       createdAt: new Date(origin.at),
@@ -63,6 +72,7 @@ export class BatchRows {
       type: message.type,
       body: message.text ?? null,
       media: message.media ?? null,
+      details: detailsOf(message),
       waMessageId: message.waMessageId,
       status: 'received',
       createdAt: new Date(message.timestamp),

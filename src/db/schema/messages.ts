@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { bigserial, index, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import { deliveryStatus, messageAuthor, messageDirection } from './enums';
 
@@ -14,6 +15,10 @@ export const messages = pgTable(
     type: text('type').notNull(),
     body: text('body'),
     media: jsonb('media'),
+    /** What else WhatsApp said of an inbound message, as data: the wamid it replies to, a reaction, a location, contact cards. */
+    details: jsonb('details'),
+    /** An agent's message sent with an Idempotency-Key: the key, how a user's reply to it is named back to the CRM. */
+    crmKey: text('crm_key'),
     waMessageId: text('wa_message_id'),
     status: deliveryStatus('status').notNull(),
     statusAt: timestamp('status_at', { withTimezone: true }),
@@ -27,6 +32,8 @@ export const messages = pgTable(
     index('messages_ticket_idx').on(table.ticketId, table.id),
     index('messages_phone_idx').on(table.phone, table.id),
     index('messages_outbox_key_idx').on(table.outboxKey),
+    // The media route serves only media a user sent: it looks the id up here.
+    index('messages_media_id_idx').on(sql`(${table.media}->>'id')`),
   ],
 );
 

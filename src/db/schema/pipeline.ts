@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigserial, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 import { messageAuthor, outboxKind, outboxStatus } from './enums';
 
 /** Ids of the events already applied: the dedupe that makes redelivery harmless. */
@@ -33,6 +33,8 @@ export const outbox = pgTable(
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
     lockedUntil: timestamp('locked_until', { withTimezone: true }),
+    /** The dispatcher (instance and start) holding the row while in flight: only it renews the lease. */
+    claimedBy: text('claimed_by'),
     lastError: text('last_error'),
     response: jsonb('response'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
@@ -88,3 +90,16 @@ export const timers = pgTable(
 );
 
 export type NewTimerRow = typeof timers.$inferInsert;
+
+/**
+ * The fence of each stream partition: the highest lease token that applied a
+ * batch. The batch transaction raises it to its own token, or aborts if a
+ * newer owner already did: an instance that lost its lease (paused, cut off)
+ * cannot commit for that partition any more.
+ */
+export const partitionOwners = pgTable('partition_owners', {
+  partition: integer('partition').primaryKey(),
+  token: bigint('token', { mode: 'number' }).notNull(),
+  owner: text('owner').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});

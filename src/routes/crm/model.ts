@@ -31,6 +31,13 @@ export namespace CrmModel {
     caption: Type.Optional(Type.String({ maxLength: 1024 })),
     filename: Type.Optional(Type.String({ maxLength: 240 })),
     timestamp: Type.Optional(Type.String({ maxLength: 64, format: 'instant', description: 'an ISO 8601 date-time between 2009 and tomorrow' })),
+    replyTo: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 256,
+        description: "the user-message's waMessageId the agent answers (or an agent message's Idempotency-Key); WhatsApp shows it quoted",
+      }),
+    ),
   };
 
   /** A media message is sent by link: WhatsApp fetches the file, so it must be reachable over https. */
@@ -38,8 +45,13 @@ export namespace CrmModel {
     Type.Object({ ...message, messageType: Type.Literal('text'), message: Text(4096) }),
     Type.Object({
       ...message,
-      messageType: Type.Union([Type.Literal('image'), Type.Literal('document')]),
-      message: Type.String({ pattern: '^https://\\S+$', maxLength: 4096, code: 'invalid_media_url', description: 'the https URL of the image or document' }),
+      messageType: Type.Union([Type.Literal('image'), Type.Literal('document'), Type.Literal('audio'), Type.Literal('video')]),
+      message: Type.String({
+        pattern: '^https://\\S+$',
+        maxLength: 4096,
+        code: 'invalid_media_url',
+        description: 'the https URL of the image, document, audio or video',
+      }),
     }),
   ]);
   export type SendMessage = typeof sendMessage.static;

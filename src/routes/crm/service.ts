@@ -29,6 +29,13 @@ const digits = (phone: string) => phone.replace(/\D/g, '');
 
 const idempotencyKeyOf = (request: CrmRequest<unknown>) => request.idempotencyKey?.trim() || undefined;
 
+/** A key short enough to name the message back to the CRM in a reply (`replyTo`); a longer one is not kept, and replies name the wamid. */
+const MAX_CRM_KEY_LENGTH = 256;
+const crmKeyOf = (request: CrmRequest<unknown>) => {
+  const key = idempotencyKeyOf(request);
+  return key && key.length <= MAX_CRM_KEY_LENGTH ? key : undefined;
+};
+
 /**
  * The event id that makes a CRM retry harmless: its Idempotency-Key (scoped
  * to the ticket, with the request it was first used for) when it sends one,
@@ -41,6 +48,13 @@ export function crmEventId(route: string, request: CrmRequest<unknown>, ticket: 
   const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
   if (key) return `crm:${route}:key:${sha256(`${ticket.id}\u0000${key}\u0000${requestFingerprint(route, request.raw)}`)}`;
   return `crm:${route}:body:${createHash('sha256').update(`${ticket.id}@${ticket.revision}:`).update(request.raw).digest('hex')}`;
+}
+
+/** Words a person reads in a list: the text itself, else `[type]` and what the message says of itself (caption, file name, place, emoji). */
+export function describeUserMessage(message: { type: string; body: string | null; media: { filename?: string } | null }): string {
+  const said = message.body || message.media?.filename || '';
+  if (['text', 'button', 'interactive'].includes(message.type)) return said;
+  return said ? `[${message.type}] ${said}` : `[${message.type}]`;
 }
 
 /**
@@ -94,6 +108,18 @@ export function createCrmService(deps: CrmServiceDeps) {
     }
   }
 
+  /** The wamid WhatsApp quotes for `replyTo`: a message of this user's conversation, named as the CRM knows it. */
+  async function replyTargetOf(ticket: Ticket, replyTo: string): Promise<string> {
+    const waMessageId = await queries.replyTarget(ticket.phone, replyTo);
+    if (!waMessageId) {
+      throw badRequest(
+        'unknown_reply_target',
+        `replyTo names no message of ticket ${ticket.id}'s user that WhatsApp has (a user-message's waMessageId, or the Idempotency-Key of a sent agent message)`,
+      );
+    }
+    return waMessageId;
+  }
+
   return {
     async handover(request: CrmRequest<CrmModel.Handover>): Promise<{ ticketId: string }> {
       const { body } = request;
@@ -121,6 +147,7 @@ export function createCrmService(deps: CrmServiceDeps) {
       const eventId = crmEventId('send-message', request, ticket);
       if (await queries.isProcessed(eventId)) return { ticketId: ticket.id };
       assertAgentMayWrite(ticket);
+      const replyToWaMessageId = body.replyTo ? await replyTargetOf(ticket, body.replyTo) : undefined;
       await producer.publish([
         pipelineEvent('crm.message', ticket.phone, eventId, {
           ticketId: ticket.id,
@@ -130,6 +157,8 @@ export function createCrmService(deps: CrmServiceDeps) {
           caption: body.caption,
           filename: body.filename,
           timestamp: body.timestamp,
+          crmKey: crmKeyOf(request),
+          replyToWaMessageId,
         }),
       ]);
       return { ticketId: ticket.id };
@@ -139,7 +168,7 @@ export function createCrmService(deps: CrmServiceDeps) {
     async status(ticketId: string) {
       const ticket = await queries.ticket(ticketId);
       if (!ticket) throw notFound('ticket_not_found', `ticket ${ticketId} does not exist`);
-      const user = await queries.userIds(ticket.phone);
+      const [user, lastMessage] = await Promise.all([queries.userIds(ticket.phone), queries.lastUserMessage(ticket.id)]);
       return {
         ticketId: ticket.id,
         userPhone: user.phone ?? null,
@@ -156,6 +185,9 @@ export function createCrmService(deps: CrmServiceDeps) {
         closedTime: ticket.closedAt?.toISOString() ?? null,
         lastActivity: ticket.lastActivityAt.toISOString(),
         lastUserMessage: ticket.lastUserMessageAt?.toISOString() ?? null,
+        // Added beside `lastUserMessage` (a time, as CRMs read it today): what it was.
+        lastUserMessageType: lastMessage?.type ?? null,
+        lastUserMessageText: lastMessage ? describeUserMessage(lastMessage) : null,
         messageCount: ticket.messageCount,
         escalations: ticket.escalations,
         survey: ticket.surveyStatus ? { status: ticket.surveyStatus, csat: ticket.csat } : null,

@@ -1,6 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { AdminModel } from '../admin/model';
 import { CrmModel } from '../crm/model';
+import { MediaModel } from '../media/model';
 import { MetaModel } from '../meta/model';
 import { MetricsModel } from '../metrics/model';
 import { ApiSchemas } from './schemas';
@@ -19,10 +20,12 @@ const ERRORS = {
   401: 'the token or the signature is missing or wrong',
   403: 'the verify token does not match',
   404: 'unknown ticket',
+  410: 'WhatsApp no longer has that media',
   409: "the ticket's state does not allow it (closed, not yet taken, outside WhatsApp's 24-hour window...)",
   413: 'body larger than MAX_BODY_BYTES',
   429: 'rate limited',
   500: 'internal error; nothing was accepted, retry later',
+  502: 'WhatsApp could not be reached for the media, or sent a file that fails its checks',
   503: 'Redis or the database is unavailable; retry later',
 } as const;
 const errors = (...codes: (keyof typeof ERRORS)[]) => Object.fromEntries(codes.map((code) => [code, { description: ERRORS[code], content: errorRef }]));
@@ -96,6 +99,17 @@ const paths = {
       summary: "A ticket's state: pending, active or closed, with its agent, times and message count",
       parameters: [{ name: 'ticketId', in: 'path', required: true, schema: schema(CrmModel.ticketParams.properties.ticketId) }],
       responses: { ...ok('the ticket', ApiSchemas.ticketStatusAnswer), ...errors(400, 401, 404, 429, 500, 503) },
+    },
+  },
+  '/api/crm/media/{mediaId}': {
+    get: {
+      ...crm,
+      summary: "A file the user sent (a user-message's mediaUrl), streamed with its Content-Type and Content-Disposition",
+      parameters: [{ name: 'mediaId', in: 'path', required: true, schema: schema(MediaModel.mediaParams.properties.mediaId) }],
+      responses: {
+        200: { description: 'the bytes as the user sent them', content: { 'application/octet-stream': { schema: schema(MediaModel.file) } } },
+        ...errors(400, 401, 404, 410, 429, 500, 502, 503),
+      },
     },
   },
   '/metrics': {

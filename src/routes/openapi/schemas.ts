@@ -38,6 +38,8 @@ export namespace ApiSchemas {
     closedTime: Nullable(Instant),
     lastActivity: Instant,
     lastUserMessage: Nullable(Instant),
+    lastUserMessageType: Nullable(Type.String()),
+    lastUserMessageText: Nullable(Type.String({ description: 'the text, else `[type]` and its caption, file name or place' })),
     messageCount: Type.Integer({ minimum: 0, description: 'messages between the user and the agent, both directions' }),
     escalations: Type.Integer({ minimum: 0 }),
     survey: Nullable(Type.Object({ status: oneOf(surveyStatus.enumValues), csat: Nullable(Type.Integer({ minimum: 1, maximum: 5 })) })),
@@ -89,7 +91,11 @@ export namespace ApiSchemas {
   export const redriven = Type.Object({ success: Type.Literal(true), redriven: Type.Array(Type.String()), missing: Type.Array(Type.String()) });
 
   export const live = Type.Object({ status: Type.Literal('ok') });
-  export const ready = Type.Object({ status: oneOf(['ready', 'not_ready']), checks: Type.Record(Type.String(), Type.String()) });
+  export const ready = Type.Object({
+    status: oneOf(['ready', 'not_ready']),
+    checks: Type.Record(Type.String(), Type.String()),
+    partitions: Type.Optional(Type.Unknown({ description: 'the stream partitions this instance holds; never decides readiness' })),
+  });
 
   /** The user as every call to the CRM names them (DESIGN 2.6): at least one of userPhone and userId. */
   const user = {
@@ -130,7 +136,16 @@ export namespace ApiSchemas {
     message: Type.String(),
     messageType: Type.String({ description: 'text, image, document, audio, video, location, contacts, interactive...' }),
     mediaId: Type.Optional(Type.String()),
+    mediaUrl: Type.Optional(Type.String({ description: 'GET it with Bearer CRM_API_TOKEN: /api/crm/media/{mediaId} on this service' })),
+    mimeType: Type.Optional(Type.String()),
+    fileName: Type.Optional(Type.String()),
+    sha256: Type.Optional(Type.String()),
     caption: Type.Optional(Type.String()),
+    replyTo: Type.Optional(Type.String({ description: 'the message replied to, as the CRM knows it (its Idempotency-Key or the waMessageId)' })),
+    replyToWaMessageId: Type.Optional(Type.String()),
+    reaction: Type.Optional(Type.Object({ messageId: Type.String(), waMessageId: Type.String(), emoji: Type.String() })),
+    location: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    contacts: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()))),
     waMessageId: Type.String(),
     timestamp: Instant,
   });

@@ -51,11 +51,11 @@ describe('user messages', () => {
     test(`${type}: the media reference, its caption as the text`, () => {
       const message = parseMessage({
         type,
-        [type]: { id: 'MEDIA_ID', mime_type: 'application/pdf', caption: 'mi factura', filename: 'factura.pdf' },
+        [type]: { id: 'MEDIA_ID', mime_type: 'application/pdf', sha256: 'c2hhMjU2', caption: 'mi factura', filename: 'factura.pdf' },
       });
       expect(message.type).toBe(type);
       expect(message.text).toBe('mi factura');
-      expect(message.media).toEqual({ id: 'MEDIA_ID', url: undefined, mimeType: 'application/pdf', caption: 'mi factura', filename: 'factura.pdf' });
+      expect(message.media).toEqual({ id: 'MEDIA_ID', mimeType: 'application/pdf', sha256: 'c2hhMjU2', caption: 'mi factura', filename: 'factura.pdf' });
     });
   }
 
@@ -88,6 +88,55 @@ describe('user messages', () => {
   test('a reaction: the emoji; a removed reaction: empty text', () => {
     expect(parseMessage({ type: 'reaction', reaction: { message_id: 'wamid.0', emoji: '👍' } }).text).toBe('👍');
     expect(parseMessage({ type: 'reaction', reaction: { message_id: 'wamid.0' } }).text).toBe('');
+  });
+
+  test('a reply names the wamid it answers (context.id); a forwarded message names none', () => {
+    expect(parseMessage({ type: 'text', text: { body: 'sí' }, context: { from: '573009999999', id: 'wamid.agent.1' } }).replyTo).toBe('wamid.agent.1');
+    expect(parseMessage({ type: 'text', text: { body: 'mira' }, context: { forwarded: true } }).replyTo).toBeUndefined();
+  });
+
+  test('a reaction names the message it reacts to and the emoji; a removed reaction has an empty emoji', () => {
+    expect(parseMessage({ type: 'reaction', reaction: { message_id: 'wamid.0', emoji: '👍' } }).reaction).toEqual({ waMessageId: 'wamid.0', emoji: '👍' });
+    expect(parseMessage({ type: 'reaction', reaction: { message_id: 'wamid.0' } }).reaction).toEqual({ waMessageId: 'wamid.0', emoji: '' });
+  });
+
+  test('a location: latitude, longitude, name and address as data', () => {
+    const message = parseMessage({
+      type: 'location',
+      location: { name: 'Oficina', address: 'Calle 1', latitude: 4.6, longitude: -74.08, url: 'https://x.example' },
+    });
+    expect(message.location).toEqual({ latitude: 4.6, longitude: -74.08, name: 'Oficina', address: 'Calle 1', url: 'https://x.example' });
+  });
+
+  test('a location whose coordinates are missing or impossible carries no location data', () => {
+    expect(parseMessage({ type: 'location', location: { name: 'Oficina' } }).location).toBeUndefined();
+    expect(parseMessage({ type: 'location', location: { latitude: 91, longitude: 0 } }).location).toBeUndefined();
+  });
+
+  test('a contact card: its name, phones, emails, organisation, urls and birthday as data', () => {
+    const card = {
+      name: { formatted_name: 'Ana Gómez', first_name: 'Ana' },
+      phones: [{ phone: '+57 300 111 2233', wa_id: '573001112233', type: 'CELL' }],
+      emails: [{ email: 'ana@example.com', type: 'WORK' }],
+      org: { company: 'Conecta2Tel', title: 'Técnica' },
+      urls: [{ url: 'https://ana.example', type: 'WORK' }],
+      birthday: '1990-01-31',
+    };
+    expect(parseMessage({ type: 'contacts', contacts: [card] }).contacts).toEqual([
+      {
+        name: 'Ana Gómez',
+        phones: [{ phone: '+57 300 111 2233', waId: '573001112233', type: 'CELL' }],
+        emails: [{ email: 'ana@example.com', type: 'WORK' }],
+        organization: { company: 'Conecta2Tel', title: 'Técnica' },
+        urls: [{ url: 'https://ana.example', type: 'WORK' }],
+        birthday: '1990-01-31',
+      },
+    ]);
+  });
+
+  test('a contact card with only a first and last name is named by them', () => {
+    const [card] = parseMessage({ type: 'contacts', contacts: [{ name: { first_name: 'Luis', last_name: 'Mora' } }] }).contacts!;
+    expect(card).toEqual({ name: 'Luis Mora', phones: [], emails: [], urls: [] });
   });
 
   test('shared contacts: their names', () => {

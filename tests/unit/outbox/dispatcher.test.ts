@@ -117,6 +117,38 @@ describe('leases', () => {
   });
 });
 
+describe('renewed leases', () => {
+  test('a dispatcher that stalls past its lease before the call sends nothing and records nothing: the row is left to whoever holds it now', async () => {
+    const row = await userMessage('tarde');
+    // A lease shorter than the time from claim to call: as if the process froze in between.
+    const stalled = dispatcher({ leaseMs: 1 });
+    expect(await stalled.drainOnce()).toBe(1);
+    expect(crmMessages()).toEqual([]);
+    expect(await rowOf(row)).toMatchObject({ status: 'in_flight', attempts: 1 });
+  });
+
+  test('a call longer than the lease keeps its row: the lease is renewed while it runs, and no other dispatcher takes it', async () => {
+    const answered = Promise.withResolvers<void>();
+    fixture.crm.respond(async () => {
+      await answered.promise;
+      return json({ success: true });
+    });
+    const row = await userMessage('lenta');
+    // Leases far shorter than the call (the client gives up after HTTP_TIMEOUT_MS = 300 ms).
+    const slow = dispatcher({ leaseMs: 60 });
+    slow.start();
+    await eventually(() => fixture.crm.to('/api/bot/user-message').length === 1, 'the call under way');
+    const claimedUntil = (await rowOf(row)).lockedUntil!.getTime();
+    await eventually(async () => (await rowOf(row)).lockedUntil!.getTime() > claimedUntil + 120, 'the lease renewed past twice its length', 5000);
+    expect(await dispatcher({ leaseMs: 60 }).drainOnce()).toBe(0);
+    answered.resolve();
+    await eventually(async () => (await rowOf(row)).status === 'done', 'the row recorded');
+    await slow.close();
+    expect(fixture.crm.to('/api/bot/user-message')).toHaveLength(1);
+    expect(await rowOf(row)).toMatchObject({ attempts: 1 });
+  });
+});
+
 describe('feedback events', () => {
   test('an accepted agent request tells the ticket who the CRM picked and the queue position', async () => {
     fixture.crm.respond(() =>

@@ -120,6 +120,33 @@ describe('claiming rows', () => {
   });
 });
 
+describe('renewing leases', () => {
+  test('a dispatcher extends the lease of the rows it holds, and only of those', async () => {
+    await insertRow();
+    const mine = createOutboxRepository(database, { leaseMs: LEASE_MS, concurrency: 10, claimant: 'instance-a' });
+    const [claimed] = await mine.claim();
+    const theirs = await insertRow({ lane: 'crm:573009998877', status: 'in_flight', attempts: 1, lockedUntil: future(), claimedBy: 'instance-b' });
+    await database.db
+      .update(outbox)
+      .set({ lockedUntil: new Date(Date.now() + 1000) })
+      .where(eq(outbox.id, claimed!.id));
+
+    expect(await mine.renew([claimed!.id, theirs.id])).toEqual([claimed!.id]);
+    expect((await rowOf(claimed!.id)).lockedUntil!.getTime()).toBeGreaterThan(Date.now() + LEASE_MS / 2);
+  });
+
+  test('a row another dispatcher claimed after this one stalled is not renewed: it is no longer held', async () => {
+    await insertRow();
+    const stalled = createOutboxRepository(database, { leaseMs: LEASE_MS, concurrency: 10, claimant: 'stalled' });
+    const [claimed] = await stalled.claim();
+    await database.db.update(outbox).set({ lockedUntil: past() }).where(eq(outbox.id, claimed!.id));
+    await createOutboxRepository(database, { leaseMs: LEASE_MS, concurrency: 10, claimant: 'successor' }).claim();
+
+    expect(await stalled.renew([claimed!.id])).toEqual([]);
+    expect((await rowOf(claimed!.id)).claimedBy).toBe('successor');
+  });
+});
+
 describe('recording outcomes', () => {
   test('a deferred row gives its attempt back and waits, unlocked', async () => {
     await insertRow();

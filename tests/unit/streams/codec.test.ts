@@ -64,11 +64,14 @@ describe('partitions', () => {
     expect([...used].sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
   });
 
-  test('keys live under the configured prefix', () => {
+  test('keys live under the configured prefix, and every key of a partition shares its Redis Cluster hash tag', () => {
     const keys = streamKeys('hb:');
-    expect(keys.partition(3)).toBe('hb:events:3');
+    expect(keys.partition(3)).toBe('hb:events:{3}');
+    expect(keys.lease(3)).toBe('hb:events:{3}:lease');
+    expect(keys.leaseToken(3)).toBe('hb:events:{3}:token');
+    expect(keys.failures(keys.partition(3), '1-0')).toBe('hb:events:{3}:failures:1-0');
     expect(keys.deadLetter).toBe('hb:events:dead');
-    expect(keys.failures('hb:events:3', '1-0')).toBe('hb:events:3:failures:1-0');
+    expect(keys.legacyPartition(3)).toBe('hb:events:3');
   });
 });
 

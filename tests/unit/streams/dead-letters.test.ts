@@ -36,7 +36,7 @@ describe('listing dead letters', () => {
     expect(entries).toEqual([
       {
         id,
-        stream: expect.stringContaining('events:0'),
+        stream: expect.stringContaining('events:{0}'),
         entry: '1700000000000-0',
         error: 'constraint violated',
         failedAt: '2026-11-30T15:00:00.000Z',

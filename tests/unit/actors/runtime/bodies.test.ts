@@ -10,6 +10,7 @@ import {
   surveyMessage,
   ticketUpdateBody,
   userMessageBody,
+  type MessageRefs,
 } from '../../../../src/actors/runtime/bodies';
 import { OUTSIDE_WINDOW_CODE } from '../../../../src/integrations/whatsapp';
 import { DEFAULT_TEXTS } from '../../../../src/texts';
@@ -20,6 +21,11 @@ const AT = '2026-11-30T15:10:00.000Z';
 const PHONE = TICKET.phone;
 const USER = { phone: PHONE };
 const TO = { to: PHONE };
+/** The agent's message `wamid.agent` was sent with the Idempotency-Key `crm-key-9`; other messages the CRM knows by wamid. */
+const REFS: MessageRefs = {
+  mediaUrl: (id) => `https://handover.example/api/crm/media/${encodeURIComponent(id)}`,
+  crmIdOf: (wamid) => (wamid === 'wamid.agent' ? 'crm-key-9' : wamid),
+};
 
 describe("the CRM's bodies", () => {
   test("the agent request: the seed's body, from the ticket and the session's start", () => {
@@ -43,7 +49,7 @@ describe("the CRM's bodies", () => {
 
   test("a user's text is relayed with its wamid and WhatsApp's timestamp", () => {
     const message = { user: USER, waMessageId: 'wamid.1', timestamp: '2026-11-30T15:09:00.000Z', type: 'text', text: 'sin internet' };
-    expect(userMessageBody(TICKET.ticketId, USER, message)).toEqual({
+    expect(userMessageBody(TICKET.ticketId, USER, message, REFS)).toEqual({
       ticketId: TICKET.ticketId,
       userPhone: PHONE,
       message: 'sin internet',
@@ -55,7 +61,48 @@ describe("the CRM's bodies", () => {
 
   test("a user's image carries its media id and caption; the text is empty", () => {
     const message = { user: USER, waMessageId: 'wamid.2', timestamp: AT, type: 'image', media: { id: 'media-7', caption: 'el router' } };
-    expect(userMessageBody(TICKET.ticketId, USER, message)).toMatchObject({ message: '', messageType: 'image', mediaId: 'media-7', caption: 'el router' });
+    expect(userMessageBody(TICKET.ticketId, USER, message, REFS)).toMatchObject({
+      message: '',
+      messageType: 'image',
+      mediaId: 'media-7',
+      caption: 'el router',
+    });
+  });
+
+  test("a user's document carries the URL the CRM fetches it at, its type, file name and checksum", () => {
+    const media = { id: '1234/5', mimeType: 'application/pdf', filename: 'factura.pdf', sha256: 'ab'.repeat(32) };
+    const message = { user: USER, waMessageId: 'wamid.3', timestamp: AT, type: 'document', media };
+    expect(userMessageBody(TICKET.ticketId, USER, message, REFS)).toMatchObject({
+      mediaId: '1234/5',
+      mediaUrl: 'https://handover.example/api/crm/media/1234%2F5',
+      mimeType: 'application/pdf',
+      fileName: 'factura.pdf',
+      sha256: 'ab'.repeat(32),
+    });
+  });
+
+  test('a reply names the message it answers as the CRM knows it, and by its wamid', () => {
+    const message = { user: USER, waMessageId: 'wamid.4', timestamp: AT, type: 'text', text: 'sí', replyTo: 'wamid.agent' };
+    expect(userMessageBody(TICKET.ticketId, USER, message, REFS)).toMatchObject({ replyTo: 'crm-key-9', replyToWaMessageId: 'wamid.agent' });
+    const toTheBot = { ...message, replyTo: 'wamid.bot' };
+    expect(userMessageBody(TICKET.ticketId, USER, toTheBot, REFS)).toMatchObject({ replyTo: 'wamid.bot', replyToWaMessageId: 'wamid.bot' });
+  });
+
+  test('a reaction is a reaction to a message, not a text', () => {
+    const message = { user: USER, waMessageId: 'wamid.5', timestamp: AT, type: 'reaction', text: '👍', reaction: { waMessageId: 'wamid.agent', emoji: '👍' } };
+    expect(userMessageBody(TICKET.ticketId, USER, message, REFS)).toMatchObject({
+      messageType: 'reaction',
+      reaction: { messageId: 'crm-key-9', waMessageId: 'wamid.agent', emoji: '👍' },
+    });
+  });
+
+  test('a location and a contact card travel as data', () => {
+    const location = { latitude: 4.711, longitude: -74.072, name: 'Casa', address: 'Cra 7 # 12-34' };
+    const contacts = [{ name: 'Pedro', phones: [{ phone: '+57 300 111 2233', waId: '573001112233' }], emails: [], urls: [] }];
+    const at = { user: USER, waMessageId: 'wamid.6', timestamp: AT, type: 'location', location };
+    expect(userMessageBody(TICKET.ticketId, USER, at, REFS)).toMatchObject({ messageType: 'location', location });
+    const card = { user: USER, waMessageId: 'wamid.7', timestamp: AT, type: 'contacts', text: 'Pedro', contacts };
+    expect(userMessageBody(TICKET.ticketId, USER, card, REFS)).toMatchObject({ messageType: 'contacts', contacts });
   });
 
   test("a ticket update: DESIGN 2.2's fields, the rating only when there is one", () => {
@@ -133,6 +180,18 @@ describe("WhatsApp's messages and what the history keeps of them", () => {
     const { body, payload } = agentMessage(TO, { messageType: 'document', body: media.url, media, asTemplate: false }, null);
     expect(body).toBe('tu factura');
     expect(payload).toMatchObject({ type: 'document', document: { link: media.url, caption: 'tu factura', filename: 'factura.pdf' } });
+  });
+
+  test("an agent's voice note goes out as audio by link, without a caption WhatsApp would refuse", () => {
+    const media = { url: 'https://files.example/nota.ogg', caption: 'escucha' };
+    const { payload } = agentMessage(TO, { messageType: 'audio', body: media.url, media, asTemplate: false }, null);
+    expect(payload).toMatchObject({ type: 'audio', audio: { link: media.url } });
+    expect((payload.audio as Record<string, unknown>).caption).toBeUndefined();
+  });
+
+  test("an agent's answer to a specific message quotes it (context.message_id)", () => {
+    const { payload } = agentMessage(TO, { messageType: 'text', body: 'Ya lo reviso', asTemplate: false, replyToWaMessageId: 'wamid.user.1' }, null);
+    expect(payload).toMatchObject({ type: 'text', context: { message_id: 'wamid.user.1' } });
   });
 
   test("past the window an agent's message goes out as the re-engagement template, its text as the variable", () => {

@@ -32,6 +32,7 @@ export async function openRuntimeFixture(label: string, settings: Record<string,
     handoverPolicy: handoverPolicy(config),
     conversationPolicy: { surveyTimeoutS: config.SURVEY_TIMEOUT_S },
     reengageTemplate: config.WHATSAPP_REENGAGE_TEMPLATE ? { name: config.WHATSAPP_REENGAGE_TEMPLATE, languageCode: config.WHATSAPP_TEMPLATE_LANGUAGE } : null,
+    publicBaseUrl: config.PUBLIC_BASE_URL,
     metrics: { handoverWait: histogram('wait', ['category']), ticketDuration: histogram('duration', ['category', 'close_reason']) },
   });
   let entry = 0;

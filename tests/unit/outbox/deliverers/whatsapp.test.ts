@@ -21,6 +21,7 @@ function sendRow(payload: WhatsAppMessage, values: Partial<OutboxRow> = {}): Out
     attempts: 1,
     nextAttemptAt: new Date(),
     lockedUntil: null,
+    claimedBy: null,
     lastError: null,
     response: null,
     createdAt: new Date(),

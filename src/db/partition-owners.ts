@@ -1,0 +1,44 @@
+import { sql } from 'drizzle-orm';
+import type { Database, Executor } from './client';
+
+/** A partition's lease as the batch that applies it holds it. */
+export interface PartitionLease {
+  partition: number;
+  /** Grows with every new owner of the partition (INCR in Redis): the fencing token. */
+  token: number;
+  owner: string;
+}
+
+/** The lease was taken over: this batch must not commit, and its entries are the new owner's to replay. */
+export class FencedError extends Error {
+  readonly code = 'fenced';
+  constructor(lease: PartitionLease, current: number | undefined) {
+    super(`partition ${lease.partition} is fenced: lease token ${lease.token} is older than ${current ?? 'the current one'}`);
+  }
+}
+
+/**
+ * Run inside the transaction that applies a batch, before anything else: it
+ * raises the partition's fence to this lease's token, or throws if a newer
+ * owner already raised it. The row lock it takes also serialises the commits
+ * of a partition: an old owner's transaction in progress finishes (or aborts)
+ * before the new owner's first one reads anything.
+ */
+export async function checkFence(database: Database, tx: Executor, lease: PartitionLease): Promise<void> {
+  const rows = await database.rows<{ token: number | string }>(
+    tx,
+    sql`insert into partition_owners (partition, token, owner) values (${lease.partition}, ${lease.token}, ${lease.owner})
+        on conflict (partition) do update set token = excluded.token, owner = excluded.owner, updated_at = now()
+          where partition_owners.token <= excluded.token
+        returning token`,
+  );
+  if (rows.length > 0) return;
+  const [current] = await database.rows<{ token: number | string }>(tx, sql`select token from partition_owners where partition = ${lease.partition}`);
+  throw new FencedError(lease, current ? Number(current.token) : undefined);
+}
+
+/** The token Postgres last accepted for a partition (0 before any batch): a new lease's token must exceed it. */
+export async function fenceOf(database: Database, partition: number): Promise<number> {
+  const [row] = await database.rows<{ token: number | string }>(database.db, sql`select token from partition_owners where partition = ${partition}`);
+  return row ? Number(row.token) : 0;
+}

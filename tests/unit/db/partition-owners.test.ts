@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { sql } from 'drizzle-orm';
+import { openDatabase, type Database } from '../../../src/db/client';
+import { checkFence, FencedError, fenceOf } from '../../../src/db/partition-owners';
+import { createTestDatabase } from '../../support/harness';
+
+/** The fence a batch transaction passes before it may commit for a partition. */
+let testDatabase: Awaited<ReturnType<typeof createTestDatabase>>;
+let database: Database;
+
+beforeAll(async () => {
+  testDatabase = await createTestDatabase('partition_owners');
+  database = await openDatabase({ databaseUrl: testDatabase.url, dataDir: '' });
+});
+afterAll(async () => {
+  await database.close();
+  await testDatabase.drop();
+});
+
+const commitUnder = (partition: number, token: number, owner: string) =>
+  database.db.transaction(async (tx) => {
+    await checkFence(database, tx, { partition, token, owner });
+    await tx.execute(sql`select 1`);
+  });
+
+test('a batch under the newest token commits and raises the fence; the same owner commits again under it', async () => {
+  await commitUnder(1, 3, 'a');
+  await commitUnder(1, 3, 'a');
+  expect(await fenceOf(database, 1)).toBe(3);
+});
+
+test('once a newer owner committed, a batch under an older token is refused and the fence stays', async () => {
+  await commitUnder(2, 4, 'old');
+  await commitUnder(2, 5, 'new');
+  expect(commitUnder(2, 4, 'old')).rejects.toBeInstanceOf(FencedError);
+  expect(await fenceOf(database, 2)).toBe(5);
+});
+
+test('an old owner that is mid-transaction when the new owner commits is refused at its commit', async () => {
+  await commitUnder(3, 1, 'old');
+  // The old owner is slow: its transaction began, and the new owner's fence lands first.
+  const old = database.db.transaction(async (tx) => {
+    await Bun.sleep(200);
+    await checkFence(database, tx, { partition: 3, token: 1, owner: 'old' });
+  });
+  await commitUnder(3, 2, 'new');
+  expect(old).rejects.toBeInstanceOf(FencedError);
+});
+
+test('a partition no batch ever applied has fence 0', async () => {
+  expect(await fenceOf(database, 7)).toBe(0);
+});
