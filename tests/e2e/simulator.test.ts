@@ -8,10 +8,11 @@ import { startDemo, type Demo } from '../../src/demo';
  * The seed's suspended-subscriber flow played by hand in /simulator, in
  * Debian's Chromium: the phone pane posts signed webhooks, the console pane
  * calls the CRM routes, the real service in between. Screenshots of both
- * panes are kept in docs/ for the README.
+ * panes are kept in artifacts/ (the copies in docs/, shown by the README, are
+ * refreshed from there by hand, so a test run leaves the work tree clean).
  */
 const CHROMIUM = '/usr/bin/chromium';
-const DOCS = join(import.meta.dir, '../../docs');
+const ARTIFACTS = join(import.meta.dir, '../../artifacts');
 let demo: Demo;
 let browser: Browser;
 
@@ -81,13 +82,13 @@ test('a suspended subscriber asks for support, talks to the agent who took the t
   await phone(page).getByText('PDF · paz-y-salvo.pdf').waitFor();
   // Every message the service sent got its receipts back from the Graph stand-in, as signed status webhooks.
   await phone(page).locator('.from-agent[data-kind="document"] .ticks[data-status="read"]').waitFor();
-  await page.locator('#phone-pane').screenshot({ path: join(DOCS, 'simulator-phone.png') });
+  await page.locator('#phone-pane').screenshot({ path: join(ARTIFACTS, 'simulator-phone.png') });
 
   await page.click('#give-back');
   await phone(page).getByRole('button', { name: '5 - Excelente' }).click();
   await phone(page).getByText('¡Gracias por tu calificación!').waitFor();
   await page.locator('#ticket-events').getByText('ticket-update: csat (5/5)').waitFor();
-  await page.locator('#agent-pane').screenshot({ path: join(DOCS, 'simulator-agent.png') });
+  await page.locator('#agent-pane').screenshot({ path: join(ARTIFACTS, 'simulator-agent.png') });
   expect(problems).toEqual([]);
   await page.close();
 }, 90_000);
