@@ -76,7 +76,7 @@ export const ConfigSchema = Type.Object({
   OUTBOX_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 1000, default: 12 }),
   OUTBOX_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 1000, default: 32 }),
   /** Messages a second the WhatsApp number may send, across all instances (Meta's default is 80). */
-  WHATSAPP_SENDS_PER_SECOND: Type.Integer({ minimum: 1, maximum: 1000, default: 80 }),
+  WHATSAPP_SENDS_PER_SECOND: Type.Integer({ minimum: 1, maximum: 100000, default: 80 }),
   /** A WhatsApp send that timed out waits this long for its status webhook before it is sent again. */
   WHATSAPP_RECONCILE_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
   /** Consecutive transient failures of a destination (CRM, WhatsApp, directory) that open its circuit. */
