@@ -192,9 +192,11 @@ const sendAgent = (ticket: Ticket, id: string) =>
 /** Runs `count` sends, `CONCURRENCY` at a time. */
 async function inParallel(count: number, send: (n: number) => Promise<unknown>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < count) await send(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < count) await send(next++);
+    }),
+  );
 }
 
 async function waitUntil(done: () => boolean, timeoutMs: number): Promise<boolean> {
@@ -225,7 +227,9 @@ async function openTickets(): Promise<Ticket[]> {
   }
   for (const ticket of tickets) {
     for (;;) {
-      const response = await fetch(`http://127.0.0.1:${service!.port}/api/crm/handover-status/${ticket.ticketId}`, { headers: { authorization: `Bearer ${SECRETS.crm}` } });
+      const response = await fetch(`http://127.0.0.1:${service!.port}/api/crm/handover-status/${ticket.ticketId}`, {
+        headers: { authorization: `Bearer ${SECRETS.crm}` },
+      });
       if (((await response.json()) as { status?: string }).status === 'active') break;
       await Bun.sleep(50);
     }
@@ -269,7 +273,12 @@ async function agentBurst(tickets: Ticket[], tag: string, count: number): Promis
 // -------------------------------------------------------------- the run
 
 const figures: Partial<Figures> = { load: [] };
-const noteLoad = (phase: string) => figures.load!.push(`${phase}: ${loadavg().map((value) => value.toFixed(2)).join(', ')}`);
+const noteLoad = (phase: string) =>
+  figures.load!.push(
+    `${phase}: ${loadavg()
+      .map((value) => value.toFixed(2))
+      .join(', ')}`,
+  );
 try {
   await startService({ sendsPerSecond: SENDS_RAISED, counted: true });
   log(`service up (counted through the Postgres proxy); opening ${TICKETS} tickets`);
@@ -319,7 +328,15 @@ try {
   await waitUntil(() => [...accepted.keys()].every((id) => crmFirst.has(id)), 60_000);
   rss.push(await rssOf(service!.child.pid));
   const latencies = [...accepted].map(([id, at]) => (crmFirst.get(id) ?? Infinity) - at).sort((a, b) => a - b);
-  figures.steady = { rate: RATE, seconds: SECONDS, p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), max: latencies.at(-1)!, rss };
+  figures.steady = {
+    rate: RATE,
+    seconds: SECONDS,
+    p50: percentile(latencies, 50),
+    p95: percentile(latencies, 95),
+    p99: percentile(latencies, 99),
+    max: latencies.at(-1)!,
+    rss,
+  };
   log(`(b) steady ${RATE}/s: p50 ${figures.steady.p50.toFixed(1)} ms, p95 ${figures.steady.p95.toFixed(1)} ms, p99 ${figures.steady.p99.toFixed(1)} ms`);
   account('(b) steady', [...accepted.keys()], atCrm);
 

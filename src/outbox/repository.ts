@@ -1,4 +1,4 @@
-import { eq, inArray, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import type { Database } from '../db/client';
 import { messages, outbox, type DeliveryStatus, type OutboxRow } from '../db/schema';
@@ -6,7 +6,7 @@ import { messages, outbox, type DeliveryStatus, type OutboxRow } from '../db/sch
 export interface RepositoryOptions {
   /** How long a claimed row stays ours before another dispatcher may take it (a crash mid-call). */
   leaseMs: number;
-  /** Most rows claimed at once. */
+  /** Most rows claimed at once, unless a claim asks for fewer. */
   concurrency: number;
   /** Names this dispatcher on the rows it claims: only it renews their lease. */
   claimant?: string;
@@ -17,11 +17,41 @@ export interface RepositoryOptions {
  * delivery. Every outcome clears the lease, so the lane's next row (or this
  * one, later) can be claimed.
  */
+/** What a delivery that succeeded leaves on its row: the answer, and a send's wamid. */
+export interface Delivered {
+  response: unknown;
+  waMessageId?: string;
+}
+
 export function createOutboxRepository(database: Database, options: RepositoryOptions) {
   const { db } = database;
   const claimant = options.claimant ?? crypto.randomUUID();
   const lease = `${options.leaseMs} milliseconds`;
   const setWhere = (row: OutboxRow, values: PgUpdateSetSource<typeof outbox>) => db.update(outbox).set(values).where(eq(outbox.id, row.id));
+
+  /**
+   * Many deliveries recorded in one statement (the dispatcher's group
+   * commit): the outbox rows and their messages together, as the
+   * data-modifying CTE and the update it feeds are one atomic statement.
+   */
+  async function doneAll(items: (Delivered & { row: OutboxRow })[]): Promise<void> {
+    if (items.length === 0) return;
+    const values = items.map(({ row, response, waMessageId }) => ({ id: row.id, response: response ?? null, wa: waMessageId ?? null }));
+    await database.rows(
+      db,
+      sql`
+        with delivered as (
+          select * from jsonb_to_recordset(${JSON.stringify(values)}::jsonb) as d(id bigint, response jsonb, wa text)
+        ), finished as (
+          update outbox o set status = 'done', completed_at = now(), locked_until = null, last_error = null, in_doubt_since = null,
+            response = delivered.response
+          from delivered where o.id = delivered.id
+          returning o.idempotency_key, delivered.wa
+        )
+        update messages m set wa_message_id = finished.wa, status = 'sent', status_at = now()
+        from finished where finished.wa is not null and m.outbox_key = finished.idempotency_key and m.status = 'queued'`,
+    );
+  }
 
   return {
     /**
@@ -30,14 +60,20 @@ export function createOutboxRepository(database: Database, options: RepositoryOp
      * out one at a time in id order; SKIP LOCKED lets several dispatchers
      * claim side by side. The claim counts as an attempt.
      */
-    async claim(): Promise<OutboxRow[]> {
-      const rows = await database.rows<{ id: number | string }>(
-        db,
-        sql`
-          update outbox set status = 'in_flight', attempts = attempts + 1, locked_until = now() + ${lease}::interval, claimed_by = ${claimant},
-            -- A send whose lease ran out was in a dispatcher that died mid-call: WhatsApp may have it.
-            in_doubt_since = case when status = 'in_flight' and kind = 'whatsapp.send' then coalesce(in_doubt_since, now()) else in_doubt_since end
-          where id in (
+    async claim(limit = options.concurrency): Promise<OutboxRow[]> {
+      // One statement: the claim returns the rows themselves (a second select per claim was a round trip per pass).
+      const rows = await db
+        .update(outbox)
+        .set({
+          status: 'in_flight',
+          attempts: sql`${outbox.attempts} + 1`,
+          lockedUntil: sql`now() + ${lease}::interval`,
+          claimedBy: claimant,
+          // A send whose lease ran out was in a dispatcher that died mid-call: WhatsApp may have it.
+          inDoubtSince: sql`case when ${outbox.status} = 'in_flight' and ${outbox.kind} = 'whatsapp.send' then coalesce(${outbox.inDoubtSince}, now()) else ${outbox.inDoubtSince} end`,
+        })
+        .where(
+          sql`${outbox.id} in (
             select o.id from outbox o
             where o.status in ('pending', 'in_flight')
               and (case when o.status = 'pending' then o.next_attempt_at <= now() else o.locked_until < now() end)
@@ -46,22 +82,12 @@ export function createOutboxRepository(database: Database, options: RepositoryOp
                 where earlier.lane = o.lane and earlier.status in ('pending', 'in_flight') and earlier.id < o.id
               )
             order by o.id
-            limit ${options.concurrency}
+            limit ${limit}
             for update skip locked
-          )
-          returning id`,
-      );
-      if (rows.length === 0) return [];
-      return db
-        .select()
-        .from(outbox)
-        .where(
-          inArray(
-            outbox.id,
-            rows.map((row) => Number(row.id)),
-          ),
+          )`,
         )
-        .orderBy(outbox.id);
+        .returning();
+      return rows.sort((a, b) => a.id - b.id);
     },
 
     /**
@@ -101,20 +127,11 @@ export function createOutboxRepository(database: Database, options: RepositoryOp
     },
 
     /** Delivered. A send's message row learns its wamid and becomes `sent`, unless a status webhook got there first. */
-    async done(row: OutboxRow, result: { response: unknown; waMessageId?: string }): Promise<void> {
-      await db.transaction(async (tx) => {
-        await tx
-          .update(outbox)
-          .set({ status: 'done', completedAt: new Date(), lockedUntil: null, lastError: null, inDoubtSince: null, response: result.response })
-          .where(eq(outbox.id, row.id));
-        if (result.waMessageId) {
-          await tx
-            .update(messages)
-            .set({ waMessageId: result.waMessageId, status: 'sent', statusAt: new Date() })
-            .where(sql`${messages.outboxKey} = ${row.idempotencyKey} and ${messages.status} = 'queued'`);
-        }
-      });
+    async done(row: OutboxRow, result: Delivered): Promise<void> {
+      await doneAll([{ row, ...result }]);
     },
+
+    doneAll,
 
     /**
      * Failed for good. A send's message is failed too, unless a status webhook
