@@ -73,17 +73,21 @@ export function createOutboxRepository(database: Database, options: RepositoryOp
           inDoubtSince: sql`case when ${outbox.status} = 'in_flight' and ${outbox.kind} = 'whatsapp.send' then coalesce(${outbox.inDoubtSince}, now()) else ${outbox.inDoubtSince} end`,
         })
         .where(
+          // The head of each lane by a skip scan of outbox_open_lane_idx (one probe a lane), then the due ones among them:
+          // testing every open row for an earlier one cost a probe per row of a backlog, 25 ms a claim at 5,000 rows.
           sql`${outbox.id} in (
-            select o.id from outbox o
-            where o.status in ('pending', 'in_flight')
-              and (case when o.status = 'pending' then o.next_attempt_at <= now() else o.locked_until < now() end)
-              and not exists (
-                select 1 from outbox earlier
-                where earlier.lane = o.lane and earlier.status in ('pending', 'in_flight') and earlier.id < o.id
-              )
+            with recursive heads as (
+              (select lane, id from outbox where status in ('pending', 'in_flight') order by lane, id limit 1)
+              union all
+              select next.lane, next.id from heads cross join lateral (
+                select lane, id from outbox where status in ('pending', 'in_flight') and lane > heads.lane order by lane, id limit 1
+              ) next
+            )
+            select o.id from outbox o join heads on heads.id = o.id
+            where case when o.status = 'pending' then o.next_attempt_at <= now() else o.locked_until < now() end
             order by o.id
             limit ${limit}
-            for update skip locked
+            for update of o skip locked
           )`,
         )
         .returning();
