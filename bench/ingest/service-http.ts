@@ -28,3 +28,5 @@ const app = createApp({
   logger: createLogger('warn'),
 });
 app.listen({ port: config.PORT, hostname: '127.0.0.1' });
+// A clean exit on SIGTERM, so that `bun --cpu-prof` writes its profile.
+process.on('SIGTERM', () => process.exit(0));

@@ -20,6 +20,8 @@ export interface TestApp {
   config: Config;
   deadLetters: DeadLetters;
   handle(request: Request): Promise<Response>;
+  /** Listens on a free loopback port as index.ts does (Bun's router in front of Elysia); call the returned stop when done. */
+  listen(): { url: string; stop(): Promise<void> };
   /** Every event the routes queued, decoded from the partition streams. */
   entries(): Promise<PipelineEvent[]>;
 }
@@ -69,6 +71,10 @@ export async function routeContext(label: string): Promise<RouteContext> {
       config,
       deadLetters,
       handle: (request) => elysia.handle(request),
+      listen() {
+        elysia.listen({ port: 0, hostname: '127.0.0.1' });
+        return { url: `http://127.0.0.1:${elysia.server!.port}`, stop: () => elysia.stop(true) };
+      },
       async entries() {
         const streams = await Promise.all(
           Array.from({ length: config.STREAM_PARTITIONS }, (_, partition) => redis.xrange(keys.partition(partition), '-', '+')),
