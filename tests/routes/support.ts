@@ -73,7 +73,7 @@ export async function routeContext(label: string): Promise<RouteContext> {
       handle: (request) => elysia.handle(request),
       listen() {
         elysia.listen({ port: 0, hostname: '127.0.0.1' });
-        return { url: `http://127.0.0.1:${elysia.server!.port}`, stop: () => elysia.stop(true) };
+        return { url: `http://127.0.0.1:${elysia.server!.port}`, stop: async () => void (await elysia.stop(true)) };
       },
       async entries() {
         const streams = await Promise.all(
