@@ -33,23 +33,33 @@ export function createOutboxRepository(database: Database, options: RepositoryOp
    * Many deliveries recorded in one statement (the dispatcher's group
    * commit): the outbox rows and their messages together, as the
    * data-modifying CTE and the update it feeds are one atomic statement.
+   * Rows are locked in id order, as `renew` locks them: two statements that
+   * lock the same rows in different orders deadlock.
    */
   async function doneAll(items: (Delivered & { row: OutboxRow })[]): Promise<void> {
     if (items.length === 0) return;
-    const values = items.map(({ row, response, waMessageId }) => ({ id: row.id, response: response ?? null, wa: waMessageId ?? null }));
+    const values = items.map(({ row, response, waMessageId }) => ({
+      id: row.id,
+      key: row.idempotencyKey,
+      response: response ?? null,
+      wa: waMessageId ?? null,
+    }));
     await database.rows(
       db,
       sql`
         with delivered as (
-          select * from jsonb_to_recordset(${JSON.stringify(values)}::jsonb) as d(id bigint, response jsonb, wa text)
+          select * from jsonb_to_recordset(${JSON.stringify(values)}::jsonb) as d(id bigint, key text, response jsonb, wa text)
+        ), locked as (
+          select o.id from outbox o join delivered on delivered.id = o.id order by o.id for update of o
         ), finished as (
           update outbox o set status = 'done', completed_at = now(), locked_until = null, last_error = null, in_doubt_since = null,
             response = delivered.response
-          from delivered where o.id = delivered.id
-          returning o.idempotency_key, delivered.wa
+          from delivered where o.id = delivered.id and o.id in (select id from locked)
+        ), sent as (
+          select m.id, delivered.wa from messages m join delivered on m.outbox_key = delivered.key
+          where delivered.wa is not null and m.status = 'queued' order by m.id for update of m
         )
-        update messages m set wa_message_id = finished.wa, status = 'sent', status_at = now()
-        from finished where finished.wa is not null and m.outbox_key = finished.idempotency_key and m.status = 'queued'`,
+        update messages m set wa_message_id = sent.wa, status = 'sent', status_at = now() from sent where m.id = sent.id`,
     );
   }
 
@@ -104,7 +114,11 @@ export function createOutboxRepository(database: Database, options: RepositoryOp
       const rows = await database.rows<{ id: number | string }>(
         db,
         sql`update outbox set locked_until = now() + ${lease}::interval
-            where id = any(${sql.raw(`array[${ids.map(Number).join(',')}]::bigint[]`)}) and claimed_by = ${claimant} and status = 'in_flight'
+            where id in (
+              select id from outbox
+              where id = any(${sql.raw(`array[${ids.map(Number).join(',')}]::bigint[]`)}) and claimed_by = ${claimant} and status = 'in_flight'
+              order by id for update
+            )
             returning id`,
       );
       return rows.map((row) => Number(row.id));
