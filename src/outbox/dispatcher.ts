@@ -60,6 +60,8 @@ export function createDispatcher(deps: DispatcherDeps) {
   const breakers = createBreakers(deps.breaker, metrics, logger);
   /** Deliveries finished while the previous ones were being recorded go in one statement. */
   const recordDone = createGroupCommit((items: (Delivered & { row: OutboxRow })[]) => repository.doneAll(items));
+  /** The loop claims again once this many slots are free (or none is busy). */
+  const claimBatch = Math.max(1, Math.floor(deps.concurrency / 4));
   /** Deliveries started by the loop and not yet settled: `close` waits for them. */
   const inHand = new Set<Promise<void>>();
   const deliverers: Record<Destination, Deliverer> = {
@@ -163,7 +165,8 @@ export function createDispatcher(deps: DispatcherDeps) {
    */
   async function fill(): Promise<number> {
     const free = deps.concurrency - held.size;
-    if (free <= 0) return 0;
+    // A claim scans every open lane's head: one per settled call would cost more than the calls under a backlog.
+    if (free <= 0 || (held.size > 0 && free < claimBatch)) return 0;
     const rows = await claim(free);
     for (const row of rows) {
       const delivery = settle(row).finally(() => {
