@@ -265,8 +265,10 @@ async function agentBurst(tickets: Ticket[], tag: string, count: number): Promis
   await inParallel(count, (n) => sendAgent(tickets[n % tickets.length]!, ids[n]!));
   await waitUntil(() => keys.every((key) => graphTimes.has(key)), 180_000);
   const times = keys.map((key) => graphTimes.get(key) ?? 0).sort((a, b) => a - b);
-  // The Graph fake's own view: sends per second between the first and the last.
-  const rate = (times.length - 1) / ((times.at(-1)! - times[0]!) / 1000);
+  // The Graph fake's own view, over whole seconds from the first send: the send rate is a budget per second,
+  // so first-to-last over a few seconds would count one second's budget too many.
+  const seconds = Math.floor((times.at(-1)! - times[0]!) / 1000);
+  const rate = seconds >= 1 ? times.filter((at) => at < times[0]! + seconds * 1000).length / seconds : times.length;
   return { keys, seconds: (times.at(-1)! - startedAt) / 1000, rate };
 }
 

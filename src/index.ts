@@ -60,7 +60,7 @@ export async function startService(config: Config, logger: Logger = createLogger
   };
   try {
     // Commands fail fast while Redis is away (no offline queue): a webhook then gets a 503 and Meta retries.
-    const redis = await connectRedis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    const redis = await connectRedis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, enableAutoPipelining: true });
     closers.push(() => redis.quit());
 
     const keys = streamKeys(config.REDIS_KEY_PREFIX);
