@@ -17,6 +17,7 @@
  *
  *   bun run bench:e2e
  *   BURST=20000 SECONDS=60 CPU_PROFILE=1 bun run bench:e2e
+ *   SERVICE_DATABASE_POOL_SIZE=20 bun run bench:e2e      # SERVICE_X=v: the service runs with X=v
  *   BENCH_DATABASE_ADMIN_URL=postgres://postgres@127.0.0.1:5433/postgres bun run bench:e2e
  */
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -136,6 +137,10 @@ async function startService(options: { sendsPerSecond: number; counted: boolean 
       AGENT_REPLY_TIMEOUT_S: '86400',
       QUEUE_UPDATE_INTERVAL_S: '86400',
       USER_ABANDON_TIMEOUT_S: '86400',
+      // SERVICE_X=v sets X=v for the service: to try a setting without editing the benchmark.
+      ...Object.fromEntries(
+        Object.entries(process.env).flatMap(([name, value]) => (name.startsWith('SERVICE_') && value !== undefined ? [[name.slice(8), value]] : [])),
+      ),
     }),
     stdout: 'inherit',
     stderr: 'inherit',

@@ -19,6 +19,8 @@ export const ConfigSchema = Type.Object({
     { default: 'info' },
   ),
   DATABASE_URL: Type.String({ default: '', pattern: '^(postgres(ql)?://.+)?$' }),
+  /** Connections to Postgres: one per partition reader in a batch, plus the dispatcher and the routes. */
+  DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 500, default: 10 }),
   DATA_DIR: Type.String({ default: './data', minLength: 1 }),
   /** One Redis (`redis://host:port`), or a Redis Cluster by some of its nodes (`redis+cluster://host:port,host:port`). */
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^(rediss?|redis\\+cluster)://.+' }),
