@@ -116,11 +116,13 @@ ${rows.join('\n')}
 
 Over all rounds the service reached **${(ratio * 100).toFixed(0)} %** of the bare server
 (budget: 85 %)${sum((r) => r.errors) > 0 ? `; ${sum((r) => r.errors)} responses were not 200` : '; every response was 200'}.
-The service does more per request than the yardstick: Elysia's routing and
-hooks (metrics, error mapping), a per-client rate-limit check (in memory: the
-Redis-backed limiter it replaced cost about a quarter of the throughput), and
-the parsing of the payload into events. Closing the rest of the gap to 85 %
-would take a webhook route served by Bun.serve outside Elysia: not done.
+The service does more per request than the yardstick: the parsing of the
+payload into events and the cleaning of hostile input, the user-key
+resolution (remembered in process after the first webhook of a user), a
+metric per request and per event. It is served by Bun's router outside
+Elysia's hooks (src/routes/meta/fast-path.ts), reads a framed body at once,
+and its XADDs share socket writes with the other webhooks in flight
+(auto-pipelining): docs/bench-e2e.md says what each of these was worth.
 
 Rerun: \`bun run bench:ingest\` (\`DURATION_S\`, \`CONNECTIONS\`, \`ROUNDS\`; needs wrk,
 Redis on 127.0.0.1:6379 and Postgres on 127.0.0.1:5432).

@@ -18,6 +18,7 @@ import { healthRoutes } from './routes/health';
 import { assertDeclaredSize } from './routes/http/body';
 import { clientAddressOf, memoryRateLimit, redisRateLimit } from './routes/http/rate-limit';
 import { metaRoutes } from './routes/meta';
+import { webhookFastPath } from './routes/meta/fast-path';
 import { createMetaService } from './routes/meta/service';
 import { mediaRoutes } from './routes/media';
 import { createMediaService, type MediaServiceDeps } from './routes/media/service';
@@ -100,8 +101,30 @@ export function createApp(deps: AppDeps) {
     failures: redisRateLimit(deps.redis, `${config.REDIS_KEY_PREFIX}ratelimit:crm-auth-failures`, config.CRM_RATE_LIMIT_PER_MINUTE),
     authenticated: redisRateLimit(deps.redis, `${config.REDIS_KEY_PREFIX}ratelimit:crm`, config.CRM_RATE_LIMIT_PER_MINUTE),
   };
+  const metaService = createMetaService({
+    queries,
+    producer: deps.producer,
+    logger,
+    webhookEvents: deps.metrics.webhookEvents,
+    crmAppId: config.CRM_META_APP_ID,
+  });
+  const signed = {
+    secret: config.META_WEBHOOK_SECRET,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    clientAddress,
+    // In memory: the webhook is the hot path (a Redis round trip per request cost a quarter of its throughput,
+    // docs/bench-ingest.md), and a flood of bad signatures is stopped as well by each instance's own budget.
+    unsigned: memoryRateLimit(config.WEBHOOK_RATE_LIMIT_PER_MINUTE),
+  };
+  const webhook = webhookFastPath({
+    service: metaService,
+    signed,
+    errorResponse: (error, request) => errorResponse('UNKNOWN', error, request),
+    observe: (status, seconds) => deps.metrics.httpDuration.observe({ method: 'POST', route: '/webhook', status: String(status) }, seconds),
+  });
 
-  return new Elysia()
+  // Bun's router serves POST /webhook itself when the app listens; app.handle (the tests) goes through the Elysia route.
+  return new Elysia({ serve: { routes: { '/webhook': { POST: webhook } } } })
     .onRequest(({ request }) => {
       startedAt.set(request, performance.now());
       // On every route, known or not: past MAX_BODY_BYTES the answer is the JSON 413, never Bun's empty one.
@@ -126,20 +149,7 @@ export function createApp(deps: AppDeps) {
         details: deps.ownership && (() => ({ partitions: partitionsView(deps.ownership!()) })),
       }),
     )
-    .use(
-      metaRoutes({
-        service: createMetaService({ queries, producer: deps.producer, logger, webhookEvents: deps.metrics.webhookEvents, crmAppId: config.CRM_META_APP_ID }),
-        verifyToken: config.WEBHOOK_VERIFY_TOKEN,
-        signed: {
-          secret: config.META_WEBHOOK_SECRET,
-          maxBodyBytes: config.MAX_BODY_BYTES,
-          clientAddress,
-          // In memory: the webhook is the hot path (a Redis round trip per request cost a quarter of its throughput,
-          // docs/bench-ingest.md), and a flood of bad signatures is stopped as well by each instance's own budget.
-          unsigned: memoryRateLimit(config.WEBHOOK_RATE_LIMIT_PER_MINUTE),
-        },
-      }),
-    )
+    .use(metaRoutes({ service: metaService, verifyToken: config.WEBHOOK_VERIFY_TOKEN, signed }))
     .use(
       crmRoutes({
         service: createCrmService({

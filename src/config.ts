@@ -19,6 +19,8 @@ export const ConfigSchema = Type.Object({
     { default: 'info' },
   ),
   DATABASE_URL: Type.String({ default: '', pattern: '^(postgres(ql)?://.+)?$' }),
+  /** Connections to Postgres: one per partition reader in a batch, plus the dispatcher and the routes. */
+  DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 500, default: 10 }),
   DATA_DIR: Type.String({ default: './data', minLength: 1 }),
   /** Where the CRM reaches this service; a user-message's `mediaUrl` is under it. Empty: `http://localhost:${PORT}`. */
   PUBLIC_BASE_URL: Url(''),
@@ -82,7 +84,7 @@ export const ConfigSchema = Type.Object({
   OUTBOX_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 1000, default: 12 }),
   OUTBOX_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 1000, default: 32 }),
   /** Messages a second the WhatsApp number may send, across all instances (Meta's default is 80). */
-  WHATSAPP_SENDS_PER_SECOND: Type.Integer({ minimum: 1, maximum: 1000, default: 80 }),
+  WHATSAPP_SENDS_PER_SECOND: Type.Integer({ minimum: 1, maximum: 100000, default: 80 }),
   /** A WhatsApp send that timed out waits this long for its status webhook before it is sent again. */
   WHATSAPP_RECONCILE_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
   /** Consecutive transient failures of a destination (CRM, WhatsApp, directory) that open its circuit. */

@@ -52,16 +52,18 @@ async function connectRedis(url: string, options: RedisOptions): Promise<Redis> 
  */
 export async function startService(config: Config, logger: Logger = createLogger(config.LOG_LEVEL), extras: { demoRoutes?: AnyElysia } = {}): Promise<Service> {
   const texts = loadTexts(config.BOT_TEXTS_FILE);
-  const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR }).catch((error: Error) => {
-    throw new StartupError(`database unavailable (${config.DATABASE_URL ? 'DATABASE_URL' : `embedded PGlite in ${config.DATA_DIR}`}): ${error.message}`);
-  });
+  const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: config.DATABASE_POOL_SIZE }).catch(
+    (error: Error) => {
+      throw new StartupError(`database unavailable (${config.DATABASE_URL ? 'DATABASE_URL' : `embedded PGlite in ${config.DATA_DIR}`}): ${error.message}`);
+    },
+  );
   const closers: (() => Promise<unknown>)[] = [() => database.close()];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close().catch(() => {});
   };
   try {
     // Commands fail fast while Redis is away (no offline queue): a webhook then gets a 503 and Meta retries.
-    const redis = await connectRedis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    const redis = await connectRedis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, enableAutoPipelining: true });
     closers.push(() => redis.quit());
 
     const keys = streamKeys(config.REDIS_KEY_PREFIX);

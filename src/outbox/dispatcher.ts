@@ -15,7 +15,8 @@ import { createWhatsAppDeliverer } from './deliverers/whatsapp';
 import { settleInDoubt } from './in-doubt';
 import { destinationOf, maskLane, type Destination } from './lane';
 import { decide, type Deliverer, type Delivery } from './outcome';
-import { createOutboxRepository } from './repository';
+import { createGroupCommit } from './group-commit';
+import { createOutboxRepository, type Delivered } from './repository';
 
 export interface DispatcherDeps {
   database: Database;
@@ -57,6 +58,12 @@ export function createDispatcher(deps: DispatcherDeps) {
   const held = new Map<number, number>();
   const validFor = deps.leaseMs * 0.8;
   const breakers = createBreakers(deps.breaker, metrics, logger);
+  /** Deliveries finished while the previous ones were being recorded go in one statement. */
+  const recordDone = createGroupCommit((items: (Delivered & { row: OutboxRow })[]) => repository.doneAll(items));
+  /** The loop claims again once this many slots are free (or none is busy). */
+  const claimBatch = Math.max(1, Math.floor(deps.concurrency / 4));
+  /** Deliveries started by the loop and not yet settled: `close` waits for them. */
+  const inHand = new Set<Promise<void>>();
   const deliverers: Record<Destination, Deliverer> = {
     crm: createCrmDeliverer(deps.crm),
     whatsapp: createWhatsAppDeliverer({ whatsapp: deps.whatsapp, sendPermit: deps.sendPermit }),
@@ -105,7 +112,7 @@ export function createDispatcher(deps: DispatcherDeps) {
         // The feedback event goes first: if Redis is down the row stays claimable and the call is repeated,
         // which the CRM dedupes by Idempotency-Key and the worker by the event id.
         if (delivery.feedback) await deps.producer.publish([delivery.feedback]);
-        await repository.done(row, decision);
+        await recordDone({ row, ...decision });
         metrics.outboxDeliveries.inc({ kind: row.kind, outcome: decision.reconciledBy ? 'reconciled' : 'delivered' });
         if (decision.reconciledBy) logger.info({ ...log, status: decision.reconciledBy }, 'send reconciled by its status webhook; not sent again');
         else logger.debug(log, 'outbox row delivered');
@@ -126,21 +133,48 @@ export function createDispatcher(deps: DispatcherDeps) {
     }
   }
 
+  /** Delivers a claimed row; the row stays ours (`held`) until its outcome is recorded. */
+  function settle(row: OutboxRow): Promise<void> {
+    return deliverRow(row)
+      .catch((error: Error) => {
+        // The row stays in_flight and is claimed again when its lease runs out.
+        logger.error({ event: 'outbox.process_error', outboxId: row.id, error: errorSummary(error) }, 'could not record an outbox outcome');
+      })
+      .finally(() => held.delete(row.id));
+  }
+
+  async function claim(limit: number): Promise<OutboxRow[]> {
+    const claimedAt = performance.now();
+    const rows = await repository.claim(limit);
+    for (const row of rows) held.set(row.id, claimedAt + validFor);
+    return rows;
+  }
+
   /** One pass: claim what is due and deliver it. Returns how many rows it handled. */
   async function drainOnce(): Promise<number> {
-    const claimedAt = performance.now();
-    const rows = await repository.claim();
-    for (const row of rows) held.set(row.id, claimedAt + validFor);
-    await Promise.all(
-      rows.map((row) =>
-        deliverRow(row)
-          .catch((error: Error) => {
-            // The row stays in_flight and is claimed again when its lease runs out.
-            logger.error({ event: 'outbox.process_error', outboxId: row.id, error: errorSummary(error) }, 'could not record an outbox outcome');
-          })
-          .finally(() => held.delete(row.id)),
-      ),
-    );
+    const rows = await claim(deps.concurrency);
+    await Promise.all(rows.map(settle));
+    return rows.length;
+  }
+
+  /**
+   * The loop's pass: tops the rows in hand up to `concurrency` and returns
+   * without waiting for their calls. Each settled row frees its slot and
+   * wakes the loop, so one slow call never holds up the other lanes (a pass
+   * that waited for all its calls would run at the pace of its slowest).
+   */
+  async function fill(): Promise<number> {
+    const free = deps.concurrency - held.size;
+    // A claim scans every open lane's head: one per settled call would cost more than the calls under a backlog.
+    if (free <= 0 || (held.size > 0 && free < claimBatch)) return 0;
+    const rows = await claim(free);
+    for (const row of rows) {
+      const delivery = settle(row).finally(() => {
+        inHand.delete(delivery);
+        poller.poke();
+      });
+      inHand.add(delivery);
+    }
     return rows.length;
   }
 
@@ -156,7 +190,7 @@ export function createDispatcher(deps: DispatcherDeps) {
 
   const poller = createPoller({
     pollMs: deps.pollMs,
-    work: drainOnce,
+    work: fill,
     onError: (error) => logger.error({ event: 'outbox.claim_error', error: errorSummary(error) }, 'could not claim outbox rows'),
   });
 
@@ -174,6 +208,7 @@ export function createDispatcher(deps: DispatcherDeps) {
     drainOnce,
     async close(): Promise<void> {
       await poller.close();
+      await Promise.all(inHand);
       if (renewing) clearInterval(renewing);
       renewing = null;
     },

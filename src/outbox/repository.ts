@@ -1,4 +1,4 @@
-import { eq, inArray, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import type { Database } from '../db/client';
 import { messages, outbox, type DeliveryStatus, type OutboxRow } from '../db/schema';
@@ -6,7 +6,7 @@ import { messages, outbox, type DeliveryStatus, type OutboxRow } from '../db/sch
 export interface RepositoryOptions {
   /** How long a claimed row stays ours before another dispatcher may take it (a crash mid-call). */
   leaseMs: number;
-  /** Most rows claimed at once. */
+  /** Most rows claimed at once, unless a claim asks for fewer. */
   concurrency: number;
   /** Names this dispatcher on the rows it claims: only it renews their lease. */
   claimant?: string;
@@ -17,11 +17,51 @@ export interface RepositoryOptions {
  * delivery. Every outcome clears the lease, so the lane's next row (or this
  * one, later) can be claimed.
  */
+/** What a delivery that succeeded leaves on its row: the answer, and a send's wamid. */
+export interface Delivered {
+  response: unknown;
+  waMessageId?: string;
+}
+
 export function createOutboxRepository(database: Database, options: RepositoryOptions) {
   const { db } = database;
   const claimant = options.claimant ?? crypto.randomUUID();
   const lease = `${options.leaseMs} milliseconds`;
   const setWhere = (row: OutboxRow, values: PgUpdateSetSource<typeof outbox>) => db.update(outbox).set(values).where(eq(outbox.id, row.id));
+
+  /**
+   * Many deliveries recorded in one statement (the dispatcher's group
+   * commit): the outbox rows and their messages together, as the
+   * data-modifying CTE and the update it feeds are one atomic statement.
+   * Rows are locked in id order, as `renew` locks them: two statements that
+   * lock the same rows in different orders deadlock.
+   */
+  async function doneAll(items: (Delivered & { row: OutboxRow })[]): Promise<void> {
+    if (items.length === 0) return;
+    const values = items.map(({ row, response, waMessageId }) => ({
+      id: row.id,
+      key: row.idempotencyKey,
+      response: response ?? null,
+      wa: waMessageId ?? null,
+    }));
+    await database.rows(
+      db,
+      sql`
+        with delivered as (
+          select * from jsonb_to_recordset(${JSON.stringify(values)}::jsonb) as d(id bigint, key text, response jsonb, wa text)
+        ), locked as (
+          select o.id from outbox o join delivered on delivered.id = o.id order by o.id for update of o
+        ), finished as (
+          update outbox o set status = 'done', completed_at = now(), locked_until = null, last_error = null, in_doubt_since = null,
+            response = delivered.response
+          from delivered where o.id = delivered.id and o.id in (select id from locked)
+        ), sent as (
+          select m.id, delivered.wa from messages m join delivered on m.outbox_key = delivered.key
+          where delivered.wa is not null and m.status = 'queued' order by m.id for update of m
+        )
+        update messages m set wa_message_id = sent.wa, status = 'sent', status_at = now() from sent where m.id = sent.id`,
+    );
+  }
 
   return {
     /**
@@ -30,38 +70,38 @@ export function createOutboxRepository(database: Database, options: RepositoryOp
      * out one at a time in id order; SKIP LOCKED lets several dispatchers
      * claim side by side. The claim counts as an attempt.
      */
-    async claim(): Promise<OutboxRow[]> {
-      const rows = await database.rows<{ id: number | string }>(
-        db,
-        sql`
-          update outbox set status = 'in_flight', attempts = attempts + 1, locked_until = now() + ${lease}::interval, claimed_by = ${claimant},
-            -- A send whose lease ran out was in a dispatcher that died mid-call: WhatsApp may have it.
-            in_doubt_since = case when status = 'in_flight' and kind = 'whatsapp.send' then coalesce(in_doubt_since, now()) else in_doubt_since end
-          where id in (
-            select o.id from outbox o
-            where o.status in ('pending', 'in_flight')
-              and (case when o.status = 'pending' then o.next_attempt_at <= now() else o.locked_until < now() end)
-              and not exists (
-                select 1 from outbox earlier
-                where earlier.lane = o.lane and earlier.status in ('pending', 'in_flight') and earlier.id < o.id
-              )
-            order by o.id
-            limit ${options.concurrency}
-            for update skip locked
-          )
-          returning id`,
-      );
-      if (rows.length === 0) return [];
-      return db
-        .select()
-        .from(outbox)
+    async claim(limit = options.concurrency): Promise<OutboxRow[]> {
+      // One statement: the claim returns the rows themselves (a second select per claim was a round trip per pass).
+      const rows = await db
+        .update(outbox)
+        .set({
+          status: 'in_flight',
+          attempts: sql`${outbox.attempts} + 1`,
+          lockedUntil: sql`now() + ${lease}::interval`,
+          claimedBy: claimant,
+          // A send whose lease ran out was in a dispatcher that died mid-call: WhatsApp may have it.
+          inDoubtSince: sql`case when ${outbox.status} = 'in_flight' and ${outbox.kind} = 'whatsapp.send' then coalesce(${outbox.inDoubtSince}, now()) else ${outbox.inDoubtSince} end`,
+        })
         .where(
-          inArray(
-            outbox.id,
-            rows.map((row) => Number(row.id)),
-          ),
+          // The head of each lane by a skip scan of outbox_open_lane_idx (one probe a lane), then the due ones among them:
+          // testing every open row for an earlier one cost a probe per row of a backlog, 25 ms a claim at 5,000 rows.
+          sql`${outbox.id} in (
+            with recursive heads as (
+              (select lane, id from outbox where status in ('pending', 'in_flight') order by lane, id limit 1)
+              union all
+              select next.lane, next.id from heads cross join lateral (
+                select lane, id from outbox where status in ('pending', 'in_flight') and lane > heads.lane order by lane, id limit 1
+              ) next
+            )
+            select o.id from outbox o join heads on heads.id = o.id
+            where case when o.status = 'pending' then o.next_attempt_at <= now() else o.locked_until < now() end
+            order by o.id
+            limit ${limit}
+            for update of o skip locked
+          )`,
         )
-        .orderBy(outbox.id);
+        .returning();
+      return rows.sort((a, b) => a.id - b.id);
     },
 
     /**
@@ -74,7 +114,11 @@ export function createOutboxRepository(database: Database, options: RepositoryOp
       const rows = await database.rows<{ id: number | string }>(
         db,
         sql`update outbox set locked_until = now() + ${lease}::interval
-            where id = any(${sql.raw(`array[${ids.map(Number).join(',')}]::bigint[]`)}) and claimed_by = ${claimant} and status = 'in_flight'
+            where id in (
+              select id from outbox
+              where id = any(${sql.raw(`array[${ids.map(Number).join(',')}]::bigint[]`)}) and claimed_by = ${claimant} and status = 'in_flight'
+              order by id for update
+            )
             returning id`,
       );
       return rows.map((row) => Number(row.id));
@@ -101,20 +145,11 @@ export function createOutboxRepository(database: Database, options: RepositoryOp
     },
 
     /** Delivered. A send's message row learns its wamid and becomes `sent`, unless a status webhook got there first. */
-    async done(row: OutboxRow, result: { response: unknown; waMessageId?: string }): Promise<void> {
-      await db.transaction(async (tx) => {
-        await tx
-          .update(outbox)
-          .set({ status: 'done', completedAt: new Date(), lockedUntil: null, lastError: null, inDoubtSince: null, response: result.response })
-          .where(eq(outbox.id, row.id));
-        if (result.waMessageId) {
-          await tx
-            .update(messages)
-            .set({ waMessageId: result.waMessageId, status: 'sent', statusAt: new Date() })
-            .where(sql`${messages.outboxKey} = ${row.idempotencyKey} and ${messages.status} = 'queued'`);
-        }
-      });
+    async done(row: OutboxRow, result: Delivered): Promise<void> {
+      await doneAll([{ row, ...result }]);
     },
+
+    doneAll,
 
     /**
      * Failed for good. A send's message is failed too, unless a status webhook

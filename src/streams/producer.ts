@@ -20,23 +20,14 @@ export function createProducer(redis: Redis, keys: StreamKeys, partitions: numbe
       } catch (error) {
         throw unavailable('queue_unavailable', `event queue unreachable: ${(error as Error).message}`);
       }
-      // One pipeline per partition: on Redis Cluster each partition's stream may live on another node.
-      const byStream = Map.groupBy(keyed, (event) => keys.partition(partitionOf(event.key, partitions)));
-      const results = await Promise.all(
-        [...byStream].map(async ([stream, batch]) => {
-          const pipeline = redis.pipeline();
-          for (const event of batch) pipeline.xadd(stream, '*', ...encodeEvent(event));
-          try {
-            return await pipeline.exec();
-          } catch (error) {
-            throw unavailable('queue_unavailable', `event queue unreachable: ${(error as Error).message}`);
-          }
-        }),
+      // Plain XADDs: the connection's auto-pipelining writes every command issued in the same tick (this
+      // webhook's and the concurrent ones') in one socket write, per node on Redis Cluster. Order on a stream
+      // is the order of issue.
+      const results = await Promise.allSettled(
+        keyed.map((event) => redis.xadd(keys.partition(partitionOf(event.key, partitions)), '*', ...encodeEvent(event))),
       );
-      for (const result of results) {
-        const failed = result?.find(([error]) => error !== null);
-        if (!result || failed) throw unavailable('queue_unavailable', `event queue rejected the write: ${failed?.[0]?.message ?? 'no reply'}`);
-      }
+      const failed = results.find((result) => result.status === 'rejected');
+      if (failed) throw unavailable('queue_unavailable', `event queue unreachable: ${(failed.reason as Error).message}`);
     },
   };
 }

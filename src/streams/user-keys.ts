@@ -55,24 +55,65 @@ function idsOf(event: PipelineEvent): IdsToResolve | undefined {
 /** The script as a command of its own: ioredis sends its SHA (EVALSHA) and the body only when Redis lacks it. */
 type WithResolve = { resolveUserKey(usersKey: string, previous: string, bsuid: string, phone: string): unknown };
 
+/** Most resolutions remembered; past it the memory starts over (a hit only saves a round trip). */
+const CACHE_LIMIT = 100_000;
+/** A phone's key moves when the number is reassigned, perhaps through another instance: a phone-only answer is trusted this long. */
+const PHONE_ONLY_TTL_MS = 60_000;
+
+/**
+ * What a resolution may be remembered by. A BSUID, once mapped, keeps its
+ * key for good (a change maps the new BSUID onto the same key), so an event
+ * naming one resolves as before: the script would only rewrite what it wrote.
+ * A phone alone is mapped anew when the number is reassigned: remembered for
+ * a while only. A change is never remembered: it moves ids.
+ */
+function cacheKey(item: IdsToResolve): { key: string; ttlMs: number } | undefined {
+  if (item.previous) return undefined;
+  if (item.ids.bsuid) return { key: `b\u0000${item.ids.bsuid}\u0000${item.ids.phone ?? ''}`, ttlMs: Infinity };
+  if (item.ids.phone) return { key: `p\u0000${item.ids.phone}`, ttlMs: PHONE_ONLY_TTL_MS };
+  return undefined;
+}
+
 export function createUserKeys(redis: Redis, usersKey: string) {
   if (!('resolveUserKey' in redis)) redis.defineCommand('resolveUserKey', { numberOfKeys: 1, lua: RESOLVE });
+  /** Resolutions this process made (the webhook's hot path skips the script for ids it has seen). */
+  const remembered = new Map<string, { key: string; until: number }>();
+  const remember = (item: IdsToResolve, key: string, now: number) => {
+    if (remembered.size >= CACHE_LIMIT) remembered.clear();
+    const entry = cacheKey(item);
+    if (entry) remembered.set(entry.key, { key, until: now + entry.ttlMs });
+    // The script has just mapped the phone to this key: a phone-only event now resolves to it.
+    if (item.ids.phone && item.ids.bsuid) remembered.set(`p\u0000${item.ids.phone}`, { key, until: now + PHONE_ONLY_TTL_MS });
+  };
+  const recall = (item: IdsToResolve, now: number): string | undefined => {
+    const entry = cacheKey(item);
+    const hit = entry && remembered.get(entry.key);
+    return hit && hit.until > now ? hit.key : undefined;
+  };
+
   return {
     /** The events with their conversation key in place of the id the parser found first. */
     async resolve(events: PipelineEvent[]): Promise<PipelineEvent[]> {
+      const now = performance.now();
       const pending = events.map(idsOf);
-      if (!pending.some(Boolean)) return events;
-      const pipeline = redis.pipeline();
-      const resolving = pipeline as unknown as WithResolve;
-      for (const item of pending) if (item) resolving.resolveUserKey(usersKey, item.previous ?? '', item.ids.bsuid ?? '', item.ids.phone ?? '');
-      const results = (await pipeline.exec()) ?? [];
-      let next = 0;
-      return events.map((event, index) => {
-        if (!pending[index]) return event;
-        const [error, key] = results[next++] ?? [new Error('no reply')];
-        if (error) throw error;
-        return { ...event, key: String(key) } as PipelineEvent;
-      });
+      const keys = pending.map((item) => item && recall(item, now));
+      const unresolved = pending.flatMap((item, index) => (item && keys[index] === undefined ? [index] : []));
+      if (unresolved.length > 0) {
+        const pipeline = redis.pipeline();
+        const resolving = pipeline as unknown as WithResolve;
+        for (const index of unresolved) {
+          const item = pending[index]!;
+          resolving.resolveUserKey(usersKey, item.previous ?? '', item.ids.bsuid ?? '', item.ids.phone ?? '');
+        }
+        const results = (await pipeline.exec()) ?? [];
+        unresolved.forEach((index, position) => {
+          const [error, key] = results[position] ?? [new Error('no reply')];
+          if (error) throw error;
+          keys[index] = String(key);
+          remember(pending[index]!, keys[index], now);
+        });
+      }
+      return events.map((event, index) => (keys[index] === undefined ? event : ({ ...event, key: keys[index] } as PipelineEvent)));
     },
   };
 }

@@ -22,6 +22,8 @@ export interface TestApp {
   handle(request: Request): Promise<Response>;
   /** Every route the app registered, as Elysia lists them. */
   routes: { method: string; path: string }[];
+  /** Listens on a free loopback port as index.ts does (Bun's router in front of Elysia); call the returned stop when done. */
+  listen(): { url: string; stop(): Promise<void> };
   /** Every event the routes queued, decoded from the partition streams. */
   entries(): Promise<PipelineEvent[]>;
 }
@@ -72,6 +74,10 @@ export async function routeContext(label: string): Promise<RouteContext> {
       deadLetters,
       handle: (request) => elysia.handle(request),
       routes: elysia.routes.map(({ method, path }) => ({ method, path })),
+      listen() {
+        elysia.listen({ port: 0, hostname: '127.0.0.1' });
+        return { url: `http://127.0.0.1:${elysia.server!.port}`, stop: async () => void (await elysia.stop(true)) };
+      },
       async entries() {
         const streams = await Promise.all(
           Array.from({ length: config.STREAM_PARTITIONS }, (_, partition) => redis.xrange(keys.partition(partition), '-', '+')),

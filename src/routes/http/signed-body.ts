@@ -2,7 +2,7 @@ import { Elysia } from 'elysia';
 import { AppError, unauthorized } from '../../errors';
 import { verifySignature } from '../../security';
 import { parseJson, readRawBody } from './body';
-import type { ClientAddress, RateLimit } from './rate-limit';
+import type { ClientAddress, RateLimit, SocketInfo } from './rate-limit';
 
 export interface SignedBodyOptions {
   /** META_WEBHOOK_SECRET: the app secret Meta signs every delivery with. */
@@ -22,23 +22,26 @@ export interface SignedBodyOptions {
  * to 1,000 messages a second per number from a few addresses, DESIGN 2.1):
  * only failed signatures spend a budget.
  */
+/** The checks of a signed delivery, in order: size (413), signature (401), JSON (400); a refusal spends the client's budget. */
+export async function verifiedBody(request: Request, server: SocketInfo | null | undefined, options: SignedBodyOptions) {
+  const refuse = async (error: AppError): Promise<never> => {
+    await options.unsigned.consume(options.clientAddress(request, server));
+    throw error;
+  };
+  // Too large to be checked is as unverified as a bad signature: it spends the same budget.
+  const raw = await readRawBody(request, options.maxBodyBytes).catch((error) =>
+    error instanceof AppError && error.status === 413 ? refuse(error) : Promise.reject(error),
+  );
+  if (!verifySignature(options.secret, raw, request.headers.get('x-hub-signature-256'))) {
+    await refuse(unauthorized('X-Hub-Signature-256 is missing or does not match the body'));
+  }
+  return { raw, payload: parseJson(raw) };
+}
+
 export const signedBody = new Elysia({ name: 'signed-body' }).macro({
   metaSigned: (options: SignedBodyOptions) => ({
     // A parser that answers without reading leaves the stream to `resolve`: Elysia's own JSON parser would consume it.
     parse: () => null,
-    async resolve({ request, server }) {
-      const refuse = async (error: AppError): Promise<never> => {
-        await options.unsigned.consume(options.clientAddress(request, server));
-        throw error;
-      };
-      // Too large to be checked is as unverified as a bad signature: it spends the same budget.
-      const raw = await readRawBody(request, options.maxBodyBytes).catch((error) =>
-        error instanceof AppError && error.status === 413 ? refuse(error) : Promise.reject(error),
-      );
-      if (!verifySignature(options.secret, raw, request.headers.get('x-hub-signature-256'))) {
-        await refuse(unauthorized('X-Hub-Signature-256 is missing or does not match the body'));
-      }
-      return { raw, payload: parseJson(raw) };
-    },
+    resolve: ({ request, server }) => verifiedBody(request, server, options),
   }),
 });

@@ -40,7 +40,7 @@ function resolver() {
   const fixture = redisFixture('user-keys');
   cleanups.push(fixture.drop);
   const userKeys = createUserKeys(fixture.redis, fixture.keys.users);
-  return { keysOf: async (...events: PipelineEvent[]) => (await userKeys.resolve(events)).map((event) => event.key) };
+  return { fixture, keysOf: async (...events: PipelineEvent[]) => (await userKeys.resolve(events)).map((event) => event.key) };
 }
 
 describe('one conversation key per person, decided at ingest', () => {
@@ -82,5 +82,21 @@ describe('one conversation key per person, decided at ingest', () => {
     const { keysOf } = resolver();
     const timer = pipelineEvent('timer.fired', 'CO.42', 'timer:1', { timer: 'survey', dueAt: '2026-11-30T15:00:00.000Z' });
     expect(await keysOf(timer)).toEqual(['CO.42']);
+  });
+
+  test('ids this process resolved before are answered from memory, without the script', async () => {
+    const { keysOf, fixture } = resolver();
+    expect(await keysOf(message({ phone: PHONE, bsuid: BSUID }))).toEqual([PHONE]);
+    await fixture.redis.del(fixture.keys.users);
+    expect(await keysOf(message({ phone: PHONE, bsuid: BSUID }), status({ phone: PHONE }))).toEqual([PHONE, PHONE]);
+    // Other ids, or a change, still go to Redis: the hash is empty now.
+    expect(await keysOf(message({ bsuid: 'CO.777' }))).toEqual(['CO.777']);
+  });
+
+  test('a phone reassigned through this process is keyed anew at once, also for phone-only events', async () => {
+    const { keysOf } = resolver();
+    expect(await keysOf(message({ phone: PHONE, bsuid: BSUID }), message({ phone: PHONE }))).toEqual([PHONE, PHONE]);
+    expect(await keysOf(message({ phone: PHONE, bsuid: 'CO.999' }))).toEqual(['CO.999']);
+    expect(await keysOf(status({ phone: PHONE }), message({ bsuid: BSUID, phone: PHONE }))).toEqual(['CO.999', PHONE]);
   });
 });

@@ -1,0 +1,361 @@
+/**
+ * End-to-end benchmark (DESIGN 6): messages through the whole pipeline.
+ *
+ * The service runs as a child process (the start command, `bun src/index.ts`)
+ * on a private redis-server and its own Postgres database, with a CRM fake
+ * and a Graph API fake on loopback that answer at once (keep-alive). It opens
+ * TICKETS tickets with an agent, then measures:
+ *   profile  PROFILE_MESSAGES user and as many agent messages, the service's Postgres
+ *            traffic through a counting proxy: statements, round trips and Redis commands per event;
+ *   (a) burst    BURST user messages, CONCURRENCY in flight: sustained msg/s at the CRM fake;
+ *   (b) steady   RATE msg/s for SECONDS: latency from the webhook's 200 to the CRM call, and RSS every 5 s;
+ *   (c) agents   AGENT_BURST send-message calls counted at the Graph fake, shaping raised
+ *                (WHATSAPP_SENDS_PER_SECOND=SENDS_RAISED), then SHAPED_MESSAGES with shaping binding (SHAPED);
+ *   (d) menus    MENU_USERS users without a ticket say hello: the bot's replies at the Graph fake.
+ * Every message is counted by id; any loss or duplicate makes it exit 1.
+ * Writes docs/bench-e2e.md (unless WRITE=0).
+ *
+ *   bun run bench:e2e
+ *   BURST=20000 SECONDS=60 CPU_PROFILE=1 bun run bench:e2e
+ *   SERVICE_DATABASE_POOL_SIZE=20 bun run bench:e2e      # SERVICE_X=v: the service runs with X=v
+ *   BENCH_DATABASE_ADMIN_URL=postgres://postgres@127.0.0.1:5433/postgres bun run bench:e2e
+ */
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { signBody } from '../src/security';
+import { startCountingPostgresProxy, startPrivateRedis } from './e2e/counters';
+import { startFakes } from './e2e/fakes';
+import { renderReport, type Figures } from './e2e/report';
+import { childEnvironment, userTextWebhook } from './support';
+
+const ROOT = join(import.meta.dir, '..');
+const setting = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const TICKETS = setting('TICKETS', 64);
+const CONCURRENCY = setting('CONCURRENCY', 32);
+const BURST = setting('BURST', 10000);
+const RATE = setting('RATE', 200);
+const SECONDS = setting('SECONDS', 60);
+const AGENT_BURST = setting('AGENT_BURST', 5000);
+const SENDS_RAISED = setting('SENDS_RAISED', 10000);
+const SHAPED = setting('SHAPED', 200);
+const SHAPED_MESSAGES = setting('SHAPED_MESSAGES', 4000);
+const MENU_USERS = setting('MENU_USERS', 2000);
+const PROFILE_MESSAGES = setting('PROFILE_MESSAGES', 2000);
+const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const SECRETS = { crm: 'e2e-crm-token', meta: 'e2e-meta-secret' };
+
+const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 23)}] ${line}`);
+const freePort = () => {
+  const probe = Bun.serve({ port: 0, fetch: () => new Response() });
+  const port = probe.port!;
+  probe.stop(true);
+  return port;
+};
+
+const { crm, graph, directory, crmKeys, crmFirst, agentRequests, graphSends, graphTimes, graphRecipients } = startFakes();
+
+// ------------------------------------------------------------- the service
+
+const databaseName = `hb_e2e_${Date.now().toString(36)}`;
+const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+await admin.unsafe(`create database ${databaseName}`);
+const adminTarget = new URL(ADMIN_URL);
+const redis = await startPrivateRedis(freePort());
+const counting = startCountingPostgresProxy(adminTarget.hostname, Number(adminTarget.port || 5432));
+const databaseUrl = (port: number) => ADMIN_URL.replace(/\/\/([^@/]*@)?[^/]*\/[^/]*$/, `//$1127.0.0.1:${port}/${databaseName}`);
+
+let service: { port: number; child: ReturnType<typeof Bun.spawn>; peakRss: number; sampler: ReturnType<typeof setInterval> } | undefined;
+let peakRss = 0;
+const rssOf = async (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(await Bun.file(`/proc/${pid}/status`).text())?.[1] ?? 0) * 1024;
+
+async function startService(options: { sendsPerSecond: number; counted: boolean }): Promise<void> {
+  await stopService();
+  const port = freePort();
+  const profile = process.env.CPU_PROFILE === '1' && !options.counted ? ['--cpu-prof-md', '--cpu-prof-dir=/tmp/hb-e2e-profile'] : [];
+  const child = Bun.spawn(['bun', ...profile, 'src/index.ts'], {
+    cwd: ROOT,
+    env: childEnvironment({
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: databaseUrl(options.counted ? counting.port : Number(adminTarget.port || 5432)),
+      REDIS_URL: redis.url,
+      CRM_BASE_URL: `http://127.0.0.1:${crm.port}`,
+      CRM_API_TOKEN: SECRETS.crm,
+      BOT_API_TOKEN: 'e2e-bot',
+      BOT_SIGNING_SECRET: 'e2e-signing',
+      META_WEBHOOK_SECRET: SECRETS.meta,
+      WEBHOOK_VERIFY_TOKEN: 'verify',
+      WHATSAPP_API_URL: `http://127.0.0.1:${graph.port}/v21.0`,
+      WHATSAPP_TOKEN: 'graph-token',
+      WHATSAPP_PHONE_NUMBER_ID: '1234567890',
+      WHATSAPP_SENDS_PER_SECOND: String(options.sendsPerSecond),
+      CUSTOMER_LOOKUP_URL: `http://127.0.0.1:${directory.port}/customers`,
+      // The CRM is one client of the API; agents at a thousand a second are above its default budget.
+      CRM_RATE_LIMIT_PER_MINUTE: '10000000',
+      HANDOVER_ASSIGN_TIMEOUT_S: '86400',
+      AGENT_REPLY_TIMEOUT_S: '86400',
+      QUEUE_UPDATE_INTERVAL_S: '86400',
+      USER_ABANDON_TIMEOUT_S: '86400',
+      // SERVICE_X=v sets X=v for the service: to try a setting without editing the benchmark.
+      ...Object.fromEntries(
+        Object.entries(process.env).flatMap(([name, value]) => (name.startsWith('SERVICE_') && value !== undefined ? [[name.slice(8), value]] : [])),
+      ),
+    }),
+    stdout: 'inherit',
+    stderr: 'inherit',
+  });
+  const sampler = setInterval(async () => {
+    const rss = await rssOf(child.pid).catch(() => 0);
+    peakRss = Math.max(peakRss, rss);
+  }, 250);
+  service = { port, child, peakRss: 0, sampler };
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const ok = await fetch(`http://127.0.0.1:${port}/health/ready`).then(
+      (response) => response.status === 200,
+      () => false,
+    );
+    if (ok) return;
+    await Bun.sleep(100);
+  }
+  throw new Error('the service did not become ready');
+}
+
+async function stopService(): Promise<void> {
+  if (!service) return;
+  clearInterval(service.sampler);
+  service.child.kill('SIGTERM');
+  await service.child.exited;
+  service = undefined;
+}
+
+// --------------------------------------------------------------- the traffic
+
+/** Like Meta and the CRM: again until a 200. Returns when the 200 came. */
+async function post(path: string, body: string, headers: Record<string, string>): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const response = await fetch(`http://127.0.0.1:${service!.port}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    }).catch(() => undefined);
+    await response?.arrayBuffer();
+    if (response?.status === 200) return performance.now();
+    if (attempt === 0) log(`${path} answered ${response?.status ?? 'nothing'}; retrying`);
+    await Bun.sleep(100);
+  }
+}
+const sendUser = (phone: string, id: string, text: string) => {
+  const body = userTextWebhook(phone, id, text);
+  return post('/webhook', body, { 'x-hub-signature-256': signBody(SECRETS.meta, body) });
+};
+const sendAgent = (ticket: Ticket, id: string) =>
+  post('/api/crm/send-message', JSON.stringify({ ticketId: ticket.ticketId, userPhone: ticket.phone, agentId: 'ag-1', message: id, messageType: 'text' }), {
+    authorization: `Bearer ${SECRETS.crm}`,
+    'idempotency-key': id,
+  });
+
+/** Runs `count` sends, `CONCURRENCY` at a time. */
+async function inParallel(count: number, send: (n: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < count) await send(next++);
+    }),
+  );
+}
+
+async function waitUntil(done: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (done()) return true;
+    await Bun.sleep(20);
+  }
+  return done();
+}
+
+interface Ticket {
+  phone: string;
+  ticketId: string;
+}
+const phoneOf = (n: number) => `5735${String(n).padStart(8, '0')}`;
+
+async function openTickets(): Promise<Ticket[]> {
+  for (const word of ['Hola', 'soporte', '2020202020']) {
+    await Promise.all(Array.from({ length: TICKETS }, (_, n) => sendUser(phoneOf(n), `wamid.setup.${n}.${word}`, word)));
+    await Bun.sleep(300);
+  }
+  if (!(await waitUntil(() => agentRequests.size >= TICKETS, 60_000))) throw new Error('tickets were not requested');
+  const tickets = Array.from({ length: TICKETS }, (_, n) => ({ phone: phoneOf(n), ticketId: agentRequests.get(phoneOf(n))! }));
+  for (const ticket of tickets) {
+    const body = JSON.stringify({ ticketId: ticket.ticketId, userPhone: ticket.phone, agentId: 'ag-1', agentName: 'Laura', handoverType: 'bot_to_human' });
+    await post('/api/crm/handover', body, { authorization: `Bearer ${SECRETS.crm}` });
+  }
+  for (const ticket of tickets) {
+    for (;;) {
+      const response = await fetch(`http://127.0.0.1:${service!.port}/api/crm/handover-status/${ticket.ticketId}`, {
+        headers: { authorization: `Bearer ${SECRETS.crm}` },
+      });
+      if (((await response.json()) as { status?: string }).status === 'active') break;
+      await Bun.sleep(50);
+    }
+  }
+  return tickets;
+}
+
+const failures: string[] = [];
+/** Lost: never arrived. Duplicated: reached the CRM under two keys, or WhatsApp twice. */
+function account(name: string, ids: string[], arrived: (id: string) => number): void {
+  const lost = ids.filter((id) => arrived(id) === 0).length;
+  const duplicated = ids.filter((id) => arrived(id) > 1).length;
+  log(`${name}: ${ids.length - lost} delivered, ${lost} lost, ${duplicated} duplicated`);
+  if (lost + duplicated > 0) failures.push(`${name}: ${lost} lost, ${duplicated} duplicated`);
+}
+const atCrm = (id: string) => crmKeys.get(id)?.size ?? 0;
+const atGraph = (key: string) => graphSends.get(key) ?? 0;
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+async function userBurst(tickets: Ticket[], tag: string, count: number): Promise<{ ids: string[]; seconds: number }> {
+  const ids = Array.from({ length: count }, (_, n) => `wamid.${tag}.${n}`);
+  const startedAt = performance.now();
+  await inParallel(count, (n) => sendUser(tickets[n % tickets.length]!.phone, ids[n]!, 'carga'));
+  await waitUntil(() => ids.every((id) => crmFirst.has(id)), 180_000);
+  const last = Math.max(...ids.map((id) => crmFirst.get(id) ?? 0));
+  return { ids, seconds: (last - startedAt) / 1000 };
+}
+
+async function agentBurst(tickets: Ticket[], tag: string, count: number): Promise<{ keys: string[]; seconds: number; rate: number }> {
+  const ids = Array.from({ length: count }, (_, n) => `a.${tag}.${n}`);
+  const keys = ids.map((id, n) => `${tickets[n % tickets.length]!.phone}|${id}`);
+  const startedAt = performance.now();
+  await inParallel(count, (n) => sendAgent(tickets[n % tickets.length]!, ids[n]!));
+  await waitUntil(() => keys.every((key) => graphTimes.has(key)), 180_000);
+  const times = keys.map((key) => graphTimes.get(key) ?? 0).sort((a, b) => a - b);
+  // The Graph fake's own view, over whole seconds from the first send: the send rate is a budget per second,
+  // so first-to-last over a few seconds would count one second's budget too many.
+  const seconds = Math.floor((times.at(-1)! - times[0]!) / 1000);
+  const rate = seconds >= 1 ? times.filter((at) => at < times[0]! + seconds * 1000).length / seconds : times.length;
+  return { keys, seconds: (times.at(-1)! - startedAt) / 1000, rate };
+}
+
+// -------------------------------------------------------------- the run
+
+const figures: Partial<Figures> = { load: [] };
+const noteLoad = (phase: string) =>
+  figures.load!.push(
+    `${phase}: ${loadavg()
+      .map((value) => value.toFixed(2))
+      .join(', ')}`,
+  );
+try {
+  await startService({ sendsPerSecond: SENDS_RAISED, counted: true });
+  log(`service up (counted through the Postgres proxy); opening ${TICKETS} tickets`);
+  const tickets = await openTickets();
+
+  // Profile: what one event costs the stores.
+  const pgBefore = counting.counts();
+  const redisBefore = await redis.commandCounts();
+  const profileUsers = await userBurst(tickets, 'profile', PROFILE_MESSAGES);
+  const profileAgents = await agentBurst(tickets, 'profile', PROFILE_MESSAGES);
+  const pgAfter = counting.counts();
+  const redisAfter = await redis.commandCounts();
+  const events = PROFILE_MESSAGES * 2;
+  figures.perEvent = {
+    events,
+    statements: (pgAfter.statements - pgBefore.statements) / events,
+    roundTrips: (pgAfter.roundTrips - pgBefore.roundTrips) / events,
+    redis: [...redisAfter]
+      .map(([command, calls]) => [command, (calls - (redisBefore.get(command) ?? 0)) / events] as const)
+      .filter(([, calls]) => calls >= 0.01)
+      .sort((a, b) => b[1] - a[1]),
+  };
+  account('profile users', profileUsers.ids, atCrm);
+  account('profile agents', profileAgents.keys, atGraph);
+  log(`profile: ${figures.perEvent.statements.toFixed(2)} statements, ${figures.perEvent.roundTrips.toFixed(2)} Postgres round trips an event`);
+
+  await startService({ sendsPerSecond: SENDS_RAISED, counted: false });
+  noteLoad('before the burst');
+  const burst = await userBurst(tickets, 'burst', BURST);
+  figures.burst = { count: BURST, seconds: burst.seconds, rate: BURST / burst.seconds };
+  log(`(a) burst: ${BURST} in ${burst.seconds.toFixed(2)} s = ${figures.burst.rate.toFixed(0)} msg/s`);
+  account('(a) burst', burst.ids, atCrm);
+
+  noteLoad('before the steady run');
+  const accepted = new Map<string, number>();
+  const rss: number[] = [];
+  const sends: Promise<void>[] = [];
+  const steadyStart = performance.now();
+  for (let n = 0; n < RATE * SECONDS; n++) {
+    const id = `wamid.steady.${n}`;
+    sends.push(sendUser(tickets[n % tickets.length]!.phone, id, 'ritmo').then((at) => void accepted.set(id, at)));
+    if (n % (RATE * 5) === 0) rss.push(await rssOf(service!.child.pid));
+    const wait = steadyStart + ((n + 1) * 1000) / RATE - performance.now();
+    if (wait > 0) await Bun.sleep(wait);
+  }
+  await Promise.all(sends);
+  await waitUntil(() => [...accepted.keys()].every((id) => crmFirst.has(id)), 60_000);
+  rss.push(await rssOf(service!.child.pid));
+  const latencies = [...accepted].map(([id, at]) => (crmFirst.get(id) ?? Infinity) - at).sort((a, b) => a - b);
+  figures.steady = {
+    rate: RATE,
+    seconds: SECONDS,
+    p50: percentile(latencies, 50),
+    p95: percentile(latencies, 95),
+    p99: percentile(latencies, 99),
+    max: latencies.at(-1)!,
+    rss,
+  };
+  log(`(b) steady ${RATE}/s: p50 ${figures.steady.p50.toFixed(1)} ms, p95 ${figures.steady.p95.toFixed(1)} ms, p99 ${figures.steady.p99.toFixed(1)} ms`);
+  account('(b) steady', [...accepted.keys()], atCrm);
+
+  noteLoad('before the agent burst');
+  const agents = await agentBurst(tickets, 'raised', AGENT_BURST);
+  figures.agents = { count: AGENT_BURST, seconds: agents.seconds, rate: AGENT_BURST / agents.seconds, graphRate: agents.rate, sendsPerSecond: SENDS_RAISED };
+  log(`(c) agents, shaping raised: ${AGENT_BURST} in ${agents.seconds.toFixed(2)} s = ${figures.agents.rate.toFixed(0)} msg/s`);
+  account('(c) agents raised', agents.keys, atGraph);
+
+  noteLoad('before the menus');
+  const menuPhones = Array.from({ length: MENU_USERS }, (_, n) => `5736${String(n).padStart(8, '0')}`);
+  const menuStart = performance.now();
+  await inParallel(MENU_USERS, (n) => sendUser(menuPhones[n]!, `wamid.menu.${n}`, 'Hola'));
+  const replied = (phone: string) => graphRecipients.has(phone);
+  await waitUntil(() => graphSends.size >= MENU_USERS && menuPhones.every(replied), 120_000);
+  const menuKeys = [...graphTimes.keys()].filter((key) => key.startsWith('5736'));
+  const menuLast = Math.max(...menuKeys.map((key) => graphTimes.get(key)!));
+  figures.menus = { users: MENU_USERS, replies: menuKeys.length, seconds: (menuLast - menuStart) / 1000, rate: MENU_USERS / ((menuLast - menuStart) / 1000) };
+  log(`(d) menus: ${MENU_USERS} users answered in ${figures.menus.seconds.toFixed(2)} s = ${figures.menus.rate.toFixed(0)} users/s`);
+  account('(d) menu replies', menuKeys, atGraph);
+  if (menuPhones.some((phone) => !replied(phone))) failures.push('(d) menus: a user got no reply');
+
+  await startService({ sendsPerSecond: SHAPED, counted: false });
+  noteLoad('before the shaped agents');
+  const shaped = await agentBurst(tickets, 'shaped', SHAPED_MESSAGES);
+  figures.shaped = { count: SHAPED_MESSAGES, rate: shaped.rate, sendsPerSecond: SHAPED };
+  log(`(c) agents, shaping at ${SHAPED}/s: ${shaped.rate.toFixed(1)} msg/s at the Graph fake`);
+  account('(c) agents shaped', shaped.keys, atGraph);
+  if (Math.abs(shaped.rate - SHAPED) > SHAPED * 0.05) failures.push(`(c) shaped: ${shaped.rate.toFixed(1)}/s is not ${SHAPED}/s ± 5 %`);
+  figures.peakRss = peakRss;
+} finally {
+  await stopService();
+  counting.stop();
+  await redis.stop();
+  crm.stop(true);
+  graph.stop(true);
+  directory.stop(true);
+  await admin.unsafe(`drop database if exists ${databaseName} with (force)`);
+  await admin.end();
+}
+
+log(`peak RSS of the service: ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
+const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Bun ${Bun.version}`;
+if (process.env.WRITE !== '0') {
+  const report = Bun.file(join(ROOT, 'docs/bench-e2e.md'));
+  const existing = (await report.exists()) ? await report.text() : '';
+  await Bun.write(report, renderReport(existing, figures as Figures, { machine, tickets: TICKETS, concurrency: CONCURRENCY, failures }));
+  log('written docs/bench-e2e.md');
+}
+if (failures.length > 0) {
+  console.error(`FAILED: ${failures.join('; ')}`);
+  process.exit(1);
+}

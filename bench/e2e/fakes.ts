@@ -1,0 +1,49 @@
+/** The loopback CRM, Graph API and directory fakes of bench/e2e.ts: they answer at once and count what reaches them. */
+export function startFakes() {
+  /** waMessageId → Idempotency-Keys it reached the CRM under, and when it first did. */
+  const crmKeys = new Map<string, Set<string>>();
+  const crmFirst = new Map<string, number>();
+  const agentRequests = new Map<string, string>();
+  const crm = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    async fetch(request) {
+      const path = new URL(request.url).pathname;
+      const body = (await request.json()) as Record<string, string>;
+      if (path === '/api/bot/agent-request') agentRequests.set(body.userPhone!, body.ticketId!);
+      if (path === '/api/bot/user-message') {
+        const keys = crmKeys.get(body.waMessageId!) ?? new Set<string>();
+        keys.add(request.headers.get('idempotency-key') ?? '');
+        crmKeys.set(body.waMessageId!, keys);
+        if (!crmFirst.has(body.waMessageId!)) crmFirst.set(body.waMessageId!, performance.now());
+      }
+      return Response.json({ success: true, agentAssigned: { id: 'ag-1', name: 'Laura', estimatedResponseTime: '5 minutos' } });
+    },
+  });
+
+  /** What WhatsApp accepted: `recipient|text` → how many times, and when each arrived. */
+  const graphSends = new Map<string, number>();
+  const graphTimes = new Map<string, number>();
+  const graphRecipients = new Set<string>();
+  let wamid = 0;
+  const graph = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    async fetch(request) {
+      const body = (await request.json()) as Record<string, any>;
+      const text = body.text?.body ?? body.interactive?.body?.text ?? body.type;
+      const key = `${body.to ?? body.recipient}|${text}`;
+      graphSends.set(key, (graphSends.get(key) ?? 0) + 1);
+      graphRecipients.add(String(body.to ?? body.recipient));
+      if (!graphTimes.has(key)) graphTimes.set(key, performance.now());
+      return Response.json({ messaging_product: 'whatsapp', messages: [{ id: `wamid.e2e.${++wamid}` }] });
+    },
+  });
+  const directory = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    fetch: () => Response.json({ customerId: 'C-1', customerName: 'Cliente', isInactive: false }),
+  });
+
+  return { crm, graph, directory, crmKeys, crmFirst, agentRequests, graphSends, graphTimes, graphRecipients };
+}
