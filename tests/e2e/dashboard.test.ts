@@ -1,22 +1,21 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startStack, type TestStack } from '../support/harness';
+import { launchChromium } from '../support/chromium';
 
 /**
  * /dashboard in Debian's Chromium (installed by .ci/run), on a database
  * seeded with ten days of tickets: every chart draws data, changing the
  * range changes it, and a screenshot is kept in artifacts/.
  */
-const CHROMIUM = '/usr/bin/chromium';
 const METRICS_TOKEN = 'metrics-token-for-the-dashboard';
 const SCREENSHOT = join(import.meta.dir, '../../artifacts/dashboard.png');
 let stack: TestStack;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`);
   stack = await startStack('dashboard', { METRICS_TOKEN });
   // Ten days of November 2026 (Bogotá), 3 to 12 tickets a day, two agents, both categories, every close reason the charts show.
   await stack.sql`
@@ -44,19 +43,7 @@ beforeAll(async () => {
                              agent_id, agent_name, escalations, csat, survey_status)
     select id, requested_at, assigned_at, first_agent_reply_at, closed_at, status, close_reason, category, priority, agent_id, agent_name,
            escalations, csat, survey_status from tickets`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {

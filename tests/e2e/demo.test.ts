@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../support/chromium';
 
 /**
  * `bun run demo` as a newcomer runs it: from the repository, with nothing
@@ -10,7 +9,6 @@ import { chromium } from 'playwright-core';
  * nothing fetched from outside this machine.
  */
 const ROOT = join(import.meta.dir, '../..');
-const CHROMIUM = '/usr/bin/chromium';
 let demo: ReturnType<typeof Bun.spawn<'ignore', 'pipe', 'pipe'>>;
 let base = '';
 
@@ -52,12 +50,7 @@ test('serves the simulator, the OpenAPI document and its reference page', async 
 });
 
 test('the reference page renders every route offline: nothing is fetched from another host, nothing is blocked', async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`);
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     const problems: string[] = [];

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startDemo, type Demo } from '../../src/demo';
+import { launchChromium } from '../support/chromium';
 
 /**
  * The seed's suspended-subscriber flow played by hand in /simulator, in
@@ -11,27 +11,13 @@ import { startDemo, type Demo } from '../../src/demo';
  * panes are kept in artifacts/ (the copies in docs/, shown by the README, are
  * refreshed from there by hand, so a test run leaves the work tree clean).
  */
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(import.meta.dir, '../../artifacts');
 let demo: Demo;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`);
   demo = await startDemo({ PORT: '0', LOG_LEVEL: 'silent' });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {
