@@ -500,10 +500,10 @@ ${failures.length === 0 ? 'No message was lost and none was duplicated.' : `Loss
   Webhooks keep getting 200 (Redis holds the backlog), CRM calls get 503 and
   are retried, and the worker drains the backlog in order when Postgres is
   back. Needs root and a Debian Postgres cluster; elsewhere it says skipped.
-  It stops the cluster that serves `BENCH_DATABASE_ADMIN_URL` (default port
+  It stops the cluster that serves \`BENCH_DATABASE_ADMIN_URL\` (default port
   5432): on a machine others use, point it at a cluster of its own
-  (`pg_createcluster 15 faults --port 5433 --start -- --auth-host=trust`,
-  then `BENCH_DATABASE_ADMIN_URL=postgres://postgres@127.0.0.1:5433/postgres`);
+  (\`pg_createcluster 15 faults --port 5433 --start -- --auth-host=trust\`,
+  then \`BENCH_DATABASE_ADMIN_URL=postgres://postgres@127.0.0.1:5433/postgres\`);
   the recorded run used one.
 
 Smaller versions of these run in \`bun test\`: tests/e2e/delivery.test.ts,
