@@ -18,7 +18,7 @@ import { initialTransition } from 'xstate';
 import { createHandoverMachine } from '../src/actors/handover';
 import { createBusinessCalendar } from '../src/business-hours';
 import { openDatabase } from '../src/db/client';
-import { childEnvironment } from './support';
+import { childEnvironment, waitReady } from './support';
 
 const TICKETS = Number(process.env.TICKETS ?? 100_000);
 const OVERDUE = Number(process.env.OVERDUE ?? 10_000);
@@ -122,14 +122,7 @@ try {
     peakRssKiB = Math.max(peakRssKiB, rss);
   }, 100);
 
-  for (;;) {
-    const ok = await fetch(`http://127.0.0.1:${port}/health/ready`).then(
-      (response) => response.status === 200,
-      () => false,
-    );
-    if (ok) break;
-    await Bun.sleep(50);
-  }
+  await waitReady(port, 60_000, 50);
   const readyMs = performance.now() - spawnedAt;
   let firedMs = 0;
   for (;;) {

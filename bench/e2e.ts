@@ -27,7 +27,7 @@ import { signBody } from '../src/security';
 import { startCountingPostgresProxy, startPrivateRedis } from './e2e/counters';
 import { startFakes } from './e2e/fakes';
 import { renderReport, type Figures } from './e2e/report';
-import { childEnvironment, userTextWebhook } from './support';
+import { childEnvironment, userTextWebhook, waitReady } from './support';
 
 const ROOT = join(import.meta.dir, '..');
 const setting = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -110,16 +110,7 @@ async function startService(options: { sendsPerSecond: number; counted: boolean 
     peakRss = Math.max(peakRss, rss);
   }, 250);
   service = { port, child, peakRss: 0, sampler };
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const ok = await fetch(`http://127.0.0.1:${port}/health/ready`).then(
-      (response) => response.status === 200,
-      () => false,
-    );
-    if (ok) return;
-    await Bun.sleep(100);
-  }
-  throw new Error('the service did not become ready');
+  await waitReady(port);
 }
 
 async function stopService(): Promise<void> {

@@ -24,7 +24,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { signBody } from '../src/security';
-import { childEnvironment, cloudApiWebhook, userTextWebhook } from './support';
+import { childEnvironment, cloudApiWebhook, userTextWebhook, waitReady } from './support';
 
 const ROOT = join(import.meta.dir, '..');
 const TICKETS = Number(process.env.TICKETS ?? 40);
@@ -181,19 +181,6 @@ function startService(): ReturnType<typeof Bun.spawn> {
   return process_;
 }
 
-async function waitReady(timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await fetch(`http://127.0.0.1:${servicePort}/health/ready`, { signal: AbortSignal.timeout(2000) }).then(
-      (response) => response.status === 200,
-      () => false,
-    );
-    if (ok) return;
-    await Bun.sleep(100);
-  }
-  throw new Error('the service did not become ready');
-}
-
 async function kill(): Promise<void> {
   child?.kill('SIGKILL');
   await child?.exited;
@@ -323,7 +310,7 @@ const SCENARIOS: Record<ScenarioName, { seconds: number; disrupt: () => Promise<
         log('sigkill: service killed');
         await Bun.sleep(1000);
         child = startService();
-        await waitReady();
+        await waitReady(servicePort);
         log('sigkill: service restarted');
       }
       return 'SIGKILL three times, restarted after 1 s each';
@@ -362,10 +349,11 @@ const SCENARIOS: Record<ScenarioName, { seconds: number; disrupt: () => Promise<
         .quiet()
         .text()
         .catch(() => '');
-      const [version, name] = clusters
-        .split('\n')
-        .map((line) => line.trim().split(/\s+/))
-        .find((fields) => fields[2] === port) ?? [];
+      const [version, name] =
+        clusters
+          .split('\n')
+          .map((line) => line.trim().split(/\s+/))
+          .find((fields) => fields[2] === port) ?? [];
       if (!version || !name || process.getuid?.() !== 0) return 'skipped: pg_ctlcluster is not usable here';
       await Bun.sleep(5000);
       await Bun.$`pg_ctlcluster --skip-systemctl-redirect ${version} ${name} stop -m fast`.quiet();
@@ -408,7 +396,7 @@ function count(ids: string[], deliveries: (id: string) => number): Count {
 let exitCode = 0;
 try {
   child = startService();
-  await waitReady();
+  await waitReady(servicePort);
   log(`service up on port ${servicePort}; opening ${TICKETS} tickets`);
   const tickets = await openTickets();
   log(`${tickets.length} tickets active`);

@@ -18,7 +18,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { signBody } from '../src/security';
-import { childEnvironment, userTextWebhook } from './support';
+import { childEnvironment, userTextWebhook, waitReady } from './support';
 
 const ROOT = join(import.meta.dir, '..');
 const CONVERSATIONS = Number(process.env.CONVERSATIONS ?? 200);
@@ -46,7 +46,11 @@ const crm = Bun.serve({
     return Response.json({ success: true, agentAssigned: { id: 'ag-1', name: 'Laura', estimatedResponseTime: '5 minutos' } });
   },
 });
-const graph = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => Response.json({ messaging_product: 'whatsapp', messages: [{ id: `wamid.${Math.random()}` }] }) });
+const graph = Bun.serve({
+  port: 0,
+  hostname: '127.0.0.1',
+  fetch: () => Response.json({ messaging_product: 'whatsapp', messages: [{ id: `wamid.${Math.random()}` }] }),
+});
 const directory = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => Response.json({ customerId: 'C-1', customerName: 'Cliente', isInactive: false }) });
 
 const freePort = () => {
@@ -89,19 +93,6 @@ function startInstance(databaseUrl: string, prefix: string, name: string) {
     stderr: 'ignore',
   });
   return { port, child };
-}
-
-async function waitReady(port: number): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const ok = await fetch(`http://127.0.0.1:${port}/health/ready`).then(
-      (response) => response.status === 200,
-      () => false,
-    );
-    if (ok) return;
-    await Bun.sleep(100);
-  }
-  throw new Error(`instance on ${port} did not become ready`);
 }
 
 let turn = 0;
@@ -151,11 +142,13 @@ async function measure(instances: number): Promise<Result> {
   const running = Array.from({ length: instances }, (_, n) => startInstance(databaseUrl, prefix, `scale-${n}`));
   const ports = running.map((instance) => instance.port);
   try {
-    await Promise.all(ports.map(waitReady));
+    await Promise.all(ports.map((port) => waitReady(port)));
     tickets.clear();
     log(`${instances} instance(s) up; opening ${CONVERSATIONS} tickets`);
     for (const word of ['Hola', 'soporte', '2020202020']) {
-      await Promise.all(Array.from({ length: CONVERSATIONS }, (_, n) => postWebhook(ports, userTextWebhook(phoneOf(n), `wamid.setup.${instances}.${n}.${word}`, word))));
+      await Promise.all(
+        Array.from({ length: CONVERSATIONS }, (_, n) => postWebhook(ports, userTextWebhook(phoneOf(n), `wamid.setup.${instances}.${n}.${word}`, word))),
+      );
       await Bun.sleep(500);
     }
     const deadline = Date.now() + 60_000;

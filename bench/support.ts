@@ -30,3 +30,17 @@ export function userTextWebhook(phone: string, waMessageId: string, text: string
 export function childEnvironment(env: Record<string, string>): Record<string, string> {
   return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env };
 }
+
+/** Resolves once the service on `port` answers `/health/ready` with 200; throws after `timeoutMs`. */
+export async function waitReady(port: number, timeoutMs = 60_000, pollMs = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await fetch(`http://127.0.0.1:${port}/health/ready`, { signal: AbortSignal.timeout(2000) }).then(
+      (response) => response.status === 200,
+      () => false,
+    );
+    if (ok) return;
+    await Bun.sleep(pollMs);
+  }
+  throw new Error(`the service on port ${port} did not become ready within ${timeoutMs} ms`);
+}

@@ -5,6 +5,7 @@ import { DEMO_CUSTOMERS } from '../cli/customers';
 import { badRequest } from '../errors';
 import { validate } from '../routes/http/body';
 import { DASHBOARD_HEADERS } from '../routes/dashboard';
+import { pageFile } from '../routes/http/page-files';
 import { signBody } from '../security';
 import { metaJson, userMessageWebhook, type UserInput } from './meta-payloads';
 import type { World } from './world';
@@ -33,8 +34,7 @@ const PhoneRequest = Type.Object({
 });
 const AgentRequest = Type.Object({ ticketId: Text, text: Type.Optional(Text) });
 
-const file = (name: string, type: string) => () =>
-  new Response(Bun.file(join(PAGE, name)), { headers: { 'content-type': type, 'cache-control': 'no-cache', ...DASHBOARD_HEADERS } });
+const file = (name: string, type: string) => pageFile(join(PAGE, name), type, DASHBOARD_HEADERS);
 
 /**
  * /simulator: the subscriber's phone and the agent's console, both driving

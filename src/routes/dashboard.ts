@@ -1,5 +1,6 @@
 import { dirname, join } from 'node:path';
 import { Elysia } from 'elysia';
+import { pageFile, pageHeaders } from './http/page-files';
 
 const ASSETS = join(import.meta.dir, '../dashboard');
 /** Chart.js's browser build, served from the installed package: users need no build step and the page needs no CDN. */
@@ -11,16 +12,11 @@ const CHART_JS = join(dirname(Bun.resolveSync('chart.js', import.meta.dir)), 'ch
  * Chart.js styles its canvas through the CSSOM, which CSP allows), no site
  * may frame it (clickjacking), and no URL of it leaks in a Referer.
  */
-export const DASHBOARD_HEADERS = {
-  'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
-  'x-content-type-options': 'nosniff',
-};
+export const DASHBOARD_HEADERS = pageHeaders(
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+);
 
-const file = (path: string, type: string) => async () =>
-  new Response(Bun.file(path), { headers: { 'content-type': type, 'cache-control': 'no-cache', ...DASHBOARD_HEADERS } });
+const file = (path: string, type: string) => pageFile(path, type, DASHBOARD_HEADERS);
 
 /**
  * The supervisors' page. Static: it reads /api/metrics/kpis with the

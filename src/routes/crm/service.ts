@@ -92,6 +92,21 @@ export function createCrmService(deps: CrmServiceDeps) {
     if (key) await deps.idempotency.claim(`crm:${ticket.id}`, key, requestFingerprint(route, request.raw));
   }
 
+  /**
+   * The ticket a request names, the event id that makes its retries harmless,
+   * and whether that event was applied already (a retry is answered as the
+   * first time was). The key's claim (Redis) and the dedupe read (Postgres)
+   * go out together; a reused key's 409 still wins over anything the read says.
+   */
+  async function admit(route: string, request: CrmRequest<CrmModel.Handover | CrmModel.SendMessage>) {
+    const ticket = await ticketOf(request.body.ticketId, request.body);
+    const eventId = crmEventId(route, request, ticket);
+    const [claimed, processed] = await Promise.allSettled([claimKey(route, request, ticket), queries.isProcessed(eventId)]);
+    if (claimed.status === 'rejected') throw claimed.reason;
+    if (processed.status === 'rejected') throw processed.reason;
+    return { ticket, eventId, applied: processed.value };
+  }
+
   /** An agent may write only to a ticket it holds, inside WhatsApp's window (or with a template to carry it). */
   function assertAgentMayWrite(ticket: Ticket): void {
     if (ticket.status === 'closed') throw conflict('ticket_closed', `ticket ${ticket.id} is closed; the bot has the conversation`);
@@ -123,10 +138,8 @@ export function createCrmService(deps: CrmServiceDeps) {
   return {
     async handover(request: CrmRequest<CrmModel.Handover>): Promise<{ ticketId: string }> {
       const { body } = request;
-      const ticket = await ticketOf(body.ticketId, body);
-      await claimKey('handover', request, ticket);
-      const eventId = crmEventId('handover', request, ticket);
-      if (await queries.isProcessed(eventId)) return { ticketId: ticket.id };
+      const { ticket, eventId, applied } = await admit('handover', request);
+      if (applied) return { ticketId: ticket.id };
       if (ticket.status === 'closed') throw conflict('ticket_closed', `ticket ${ticket.id} is closed`);
       await producer.publish([
         pipelineEvent('crm.handover', ticket.phone, eventId, {
@@ -142,10 +155,8 @@ export function createCrmService(deps: CrmServiceDeps) {
 
     async sendMessage(request: CrmRequest<CrmModel.SendMessage>): Promise<{ ticketId: string }> {
       const { body } = request;
-      const ticket = await ticketOf(body.ticketId, body);
-      await claimKey('send-message', request, ticket);
-      const eventId = crmEventId('send-message', request, ticket);
-      if (await queries.isProcessed(eventId)) return { ticketId: ticket.id };
+      const { ticket, eventId, applied } = await admit('send-message', request);
+      if (applied) return { ticketId: ticket.id };
       assertAgentMayWrite(ticket);
       const replyToWaMessageId = body.replyTo ? await replyTargetOf(ticket, body.replyTo) : undefined;
       await producer.publish([

@@ -1,5 +1,6 @@
 import { dirname, join } from 'node:path';
 import { Elysia } from 'elysia';
+import { pageFile, pageHeaders } from '../http/page-files';
 import packageJson from '../../../package.json';
 import { openApiDocument } from './document';
 
@@ -11,16 +12,11 @@ const SCALAR = join(dirname(Bun.resolveSync('@scalar/api-reference', import.meta
  * The dashboard's policy, but Scalar writes its styles into <style> elements
  * at run time, so styles may be inline; scripts still come only from here.
  */
-const DOCS_HEADERS = {
-  'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'",
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
-  'x-content-type-options': 'nosniff',
-};
+const DOCS_HEADERS = pageHeaders(
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'",
+);
 
-const file = (path: string, type: string) => async () =>
-  new Response(Bun.file(path), { headers: { 'content-type': type, 'cache-control': 'no-cache', ...DOCS_HEADERS } });
+const file = (path: string, type: string) => pageFile(path, type, DOCS_HEADERS);
 
 /** The API described (OpenAPI 3.1, built once) and its reference page. Public: it holds no data, only the contract. */
 export const openApiRoutes = () => {

@@ -1,0 +1,18 @@
+/**
+ * The headers of a page the service serves (the dashboard, the API reference,
+ * the simulator): nothing but the service's own files may run or be fetched,
+ * no site may frame it (clickjacking), no URL of it leaks in a Referer, and no
+ * file is read as another type than it is served as.
+ */
+export function pageHeaders(contentSecurityPolicy: string): Record<string, string> {
+  return {
+    'content-security-policy': contentSecurityPolicy,
+    'x-frame-options': 'DENY',
+    'referrer-policy': 'no-referrer',
+    'x-content-type-options': 'nosniff',
+  };
+}
+
+/** A handler that serves one file of a page with those headers, never cached stale after a deploy. */
+export const pageFile = (path: string, type: string, headers: Record<string, string>) => () =>
+  new Response(Bun.file(path), { headers: { 'content-type': type, 'cache-control': 'no-cache', ...headers } });
