@@ -491,8 +491,7 @@ ${failures.length === 0 ? 'No message was lost and none was duplicated.' : `Loss
   It stops the cluster that serves \`BENCH_DATABASE_ADMIN_URL\` (default port
   5432): on a machine others use, point it at a cluster of its own
   (\`pg_createcluster 15 faults --port 5433 --start -- --auth-host=trust\`,
-  then \`BENCH_DATABASE_ADMIN_URL=postgres://postgres@127.0.0.1:5433/postgres\`);
-  the recorded run used one.
+  then \`BENCH_DATABASE_ADMIN_URL=postgres://postgres@127.0.0.1:5433/postgres\`).
 
 Smaller versions of these run in \`bun test\`: tests/e2e/delivery.test.ts,
 tests/e2e/outages.test.ts, tests/e2e/restart.test.ts.
