@@ -10,7 +10,7 @@ import { agentRequestUrl, ConfigError, loadConfig, type Config } from './config'
 import { errorDetail } from './errors';
 import { openDatabase } from './db/client';
 import { checkFence, fenceOf } from './db/partition-owners';
-import { createRedisClient } from './redis';
+import { createRedisClient, logConnectionErrors } from './redis';
 import { drainLegacyStreams } from './streams/legacy';
 import { createCrmClient } from './integrations/crm';
 import { createCustomerDirectory } from './integrations/customers';
@@ -34,8 +34,8 @@ export interface Service {
 
 class StartupError extends Error {}
 
-async function connectRedis(url: string, options: RedisOptions): Promise<Redis> {
-  const redis = createRedisClient(url, options);
+async function connectRedis(url: string, options: RedisOptions, logger: Logger): Promise<Redis> {
+  const redis = logConnectionErrors(createRedisClient(url, options), 'main', logger);
   try {
     await redis.connect();
     return redis;
@@ -63,7 +63,7 @@ export async function startService(config: Config, logger: Logger = createLogger
   };
   try {
     // Commands fail fast while Redis is away (no offline queue): a webhook then gets a 503 and Meta retries.
-    const redis = await connectRedis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, enableAutoPipelining: true });
+    const redis = await connectRedis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, enableAutoPipelining: true }, logger);
     closers.push(() => redis.quit());
 
     const keys = streamKeys(config.REDIS_KEY_PREFIX);
@@ -126,7 +126,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     });
     const worker = createStreamWorker({
       redis,
-      blockingConnection: () => createRedisClient(config.REDIS_URL, { maxRetriesPerRequest: null }),
+      blockingConnection: () => logConnectionErrors(createRedisClient(config.REDIS_URL, { maxRetriesPerRequest: null }), 'stream reader', logger),
       keys,
       partitions: config.STREAM_PARTITIONS,
       consumer,

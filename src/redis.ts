@@ -1,4 +1,6 @@
 import Redis, { Cluster, type RedisOptions } from 'ioredis';
+import { errorSummary } from './errors';
+import type { Logger } from './logger';
 
 const CLUSTER_URL = /^redis\+cluster:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?#]+)/;
 
@@ -30,4 +32,30 @@ export function createRedisClient(url: string, options: RedisOptions): Redis {
       ...(password ? { password: decodeURIComponent(password) } : {}),
     },
   }) as unknown as Redis;
+}
+
+/** At most one log line per connection in this long: a Redis outage makes ioredis fail every reconnect attempt. */
+const CONNECTION_ERROR_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * Connection errors of one client as log lines (`redis.connection_error`,
+ * which connection, the driver's message; Redis URLs never appear). Without
+ * a listener ioredis prints "[ioredis] Unhandled error event" with a stack
+ * for every failed reconnect, outside the structured log. The client keeps
+ * reconnecting on its own; readiness reports the outage.
+ */
+export function logConnectionErrors(client: Redis, connection: string, logger: Logger): Redis {
+  let lastLoggedAt = -Infinity;
+  let suppressed = 0;
+  client.on('error', (error: Error) => {
+    const now = performance.now();
+    if (now - lastLoggedAt < CONNECTION_ERROR_LOG_INTERVAL_MS) {
+      suppressed++;
+      return;
+    }
+    logger.warn({ event: 'redis.connection_error', connection, error: errorSummary(error), suppressed }, `Redis connection (${connection}) failed; reconnecting`);
+    lastLoggedAt = now;
+    suppressed = 0;
+  });
+  return client;
 }
