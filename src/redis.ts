@@ -53,7 +53,10 @@ export function logConnectionErrors(client: Redis, connection: string, logger: L
       suppressed++;
       return;
     }
-    logger.warn({ event: 'redis.connection_error', connection, error: errorSummary(error), suppressed }, `Redis connection (${connection}) failed; reconnecting`);
+    logger.warn(
+      { event: 'redis.connection_error', connection, error: errorSummary(error), suppressed },
+      `Redis connection (${connection}) failed; reconnecting`,
+    );
     lastLoggedAt = now;
     suppressed = 0;
   });
