@@ -221,6 +221,7 @@ async function agentBurst(tickets: Ticket[], tag: string, count: number): Promis
   const keys = ids.map((id, n) => `${tickets[n % tickets.length]!.phone}|${id}`);
   const startedAt = performance.now();
   await inParallel(count, (n) => sendAgent(tickets[n % tickets.length]!, ids[n]!));
+  log(`${tag} agents: the API accepted ${count} in ${((performance.now() - startedAt) / 1000).toFixed(2)} s`);
   await waitUntil(() => keys.every((key) => graphTimes.has(key)), 180_000);
   const times = keys.map((key) => graphTimes.get(key) ?? 0).sort((a, b) => a - b);
   // The Graph fake's own view, over whole seconds from the first send: the send rate is a budget per second,

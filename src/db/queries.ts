@@ -22,9 +22,61 @@ async function within<T>(deadlineMs: number, query: Promise<T>): Promise<T> {
   }
 }
 
+/** A conversation row's user ids (a row from before they were stored: the key itself). */
+function storedIds(row: { userPhone?: string | null; bsuid?: string | null; username?: string | null }, key: string): UserIds {
+  const ids: UserIds = {};
+  if (row.userPhone) ids.phone = row.userPhone;
+  if (row.bsuid) ids.bsuid = row.bsuid;
+  if (row.username) ids.username = row.username;
+  return knownIds(ids, key);
+}
+
+/** What the CRM's ticket routes decide on: the ticket's head (never its snapshot), its user's ids, whether the request was applied. */
+export interface Admission {
+  ticket: Pick<Ticket, 'id' | 'phone' | 'status' | 'revision' | 'lastUserMessageAt' | 'lastActivityAt'>;
+  user: UserIds;
+  /** Whether the event id asked about is in processed_events; undefined when none was asked about. */
+  applied?: boolean;
+}
+
 /** The reads the HTTP routes need to answer 404/409 before anything is queued. */
 export function createQueries(db: Db, deadlineMs = 3000) {
+  // Built once: the CRM's hottest read, one round trip for what took three (the ticket, its user, the dedupe check).
+  const admission = db
+    .select({
+      id: tickets.id,
+      phone: tickets.phone,
+      status: tickets.status,
+      revision: tickets.revision,
+      lastUserMessageAt: tickets.lastUserMessageAt,
+      lastActivityAt: tickets.lastActivityAt,
+      userPhone: conversations.userPhone,
+      bsuid: conversations.bsuid,
+      username: conversations.username,
+      applied: sql<boolean>`exists (select 1 from ${processedEvents} where ${processedEvents.id} = ${sql.placeholder('eventId')})`,
+    })
+    .from(tickets)
+    .leftJoin(conversations, eq(conversations.phone, tickets.phone))
+    .where(eq(tickets.id, sql.placeholder('ticketId')))
+    .limit(1)
+    .prepare('crm_admission');
+
   return {
+    /**
+     * The ticket a CRM request names, with its user's ids and, when the
+     * request's event id is known before the ticket is (it carries an
+     * Idempotency-Key), whether that event was applied: one round trip.
+     */
+    admission(ticketId: string, eventId?: string): Promise<Admission | undefined> {
+      return within(
+        deadlineMs,
+        admission.execute({ ticketId, eventId: eventId ?? null }).then(([row]) => {
+          if (!row) return undefined;
+          const { userPhone, bsuid, username, applied, ...ticket } = row;
+          return { ticket, user: storedIds({ userPhone, bsuid, username }, ticket.phone), ...(eventId ? { applied } : {}) };
+        }),
+      );
+    },
     ticket(ticketId: string): Promise<Ticket | undefined> {
       return within(
         deadlineMs,
@@ -45,13 +97,7 @@ export function createQueries(db: Db, deadlineMs = 3000) {
           .from(conversations)
           .where(eq(conversations.phone, key))
           .limit(1)
-          .then(([row]) => {
-            const ids: UserIds = {};
-            if (row?.userPhone) ids.phone = row.userPhone;
-            if (row?.bsuid) ids.bsuid = row.bsuid;
-            if (row?.username) ids.username = row.username;
-            return knownIds(ids, key);
-          }),
+          .then(([row]) => storedIds(row ?? {}, key)),
       );
     },
     /** The open ticket of a user named by their phone: the conversation key, or the phone of a conversation keyed by BSUID. */

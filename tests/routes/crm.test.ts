@@ -125,6 +125,20 @@ describe('POST /api/crm/handover', () => {
     expect(await entriesFor(ticket.phone)).toHaveLength(1);
   });
 
+  test('a request refused as malformed (400) or for an unknown ticket (404) leaves its Idempotency-Key free for the corrected request', async () => {
+    const ticket = await context.insertTicket();
+    const key = { 'idempotency-key': `corrected-${ticket.id}` };
+    const body = { ticketId: ticket.id, userPhone: ticket.phone, message: 'hola', messageType: 'text' };
+    const wrongUser = await crm('POST', '/api/crm/send-message', { ...body, userPhone: '573009999999' }, key);
+    expect(wrongUser.body).toMatchObject({ error: 'user_phone_mismatch' });
+    const unknown = await crm('POST', '/api/crm/send-message', { ...body, ticketId: 'TK-2026-999999', message: 'otra' }, key);
+    expect(unknown.status).toBe(404);
+    expect(await entriesFor(ticket.phone)).toHaveLength(0);
+
+    expect((await crm('POST', '/api/crm/send-message', body, key)).status).toBe(200);
+    expect(await entriesFor(ticket.phone)).toHaveLength(1);
+  });
+
   test('an Idempotency-Key belongs to its ticket: the same key on another ticket is another request', async () => {
     const [first, second] = [await context.insertTicket(), await context.insertTicket()];
     const key = { 'idempotency-key': 'agent-console-1' };

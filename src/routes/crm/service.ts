@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { agentMessageDelivery, windowClosesAt, type WindowPolicy } from '../../actors/window';
-import type { Queries } from '../../db/queries';
-import type { Ticket } from '../../db/schema';
+import type { Admission, Queries } from '../../db/queries';
 import { badRequest, conflict, notFound } from '../../errors';
 import { pipelineEvent } from '../../events';
 import type { Producer } from '../../streams/producer';
@@ -41,14 +40,14 @@ const crmKeyOf = (request: CrmRequest<unknown>) => {
  * to the ticket, with the request it was first used for) when it sends one,
  * else the body's hash at the ticket's current revision (the same body sent
  * again after the ticket moved on is a new request, e.g. an agent taking a
- * ticket back after a transfer).
+ * ticket back after a transfer). The first needs only the request, so it is
+ * known before the ticket is read.
  */
-export function crmEventId(route: string, request: CrmRequest<unknown>, ticket: Ticket): string {
-  const key = idempotencyKeyOf(request);
-  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-  if (key) return `crm:${route}:key:${sha256(`${ticket.id}\u0000${key}\u0000${requestFingerprint(route, request.raw)}`)}`;
-  return `crm:${route}:body:${createHash('sha256').update(`${ticket.id}@${ticket.revision}:`).update(request.raw).digest('hex')}`;
-}
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const keyedEventId = (route: string, request: CrmRequest<unknown>, key: string, ticketId: string) =>
+  `crm:${route}:key:${sha256(`${ticketId}\u0000${key}\u0000${requestFingerprint(route, request.raw)}`)}`;
+const bodyEventId = (route: string, request: CrmRequest<unknown>, ticket: { id: string; revision: number }) =>
+  `crm:${route}:body:${createHash('sha256').update(`${ticket.id}@${ticket.revision}:`).update(request.raw).digest('hex')}`;
 
 /** Words a person reads in a list: the text itself, else `[type]` and what the message says of itself (caption, file name, place, emoji). */
 export function describeUserMessage(message: { type: string; body: string | null; media: { filename?: string } | null }): string {
@@ -66,12 +65,15 @@ export function createCrmService(deps: CrmServiceDeps) {
   const { queries, producer } = deps;
   const now = deps.now ?? (() => new Date());
 
-  /** The ticket, once the user the CRM names (by phone, by BSUID, or both) is its user. */
-  async function ticketOf(ticketId: string, named: { userPhone?: string; userId?: string }): Promise<Ticket> {
+  /**
+   * The ticket a request names, once the user the CRM names (by phone, by
+   * BSUID, or both) is its user; with whether `eventId` was applied, when given.
+   */
+  async function admitted(ticketId: string, named: { userPhone?: string; userId?: string }, eventId?: string): Promise<Admission> {
     if (!named.userPhone && !named.userId) throw badRequest('missing_user', 'name the user by userPhone or userId');
-    const ticket = await queries.ticket(ticketId);
-    if (!ticket) throw notFound('ticket_not_found', `ticket ${ticketId} does not exist`);
-    const user = await queries.userIds(ticket.phone);
+    const admission = await queries.admission(ticketId, eventId);
+    if (!admission) throw notFound('ticket_not_found', `ticket ${ticketId} does not exist`);
+    const { ticket, user } = admission;
     if (named.userPhone && digits(named.userPhone) !== digits(user.phone ?? ticket.phone)) {
       throw badRequest('user_phone_mismatch', `userPhone does not belong to ticket ${ticketId}`);
     }
@@ -79,7 +81,7 @@ export function createCrmService(deps: CrmServiceDeps) {
     if (named.userId && named.userId !== user.bsuid && named.userId !== ticket.phone) {
       throw badRequest('user_id_mismatch', `userId does not belong to ticket ${ticketId}`);
     }
-    return ticket;
+    return admission;
   }
 
   /**
@@ -87,28 +89,35 @@ export function createCrmService(deps: CrmServiceDeps) {
    * anything else is decided. The caller is the one holder of CRM_API_TOKEN,
    * so the ticket is the scope that remains.
    */
-  async function claimKey(route: string, request: CrmRequest<unknown>, ticket: Ticket): Promise<void> {
-    const key = idempotencyKeyOf(request);
-    if (key) await deps.idempotency.claim(`crm:${ticket.id}`, key, requestFingerprint(route, request.raw));
-  }
+  const claimKey = (route: string, request: CrmRequest<unknown>, key: string, ticketId: string): Promise<void> =>
+    deps.idempotency.claim(`crm:${ticketId}`, key, requestFingerprint(route, request.raw));
 
   /**
    * The ticket a request names, the event id that makes its retries harmless,
    * and whether that event was applied already (a retry is answered as the
-   * first time was). The key's claim (Redis) and the dedupe read (Postgres)
-   * go out together; a reused key's 409 still wins over anything the read says.
+   * first time was). With an Idempotency-Key the event id is known from the
+   * request alone, so one read brings the ticket, its user and the dedupe
+   * check; the key is claimed only for a request that names a real ticket and
+   * its user (a 400 or 404 leaves the key free for the corrected request), and
+   * a reused key's 409 wins over what the read says. Without a key the id
+   * hashes the body at the ticket's revision: read, then check.
    */
   async function admit(route: string, request: CrmRequest<CrmModel.Handover | CrmModel.SendMessage>) {
-    const ticket = await ticketOf(request.body.ticketId, request.body);
-    const eventId = crmEventId(route, request, ticket);
-    const [claimed, processed] = await Promise.allSettled([claimKey(route, request, ticket), queries.isProcessed(eventId)]);
-    if (claimed.status === 'rejected') throw claimed.reason;
-    if (processed.status === 'rejected') throw processed.reason;
-    return { ticket, eventId, applied: processed.value };
+    const { ticketId } = request.body;
+    const key = idempotencyKeyOf(request);
+    if (key) {
+      const eventId = keyedEventId(route, request, key, ticketId);
+      const { ticket, applied } = await admitted(ticketId, request.body, eventId);
+      await claimKey(route, request, key, ticketId);
+      return { ticket, eventId, applied: applied! };
+    }
+    const { ticket } = await admitted(ticketId, request.body);
+    const eventId = bodyEventId(route, request, ticket);
+    return { ticket, eventId, applied: await queries.isProcessed(eventId) };
   }
 
   /** An agent may write only to a ticket it holds, inside WhatsApp's window (or with a template to carry it). */
-  function assertAgentMayWrite(ticket: Ticket): void {
+  function assertAgentMayWrite(ticket: Admission['ticket']): void {
     if (ticket.status === 'closed') throw conflict('ticket_closed', `ticket ${ticket.id} is closed; the bot has the conversation`);
     if (ticket.status === 'pending') {
       throw conflict('ticket_not_active', `ticket ${ticket.id} has no agent yet: call /api/crm/handover with bot_to_human first`);
@@ -124,7 +133,7 @@ export function createCrmService(deps: CrmServiceDeps) {
   }
 
   /** The wamid WhatsApp quotes for `replyTo`: a message of this user's conversation, named as the CRM knows it. */
-  async function replyTargetOf(ticket: Ticket, replyTo: string): Promise<string> {
+  async function replyTargetOf(ticket: Admission['ticket'], replyTo: string): Promise<string> {
     const waMessageId = await queries.replyTarget(ticket.phone, replyTo);
     if (!waMessageId) {
       throw badRequest(
