@@ -265,6 +265,7 @@ try {
   account('profile users', profileUsers.ids, atCrm);
   account('profile agents', profileAgents.keys, atGraph);
   log(`profile: ${figures.perEvent.statements.toFixed(2)} statements, ${figures.perEvent.roundTrips.toFixed(2)} Postgres round trips an event`);
+  log(`profile: Redis commands an event: ${figures.perEvent.redis.map(([command, calls]) => `${command} ${calls.toFixed(2)}`).join(', ')}`);
 
   await startService({ sendsPerSecond: SENDS_RAISED, counted: false });
   noteLoad('before the burst');

@@ -16,7 +16,7 @@ import { createCrmService } from './routes/crm/service';
 import { dashboardRoutes } from './routes/dashboard';
 import { healthRoutes } from './routes/health';
 import { assertDeclaredSize } from './routes/http/body';
-import { clientAddressOf, memoryRateLimit, redisRateLimit } from './routes/http/rate-limit';
+import { clientAddressOf, memoryRateLimit, redisRateLimit, reservedRedisRateLimit } from './routes/http/rate-limit';
 import { metaRoutes } from './routes/meta';
 import { webhookFastPath } from './routes/meta/fast-path';
 import { createMetaService } from './routes/meta/service';
@@ -99,7 +99,7 @@ export function createApp(deps: AppDeps) {
     token: config.CRM_API_TOKEN,
     clientAddress,
     failures: redisRateLimit(deps.redis, `${config.REDIS_KEY_PREFIX}ratelimit:crm-auth-failures`, config.CRM_RATE_LIMIT_PER_MINUTE),
-    authenticated: redisRateLimit(deps.redis, `${config.REDIS_KEY_PREFIX}ratelimit:crm`, config.CRM_RATE_LIMIT_PER_MINUTE),
+    authenticated: reservedRedisRateLimit(deps.redis, `${config.REDIS_KEY_PREFIX}ratelimit:crm`, config.CRM_RATE_LIMIT_PER_MINUTE),
   };
   const metaService = createMetaService({
     queries,

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import type Redis from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { tooManyRequests } from '../../errors';
+import { reservedPoints } from '../../reserved-points';
 
 /** A per-client request budget; `consume` throws the 429 AppError when the client has spent it. */
 export interface RateLimit {
@@ -24,17 +25,37 @@ function limit(limiter: RateLimiterAbstract): RateLimit {
 /** Counted by this instance alone: no Redis round trip, and it keeps counting while Redis is down. */
 export const memoryRateLimit = (perMinute: number): RateLimit => limit(new RateLimiterMemory({ points: perMinute, duration: 60 }));
 
-/** Shared by every instance through Redis; if Redis itself fails, the in-memory insurance limiter keeps counting. */
-export const redisRateLimit = (redis: Redis, keyPrefix: string, perMinute: number): RateLimit =>
-  limit(
-    new RateLimiterRedis({
-      storeClient: redis,
-      keyPrefix,
-      points: perMinute,
-      duration: 60,
-      insuranceLimiter: new RateLimiterMemory({ points: perMinute, duration: 60 }),
-    }),
-  );
+const redisLimiter = (redis: Redis, keyPrefix: string, perMinute: number) =>
+  new RateLimiterRedis({
+    storeClient: redis,
+    keyPrefix,
+    points: perMinute,
+    duration: 60,
+    insuranceLimiter: new RateLimiterMemory({ points: perMinute, duration: 60 }),
+  });
+
+/**
+ * Shared by every instance through Redis, reserved in blocks (see
+ * reserved-points.ts): for budgets whose clients are known and few, the
+ * token holders. If Redis itself fails, the in-memory insurance limiter
+ * keeps counting.
+ */
+export const reservedRedisRateLimit = (redis: Redis, keyPrefix: string, perMinute: number): RateLimit => {
+  const take = reservedPoints(redisLimiter(redis, keyPrefix, perMinute), perMinute);
+  return {
+    async consume(client) {
+      const point = await take(client);
+      if (!point.granted) throw tooManyRequests(Math.ceil(point.msBeforeNext / 1000));
+    },
+  };
+};
+
+/**
+ * Shared by every instance through Redis, a round trip per request: for
+ * budgets keyed by whoever calls (failed authentication), where a block
+ * reserved per address would let each new address hold points.
+ */
+export const redisRateLimit = (redis: Redis, keyPrefix: string, perMinute: number): RateLimit => limit(redisLimiter(redis, keyPrefix, perMinute));
 
 /** The part of Bun's server a route sees; absent when the app is driven by `app.handle()`. */
 export interface SocketInfo {
