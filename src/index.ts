@@ -139,7 +139,7 @@ export async function startService(config: Config, logger: Logger = createLogger
       fenceOf: (partition) => fenceOf(database, partition),
       logger,
       handle: async (entries, lease) => {
-        await runtime.applyBatch(entries, (tx) => checkFence(database, tx, lease));
+        await runtime.applyBatch(entries, (tx) => checkFence(tx, lease));
       },
       isOutage: () =>
         database.ping().then(

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { preparedStatement, runPrepared } from './bulk';
 import type { Database, Executor } from './client';
 
 /** A partition's lease as the batch that applies it holds it. */
@@ -17,6 +17,14 @@ export class FencedError extends Error {
   }
 }
 
+const RAISE_FENCE = preparedStatement(
+  `insert into partition_owners (partition, token, owner) values ($1, $2, $3)
+     on conflict (partition) do update set token = excluded.token, owner = excluded.owner, updated_at = now()
+       where partition_owners.token <= excluded.token
+     returning token`,
+);
+const FENCE_OF = preparedStatement('select token from partition_owners where partition = $1');
+
 /**
  * Run inside the transaction that applies a batch, before anything else: it
  * raises the partition's fence to this lease's token, or throws if a newer
@@ -24,21 +32,15 @@ export class FencedError extends Error {
  * of a partition: an old owner's transaction in progress finishes (or aborts)
  * before the new owner's first one reads anything.
  */
-export async function checkFence(database: Database, tx: Executor, lease: PartitionLease): Promise<void> {
-  const rows = await database.rows<{ token: number | string }>(
-    tx,
-    sql`insert into partition_owners (partition, token, owner) values (${lease.partition}, ${lease.token}, ${lease.owner})
-        on conflict (partition) do update set token = excluded.token, owner = excluded.owner, updated_at = now()
-          where partition_owners.token <= excluded.token
-        returning token`,
-  );
+export async function checkFence(tx: Executor, lease: PartitionLease): Promise<void> {
+  const rows = await runPrepared<{ token: number | string }>(tx, RAISE_FENCE, [lease.partition, lease.token, lease.owner]);
   if (rows.length > 0) return;
-  const [current] = await database.rows<{ token: number | string }>(tx, sql`select token from partition_owners where partition = ${lease.partition}`);
+  const [current] = await runPrepared<{ token: number | string }>(tx, FENCE_OF, [lease.partition]);
   throw new FencedError(lease, current ? Number(current.token) : undefined);
 }
 
 /** The token Postgres last accepted for a partition (0 before any batch): a new lease's token must exceed it. */
 export async function fenceOf(database: Database, partition: number): Promise<number> {
-  const [row] = await database.rows<{ token: number | string }>(database.db, sql`select token from partition_owners where partition = ${partition}`);
+  const [row] = await runPrepared<{ token: number | string }>(database.db, FENCE_OF, [partition]);
   return row ? Number(row.token) : 0;
 }

@@ -1,5 +1,6 @@
-import { inArray, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { initialTransition, transition } from 'xstate';
+import { inTexts, insertRows, quoted } from '../../db/bulk';
 import type { Database, Tx } from '../../db/client';
 import { conversations, messages, processedEvents, ticketKpis, tickets, type Ticket } from '../../db/schema';
 import type { PipelineEvent, StatusUpdate, StreamEntry } from '../../events';
@@ -10,7 +11,7 @@ import { effectsOf } from '../effects';
 import { isClosed, type HandoverEvent, type HandoverMachine, type HandoverPolicy } from '../handover';
 import { perform, type EffectHost, type MessageSettings } from './interpret';
 import type { AfterCommit } from './observe';
-import { conversationUpdate, kpiRow, kpiUpdate, projectConversation, projectTicket, ticketUpdate } from './projection';
+import { CONVERSATION_UPSERT, KPI_UPSERT, kpiRow, projectConversation, projectTicket, TICKET_UPSERT } from './projection';
 import { restoreConversation, restoreTicket } from './restore';
 import { route, type LoadedActors } from './route';
 import { applyStatus } from './status';
@@ -31,12 +32,13 @@ export async function claimFreshEvents(tx: Tx, entries: StreamEntry[]): Promise<
   const firstOccurrence = new Map<string, StreamEntry>();
   for (const entry of entries) if (!firstOccurrence.has(entry.event.id)) firstOccurrence.set(entry.event.id, entry);
   if (firstOccurrence.size === 0) return [];
-  const inserted = await tx
-    .insert(processedEvents)
-    .values([...firstOccurrence.values()].map((entry) => ({ id: entry.event.id, streamEntryId: entry.entryId })))
-    .onConflictDoNothing()
-    .returning({ id: processedEvents.id });
-  const fresh = new Set(inserted.map((row) => row.id));
+  const inserted = await insertRows(
+    tx,
+    processedEvents,
+    [...firstOccurrence.values()].map((entry) => ({ id: entry.event.id, streamEntryId: entry.entryId })),
+    `on conflict do nothing returning ${quoted(processedEvents.id.name)}`,
+  );
+  const fresh = new Set(inserted.map((row) => row[processedEvents.id.name]));
   return [...firstOccurrence.values()].filter((entry) => fresh.has(entry.event.id));
 }
 
@@ -77,7 +79,7 @@ export class Batch implements EffectHost {
   async load(events: PipelineEvent[]): Promise<void> {
     const phones = [...new Set(events.map((event) => event.key))];
     if (phones.length === 0) return;
-    const rows = await this.tx.select().from(conversations).where(inArray(conversations.phone, phones));
+    const rows = await this.tx.select().from(conversations).where(inTexts(conversations.phone, phones)).prepare('batch_conversations').execute();
     for (const row of rows) this.conversations.set(row.phone, restoreConversation(this.deps.conversationMachine, row));
     const ticketIds = new Set<string>();
     for (const state of this.conversations.values()) {
@@ -100,7 +102,9 @@ export class Batch implements EffectHost {
     const rows = await this.tx
       .select({ waMessageId: messages.waMessageId, crmKey: messages.crmKey })
       .from(messages)
-      .where(inArray(messages.waMessageId, wamids));
+      .where(inTexts(messages.waMessageId, wamids))
+      .prepare('batch_crm_keys')
+      .execute();
     for (const row of rows) if (row.waMessageId && row.crmKey) this.crmKeys.set(row.waMessageId, row.crmKey);
   }
 
@@ -112,7 +116,7 @@ export class Batch implements EffectHost {
   private async loadTickets(ticketIds: string[]): Promise<void> {
     const missing = ticketIds.filter((ticketId) => !this.tickets.has(ticketId));
     if (missing.length === 0) return;
-    const ticketRows = await this.tx.select().from(tickets).where(inArray(tickets.id, missing));
+    const ticketRows = await this.tx.select().from(tickets).where(inTexts(tickets.id, missing)).prepare('batch_tickets').execute();
     const now = new Date().toISOString();
     for (const row of ticketRows) {
       const state = restoreTicket(this.deps.handoverMachine, this.deps.handoverPolicy, row, now);
@@ -230,15 +234,15 @@ export class Batch implements EffectHost {
     const dirtyConversations = [...this.conversations.entries()].filter(([, state]) => state.dirty);
     if (dirtyConversations.length > 0) {
       const rows = dirtyConversations.map(([phone, state]) => projectConversation(this.deps.conversationMachine, phone, state, now));
-      await tx.insert(conversations).values(rows).onConflictDoUpdate({ target: conversations.phone, set: conversationUpdate() });
+      await insertRows(tx, conversations, rows, CONVERSATION_UPSERT);
     }
     const dirtyTickets = [...this.tickets.values()].filter((state) => state.dirty);
     if (dirtyTickets.length > 0) {
       const rows = dirtyTickets.map((state) => projectTicket(this.deps.handoverMachine, state));
-      await tx.insert(tickets).values(rows).onConflictDoUpdate({ target: tickets.id, set: ticketUpdate() });
+      await insertRows(tx, tickets, rows, TICKET_UPSERT);
       // The KPI row moves with its ticket, in the same transaction; a relayed message leaves it as it was.
       const changedKpis = rows.map(kpiRow).filter((kpis, index) => JSON.stringify(kpis) !== dirtyTickets[index]!.kpisAsStored);
-      if (changedKpis.length > 0) await tx.insert(ticketKpis).values(changedKpis).onConflictDoUpdate({ target: ticketKpis.ticketId, set: kpiUpdate() });
+      if (changedKpis.length > 0) await insertRows(tx, ticketKpis, changedKpis, KPI_UPSERT);
     }
     await this.rows.write(tx);
   }

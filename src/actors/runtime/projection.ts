@@ -1,5 +1,5 @@
-import { getTableColumns, sql, type SQL } from 'drizzle-orm';
-import type { PgTable } from 'drizzle-orm/pg-core';
+import { getTableName } from 'drizzle-orm';
+import { quoted, upsertTail } from '../../db/bulk';
 import { conversations, ticketKpis, tickets, type NewTicketKpis } from '../../db/schema';
 import { phaseOf, statusOf, type HandoverMachine } from '../handover';
 import type { ConversationMachine, ConversationState, TicketState } from './state';
@@ -72,25 +72,14 @@ export function kpiRow(ticket: TicketRow): NewTicketKpis {
   };
 }
 
-/** The keys of `table` a later write may change: all but `fixed` and the columns Postgres computes. */
-export function updatableColumns<T extends PgTable>(table: T, fixed: readonly (keyof T['$inferSelect'])[]): string[] {
-  return Object.entries(getTableColumns(table))
-    .filter(([key, column]) => !fixed.includes(key as keyof T['$inferSelect']) && !column.generated)
-    .map(([key]) => key);
-}
-
-/** An upsert's `set`: each updatable column takes the value the conflicting insert proposed. */
-function fromExcluded<T extends PgTable>(table: T, fixed: readonly (keyof T['$inferSelect'])[]): Record<string, SQL> {
-  const columns = getTableColumns(table) as Record<string, { name: string }>;
-  return Object.fromEntries(updatableColumns(table, fixed).map((key) => [key, sql`excluded.${sql.identifier(columns[key]!.name)}`]));
-}
-
 /** A ticket's identity and request never change once written; its revision is counted by the upsert. */
 export const TICKET_FIXED = ['id', 'phone', 'customerId', 'customerName', 'category', 'requestedAt', 'revision'] as const;
 /** The KPI columns a later transition can change (the durations follow, computed by Postgres). */
 export const KPI_FIXED = ['ticketId', 'requestedAt', 'category'] as const;
 export const CONVERSATION_FIXED = ['phone', 'createdAt'] as const;
 
-export const ticketUpdate = (): Record<string, SQL> => ({ ...fromExcluded(tickets, TICKET_FIXED), revision: sql`${tickets.revision} + 1` });
-export const kpiUpdate = (): Record<string, SQL> => fromExcluded(ticketKpis, KPI_FIXED);
-export const conversationUpdate = (): Record<string, SQL> => fromExcluded(conversations, CONVERSATION_FIXED);
+export const TICKET_UPSERT = upsertTail(tickets, tickets.id, TICKET_FIXED, {
+  revision: `${quoted(getTableName(tickets))}.${quoted(tickets.revision.name)} + 1`,
+});
+export const KPI_UPSERT = upsertTail(ticketKpis, ticketKpis.ticketId, KPI_FIXED);
+export const CONVERSATION_UPSERT = upsertTail(conversations, conversations.phone, CONVERSATION_FIXED);

@@ -1,5 +1,5 @@
-import { inArray, sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client';
+import { deleteWhereIn, insertRows, quoted } from '../../db/bulk';
 import { messages, outbox, ticketEvents, timers, type MessageAuthor, type NewMessage, type NewOutboxRow, type OutboxKind } from '../../db/schema';
 import type { InboundMessage } from '../../events';
 import type { WhatsAppMessage } from '../../integrations/whatsapp-messages';
@@ -7,6 +7,11 @@ import { settleTimerWrites, type TimerWrite } from './timers';
 import type { Origin } from './state';
 
 export type NewTicketEvent = typeof ticketEvents.$inferInsert;
+
+/** A deadline armed again moves its due time and is due to be enqueued afresh. */
+const REARM_TIMER =
+  `on conflict (${quoted(timers.id.name)}) do update set ${quoted(timers.dueAt.name)} = excluded.${quoted(timers.dueAt.name)}, ` +
+  `${quoted(timers.enqueuedAt.name)} = null, ${quoted(timers.enqueueCount.name)} = 0`;
 
 export interface OutboundMessage {
   ticketId: string | null;
@@ -89,17 +94,12 @@ export class BatchRows {
 
   /** Ticket events reference their ticket: the tickets are written before this. */
   async write(tx: Tx): Promise<void> {
-    if (this.ticketEvents.length > 0) await tx.insert(ticketEvents).values(this.ticketEvents);
+    if (this.ticketEvents.length > 0) await insertRows(tx, ticketEvents, this.ticketEvents);
     // A redelivered inbound message (same wamid) is history already.
-    if (this.messages.length > 0) await tx.insert(messages).values(this.messages).onConflictDoNothing();
-    if (this.outbox.length > 0) await tx.insert(outbox).values(this.outbox);
+    if (this.messages.length > 0) await insertRows(tx, messages, this.messages, 'on conflict do nothing');
+    if (this.outbox.length > 0) await insertRows(tx, outbox, this.outbox);
     const { cleared, armed } = settleTimerWrites(this.timerWrites);
-    if (cleared.length > 0) await tx.delete(timers).where(inArray(timers.id, cleared));
-    if (armed.length > 0) {
-      await tx
-        .insert(timers)
-        .values(armed)
-        .onConflictDoUpdate({ target: timers.id, set: { dueAt: sql`excluded.due_at`, enqueuedAt: null, enqueueCount: 0 } });
-    }
+    if (cleared.length > 0) await deleteWhereIn(tx, timers, timers.id, cleared);
+    if (armed.length > 0) await insertRows(tx, timers, armed, REARM_TIMER);
   }
 }

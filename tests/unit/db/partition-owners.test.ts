@@ -19,7 +19,7 @@ afterAll(async () => {
 
 const commitUnder = (partition: number, token: number, owner: string) =>
   database.db.transaction(async (tx) => {
-    await checkFence(database, tx, { partition, token, owner });
+    await checkFence(tx, { partition, token, owner });
     await tx.execute(sql`select 1`);
   });
 
@@ -41,7 +41,7 @@ test('an old owner that is mid-transaction when the new owner commits is refused
   // The old owner is slow: its transaction began, and the new owner's fence lands first.
   const old = database.db.transaction(async (tx) => {
     await Bun.sleep(200);
-    await checkFence(database, tx, { partition: 3, token: 1, owner: 'old' });
+    await checkFence(tx, { partition: 3, token: 1, owner: 'old' });
   });
   await commitUnder(3, 2, 'new');
   expect(old).rejects.toBeInstanceOf(FencedError);

@@ -1,0 +1,152 @@
+import { getTableColumns, getTableName, sql, type SQL } from 'drizzle-orm';
+import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
+import type { Executor } from './client';
+
+/**
+ * Multi-row writes whose SQL text does not depend on the number of rows.
+ *
+ * Drizzle's multi-row `VALUES` has one parameter per row and column, so every
+ * batch size is a new statement text; drizzle sends such a query unprepared
+ * (it prepares only queries given a name), and postgres.js then asks the
+ * server to describe it before it can bind it: a parse, a plan and two round
+ * trips on every call, plus the building of the text itself. At a thousand
+ * events a second that was most of the worker's CPU (docs/bench-e2e.md).
+ *
+ * Here the rows travel as one jsonb parameter that `jsonb_to_recordset`
+ * reads back into columns: the text depends only on the table, the columns
+ * written and the clause after them, so it is built once per process and
+ * prepared once per connection, and each later write is one round trip.
+ * Rows keep their order (`with ordinality`), so serial ids follow it as
+ * they did with `VALUES`. A JSON null is SQL NULL; a Date is written as its
+ * ISO text, which timestamptz reads exactly.
+ */
+
+interface Statement {
+  /** postgres.js prepares a query only when it is named; the name itself is not sent. */
+  name: string;
+  text: string;
+}
+
+const statements = new Map<string, Statement>();
+
+/** How `jsonb_to_recordset` reads a column: serial types by their integer type, everything else as declared. */
+const RECORD_TYPES: Record<string, string> = { bigserial: 'bigint', serial: 'integer', smallserial: 'smallint' };
+const recordType = (column: PgColumn) => RECORD_TYPES[column.getSQLType()] ?? column.getSQLType();
+
+export const quoted = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`;
+
+/** A fixed statement (parameters `$1`…), prepared once per connection where it runs. */
+export const preparedStatement = (text: string): Statement => statementFor(`text:${text}`, () => text);
+
+/** A statement prepared once per connection, run on `executor` (the pool, or a transaction's own connection). */
+export async function runPrepared<T = Record<string, unknown>>(executor: Executor, statement: Statement, params: unknown[]): Promise<T[]> {
+  const result = await executor._.session.prepareQuery({ sql: statement.text, params }, undefined, statement.name, false).execute();
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
+
+/** One statement per distinct text, built once. */
+function statementFor(key: string, build: () => string): Statement {
+  let statement = statements.get(key);
+  if (!statement) {
+    statement = { name: `bulk_${statements.size}`, text: build() };
+    statements.set(key, statement);
+  }
+  return statement;
+}
+
+type Row = Record<string, unknown>;
+
+/**
+ * The rows split where the set of defaulted columns they give changes: a
+ * column left out must get its default, which only a statement that does not
+ * list it gives. Runs of consecutive rows, so the order holds. A column
+ * without a default is listed whenever a row of the run names it (a row
+ * that leaves it undefined gets NULL, its default, as from `VALUES`).
+ */
+function runsOf(rows: Row[], columns: Record<string, PgColumn>): { keys: string[]; rows: Row[] }[] {
+  const runs: { signature: string; keys: Set<string>; rows: Row[] }[] = [];
+  for (const row of rows) {
+    const named = Object.keys(row).filter((key) => columns[key] !== undefined && (row[key] !== undefined || !columns[key].hasDefault));
+    const signature = named
+      .filter((key) => columns[key]!.hasDefault)
+      .sort()
+      .join(',');
+    const last = runs.at(-1);
+    if (last && last.signature === signature) {
+      for (const key of named) last.keys.add(key);
+      last.rows.push(row);
+    } else runs.push({ signature, keys: new Set(named), rows: [row] });
+  }
+  return runs.map((run) => ({ keys: Object.keys(columns).filter((key) => run.keys.has(key)), rows: run.rows }));
+}
+
+/**
+ * `insert into table (columns) select … from jsonb_to_recordset($1) … <tail>`
+ * for `rows` (keyed as the table's TypeScript columns). `tail` is the SQL
+ * after the rows (`on conflict …`, `returning …`): part of the statement's
+ * text, built from column names, never from values. Returns what
+ * `returning` returned, keyed by column name.
+ */
+export async function insertRows<T extends PgTable>(executor: Executor, table: T, rows: T['$inferInsert'][], tail = ''): Promise<Row[]> {
+  const columns = getTableColumns(table) as Record<string, PgColumn>;
+  const returned: Row[] = [];
+  for (const run of runsOf(rows as Row[], columns)) {
+    const names = run.keys.map((key) => columns[key]!.name);
+    const statement = statementFor(`insert:${getTableName(table)}:${names.join(',')}:${tail}`, () => {
+      const list = names.map(quoted).join(', ');
+      const definitions = run.keys.map((key) => `${quoted(columns[key]!.name)} ${recordType(columns[key]!)}`).join(', ');
+      return (
+        `insert into ${quoted(getTableName(table))} (${list}) select ${list} ` +
+        `from rows from (jsonb_to_recordset($1::jsonb) as (${definitions})) with ordinality as r(${list}, "ordinality") order by "ordinality" ${tail}`
+      ).trimEnd();
+    });
+    const json = JSON.stringify(run.rows.map((row) => Object.fromEntries(run.keys.map((key) => [columns[key]!.name, row[key] ?? null]))));
+    returned.push(...(await runPrepared<Row>(executor, statement, [json])));
+  }
+  return returned;
+}
+
+/** The keys of `table` a later write may change: all but `fixed` and the columns Postgres computes. */
+export function updatableColumns<T extends PgTable>(table: T, fixed: readonly (keyof T['$inferSelect'])[]): string[] {
+  return Object.entries(getTableColumns(table))
+    .filter(([key, column]) => !fixed.includes(key as keyof T['$inferSelect']) && !column.generated)
+    .map(([key]) => key);
+}
+
+/**
+ * `on conflict (target) do update set` every updatable column to the value
+ * the insert proposed (`excluded` holds the defaults of the columns it left
+ * out), then `extra` assignments (SQL text, e.g. a counter): the upsert of a
+ * projection row.
+ */
+export function upsertTail<T extends PgTable>(
+  table: T,
+  target: PgColumn,
+  fixed: readonly (keyof T['$inferSelect'])[],
+  extra: Record<string, string> = {},
+): string {
+  const columns = getTableColumns(table) as Record<string, PgColumn>;
+  const assignments = [
+    ...updatableColumns(table, fixed)
+      .filter((key) => !(key in extra))
+      .map((key) => `${quoted(columns[key]!.name)} = excluded.${quoted(columns[key]!.name)}`),
+    ...Object.entries(extra).map(([key, value]) => `${quoted(columns[key]!.name)} = ${value}`),
+  ];
+  return `on conflict (${quoted(target.name)}) do update set ${assignments.join(', ')}`;
+}
+
+/** `delete from table where column in (the texts of $1)`: one text whatever the number of ids. */
+export async function deleteWhereIn(executor: Executor, table: PgTable, column: PgColumn, ids: string[]): Promise<void> {
+  const statement = statementFor(`delete:${getTableName(table)}:${column.name}`, () => {
+    return `delete from ${quoted(getTableName(table))} where ${quoted(column.name)} in (select jsonb_array_elements_text($1::jsonb))`;
+  });
+  await runPrepared(executor, statement, [JSON.stringify(ids)]);
+}
+
+/**
+ * `column in (the texts of one jsonb parameter)`: a condition whose text does
+ * not depend on the number of values, for a query prepared with `.prepare()`
+ * (drizzle's `inArray` has a parameter per value, a new text per count).
+ */
+export const inTexts = (column: PgColumn, values: readonly string[]): SQL =>
+  sql`${column} in (select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
