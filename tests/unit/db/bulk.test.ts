@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { asc, eq, sql } from 'drizzle-orm';
+import { openDatabase, type Database } from '../../../src/db/client';
+import { deleteWhereIn, inTexts, insertRows, preparedStatement, runPrepared, upsertTail } from '../../../src/db/bulk';
+import { messages, outbox, processedEvents, tickets, timers } from '../../../src/db/schema';
+import { createTestDatabase } from '../../support/harness';
+
+/** Multi-row writes as one jsonb parameter: what drizzle's VALUES did, with a text that does not depend on the rows. */
+let testDatabase: Awaited<ReturnType<typeof createTestDatabase>>;
+let database: Database;
+
+beforeAll(async () => {
+  testDatabase = await createTestDatabase('bulk');
+  database = await openDatabase({ databaseUrl: testDatabase.url, dataDir: '', poolSize: 2 });
+});
+afterAll(async () => {
+  await database.close();
+  await testDatabase.drop();
+});
+
+describe('insertRows', () => {
+  test('writes the rows in their order (serial ids follow it), with their dates, jsonb values and NULLs as given', async () => {
+    const at = new Date('2026-11-28T10:00:00.123Z');
+    const rows = Array.from({ length: 5 }, (_, n) => ({
+      kind: 'whatsapp.send' as const,
+      lane: `wa:bulk-order`,
+      payload: { n, nested: { list: [n, 'ü', null] } },
+      idempotencyKey: `bulk-order-${n}`,
+      ticketId: null,
+      author: n % 2 === 0 ? ('bot' as const) : undefined,
+      nextAttemptAt: at,
+    }));
+    await insertRows(database.db, outbox, rows);
+    const stored = await database.db.select().from(outbox).where(eq(outbox.lane, 'wa:bulk-order')).orderBy(asc(outbox.id));
+    expect(stored.map((row) => row.idempotencyKey)).toEqual(rows.map((row) => row.idempotencyKey));
+    expect(stored.map((row) => row.payload)).toEqual(rows.map((row) => row.payload));
+    expect(stored.map((row) => row.author)).toEqual(['bot', null, 'bot', null, 'bot']);
+    expect(stored.every((row) => row.nextAttemptAt.toISOString() === at.toISOString())).toBe(true);
+    // Left out: the table's defaults.
+    expect(stored.every((row) => row.status === 'pending' && row.attempts === 0)).toBe(true);
+  });
+
+  test('a row that leaves a defaulted column out gets its default even between rows that give it, and the order holds', async () => {
+    const given = new Date('2026-01-01T00:00:00.000Z');
+    const base = { kind: 'crm.user_message' as const, lane: 'crm:bulk-defaults', payload: {}, ticketId: null };
+    await insertRows(database.db, outbox, [
+      { ...base, idempotencyKey: 'bulk-default-0', nextAttemptAt: given },
+      { ...base, idempotencyKey: 'bulk-default-1' },
+      { ...base, idempotencyKey: 'bulk-default-2', nextAttemptAt: given },
+    ]);
+    const stored = await database.db.select().from(outbox).where(eq(outbox.lane, 'crm:bulk-defaults')).orderBy(asc(outbox.id));
+    expect(stored.map((row) => row.idempotencyKey)).toEqual(['bulk-default-0', 'bulk-default-1', 'bulk-default-2']);
+    expect(stored[0]!.nextAttemptAt.toISOString()).toBe(given.toISOString());
+    expect(stored[1]!.nextAttemptAt.getTime()).toBeGreaterThan(Date.now() - 60_000);
+    expect(stored[2]!.nextAttemptAt.toISOString()).toBe(given.toISOString());
+  });
+
+  test('returns what `returning` gives, and `on conflict do nothing` keeps the first write', async () => {
+    const first = await insertRows(database.db, processedEvents, [{ id: 'bulk:a', streamEntryId: '1-0' }], 'on conflict do nothing returning "id"');
+    const again = await insertRows(
+      database.db,
+      processedEvents,
+      [
+        { id: 'bulk:a', streamEntryId: '2-0' },
+        { id: 'bulk:b', streamEntryId: '2-1' },
+      ],
+      'on conflict do nothing returning "id"',
+    );
+    expect(first).toEqual([{ id: 'bulk:a' }]);
+    expect(again).toEqual([{ id: 'bulk:b' }]);
+  });
+
+  test('an upsert changes what may change and keeps what is fixed; an extra assignment counts', async () => {
+    const now = new Date();
+    const ticket = {
+      id: 'TK-BULK-1',
+      phone: '573001110000',
+      category: 'soporte_agente' as const,
+      priority: 'media' as const,
+      status: 'pending' as const,
+      phase: 'waiting_agent',
+      requestedAt: now,
+      lastActivityAt: now,
+      snapshot: { value: 'waitingAgent' },
+    };
+    const tail = upsertTail(tickets, tickets.id, ['id', 'phone', 'revision'], { revision: '"tickets"."revision" + 1' });
+    await insertRows(database.db, tickets, [ticket], tail);
+    await insertRows(database.db, tickets, [{ ...ticket, phone: '573009999999', status: 'active', agentName: 'Laura' }], tail);
+    const [stored] = await database.db.select().from(tickets).where(eq(tickets.id, 'TK-BULK-1'));
+    expect(stored).toMatchObject({ phone: '573001110000', status: 'active', agentName: 'Laura', revision: 2, snapshot: { value: 'waitingAgent' } });
+  });
+
+  test('a value the column refuses fails the statement with Postgres’s own error (a data error, class 22)', async () => {
+    const refused = await insertRows(database.db, messages, [
+      { phone: '573001110001', direction: 'inbound', author: 'user', type: 'text', body: 'hola\u0000', status: 'received', createdAt: new Date() },
+    ]).catch((error: Error & { cause?: { code?: string } }) => error.cause?.code ?? (error as { code?: string }).code);
+    expect(String(refused)).toStartWith('22');
+  });
+
+  test('the statement text does not grow with the rows: one prepared statement serves every batch size', async () => {
+    // One transaction is one connection, whose prepared statements pg_prepared_statements lists.
+    const prepared = await database.db.transaction(async (tx) => {
+      for (const count of [1, 2, 7]) {
+        await insertRows(
+          tx,
+          timers,
+          Array.from({ length: count }, (_, n) => ({
+            id: `bulk-timer-${count}-${n}`,
+            ticketId: null,
+            key: '573001110002',
+            timer: 'survey',
+            dueAt: new Date(),
+          })),
+        );
+      }
+      return database.rows<{ statement: string }>(tx, sql`select statement from pg_prepared_statements where statement like 'insert into "timers"%'`);
+    });
+    expect(prepared).toHaveLength(1);
+  });
+});
+
+test('deleteWhereIn removes exactly the ids given', async () => {
+  const ids = ['bulk-del-1', 'bulk-del-2', 'bulk-del-3'];
+  await insertRows(
+    database.db,
+    timers,
+    ids.map((id) => ({ id, ticketId: null, key: '573001110003', timer: 'survey', dueAt: new Date() })),
+  );
+  await deleteWhereIn(database.db, timers, timers.id, ['bulk-del-1', 'bulk-del-3', 'bulk-absent']);
+  const left = await database.db.select({ id: timers.id }).from(timers).where(inTexts(timers.id, ids));
+  expect(left).toEqual([{ id: 'bulk-del-2' }]);
+});
+
+test('a fixed statement runs prepared, with its parameters, on the pool or in a transaction', async () => {
+  const statement = preparedStatement('select $1::int + 1 as n');
+  expect(await runPrepared(database.db, statement, [41])).toEqual([{ n: 42 }]);
+  const inTransaction = await database.db.transaction((tx) => runPrepared(tx, statement, [1]));
+  expect(inTransaction).toEqual([{ n: 2 }]);
+});
