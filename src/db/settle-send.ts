@@ -12,5 +12,7 @@ export async function settleInDoubtSend(tx: Tx, outboxKey: string, status: strin
   await tx
     .update(outbox)
     .set({ status: 'done', completedAt: new Date(), inDoubtSince: null, lockedUntil: null, response: { reconciledBy: status } })
-    .where(sql`${outbox.idempotencyKey} = ${outboxKey} and ${outbox.status} = 'pending' and ${outbox.inDoubtSince} is not null`);
+    .where(sql`${outbox.idempotencyKey} = ${outboxKey} and ${outbox.status} = 'pending' and ${outbox.inDoubtSince} is not null`)
+    .prepare('settle_in_doubt')
+    .execute();
 }

@@ -1,5 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
+import { preparedStatement, runPrepared } from '../db/bulk';
 import type { Database } from '../db/client';
 import { messages, outbox, type DeliveryStatus, type OutboxRow } from '../db/schema';
 
@@ -23,6 +24,36 @@ export interface Delivered {
   waMessageId?: string;
 }
 
+/**
+ * Deliveries recorded: the outbox rows done with their answers, and a
+ * send's message row `sent` with its wamid, unless a status webhook got
+ * there first. `$1` is a jsonb array of `{ id, key, response, wa }`.
+ */
+const RECORD_DONE = preparedStatement(`
+  with delivered as (
+    select * from jsonb_to_recordset($1::jsonb) as d(id bigint, key text, response jsonb, wa text)
+  ), locked as (
+    select o.id from outbox o join delivered on delivered.id = o.id order by o.id for update of o
+  ), finished as (
+    update outbox o set status = 'done', completed_at = now(), locked_until = null, last_error = null, in_doubt_since = null,
+      response = delivered.response
+    from delivered where o.id = delivered.id and o.id in (select id from locked)
+  ), sent as (
+    select m.id, delivered.wa from messages m join delivered on m.outbox_key = delivered.key
+    where delivered.wa is not null and m.status = 'queued' order by m.id for update of m
+  )
+  update messages m set wa_message_id = sent.wa, status = 'sent', status_at = now() from sent where m.id = sent.id`);
+
+/** `$1` the ids (a jsonb array), `$2` the lease as an interval, `$3` the claimant: the rows still held, their leases extended. */
+const RENEW_LEASES = preparedStatement(`
+  update outbox set locked_until = now() + $2::interval
+  where id in (
+    select id from outbox
+    where id in (select (jsonb_array_elements_text($1::jsonb))::bigint) and claimed_by = $3 and status = 'in_flight'
+    order by id for update
+  )
+  returning id`);
+
 export function createOutboxRepository(database: Database, options: RepositoryOptions) {
   const { db } = database;
   const claimant = options.claimant ?? crypto.randomUUID();
@@ -44,23 +75,7 @@ export function createOutboxRepository(database: Database, options: RepositoryOp
       response: response ?? null,
       wa: waMessageId ?? null,
     }));
-    await database.rows(
-      db,
-      sql`
-        with delivered as (
-          select * from jsonb_to_recordset(${JSON.stringify(values)}::jsonb) as d(id bigint, key text, response jsonb, wa text)
-        ), locked as (
-          select o.id from outbox o join delivered on delivered.id = o.id order by o.id for update of o
-        ), finished as (
-          update outbox o set status = 'done', completed_at = now(), locked_until = null, last_error = null, in_doubt_since = null,
-            response = delivered.response
-          from delivered where o.id = delivered.id and o.id in (select id from locked)
-        ), sent as (
-          select m.id, delivered.wa from messages m join delivered on m.outbox_key = delivered.key
-          where delivered.wa is not null and m.status = 'queued' order by m.id for update of m
-        )
-        update messages m set wa_message_id = sent.wa, status = 'sent', status_at = now() from sent where m.id = sent.id`,
-    );
+    await runPrepared(db, RECORD_DONE, [JSON.stringify(values)]);
   }
 
   return {
@@ -100,7 +115,10 @@ export function createOutboxRepository(database: Database, options: RepositoryOp
             for update of o skip locked
           )`,
         )
-        .returning();
+        .returning()
+        // The same text every time: prepared once per connection.
+        .prepare('outbox_claim')
+        .execute();
       return rows.sort((a, b) => a.id - b.id);
     },
 
@@ -111,16 +129,7 @@ export function createOutboxRepository(database: Database, options: RepositoryOp
      */
     async renew(ids: number[]): Promise<number[]> {
       if (ids.length === 0) return [];
-      const rows = await database.rows<{ id: number | string }>(
-        db,
-        sql`update outbox set locked_until = now() + ${lease}::interval
-            where id in (
-              select id from outbox
-              where id = any(${sql.raw(`array[${ids.map(Number).join(',')}]::bigint[]`)}) and claimed_by = ${claimant} and status = 'in_flight'
-              order by id for update
-            )
-            returning id`,
-      );
+      const rows = await runPrepared<{ id: number | string }>(db, RENEW_LEASES, [JSON.stringify(ids), lease, claimant]);
       return rows.map((row) => Number(row.id));
     },
 

@@ -36,7 +36,11 @@ export async function applyStatus(tx: Tx, update: StatusUpdate): Promise<AgentMe
       type: messages.type,
       body: messages.body,
       media: messages.media,
-    });
+    })
+    // Four texts (with or without errors, with or without a callback), each prepared once per connection: three statuses
+    // come for every message sent.
+    .prepare('status_update')
+    .execute();
   // WhatsApp has the message: a send that timed out is settled rather than repeated.
   if (update.callbackData) await settleInDoubtSend(tx, update.callbackData, update.status);
   if (update.status !== 'failed') return [];
