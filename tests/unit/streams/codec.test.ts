@@ -10,40 +10,63 @@ const EVENT: PipelineEvent = {
   data: { user: { phone: '573001112233' }, waMessageId: 'wamid.ABC', timestamp: '2026-11-30T14:59:58.000Z', type: 'text', text: 'Hola, ¿cómo estás? 👋' },
 };
 
-/** The fields of an encoded event with one of them replaced or removed. */
-function withField(name: string, value: string | undefined): string[] {
+/** The fields of an encoded event, the event's JSON changed by `change`. */
+function withEvent(change: (event: Record<string, unknown>) => void): string[] {
   const fields = encodeEvent(EVENT);
-  const index = fields.indexOf(name);
-  if (value === undefined) fields.splice(index, 2);
-  else fields[index + 1] = value;
+  const event = JSON.parse(fields[fields.indexOf('e') + 1]!) as Record<string, unknown>;
+  change(event);
+  fields[fields.indexOf('e') + 1] = JSON.stringify(event);
   return fields;
 }
+
+/** How version 1 wrote an event: each part in a field of its own. */
+const versionOne = (event: PipelineEvent) => ['t', event.type, 'k', event.key, 'id', event.id, 'v', '1', 'd', JSON.stringify(event.data), 'at', event.at];
 
 describe('the stream entry codec', () => {
   test('an event comes back exactly as it was encoded, non-ASCII text included', () => {
     expect(decodeEvent(encodeEvent(EVENT))).toEqual(EVENT);
   });
 
-  test('the entry names its type, conversation, id and codec version in fields of their own', () => {
+  test('the entry is the codec version and the event as JSON: two fields, the fewest arguments for the XADD', () => {
     const fields = encodeEvent(EVENT);
-    const map = Object.fromEntries(Array.from({ length: fields.length / 2 }, (_, i) => [fields[2 * i], fields[2 * i + 1]]));
-    expect(map).toMatchObject({ t: 'user.message', k: EVENT.key, id: EVENT.id, v: CODEC_VERSION, at: EVENT.at });
+    expect(fields).toHaveLength(4);
+    expect(fields.slice(0, 3)).toEqual(['v', CODEC_VERSION, 'e']);
+    expect(JSON.parse(fields[3]!)).toEqual({ t: 'user.message', k: EVENT.key, id: EVENT.id, at: EVENT.at, d: EVENT.data });
   });
 
-  for (const field of ['t', 'k', 'id', 'd', 'at']) {
-    test(`an entry without its "${field}" field is refused with the fields it has`, () => {
-      expect(() => decodeEvent(withField(field, undefined))).toThrow(CodecError);
-      expect(() => decodeEvent(withField(field, undefined))).toThrow(/lacks a field/);
+  test('an entry written by version 1 (a field per part) still decodes: a stream may hold them across an upgrade', () => {
+    expect(decodeEvent(versionOne(EVENT))).toEqual(EVENT);
+  });
+
+  for (const part of ['t', 'k', 'id', 'd', 'at']) {
+    test(`an entry whose event lacks "${part}" is refused with the parts it has`, () => {
+      const fields = withEvent((event) => delete event[part]);
+      expect(() => decodeEvent(fields)).toThrow(CodecError);
+      expect(() => decodeEvent(fields)).toThrow(/lacks a field/);
+    });
+
+    test(`a version 1 entry without its "${part}" field is refused`, () => {
+      const fields = versionOne(EVENT);
+      fields.splice(fields.indexOf(part), 2);
+      expect(() => decodeEvent(fields)).toThrow(/lacks a field/);
     });
   }
 
-  test('an entry of another codec version is refused', () => {
-    expect(() => decodeEvent(withField('v', '2'))).toThrow(new CodecError('unknown codec version 2'));
-    expect(() => decodeEvent(withField('v', undefined))).toThrow(new CodecError('unknown codec version undefined'));
+  test('an entry of another codec version, or of none, is refused', () => {
+    expect(() => decodeEvent(['v', '3', 'e', '{}'])).toThrow(new CodecError('unknown codec version 3'));
+    expect(() => decodeEvent(['e', '{}'])).toThrow(new CodecError('unknown codec version undefined'));
   });
 
-  test('an entry whose data is not JSON is refused', () => {
-    expect(() => decodeEvent(withField('d', '{"phone":'))).toThrow(new CodecError('entry data is not JSON'));
+  test('an entry without its event, or whose event is not a JSON object, is refused', () => {
+    expect(() => decodeEvent(['v', CODEC_VERSION])).toThrow(/lacks a field/);
+    expect(() => decodeEvent(['v', CODEC_VERSION, 'e', '{nope'])).toThrow(new CodecError('entry event is not JSON'));
+    expect(() => decodeEvent(['v', CODEC_VERSION, 'e', '"text"'])).toThrow(new CodecError('entry event is not an object'));
+  });
+
+  test('a version 1 entry whose data is not JSON is refused', () => {
+    const fields = versionOne(EVENT);
+    fields[fields.indexOf('d') + 1] = '{"phone":';
+    expect(() => decodeEvent(fields)).toThrow(new CodecError('entry data is not JSON'));
   });
 
   test('an empty entry is refused, not crashed on', () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'bun:test';
-import { deadLetterFields, decodeEvent, encodeEvent, partitionOf } from '../../../src/streams/codec';
+import { CODEC_VERSION, deadLetterFields, decodeEvent, encodeEvent, partitionOf } from '../../../src/streams/codec';
 import { createDeadLetters } from '../../../src/streams/dead-letters';
 import { redisFixture, timerEvent } from './redis-fixture';
 
@@ -58,7 +58,7 @@ describe('listing dead letters', () => {
 
   test('an event that does not decode is listed with the reason', async () => {
     const { bury, deadLetters } = deadLetterFixture();
-    await bury(['t', 'user.message']);
+    await bury(['v', CODEC_VERSION]);
 
     const { entries } = await deadLetters.list({ count: 10 });
     expect(entries[0]!.event).toEqual({ undecodable: expect.stringContaining('lacks a field') });
