@@ -8,7 +8,7 @@ import { AppError, errorDetail, errorSummary, isDatabaseOutage } from './errors'
 import { createWhatsAppMedia } from './integrations/whatsapp-media';
 import type { Logger } from './logger';
 import { createMediaCache } from './media/cache';
-import type { Metrics, Ownership } from './metrics';
+import { childFor, type Metrics, type Ownership } from './metrics';
 import { adminRoutes } from './routes/admin';
 import { crmRoutes } from './routes/crm';
 import { redisIdempotencyKeys } from './routes/crm/idempotency';
@@ -116,11 +116,12 @@ export function createApp(deps: AppDeps) {
     // docs/bench-ingest.md), and a flood of bad signatures is stopped as well by each instance's own budget.
     unsigned: memoryRateLimit(config.WEBHOOK_RATE_LIMIT_PER_MINUTE),
   };
+  const webhookDuration = childFor((status) => deps.metrics.httpDuration.labels({ method: 'POST', route: '/webhook', status }));
   const webhook = webhookFastPath({
     service: metaService,
     signed,
     errorResponse: (error, request) => errorResponse('UNKNOWN', error, request),
-    observe: (status, seconds) => deps.metrics.httpDuration.observe({ method: 'POST', route: '/webhook', status: String(status) }, seconds),
+    observe: (status, seconds) => webhookDuration(String(status)).observe(seconds),
   });
 
   // Bun's router serves POST /webhook itself when the app listens; app.handle (the tests) goes through the Elysia route.

@@ -5,6 +5,21 @@ import type { Database } from './db/client';
 import type { StreamKeys } from './streams/codec';
 import type { DeadLetters } from './streams/dead-letters';
 
+/**
+ * A metric's child for each value of the key it is labelled by, made once:
+ * prom-client hashes the label object on every call otherwise, which the
+ * webhook (a call per request and per event) paid for at every delivery.
+ * Only for labels with few values (statuses, event types).
+ */
+export function childFor<Child>(make: (key: string) => Child): (key: string) => Child {
+  const children = new Map<string, Child>();
+  return (key) => {
+    let child = children.get(key);
+    if (!child) children.set(key, (child = make(key)));
+    return child;
+  };
+}
+
 /** What an instance holds of the partitions (the stream worker's leases). */
 export interface Ownership {
   owned: { partition: number; token: number; ageMs: number }[];

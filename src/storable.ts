@@ -11,6 +11,19 @@ const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, 'g');
 
 export const isStorableText = (text: string): boolean => !UNSTORABLE.test(text);
 
+/**
+ * JSON text whose strings parse into NUL or an unpaired surrogate shows it in
+ * its escapes: `\u0000`, or a surrogate escape without its pair. A raw NUL or
+ * control character is not JSON at all (the parse fails), and text decoded
+ * from UTF-8 never holds a lone surrogate (a broken sequence becomes U+FFFD).
+ * Errs only one way: an escaped backslash before such an escape also counts.
+ */
+const UNSTORABLE_ESCAPE =
+  /\\u0000|\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}/;
+
+/** Whether parsing this JSON text may give a text Postgres cannot store: when not, the parsed value needs no `cleanJson`. */
+export const mayParseUnstorable = (jsonText: string): boolean => UNSTORABLE_ESCAPE.test(jsonText);
+
 /** The text without its NUL characters and unpaired surrogates. */
 export const storableText = (text: string): string => text.replace(UNSTORABLE_ALL, '');
 

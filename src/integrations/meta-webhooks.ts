@@ -70,11 +70,12 @@ function changesOf(payload: unknown, ignored: string[]): { field: string; value:
   return changes;
 }
 
-export function parseWhatsAppWebhook(payload: unknown): ParsedWebhook {
+/** `storable`: the caller checked the JSON text (`mayParseUnstorable`) and there is nothing to clean. */
+export function parseWhatsAppWebhook(payload: unknown, options: { storable?: boolean } = {}): ParsedWebhook {
   const ignored: string[] = [];
   const cleaned: string[] = [];
   const events: PipelineEvent[] = [];
-  for (const { field, value } of changesOf(storablePayload(payload, cleaned), ignored)) {
+  for (const { field, value } of changesOf(options.storable ? payload : storablePayload(payload, cleaned), ignored)) {
     if (field === 'user_id_update') {
       events.push(...userIdUpdates(value, ignored, cleaned));
       continue;

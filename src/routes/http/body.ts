@@ -50,10 +50,15 @@ export async function readRawBody(request: Request, limit: number): Promise<Uint
   return Buffer.concat(chunks);
 }
 
+const utf8 = new TextDecoder();
+
+/** The body's JSON text: what is parsed, and what can be checked before parsing. */
+export const jsonText = (bytes: Uint8Array): string => utf8.decode(bytes);
+
 /** Parses whatever the Content-Type says: the CRM and Meta are not held to sending `application/json`. */
-export function parseJson(bytes: Uint8Array): unknown {
+export function parseJson(bytes: Uint8Array | string): unknown {
   try {
-    return JSON.parse(new TextDecoder().decode(bytes));
+    return JSON.parse(typeof bytes === 'string' ? bytes : jsonText(bytes));
   } catch {
     throw badRequest('invalid_json', 'request body is not valid JSON');
   }

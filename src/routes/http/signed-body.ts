@@ -1,7 +1,8 @@
 import { Elysia } from 'elysia';
 import { AppError, unauthorized } from '../../errors';
 import { verifySignature } from '../../security';
-import { parseJson, readRawBody } from './body';
+import { mayParseUnstorable } from '../../storable';
+import { jsonText, parseJson, readRawBody } from './body';
 import type { ClientAddress, RateLimit, SocketInfo } from './rate-limit';
 
 export interface SignedBodyOptions {
@@ -16,7 +17,8 @@ export interface SignedBodyOptions {
 /**
  * `{ metaSigned: options }` on a route: the raw bytes within MAX_BODY_BYTES
  * (413), X-Hub-Signature-256 checked over them in constant time (401), then
- * JSON (400); the handler gets `raw` and `payload`. Meta escapes non-ASCII as
+ * JSON (400); the handler gets `raw`, `payload` and `storable` (nothing in it
+ * that Postgres refuses: see `mayParseUnstorable`). Meta escapes non-ASCII as
  * \uXXXX, so the hash must cover the bytes as received, never re-serialised
  * JSON. A correctly signed delivery is never refused for rate (Meta sends up
  * to 1,000 messages a second per number from a few addresses, DESIGN 2.1):
@@ -35,7 +37,9 @@ export async function verifiedBody(request: Request, server: SocketInfo | null |
   if (!verifySignature(options.secret, raw, request.headers.get('x-hub-signature-256'))) {
     await refuse(unauthorized('X-Hub-Signature-256 is missing or does not match the body'));
   }
-  return { raw, payload: parseJson(raw) };
+  const text = jsonText(raw);
+  // Most deliveries hold nothing Postgres refuses: then their parse needs no cleaning walk.
+  return { raw, payload: parseJson(text), storable: !mayParseUnstorable(text) };
 }
 
 export const signedBody = new Elysia({ name: 'signed-body' }).macro({

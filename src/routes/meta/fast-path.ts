@@ -25,8 +25,8 @@ export function webhookFastPath(deps: WebhookFastPathDeps) {
     const started = performance.now();
     let response: Response;
     try {
-      const { payload } = await verifiedBody(request, server, deps.signed);
-      response = Response.json({ success: true, ...(await deps.service.acceptMessages(payload)) });
+      const { payload, storable } = await verifiedBody(request, server, deps.signed);
+      response = Response.json({ success: true, ...(await deps.service.acceptMessages(payload, storable)) });
     } catch (error) {
       response = deps.errorResponse(error, request);
     }

@@ -31,7 +31,7 @@ export const metaRoutes = ({ service, verifyToken, signed }: MetaRouteDeps) =>
       await signed.unsigned.consume(signed.clientAddress(request, server));
       throw forbidden('verification_failed', 'hub.mode must be subscribe and hub.verify_token must match WEBHOOK_VERIFY_TOKEN');
     })
-    .post('/webhook', async ({ payload }) => ({ success: true, ...(await service.acceptMessages(payload)) }), { metaSigned: signed })
+    .post('/webhook', async ({ payload, storable }) => ({ success: true, ...(await service.acceptMessages(payload, storable)) }), { metaSigned: signed })
     .post('/api/crm/meta-handover-webhook', async ({ payload, raw }) => ({ success: true, ...(await service.acceptThreadControl(payload, raw)) }), {
       metaSigned: signed,
     });

@@ -4,6 +4,7 @@ import type { Queries } from '../../db/queries';
 import { pipelineEvent, type PipelineEvent } from '../../events';
 import { parseThreadControlWebhook, parseWhatsAppWebhook } from '../../integrations/meta-webhooks';
 import { maskPhone, type Logger } from '../../logger';
+import { childFor } from '../../metrics';
 import type { Producer } from '../../streams/producer';
 
 export interface MetaServiceDeps {
@@ -23,6 +24,7 @@ export interface Accepted {
 /** What Meta's signed deliveries become: stream entries for the worker; unknown shapes are counted and logged, never fatal. */
 export function createMetaService(deps: MetaServiceDeps) {
   const { queries, producer, logger } = deps;
+  const eventsOf = childFor((type) => deps.webhookEvents.labels({ type }));
 
   /** Meta must hear 200, so what Postgres could not store was repaired: said where, never what. */
   const logCleaned = (source: string, cleaned: string[]) => {
@@ -33,14 +35,15 @@ export function createMetaService(deps: MetaServiceDeps) {
     /**
      * The Cloud API's `messages` webhook. No database I/O: it is the hot path,
      * and Meta redelivers what was not acknowledged, so XADD and answer.
+     * `storable`: the body's text was checked and holds nothing to clean.
      */
-    async acceptMessages(payload: unknown): Promise<Accepted> {
-      const { events, ignored, cleaned } = parseWhatsAppWebhook(payload);
+    async acceptMessages(payload: unknown, storable = false): Promise<Accepted> {
+      const { events, ignored, cleaned } = parseWhatsAppWebhook(payload, { storable });
       logCleaned('webhook', cleaned);
       await producer.publish(events);
-      for (const event of events) deps.webhookEvents.inc({ type: event.type });
+      for (const event of events) eventsOf(event.type).inc();
       if (ignored.length > 0) {
-        deps.webhookEvents.inc({ type: 'ignored' }, ignored.length);
+        eventsOf('ignored').inc(ignored.length);
         logger.info({ event: 'webhook.ignored', reasons: ignored }, 'webhook items ignored');
       }
       return { accepted: events.length, ignored: ignored.length };
