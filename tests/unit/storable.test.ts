@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import fc from 'fast-check';
-import { cleanJson, isStorableText, storableText, unstorableIn } from '../../src/storable';
+import { cleanJson, isStorableText, mayParseUnstorable, storableText, unstorableIn } from '../../src/storable';
 
 const codeUnit = fc.integer({ min: 0, max: 0xffff }).map((unit) => String.fromCharCode(unit));
 
@@ -68,4 +68,38 @@ describe('a parsed body cleaned for a sender that must not be refused', () => {
       { numRuns: 300 },
     );
   });
+});
+
+describe('whether a JSON text may parse into what Postgres refuses', () => {
+  const cases: [string, boolean][] = [
+    [String.raw`{"text":"Hola, ¿cómo estás?"}`, false],
+    [String.raw`{"text":"\u00bfc\u00f3mo est\u00e1s? \ud83d\udc4b"}`, false],
+    [String.raw`{"text":"\uD83D\uDC4B"}`, false],
+    [String.raw`{"text":"hola\u0000x"}`, true],
+    [String.raw`{"a\u0000":1}`, true],
+    [String.raw`{"text":"\ud800x"}`, true],
+    [String.raw`{"text":"x\udc4b"}`, true],
+    [String.raw`{"text":"\ud83d"}`, true],
+  ];
+  for (const [text, expected] of cases) {
+    test(`${text}: ${expected ? 'may' : 'cannot'}`, () => {
+      expect(mayParseUnstorable(text)).toBe(expected);
+      // Never wrong the unsafe way: whatever it says "cannot", parses into storable texts only.
+      if (!expected) expect(cleanJson(JSON.parse(text)).cleaned).toEqual([]);
+      else expect(cleanJson(JSON.parse(text)).cleaned.length).toBeGreaterThan(0);
+    });
+  }
+});
+
+test('any text Postgres refuses, serialised as JSON plainly or with every non-ASCII unit escaped (as Meta does), is caught', () => {
+  const metaEscaped = (text: string) => JSON.stringify(text).replace(/[\u0080-\uffff]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  fc.assert(
+    fc.property(fc.array(codeUnit, { maxLength: 12 }), (units) => {
+      const text = units.join('');
+      if (isStorableText(text)) return;
+      expect(mayParseUnstorable(JSON.stringify({ text }))).toBe(true);
+      expect(mayParseUnstorable(`{"text":${metaEscaped(text)}}`)).toBe(true);
+    }),
+    { numRuns: 5000 },
+  );
 });
