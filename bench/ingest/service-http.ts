@@ -15,7 +15,9 @@ import { createProducer } from '../../src/streams/producer';
 
 const config = loadConfig(process.env);
 const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR });
-const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, enableAutoPipelining: true });
+const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, enableAutoPipelining: true, lazyConnect: true });
+// Connected before the first request, as index.ts does: without an offline queue an early webhook would get a 503.
+await redis.connect();
 const keys = streamKeys(config.REDIS_KEY_PREFIX);
 const deadLetters = createDeadLetters(redis, keys, config.STREAM_PARTITIONS);
 const app = createApp({
