@@ -3,7 +3,7 @@ import type { AnyElysia } from 'elysia';
 import type Redis from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import type { HandoverPolicy } from './actors/handover';
-import { createRuntime } from './actors/runtime';
+import { createRuntime, type PartitionBatch } from './actors/runtime';
 import { createBusinessCalendar } from './business-hours';
 import { createApp } from './app';
 import { agentRequestUrl, ConfigError, loadConfig, type Config } from './config';
@@ -21,6 +21,7 @@ import { createSendRate } from './outbox/send-rate';
 import { streamKeys } from './streams/codec';
 import { createProducer } from './streams/producer';
 import { createStreamWorker } from './streams/worker';
+import { createCoalescer } from './streams/coalesce';
 import { createDeadLetters } from './streams/dead-letters';
 import { createMetrics } from './metrics';
 import { createTimerScheduler } from './timers/scheduler';
@@ -124,6 +125,10 @@ export async function startService(config: Config, logger: Logger = createLogger
       }),
       reconcileAfterMs: config.WHATSAPP_RECONCILE_MS,
     });
+    const applyCoalesced = createCoalescer<PartitionBatch>({
+      applyTogether: async (batches) => void (await runtime.applyBatches(batches)),
+      applyAlone: async (batch) => void (await runtime.applyBatches([batch])),
+    });
     const worker = createStreamWorker({
       redis,
       blockingConnection: () => logConnectionErrors(createRedisClient(config.REDIS_URL, { maxRetriesPerRequest: null }), 'stream reader', logger),
@@ -138,9 +143,7 @@ export async function startService(config: Config, logger: Logger = createLogger
       leaseTtlMs: config.PARTITION_LEASE_TTL_MS,
       fenceOf: (partition) => fenceOf(database, partition),
       logger,
-      handle: async (entries, lease) => {
-        await runtime.applyBatch(entries, (tx) => checkFence(tx, lease));
-      },
+      handle: (entries, lease) => applyCoalesced({ entries, fence: (tx) => checkFence(tx, lease) }),
       isOutage: () =>
         database.ping().then(
           () => false,
