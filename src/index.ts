@@ -35,6 +35,9 @@ export interface Service {
 
 class StartupError extends Error {}
 
+/** How long a transaction applying several partitions' batches waits on any lock before it is split up. */
+const GROUP_LOCK_TIMEOUT_MS = 1000;
+
 async function connectRedis(url: string, options: RedisOptions, logger: Logger): Promise<Redis> {
   const redis = logConnectionErrors(createRedisClient(url, options), 'main', logger);
   try {
@@ -126,7 +129,9 @@ export async function startService(config: Config, logger: Logger = createLogger
       reconcileAfterMs: config.WHATSAPP_RECONCILE_MS,
     });
     const applyCoalesced = createCoalescer<PartitionBatch>({
-      applyTogether: async (batches) => void (await runtime.applyBatches(batches)),
+      // A group must not wait on one partition's lock (a fence held by a paused ex-owner's transaction): past a second
+      // it fails, and each batch goes alone, the others at once.
+      applyTogether: async (batches) => void (await runtime.applyBatches(batches, { lockTimeoutMs: GROUP_LOCK_TIMEOUT_MS })),
       applyAlone: async (batch) => void (await runtime.applyBatches([batch])),
     });
     const worker = createStreamWorker({

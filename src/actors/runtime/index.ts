@@ -1,3 +1,4 @@
+import { preparedStatement, runPrepared } from '../../db/bulk';
 import type { Database, Tx } from '../../db/client';
 import type { StreamEntry } from '../../events';
 import type { Logger } from '../../logger';
@@ -8,6 +9,9 @@ import { createHandoverMachine, type HandoverPolicy } from '../handover';
 import { Batch, claimFreshEvents } from './batch';
 import type { ReengageTemplate } from './bodies';
 import { AfterCommit } from './observe';
+
+/** For this transaction only: a lock waited on longer than this fails it (55P03). */
+const LOCK_TIMEOUT = preparedStatement("select set_config('lock_timeout', $1, true)");
 
 /** One partition's entries, in stream order, and the fence of the lease they were read under. */
 export interface PartitionBatch {
@@ -51,10 +55,11 @@ export function createRuntime(deps: RuntimeDeps) {
    * partitions never depend on each other's order; one transaction for
    * many is fewer statements, round trips and commits per event.
    */
-  async function applyBatches(batches: PartitionBatch[]): Promise<{ applied: number; duplicates: number }> {
+  async function applyBatches(batches: PartitionBatch[], options: { lockTimeoutMs?: number } = {}): Promise<{ applied: number; duplicates: number }> {
     const afterCommit = new AfterCommit(deps.logger, deps.metrics);
     const entries = batches.flatMap((batch) => batch.entries);
     const result = await deps.database.db.transaction(async (tx) => {
+      if (options.lockTimeoutMs) await runPrepared(tx, LOCK_TIMEOUT, [`${options.lockTimeoutMs}ms`]);
       for (const batch of batches) await batch.fence?.(tx);
       const fresh = await claimFreshEvents(tx, entries);
       const batch = new Batch(batchDeps, tx, afterCommit);

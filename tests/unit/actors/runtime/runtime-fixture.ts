@@ -11,6 +11,7 @@ import { createTestDatabase } from '../../../support/harness';
 /** The runtime alone on a database of its own: events go in through `applyBatch`, no worker, no HTTP. */
 export interface RuntimeFixture {
   database: Database;
+  runtime: ReturnType<typeof createRuntime>;
   apply(...events: PipelineEvent[]): Promise<{ applied: number; duplicates: number }>;
   /** Every log line the runtime wrote, as pino serialised it. */
   logLines: string[];
@@ -38,6 +39,7 @@ export async function openRuntimeFixture(label: string, settings: Record<string,
   let entry = 0;
   return {
     database,
+    runtime,
     logLines,
     apply: (...events) => runtime.applyBatch(events.map((event) => ({ entryId: `${Date.now()}-${entry++}`, event }))),
     close: async () => {
