@@ -1,5 +1,5 @@
-import { getTableColumns, getTableName, sql, type SQL } from 'drizzle-orm';
-import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
+import { getTableColumns, getTableName, is, sql, type SQL } from 'drizzle-orm';
+import { PgTransaction, type PgColumn, type PgTable } from 'drizzle-orm/pg-core';
 import type { Executor } from './client';
 
 /**
@@ -42,6 +42,21 @@ export const preparedStatement = (text: string): Statement => statementFor(`text
 export async function runPrepared<T = Record<string, unknown>>(executor: Executor, statement: Statement, params: unknown[]): Promise<T[]> {
   const result = await executor._.session.prepareQuery({ sql: statement.text, params }, undefined, statement.name, false).execute();
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
+
+/**
+ * Statements issued together on one connection: postgres.js sends them in
+ * the order they were started (pipelined, one round trip) and the server
+ * runs them in that order. Resolves with their results, or throws the error
+ * of the first that failed: those after it fail only because the
+ * transaction was aborted (25P02), and the first error is the one that says
+ * whether retrying can help.
+ */
+export async function inOrder<T extends readonly unknown[]>(statements: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(statements);
+  const failed = settled.find((outcome) => outcome.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((outcome) => (outcome as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /** One statement per distinct text, built once. */
@@ -89,8 +104,7 @@ function runsOf(rows: Row[], columns: Record<string, PgColumn>): { keys: string[
  */
 export async function insertRows<T extends PgTable>(executor: Executor, table: T, rows: T['$inferInsert'][], tail = ''): Promise<Row[]> {
   const columns = getTableColumns(table) as Record<string, PgColumn>;
-  const returned: Row[] = [];
-  for (const run of runsOf(rows as Row[], columns)) {
+  const statementsOf = runsOf(rows as Row[], columns).map((run) => () => {
     const names = run.keys.map((key) => columns[key]!.name);
     const statement = statementFor(`insert:${getTableName(table)}:${names.join(',')}:${tail}`, () => {
       const list = names.map(quoted).join(', ');
@@ -101,8 +115,13 @@ export async function insertRows<T extends PgTable>(executor: Executor, table: T
       ).trimEnd();
     });
     const json = JSON.stringify(run.rows.map((row) => Object.fromEntries(run.keys.map((key) => [columns[key]!.name, row[key] ?? null]))));
-    returned.push(...(await runPrepared<Row>(executor, statement, [json])));
-  }
+    return runPrepared<Row>(executor, statement, [json]);
+  });
+  // In a transaction (one connection) every run is started at once: they go out together, in order, with the
+  // caller's other statements. On the pool they could land on different connections: one after the other.
+  if (is(executor, PgTransaction)) return (await inOrder(statementsOf.map((start) => start()))).flat();
+  const returned: Row[] = [];
+  for (const start of statementsOf) returned.push(...(await start()));
   return returned;
 }
 

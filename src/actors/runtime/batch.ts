@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { initialTransition, transition } from 'xstate';
-import { inTexts, insertRows, quoted } from '../../db/bulk';
+import { inOrder, inTexts, insertRows, quoted } from '../../db/bulk';
 import type { Database, Tx } from '../../db/client';
 import { conversations, messages, processedEvents, ticketKpis, tickets, type Ticket } from '../../db/schema';
 import type { PipelineEvent, StatusUpdate, StreamEntry } from '../../events';
@@ -75,12 +75,28 @@ export class Batch implements EffectHost {
     return this.deps.logger;
   }
 
-  /** Two queries for the whole batch: the users' conversations, then every ticket they or the events name. */
-  async load(events: PipelineEvent[]): Promise<void> {
+  /**
+   * The users' conversations, and the agent messages their replies and
+   * reactions name: started at once, to go out with the statements the
+   * caller started before (the fences, the dedupe) in one round trip.
+   */
+  loadConversations(events: PipelineEvent[]): Promise<unknown> {
     const phones = [...new Set(events.map((event) => event.key))];
-    if (phones.length === 0) return;
-    const rows = await this.tx.select().from(conversations).where(inTexts(conversations.phone, phones)).prepare('batch_conversations').execute();
-    for (const row of rows) this.conversations.set(row.phone, restoreConversation(this.deps.conversationMachine, row));
+    if (phones.length === 0) return Promise.resolve();
+    const restoring = this.tx
+      .select()
+      .from(conversations)
+      .where(inTexts(conversations.phone, phones))
+      .prepare('batch_conversations')
+      .execute()
+      .then((rows) => {
+        for (const row of rows) this.conversations.set(row.phone, restoreConversation(this.deps.conversationMachine, row));
+      });
+    return inOrder([restoring, this.loadCrmKeys(events)]);
+  }
+
+  /** Every ticket the loaded conversations or the events name (after `loadConversations`). */
+  async loadTickets(events: PipelineEvent[]): Promise<void> {
     const ticketIds = new Set<string>();
     for (const state of this.conversations.values()) {
       const { ticketId, surveyTicketId } = state.snapshot.context;
@@ -90,8 +106,7 @@ export class Batch implements EffectHost {
     for (const event of events) {
       if ('ticketId' in event.data && typeof event.data.ticketId === 'string') ticketIds.add(event.data.ticketId);
     }
-    await this.loadTickets([...ticketIds]);
-    await this.loadCrmKeys(events);
+    await this.loadTicketsById([...ticketIds]);
   }
 
   /** The messages the batch's replies and reactions point at, when an agent sent them with an Idempotency-Key. */
@@ -113,7 +128,7 @@ export class Batch implements EffectHost {
   }
 
   /** Restores the tickets not loaded yet; an old snapshot's missing deadlines are armed as it is restored. */
-  private async loadTickets(ticketIds: string[]): Promise<void> {
+  private async loadTicketsById(ticketIds: string[]): Promise<void> {
     const missing = ticketIds.filter((ticketId) => !this.tickets.has(ticketId));
     if (missing.length === 0) return;
     const ticketRows = await this.tx.select().from(tickets).where(inTexts(tickets.id, missing)).prepare('batch_tickets').execute();
@@ -150,7 +165,7 @@ export class Batch implements EffectHost {
   /** History first; an agent's message it failed goes to its ticket, which may not be among the batch's yet (closed since). */
   private async applyStatus(origin: Origin, update: StatusUpdate): Promise<void> {
     for (const failure of await applyStatus(this.tx, update)) {
-      await this.loadTickets([failure.ticketId]);
+      await this.loadTicketsById([failure.ticketId]);
       await this.sendToTicket(origin, failure.ticketId, { type: 'whatsapp.agent_message.failed', at: origin.at, failure });
     }
   }
@@ -228,23 +243,26 @@ export class Batch implements EffectHost {
     return `TK-${new Date(at).getUTCFullYear()}-${String(row!.n).padStart(6, '0')}`;
   }
 
+  /** Every row the batch decided, in one round trip: tickets before the rows that reference them. */
   async flush(): Promise<void> {
     const { tx } = this;
     const now = new Date();
+    const writes: Promise<unknown>[] = [];
     const dirtyConversations = [...this.conversations.entries()].filter(([, state]) => state.dirty);
     if (dirtyConversations.length > 0) {
       const rows = dirtyConversations.map(([phone, state]) => projectConversation(this.deps.conversationMachine, phone, state, now));
-      await insertRows(tx, conversations, rows, CONVERSATION_UPSERT);
+      writes.push(insertRows(tx, conversations, rows, CONVERSATION_UPSERT));
     }
     const dirtyTickets = [...this.tickets.values()].filter((state) => state.dirty);
     if (dirtyTickets.length > 0) {
       const rows = dirtyTickets.map((state) => projectTicket(this.deps.handoverMachine, state));
-      await insertRows(tx, tickets, rows, TICKET_UPSERT);
+      writes.push(insertRows(tx, tickets, rows, TICKET_UPSERT));
       // The KPI row moves with its ticket, in the same transaction; a relayed message leaves it as it was.
       const changedKpis = rows.map(kpiRow).filter((kpis, index) => JSON.stringify(kpis) !== dirtyTickets[index]!.kpisAsStored);
-      if (changedKpis.length > 0) await insertRows(tx, ticketKpis, changedKpis, KPI_UPSERT);
+      if (changedKpis.length > 0) writes.push(insertRows(tx, ticketKpis, changedKpis, KPI_UPSERT));
     }
-    await this.rows.write(tx);
+    writes.push(...this.rows.write(tx));
+    await inOrder(writes);
   }
 
   private logFiring(origin: Origin, fired: { timer: string; dueAt: string; ticketId?: string }): void {

@@ -1,4 +1,4 @@
-import { preparedStatement, runPrepared } from '../../db/bulk';
+import { inOrder, preparedStatement, runPrepared } from '../../db/bulk';
 import type { Database, Tx } from '../../db/client';
 import type { StreamEntry } from '../../events';
 import type { Logger } from '../../logger';
@@ -59,11 +59,17 @@ export function createRuntime(deps: RuntimeDeps) {
     const afterCommit = new AfterCommit(deps.logger, deps.metrics);
     const entries = batches.flatMap((batch) => batch.entries);
     const result = await deps.database.db.transaction(async (tx) => {
-      if (options.lockTimeoutMs) await runPrepared(tx, LOCK_TIMEOUT, [`${options.lockTimeoutMs}ms`]);
-      for (const batch of batches) await batch.fence?.(tx);
-      const fresh = await claimFreshEvents(tx, entries);
       const batch = new Batch(batchDeps, tx, afterCommit);
-      await batch.load(fresh.map((entry) => entry.event));
+      // One round trip, run by the server in this order: each fence first, so nothing is read before an ex-owner's
+      // transaction on the partition has ended; the conversations of every entry (a duplicate's too: left untouched).
+      const fences: Promise<unknown>[] = [
+        ...(options.lockTimeoutMs ? [runPrepared(tx, LOCK_TIMEOUT, [`${options.lockTimeoutMs}ms`])] : []),
+        ...batches.flatMap((partition) => (partition.fence ? [partition.fence(tx)] : [])),
+      ];
+      const claiming = claimFreshEvents(tx, entries);
+      await inOrder([...fences, claiming, batch.loadConversations(entries.map((entry) => entry.event))]);
+      const fresh = await claiming;
+      await batch.loadTickets(fresh.map((entry) => entry.event));
       for (const { event } of fresh) await batch.apply(event);
       await batch.flush();
       return { applied: fresh.length, duplicates: entries.length - fresh.length };

@@ -92,14 +92,19 @@ export class BatchRows {
     this.timerWrites.push(...writes);
   }
 
-  /** Ticket events reference their ticket: the tickets are written before this. */
-  async write(tx: Tx): Promise<void> {
-    if (this.ticketEvents.length > 0) await insertRows(tx, ticketEvents, this.ticketEvents);
+  /**
+   * Starts the writes, in the order the server must run them (see `inOrder`):
+   * ticket events reference their ticket, so the tickets are started before this.
+   */
+  write(tx: Tx): Promise<unknown>[] {
+    const writes: Promise<unknown>[] = [];
+    if (this.ticketEvents.length > 0) writes.push(insertRows(tx, ticketEvents, this.ticketEvents));
     // A redelivered inbound message (same wamid) is history already.
-    if (this.messages.length > 0) await insertRows(tx, messages, this.messages, 'on conflict do nothing');
-    if (this.outbox.length > 0) await insertRows(tx, outbox, this.outbox);
+    if (this.messages.length > 0) writes.push(insertRows(tx, messages, this.messages, 'on conflict do nothing'));
+    if (this.outbox.length > 0) writes.push(insertRows(tx, outbox, this.outbox));
     const { cleared, armed } = settleTimerWrites(this.timerWrites);
-    if (cleared.length > 0) await deleteWhereIn(tx, timers, timers.id, cleared);
-    if (armed.length > 0) await insertRows(tx, timers, armed, REARM_TIMER);
+    if (cleared.length > 0) writes.push(deleteWhereIn(tx, timers, timers.id, cleared));
+    if (armed.length > 0) writes.push(insertRows(tx, timers, armed, REARM_TIMER));
+    return writes;
   }
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { asc, eq, sql } from 'drizzle-orm';
 import { openDatabase, type Database } from '../../../src/db/client';
-import { deleteWhereIn, inTexts, insertRows, preparedStatement, runPrepared, upsertTail } from '../../../src/db/bulk';
+import { deleteWhereIn, inOrder, inTexts, insertRows, preparedStatement, runPrepared, upsertTail } from '../../../src/db/bulk';
 import { messages, outbox, processedEvents, tickets, timers } from '../../../src/db/schema';
 import { createTestDatabase } from '../../support/harness';
 
@@ -40,20 +40,25 @@ describe('insertRows', () => {
     expect(stored.every((row) => row.status === 'pending' && row.attempts === 0)).toBe(true);
   });
 
-  test('a row that leaves a defaulted column out gets its default even between rows that give it, and the order holds', async () => {
-    const given = new Date('2026-01-01T00:00:00.000Z');
-    const base = { kind: 'crm.user_message' as const, lane: 'crm:bulk-defaults', payload: {}, ticketId: null };
-    await insertRows(database.db, outbox, [
-      { ...base, idempotencyKey: 'bulk-default-0', nextAttemptAt: given },
-      { ...base, idempotencyKey: 'bulk-default-1' },
-      { ...base, idempotencyKey: 'bulk-default-2', nextAttemptAt: given },
-    ]);
-    const stored = await database.db.select().from(outbox).where(eq(outbox.lane, 'crm:bulk-defaults')).orderBy(asc(outbox.id));
-    expect(stored.map((row) => row.idempotencyKey)).toEqual(['bulk-default-0', 'bulk-default-1', 'bulk-default-2']);
-    expect(stored[0]!.nextAttemptAt.toISOString()).toBe(given.toISOString());
-    expect(stored[1]!.nextAttemptAt.getTime()).toBeGreaterThan(Date.now() - 60_000);
-    expect(stored[2]!.nextAttemptAt.toISOString()).toBe(given.toISOString());
-  });
+  for (const where of ['pool', 'transaction'] as const) {
+    test(`a row that leaves a defaulted column out gets its default even between rows that give it, and the order holds (${where})`, async () => {
+      const given = new Date('2026-01-01T00:00:00.000Z');
+      const lane = `crm:bulk-defaults-${where}`;
+      const base = { kind: 'crm.user_message' as const, lane, payload: {}, ticketId: null };
+      const rows = [
+        { ...base, idempotencyKey: `${lane}-0`, nextAttemptAt: given },
+        { ...base, idempotencyKey: `${lane}-1` },
+        { ...base, idempotencyKey: `${lane}-2`, nextAttemptAt: given },
+      ];
+      if (where === 'pool') await insertRows(database.db, outbox, rows);
+      else await database.db.transaction((tx) => insertRows(tx, outbox, rows));
+      const stored = await database.db.select().from(outbox).where(eq(outbox.lane, lane)).orderBy(asc(outbox.id));
+      expect(stored.map((row) => row.idempotencyKey)).toEqual(rows.map((row) => row.idempotencyKey));
+      expect(stored[0]!.nextAttemptAt.toISOString()).toBe(given.toISOString());
+      expect(stored[1]!.nextAttemptAt.getTime()).toBeGreaterThan(Date.now() - 60_000);
+      expect(stored[2]!.nextAttemptAt.toISOString()).toBe(given.toISOString());
+    });
+  }
 
   test('returns what `returning` gives, and `on conflict do nothing` keeps the first write', async () => {
     const first = await insertRows(database.db, processedEvents, [{ id: 'bulk:a', streamEntryId: '1-0' }], 'on conflict do nothing returning "id"');
@@ -136,4 +141,18 @@ test('a fixed statement runs prepared, with its parameters, on the pool or in a 
   expect(await runPrepared(database.db, statement, [41])).toEqual([{ n: 42 }]);
   const inTransaction = await database.db.transaction((tx) => runPrepared(tx, statement, [1]));
   expect(inTransaction).toEqual([{ n: 2 }]);
+});
+
+test('statements started together run in the order started, and the first failure is the one reported', async () => {
+  const step = preparedStatement("select nextval('bulk_probe') as n");
+  await database.rows(database.db, sql`create sequence if not exists bulk_probe`);
+  const numbers = await database.db.transaction((tx) => inOrder([runPrepared(tx, step, []), runPrepared(tx, step, []), runPrepared(tx, step, [])]));
+  const [first, second, third] = numbers.map((rows) => Number((rows as { n: string }[])[0]!.n));
+  expect([second! - first!, third! - second!]).toEqual([1, 1]);
+
+  const failure = await database.db
+    .transaction((tx) => inOrder([runPrepared(tx, step, []), runPrepared(tx, preparedStatement('select 1 / 0'), []), runPrepared(tx, step, [])]))
+    .catch((error: Error & { cause?: { code?: string } }) => error.cause?.code ?? (error as { code?: string }).code);
+  // Division by zero (22012), not the aborted transaction (25P02) the statement after it met.
+  expect(failure).toBe('22012');
 });
