@@ -73,7 +73,7 @@ async function startService(options: { sendsPerSecond: number; counted: boolean 
   await stopService();
   const port = freePort();
   const profile = process.env.CPU_PROFILE === '1' && !options.counted ? ['--cpu-prof-md', '--cpu-prof-dir=/tmp/hb-e2e-profile'] : [];
-  const child = Bun.spawn(['bun', ...profile, ...(process.env.PRELOAD ? ['--preload', process.env.PRELOAD] : []), 'src/index.ts'], {
+  const child = Bun.spawn(['bun', ...profile, ...(process.env.PRELOAD ? ['--preload', join(ROOT, process.env.PRELOAD)] : []), 'src/index.ts'], {
     cwd: ROOT,
     env: childEnvironment({
       PORT: String(port),

@@ -5,7 +5,7 @@ import type { CrmClient } from '../integrations/crm';
 import type { CustomerDirectory } from '../integrations/customers';
 import type { WhatsAppClient } from '../integrations/whatsapp';
 import type { Logger } from '../logger';
-import type { Metrics } from '../metrics';
+import { childFor, type Metrics } from '../metrics';
 import { createPoller } from '../poller';
 import type { Producer } from '../streams/producer';
 import { createBreakers, type BreakerOptions } from './breakers';
@@ -58,6 +58,10 @@ export function createDispatcher(deps: DispatcherDeps) {
   const held = new Map<number, number>();
   const validFor = deps.leaseMs * 0.8;
   const breakers = createBreakers(deps.breaker, metrics, logger);
+  const deliveries = childFor((kindAndOutcome) => {
+    const [kind, outcome] = kindAndOutcome.split('\u0000');
+    return metrics.outboxDeliveries.labels({ kind, outcome });
+  });
   /** Deliveries finished while the previous ones were being recorded go in one statement. */
   const recordDone = createGroupCommit((items: (Delivered & { row: OutboxRow })[]) => repository.doneAll(items));
   /** The loop claims again once this many slots are free (or none is busy). */
@@ -88,23 +92,25 @@ export function createDispatcher(deps: DispatcherDeps) {
   /** Delivers one claimed row and records what came of it. */
   async function deliverRow(row: OutboxRow): Promise<void> {
     const delivery = await attempt(row);
-    const log = { event: 'outbox.delivery', outboxId: row.id, kind: row.kind, lane: maskLane(row.lane), ticketId: row.ticketId, attempt: row.attempts };
+    // Built only for a line that is written: a delivered row logs at debug, off in production.
+    const log = () => ({ event: 'outbox.delivery', outboxId: row.id, kind: row.kind, lane: maskLane(row.lane), ticketId: row.ticketId, attempt: row.attempts });
+    const counted = (outcome: string) => deliveries(`${row.kind}\u0000${outcome}`).inc();
     if (!delivery) {
-      logger.warn(log, 'outbox row lease lapsed before its call; left to the dispatcher that holds it now');
+      logger.warn(log(), 'outbox row lease lapsed before its call; left to the dispatcher that holds it now');
       return;
     }
     const decision = decide(row, delivery, deps.maxAttempts);
     switch (decision.kind) {
       case 'defer':
         await repository.defer(row, decision.retryInMs);
-        metrics.outboxDeliveries.inc({ kind: row.kind, outcome: 'deferred' });
-        logger.debug({ ...log, reason: decision.reason }, 'row deferred without an attempt');
+        counted('deferred');
+        logger.debug({ ...log(), reason: decision.reason }, 'row deferred without an attempt');
         return;
       case 'in_doubt':
         await repository.markInDoubt(row, decision.error, deps.reconcileAfterMs);
-        metrics.outboxDeliveries.inc({ kind: row.kind, outcome: 'in_doubt' });
+        counted('in_doubt');
         logger.warn(
-          { ...log, error: decision.error, reconcileInMs: deps.reconcileAfterMs },
+          { ...log(), error: decision.error, reconcileInMs: deps.reconcileAfterMs },
           'send outcome unknown; waiting for its status webhook before any resend',
         );
         return;
@@ -113,21 +119,21 @@ export function createDispatcher(deps: DispatcherDeps) {
         // which the CRM dedupes by Idempotency-Key and the worker by the event id.
         if (delivery.feedback) await deps.producer.publish([delivery.feedback]);
         await recordDone({ row, ...decision });
-        metrics.outboxDeliveries.inc({ kind: row.kind, outcome: decision.reconciledBy ? 'reconciled' : 'delivered' });
-        if (decision.reconciledBy) logger.info({ ...log, status: decision.reconciledBy }, 'send reconciled by its status webhook; not sent again');
-        else logger.debug(log, 'outbox row delivered');
+        counted(decision.reconciledBy ? 'reconciled' : 'delivered');
+        if (decision.reconciledBy) logger.info({ ...log(), status: decision.reconciledBy }, 'send reconciled by its status webhook; not sent again');
+        else if (logger.isLevelEnabled('debug')) logger.debug(log(), 'outbox row delivered');
         return;
       case 'retry':
         await repository.retry(row, decision.error, decision.retryInMs);
-        metrics.outboxDeliveries.inc({ kind: row.kind, outcome: 'retry' });
-        logger.warn({ ...log, retryInMs: decision.retryInMs, error: decision.error }, 'outbox delivery failed; will retry');
+        counted('retry');
+        logger.warn({ ...log(), retryInMs: decision.retryInMs, error: decision.error }, 'outbox delivery failed; will retry');
         return;
       case 'fail': {
         const feedback = deliverers[destinationOf(row.kind)].failureFeedback(row, decision.graphError, decision.error);
         if (feedback) await deps.producer.publish([feedback]);
         await repository.fail(row, decision);
-        metrics.outboxDeliveries.inc({ kind: row.kind, outcome: 'failed' });
-        logger.error({ ...log, error: decision.error, retryable: decision.retryable }, 'outbox delivery failed for good');
+        counted('failed');
+        logger.error({ ...log(), error: decision.error, retryable: decision.retryable }, 'outbox delivery failed for good');
         return;
       }
     }
