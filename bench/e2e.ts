@@ -6,7 +6,7 @@
  * and a Graph API fake on loopback that answer at once (keep-alive). It opens
  * TICKETS tickets with an agent, then measures:
  *   profile  PROFILE_MESSAGES user and as many agent messages, the service's Postgres
- *            traffic through a counting proxy: statements, round trips and Redis commands per event;
+ *            traffic through a counting proxy: statements, replies awaited, socket writes and Redis commands per event;
  *   (a) burst    BURST user messages, CONCURRENCY in flight: sustained msg/s at the CRM fake;
  *   (b) steady   RATE msg/s for SECONDS: latency from the webhook's 200 to the CRM call, and RSS every 5 s;
  *   (c) agents   AGENT_BURST send-message calls counted at the Graph fake, shaping raised
@@ -256,7 +256,8 @@ try {
   figures.perEvent = {
     events,
     statements: (pgAfter.statements - pgBefore.statements) / events,
-    roundTrips: (pgAfter.roundTrips - pgBefore.roundTrips) / events,
+    replies: (pgAfter.replies - pgBefore.replies) / events,
+    writes: (pgAfter.writes - pgBefore.writes) / events,
     redis: [...redisAfter]
       .map(([command, calls]) => [command, (calls - (redisBefore.get(command) ?? 0)) / events] as const)
       .filter(([, calls]) => calls >= 0.01)
@@ -264,7 +265,9 @@ try {
   };
   account('profile users', profileUsers.ids, atCrm);
   account('profile agents', profileAgents.keys, atGraph);
-  log(`profile: ${figures.perEvent.statements.toFixed(2)} statements, ${figures.perEvent.roundTrips.toFixed(2)} Postgres round trips an event`);
+  log(
+    `profile: ${figures.perEvent.statements.toFixed(2)} statements, ${figures.perEvent.replies.toFixed(2)} replies awaited, ${figures.perEvent.writes.toFixed(2)} socket writes to Postgres an event`,
+  );
   log(`profile: Redis commands an event: ${figures.perEvent.redis.map(([command, calls]) => `${command} ${calls.toFixed(2)}`).join(', ')}`);
 
   await startService({ sendsPerSecond: SENDS_RAISED, counted: false });

@@ -9,8 +9,14 @@ import type { Socket } from 'bun';
 export interface PostgresCounts {
   /** Simple-protocol queries ('Q') plus extended-protocol executions ('E'): statements. */
   statements: number;
-  /** 'Q' and 'S' (Sync) messages: each waits for a reply, so each is a round trip. */
-  roundTrips: number;
+  /**
+   * 'Q', 'S' (Sync) and 'H' (Flush, a describe before the bind) messages:
+   * each waits for a reply. Statements sent together (pipelined) wait
+   * together, so these count the replies, not the waits: see `writes`.
+   */
+  replies: number;
+  /** Chunks the proxy received from the service: its socket writes, a pipelined group usually one. */
+  writes: number;
 }
 
 interface Connection {
@@ -23,7 +29,7 @@ interface Connection {
 
 /** A TCP proxy to Postgres that counts what the client sends; it adds one loopback hop. */
 export function startCountingPostgresProxy(host: string, port: number) {
-  const counts: PostgresCounts = { statements: 0, roundTrips: 0 };
+  const counts: PostgresCounts = { statements: 0, replies: 0, writes: 0 };
 
   function count(connection: Connection, chunk: Uint8Array): void {
     let bytes = connection.rest.length > 0 ? Buffer.concat([connection.rest, chunk]) : chunk;
@@ -41,7 +47,7 @@ export function startCountingPostgresProxy(host: string, port: number) {
       const length = new DataView(bytes.buffer, bytes.byteOffset + offset + 1).getInt32(0);
       if (bytes.length - offset < 1 + length) break;
       if (type === 'Q' || type === 'E') counts.statements++;
-      if (type === 'Q' || type === 'S') counts.roundTrips++;
+      if (type === 'Q' || type === 'S' || type === 'H') counts.replies++;
       offset += 1 + length;
     }
     bytes = bytes.subarray(offset);
@@ -68,6 +74,7 @@ export function startCountingPostgresProxy(host: string, port: number) {
         connection.early = [];
       },
       data(client, data) {
+        counts.writes++;
         count(client.data, data);
         if (client.data.upstream) client.data.upstream.write(data);
         else client.data.early.push(Uint8Array.from(data));

@@ -2,7 +2,7 @@
 
 export interface Figures {
   load: string[];
-  perEvent: { events: number; statements: number; roundTrips: number; redis: (readonly [string, number])[] };
+  perEvent: { events: number; statements: number; replies: number; writes: number; redis: (readonly [string, number])[] };
   burst: { count: number; seconds: number; rate: number };
   steady: { rate: number; seconds: number; p50: number; p95: number; p99: number; max: number; rss: number[] };
   agents: { count: number; seconds: number; rate: number; graphRate: number; sendsPerSecond: number };
@@ -36,7 +36,7 @@ Load average (1, 5, 15 min) at each phase: ${f.load.join('; ')}.
 
 Per event (${f.perEvent.events} events, half user messages relayed to the CRM, half agent messages sent to WhatsApp;
 counted through a proxy in front of Postgres and with INFO commandstats on the benchmark's own redis-server):
-${f.perEvent.statements.toFixed(2)} Postgres statements, ${f.perEvent.roundTrips.toFixed(2)} Postgres round trips;
+${f.perEvent.statements.toFixed(2)} Postgres statements, ${f.perEvent.replies.toFixed(2)} replies awaited (statements sent together wait together), ${f.perEvent.writes.toFixed(2)} socket writes;
 Redis commands: ${f.perEvent.redis.map(([command, calls]) => `${command} ${calls.toFixed(2)}`).join(', ')}.
 ${END}`;
 }
