@@ -130,7 +130,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     });
     const applyCoalesced = createCoalescer<PartitionBatch>({
       // A group must not wait on one partition's lock (a fence held by a paused ex-owner's transaction): past a second
-      // it fails, and each batch goes alone, the others at once.
+      // it fails, and each batch goes alone, beside the next groups.
       applyTogether: async (batches) => void (await runtime.applyBatches(batches, { lockTimeoutMs: GROUP_LOCK_TIMEOUT_MS })),
       applyAlone: async (batch) => void (await runtime.applyBatches([batch])),
     });

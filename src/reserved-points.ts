@@ -53,10 +53,13 @@ export function reservedPoints(limiter: RateLimiterAbstract, points: number) {
   };
 
   async function reserve(key: string, entry: Held): Promise<Reservation> {
+    // The window's end is counted from before the request: Redis measured msBeforeNext later than that, so the block
+    // is never spent after its window ended (it may end a round trip early, unspent).
+    const sentAt = Date.now();
     try {
       const result = await limiter.consume(key, block);
       entry.left = block;
-      entry.until = Date.now() + result.msBeforeNext;
+      entry.until = sentAt + result.msBeforeNext;
       return GRANTED;
     } catch (rejection) {
       if (rejection instanceof RateLimiterRes) return { granted: false, msBeforeNext: rejection.msBeforeNext };

@@ -11,18 +11,41 @@ const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, 'g');
 
 export const isStorableText = (text: string): boolean => !UNSTORABLE.test(text);
 
-/**
- * JSON text whose strings parse into NUL or an unpaired surrogate shows it in
- * its escapes: `\u0000`, or a surrogate escape without its pair. A raw NUL or
- * control character is not JSON at all (the parse fails), and text decoded
- * from UTF-8 never holds a lone surrogate (a broken sequence becomes U+FFFD).
- * Errs only one way: an escaped backslash before such an escape also counts.
- */
-const UNSTORABLE_ESCAPE =
-  /\\u0000|\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}/;
+/** Any escape that could be NUL or a surrogate (a superset: it ignores whether the backslash is itself escaped). */
+const MAYBE_UNSTORABLE_ESCAPE = /\\u(?:0000|[dD][89a-fA-F])/;
+/** The escapes that matter, with the backslashes before them: an odd run means the last one escapes the `u`. */
+const NUL_OR_SURROGATE_ESCAPE = /(\\+)u(0000|[dD][89a-fA-F][0-9a-fA-F]{2})/g;
 
-/** Whether parsing this JSON text may give a text Postgres cannot store: when not, the parsed value needs no `cleanJson`. */
-export const mayParseUnstorable = (jsonText: string): boolean => UNSTORABLE_ESCAPE.test(jsonText);
+/**
+ * Whether parsing this JSON text may give a text Postgres cannot store: a
+ * `\u0000` escape, or a surrogate escape without its pair. When not, the
+ * parsed value needs no `cleanJson` walk. A raw NUL or control character is
+ * not JSON at all (the parse fails), and text decoded from UTF-8 never holds
+ * a lone surrogate (a broken sequence becomes U+FFFD), so escapes are the
+ * only way in. Most deliveries have none, and are answered by one regex; an
+ * escaped surrogate pair (an emoji, as Meta escapes it) is scanned.
+ */
+export function mayParseUnstorable(jsonText: string): boolean {
+  if (!MAYBE_UNSTORABLE_ESCAPE.test(jsonText)) return false;
+  /** Where the last high surrogate's escape ended, while it waits for its low half. */
+  let highEndsAt = -1;
+  for (const match of jsonText.matchAll(NUL_OR_SURROGATE_ESCAPE)) {
+    const [whole, backslashes, hex] = match as unknown as [string, string, string];
+    // `\\u…` is a backslash, then text: only an odd run of backslashes escapes the `u`.
+    if (backslashes.length % 2 === 0) continue;
+    const escapeAt = match.index! + backslashes.length - 1;
+    const unit = Number.parseInt(hex, 16);
+    if (unit === 0) return true;
+    if (unit >= 0xdc00) {
+      if (highEndsAt !== escapeAt) return true;
+      highEndsAt = -1;
+    } else {
+      if (highEndsAt !== -1) return true;
+      highEndsAt = match.index! + whole.length;
+    }
+  }
+  return highEndsAt !== -1;
+}
 
 /** The text without its NUL characters and unpaired surrogates. */
 export const storableText = (text: string): string => text.replace(UNSTORABLE_ALL, '');

@@ -46,8 +46,10 @@ export async function runPrepared<T = Record<string, unknown>>(executor: Executo
 
 /**
  * Statements issued together on one connection: postgres.js sends them in
- * the order they were started (pipelined, one round trip) and the server
- * runs them in that order. Resolves with their results, or throws the error
+ * the order they were started, without waiting for each answer (once each
+ * is prepared on the connection; one it has not prepared yet is described
+ * first, and those behind it wait for that), and the server runs them in
+ * that order. Resolves with their results, or throws the error
  * of the first that failed: those after it fail only because the
  * transaction was aborted (25P02), and the first error is the one that says
  * whether retrying can help.
@@ -104,7 +106,8 @@ function runsOf(rows: Row[], columns: Record<string, PgColumn>): { keys: string[
  */
 export async function insertRows<T extends PgTable>(executor: Executor, table: T, rows: T['$inferInsert'][], tail = ''): Promise<Row[]> {
   const columns = getTableColumns(table) as Record<string, PgColumn>;
-  const statementsOf = runsOf(rows as Row[], columns).map((run) => () => {
+  // Everything that can throw is done before the first statement starts: none is left running unheard.
+  const prepared = runsOf(rows as Row[], columns).map((run) => {
     const names = run.keys.map((key) => columns[key]!.name);
     const statement = statementFor(`insert:${getTableName(table)}:${names.join(',')}:${tail}`, () => {
       const list = names.map(quoted).join(', ');
@@ -114,16 +117,37 @@ export async function insertRows<T extends PgTable>(executor: Executor, table: T
         `from rows from (jsonb_to_recordset($1::jsonb) as (${definitions})) with ordinality as r(${list}, "ordinality") order by "ordinality" ${tail}`
       ).trimEnd();
     });
-    const json = JSON.stringify(run.rows.map((row) => Object.fromEntries(run.keys.map((key) => [columns[key]!.name, row[key] ?? null]))));
-    return runPrepared<Row>(executor, statement, [json]);
+    const records = run.rows.map((row) => Object.fromEntries(run.keys.map((key) => [columns[key]!.name, columnValue(row[key], columns[key]!)])));
+    return { statement, json: storableJson(JSON.stringify(records)) };
   });
+  const start = ({ statement, json }: (typeof prepared)[number]) => runPrepared<Row>(executor, statement, [json]);
   // In a transaction (one connection) every run is started at once: they go out together, in order, with the
   // caller's other statements. On the pool they could land on different connections: one after the other.
-  if (is(executor, PgTransaction)) return (await inOrder(statementsOf.map((start) => start()))).flat();
+  if (is(executor, PgTransaction)) return (await inOrder(prepared.map(start))).flat();
   const returned: Row[] = [];
-  for (const start of statementsOf) returned.push(...(await start()));
+  for (const run of prepared) returned.push(...(await start(run)));
   return returned;
 }
+
+/**
+ * A column's value as JSON will carry it. JSON has no invalid date and no
+ * infinite number: they would arrive as null. Drizzle's `VALUES` threw on
+ * them (a RangeError, which the worker treats as the data's fault), and so
+ * does this.
+ */
+function columnValue(value: unknown, column: PgColumn): unknown {
+  if (value instanceof Date && Number.isNaN(value.getTime())) throw new RangeError(`${column.name}: invalid date`);
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new RangeError(`${column.name}: ${value} is not a finite number`);
+  return value ?? null;
+}
+
+/**
+ * JSON.stringify writes a lone surrogate as its escape, which jsonb refuses
+ * for the whole statement; postgres.js sent it as U+FFFD (a text parameter is
+ * encoded as UTF-8), and so does this. Only an odd run of backslashes escapes.
+ */
+const LONE_SURROGATE_ESCAPE = /(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g;
+const storableJson = (json: string) => (json.includes('\\ud') ? json.replace(LONE_SURROGATE_ESCAPE, '$1\\ufffd') : json);
 
 /** The keys of `table` a later write may change: all but `fixed` and the columns Postgres computes. */
 export function updatableColumns<T extends PgTable>(table: T, fixed: readonly (keyof T['$inferSelect'])[]): string[] {

@@ -10,10 +10,14 @@
  * A group that fails is not anyone's fault in particular: each of its
  * batches is then applied on its own, as if it had come alone, so a fenced
  * partition gets its FencedError, a bad entry fails only its own partition
- * (whose reader then isolates it), and the others commit.
+ * (whose reader then isolates it), and the others commit. Those retries run
+ * beside the next groups, never in front of them: a batch that waits on a
+ * lock (a fence held by a paused ex-owner's open transaction, for as long as
+ * that lasts) holds up its own partition only. `applyTogether` is expected
+ * to give up on a lock it waits on too long; `applyAlone` waits.
  */
 export function createCoalescer<Batch>(options: {
-  /** Applies several batches in one transaction. */
+  /** Applies one or more batches in one transaction, giving up on a lock it waits on too long. */
   applyTogether(batches: Batch[]): Promise<void>;
   /** Applies one batch in a transaction of its own. */
   applyAlone(batch: Batch): Promise<void>;
@@ -21,22 +25,21 @@ export function createCoalescer<Batch>(options: {
   let queue: { batch: Batch; resolve(): void; reject(error: unknown): void }[] = [];
   let applying = false;
 
-  const alone = (entry: (typeof queue)[number]) => options.applyAlone(entry.batch).then(entry.resolve, entry.reject);
+  const alone = (entry: (typeof queue)[number]) =>
+    Promise.resolve()
+      .then(() => options.applyAlone(entry.batch))
+      .then(entry.resolve, entry.reject);
 
   async function drain(): Promise<void> {
     applying = true;
     while (queue.length > 0) {
       const group = queue;
       queue = [];
-      if (group.length === 1) {
-        await alone(group[0]!);
-        continue;
-      }
       try {
         await options.applyTogether(group.map((entry) => entry.batch));
         for (const entry of group) entry.resolve();
       } catch {
-        await Promise.all(group.map(alone));
+        for (const entry of group) void alone(entry);
       }
     }
     applying = false;

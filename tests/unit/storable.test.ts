@@ -80,6 +80,13 @@ describe('whether a JSON text may parse into what Postgres refuses', () => {
     [String.raw`{"text":"\ud800x"}`, true],
     [String.raw`{"text":"x\udc4b"}`, true],
     [String.raw`{"text":"\ud83d"}`, true],
+    // A backslash that is itself escaped makes what follows plain text: "\\uD800" is six characters.
+    [String.raw`{"text":"\\uD800\uDC00"}`, true],
+    [String.raw`{"text":"\\uD83D"}`, false],
+    [String.raw`{"text":"\\\uD83D\uDE00"}`, false],
+    [String.raw`{"text":"\\u0000"}`, false],
+    [String.raw`{"text":"\uD83D\u00e9"}`, true],
+    [String.raw`{"text":"\uD83D\uD83D\uDE00"}`, true],
   ];
   for (const [text, expected] of cases) {
     test(`${text}: ${expected ? 'may' : 'cannot'}`, () => {
@@ -96,6 +103,21 @@ test('any text Postgres refuses, serialised as JSON plainly or with every non-AS
   fc.assert(
     fc.property(fc.array(codeUnit, { maxLength: 12 }), (units) => {
       const text = units.join('');
+      if (isStorableText(text)) return;
+      expect(mayParseUnstorable(JSON.stringify({ text }))).toBe(true);
+      expect(mayParseUnstorable(`{"text":${metaEscaped(text)}}`)).toBe(true);
+    }),
+    { numRuns: 5000 },
+  );
+});
+
+test('texts made of backslashes, escape-like letters and surrogates: every one Postgres refuses is caught', () => {
+  // Whole escape-shaped words, so that "\\" + "uD83D" (text that looks like an escape) comes up often.
+  const piece = fc.constantFrom('\\', 'uD83D', 'ud83d', 'uDE00', 'u0000', 'u00e9', '\ud83d', '\ude00', '\u0000', 'a', 'é');
+  const metaEscaped = (text: string) => JSON.stringify(text).replace(/[\u0080-\uffff]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 16 }), (pieces) => {
+      const text = pieces.join('');
       if (isStorableText(text)) return;
       expect(mayParseUnstorable(JSON.stringify({ text }))).toBe(true);
       expect(mayParseUnstorable(`{"text":${metaEscaped(text)}}`)).toBe(true);

@@ -78,7 +78,7 @@ export class Batch implements EffectHost {
   /**
    * The users' conversations, and the agent messages their replies and
    * reactions name: started at once, to go out with the statements the
-   * caller started before (the fences, the dedupe) in one round trip.
+   * caller started before (the fences, the dedupe), pipelined.
    */
   loadConversations(events: PipelineEvent[]): Promise<unknown> {
     const phones = [...new Set(events.map((event) => event.key))];
@@ -243,7 +243,7 @@ export class Batch implements EffectHost {
     return `TK-${new Date(at).getUTCFullYear()}-${String(row!.n).padStart(6, '0')}`;
   }
 
-  /** Every row the batch decided, in one round trip: tickets before the rows that reference them. */
+  /** Every row the batch decided, pipelined: tickets before the rows that reference them. */
   async flush(): Promise<void> {
     const { tx } = this;
     const now = new Date();

@@ -34,8 +34,8 @@ export interface RuntimeDeps {
 }
 
 /**
- * Applies stream events to the actors. One call handles one batch of one
- * partition in one Postgres transaction: dedupe, load the snapshots, run
+ * Applies stream events to the actors. One call handles the batches of one
+ * or more partitions in one Postgres transaction: fence, dedupe, load the snapshots, run
  * XState's pure `transition()`, and write snapshots, history, outbox rows and
  * ticket events together. Nothing leaves the process here: the outbox does
  * that after the commit.
@@ -60,7 +60,7 @@ export function createRuntime(deps: RuntimeDeps) {
     const entries = batches.flatMap((batch) => batch.entries);
     const result = await deps.database.db.transaction(async (tx) => {
       const batch = new Batch(batchDeps, tx, afterCommit);
-      // One round trip, run by the server in this order: each fence first, so nothing is read before an ex-owner's
+      // Sent together (pipelined) and run by the server in this order: each fence first, so nothing is read before an ex-owner's
       // transaction on the partition has ended; the conversations of every entry (a duplicate's too: left untouched).
       const fences: Promise<unknown>[] = [
         ...(options.lockTimeoutMs ? [runPrepared(tx, LOCK_TIMEOUT, [`${options.lockTimeoutMs}ms`])] : []),

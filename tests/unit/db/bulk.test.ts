@@ -102,6 +102,41 @@ describe('insertRows', () => {
     expect(String(refused)).toStartWith('22');
   });
 
+  test('a lone surrogate is stored as U+FFFD, as postgres.js sent it; an escaped backslash before "ud800" stays text', async () => {
+    const base = {
+      phone: '573001110004',
+      direction: 'inbound' as const,
+      author: 'user' as const,
+      type: 'text',
+      status: 'received' as const,
+      createdAt: new Date(),
+    };
+    await insertRows(database.db, messages, [
+      { ...base, body: 'antes \ud83d después', details: { note: '\ude00' } },
+      { ...base, body: String.raw`literal \ud800` },
+    ]);
+    const stored = await database.db
+      .select({ body: messages.body, details: messages.details })
+      .from(messages)
+      .where(eq(messages.phone, '573001110004'))
+      .orderBy(asc(messages.id));
+    expect(stored).toEqual([
+      { body: 'antes \ufffd después', details: { note: '\ufffd' } },
+      { body: String.raw`literal \ud800`, details: null },
+    ]);
+  });
+
+  test('an invalid date or an infinite number is refused before anything is sent (a RangeError), not written as NULL', async () => {
+    const base = { kind: 'crm.user_message' as const, lane: 'crm:bulk-invalid', payload: {}, ticketId: null };
+    await expect(insertRows(database.db, outbox, [{ ...base, idempotencyKey: 'bulk-invalid-0', completedAt: new Date(Number.NaN) }])).rejects.toThrow(
+      RangeError,
+    );
+    await expect(insertRows(database.db, outbox, [{ ...base, idempotencyKey: 'bulk-invalid-1', attempts: Number.POSITIVE_INFINITY }])).rejects.toThrow(
+      RangeError,
+    );
+    expect(await database.db.select().from(outbox).where(eq(outbox.lane, 'crm:bulk-invalid'))).toEqual([]);
+  });
+
   test('the statement text does not grow with the rows: one prepared statement serves every batch size', async () => {
     // One transaction is one connection, whose prepared statements pg_prepared_statements lists.
     const prepared = await database.db.transaction(async (tx) => {
