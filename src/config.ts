@@ -75,6 +75,11 @@ export const ConfigSchema = Type.Object({
 
   STREAM_PARTITIONS: Type.Integer({ minimum: 1, maximum: 1024, default: 8 }),
   STREAM_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10000, default: 200 }),
+  /**
+   * How stream entries are written (streams/codec.ts). Every version reads both; a version before this one reads only
+   * 1, so a fleet upgraded by rolling restart writes 1 until no instance of an older version runs, then 2.
+   */
+  STREAM_CODEC_VERSION: Type.Union([Type.Literal('1'), Type.Literal('2')], { default: '2' }),
   STREAM_MAX_DELIVERIES: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
   /** Acknowledged stream entries are kept this long for forensics, then trimmed; unacknowledged ones never are. */
   STREAM_RETENTION_S: Type.Integer({ minimum: 0, maximum: 30 * 24 * 3600, default: 3600 }),

@@ -73,7 +73,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     const keys = streamKeys(config.REDIS_KEY_PREFIX);
     const consumer = config.CONSUMER_NAME || hostname();
     await drainLegacyStreams(redis, keys, config.STREAM_PARTITIONS, logger);
-    const producer = createProducer(redis, keys, config.STREAM_PARTITIONS);
+    const producer = createProducer(redis, keys, config.STREAM_PARTITIONS, config.STREAM_CODEC_VERSION);
     const deadLetters = createDeadLetters(redis, keys, config.STREAM_PARTITIONS);
     const metrics = createMetrics({ database, deadLetters, redis, keys, partitions: config.STREAM_PARTITIONS });
     const reengageTemplate = config.WHATSAPP_REENGAGE_TEMPLATE

@@ -8,13 +8,19 @@ import type { PipelineEvent } from '../events';
  * its own) are still read: a stream may hold them across an upgrade. Each
  * field costs the producer an argument to encode, and the webhook an XADD per
  * event: two fields instead of six took a third off the XADD's CPU.
+ * An instance of a version before this one reads version 1 only, and would
+ * dead-letter what it cannot read: STREAM_CODEC_VERSION=1 writes version 1
+ * while such instances run (a rolling upgrade, a rollback).
  */
-export const CODEC_VERSION = '2';
+export type CodecVersion = '1' | '2';
+
+export const CODEC_VERSION: CodecVersion = '2';
 
 export class CodecError extends Error {}
 
-export function encodeEvent(event: PipelineEvent): string[] {
-  return ['v', CODEC_VERSION, 'e', JSON.stringify({ t: event.type, k: event.key, id: event.id, at: event.at, d: event.data })];
+export function encodeEvent(event: PipelineEvent, version: CodecVersion = CODEC_VERSION): string[] {
+  if (version === '1') return ['t', event.type, 'k', event.key, 'id', event.id, 'v', '1', 'd', JSON.stringify(event.data), 'at', event.at];
+  return ['v', '2', 'e', JSON.stringify({ t: event.type, k: event.key, id: event.id, at: event.at, d: event.data })];
 }
 
 const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);

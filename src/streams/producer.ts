@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import type { PipelineEvent } from '../events';
 import { unavailable } from '../errors';
-import { encodeEvent, partitionOf, type StreamKeys } from './codec';
+import { CODEC_VERSION, encodeEvent, partitionOf, type CodecVersion, type StreamKeys } from './codec';
 import { createUserKeys } from './user-keys';
 
 export interface Producer {
@@ -9,7 +9,7 @@ export interface Producer {
   publish(events: PipelineEvent[]): Promise<void>;
 }
 
-export function createProducer(redis: Redis, keys: StreamKeys, partitions: number): Producer {
+export function createProducer(redis: Redis, keys: StreamKeys, partitions: number, codecVersion: CodecVersion = CODEC_VERSION): Producer {
   const userKeys = createUserKeys(redis, keys.users);
   return {
     async publish(events) {
@@ -24,7 +24,7 @@ export function createProducer(redis: Redis, keys: StreamKeys, partitions: numbe
       // webhook's and the concurrent ones') in one socket write, per node on Redis Cluster. Order on a stream
       // is the order of issue.
       const results = await Promise.allSettled(
-        keyed.map((event) => redis.xadd(keys.partition(partitionOf(event.key, partitions)), '*', ...encodeEvent(event))),
+        keyed.map((event) => redis.xadd(keys.partition(partitionOf(event.key, partitions)), '*', ...encodeEvent(event, codecVersion))),
       );
       const failed = results.find((result) => result.status === 'rejected');
       if (failed) throw unavailable('queue_unavailable', `event queue unreachable: ${(failed.reason as Error).message}`);

@@ -38,6 +38,11 @@ describe('the stream entry codec', () => {
     expect(decodeEvent(versionOne(EVENT))).toEqual(EVENT);
   });
 
+  test('version 1 can still be written, for a fleet whose older instances read only that (STREAM_CODEC_VERSION=1)', () => {
+    expect(encodeEvent(EVENT, '1')).toEqual(versionOne(EVENT));
+    expect(decodeEvent(encodeEvent(EVENT, '1'))).toEqual(EVENT);
+  });
+
   for (const part of ['t', 'k', 'id', 'd', 'at']) {
     test(`an entry whose event lacks "${part}" is refused with the parts it has`, () => {
       const fields = withEvent((event) => delete event[part]);
