@@ -10,7 +10,7 @@ import type { Executor } from './client';
  * (it prepares only queries given a name), and postgres.js then asks the
  * server to describe it before it can bind it: a parse, a plan and two round
  * trips on every call, plus the building of the text itself. At a thousand
- * events a second that was most of the worker's CPU (docs/bench-e2e.md).
+ * events a second that was half of the worker's CPU (docs/bench-e2e.md).
  *
  * Here the rows travel as one jsonb parameter that `jsonb_to_recordset`
  * reads back into columns: the text depends only on the table, the columns
