@@ -1,11 +1,14 @@
 import { maskPhone, type Logger } from '../../logger';
 import type { Metrics } from '../../metrics';
+import type { PipelineEvent } from '../../events';
 import type { EffectParams } from '../effects';
 import type { HandoverContext } from '../handover';
 
 export type Milestone = EffectParams['logMilestone']['milestone'];
 
 export interface LogLine {
+  /** Info when absent. */
+  level?: 'debug' | 'info' | 'warn';
   fields: Record<string, unknown>;
   message: string;
 }
@@ -50,33 +53,67 @@ export function handoverObservations(type: string, ticket: HandoverContext, at: 
   return observations;
 }
 
+/** A deadline that acted (a firing whose deadline moved is dropped: `droppedLine`). */
+export function firingLine(fired: { timer: string; dueAt: string; ticketId?: string }, phone: string, at: string): LogLine {
+  const lateMs = Date.parse(at) - Date.parse(fired.dueAt);
+  return { fields: { event: 'timer.fired', ticketId: fired.ticketId, phone: maskPhone(phone), timer: fired.timer, dueAt: fired.dueAt, lateMs }, message: 'deadline fired' };
+}
+
+/** Why an event went to no machine, when a support engineer may ask. */
+export function droppedLine(event: PipelineEvent): LogLine | null {
+  if (event.type === 'timer.fired') {
+    const { ticketId, timer, dueAt } = event.data;
+    return { level: 'debug', fields: { event: 'timer.stale', ticketId, timer, dueAt }, message: 'deadline moved or cleared before it fired' };
+  }
+  if (event.type === 'meta.thread_control') {
+    return {
+      fields: { event: 'thread_control.unmatched', phone: maskPhone(event.key), control: event.data.event },
+      message: 'thread control event names no open ticket',
+    };
+  }
+  return null;
+}
+
+export const unknownTicketLine = (ticketId: string, type: string): LogLine => ({
+  level: 'warn',
+  fields: { event: 'ticket.unknown', ticketId, type },
+  message: 'event for an unknown ticket dropped',
+});
+
+export const rejectedEventLine = (ticketId: string, type: string, state: unknown): LogLine => ({
+  level: 'warn',
+  fields: { event: 'ticket.event_rejected', ticketId, type, state },
+  message: 'ticket state does not accept this event',
+});
+
+export const unknownSurveyTicketLine = (ticketId: string): LogLine => ({
+  level: 'warn',
+  fields: { event: 'survey.unknown_ticket', ticketId },
+  message: 'survey outcome for an unknown ticket',
+});
+
 /**
- * Logs and metrics about what a batch decided, held until its transaction
- * commits: a rolled-back batch is applied again, and must not count twice.
+ * Logs and metrics about what a batch decided, held as data until its
+ * transaction commits: a rolled-back batch is applied again, and must not
+ * count (or log) twice.
  */
 export class AfterCommit {
-  private readonly hooks: (() => void)[] = [];
-
-  constructor(
-    private readonly logger: Logger,
-    private readonly metrics: Pick<Metrics, 'handoverWait' | 'ticketDuration'>,
-  ) {}
+  readonly lines: LogLine[] = [];
+  readonly observations: Observation[] = [];
 
   log(line: LogLine | null): void {
-    if (line) this.hooks.push(() => this.logger.info(line.fields, line.message));
+    if (line) this.lines.push(line);
   }
 
   observe(observations: Observation[]): void {
-    for (const observation of observations) {
-      this.hooks.push(() =>
-        observation.histogram === 'handoverWait'
-          ? this.metrics.handoverWait.observe(observation.labels, observation.seconds)
-          : this.metrics.ticketDuration.observe(observation.labels, observation.seconds),
-      );
-    }
+    this.observations.push(...observations);
   }
 
-  run(): void {
-    for (const hook of this.hooks) hook();
+  run(logger: Logger, metrics: Pick<Metrics, 'handoverWait' | 'ticketDuration'>): void {
+    for (const line of this.lines) logger[line.level ?? 'info'](line.fields, line.message);
+    for (const observation of this.observations) {
+      if (observation.histogram === 'handoverWait') metrics.handoverWait.observe(observation.labels, observation.seconds);
+      else metrics.ticketDuration.observe(observation.labels, observation.seconds);
+    }
   }
 }

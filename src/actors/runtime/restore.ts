@@ -68,3 +68,9 @@ export function legacyDeadlines(policy: LegacyPolicy, state: string, lastActivit
     ...(state === 'waitingAgent' ? { assign: addSeconds(now, policy.assignTimeoutS) } : {}),
   };
 }
+
+/** The tickets a stored conversation names (its open one, the one its survey is about), read without restoring it. */
+export function ticketsNamedBy(row: Pick<ConversationRow, 'snapshot'>): string[] {
+  const { ticketId, surveyTicketId } = (row.snapshot as Persisted<ConversationSnapshot>).context;
+  return [ticketId, surveyTicketId].filter((ticketId): ticketId is string => typeof ticketId === 'string');
+}

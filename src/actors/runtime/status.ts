@@ -1,51 +1,37 @@
-import { sql } from 'drizzle-orm';
-import type { Tx } from '../../db/client';
-import { messages } from '../../db/schema';
-import { settleInDoubtSend } from '../../db/settle-send';
+import type { DeliveryStatus } from '../../db/schema';
+import type { SentMessage } from '../../db/runtime-store';
 import type { AgentMessageFailure, MediaRef, StatusUpdate } from '../../events';
 import { refusalReason } from '../../integrations/whatsapp';
 
 /**
- * Moves a message up WhatsApp's ladder, never down: statuses arrive out of
- * order (a `delivered` after its `read`). `biz_opaque_callback_data` carries
- * the outbox key, so a status also finds a send whose Graph response was lost.
- * Returns the agents' messages this status failed: their tickets decide what
- * becomes of them.
+ * WhatsApp's ladder for a message we sent: a status moves a message up it,
+ * never down, since statuses arrive out of order (a `delivered` after its
+ * `read`). `failed` sits below `delivered`: a message that failed and was
+ * then delivered was delivered. `received` (inbound) is not on it.
  */
-export async function applyStatus(tx: Tx, update: StatusUpdate): Promise<AgentMessageFailure[]> {
-  const ladder = sql.raw(`array['queued','sent','failed','delivered','read']::delivery_status[]`);
-  const matches = update.callbackData
-    ? sql`(${messages.waMessageId} = ${update.waMessageId} or (${messages.waMessageId} is null and ${messages.outboxKey} = ${update.callbackData}))`
-    : sql`${messages.waMessageId} = ${update.waMessageId}`;
-  const changed = await tx
-    .update(messages)
-    .set({
-      status: update.status,
-      statusAt: new Date(update.timestamp),
-      waMessageId: update.waMessageId,
-      ...(update.errors ? { error: update.errors } : {}),
-    })
-    .where(
-      sql`${matches} and ${messages.direction} = 'outbound' and coalesce(array_position(${ladder}, ${messages.status}), 0) < array_position(${ladder}, ${update.status}::delivery_status)`,
-    )
-    .returning({
-      outboxKey: messages.outboxKey,
-      ticketId: messages.ticketId,
-      author: messages.author,
-      authorId: messages.authorId,
-      type: messages.type,
-      body: messages.body,
-      media: messages.media,
-    })
-    // Four texts (with or without errors, with or without a callback), each prepared once per connection: three statuses
-    // come for every message sent.
-    .prepare('status_update')
-    .execute();
-  // WhatsApp has the message: a send that timed out is settled rather than repeated.
-  if (update.callbackData) await settleInDoubtSend(tx, update.callbackData, update.status);
-  if (update.status !== 'failed') return [];
+const LADDER: readonly DeliveryStatus[] = ['queued', 'sent', 'failed', 'delivered', 'read'];
+const rung = (status: DeliveryStatus) => LADDER.indexOf(status) + 1;
+
+/** `biz_opaque_callback_data` carries the outbox key: a status also finds a send whose Graph response was lost (no wamid yet). */
+const names = (message: SentMessage, update: StatusUpdate) =>
+  message.waMessageId === update.waMessageId || (!!update.callbackData && message.waMessageId === null && message.outboxKey === update.callbackData);
+
+/**
+ * Applies one status update to the sent messages the batch loaded (changing
+ * them in place). Returns the messages it moved, and the agents' messages it
+ * failed: their tickets decide what becomes of them.
+ */
+export function applyStatus(sent: readonly SentMessage[], update: StatusUpdate): { moved: SentMessage[]; failures: AgentMessageFailure[] } {
+  const moved = sent.filter((message) => names(message, update) && rung(message.status) < rung(update.status));
+  for (const message of moved) {
+    message.status = update.status;
+    message.statusAt = new Date(update.timestamp);
+    message.waMessageId = update.waMessageId;
+    if (update.errors) message.error = update.errors;
+  }
+  if (update.status !== 'failed') return { moved, failures: [] };
   const error = update.errors?.[0];
-  return changed.flatMap(({ outboxKey, ticketId, author, authorId, type, body, media }) =>
+  const failures = moved.flatMap(({ outboxKey, ticketId, author, authorId, type, body, media }): AgentMessageFailure[] =>
     author === 'agent' && ticketId && outboxKey
       ? [
           {
@@ -66,4 +52,5 @@ export async function applyStatus(tx: Tx, update: StatusUpdate): Promise<AgentMe
         ]
       : [],
   );
+  return { moved, failures };
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { asc, eq, sql } from 'drizzle-orm';
 import { openDatabase, type Database } from '../../../src/db/client';
-import { deleteWhereIn, inOrder, inTexts, insertRows, preparedStatement, runPrepared, upsertTail } from '../../../src/db/bulk';
+import { deleteWhereIn, inOrder, inTexts, insertRows, preparedStatement, runPrepared, updateRows, upsertTail } from '../../../src/db/bulk';
 import { messages, outbox, processedEvents, tickets, timers } from '../../../src/db/schema';
 import { createTestDatabase } from '../../support/harness';
 
@@ -169,6 +169,40 @@ test('deleteWhereIn removes exactly the ids given', async () => {
   await deleteWhereIn(database.db, timers, timers.id, ['bulk-del-1', 'bulk-del-3', 'bulk-absent']);
   const left = await database.db.select({ id: timers.id }).from(timers).where(inTexts(timers.id, ids));
   expect(left).toEqual([{ id: 'bulk-del-2' }]);
+});
+
+describe('updateRows', () => {
+  test('sets each row its own values (enums, dates, jsonb, NULL), touches no other row, and keeps one text for any number of rows', async () => {
+    const base = { phone: '573001110004', direction: 'outbound' as const, author: 'bot' as const, type: 'text', status: 'queued' as const, createdAt: new Date() };
+    const inserted = await database.db
+      .insert(messages)
+      .values([1, 2, 3].map((n) => ({ ...base, outboxKey: `bulk-update#${n}`, error: { old: n } })))
+      .returning({ id: messages.id });
+    const [one, two, three] = inserted.map((row) => row.id) as [number, number, number];
+    const at = new Date('2026-11-30T15:00:00.500Z');
+
+    const prepared = await database.db.transaction(async (tx) => {
+      await updateRows(tx, messages, 'id', [{ id: one, status: 'delivered', statusAt: at, waMessageId: 'wamid.bulk.1', error: null }]);
+      await updateRows(tx, messages, 'id', [
+        { id: two, status: 'failed', statusAt: at, waMessageId: 'wamid.bulk.2', error: [{ code: 131026 }] },
+        { id: one, status: 'read', statusAt: at, waMessageId: 'wamid.bulk.1', error: null },
+      ]);
+      return database.rows<{ statement: string }>(tx, sql`select statement from pg_prepared_statements where statement like 'update "messages" as t%'`);
+    });
+
+    const rows = await database.db.select().from(messages).where(inTexts(messages.outboxKey, ['bulk-update#1', 'bulk-update#2', 'bulk-update#3'])).orderBy(asc(messages.id));
+    expect(rows.map((row) => [row.id, row.status, row.statusAt?.toISOString() ?? null, row.waMessageId, row.error])).toEqual([
+      [one, 'read', at.toISOString(), 'wamid.bulk.1', null],
+      [two, 'failed', at.toISOString(), 'wamid.bulk.2', [{ code: 131026 }]],
+      [three, 'queued', null, null, { old: 3 }],
+    ]);
+    expect(prepared).toHaveLength(1);
+  });
+
+  test('rows that name different columns are refused before anything is sent', async () => {
+    const rows = [{ id: 1, status: 'read' as const }, { id: 2, waMessageId: 'wamid.x' }];
+    await expect(updateRows(database.db, messages, 'id', rows)).rejects.toThrow('every row must name the same columns');
+  });
 });
 
 test('a fixed statement runs prepared, with its parameters, on the pool or in a transaction', async () => {
