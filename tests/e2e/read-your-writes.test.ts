@@ -12,10 +12,12 @@ import { crmCall, eventually, openTicketFor, readable, sentTo, startStack, type 
 const TICKETS = 6;
 let stack: TestStack;
 let phones = 0;
+/** A whole service boots, or stops after its database connections were killed: more than the default 5 s on a busy machine. */
+const BOOT_TIMEOUT_MS = 30_000;
 beforeAll(async () => {
   stack = await startStack('read_your_writes');
-});
-afterAll(() => stack.stop());
+}, BOOT_TIMEOUT_MS);
+afterAll(() => stack.stop(), BOOT_TIMEOUT_MS);
 
 /** `count` tickets waiting for an agent, opened side by side. */
 async function pendingTickets(count: number): Promise<{ ticketId: string; phone: string }[]> {
@@ -97,8 +99,8 @@ describe('when the owner cannot apply within CRM_APPLY_TIMEOUT_MS', () => {
   let slow: TestStack;
   beforeAll(async () => {
     slow = await startStack('not_applied_in_time', { CRM_APPLY_TIMEOUT_MS: '300' });
-  });
-  afterAll(() => slow.stop());
+  }, BOOT_TIMEOUT_MS);
+  afterAll(() => slow.stop(), BOOT_TIMEOUT_MS);
 
   test('the answer is 202 applied: false; a retry with the same key waits again; the event is applied later, and the retry then hears 200', async () => {
     const phone = '573007799001';
