@@ -24,6 +24,7 @@ import { mediaRoutes } from './routes/media';
 import { createMediaService, type MediaServiceDeps } from './routes/media/service';
 import { metricsRoutes } from './routes/metrics';
 import { openApiRoutes } from './routes/openapi';
+import type { AppliedEvents } from './streams/applied';
 import type { DeadLetters } from './streams/dead-letters';
 import type { Producer } from './streams/producer';
 
@@ -32,6 +33,8 @@ export interface AppDeps {
   database: Database;
   redis: Redis;
   producer: Producer;
+  /** What the CRM routes wait on: their event committed by the partition's owner (DESIGN 2.1). */
+  appliedEvents: AppliedEvents;
   deadLetters: DeadLetters;
   metrics: Metrics;
   logger: Logger;
@@ -158,6 +161,9 @@ export function createApp(deps: AppDeps) {
           producer: deps.producer,
           window: { windowS: config.WHATSAPP_WINDOW_S, reengageTemplate: config.WHATSAPP_REENGAGE_TEMPLATE !== '' },
           idempotency: redisIdempotencyKeys(deps.redis, config.REDIS_KEY_PREFIX),
+          applied: deps.appliedEvents,
+          applyTimeoutMs: config.CRM_APPLY_TIMEOUT_MS,
+          logger,
         }),
         maxBodyBytes: config.MAX_BODY_BYTES,
         guard: crmGuard,

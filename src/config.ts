@@ -36,6 +36,12 @@ export const ConfigSchema = Type.Object({
   CRM_API_TOKEN: Secret(),
   CRM_AGENT_NOTIFICATION_URL: Url(''),
   CRM_META_APP_ID: Type.String({ default: '' }),
+  /**
+   * How long POST /api/crm/handover and /send-message wait for their event to be applied (committed by the
+   * partition's owner) before answering 202 instead of 200 (DESIGN 2.1). 0: never wait (202 unless a retry of
+   * an applied request). Well below the CRM's own HTTP timeout, so the CRM hears the 202 rather than give up.
+   */
+  CRM_APPLY_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 30_000, default: 3000 }),
   BOT_API_TOKEN: Secret(),
   BOT_SIGNING_SECRET: Secret(),
 

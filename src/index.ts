@@ -10,6 +10,7 @@ import { agentRequestUrl, ConfigError, loadConfig, type Config } from './config'
 import { errorDetail } from './errors';
 import { openDatabase } from './db/client';
 import { checkFence, fenceOf } from './db/partition-owners';
+import { createQueries } from './db/queries';
 import { createRedisClient, logConnectionErrors } from './redis';
 import { drainLegacyStreams } from './streams/legacy';
 import { createCrmClient } from './integrations/crm';
@@ -18,6 +19,7 @@ import { createWhatsAppClient } from './integrations/whatsapp';
 import { createLogger, type Logger } from './logger';
 import { createDispatcher } from './outbox/dispatcher';
 import { createSendRate } from './outbox/send-rate';
+import { createAppliedEvents, subscriberConnection } from './streams/applied';
 import { streamKeys } from './streams/codec';
 import { createProducer } from './streams/producer';
 import { createStreamWorker } from './streams/worker';
@@ -128,6 +130,17 @@ export async function startService(config: Config, logger: Logger = createLogger
       }),
       reconcileAfterMs: config.WHATSAPP_RECONCILE_MS,
     });
+    // The CRM routes' waits: announced by the worker after each commit, listened to before the app takes a request.
+    const appliedEvents = createAppliedEvents({
+      redis,
+      subscriber: () => logConnectionErrors(subscriberConnection(redis), 'applied events subscriber', logger),
+      keys,
+      partitions: config.STREAM_PARTITIONS,
+      committedOf: createQueries(database.db).committedOf,
+      logger,
+    });
+    closers.push(() => appliedEvents.close());
+    await appliedEvents.start();
     const applyCoalesced = createCoalescer<PartitionBatch>({
       // A group must not wait on one partition's lock (a fence held by a paused ex-owner's transaction): past a second
       // it fails, and each batch goes alone, beside the next groups.
@@ -148,7 +161,11 @@ export async function startService(config: Config, logger: Logger = createLogger
       leaseTtlMs: config.PARTITION_LEASE_TTL_MS,
       fenceOf: (partition) => fenceOf(database, partition),
       logger,
-      handle: (entries, lease) => applyCoalesced({ entries, fence: (tx) => checkFence(tx, lease) }),
+      handle: async (entries, lease) => {
+        await applyCoalesced({ entries, fence: (tx) => checkFence(tx, lease) });
+        // Right after the commit, before the XACK: the CRM's answer waits on this, not on the acknowledgement.
+        appliedEvents.announce(lease.partition, entries);
+      },
       isOutage: () =>
         database.ping().then(
           () => false,
@@ -159,7 +176,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     });
     metrics.observeOwnership(worker.status);
 
-    const app = createApp({ config, database, redis, producer, deadLetters, metrics, logger, ownership: worker.status, demoRoutes: extras.demoRoutes });
+    const app = createApp({ config, database, redis, producer, appliedEvents, deadLetters, metrics, logger, ownership: worker.status, ...extras });
     // Bun's own 413 has an empty body, so the app enforces MAX_BODY_BYTES itself (the JSON 413): by Content-Length on every
     // request, by bytes read in the one body reader, which stops at the limit. Bun never buffers a body nobody reads.
     app.listen({ port: config.PORT, hostname: '0.0.0.0', maxRequestBodySize: Number.MAX_SAFE_INTEGER });

@@ -165,6 +165,17 @@ export function createQueries(db: Db, deadlineMs = 3000) {
           .then((rows) => rows.length > 0),
       );
     },
+    /** Which of these event ids are applied (in processed_events): what a CRM route waiting for its commit asks. */
+    committedOf(eventIds: string[]): Promise<Set<string>> {
+      return within(
+        deadlineMs,
+        db
+          .select({ id: processedEvents.id })
+          .from(processedEvents)
+          .where(inArray(processedEvents.id, eventIds))
+          .then((rows) => new Set(rows.map((row) => row.id))),
+      );
+    },
   };
 }
 

@@ -65,6 +65,9 @@ export function simulatorRoutes(deps: SimulatorDeps) {
     return post('/webhook', body, { 'x-hub-signature-256': signBody(deps.metaWebhookSecret, body) });
   }
 
+  /** 200 applied, or 202 accepted and applied shortly (DESIGN 2.1): either way the console shows it. */
+  const isAccepted = (status: number) => status === 200 || status === 202;
+
   async function asAgent(action: string, { ticketId, text }: typeof AgentRequest.static) {
     const ticket = world.ticket(ticketId);
     if (!ticket) throw badRequest('unknown_ticket', `the console has no ticket ${ticketId}`);
@@ -78,14 +81,15 @@ export function simulatorRoutes(deps: SimulatorDeps) {
           agentName: deps.agent.name,
           metadata: { category: ticket.category, priority: ticket.priority },
         });
-        if (answer.status === 200) world.ticketEvent(ticketId, `bot_to_human: taken by ${deps.agent.name}`, { status: 'active', agentName: deps.agent.name });
+        if (isAccepted(answer.status))
+          world.ticketEvent(ticketId, `bot_to_human: taken by ${deps.agent.name}`, { status: 'active', agentName: deps.agent.name });
         return answer;
       }
       case 'reply': {
         if (!text) throw badRequest('missing_text', 'a reply needs text');
         world.agentWillSend(ticket.phone, text);
         const answer = await crm('/api/crm/send-message', { ...named, agentId: deps.agent.id, messageType: 'text', message: text });
-        if (answer.status === 200) world.ticketMessage(ticketId, 'agent', text);
+        if (isAccepted(answer.status)) world.ticketMessage(ticketId, 'agent', text);
         return answer;
       }
       case 'document': {
@@ -98,12 +102,12 @@ export function simulatorRoutes(deps: SimulatorDeps) {
           filename: DEMO_DOCUMENT.filename,
           caption: DEMO_DOCUMENT.caption,
         });
-        if (answer.status === 200) world.ticketMessage(ticketId, 'agent', `[document: ${DEMO_DOCUMENT.filename}]`);
+        if (isAccepted(answer.status)) world.ticketMessage(ticketId, 'agent', `[document: ${DEMO_DOCUMENT.filename}]`);
         return answer;
       }
       case 'give-back': {
         const answer = await crm('/api/crm/handover', { ...named, handoverType: 'human_to_bot', agentId: deps.agent.id, agentName: deps.agent.name });
-        if (answer.status === 200) world.ticketEvent(ticketId, 'human_to_bot: given back to the bot', { status: 'closed' });
+        if (isAccepted(answer.status)) world.ticketEvent(ticketId, 'human_to_bot: given back to the bot', { status: 'closed' });
         return answer;
       }
       default:

@@ -147,7 +147,7 @@ describe.concurrent('a suspended subscriber reaches a reactivation agent and com
       metadata: { serviceSuspended: true, priority: 'alta', category: 'reactivacion_servicio' },
     });
     expect(status).toBe(200);
-    expect(body).toEqual({ success: true, message: 'Handover processed successfully', ticketId });
+    expect(body).toEqual({ success: true, applied: true, message: 'Handover processed successfully', ticketId });
     const said = await texts(phone, 6, 'agent connected');
     expect(said[5]).toBe('Agente María González conectado');
     const active = await eventually(async () => {
@@ -169,7 +169,7 @@ describe.concurrent('a suspended subscriber reaches a reactivation agent and com
       timestamp: new Date().toISOString(),
     });
     expect(status).toBe(200);
-    expect(body).toEqual({ success: true, message: 'Message sent successfully', ticketId });
+    expect(body).toEqual({ success: true, applied: true, message: 'Message sent successfully', ticketId });
     const said = await texts(phone, 7, 'agent message');
     expect(said[6]).toBe('Hola, soy María y te ayudaré con la reactivación de tu servicio.');
   });

@@ -15,6 +15,8 @@ const crm = (method: string, path: string, body?: unknown, headers: Record<strin
   call(app, jsonRequest(method, path, body, { ...bearer(SECRETS.crmToken), ...headers }));
 const entriesFor = async (phone: string) => (await app.entries()).filter((entry) => entry.key === phone);
 const HOUR_MS = 3600_000;
+/** No worker runs here: a queued event is not applied within CRM_APPLY_TIMEOUT_MS, and the CRM hears so. */
+const NOT_APPLIED_YET = { success: true, applied: false, message: 'Accepted, not applied yet: it will be applied in order shortly' };
 
 describe('POST /api/crm/handover', () => {
   test('an agent taking a pending ticket is queued for the ticket, with the agent', async () => {
@@ -28,7 +30,7 @@ describe('POST /api/crm/handover', () => {
       metadata: { queue: 'soporte' },
     };
     const response = await crm('POST', '/api/crm/handover', body);
-    expect(response).toEqual({ status: 200, body: { success: true, message: 'Handover processed successfully', ticketId: ticket.id } });
+    expect(response).toEqual({ status: 202, body: { ...NOT_APPLIED_YET, ticketId: ticket.id } });
     const [entry, ...others] = await entriesFor(ticket.phone);
     expect(others).toEqual([]);
     expect(entry).toMatchObject({
@@ -42,7 +44,7 @@ describe('POST /api/crm/handover', () => {
     const ticket = await context.insertTicket();
     const userPhone = `+${ticket.phone.slice(0, 2)} ${ticket.phone.slice(2)}`;
     const response = await crm('POST', '/api/crm/handover', { ticketId: ticket.id, userPhone, handoverType: 'human_to_bot' });
-    expect(response.status).toBe(200);
+    expect(response.status).toBe(202);
   });
 
   test('a missing ticketId is 400 and names it', async () => {
@@ -95,13 +97,14 @@ describe('POST /api/crm/handover', () => {
     expect(await entriesFor(ticket.phone)).toEqual([]);
   });
 
-  test('the same Idempotency-Key twice is one event id; once applied, a retry is 200 and queues nothing, even on the ticket it closed', async () => {
+  test('the same Idempotency-Key twice is one event id, queued again while not applied; once applied, a retry is 200 and queues nothing, even on the ticket it closed', async () => {
     const ticket = await context.insertTicket();
     const body = { ticketId: ticket.id, userPhone: ticket.phone, handoverType: 'human_to_bot' };
     const key = { 'idempotency-key': `close-${ticket.id}` };
-    expect((await crm('POST', '/api/crm/handover', body, key)).status).toBe(200);
-    expect((await crm('POST', '/api/crm/handover', body, key)).status).toBe(200);
+    expect((await crm('POST', '/api/crm/handover', body, key)).status).toBe(202);
+    expect((await crm('POST', '/api/crm/handover', body, key)).status).toBe(202);
     const queued = await entriesFor(ticket.phone);
+    expect(queued).toHaveLength(2);
     expect(new Set(queued.map((entry) => entry.id)).size).toBe(1);
 
     // The worker applied it and closed the ticket: the CRM's next retry still hears 200.
@@ -115,7 +118,7 @@ describe('POST /api/crm/handover', () => {
     const ticket = await context.insertTicket();
     const body = { ticketId: ticket.id, userPhone: ticket.phone, handoverType: 'human_to_bot' };
     const key = { 'idempotency-key': `reused-${ticket.id}` };
-    expect((await crm('POST', '/api/crm/handover', body, key)).status).toBe(200);
+    expect((await crm('POST', '/api/crm/handover', body, key)).status).toBe(202);
 
     const reused = await crm('POST', '/api/crm/handover', { ...body, metadata: { retry: 1 } }, key);
     expect(reused.status).toBe(409);
@@ -135,7 +138,7 @@ describe('POST /api/crm/handover', () => {
     expect(unknown.status).toBe(404);
     expect(await entriesFor(ticket.phone)).toHaveLength(0);
 
-    expect((await crm('POST', '/api/crm/send-message', body, key)).status).toBe(200);
+    expect((await crm('POST', '/api/crm/send-message', body, key)).status).toBe(202);
     expect(await entriesFor(ticket.phone)).toHaveLength(1);
   });
 
@@ -144,7 +147,7 @@ describe('POST /api/crm/handover', () => {
     const key = { 'idempotency-key': 'agent-console-1' };
     for (const ticket of [first, second]) {
       const response = await crm('POST', '/api/crm/handover', { ticketId: ticket.id, userPhone: ticket.phone, handoverType: 'human_to_bot' }, key);
-      expect(response.status).toBe(200);
+      expect(response.status).toBe(202);
     }
     const [one, two] = [(await entriesFor(first.phone))[0]!, (await entriesFor(second.phone))[0]!];
     expect(one.id).not.toBe(two.id);
@@ -171,7 +174,7 @@ describe('POST /api/crm/send-message', () => {
       message: 'Hola, ¿en qué te ayudo?',
       messageType: 'text',
     });
-    expect(response).toEqual({ status: 200, body: { success: true, message: 'Message sent successfully', ticketId: ticket.id } });
+    expect(response).toEqual({ status: 202, body: { ...NOT_APPLIED_YET, ticketId: ticket.id } });
     expect(await entriesFor(ticket.phone)).toMatchObject([
       { type: 'crm.message', data: { ticketId: ticket.id, agentId: 'agent_007', message: 'Hola, ¿en qué te ayudo?', messageType: 'text' } },
     ]);
@@ -187,7 +190,7 @@ describe('POST /api/crm/send-message', () => {
       filename: 'f.pdf',
       caption: 'Factura',
     };
-    expect((await crm('POST', '/api/crm/send-message', message)).status).toBe(200);
+    expect((await crm('POST', '/api/crm/send-message', message)).status).toBe(202);
     expect(await entriesFor(ticket.phone)).toMatchObject([{ type: 'crm.message', data: { messageType: 'document', filename: 'f.pdf', caption: 'Factura' } }]);
   });
 
@@ -249,7 +252,7 @@ describe('POST /api/crm/send-message', () => {
 
     const templated = context.app({ WHATSAPP_REENGAGE_TEMPLATE: 'reengage' });
     const accepted = await call(templated, jsonRequest('POST', '/api/crm/send-message', message, bearer(SECRETS.crmToken)));
-    expect(accepted.status).toBe(200);
+    expect(accepted.status).toBe(202);
     expect(await templated.entries()).toMatchObject([{ type: 'crm.message', key: ticket.phone }]);
   });
 });
@@ -382,9 +385,9 @@ describe('input Postgres could not store, refused where it enters', () => {
   test('a timestamp of a real moment and metadata 31 levels deep are accepted', async () => {
     const ticket = await context.insertTicket();
     const body = { ticketId: ticket.id, userPhone: ticket.phone, message: 'hola', messageType: 'text', timestamp: new Date().toISOString() };
-    expect((await crm('POST', '/api/crm/send-message', body)).status).toBe(200);
+    expect((await crm('POST', '/api/crm/send-message', body)).status).toBe(202);
     const handover = `{"ticketId":"${ticket.id}","userPhone":"${ticket.phone}","handoverType":"human_to_bot","metadata":{"a":${deep(30)}}}`;
-    expect((await crm('POST', '/api/crm/handover', handover)).status).toBe(200);
+    expect((await crm('POST', '/api/crm/handover', handover)).status).toBe(202);
   });
 
   test('handover-status of a ticket id with NUL or past 64 characters is 400 naming ticketId', async () => {
@@ -473,7 +476,7 @@ describe('the CRM names the user by userPhone or userId (the BSUID)', () => {
   test('a user without a phone is named by userId alone', async () => {
     const { ticket, bsuid } = await ticketOfBsuidUser();
     const response = await crm('POST', '/api/crm/handover', { ticketId: ticket.id, userId: bsuid, agentId: 'a', agentName: 'A', handoverType: 'bot_to_human' });
-    expect(response.status).toBe(200);
+    expect(response.status).toBe(202);
     expect(await entriesFor(bsuid)).toMatchObject([{ type: 'crm.handover', data: { ticketId: ticket.id } }]);
   });
 
@@ -482,7 +485,7 @@ describe('the CRM names the user by userPhone or userId (the BSUID)', () => {
     const { ticket, bsuid } = await ticketOfBsuidUser(phone);
     for (const named of [{ userId: bsuid }, { userPhone: phone }, { userPhone: phone, userId: bsuid }]) {
       const response = await crm('POST', '/api/crm/handover', { ticketId: ticket.id, ...named, handoverType: 'human_to_bot' });
-      expect(response.status).toBe(200);
+      expect(response.status).toBe(202);
     }
   });
 

@@ -2,10 +2,12 @@ import Redis from 'ioredis';
 import { createApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import { openDatabase, type Database } from '../../src/db/client';
+import { createQueries } from '../../src/db/queries';
 import { tickets, type Ticket } from '../../src/db/schema';
 import type { PipelineEvent } from '../../src/events';
 import { createLogger, type Logger } from '../../src/logger';
 import { createMetrics } from '../../src/metrics';
+import { createAppliedEvents, subscriberConnection, type AppliedEvents } from '../../src/streams/applied';
 import { decodeEvent, streamKeys } from '../../src/streams/codec';
 import { createDeadLetters, type DeadLetters } from '../../src/streams/dead-letters';
 import { createProducer } from '../../src/streams/producer';
@@ -19,6 +21,8 @@ export const METRICS_TOKEN = 'metrics-token-for-route-tests';
 export interface TestApp {
   config: Config;
   deadLetters: DeadLetters;
+  /** What the CRM routes wait on; with no worker here, a test announces commits itself. */
+  appliedEvents: AppliedEvents;
   handle(request: Request): Promise<Response>;
   /** Every route the app registered, as Elysia lists them. */
   routes: { method: string; path: string }[];
@@ -28,7 +32,11 @@ export interface TestApp {
   entries(): Promise<PipelineEvent[]>;
 }
 
-/** What a route test file shares: a database of its own (migrated) and a Redis connection. No worker, no server. */
+/**
+ * What a route test file shares: a database of its own (migrated) and a Redis connection. No worker, no server:
+ * nothing applies what the CRM routes queue, so they answer 202 after CRM_APPLY_TIMEOUT_MS (short here) unless a
+ * test commits the event itself.
+ */
 export interface RouteContext {
   database: Database;
   redis: Redis;
@@ -49,6 +57,7 @@ export async function routeContext(label: string): Promise<RouteContext> {
   const database = await openDatabase({ databaseUrl: testDatabase.url, dataDir: '', poolSize: 4 });
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
   const prefixes: string[] = [];
+  const appliedEvents: AppliedEvents[] = [];
   const logger = createLogger('silent');
 
   const app = (env: Record<string, string> = {}, appLogger = logger): TestApp => {
@@ -62,17 +71,32 @@ export async function routeContext(label: string): Promise<RouteContext> {
       WEBHOOK_VERIFY_TOKEN: SECRETS.verifyToken,
       ADMIN_TOKEN,
       METRICS_TOKEN,
+      CRM_APPLY_TIMEOUT_MS: '20',
       ...env,
     });
     const keys = streamKeys(prefix);
     const deadLetters = createDeadLetters(redis, keys, config.STREAM_PARTITIONS);
     const producer = createProducer(redis, keys, config.STREAM_PARTITIONS);
     const metrics = createMetrics({ database, deadLetters, redis, keys, partitions: config.STREAM_PARTITIONS });
-    const elysia = createApp({ config, database, redis, producer, deadLetters, metrics, logger: appLogger });
+    const applied = createAppliedEvents({
+      redis,
+      subscriber: () => subscriberConnection(redis),
+      keys,
+      partitions: config.STREAM_PARTITIONS,
+      committedOf: createQueries(database.db).committedOf,
+      logger: appLogger,
+    });
+    const subscribed = applied.start();
+    appliedEvents.push(applied);
+    const elysia = createApp({ config, database, redis, producer, appliedEvents: applied, deadLetters, metrics, logger: appLogger });
     return {
       config,
       deadLetters,
-      handle: (request) => elysia.handle(request),
+      appliedEvents: applied,
+      handle: async (request) => {
+        await subscribed;
+        return elysia.handle(request);
+      },
       routes: elysia.routes.map(({ method, path }) => ({ method, path })),
       listen() {
         elysia.listen({ port: 0, hostname: '127.0.0.1' });
@@ -115,6 +139,7 @@ export async function routeContext(label: string): Promise<RouteContext> {
       return ticket!;
     },
     async close() {
+      await Promise.all(appliedEvents.map((applied) => applied.close()));
       for (const prefix of prefixes) {
         const keys = await redis.keys(`${prefix}*`);
         if (keys.length > 0) await redis.del(...keys);

@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { agentMessageDelivery, windowClosesAt, type WindowPolicy } from '../../actors/window';
 import type { Admission, Queries } from '../../db/queries';
 import { badRequest, conflict, notFound } from '../../errors';
-import { pipelineEvent } from '../../events';
+import { pipelineEvent, type PipelineEvent } from '../../events';
+import type { Logger } from '../../logger';
+import type { AppliedEvents } from '../../streams/applied';
 import type { Producer } from '../../streams/producer';
 import { requestFingerprint, type IdempotencyKeys } from './idempotency';
 import type { CrmModel } from './model';
@@ -13,7 +15,17 @@ export interface CrmServiceDeps {
   /** WhatsApp's customer-service window, and whether a template may carry an agent's message past it. */
   window: WindowPolicy;
   idempotency: IdempotencyKeys;
+  /** How a queued event's commit is awaited, and for how long (CRM_APPLY_TIMEOUT_MS). */
+  applied: Pick<AppliedEvents, 'publishAndWait'>;
+  applyTimeoutMs: number;
+  logger: Logger;
   now?: () => Date;
+}
+
+/** What the CRM is answered: `applied` false means accepted and durable but not yet committed (a 202). */
+export interface CrmAnswer {
+  ticketId: string;
+  applied: boolean;
 }
 
 /** What identifies one CRM request across its retries. */
@@ -62,8 +74,26 @@ export function describeUserMessage(message: { type: string; body: string | null
  * answered as it was the first time, whatever the ticket became since.
  */
 export function createCrmService(deps: CrmServiceDeps) {
-  const { queries, producer } = deps;
+  const { queries, producer, logger } = deps;
   const now = deps.now ?? (() => new Date());
+
+  /**
+   * Queues the event and waits for its commit by the partition's owner, at
+   * most CRM_APPLY_TIMEOUT_MS: past it the CRM hears 202 and the event is
+   * still applied, in order. A retry of a request still waiting queues it
+   * again (deduplicated when applied) and waits again.
+   */
+  async function queueAndAwait(route: string, ticketId: string, event: PipelineEvent): Promise<CrmAnswer> {
+    const startedAt = performance.now();
+    const applied = await deps.applied.publishAndWait(event.id, () => producer.publish([event]), deps.applyTimeoutMs);
+    if (!applied) {
+      logger.warn(
+        { event: 'crm.not_applied_in_time', route, ticketId, eventId: event.id, waitedMs: Math.round(performance.now() - startedAt) },
+        `answered 202: the event is queued but its partition's owner did not apply it within CRM_APPLY_TIMEOUT_MS (${deps.applyTimeoutMs} ms); it will be applied in order (see handover_stream_lag)`,
+      );
+    }
+    return { ticketId, applied };
+  }
 
   /**
    * The ticket a request names, once the user the CRM names (by phone, by
@@ -145,12 +175,14 @@ export function createCrmService(deps: CrmServiceDeps) {
   }
 
   return {
-    async handover(request: CrmRequest<CrmModel.Handover>): Promise<{ ticketId: string }> {
+    async handover(request: CrmRequest<CrmModel.Handover>): Promise<CrmAnswer> {
       const { body } = request;
       const { ticket, eventId, applied } = await admit('handover', request);
-      if (applied) return { ticketId: ticket.id };
+      if (applied) return { ticketId: ticket.id, applied: true };
       if (ticket.status === 'closed') throw conflict('ticket_closed', `ticket ${ticket.id} is closed`);
-      await producer.publish([
+      return queueAndAwait(
+        'handover',
+        ticket.id,
         pipelineEvent('crm.handover', ticket.phone, eventId, {
           ticketId: ticket.id,
           handoverType: body.handoverType,
@@ -158,17 +190,18 @@ export function createCrmService(deps: CrmServiceDeps) {
           agentName: body.agentName,
           metadata: body.metadata,
         }),
-      ]);
-      return { ticketId: ticket.id };
+      );
     },
 
-    async sendMessage(request: CrmRequest<CrmModel.SendMessage>): Promise<{ ticketId: string }> {
+    async sendMessage(request: CrmRequest<CrmModel.SendMessage>): Promise<CrmAnswer> {
       const { body } = request;
       const { ticket, eventId, applied } = await admit('send-message', request);
-      if (applied) return { ticketId: ticket.id };
+      if (applied) return { ticketId: ticket.id, applied: true };
       assertAgentMayWrite(ticket);
       const replyToWaMessageId = body.replyTo ? await replyTargetOf(ticket, body.replyTo) : undefined;
-      await producer.publish([
+      return queueAndAwait(
+        'send-message',
+        ticket.id,
         pipelineEvent('crm.message', ticket.phone, eventId, {
           ticketId: ticket.id,
           agentId: body.agentId,
@@ -180,8 +213,7 @@ export function createCrmService(deps: CrmServiceDeps) {
           crmKey: crmKeyOf(request),
           replyToWaMessageId,
         }),
-      ]);
-      return { ticketId: ticket.id };
+      );
     },
 
     /** The seed's handover-status answer, plus the richer fields (phase, close reason, survey, the user's ids). */
