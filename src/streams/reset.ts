@@ -1,0 +1,164 @@
+import type Redis from 'ioredis';
+import type { AppliedMark } from '../db/partition-owners';
+import { errorSummary } from '../errors';
+import type { Logger } from '../logger';
+import { describePersistence, nodeName, primariesOf, readPersistence, runIdOf } from '../redis-persistence';
+import type { StreamKeys } from './codec';
+
+/** What can be known when Redis is found behind Postgres: the loss itself (what Redis held and Postgres had not applied) cannot be counted. */
+export interface ResetReport {
+  partition: number;
+  stream: string;
+  /** The highest entry id Postgres applied from the partition, and when its last batch committed. */
+  lastAppliedEntryId: string;
+  lastAppliedAt: string;
+  /** Where Redis's stream now ends (XINFO STREAM's last-generated-id); null when the stream is gone. */
+  redisLastEntryId: string | null;
+  detectedAt: string;
+}
+
+export interface ResetDetectorOptions {
+  redis: Redis;
+  keys: StreamKeys;
+  logger: Logger;
+  markOf(partition: number): Promise<AppliedMark | null>;
+  onReset(report: ResetReport): void;
+}
+
+/** `<ms>-<seq>` compared in stream order. */
+export function compareEntryIds(a: string, b: string): number {
+  const [aMs = 0n, aSeq = 0n] = a.split('-').map(BigInt);
+  const [bMs = 0n, bSeq = 0n] = b.split('-').map(BigInt);
+  return aMs !== bMs ? (aMs < bMs ? -1 : 1) : aSeq === bSeq ? 0 : aSeq < bSeq ? -1 : 1;
+}
+
+/** The highest id the stream ever gave (trimming keeps it), or null when the stream does not exist. */
+async function lastGeneratedId(redis: Redis, stream: string): Promise<string | null> {
+  try {
+    const info = (await redis.xinfo('STREAM', stream)) as unknown[];
+    const at = info.indexOf('last-generated-id');
+    return at >= 0 ? String(info[at + 1]) : null;
+  } catch (error) {
+    if (/no such key/i.test((error as Error).message)) return null;
+    throw error;
+  }
+}
+
+/**
+ * Finds a Redis that came back without what it acknowledged (a restart
+ * without AOF, a lost volume, an empty replica promoted, a FLUSHALL): a
+ * partition's stream that ends below the highest entry id Postgres applied
+ * from it, or is gone while Postgres applied some. Events acknowledged
+ * after that point and not yet applied are lost for good (Meta does not
+ * resend what got a 200): this cannot repair them, only say so, loudly.
+ *
+ * Why stream ids never go backwards across a reset. A new stream gives ids
+ * from Redis's clock, so a server whose clock is behind the old one's (a
+ * replica on another host) could give ids the old stream already gave. The
+ * dedupe does not care (processed_events is keyed by the event's own id:
+ * wamid, Idempotency-Key, deadline and due time, never the entry id), and
+ * order within a conversation is the order of XADD on the new stream. What
+ * would care: an entry's failure count (keyed by its entry id, 24 h) could
+ * be charged to a new entry with an old id, and the watermark itself would
+ * stay above the new stream and report a reset at every check. So before
+ * anything is read the stream's last id is raised to the watermark (XSETID):
+ * every later XADD gets a larger id. XSETID only ever raises it here (the
+ * stream ends below the watermark), never below a deleted or trimmed id.
+ */
+export function createResetDetector(options: ResetDetectorOptions) {
+  const { redis, keys, logger } = options;
+
+  async function raiseStreamId(stream: string, floor: string): Promise<void> {
+    await redis.xgroup('CREATE', stream, keys.group, '0', 'MKSTREAM').catch((error: Error) => {
+      if (!error.message.includes('BUSYGROUP')) throw error;
+    });
+    await redis.xsetid(stream, floor).catch((error: Error) => {
+      // An XADD came in between with a higher id: the stream is past the watermark already.
+      if (!/smaller than/i.test(error.message)) throw error;
+    });
+  }
+
+  return {
+    /** Run before a partition is read (the worker's takeover) and after a Redis restart; true when a reset was found. */
+    async checkPartition(partition: number): Promise<boolean> {
+      const mark = await options.markOf(partition);
+      if (!mark) return false;
+      const stream = keys.partition(partition);
+      const redisLast = await lastGeneratedId(redis, stream);
+      if (redisLast !== null && compareEntryIds(redisLast, mark.entryId) >= 0) return false;
+      const report: ResetReport = {
+        partition,
+        stream,
+        lastAppliedEntryId: mark.entryId,
+        lastAppliedAt: mark.at.toISOString(),
+        redisLastEntryId: redisLast,
+        detectedAt: new Date().toISOString(),
+      };
+      logger.error(
+        { event: 'redis.reset_detected', ...report },
+        `Redis lost acknowledged events of partition ${partition}: Postgres applied its stream up to ${mark.entryId} ` +
+          `(last batch at ${report.lastAppliedAt}), Redis's stream ${redisLast === null ? 'is gone' : `ends at ${redisLast}`}. ` +
+          'Events acknowledged (200) and not yet applied when Redis lost them are lost; Meta does not resend them. Run Redis with AOF',
+      );
+      await raiseStreamId(stream, mark.entryId);
+      options.onReset(report);
+      return true;
+    },
+  };
+}
+
+export type ResetDetector = ReturnType<typeof createResetDetector>;
+
+export interface RunIdWatchOptions {
+  redis: Redis;
+  logger: Logger;
+  intervalMs: number;
+  /** A primary answered with another run id: it restarted, or another server took its address (a failover). */
+  onRestart(node: string): Promise<void>;
+}
+
+/**
+ * Remembers each primary's run id and asks again every interval: a new one
+ * means Redis restarted under the service (a reconnect alone keeps it). What
+ * a restart kept depends on its persistence, which is read and logged again.
+ */
+export function watchRunIds(options: RunIdWatchOptions) {
+  const { redis, logger } = options;
+  const known = new Map<string, string>();
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let stopped = false;
+
+  async function check(): Promise<void> {
+    for (const node of primariesOf(redis)) {
+      const name = nodeName(node);
+      const runId = await runIdOf(node).catch(() => undefined);
+      if (!runId) continue;
+      const before = known.get(name);
+      known.set(name, runId);
+      if (before === undefined || before === runId) continue;
+      const persistence = await readPersistence(redis).then(describePersistence, (error: unknown) => `unreadable (${errorSummary(error)})`);
+      logger.warn(
+        { event: 'redis.restarted', node: name, previousRunId: before, runId },
+        `Redis (${name}) restarted: run id ${before.slice(0, 8)} → ${runId.slice(0, 8)}; checking its streams against Postgres. ${persistence}`,
+      );
+      await options.onRestart(name).catch((error: unknown) =>
+        logger.error({ event: 'redis.restart_check_failed', error: errorSummary(error) }, 'could not check the streams after a Redis restart'),
+      );
+    }
+  }
+
+  const schedule = () => {
+    if (!stopped) timer = setTimeout(() => void check().finally(schedule), options.intervalMs);
+  };
+
+  return {
+    async start(): Promise<void> {
+      await check();
+      schedule();
+    },
+    stop(): void {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
