@@ -145,9 +145,19 @@ export function createDurabilityChecks(deps: DurabilityDeps) {
         intervalMs: RUN_ID_CHECK_MS,
         async onRestart() {
           metrics.redisRestarts.inc();
-          metrics.redisAof.set((await readPersistence(redis)).aof ? 1 : 0);
-          for (const partition of ownedPartitions()) await detector.checkPartition(partition);
+          const persistence = await readPersistence(redis);
+          metrics.redisAof.set(persistence.aof ? 1 : 0);
+          const held = ownedPartitions();
+          let behind = 0;
+          for (const partition of held) if (await detector.checkPartition(partition)) behind++;
           await ensureUserKeys();
+          const found =
+            held.length === 0
+              ? 'no partition is read here now (each is checked when taken over)'
+              : behind === 0
+                ? `its streams reach what Postgres applied (the ${held.length} partitions read here)`
+                : `${behind} of the ${held.length} partitions read here were behind Postgres (errors above)`;
+          return `${found}. ${describePersistence(persistence)}`;
         },
       });
     },

@@ -94,9 +94,7 @@ function describeNode(node: NodePersistence): string {
   const parts: string[] = [];
   if (node.aof === true) {
     parts.push(
-      node.appendfsync
-        ? `AOF on, appendfsync ${node.appendfsync} (${FSYNC_LOSS[node.appendfsync] ?? 'unknown policy'})`
-        : 'AOF on, appendfsync unknown',
+      node.appendfsync ? `AOF on, appendfsync ${node.appendfsync} (${FSYNC_LOSS[node.appendfsync] ?? 'unknown policy'})` : 'AOF on, appendfsync unknown',
     );
   } else if (node.aof === false) {
     const rdb = node.rdbSave === undefined ? '' : node.rdbSave === '' ? ', no RDB snapshots' : `, RDB snapshots only (save ${node.rdbSave})`;

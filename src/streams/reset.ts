@@ -2,7 +2,7 @@ import type Redis from 'ioredis';
 import type { AppliedMark } from '../db/partition-owners';
 import { errorSummary } from '../errors';
 import type { Logger } from '../logger';
-import { describePersistence, nodeName, primariesOf, readPersistence, runIdOf } from '../redis-persistence';
+import { nodeName, primariesOf, runIdOf } from '../redis-persistence';
 import type { StreamKeys } from './codec';
 
 /** What can be known when Redis is found behind Postgres: the loss itself (what Redis held and Postgres had not applied) cannot be counted. */
@@ -78,31 +78,43 @@ export function createResetDetector(options: ResetDetectorOptions) {
     });
   }
 
+  async function check(partition: number): Promise<boolean> {
+    const mark = await options.markOf(partition);
+    if (!mark) return false;
+    const stream = keys.partition(partition);
+    const redisLast = await lastGeneratedId(redis, stream);
+    if (redisLast !== null && compareEntryIds(redisLast, mark.entryId) >= 0) return false;
+    const report: ResetReport = {
+      partition,
+      stream,
+      lastAppliedEntryId: mark.entryId,
+      lastAppliedAt: mark.at.toISOString(),
+      redisLastEntryId: redisLast,
+      detectedAt: new Date().toISOString(),
+    };
+    logger.error(
+      { event: 'redis.reset_detected', ...report },
+      `Redis lost acknowledged events of partition ${partition}: Postgres applied its stream up to ${mark.entryId} ` +
+        `(last batch at ${report.lastAppliedAt}), Redis's stream ${redisLast === null ? 'is gone' : `ends at ${redisLast}`}. ` +
+        'Events acknowledged (200) and not yet applied when Redis lost them are lost; Meta does not resend them. Run Redis with AOF',
+    );
+    await raiseStreamId(stream, mark.entryId);
+    options.onReset(report);
+    return true;
+  }
+
+  /** Checks in progress: a takeover and the restart check asking together share one (one report, not two). */
+  const checking = new Map<number, Promise<boolean>>();
+
   return {
     /** Run before a partition is read (the worker's takeover) and after a Redis restart; true when a reset was found. */
-    async checkPartition(partition: number): Promise<boolean> {
-      const mark = await options.markOf(partition);
-      if (!mark) return false;
-      const stream = keys.partition(partition);
-      const redisLast = await lastGeneratedId(redis, stream);
-      if (redisLast !== null && compareEntryIds(redisLast, mark.entryId) >= 0) return false;
-      const report: ResetReport = {
-        partition,
-        stream,
-        lastAppliedEntryId: mark.entryId,
-        lastAppliedAt: mark.at.toISOString(),
-        redisLastEntryId: redisLast,
-        detectedAt: new Date().toISOString(),
-      };
-      logger.error(
-        { event: 'redis.reset_detected', ...report },
-        `Redis lost acknowledged events of partition ${partition}: Postgres applied its stream up to ${mark.entryId} ` +
-          `(last batch at ${report.lastAppliedAt}), Redis's stream ${redisLast === null ? 'is gone' : `ends at ${redisLast}`}. ` +
-          'Events acknowledged (200) and not yet applied when Redis lost them are lost; Meta does not resend them. Run Redis with AOF',
-      );
-      await raiseStreamId(stream, mark.entryId);
-      options.onReset(report);
-      return true;
+    checkPartition(partition: number): Promise<boolean> {
+      let pending = checking.get(partition);
+      if (!pending) {
+        pending = check(partition).finally(() => checking.delete(partition));
+        checking.set(partition, pending);
+      }
+      return pending;
     },
   };
 }
@@ -113,14 +125,18 @@ export interface RunIdWatchOptions {
   redis: Redis;
   logger: Logger;
   intervalMs: number;
-  /** A primary answered with another run id: it restarted, or another server took its address (a failover). */
-  onRestart(node: string): Promise<void>;
+  /**
+   * A primary answered with another run id: it restarted, or another server took its address (a failover).
+   * Resolves to what the checks found, for the log line.
+   */
+  onRestart(node: string): Promise<string>;
 }
 
 /**
  * Remembers each primary's run id and asks again every interval: a new one
  * means Redis restarted under the service (a reconnect alone keeps it). What
- * a restart kept depends on its persistence, which is read and logged again.
+ * a restart kept depends on its persistence: the partitions are checked, and
+ * one line says what was found.
  */
 export function watchRunIds(options: RunIdWatchOptions) {
   const { redis, logger } = options;
@@ -136,19 +152,24 @@ export function watchRunIds(options: RunIdWatchOptions) {
       const before = known.get(name);
       known.set(name, runId);
       if (before === undefined || before === runId) continue;
-      const persistence = await readPersistence(redis).then(describePersistence, (error: unknown) => `unreadable (${errorSummary(error)})`);
-      logger.warn(
-        { event: 'redis.restarted', node: name, previousRunId: before, runId },
-        `Redis (${name}) restarted: run id ${before.slice(0, 8)} → ${runId.slice(0, 8)}; checking its streams against Postgres. ${persistence}`,
-      );
-      await options.onRestart(name).catch((error: unknown) =>
-        logger.error({ event: 'redis.restart_check_failed', error: errorSummary(error) }, 'could not check the streams after a Redis restart'),
+      const fields = { event: 'redis.restarted', node: name, previousRunId: before, runId };
+      const restarted = `Redis (${name}) restarted: run id ${before.slice(0, 8)} → ${runId.slice(0, 8)}`;
+      await options.onRestart(name).then(
+        (found) => logger.warn(fields, `${restarted}; ${found}`),
+        (error: unknown) => logger.error({ ...fields, error: errorSummary(error) }, `${restarted}; could not check its streams against Postgres`),
       );
     }
   }
 
   const schedule = () => {
-    if (!stopped) timer = setTimeout(() => void check().finally(schedule), options.intervalMs);
+    if (!stopped)
+      timer = setTimeout(
+        () =>
+          void check()
+            .catch(() => {})
+            .finally(schedule),
+        options.intervalMs,
+      );
   };
 
   return {

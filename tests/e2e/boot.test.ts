@@ -117,7 +117,10 @@ describe.concurrent('bun run start', () => {
           await eventually(async () => (await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 200, 'readiness', 25_000);
           accepted.kill('SIGTERM');
           expect(await accepted.exited).toBe(0);
-          const log = (await new Response(accepted.stdout).text()).trim().split('\n').map((line) => JSON.parse(line) as { event?: string; msg?: string });
+          const log = (await new Response(accepted.stdout).text())
+            .trim()
+            .split('\n')
+            .map((line) => JSON.parse(line) as { event?: string; msg?: string });
           expect(log.find((line) => line.event === 'redis.persistence')?.msg).toEndWith('(accepted: REDIS_ALLOW_NO_AOF=true)');
         } finally {
           accepted.kill('SIGKILL');
@@ -168,7 +171,10 @@ describe.concurrent('bun run start without REDIS_URL: a private redis-server', (
         service.child.kill('SIGTERM');
         expect(await service.child.exited).toBe(0);
         expect(isAlive(service.redisPid)).toBe(false);
-        const log = (await new Response(service.child.stdout).text()).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+        const log = (await new Response(service.child.stdout).text())
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line) as Record<string, unknown>);
         expect(log.find((line) => line.event === 'redis.embedded_started')).toMatchObject({ pid: service.redisPid });
         expect(log.find((line) => line.event === 'redis.persistence')).toMatchObject({ level: 30, aof: true });
       } finally {

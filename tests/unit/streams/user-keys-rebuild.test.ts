@@ -27,10 +27,12 @@ afterAll(async () => {
 });
 
 async function conversation(key: string, ids: { phone?: string; bsuid?: string }, updatedAt: string) {
-  await sql.unsafe(
-    `insert into conversations (phone, user_phone, bsuid, state, snapshot, updated_at) values ($1, $2, $3, 'menu', '{}', $4)`,
-    [key, ids.phone ?? null, ids.bsuid ?? null, updatedAt],
-  );
+  await sql.unsafe(`insert into conversations (phone, user_phone, bsuid, state, snapshot, updated_at) values ($1, $2, $3, 'menu', '{}', $4)`, [
+    key,
+    ids.phone ?? null,
+    ids.bsuid ?? null,
+    updatedAt,
+  ]);
 }
 
 const resolveKey = async (user: UserIds) =>
