@@ -12,6 +12,8 @@ export interface ResetReport {
   /** The highest entry id Postgres applied from the partition, and when its last batch committed. */
   lastAppliedEntryId: string;
   lastAppliedAt: string;
+  /** What Redis has instead: no stream, a stream without the consumer group (made anew by an XADD), or a stream that ends below. */
+  found: 'stream gone' | 'group gone' | 'stream behind';
   /** Where Redis's stream now ends (XINFO STREAM's last-generated-id); null when the stream is gone. */
   redisLastEntryId: string | null;
   detectedAt: string;
@@ -32,38 +34,54 @@ export function compareEntryIds(a: string, b: string): number {
   return aMs !== bMs ? (aMs < bMs ? -1 : 1) : aSeq === bSeq ? 0 : aSeq < bSeq ? -1 : 1;
 }
 
-/** The highest id the stream ever gave (trimming keeps it), or null when the stream does not exist. */
-async function lastGeneratedId(redis: Redis, stream: string): Promise<string | null> {
+const field = (flat: unknown[], name: string) => {
+  const at = flat.indexOf(name);
+  return at >= 0 && at % 2 === 0 ? String(flat[at + 1]) : undefined;
+};
+
+/** The highest id the stream ever gave (trimming keeps it) and whether the worker's group is on it; null when there is no stream. */
+async function streamState(redis: Redis, stream: string, group: string): Promise<{ lastId: string; hasGroup: boolean } | null> {
   try {
     const info = (await redis.xinfo('STREAM', stream)) as unknown[];
-    const at = info.indexOf('last-generated-id');
-    return at >= 0 ? String(info[at + 1]) : null;
+    const groups = (await redis.xinfo('GROUPS', stream)) as unknown[][];
+    return { lastId: field(info, 'last-generated-id') ?? '0-0', hasGroup: groups.some((flat) => field(flat, 'name') === group) };
   } catch (error) {
     if (/no such key/i.test((error as Error).message)) return null;
     throw error;
   }
 }
 
+const FOUND: Record<ResetReport['found'], (last: string | null) => string> = {
+  'stream gone': () => 'its stream is gone',
+  'group gone': (last) => `its stream was made anew without the consumer group (it ends at ${last})`,
+  'stream behind': (last) => `its stream ends at ${last}`,
+};
+
 /**
  * Finds a Redis that came back without what it acknowledged (a restart
- * without AOF, a lost volume, an empty replica promoted, a FLUSHALL): a
- * partition's stream that ends below the highest entry id Postgres applied
- * from it, or is gone while Postgres applied some. Events acknowledged
- * after that point and not yet applied are lost for good (Meta does not
- * resend what got a 200): this cannot repair them, only say so, loudly.
+ * without AOF, a lost volume, an empty replica promoted, a FLUSHALL) for a
+ * partition Postgres applied entries from: its stream is gone; or it exists
+ * without the consumer group (the group is made before the first read and
+ * lives as long as the stream, so a stream without it was made anew by a
+ * producer's XADD after the loss, with ids that may already be past what was
+ * applied); or it ends below the highest entry id applied (a Redis that came
+ * back from an older copy). Events acknowledged and not yet applied when
+ * Redis lost them are lost for good (Meta does not resend what got a 200):
+ * this cannot repair them, only say so, loudly.
  *
  * Why stream ids never go backwards across a reset. A new stream gives ids
  * from Redis's clock, so a server whose clock is behind the old one's (a
  * replica on another host) could give ids the old stream already gave. The
  * dedupe does not care (processed_events is keyed by the event's own id:
  * wamid, Idempotency-Key, deadline and due time, never the entry id), and
- * order within a conversation is the order of XADD on the new stream. What
- * would care: an entry's failure count (keyed by its entry id, 24 h) could
- * be charged to a new entry with an old id, and the watermark itself would
- * stay above the new stream and report a reset at every check. So before
- * anything is read the stream's last id is raised to the watermark (XSETID):
- * every later XADD gets a larger id. XSETID only ever raises it here (the
- * stream ends below the watermark), never below a deleted or trimmed id.
+ * order within a conversation is the order of XADD on the new stream, which
+ * the group made at 0 delivers from its start. What would care: an entry's
+ * failure count (keyed by its entry id, 24 h) could be charged to a new
+ * entry with an old id, and the watermark itself would stay above the new
+ * stream and report a reset at every check. So before anything is read the
+ * stream's last id is raised to the watermark (XSETID): every later XADD
+ * gets a larger id. XSETID only ever raises it here (Redis refuses an id
+ * below the stream's last entry), never below a deleted or trimmed id.
  */
 export function createResetDetector(options: ResetDetectorOptions) {
   const { redis, keys, logger } = options;
@@ -73,7 +91,7 @@ export function createResetDetector(options: ResetDetectorOptions) {
       if (!error.message.includes('BUSYGROUP')) throw error;
     });
     await redis.xsetid(stream, floor).catch((error: Error) => {
-      // An XADD came in between with a higher id: the stream is past the watermark already.
+      // Entries came in since, with higher ids: the stream is past the watermark already.
       if (!/smaller than/i.test(error.message)) throw error;
     });
   }
@@ -82,21 +100,29 @@ export function createResetDetector(options: ResetDetectorOptions) {
     const mark = await options.markOf(partition);
     if (!mark) return false;
     const stream = keys.partition(partition);
-    const redisLast = await lastGeneratedId(redis, stream);
-    if (redisLast !== null && compareEntryIds(redisLast, mark.entryId) >= 0) return false;
+    const state = await streamState(redis, stream, keys.group);
+    const found: ResetReport['found'] | null = !state
+      ? 'stream gone'
+      : !state.hasGroup
+        ? 'group gone'
+        : compareEntryIds(state.lastId, mark.entryId) < 0
+          ? 'stream behind'
+          : null;
+    if (!found) return false;
     const report: ResetReport = {
       partition,
       stream,
       lastAppliedEntryId: mark.entryId,
       lastAppliedAt: mark.at.toISOString(),
-      redisLastEntryId: redisLast,
+      found,
+      redisLastEntryId: state?.lastId ?? null,
       detectedAt: new Date().toISOString(),
     };
     logger.error(
       { event: 'redis.reset_detected', ...report },
-      `Redis lost acknowledged events of partition ${partition}: Postgres applied its stream up to ${mark.entryId} ` +
-        `(last batch at ${report.lastAppliedAt}), Redis's stream ${redisLast === null ? 'is gone' : `ends at ${redisLast}`}. ` +
-        'Events acknowledged (200) and not yet applied when Redis lost them are lost; Meta does not resend them. Run Redis with AOF',
+      `Redis lost acknowledged events of partition ${partition}: ${FOUND[found](report.redisLastEntryId)}, while Postgres applied ` +
+        `its stream up to ${mark.entryId} (last batch at ${report.lastAppliedAt}). Events acknowledged (200) and not yet applied ` +
+        'when Redis lost them are lost; Meta does not resend them. Run Redis with AOF',
     );
     await raiseStreamId(stream, mark.entryId);
     options.onReset(report);
