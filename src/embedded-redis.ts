@@ -30,12 +30,23 @@ const STOP_TIMEOUT_MS = 10_000;
 
 /**
  * The watchdog between the service and redis-server. Its stdin is a pipe
- * from the service: when that closes (a clean stop, a crash, or a SIGKILL
- * nobody could catch) `cat` returns and the server gets SIGTERM, flushes its
- * AOF and exits. It runs in its own session, so a Ctrl-C at the terminal
- * reaches only the service, which still needs Redis to finish its batch.
+ * from the service, which a background `cat` reads (through fd 3: a
+ * background command's own stdin is /dev/null): when the pipe closes (a
+ * clean stop, a crash, or a SIGKILL nobody could catch) the server gets
+ * SIGTERM, flushes its AOF and exits. The watchdog exits with the server, so
+ * the service also learns when the server died on its own. It runs in its
+ * own session: a Ctrl-C at the terminal reaches only the service, which
+ * still needs Redis to finish its batch.
  */
-const WATCHDOG = 'server="$1"; shift; "$server" "$@" </dev/null & pid=$!; cat >/dev/null; kill -TERM "$pid" 2>/dev/null; wait "$pid"';
+const WATCHDOG = [
+  'server="$1"; shift',
+  'exec 3<&0',
+  '"$server" "$@" </dev/null 3<&- &',
+  'pid=$!',
+  '(cat <&3 >/dev/null; kill -TERM "$pid" 2>/dev/null) &',
+  'exec 3<&-',
+  'wait "$pid"',
+].join('\n');
 
 /** Where the private server lives: DATA_DIR/redis (its AOF, pidfile, log), and its socket there when the path fits. */
 export function embeddedRedisPaths(dataDir: string) {
@@ -138,16 +149,29 @@ export async function startEmbeddedRedis(dataDir: string, logger: Logger, path =
     stderr: 'ignore',
     detached: true,
   });
-  const stop = async () => {
-    if (child.exitCode === null) {
-      await Promise.resolve(child.stdin.end()).catch(() => {});
-      const done = await Promise.race([child.exited.then(() => true), Bun.sleep(STOP_TIMEOUT_MS).then(() => false)]);
-      // The whole session (watchdog and server) when the server would not stop in time.
-      if (!done) process.kill(-child.pid, 'SIGKILL');
+  // Said only of a server that was up: one that fails to start is the start's own error.
+  let ready = false;
+  let stopping = false;
+  void child.exited.then((code) => {
+    if (ready && !stopping) {
+      logger.error(
+        { event: 'redis.embedded_exited', code, log: logFile },
+        `the private redis-server exited on its own (code ${code}): Redis is unreachable until the service restarts; its log is ${logFile}`,
+      );
     }
+  });
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    // Closing the pipe stops the server, and ends the watchdog's reader even when the server is gone already.
+    await Promise.resolve(child.stdin.end()).catch(() => {});
+    const done = await Promise.race([child.exited.then(() => true), Bun.sleep(STOP_TIMEOUT_MS).then(() => false)]);
+    // The whole session (watchdog and server) when the server would not stop in time.
+    if (!done) process.kill(-child.pid, 'SIGKILL');
   };
   try {
     await waitUntilReady(socket, child, logFile);
+    ready = true;
   } catch (error) {
     await stop();
     throw error;

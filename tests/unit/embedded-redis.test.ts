@@ -53,6 +53,17 @@ test('it runs with AOF under DATA_DIR/redis, on a socket only this user may open
   expect(isAlive(embedded.pid)).toBe(false);
 });
 
+test('a server that dies on its own is said to have died, in an error line naming its log', async () => {
+  const { logs, logger: log } = logger();
+  const embedded = await startEmbeddedRedis(dataDir(), log);
+  process.kill(embedded.pid, 'SIGKILL');
+  const died = await eventually(() => logs.find((line) => line.event === 'redis.embedded_exited'), 'the error line');
+  expect(died.level).toBe(50);
+  expect(died.msg).toContain('redis.log');
+  await embedded.stop();
+  expect(logs.filter((line) => line.event === 'redis.embedded_exited')).toHaveLength(1);
+});
+
 test('what it acknowledged is there after a restart on the same DATA_DIR', async () => {
   const dir = dataDir();
   const first = await startEmbeddedRedis(dir, logger().logger);
