@@ -518,7 +518,11 @@ try {
   await serviceLog.end();
 }
 
-const { failures, table } = await writeReliabilityDoc({ root: ROOT, results, chosen, tickets: TICKETS, rate: RATE });
+const settings = ['SCENARIOS', 'TICKETS', 'RATE', 'BENCH_DATABASE_ADMIN_URL', 'REDIS_URL', 'RECONCILE_MS', 'STATUS_DELAY_MS'].filter(
+  (name) => process.env[name],
+);
+const command = [...settings.map((name) => `${name}=${process.env[name]}`), 'bun run bench:faults'].join(' ');
+const { failures, table } = await writeReliabilityDoc({ root: ROOT, results, chosen, tickets: TICKETS, rate: RATE, command });
 console.log(`\n${table}\n`);
 if (failures.length > 0) console.log(`FAILED: ${failures.join('; ')} (service log: ${SERVICE_LOG})`);
 else console.log('as expected: nothing lost or duplicated where Redis keeps what it acknowledged; every loss reported');

@@ -54,6 +54,8 @@ export async function writeReliabilityDoc(options: {
   chosen: string[];
   tickets: number;
   rate: number;
+  /** The command as run, with the settings it was given. */
+  command: string;
 }): Promise<{ failures: string[]; table: string }> {
   const { results } = options;
   const header = '| Scenario | Fault | User messages sent | at the CRM | lost | duplicated | Agent messages sent | at WhatsApp | lost | duplicated |';
@@ -84,6 +86,7 @@ function document(parts: {
   tickets: number;
   rate: number;
   chosen: string[];
+  command: string;
   machine: string;
   table: string;
   redisTable: string;
@@ -113,6 +116,7 @@ on a loss the service did not report. To keep it short the service runs with
 ## Last recorded run
 
 Machine: ${parts.machine}. Date: ${new Date().toISOString().slice(0, 10)}. Scenarios: ${parts.chosen.join(', ')}.
+Command: \`${parts.command}\`.
 
 ${parts.table}
 ${parts.redisTable ? `\n${parts.redisTable}\n` : ''}
