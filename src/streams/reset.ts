@@ -124,8 +124,8 @@ export function createResetDetector(options: ResetDetectorOptions) {
         `its stream up to ${mark.entryId} (last batch at ${report.lastAppliedAt}). Events acknowledged (200) and not yet applied ` +
         'when Redis lost them are lost; Meta does not resend them. Run Redis with AOF',
     );
-    await raiseStreamId(stream, mark.entryId);
     options.onReset(report);
+    await raiseStreamId(stream, mark.entryId);
     return true;
   }
 

@@ -159,6 +159,7 @@ export function createStreamWorker(options: StreamWorkerOptions) {
     const stream = keys.partition(lease.partition);
     const connection = options.blockingConnection();
     let running = true;
+    let blockedInRead = false;
 
     async function takeOver(): Promise<void> {
       await options.beforeTakeOver?.(lease.partition);
@@ -193,18 +194,10 @@ export function createStreamWorker(options: StreamWorkerOptions) {
             if ((await claimPending(stream, options.claimIdleMs)) > 0) replay = true;
             await trim(stream);
           }
-          const reply = (await connection.xreadgroup(
-            'GROUP',
-            keys.group,
-            options.consumer,
-            'COUNT',
-            options.batchSize,
-            'BLOCK',
-            options.blockMs,
-            'STREAMS',
-            stream,
-            replay ? '0' : '>',
-          )) as ReadReply;
+          blockedInRead = true;
+          const reply = (await connection
+            .xreadgroup('GROUP', keys.group, options.consumer, 'COUNT', options.batchSize, 'BLOCK', options.blockMs, 'STREAMS', stream, replay ? '0' : '>')
+            .finally(() => (blockedInRead = false))) as ReadReply;
           const entries = reply?.[0]?.[1] ?? [];
           // A replay that found nothing pending is done: switch to new entries.
           if (entries.length === 0) {
@@ -240,7 +233,9 @@ export function createStreamWorker(options: StreamWorkerOptions) {
         running = false;
         // The blocking read would otherwise hold the loop for up to blockMs.
         connection.disconnect();
-        await loop;
+        // A read holds no entry, so it is not waited for: one queued while its connection was reconnecting (Redis
+        // restarted) is never settled by ioredis's disconnect(), and waiting for it held the stop forever.
+        if (!blockedInRead) await loop;
       },
     };
   }

@@ -23,7 +23,8 @@ beforeAll(async () => {
     startPrivateRedis('off', ['--save', '3600 1']),
     startPrivateRedis('always', ['--rename-command', 'CONFIG', '']),
   ]);
-});
+  // Four servers to start: more than the hook's default 5 s on a loaded machine.
+}, 30_000);
 afterAll(async () => {
   for (const client of clients) client.disconnect();
   await Promise.all(Object.values(servers).map((server) => server.stop()));

@@ -29,8 +29,10 @@ beforeAll(async () => {
         .get('slave0')
         ?.includes('state=online'),
     'the replica in sync',
+    20_000,
   );
-});
+  // Two servers to start and a first sync: more than the hook's default 5 s on a loaded machine.
+}, 30_000);
 afterAll(async () => {
   redis.disconnect();
   await replica.stop();
