@@ -60,9 +60,9 @@ describe('a Redis without persistence', () => {
   }, 30_000);
   // A service just back from a Redis restart may take longer to stop than the hook's default 5 s on a loaded machine.
   afterAll(async () => {
-    redis.disconnect();
-    await stack.stop();
-    await server.stop();
+    redis?.disconnect();
+    await stack?.stop();
+    await server?.stop();
   }, 30_000);
 
   test('emptied under the service (FLUSHALL): reported per partition with what is known, the user-id map rebuilt, ids kept above what was applied', async () => {
@@ -130,23 +130,24 @@ describe('a Redis without persistence', () => {
 describe('a Redis with AOF always', () => {
   test('SIGKILLed and restarted, it kept everything: the restart is said, no reset is reported', async () => {
     const server = await startPrivateRedis('always');
-    const stack = await startStack('redis_aof_restart', { REDIS_URL: server.url, PARTITION_LEASE_TTL_MS: '1500' });
+    let stack: TestStack | undefined;
     try {
+      const started = (stack = await startStack('redis_aof_restart', { REDIS_URL: server.url, PARTITION_LEASE_TTL_MS: '1500' }));
       const user = freshUser();
-      await sendAs(stack, user, text('Hola'));
-      await eventually(() => sentTo(stack, user.phone).length >= 1, 'the menu');
+      await sendAs(started, user, text('Hola'));
+      await eventually(() => sentTo(started, user.phone).length >= 1, 'the menu');
       await server.kill();
       await server.restart();
       // The restart line is written once the partitions held were checked against Postgres.
-      const restart = await eventually(() => restarts(stack)[0], 'the restart noticed', 20_000);
+      const restart = await eventually(() => restarts(started)[0], 'the restart noticed', 20_000);
       expect(restart.msg).toContain('its streams reach what Postgres applied');
       expect(restart.msg).toContain('AOF on, appendfsync always');
-      await sendAs(stack, user, text('Hola'));
-      await eventually(() => sentTo(stack, user.phone).length >= 2, 'the next message applied');
-      expect(resets(stack)).toEqual([]);
-      expect(await metric(stack, 'handover_redis_resets_total')).toEqual([]);
+      await sendAs(started, user, text('Hola'));
+      await eventually(() => sentTo(started, user.phone).length >= 2, 'the next message applied');
+      expect(resets(started)).toEqual([]);
+      expect(await metric(started, 'handover_redis_resets_total')).toEqual([]);
     } finally {
-      await stack.stop();
+      await stack?.stop();
       await server.stop();
     }
   }, 45_000);

@@ -34,9 +34,9 @@ beforeAll(async () => {
   // Two servers to start and a first sync: more than the hook's default 5 s on a loaded machine.
 }, 30_000);
 afterAll(async () => {
-  redis.disconnect();
-  await replica.stop();
-  await primary.stop();
+  redis?.disconnect();
+  await replica?.stop();
+  await primary?.stop();
 });
 
 const waitCalls = async () => Number(/cmdstat_wait:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
