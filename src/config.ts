@@ -28,9 +28,21 @@ export const ConfigSchema = Type.Object({
   MEDIA_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 90 }),
   /** The media cache's size bound: past it the oldest files are removed (they are fetched again while WhatsApp still has them). */
   MEDIA_CACHE_MAX_BYTES: Type.Integer({ minimum: 1024 * 1024, default: 5 * 1024 * 1024 * 1024 }),
-  /** One Redis (`redis://host:port`), or a Redis Cluster by some of its nodes (`redis+cluster://host:port,host:port`). */
-  REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^(rediss?|redis\\+cluster)://.+' }),
+  /**
+   * One Redis (`redis://host:port`), or a Redis Cluster by some of its nodes (`redis+cluster://host:port,host:port`).
+   * Empty: a private `redis-server` from PATH, started and stopped with the service, its AOF under DATA_DIR/redis.
+   */
+  REDIS_URL: Type.String({ default: '', pattern: '^((rediss?|redis\\+cluster)://.+)?$' }),
   REDIS_KEY_PREFIX: Type.String({ default: 'hb:', minLength: 1 }),
+  /**
+   * A Redis without AOF loses the events the webhook acknowledged and the worker had not applied when it restarts,
+   * and Meta does not resend what got a 200. In production the service refuses to start on one, unless this is true.
+   */
+  REDIS_ALLOW_NO_AOF: Type.Boolean({ default: false }),
+  /** Replicas that must have every event before it is acknowledged (Redis WAIT); 0: the primary's word is enough. */
+  REDIS_WAIT_REPLICAS: Type.Integer({ minimum: 0, maximum: 16, default: 0 }),
+  /** How long an acknowledgement waits for those replicas; past it the request gets 503 and its sender retries. */
+  REDIS_WAIT_TIMEOUT_MS: Type.Integer({ minimum: 1, maximum: 10_000, default: 200 }),
 
   CRM_BASE_URL: Url(''),
   CRM_API_TOKEN: Secret(),
@@ -128,6 +140,7 @@ export type Config = Static<typeof ConfigSchema>;
 /** Secrets that a production deployment must set: empty ones make their routes reject every request. */
 const REQUIRED_IN_PRODUCTION = [
   'DATABASE_URL',
+  'REDIS_URL',
   'CRM_BASE_URL',
   'CRM_API_TOKEN',
   'BOT_API_TOKEN',
@@ -181,6 +194,10 @@ function crossFieldProblems(config: Config): string[] {
     problems.push(`TZ_BUSINESS: unknown time zone (got ${JSON.stringify(config.TZ_BUSINESS)})`);
   }
   // A brace would become the Redis Cluster hash tag of every key, putting all partitions in one slot.
+  // WAIT counts the replicas of the node it is sent to; on a cluster each partition's primary would need its own.
+  if (config.REDIS_WAIT_REPLICAS > 0 && config.REDIS_URL.startsWith('redis+cluster:')) {
+    problems.push('REDIS_WAIT_REPLICAS: not supported with a Redis Cluster REDIS_URL (set it to 0)');
+  }
   if (/[{}]/.test(config.REDIS_KEY_PREFIX)) problems.push(`REDIS_KEY_PREFIX: must not contain { or } (got ${JSON.stringify(config.REDIS_KEY_PREFIX)})`);
   for (const address of trustedProxies(config)) {
     if (isIP(address) === 0) problems.push(`TRUSTED_PROXIES: ${JSON.stringify(address)} is not an IP address`);

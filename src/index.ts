@@ -1,7 +1,5 @@
 import { hostname } from 'node:os';
 import type { AnyElysia } from 'elysia';
-import type Redis from 'ioredis';
-import type { RedisOptions } from 'ioredis';
 import type { HandoverPolicy } from './actors/handover';
 import { createRuntime, type PartitionBatch } from './actors/runtime';
 import { createBusinessCalendar } from './business-hours';
@@ -12,6 +10,8 @@ import { openDatabase } from './db/client';
 import { checkFence, fenceOf } from './db/partition-owners';
 import { createQueries } from './db/queries';
 import { createRedisClient, logConnectionErrors } from './redis';
+import { createDurabilityChecks, openRedis, StartupError } from './boot-redis';
+import { waitingForReplicas } from './streams/replica-wait';
 import { drainLegacyStreams } from './streams/legacy';
 import { createCrmClient } from './integrations/crm';
 import { createCustomerDirectory } from './integrations/customers';
@@ -35,22 +35,8 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-class StartupError extends Error {}
-
 /** How long a transaction applying several partitions' batches waits on any lock before it is split up. */
 const GROUP_LOCK_TIMEOUT_MS = 1000;
-
-async function connectRedis(url: string, options: RedisOptions, logger: Logger): Promise<Redis> {
-  const redis = logConnectionErrors(createRedisClient(url, options), 'main', logger);
-  try {
-    await redis.connect();
-    return redis;
-  } catch (error) {
-    redis.disconnect();
-    const where = url.replace(/\/\/[^@]*@/, '//');
-    throw new StartupError(`Redis is unreachable at ${where} (${(error as Error).message}): start redis-server or set REDIS_URL`);
-  }
-}
 
 /**
  * The composition root: config → database → Redis → services → HTTP app and
@@ -58,26 +44,33 @@ async function connectRedis(url: string, options: RedisOptions, logger: Logger):
  */
 export async function startService(config: Config, logger: Logger = createLogger(config.LOG_LEVEL), extras: { demoRoutes?: AnyElysia } = {}): Promise<Service> {
   const texts = loadTexts(config.BOT_TEXTS_FILE);
-  const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: config.DATABASE_POOL_SIZE }).catch(
-    (error: Error) => {
-      throw new StartupError(`database unavailable (${config.DATABASE_URL ? 'DATABASE_URL' : `embedded PGlite in ${config.DATA_DIR}`}): ${error.message}`);
-    },
-  );
-  const closers: (() => Promise<unknown>)[] = [() => database.close()];
+  // Redis first: without a redis-server to start, the one line saying so comes before the embedded database's first boot.
+  // Commands fail fast while Redis is away (no offline queue): a webhook then gets a 503 and Meta retries.
+  const connection = await openRedis(config, { maxRetriesPerRequest: 1, enableOfflineQueue: false, enableAutoPipelining: true }, logger);
+  const redis = connection.redis;
+  const closers: (() => Promise<unknown>)[] = [() => connection.close()];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close().catch(() => {});
   };
   try {
-    // Commands fail fast while Redis is away (no offline queue): a webhook then gets a 503 and Meta retries.
-    const redis = await connectRedis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, enableAutoPipelining: true }, logger);
-    closers.push(() => redis.quit());
+    const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: config.DATABASE_POOL_SIZE }).catch(
+      (error: Error) => {
+        throw new StartupError(`database unavailable (${config.DATABASE_URL ? 'DATABASE_URL' : `embedded PGlite in ${config.DATA_DIR}`}): ${error.message}`);
+      },
+    );
+    closers.push(() => database.close());
 
     const keys = streamKeys(config.REDIS_KEY_PREFIX);
     const consumer = config.CONSUMER_NAME || hostname();
     await drainLegacyStreams(redis, keys, config.STREAM_PARTITIONS, logger);
-    const producer = createProducer(redis, keys, config.STREAM_PARTITIONS, config.STREAM_CODEC_VERSION);
+    const published = createProducer(redis, keys, config.STREAM_PARTITIONS, config.STREAM_CODEC_VERSION);
+    const producer =
+      config.REDIS_WAIT_REPLICAS > 0 ? waitingForReplicas(published, redis, config.REDIS_WAIT_REPLICAS, config.REDIS_WAIT_TIMEOUT_MS) : published;
     const deadLetters = createDeadLetters(redis, keys, config.STREAM_PARTITIONS);
     const metrics = createMetrics({ database, deadLetters, redis, keys, partitions: config.STREAM_PARTITIONS });
+    metrics.redisAof.set(connection.persistence.aof ? 1 : 0);
+    const durability = createDurabilityChecks({ redis, database, keys, logger, metrics });
+    await durability.ensureUserKeys();
     const reengageTemplate = config.WHATSAPP_REENGAGE_TEMPLATE
       ? { name: config.WHATSAPP_REENGAGE_TEMPLATE, languageCode: config.WHATSAPP_TEMPLATE_LANGUAGE }
       : null;
@@ -149,7 +142,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     });
     const worker = createStreamWorker({
       redis,
-      blockingConnection: () => logConnectionErrors(createRedisClient(config.REDIS_URL, { maxRetriesPerRequest: null }), 'stream reader', logger),
+      blockingConnection: () => logConnectionErrors(createRedisClient(connection.url, { maxRetriesPerRequest: null }), 'stream reader', logger),
       keys,
       partitions: config.STREAM_PARTITIONS,
       consumer,
@@ -162,7 +155,7 @@ export async function startService(config: Config, logger: Logger = createLogger
       fenceOf: (partition) => fenceOf(database, partition),
       logger,
       handle: async (entries, lease) => {
-        await applyCoalesced({ entries, fence: (tx) => checkFence(tx, lease) });
+        await applyCoalesced({ entries, fence: (tx) => checkFence(tx, lease, entries.at(-1)?.entryId) });
         // Right after the commit, before the XACK: the CRM's answer waits on this, not on the acknowledgement.
         appliedEvents.announce(lease.partition, entries);
       },
@@ -173,6 +166,7 @@ export async function startService(config: Config, logger: Logger = createLogger
         ),
       onCommitted: () => dispatcher.poke(),
       onTakeover: () => metrics.partitionTakeovers.inc(),
+      beforeTakeOver: (partition) => durability.detector.checkPartition(partition),
     });
     metrics.observeOwnership(worker.status);
 
@@ -189,6 +183,9 @@ export async function startService(config: Config, logger: Logger = createLogger
     };
     closers.push(stopHttp);
     await worker.start();
+    const runIds = durability.watch(() => worker.status().owned.map((lease) => lease.partition));
+    await runIds.start();
+    closers.push(async () => runIds.stop());
     dispatcher.start();
     closers.push(() => dispatcher.close());
     const scheduler = createTimerScheduler({ database, producer, logger, pollMs: config.TIMER_POLL_MS });

@@ -138,6 +138,27 @@ export function createMetrics(deps: MetricsDeps) {
       help: 'Partitions this instance took over (at start, from a stopped or dead instance, or in a rebalance)',
       registers: [registry],
     }),
+    redisResets: new Counter({
+      name: 'handover_redis_resets_total',
+      help: 'Partitions whose Redis stream was found behind what Postgres applied from it (Redis lost acknowledged events), by partition',
+      labelNames: ['partition'],
+      registers: [registry],
+    }),
+    redisLastReset: new Gauge({
+      name: 'handover_redis_last_reset_timestamp_seconds',
+      help: 'When this instance last found Redis behind Postgres (Unix time; 0: never)',
+      registers: [registry],
+    }),
+    redisRestarts: new Counter({
+      name: 'handover_redis_restarts_total',
+      help: 'Times a Redis primary answered with a new run id (it restarted, or another server took its address)',
+      registers: [registry],
+    }),
+    redisAof: new Gauge({
+      name: 'handover_redis_aof_enabled',
+      help: '1 when every Redis primary said AOF is on at the last check (start, restart), else 0',
+      registers: [registry],
+    }),
     httpDuration: new Histogram({
       name: 'handover_http_request_duration_seconds',
       help: 'HTTP requests by method, route pattern and status, with their latency',

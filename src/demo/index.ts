@@ -40,7 +40,8 @@ export interface Demo extends Service {
 
 /**
  * The real service on an embedded PGlite in a fresh directory, with the demo
- * subscribers, and loopback stand-ins for Graph and the CRM. Only PORT,
+ * subscribers, and loopback stand-ins for Graph and the CRM; on a private
+ * redis-server in that directory too, unless REDIS_URL names one. Only PORT,
  * REDIS_URL and LOG_LEVEL are read from `env`: a demo never picks up a real
  * deployment's secrets or database.
  */
@@ -94,7 +95,8 @@ export async function startDemo(env: Record<string, string | undefined>): Promis
         await service.stop();
         standIns.stop();
         rmSync(dataDir, { recursive: true, force: true });
-        await forgetRedisKeys(config.REDIS_URL, config.REDIS_KEY_PREFIX);
+        // A private redis-server (no REDIS_URL) kept its files in dataDir, gone with it.
+        if (config.REDIS_URL) await forgetRedisKeys(config.REDIS_URL, config.REDIS_KEY_PREFIX);
       },
     };
   } catch (error) {

@@ -4,7 +4,7 @@ import { launchChromium } from '../support/chromium';
 
 /**
  * `bun run demo` as a newcomer runs it: from the repository, with nothing
- * configured but a free port (Redis on its default address). It must serve
+ * configured but a free port (REDIS_URL unset: a private redis-server). It must serve
  * the simulator and the API reference, and the reference must render with
  * nothing fetched from outside this machine.
  */

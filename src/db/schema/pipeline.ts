@@ -101,5 +101,11 @@ export const partitionOwners = pgTable('partition_owners', {
   partition: integer('partition').primaryKey(),
   token: bigint('token', { mode: 'number' }).notNull(),
   owner: text('owner').notNull(),
+  /** When the last batch was applied. */
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  /**
+   * The highest stream entry id applied for the partition: a Redis whose
+   * stream ends below it lost what it had acknowledged (streams/reset.ts).
+   */
+  lastEntryId: text('last_entry_id'),
 });
