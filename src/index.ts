@@ -28,6 +28,7 @@ import { createDeadLetters } from './streams/dead-letters';
 import { createMetrics } from './metrics';
 import { createTimerScheduler } from './timers/scheduler';
 import { loadTexts } from './texts';
+import { healthcheck } from './cli/healthcheck';
 
 export interface Service {
   url: string;
@@ -289,4 +290,5 @@ async function main(): Promise<void> {
   });
 }
 
-if (import.meta.main) await main();
+// `handover healthcheck` (the container's HEALTHCHECK) is this same executable asking the running service.
+if (import.meta.main) await (process.argv[2] === 'healthcheck' ? healthcheck(process.env).then((code) => process.exit(code)) : main());

@@ -108,9 +108,23 @@ describe('the executable `bun run build` makes', () => {
     await eventually(() => fakes.graph.requests.some((request) => (request.body as { to?: string })?.to === phone), 'the menu sent to the user');
   });
 
-  test('stops cleanly on SIGTERM', async () => {
+  /** The image's HEALTHCHECK: the same executable, asking the running one. */
+  const healthcheck = async () => {
+    const check = Bun.spawn([join(root, BUILD_OUTPUT), 'healthcheck'], { cwd, env: { PORT: String(port) }, stdout: 'pipe', stderr: 'pipe' });
+    return { code: await check.exited, stderr: await new Response(check.stderr).text() };
+  };
+
+  test('`handover healthcheck` exits 0 while the service answers', async () => {
+    expect(await healthcheck()).toEqual({ code: 0, stderr: '' });
+  });
+
+  test('stops cleanly on SIGTERM, and then `handover healthcheck` exits 1 saying why in one line', async () => {
     child!.kill('SIGTERM');
     expect(await child!.exited).toBe(0);
     expect(await stdout).toContain('"event":"service.stopped"');
+    const { code, stderr } = await healthcheck();
+    expect(code).toBe(1);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toStartWith(`healthcheck: http://127.0.0.1:${port}/health/live did not answer`);
   });
 });
