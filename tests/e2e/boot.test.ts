@@ -145,7 +145,9 @@ describe('bun run start: what it says', () => {
         expect(await child.exited).toBe(1);
         const lines = (await new Response(child.stdout).text()).trimEnd().split('\n');
         expect(lines).toHaveLength(1);
-        expect(lines[0]).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] FATAL: service\.start_failed: Redis is unreachable at redis:\/\/127\.0\.0\.1:1 \(connect ECONNREFUSED/);
+        expect(lines[0]).toMatch(
+          /^\[\d\d:\d\d:\d\d\.\d{3}\] FATAL: service\.start_failed: Redis is unreachable at redis:\/\/127\.0\.0\.1:1 \(connect ECONNREFUSED/,
+        );
       } finally {
         await database.drop();
       }
@@ -183,7 +185,13 @@ describe('bun run start: what it says', () => {
     async () => {
       const database = await createTestDatabase('boot_unset');
       const port = 20000 + Math.floor(Math.random() * 20000);
-      const child = start({ PORT: String(port), DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: `hbtest:boot-unset:${process.pid}:`, LOG_LEVEL: 'warn' });
+      const child = start({
+        PORT: String(port),
+        DATABASE_URL: database.url,
+        REDIS_URL,
+        REDIS_KEY_PREFIX: `hbtest:boot-unset:${process.pid}:`,
+        LOG_LEVEL: 'warn',
+      });
       try {
         await eventually(async () => (await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 200, 'readiness', 25_000);
         child.kill('SIGTERM');

@@ -172,14 +172,22 @@ describe('deploy/Dockerfile', async () => {
     expect(copied).toEqual([[BUILD_OUTPUT, '/app/handover']]);
     const binary = copied[0]![1]!;
     expect(dockerfile.getENTRYPOINTs().map((entrypoint) => entrypoint.getJSONStrings().map((part) => part.getJSONValue()))).toEqual([[binary]]);
-    const healthcheck = only('HEALTHCHECK').getArguments().map((argument) => argument.getValue());
+    const healthcheck = only('HEALTHCHECK')
+      .getArguments()
+      .map((argument) => argument.getValue());
     expect(healthcheck[0]).toBe('CMD');
     expect(JSON.parse(healthcheck.slice(1).join(' '))).toEqual([binary, 'healthcheck']);
   });
 
   test('runs as a user other than root, in production mode, with DATA_DIR on the path compose mounts', () => {
-    expect(only('USER').getArguments().map((argument) => argument.getValue())).toEqual(['nonroot']);
-    const env = only('ENV').getArguments().map((argument) => argument.getValue());
+    expect(
+      only('USER')
+        .getArguments()
+        .map((argument) => argument.getValue()),
+    ).toEqual(['nonroot']);
+    const env = only('ENV')
+      .getArguments()
+      .map((argument) => argument.getValue());
     expect(env).toContain('NODE_ENV=production');
     expect(env).toContain(`DATA_DIR=${instances[0]![1].environment.DATA_DIR}`);
     expect(posix.isAbsolute(copied[0]![1]!)).toBe(true);

@@ -26,5 +26,7 @@ test('pretty: one line per entry with the time, the level, the event and the mes
   expect(lines).toHaveLength(2);
   // No colours: the destination is not the terminal.
   expect(lines[0]).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] WARN: config\.unset: META_WEBHOOK_SECRET is not set \{"setting":"META_WEBHOOK_SECRET"\}$/);
-  expect(lines[1]).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] FATAL: service\.start_failed: Redis is unreachable at redis:\/\/127\.0\.0\.1:1 \{"token":"\[redacted\]"\}$/);
+  expect(lines[1]).toMatch(
+    /^\[\d\d:\d\d:\d\d\.\d{3}\] FATAL: service\.start_failed: Redis is unreachable at redis:\/\/127\.0\.0\.1:1 \{"token":"\[redacted\]"\}$/,
+  );
 });

@@ -21,9 +21,7 @@ const mismatch = { reason: 'mismatch', path: '/webhook', message: 'X-Hub-Signatu
 test("a client's first rejection is logged at once, with what was wrong and where", () => {
   const { log, lines } = rejectionLog();
   log.record('203.0.113.7', mismatch);
-  expect(lines).toMatchObject([
-    { level: 40, event: 'webhook.signature_rejected', client: '203.0.113.7', reason: 'mismatch', path: '/webhook', count: 1 },
-  ]);
+  expect(lines).toMatchObject([{ level: 40, event: 'webhook.signature_rejected', client: '203.0.113.7', reason: 'mismatch', path: '/webhook', count: 1 }]);
   expect(lines[0]!.msg).toBe('rejected from 203.0.113.7: X-Hub-Signature-256 does not match the body');
 });
 
