@@ -5,22 +5,7 @@ import { join } from 'node:path';
 import { embeddedRedisPaths } from '../../src/embedded-redis';
 import { createTestDatabase, eventually, REDIS_URL } from '../support/harness';
 import { startPrivateRedis } from '../support/private-redis';
-
-const root = join(import.meta.dir, '../..');
-/** Each test starts a whole process (PGlite's first boot included): more than the default 5 s on a busy machine. */
-const BOOT_TIMEOUT_MS = 60_000;
-
-// The start script's own command, run without the `bun run` wrapper so the signal reaches the service itself.
-const startCommand = ((await Bun.file(join(root, 'package.json')).json()) as { scripts: { start: string } }).scripts.start.split(' ');
-
-function start(env: Record<string, string>, command = startCommand) {
-  return Bun.spawn(command, {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  });
-}
+import { BOOT_TIMEOUT_MS, start, startCommand } from '../support/start-command';
 
 describe.concurrent('bun run start', () => {
   test(
@@ -55,7 +40,8 @@ describe.concurrent('bun run start', () => {
             return body && body.partitions.owned.length === 8 && body;
           },
           'readiness with every partition',
-          25_000,
+          // PGlite's first boot (initdb) is about 6.5 s of CPU: on the shared 2-core machine under load, 25 s was not always enough.
+          50_000,
         );
         expect(ready).toMatchObject({ status: 'ready', checks: { redis: 'ok', database: 'ok' }, partitions: { owned: [0, 1, 2, 3, 4, 5, 6, 7] } });
         child.kill('SIGTERM');
@@ -128,97 +114,6 @@ describe.concurrent('bun run start', () => {
         }
       } finally {
         await Promise.all([database.drop(), redis.stop()]);
-      }
-    },
-    BOOT_TIMEOUT_MS,
-  );
-});
-
-// One at a time, after the group above: each starts a process, and the embedded database's first boot there is slow enough.
-describe('bun run start: what it says', () => {
-  test(
-    'LOG_FORMAT=pretty: a failed start is one readable line',
-    async () => {
-      const database = await createTestDatabase('boot_pretty');
-      try {
-        const child = start({ PORT: '0', DATABASE_URL: database.url, REDIS_URL: 'redis://127.0.0.1:1', LOG_FORMAT: 'pretty' });
-        expect(await child.exited).toBe(1);
-        const lines = (await new Response(child.stdout).text()).trimEnd().split('\n');
-        expect(lines).toHaveLength(1);
-        expect(lines[0]).toMatch(
-          /^\[\d\d:\d\d:\d\d\.\d{3}\] FATAL: service\.start_failed: Redis is unreachable at redis:\/\/127\.0\.0\.1:1 \(connect ECONNREFUSED/,
-        );
-      } finally {
-        await database.drop();
-      }
-    },
-    BOOT_TIMEOUT_MS,
-  );
-
-  test(
-    'NODE_ENV=production with nothing else set: one line per missing setting, and nothing starts',
-    async () => {
-      const child = start({ NODE_ENV: 'production' });
-      expect(await child.exited).toBe(2);
-      expect(await new Response(child.stdout).text()).toBe('');
-      expect((await new Response(child.stderr).text()).trim().split('\n')).toEqual(
-        [
-          'DATABASE_URL',
-          'REDIS_URL',
-          'CRM_BASE_URL',
-          'CRM_API_TOKEN',
-          'BOT_API_TOKEN',
-          'BOT_SIGNING_SECRET',
-          'META_WEBHOOK_SECRET',
-          'WEBHOOK_VERIFY_TOKEN',
-          'WHATSAPP_TOKEN',
-          'WHATSAPP_PHONE_NUMBER_ID',
-          'PUBLIC_BASE_URL',
-        ].map((setting) => `config: ${setting}: required when NODE_ENV=production`),
-      );
-    },
-    BOOT_TIMEOUT_MS,
-  );
-
-  test(
-    'a development start without secrets warns once per secret, saying what stops working',
-    async () => {
-      const database = await createTestDatabase('boot_unset');
-      const port = 20000 + Math.floor(Math.random() * 20000);
-      const child = start({
-        PORT: String(port),
-        DATABASE_URL: database.url,
-        REDIS_URL,
-        REDIS_KEY_PREFIX: `hbtest:boot-unset:${process.pid}:`,
-        LOG_LEVEL: 'warn',
-      });
-      try {
-        await eventually(async () => (await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 200, 'readiness', 25_000);
-        child.kill('SIGTERM');
-        expect(await child.exited).toBe(0);
-        const warnings = (await new Response(child.stdout).text())
-          .trim()
-          .split('\n')
-          .map((line) => JSON.parse(line) as { event?: string; setting?: string; msg?: string })
-          .filter((line) => line.event === 'config.unset');
-        expect(warnings.map((line) => line.setting)).toEqual([
-          'META_WEBHOOK_SECRET',
-          'WEBHOOK_VERIFY_TOKEN',
-          'WHATSAPP_TOKEN',
-          'WHATSAPP_PHONE_NUMBER_ID',
-          'CRM_BASE_URL',
-          'CRM_API_TOKEN',
-          'BOT_API_TOKEN',
-          'BOT_SIGNING_SECRET',
-          'ADMIN_TOKEN',
-          'METRICS_TOKEN',
-        ]);
-        expect(warnings[0]!.msg).toBe(
-          'META_WEBHOOK_SECRET is not set: every POST /webhook and /api/crm/meta-handover-webhook is refused with 401: no message from WhatsApp gets in',
-        );
-      } finally {
-        child.kill('SIGKILL');
-        await database.drop();
       }
     },
     BOOT_TIMEOUT_MS,
