@@ -17,6 +17,7 @@ import { dashboardRoutes } from './routes/dashboard';
 import { healthRoutes } from './routes/health';
 import { assertDeclaredSize } from './routes/http/body';
 import { clientAddressOf, memoryRateLimit, redisRateLimit, reservedRedisRateLimit } from './routes/http/rate-limit';
+import { createRejectionLog } from './routes/http/rejection-log';
 import { metaRoutes } from './routes/meta';
 import { webhookFastPath } from './routes/meta/fast-path';
 import { createMetaService } from './routes/meta/service';
@@ -118,6 +119,7 @@ export function createApp(deps: AppDeps) {
     // In memory: the webhook is the hot path (a Redis round trip per request cost a quarter of its throughput,
     // docs/bench-ingest.md), and a flood of bad signatures is stopped as well by each instance's own budget.
     unsigned: memoryRateLimit(config.WEBHOOK_RATE_LIMIT_PER_MINUTE),
+    rejections: createRejectionLog(logger, { event: 'webhook.signature_rejected' }),
   };
   const webhookDuration = childFor((status) => deps.metrics.httpDuration.labels({ method: 'POST', route: '/webhook', status }));
   const webhook = webhookFastPath({
@@ -153,7 +155,14 @@ export function createApp(deps: AppDeps) {
         details: deps.ownership && (() => ({ partitions: partitionsView(deps.ownership!()) })),
       }),
     )
-    .use(metaRoutes({ service: metaService, verifyToken: config.WEBHOOK_VERIFY_TOKEN, signed }))
+    .use(
+      metaRoutes({
+        service: metaService,
+        verifyToken: config.WEBHOOK_VERIFY_TOKEN,
+        signed,
+        verifications: createRejectionLog(logger, { event: 'webhook.verification_rejected' }),
+      }),
+    )
     .use(
       crmRoutes({
         service: createCrmService({
