@@ -29,6 +29,7 @@ import { serviceClient } from './soak/client';
 import { startSoakFakes } from './soak/fakes';
 import { seedHistory } from './soak/history';
 import { account } from './soak/ledger';
+import { startPrivatePostgres } from './soak/private-postgres';
 import { startProbes, type MinuteProbe } from './soak/probes';
 import { held, minuteFigures, minuteLine, renderReport, verdict, type Minute, type PhaseResult } from './soak/report';
 import { startStack } from './soak/stack';
@@ -51,7 +52,9 @@ const PEAKS = (process.env.PEAKS ?? '50,100,150,200').split(',').map(Number);
 const RAMP_MINUTES = setting('RAMP_MINUTES', 1);
 const HISTORY = { tickets: setting('HISTORY_TICKETS', 500_000), messagesPerTicket: setting('MESSAGES_PER_TICKET', 10), pipeline: process.env.HISTORY_PIPELINE !== '0' };
 const PHASES = (process.env.PHASES ?? 'one,two,history').split(',');
-const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+/** `private` (default): a Postgres of the soak's own with stock settings (autovacuum on); `shared`: BENCH_DATABASE_ADMIN_URL's. */
+const POSTGRES = process.env.SOAK_POSTGRES ?? 'private';
+const SHARED_ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 /** The service's settings for a soak: a number on Meta's 1,000 a second tier, so shaping does not bind at these rates. */
 const SERVICE_ENV = { STREAM_PARTITIONS: String(PARTITIONS), WHATSAPP_SENDS_PER_SECOND: '1000' };
 
@@ -70,11 +73,11 @@ interface PhaseSpec {
   history?: boolean;
 }
 
-async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
+async function runPhase(spec: PhaseSpec, adminUrl: string): Promise<PhaseResult> {
   log(`phase ${spec.name}: ${spec.title}`);
   const pump = statusPump(STATUS_DELAYS_MS);
   const fakes = startSoakFakes(spec.name, pump.push);
-  const stack = await startStack({ tag: spec.name, adminUrl: ADMIN_URL, fakes, env: SERVICE_ENV });
+  const stack = await startStack({ tag: spec.name, adminUrl, fakes, env: SERVICE_ENV });
   let probes: ReturnType<typeof startProbes> | undefined;
   const notes: string[] = [];
   try {
@@ -100,6 +103,7 @@ async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
     await traffic.open(TICKETS, 32);
     probes = startProbes({ redisUrl: stack.redisUrl, prefix: stack.prefix, partitions: PARTITIONS, databaseUrl: stack.databaseUrl, instances: () => stack.instances });
     const tablesBefore = await probes.tables();
+    notes.push(`Postgres (${POSTGRES === 'private' ? "the soak's own" : 'shared'}): ${await probes.settings()}.`);
     const uptime = (await Bun.$`uptime`.text()).trim();
     const openTickets = traffic.pool.length;
     log(`${spec.name}: ${openTickets} tickets open; ${uptime}`);
@@ -158,22 +162,30 @@ const specs: Record<string, PhaseSpec> = {
   },
 };
 
+/** The highest peak whose every minute held both p99 budgets, each step below it too. */
+function rampSummary(result: PhaseResult): string {
+  const steps = PEAKS.map((peak, step) => ({ peak, minutes: result.minutes.slice(step * RAMP_MINUTES, (step + 1) * RAMP_MINUTES) }));
+  const failed = steps.findIndex((step) => !step.minutes.every(held));
+  const summary = `Highest peak at which every minute's p99s held (webhook → CRM ≤ 100 ms, send-message → Graph ≤ 150 ms): ${
+    failed === 0 ? `none of ${PEAKS.join(', ')}` : `**${steps[(failed < 0 ? steps.length : failed) - 1]!.peak}** user messages/s`
+  }.`;
+  log(summary);
+  return summary;
+}
+
 const unknown = PHASES.filter((name) => !specs[name]);
 if (unknown.length > 0) throw new Error(`unknown phase(s) ${unknown.join(', ')}: PHASES takes ${Object.keys(specs).join(', ')}`);
 const results: PhaseResult[] = [];
-for (const name of PHASES) {
-  const result = await runPhase(specs[name]!);
-  if (name === 'ramp') {
-    const steps = PEAKS.map((peak, step) => ({ peak, minutes: result.minutes.slice(step * RAMP_MINUTES, (step + 1) * RAMP_MINUTES) }));
-    const highest = steps.findIndex((step) => !step.minutes.every(held));
-    const summary = `Highest peak at which every minute's p99s held (webhook → CRM ≤ 100 ms, send-message → Graph ≤ 150 ms): ${
-      highest === 0 ? `none of ${PEAKS.join(', ')}` : `**${steps[(highest < 0 ? steps.length : highest) - 1]!.peak}** user messages/s`
-    }.`;
-    log(summary);
-    result.notes.push(summary);
+const server = POSTGRES === 'private' ? await startPrivatePostgres() : undefined;
+try {
+  for (const name of PHASES) {
+    const result = await runPhase(specs[name]!, server?.adminUrl ?? SHARED_ADMIN_URL);
+    if (name === 'ramp') result.notes.push(rampSummary(result));
+    results.push(result);
+    for (const line of verdict(result)) log(`${name} ${line}`);
   }
-  results.push(result);
-  for (const line of verdict(result)) log(`${name} ${line}`);
+} finally {
+  await server?.stop();
 }
 
 if (process.env.WRITE !== '0') {

@@ -6,7 +6,7 @@
  *   a ticket update at the CRM by ticket and reason, under one key;
  *   every status: the sends Graph gave a wamid must all end `read` in the service's history
  *   (read-only SQL on `messages` by wa_message_id and status).
- * Also after the traffic: the walks and closes that got stuck, calls answered neither 200 nor 202.
+ * Waited for as long as things keep landing. Also after the traffic: the walks and closes that got stuck, calls answered neither 200 nor 202.
  */
 import postgres from 'postgres';
 import type { SoakFakes } from './fakes';
@@ -22,11 +22,18 @@ export interface Tally {
   failures: string[];
 }
 
-async function until(done: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+/**
+ * Until `done`, or nothing new landed (`progress` unchanged) for 30 s: a service far behind is late, not lossy,
+ * and is waited for as long as it moves (at most 15 minutes).
+ */
+async function until(done: () => boolean | Promise<boolean>, progress: () => number): Promise<boolean> {
+  const deadline = Date.now() + 15 * 60_000;
+  let seen = progress();
+  let movedAt = Date.now();
+  while (Date.now() < deadline && Date.now() - movedAt < 30_000) {
     if (await done()) return true;
-    await Bun.sleep(100);
+    await Bun.sleep(200);
+    if (progress() !== seen) [seen, movedAt] = [progress(), Date.now()];
   }
   return done();
 }
@@ -34,9 +41,10 @@ async function until(done: () => boolean | Promise<boolean>, timeoutMs: number):
 /** Waits (bounded) for everything started to land, then counts. */
 export async function account(records: Records, fakes: SoakFakes, pump: StatusPump, databaseUrl: string): Promise<Tally> {
   const failures = [...records.failures];
-  await until(() => records.users.every(({ id }) => fakes.crmFirst.has(id)), 60_000);
-  await until(() => records.agents.every(({ key }) => fakes.graphFirst.has(key)), 60_000);
-  if (!(await until(pump.drained, 60_000))) failures.push('statuses: some were never accepted by the service');
+  const landed = () => fakes.crmFirst.size + fakes.graphFirst.size + pump.posted.length;
+  await until(() => records.users.every(({ id }) => fakes.crmFirst.has(id)), landed);
+  await until(() => records.agents.every(({ key }) => fakes.graphFirst.has(key)), landed);
+  if (!(await until(pump.drained, landed))) failures.push('statuses: some were never accepted by the service');
 
   const lostUsers = records.users.filter(({ id }) => !fakes.crmKeys.has(id)).length;
   const twiceUsers = records.users.filter(({ id }) => (fakes.crmKeys.get(id)?.size ?? 0) > 1).length;
@@ -55,7 +63,7 @@ export async function account(records: Records, fakes: SoakFakes, pump: StatusPu
       const [row] = await sql`select count(*)::int as read from messages where wa_message_id like ${like} and status = 'read'`;
       read = row!.read as number;
       return read >= fakes.wamidsIssued();
-    }, 60_000);
+    }, () => read);
   } finally {
     await sql.end();
   }

@@ -111,6 +111,12 @@ export function startProbes(options: { redisUrl: string; prefix: string; partiti
 
   return {
     tables,
+    /** The server's version and the settings that shape the figures. */
+    async settings(): Promise<string> {
+      const rows = await sql`select name, setting, unit from pg_settings
+                             where name in ('server_version', 'autovacuum', 'autovacuum_naptime', 'shared_buffers', 'synchronous_commit', 'fsync') order by name`;
+      return rows.map((row) => `${row.name} ${row.setting}${row.unit ? ` × ${row.unit}` : ''}`).join(', ');
+    },
     /** Closes the minute: its worst samples, and the tables and Redis memory as they are now. */
     async minute(): Promise<MinuteProbe> {
       await sampling;

@@ -65,6 +65,7 @@ export const held = (m: Minute) => m.users.p99 <= BUDGET.webhookToCrmMs && m.age
 
 const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(0) : Number.isNaN(value) ? '–' : 'lost');
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+const mib1 = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 const mark = (ok: boolean) => (ok ? '' : ' ✗');
 
 /** One line of the live log. */
@@ -111,16 +112,16 @@ function tableTable(result: PhaseResult): string {
   const rows = last
     .filter((t) => t.bytes > 64 * 1024)
     .map((t) => {
-      const sizes = probes.map((p) => mib(p.tables.find((s) => s.table === t.table)?.bytes ?? 0));
+      const sizes = probes.map((p) => mib1(p.tables.find((s) => s.table === t.table)?.bytes ?? 0));
       const dead = probes.map((p) => p.tables.find((s) => s.table === t.table)?.dead ?? 0);
       const grown = t.bytes - (before(t.table)?.bytes ?? 0);
       const vacuums = t.autovacuums - (before(t.table)?.autovacuums ?? 0);
       const analyzes = t.autoanalyzes - (before(t.table)?.autoanalyzes ?? 0);
-      return `| ${t.table} | ${mib(before(t.table)?.bytes ?? 0)} | ${sizes.join(' · ')} | ${(grown / Math.max(1, messages)).toFixed(0)} | ${dead.join(' · ')} | ${vacuums} / ${analyzes} |`;
+      return `| ${t.table} | ${mib1(before(t.table)?.bytes ?? 0)} | ${sizes.join(' · ')} | ${(grown / Math.max(1, messages)).toFixed(0)} | ${dead.join(' · ')} | ${vacuums} / ${analyzes} |`;
     });
   const total = last.reduce((sum, t) => sum + t.bytes, 0) - result.tablesBefore.reduce((sum, t) => sum + t.bytes, 0);
   return [
-    `Postgres per table (MiB at the start, then at each minute's end; growth in bytes per conversation message, user or agent, ${messages} in all; dead tuples at each minute's end; autovacuum / autoanalyze runs during the phase). All tables together grew ${mib(total)} MiB, ${(total / Math.max(1, messages)).toFixed(0)} bytes a message.`,
+    `Postgres per table (MiB at the start, then at each minute's end; growth in bytes per conversation message, user or agent, ${messages} in all; dead tuples at each minute's end; autovacuum / autoanalyze runs during the phase). All tables together grew ${mib1(total)} MiB, ${(total / Math.max(1, messages)).toFixed(0)} bytes a message.`,
     '',
     '| Table | Start MiB | MiB at each minute | Bytes / msg | Dead tuples at each minute | Autovacuum / autoanalyze |',
     '|---|---|---|---|---|---|',
