@@ -183,16 +183,17 @@ try {
     if (name === 'ramp') result.notes.push(rampSummary(result));
     results.push(result);
     for (const line of verdict(result)) log(`${name} ${line}`);
+    // Written after each phase: a later phase that breaks does not take the earlier ones' figures with it.
+    if (process.env.WRITE !== '0') {
+      const report = Bun.file(join(ROOT, 'docs/bench-soak.md'));
+      await Bun.write(report, renderReport((await report.exists()) ? await report.text() : '', [result]));
+      log(`written ${name} to docs/bench-soak.md`);
+    }
   }
 } finally {
   await server?.stop();
 }
 
-if (process.env.WRITE !== '0') {
-  const report = Bun.file(join(ROOT, 'docs/bench-soak.md'));
-  await Bun.write(report, renderReport((await report.exists()) ? await report.text() : '', results));
-  log('written docs/bench-soak.md');
-}
 const failures = results.flatMap((result) => result.tally.failures.map((failure) => `${result.name}: ${failure}`));
 if (failures.length > 0) {
   console.error(`FAILED: ${failures.join('; ')}`);
