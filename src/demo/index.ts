@@ -43,9 +43,10 @@ export interface Demo extends Service {
  * subscribers, and loopback stand-ins for Graph and the CRM; on a private
  * redis-server in that directory too, unless REDIS_URL names one. Only PORT,
  * REDIS_URL, LOG_LEVEL and LOG_FORMAT are read from `env`: a demo never picks up a real
- * deployment's secrets or database.
+ * deployment's secrets or database. `deadlines` shortens the demo's own further (tests
+ * that watch an escalation happen).
  */
-export async function startDemo(env: Record<string, string | undefined>): Promise<Demo> {
+export async function startDemo(env: Record<string, string | undefined>, deadlines: Partial<Record<keyof typeof SHORT_DEADLINES, string>> = {}): Promise<Demo> {
   const dataDir = mkdtempSync(join(tmpdir(), 'handover-demo-'));
   const world = createWorld();
   let serviceUrl = '';
@@ -76,6 +77,7 @@ export async function startDemo(env: Record<string, string | undefined>): Promis
       TIMER_POLL_MS: '250',
       ...SECRETS,
       ...SHORT_DEADLINES,
+      ...deadlines,
     });
     const seeding = await openDatabase({ databaseUrl: '', dataDir });
     await upsertCustomers(seeding.db, DEMO_CUSTOMERS).finally(() => seeding.close());

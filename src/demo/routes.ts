@@ -12,7 +12,7 @@ import indexHtml from './page/index.html' with { type: 'file' };
 // @ts-expect-error TS7016: a browser script, imported only as a file to serve
 import simulatorJs from './page/simulator.js' with { type: 'file' };
 import simulatorCss from './page/simulator.css' with { type: 'file' };
-import pictureSvg from './page/picture.svg' with { type: 'file' };
+import { DEMO_PHOTO } from './photo';
 
 export interface SimulatorDeps {
   world: World;
@@ -65,7 +65,17 @@ export function simulatorRoutes(deps: SimulatorDeps) {
       kind: input.kind === 'image' ? 'image' : 'text',
       text: 'text' in input ? input.text : 'title' in input ? input.title : (input.caption ?? ''),
     });
-    return post('/webhook', body, { 'x-hub-signature-256': signBody(deps.metaWebhookSecret, body) });
+    const answer = await post('/webhook', body, { 'x-hub-signature-256': signBody(deps.metaWebhookSecret, body) });
+    if (answer.status === 200) world.userMessageDelivered(waMessageId);
+    return answer;
+  }
+
+  /** A photo the subscriber sent, as the CRM gets it: from the service's media route, with the CRM token. */
+  async function mediaAsCrm(mediaId: string): Promise<Response> {
+    if (!/^demo-media-\d+$/.test(mediaId)) throw badRequest('unknown_media', `the phone sent no media ${mediaId}`);
+    const answer = await fetch(`${deps.serviceUrl()}/api/crm/media/${mediaId}`, { headers: { authorization: `Bearer ${deps.crmApiToken}` } });
+    const headers = { ...DASHBOARD_HEADERS, 'content-type': answer.headers.get('content-type') ?? 'application/octet-stream' };
+    return new Response(answer.body, { status: answer.status, headers });
   }
 
   /** 200 applied, or 202 accepted and applied shortly (DESIGN 2.1): either way the console shows it. */
@@ -92,7 +102,7 @@ export function simulatorRoutes(deps: SimulatorDeps) {
         if (!text) throw badRequest('missing_text', 'a reply needs text');
         world.agentWillSend(ticket.phone, text);
         const answer = await crm('/api/crm/send-message', { ...named, agentId: deps.agent.id, messageType: 'text', message: text });
-        if (isAccepted(answer.status)) world.ticketMessage(ticketId, 'agent', text);
+        if (isAccepted(answer.status)) world.ticketMessage(ticketId, { from: 'agent', text });
         return answer;
       }
       case 'document': {
@@ -105,7 +115,9 @@ export function simulatorRoutes(deps: SimulatorDeps) {
           filename: DEMO_DOCUMENT.filename,
           caption: DEMO_DOCUMENT.caption,
         });
-        if (isAccepted(answer.status)) world.ticketMessage(ticketId, 'agent', `[document: ${DEMO_DOCUMENT.filename}]`);
+        if (isAccepted(answer.status)) {
+          world.ticketMessage(ticketId, { from: 'agent', kind: 'document', filename: DEMO_DOCUMENT.filename, text: DEMO_DOCUMENT.caption });
+        }
         return answer;
       }
       case 'give-back': {
@@ -122,7 +134,8 @@ export function simulatorRoutes(deps: SimulatorDeps) {
     .get('/', file(embeddedPath(indexHtml), 'text/html; charset=utf-8'))
     .get('/simulator.js', file(embeddedPath(simulatorJs), 'text/javascript; charset=utf-8'))
     .get('/simulator.css', file(simulatorCss, 'text/css; charset=utf-8'))
-    .get('/picture.svg', file(pictureSvg, 'image/svg+xml'))
+    .get('/router.jpg', file(DEMO_PHOTO.path, DEMO_PHOTO.mimeType))
+    .get('/api/media/:mediaId', ({ params }) => mediaAsCrm(params.mediaId))
     .get('/api/state', () => ({
       subscribers: DEMO_CUSTOMERS.map(({ phone, customerName, document, isInactive }) => ({ phone, name: customerName, document, suspended: isInactive })),
       agent: deps.agent,
