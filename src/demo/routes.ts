@@ -11,6 +11,8 @@ import type { World } from './world';
 import indexHtml from './page/index.html' with { type: 'file' };
 // @ts-expect-error TS7016: a browser script, imported only as a file to serve
 import simulatorJs from './page/simulator.js' with { type: 'file' };
+// @ts-expect-error TS7016: a browser script, imported only as a file to serve
+import whatsappFormatJs from './page/whatsapp-format.js' with { type: 'file' };
 import simulatorCss from './page/simulator.css' with { type: 'file' };
 import { DEMO_PHOTO } from './photo';
 
@@ -133,6 +135,7 @@ export function simulatorRoutes(deps: SimulatorDeps) {
   return new Elysia({ prefix: '/simulator' })
     .get('/', file(embeddedPath(indexHtml), 'text/html; charset=utf-8'))
     .get('/simulator.js', file(embeddedPath(simulatorJs), 'text/javascript; charset=utf-8'))
+    .get('/whatsapp-format.js', file(embeddedPath(whatsappFormatJs), 'text/javascript; charset=utf-8'))
     .get('/simulator.css', file(simulatorCss, 'text/css; charset=utf-8'))
     .get('/router.jpg', file(DEMO_PHOTO.path, DEMO_PHOTO.mimeType))
     .get('/api/media/:mediaId', ({ params }) => mediaAsCrm(params.mediaId))
