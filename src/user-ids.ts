@@ -12,9 +12,16 @@ export interface UserIds {
   parentBsuid?: string;
 }
 
-const BSUID = /^[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}$/;
+/** A BSUID: a country code, `ENT.` for a parent id, then the id (`CO.1047385771169864`, `US.ENT.11815799212886844830`). */
+const BSUID = /^([A-Z]{2}\.(?:ENT\.)?)([A-Za-z0-9]{1,128})$/;
 
 export const isBsuid = (id: string): boolean => BSUID.test(id);
+
+/** A BSUID's prefix (`CO.`, `US.ENT.`) and id; undefined for anything else. */
+export function splitBsuid(id: string): { prefix: string; id: string } | undefined {
+  const match = BSUID.exec(id);
+  return match ? { prefix: match[1]!, id: match[2]! } : undefined;
+}
 
 /** The key a user never seen before gets: their phone when Meta gave it (a pre-2026 conversation is keyed so), else their BSUID. */
 export const firstKeyOf = (ids: UserIds): string | undefined => ids.phone ?? ids.bsuid;

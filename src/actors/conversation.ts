@@ -9,7 +9,8 @@ import { csatScore, documentNumber, isAmbient, isCancelRequest, menuChoice } fro
 export const MAX_AUTH_ATTEMPTS = 3;
 
 export interface ConversationContext {
-  phone: string;
+  /** The user's conversation key: a phone or a BSUID (user-ids.ts), never written to or masked as a phone. */
+  conversationKey: string;
   customer: CustomerRecord | null;
   authAttempts: number;
   /** Why the user is authenticating: to reach support, or only to identify. */
@@ -53,7 +54,7 @@ export const createConversationMachine = (policy: ConversationPolicy) =>
     types: {
       context: {} as ConversationContext,
       events: {} as ConversationEvent,
-      input: {} as { phone: string },
+      input: {} as { conversationKey: string },
     },
     actions: {
       reply: effect<'reply'>(),
@@ -88,7 +89,7 @@ export const createConversationMachine = (policy: ConversationPolicy) =>
   }).createMachine({
     id: 'conversation',
     context: ({ input }) => ({
-      phone: input.phone,
+      conversationKey: input.conversationKey,
       customer: null,
       authAttempts: 0,
       intent: null,

@@ -33,9 +33,9 @@ export async function rebuildUserKeys(redis: Redis, usersKey: string, database: 
   for (;;) {
     const page: Row[] = await database.rows<Row>(
       database.db,
-      sql`select phone as key, user_phone, bsuid, updated_at::text as at from conversations
-          ${after ? sql`where (updated_at, phone) < (${after.at}::timestamptz, ${after.key})` : sql``}
-          order by updated_at desc, phone desc limit ${PAGE}`,
+      sql`select conversation_key as key, user_phone, bsuid, updated_at::text as at from conversations
+          ${after ? sql`where (updated_at, conversation_key) < (${after.at}::timestamptz, ${after.key})` : sql``}
+          order by updated_at desc, conversation_key desc limit ${PAGE}`,
     );
     if (page.length === 0) return written;
     const pipeline = redis.pipeline();

@@ -5,6 +5,7 @@ import { openDatabase, type Database } from '../../src/db/client';
 import { createQueries } from '../../src/db/queries';
 import { tickets, type Ticket } from '../../src/db/schema';
 import type { PipelineEvent } from '../../src/events';
+import { isBsuid } from '../../src/user-ids';
 import { createLogger, type Logger } from '../../src/logger';
 import { createMetrics } from '../../src/metrics';
 import { createAppliedEvents, subscriberConnection, type AppliedEvents } from '../../src/streams/applied';
@@ -42,9 +43,16 @@ export interface RouteContext {
   redis: Redis;
   /** `logger`: to read what a route logs (silent by default). */
   app(env?: Record<string, string>, logger?: Logger): TestApp;
-  insertTicket(values?: Partial<typeof tickets.$inferInsert>): Promise<Ticket>;
+  insertTicket(values?: Partial<typeof tickets.$inferInsert>): Promise<TestTicket>;
   close(): Promise<void>;
 }
+
+/**
+ * A ticket inserted without a conversation row: its user is known by the
+ * conversation key alone, a fresh phone unless the test gives another, and
+ * `userPhone` is that phone (undefined for a key that is a BSUID).
+ */
+export type TestTicket = Ticket & { userPhone: string | undefined };
 
 let ticketCounter = 0;
 let phoneCounter = 0;
@@ -121,7 +129,7 @@ export async function routeContext(label: string): Promise<RouteContext> {
         .insert(tickets)
         .values({
           id: `TK-2026-${String(process.pid % 1000).padStart(3, '0')}${String(++ticketCounter).padStart(3, '0')}`,
-          phone: freshPhone(),
+          conversationKey: freshPhone(),
           category: 'soporte_agente',
           priority: 'media',
           status: 'active',
@@ -136,7 +144,7 @@ export async function routeContext(label: string): Promise<RouteContext> {
           ...values,
         })
         .returning();
-      return ticket!;
+      return { ...ticket!, userPhone: isBsuid(ticket!.conversationKey) ? undefined : ticket!.conversationKey };
     },
     async close() {
       await Promise.all(appliedEvents.map((applied) => applied.close()));

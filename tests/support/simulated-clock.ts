@@ -23,7 +23,7 @@ export const POLICY: HandoverPolicy = {
 
 export const TICKET: HandoverInput = {
   ticketId: 'TK-2026-000042',
-  phone: '573001112233',
+  conversationKey: '573001112233',
   category: 'soporte_agente',
   priority: 'media',
   customer: { customerId: 'C-1', customerName: 'Ana', isInactive: false },
@@ -110,7 +110,7 @@ export function simulateTicket(policy: Partial<HandoverPolicy> = {}, input: Part
 }
 
 export function simulateConversation(surveyTimeoutS: number, startAt = MONDAY_10AM_BOGOTA) {
-  return new SimulatedClock<ConversationEvent>(createConversationMachine({ surveyTimeoutS }), { phone: TICKET.phone }, startAt);
+  return new SimulatedClock<ConversationEvent>(createConversationMachine({ surveyTimeoutS }), { conversationKey: TICKET.conversationKey }, startAt);
 }
 
 export const at = (start: string, seconds: number) => addSeconds(start, seconds);

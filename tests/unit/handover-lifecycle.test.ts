@@ -8,7 +8,7 @@ const T0 = MONDAY_10AM_BOGOTA;
 let sequence = 0;
 /** A text the user wrote at `writtenAt` (WhatsApp's timestamp), by default when the ticket was requested. */
 const userText = (text: string, writtenAt = T0): InboundMessage => ({
-  user: { phone: TICKET.phone },
+  user: { phone: TICKET.conversationKey },
   waMessageId: `wamid.${++sequence}`,
   timestamp: writtenAt,
   type: 'text',

@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test';
-import { maskDigitRuns, maskPhone } from '../../src/logger';
+import { maskDigitRuns, maskKey, maskPhone } from '../../src/logger';
 import { maskLane } from '../../src/outbox/lane';
 
 test('phones are masked in logs; any long run of digits in outside text too', () => {
@@ -10,9 +10,13 @@ test('phones are masked in logs; any long run of digits in outside text too', ()
   );
 });
 
-test('a BSUID is masked like a phone, its country prefix kept, in a log line and in outside text', () => {
-  expect(maskPhone('CO.1047385771169864')).toBe('CO.10473*********64');
-  expect(maskPhone('US.ENT.11815799212886844830')).toBe('US.ENT.11815*************30');
+test('a conversation key is masked as what it holds: a phone as a phone, a BSUID with its country prefix kept', () => {
+  expect(maskKey('573001234567')).toBe('57300*****67');
+  expect(maskKey('CO.1047385771169864')).toBe('CO.10473*********64');
+  expect(maskKey('US.ENT.11815799212886844830')).toBe('US.ENT.11815*************30');
+});
+
+test('a BSUID is masked like a phone, its country prefix kept, in outside text and in a lane', () => {
   expect(maskDigitRuns('no such recipient CO.1047385771169864')).toBe('no such recipient CO.10473*********64');
   expect(maskLane('wa:CO.1047385771169864')).toBe('wa:CO.10473*********64');
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { addressOf, crmUserFields, isBsuid, knownIds, mergeIds } from '../../src/user-ids';
+import { addressOf, crmUserFields, isBsuid, knownIds, mergeIds, splitBsuid } from '../../src/user-ids';
 
 const PHONE = '573001112233';
 const BSUID = 'CO.1047385771169864';
@@ -8,6 +8,11 @@ describe("a user's ids", () => {
   test('a BSUID is a country code, a dot, and up to 128 letters and digits; a parent has ENT in between', () => {
     expect([BSUID, 'US.ENT.11815799212886844830', 'BR.abc123'].every(isBsuid)).toBe(true);
     expect([PHONE, 'CO.', 'co.123', 'COL.123', 'CO.12-3'].some(isBsuid)).toBe(false);
+  });
+
+  test("a BSUID splits into its prefix and its id; anything else does not", () => {
+    expect(splitBsuid('US.ENT.118157')).toEqual({ prefix: 'US.ENT.', id: '118157' });
+    expect(splitBsuid(PHONE)).toBeUndefined();
   });
 
   test('a webhook that hides the phone does not make us forget it; a new BSUID replaces the old', () => {

@@ -10,7 +10,8 @@ export interface Agent {
 
 export interface HandoverInput {
   ticketId: string;
-  phone: string;
+  /** The user's conversation key: a phone or a BSUID (user-ids.ts), never written to or masked as a phone. */
+  conversationKey: string;
   category: TicketCategory;
   priority: TicketPriority;
   customer: CustomerRecord;

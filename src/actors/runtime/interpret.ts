@@ -48,8 +48,8 @@ type Interpreter<K extends EffectName> = (target: EffectTarget, scope: EffectSco
 
 /** The ticket a ticket machine's effect belongs to: it is loaded, since its machine just ran. */
 const ownTicket = (target: EffectTarget, scope: EffectScope) => target.actors.ticket(scope.ticketId!)!;
-const crmLane = (origin: Origin) => `crm:${origin.phone}`;
-const addressFor = (target: EffectTarget, origin: Origin) => addressOf(target.actors.userIds(origin.phone));
+const crmLane = (origin: Origin) => `crm:${origin.conversationKey}`;
+const addressFor = (target: EffectTarget, origin: Origin) => addressOf(target.actors.userIds(origin.conversationKey));
 
 /** A survey outcome names a ticket the conversation remembers; one rating per ticket (a replayed tap changes nothing). */
 function unratedSurveyedTicket(target: EffectTarget, ticketId: string): TicketState | undefined {
@@ -96,8 +96,8 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
 
   lookupCustomer: (target, { origin }, { document }) => {
     // The directory is asked by document alone when the user hides their phone (DESIGN 2.4).
-    const { phone } = target.actors.userIds(origin.phone);
-    target.rows.enqueue(origin, 'customer.lookup', `lookup:${origin.phone}`, null, { key: origin.phone, document, ...(phone ? { phone } : {}) });
+    const { phone } = target.actors.userIds(origin.conversationKey);
+    target.rows.enqueue(origin, 'customer.lookup', `lookup:${origin.conversationKey}`, null, { key: origin.conversationKey, document, ...(phone ? { phone } : {}) });
   },
 
   openTicket: (_target, { origin }, { category, priority }) => ({ to: 'new ticket', origin, category, priority }),
@@ -108,7 +108,7 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
     ticket.csat = score;
     setSurveyStatus(ticket, 'answered');
     target.rows.ticketEvent(ticketId, 'csat', { score }, origin.at);
-    const body = ticketUpdateBody(ticket.snapshot, target.actors.userIds(origin.phone), 'csat', origin.at, { csat: score });
+    const body = ticketUpdateBody(ticket.snapshot, target.actors.userIds(origin.conversationKey), 'csat', origin.at, { csat: score });
     target.rows.enqueue(origin, 'crm.ticket_update', crmLane(origin), ticketId, body);
   },
 
@@ -118,19 +118,19 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
     if (!ticket) return;
     setSurveyStatus(ticket, outcome);
     target.rows.ticketEvent(ticketId, `survey_${outcome}`, {}, origin.at);
-    const body = ticketUpdateBody(ticket.snapshot, target.actors.userIds(origin.phone), `survey_${outcome}`, origin.at);
+    const body = ticketUpdateBody(ticket.snapshot, target.actors.userIds(origin.conversationKey), `survey_${outcome}`, origin.at);
     target.rows.enqueue(origin, 'crm.ticket_update', crmLane(origin), ticketId, body);
   },
 
   requestAgent: (target, scope) => {
     const ticket = ownTicket(target, scope).snapshot.context;
-    const body = agentRequestBody(ticket, target.actors.userIds(ticket.phone), target.actors.conversation(ticket.phone).createdAt);
+    const body = agentRequestBody(ticket, target.actors.userIds(ticket.conversationKey), target.actors.conversation(ticket.conversationKey).createdAt);
     target.rows.enqueue(scope.origin, 'crm.agent_request', crmLane(scope.origin), scope.ticketId, body);
   },
 
   relayToCrm: (target, { origin, ticketId }, { message }) => {
     const refs = { mediaUrl: mediaUrlOf(target.settings.publicBaseUrl), crmIdOf: (waMessageId: string) => target.actors.crmIdOf(waMessageId) };
-    const body = userMessageBody(ticketId, target.actors.userIds(origin.phone), message, refs);
+    const body = userMessageBody(ticketId, target.actors.userIds(origin.conversationKey), message, refs);
     target.rows.enqueue(origin, 'crm.user_message', crmLane(origin), ticketId, body);
   },
 
@@ -147,13 +147,13 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
 
   reportAgentMessageFailed: (target, scope, params) => {
     const ticket = ownTicket(target, scope).snapshot;
-    const body = failedAgentMessageBody(ticket, target.actors.userIds(ticket.context.phone), params, scope.origin.at);
+    const body = failedAgentMessageBody(ticket, target.actors.userIds(ticket.context.conversationKey), params, scope.origin.at);
     target.rows.enqueue(scope.origin, 'crm.ticket_update', crmLane(scope.origin), scope.ticketId, body);
   },
 
   notifyCrm: (target, scope, { status, reason }) => {
     const ticket = ownTicket(target, scope).snapshot;
-    const body = { ...ticketUpdateBody(ticket, target.actors.userIds(ticket.context.phone), reason, scope.origin.at), status };
+    const body = { ...ticketUpdateBody(ticket, target.actors.userIds(ticket.context.conversationKey), reason, scope.origin.at), status };
     target.rows.enqueue(scope.origin, 'crm.ticket_update', crmLane(scope.origin), scope.ticketId, body);
   },
 
@@ -168,10 +168,10 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
     const ticket = ownTicket(target, scope).snapshot.context;
     target.rows.ticketEvent(ticket.ticketId, type, data, origin.at);
     target.afterCommit.observe(handoverObservations(type, ticket, origin.at));
-    target.afterCommit.log(ticketEventLine(type, ticket.ticketId, origin.phone, data));
+    target.afterCommit.log(ticketEventLine(type, ticket.ticketId, origin.conversationKey, data));
   },
 
-  logMilestone: (target, { origin, ticketId }, { milestone }) => target.afterCommit.log(milestoneLine(milestone, ticketId!, origin.phone)),
+  logMilestone: (target, { origin, ticketId }, { milestone }) => target.afterCommit.log(milestoneLine(milestone, ticketId!, origin.conversationKey)),
 };
 
 /** Turns a transition's effects into rows, in the order the machine listed them; returns the letters they post to other machines. */

@@ -5,7 +5,14 @@ import type { HandoverMachine, HandoverPolicy } from '../handover';
 import { kpiRow } from './projection';
 import type { ConversationMachine, ConversationSnapshot, ConversationState, HandoverSnapshot, TicketState } from './state';
 
-type Persisted<S extends { value: unknown; context: unknown }> = { value: S['value']; context: Partial<S['context']> };
+/** A snapshot as stored: fields added since may be missing, and one written before the rename calls its key `phone`. */
+type Persisted<S extends { value: unknown; context: unknown }> = { value: S['value']; context: Partial<S['context']> & { phone?: string } };
+
+/** The stored context with its conversation key under today's name (snapshots written before the rename call it `phone`). */
+function renamedKey<C extends { phone?: string; conversationKey?: string }>(context: C): Omit<C, 'phone'> {
+  const { phone, ...rest } = context;
+  return rest.conversationKey === undefined && phone !== undefined ? { ...rest, conversationKey: phone } : rest;
+}
 
 /** A conversation as stored; snapshots written before the deadlines existed have none, and start with none armed. */
 export function restoreConversation(
@@ -22,7 +29,7 @@ export function restoreConversation(
     ids,
     snapshot: machine.resolveState({
       value: persisted.value,
-      context: { deadlines: {}, ...persisted.context } as ConversationSnapshot['context'],
+      context: { deadlines: {}, ...renamedKey(persisted.context) } as ConversationSnapshot['context'],
     }),
     createdAt: row.createdAt.toISOString(),
     dirty: false,
@@ -46,7 +53,7 @@ export function restoreTicket(machine: HandoverMachine, policy: LegacyPolicy, ro
     escalations: 0,
     supervisorQueued: false,
     agentReminded: false,
-    ...persisted.context,
+    ...renamedKey(persisted.context),
     deadlines: persisted.context.deadlines ?? (legacy ? legacyDeadlines(policy, String(persisted.value), lastActivityAt, now) : {}),
   } as HandoverSnapshot['context'];
   return {

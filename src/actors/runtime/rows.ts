@@ -44,9 +44,9 @@ export class BatchRows {
 
   /** A WhatsApp message to the user: the send and its history row, linked by the outbox key. */
   sendWhatsApp(origin: Origin, message: OutboundMessage): void {
-    const outboxKey = this.enqueue(origin, 'whatsapp.send', `wa:${origin.phone}`, message.ticketId, message.payload, message.author);
+    const outboxKey = this.enqueue(origin, 'whatsapp.send', `wa:${origin.conversationKey}`, message.ticketId, message.payload, message.author);
     this.messages.push({
-      phone: origin.phone,
+      conversationKey: origin.conversationKey,
       ticketId: message.ticketId,
       direction: 'outbound',
       author: message.author,
@@ -61,9 +61,9 @@ export class BatchRows {
     });
   }
 
-  received(phone: string, ticketId: string | null, message: InboundMessage): void {
+  received(conversationKey: string, ticketId: string | null, message: InboundMessage): void {
     this.messages.push({
-      phone,
+      conversationKey,
       ticketId,
       direction: 'inbound',
       author: 'user',

@@ -40,14 +40,15 @@ export interface TicketState {
 /** Where an effect comes from: ids derived from it make every outbox row replay-safe. */
 export interface Origin {
   eventId: string;
-  phone: string;
+  /** The user's conversation key (a phone or a BSUID): the event's `key`. */
+  conversationKey: string;
   at: string;
   sequence: { next: number };
 }
 
 export const originOf = (event: { id: string; key: string; at: string }): Origin => ({
   eventId: event.id,
-  phone: event.key,
+  conversationKey: event.key,
   at: event.at,
   sequence: { next: 0 },
 });

@@ -70,8 +70,8 @@ export const timers = pgTable(
   'timers',
   {
     id: text('id').primaryKey(),
-    /** The user's phone: the partition the fired event goes to. */
-    key: text('key').notNull(),
+    /** The user's conversation key: the partition the fired event goes to. */
+    conversationKey: text('conversation_key').notNull(),
     ticketId: text('ticket_id'),
     timer: text('timer').notNull(),
     dueAt: timestamp('due_at', { withTimezone: true }).notNull(),

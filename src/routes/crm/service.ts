@@ -104,11 +104,11 @@ export function createCrmService(deps: CrmServiceDeps) {
     const admission = await queries.admission(ticketId, eventId);
     if (!admission) throw notFound('ticket_not_found', `ticket ${ticketId} does not exist`);
     const { ticket, user } = admission;
-    if (named.userPhone && digits(named.userPhone) !== digits(user.phone ?? ticket.phone)) {
+    if (named.userPhone && digits(named.userPhone) !== digits(user.phone ?? ticket.conversationKey)) {
       throw badRequest('user_phone_mismatch', `userPhone does not belong to ticket ${ticketId}`);
     }
     // The key may be a BSUID the user had before a `user_id_update`: the CRM learnt it with the ticket.
-    if (named.userId && named.userId !== user.bsuid && named.userId !== ticket.phone) {
+    if (named.userId && named.userId !== user.bsuid && named.userId !== ticket.conversationKey) {
       throw badRequest('user_id_mismatch', `userId does not belong to ticket ${ticketId}`);
     }
     return admission;
@@ -164,7 +164,7 @@ export function createCrmService(deps: CrmServiceDeps) {
 
   /** The wamid WhatsApp quotes for `replyTo`: a message of this user's conversation, named as the CRM knows it. */
   async function replyTargetOf(ticket: Admission['ticket'], replyTo: string): Promise<string> {
-    const waMessageId = await queries.replyTarget(ticket.phone, replyTo);
+    const waMessageId = await queries.replyTarget(ticket.conversationKey, replyTo);
     if (!waMessageId) {
       throw badRequest(
         'unknown_reply_target',
@@ -183,7 +183,7 @@ export function createCrmService(deps: CrmServiceDeps) {
       return queueAndAwait(
         'handover',
         ticket.id,
-        pipelineEvent('crm.handover', ticket.phone, eventId, {
+        pipelineEvent('crm.handover', ticket.conversationKey, eventId, {
           ticketId: ticket.id,
           handoverType: body.handoverType,
           agentId: body.agentId,
@@ -202,7 +202,7 @@ export function createCrmService(deps: CrmServiceDeps) {
       return queueAndAwait(
         'send-message',
         ticket.id,
-        pipelineEvent('crm.message', ticket.phone, eventId, {
+        pipelineEvent('crm.message', ticket.conversationKey, eventId, {
           ticketId: ticket.id,
           agentId: body.agentId,
           message: body.message,
@@ -220,7 +220,7 @@ export function createCrmService(deps: CrmServiceDeps) {
     async status(ticketId: string) {
       const ticket = await queries.ticket(ticketId);
       if (!ticket) throw notFound('ticket_not_found', `ticket ${ticketId} does not exist`);
-      const [user, lastMessage] = await Promise.all([queries.userIds(ticket.phone), queries.lastUserMessage(ticket.id)]);
+      const [user, lastMessage] = await Promise.all([queries.userIds(ticket.conversationKey), queries.lastUserMessage(ticket.id)]);
       return {
         ticketId: ticket.id,
         userPhone: user.phone ?? null,

@@ -11,7 +11,7 @@ const SUSPENDED = { customerId: 'C-100', customerName: 'Juan Pérez', isInactive
 
 let sequence = 0;
 const message = (fields: Partial<InboundMessage>): InboundMessage => ({
-  user: { phone: TICKET.phone },
+  user: { phone: TICKET.conversationKey },
   waMessageId: `wamid.${++sequence}`,
   timestamp: T0,
   type: 'text',

@@ -133,7 +133,7 @@ export async function send(body: string, message: Partial<NewMessage> = {}): Pro
   const author = message.author ?? 'agent';
   const row = await insertRow({ kind: 'whatsapp.send', lane: `wa:${PHONE}`, ticketId: 'TK-2026-000001', payload: textMessage({ to: PHONE }, body), author });
   await database.db.insert(messages).values({
-    phone: PHONE,
+    conversationKey: PHONE,
     ticketId: 'TK-2026-000001',
     direction: 'outbound',
     author,

@@ -18,7 +18,7 @@ import { POLICY, TICKET } from '../../../support/simulated-clock';
 
 const [ticket] = initialTransition(createHandoverMachine(POLICY), { ...TICKET, customer: { customerId: 'C-100', customerName: 'Juan', isInactive: true } });
 const AT = '2026-11-30T15:10:00.000Z';
-const PHONE = TICKET.phone;
+const PHONE = TICKET.conversationKey;
 const USER = { phone: PHONE };
 const TO = { to: PHONE };
 /** The agent's message `wamid.agent` was sent with the Idempotency-Key `crm-key-9`; other messages the CRM knows by wamid. */
