@@ -27,6 +27,13 @@ export function splitBsuid(id: string): { prefix: string; id: string } | undefin
 export const firstKeyOf = (ids: UserIds): string | undefined => ids.phone ?? ids.bsuid;
 
 /**
+ * The user's phone: the one stored, else the conversation key when that is a
+ * phone (a conversation filed under it before the ids were stored apart). A
+ * key that is a BSUID is never taken for a phone.
+ */
+export const phoneOf = (ids: UserIds, conversationKey: string): string | undefined => ids.phone ?? (isBsuid(conversationKey) ? undefined : conversationKey);
+
+/**
  * The ids a stored conversation knows, completed from its key: a row from
  * before the ids were stored knows the user only by the key it was filed under.
  */

@@ -497,6 +497,12 @@ describe('the CRM names the user by userPhone or userId (the BSUID)', () => {
     expect(nobody).toMatchObject({ status: 400, body: { error: 'missing_user' } });
   });
 
+  test('a userPhone made of the digits of a BSUID key does not match: the key is not a phone', async () => {
+    const { ticket, bsuid } = await ticketOfBsuidUser();
+    const response = await crm('POST', '/api/crm/handover', { ticketId: ticket.id, userPhone: bsuid.slice(3), handoverType: 'human_to_bot' });
+    expect(response).toMatchObject({ status: 400, body: { error: 'user_phone_mismatch' } });
+  });
+
   test('a userPhone for a user who never showed a phone does not match', async () => {
     const { ticket } = await ticketOfBsuidUser();
     const response = await crm('POST', '/api/crm/handover', { ticketId: ticket.id, userPhone: freshPhone(), handoverType: 'human_to_bot' });

@@ -5,7 +5,7 @@ import { openDatabase, type Database } from '../../src/db/client';
 import { createQueries } from '../../src/db/queries';
 import { tickets, type Ticket } from '../../src/db/schema';
 import type { PipelineEvent } from '../../src/events';
-import { isBsuid } from '../../src/user-ids';
+import { phoneOf } from '../../src/user-ids';
 import { createLogger, type Logger } from '../../src/logger';
 import { createMetrics } from '../../src/metrics';
 import { createAppliedEvents, subscriberConnection, type AppliedEvents } from '../../src/streams/applied';
@@ -144,7 +144,7 @@ export async function routeContext(label: string): Promise<RouteContext> {
           ...values,
         })
         .returning();
-      return { ...ticket!, userPhone: isBsuid(ticket!.conversationKey) ? undefined : ticket!.conversationKey };
+      return { ...ticket!, userPhone: phoneOf({}, ticket!.conversationKey) };
     },
     async close() {
       await Promise.all(appliedEvents.map((applied) => applied.close()));

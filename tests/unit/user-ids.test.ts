@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { addressOf, crmUserFields, isBsuid, knownIds, mergeIds, splitBsuid } from '../../src/user-ids';
+import { addressOf, crmUserFields, isBsuid, knownIds, mergeIds, phoneOf, splitBsuid } from '../../src/user-ids';
 
 const PHONE = '573001112233';
 const BSUID = 'CO.1047385771169864';
@@ -13,6 +13,12 @@ describe("a user's ids", () => {
   test("a BSUID splits into its prefix and its id; anything else does not", () => {
     expect(splitBsuid('US.ENT.118157')).toEqual({ prefix: 'US.ENT.', id: '118157' });
     expect(splitBsuid(PHONE)).toBeUndefined();
+  });
+
+  test("the user's phone is the one stored, else a key that is a phone; a BSUID key is never a phone", () => {
+    expect(phoneOf({ phone: '573009998877' }, PHONE)).toBe('573009998877');
+    expect(phoneOf({ bsuid: BSUID }, PHONE)).toBe(PHONE);
+    expect(phoneOf({ bsuid: BSUID }, BSUID)).toBeUndefined();
   });
 
   test('a webhook that hides the phone does not make us forget it; a new BSUID replaces the old', () => {

@@ -3,6 +3,7 @@ import { agentMessageDelivery, windowClosesAt, type WindowPolicy } from '../../a
 import type { Admission, Queries } from '../../db/queries';
 import { badRequest, conflict, notFound } from '../../errors';
 import { pipelineEvent, type PipelineEvent } from '../../events';
+import { phoneOf } from '../../user-ids';
 import type { Logger } from '../../logger';
 import type { AppliedEvents } from '../../streams/applied';
 import type { Producer } from '../../streams/producer';
@@ -104,7 +105,8 @@ export function createCrmService(deps: CrmServiceDeps) {
     const admission = await queries.admission(ticketId, eventId);
     if (!admission) throw notFound('ticket_not_found', `ticket ${ticketId} does not exist`);
     const { ticket, user } = admission;
-    if (named.userPhone && digits(named.userPhone) !== digits(user.phone ?? ticket.conversationKey)) {
+    const phone = phoneOf(user, ticket.conversationKey);
+    if (named.userPhone && (!phone || digits(named.userPhone) !== digits(phone))) {
       throw badRequest('user_phone_mismatch', `userPhone does not belong to ticket ${ticketId}`);
     }
     // The key may be a BSUID the user had before a `user_id_update`: the CRM learnt it with the ticket.
