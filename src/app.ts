@@ -18,7 +18,7 @@ import { healthRoutes } from './routes/health';
 import { assertDeclaredSize } from './routes/http/body';
 import { clientAddressOf, memoryRateLimit, redisRateLimit, reservedRedisRateLimit } from './routes/http/rate-limit';
 import { metaRoutes } from './routes/meta';
-import { webhookFastPath } from './routes/meta/fast-path';
+import { servedByBun, webhookHandler } from './routes/meta/webhook';
 import { createMetaService } from './routes/meta/service';
 import { mediaRoutes } from './routes/media';
 import { createMediaService, type MediaServiceDeps } from './routes/media/service';
@@ -120,15 +120,11 @@ export function createApp(deps: AppDeps) {
     unsigned: memoryRateLimit(config.WEBHOOK_RATE_LIMIT_PER_MINUTE),
   };
   const webhookDuration = childFor((status) => deps.metrics.httpDuration.labels({ method: 'POST', route: '/webhook', status }));
-  const webhook = webhookFastPath({
-    service: metaService,
-    signed,
-    errorResponse: (error, request) => errorResponse('UNKNOWN', error, request),
-    observe: (status, seconds) => webhookDuration(String(status)).observe(seconds),
-  });
+  const webhook = webhookHandler({ service: metaService, signed, errorResponse: (error, request) => errorResponse('UNKNOWN', error, request) });
+  const bunWebhook = servedByBun(webhook, (status, seconds) => webhookDuration(String(status)).observe(seconds));
 
-  // Bun's router serves POST /webhook itself when the app listens; app.handle (the tests) goes through the Elysia route.
-  return new Elysia({ serve: { routes: { '/webhook': { POST: webhook } } } })
+  // One POST /webhook handler: Bun's router serves it when the app listens; the Elysia route (app.handle) delegates to it.
+  return new Elysia({ serve: { routes: { '/webhook': { POST: bunWebhook } } } })
     .onRequest(({ request }) => {
       startedAt.set(request, performance.now());
       // On every route, known or not: past MAX_BODY_BYTES the answer is the JSON 413, never Bun's empty one.
@@ -153,7 +149,7 @@ export function createApp(deps: AppDeps) {
         details: deps.ownership && (() => ({ partitions: partitionsView(deps.ownership!()) })),
       }),
     )
-    .use(metaRoutes({ service: metaService, verifyToken: config.WEBHOOK_VERIFY_TOKEN, signed }))
+    .use(metaRoutes({ service: metaService, verifyToken: config.WEBHOOK_VERIFY_TOKEN, signed, webhook }))
     .use(
       crmRoutes({
         service: createCrmService({

@@ -5,12 +5,15 @@ import { validateQuery } from '../http/body';
 import { signedBody, type SignedBodyOptions } from '../http/signed-body';
 import { MetaModel } from './model';
 import type { MetaService } from './service';
+import type { WebhookHandler } from './webhook';
 
 export interface MetaRouteDeps {
   service: MetaService;
   /** WEBHOOK_VERIFY_TOKEN: what Meta echoes in the handshake when the webhook is registered. */
   verifyToken: string;
   signed: SignedBodyOptions;
+  /** POST /webhook: the handler Bun's router serves in production (webhook.ts); this route delegates to it. */
+  webhook: WebhookHandler;
 }
 
 /**
@@ -18,7 +21,7 @@ export interface MetaRouteDeps {
  * and thread control. The last one keeps the path the CRM registered with
  * Meta (`/api/crm/...`) although Meta, not the CRM, signs it.
  */
-export const metaRoutes = ({ service, verifyToken, signed }: MetaRouteDeps) =>
+export const metaRoutes = ({ service, verifyToken, signed, webhook }: MetaRouteDeps) =>
   new Elysia()
     .use(signedBody)
     .get('/webhook', async ({ query, set, request, server }) => {
@@ -31,7 +34,8 @@ export const metaRoutes = ({ service, verifyToken, signed }: MetaRouteDeps) =>
       await signed.unsigned.consume(signed.clientAddress(request, server));
       throw forbidden('verification_failed', 'hub.mode must be subscribe and hub.verify_token must match WEBHOOK_VERIFY_TOKEN');
     })
-    .post('/webhook', async ({ payload, storable }) => ({ success: true, ...(await service.acceptMessages(payload, storable)) }), { metaSigned: signed })
+    // The body is the handler's to read (its signature covers the raw bytes): Elysia must not parse it.
+    .post('/webhook', ({ request, server }) => webhook(request, server), { parse: 'none' })
     .post('/api/crm/meta-handover-webhook', async ({ payload, raw }) => ({ success: true, ...(await service.acceptThreadControl(payload, raw)) }), {
       metaSigned: signed,
     });
