@@ -1,11 +1,11 @@
 import pino, { type Logger } from 'pino';
-import { splitBsuid } from './user-ids';
 
 export type { Logger };
 
 /**
  * Structured JSON logs. Tokens never reach a log line: known secret-bearing
- * paths are redacted, and conversation keys are masked by `maskKey` at the call site.
+ * paths are redacted, and phones and conversation keys are masked at the call
+ * site (`domain/masking.ts`).
  */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino(
@@ -20,27 +20,4 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     },
     destination,
   );
-}
-
-/** `573001234567` → `57300*****67`: enough to tell users apart in a log, not enough to call them. */
-export function maskPhone(phone: string | null | undefined): string {
-  if (!phone) return '';
-  if (phone.length <= 7) return `${phone.slice(0, 2)}${'*'.repeat(Math.max(0, phone.length - 2))}`;
-  return `${phone.slice(0, 5)}${'*'.repeat(phone.length - 7)}${phone.slice(-2)}`;
-}
-
-/**
- * A conversation key in a log: a phone is masked as a phone; a BSUID keeps
- * its country prefix and has its digits masked the same way
- * (`CO.1047385771169864` → `CO.10473*********64`).
- */
-export function maskKey(key: string | null | undefined): string {
-  if (!key) return '';
-  const bsuid = splitBsuid(key);
-  return bsuid ? `${bsuid.prefix}${maskPhone(bsuid.id)}` : maskPhone(key);
-}
-
-/** Any run of 7 or more digits (a phone, a document number) masked like a phone: for text from outside, such as an error body. */
-export function maskDigitRuns(text: string): string {
-  return text.replace(/\d{7,}/g, (digits) => maskPhone(digits));
 }

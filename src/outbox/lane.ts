@@ -1,5 +1,5 @@
 import type { OutboxKind } from '../db/schema';
-import { maskKey } from '../logger';
+import { maskKey } from '../domain/masking';
 
 /** Where a row goes. Each destination has its own circuit, so a failing CRM does not hold up WhatsApp. */
 export type Destination = 'crm' | 'whatsapp' | 'lookup';

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { maskDigitRuns, maskKey } from '../logger';
+import { maskDigitRuns, maskKey } from '../domain/masking';
 import { CodecError, decodeEvent, partitionOf, splitDeadLetter, type DeadLetterInfo, type StreamKeys } from './codec';
 
 export interface DeadLetter extends DeadLetterInfo {

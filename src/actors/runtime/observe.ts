@@ -1,4 +1,5 @@
-import { maskKey, type Logger } from '../../logger';
+import type { Logger } from '../../logger';
+import { maskKey } from '../../domain/masking';
 import type { Metrics } from '../../metrics';
 import type { PipelineEvent } from '../../events';
 import type { EffectParams } from '../effects';

@@ -3,7 +3,8 @@ import type { Counter } from 'prom-client';
 import type { Queries } from '../../db/queries';
 import { pipelineEvent, type PipelineEvent } from '../../events';
 import { parseThreadControlWebhook, parseWhatsAppWebhook } from '../../integrations/meta-webhooks';
-import { maskKey, type Logger } from '../../logger';
+import type { Logger } from '../../logger';
+import { maskKey } from '../../domain/masking';
 import { childFor } from '../../metrics';
 import type { Producer } from '../../streams/producer';
 
