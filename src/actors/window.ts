@@ -4,8 +4,8 @@ import { addSeconds } from './deadlines';
  * WhatsApp's customer-service window (DESIGN 2.3): free-form messages reach a
  * user only within `windowS` of the user's last message; past it only an
  * approved template gets through. The one place this rule is decided: the
- * handover machine asks it for every agent message, and the CRM route asks
- * it for its synchronous 409.
+ * handover machine asks it for every agent message and for when an idle
+ * ticket closes, and the CRM route asks it for its synchronous 409.
  */
 export interface WindowPolicy {
   windowS: number;
@@ -15,6 +15,13 @@ export interface WindowPolicy {
 
 /** When the window that the user's last message opened closes (ISO). */
 export const windowClosesAt = (lastUserMessageAt: string, windowS: number): string => addSeconds(lastUserMessageAt, windowS);
+
+/**
+ * When a ticket left inactive closes (DESIGN 4: "inactive beyond the 24-hour
+ * window", closed as `window_expired`): one window's length after its last
+ * activity. The handover machine keeps it as its `idle` deadline.
+ */
+export const idleClosesAt = (lastActivityAt: string, windowS: number): string => windowClosesAt(lastActivityAt, windowS);
 
 export const isOutsideWindow = (lastUserMessageAt: string, at: string, windowS: number): boolean => windowClosesAt(lastUserMessageAt, windowS) <= at;
 

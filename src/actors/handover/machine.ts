@@ -1,6 +1,7 @@
 import { and, assign, enqueueActions, not } from 'xstate';
 import { addSeconds } from '../deadlines';
 import type { EffectParams } from '../effects';
+import { idleClosesAt } from '../window';
 import type { HandoverPolicy } from './model';
 import { agentMessageType, closeAndNotify, handoverRules, handoverSetup, ladder } from './setup';
 
@@ -112,7 +113,7 @@ export function createHandoverMachine(policy: HandoverPolicy) {
               assign: addSeconds(opening, policy.assignTimeoutS),
               queueUpdate: addSeconds(opening, policy.queueUpdateIntervalS),
               abandon: addSeconds(opening, policy.userAbandonTimeoutS),
-              idle: addSeconds(at, policy.windowS),
+              idle: idleClosesAt(at, policy.windowS),
             },
           });
         }),

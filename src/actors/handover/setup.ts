@@ -4,7 +4,7 @@ import type { CloseReason, TicketPriority } from '../../db/schema';
 import { effect } from '../effects';
 import { isAmbient, isCancelRequest } from '../intents';
 import { addSeconds, deadlineDue } from '../deadlines';
-import { agentMessageDelivery } from '../window';
+import { agentMessageDelivery, idleClosesAt } from '../window';
 import type { HandoverContext, HandoverEvent, HandoverInput, HandoverPolicy } from './model';
 
 /** The deadlines that climb the escalation ladder when they fire: no agent yet, or an agent gone silent. */
@@ -105,7 +105,7 @@ export function handoverSetup(policy: HandoverPolicy) {
           lastUserMessageAt: wroteAt,
           deadlines: {
             ...context.deadlines,
-            idle: addSeconds(wroteAt, policy.windowS),
+            idle: idleClosesAt(wroteAt, policy.windowS),
             ...(context.deadlines.abandon ? { abandon: addSeconds(fromOpening(event.at), policy.userAbandonTimeoutS) } : {}),
             // The agent owes an answer from the first unanswered message, not the last one.
             ...(context.agent ? { agentReply: context.deadlines.agentReply ?? addSeconds(event.at, policy.agentReplyTimeoutS) } : {}),
@@ -119,7 +119,7 @@ export function handoverSetup(policy: HandoverPolicy) {
           agentReminded: false,
           ladderStep: 0,
           supervisorQueued: false,
-          deadlines: { ...deadlines, idle: addSeconds(event.at, policy.windowS) },
+          deadlines: { ...deadlines, idle: idleClosesAt(event.at, policy.windowS) },
         };
       }),
       assignAgent: assign({

@@ -1,6 +1,7 @@
 import type { ConversationRow, Ticket } from '../../db/schema';
 import type { UserIds } from '../../user-ids';
 import { addSeconds } from '../deadlines';
+import { idleClosesAt } from '../window';
 import type { HandoverMachine, HandoverPolicy } from '../handover';
 import { kpiRow } from './projection';
 import type { ConversationMachine, ConversationSnapshot, ConversationState, HandoverSnapshot, TicketState } from './state';
@@ -71,7 +72,7 @@ type LegacyPolicy = Pick<HandoverPolicy, 'windowS' | 'assignTimeoutS'>;
 /** An old open ticket closes when WhatsApp's window does; one still waiting is re-requested one assign timeout from now. */
 export function legacyDeadlines(policy: LegacyPolicy, state: string, lastActivityAt: string, now: string): HandoverSnapshot['context']['deadlines'] {
   return {
-    idle: addSeconds(lastActivityAt, policy.windowS),
+    idle: idleClosesAt(lastActivityAt, policy.windowS),
     ...(state === 'waitingAgent' ? { assign: addSeconds(now, policy.assignTimeoutS) } : {}),
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { agentMessageDelivery, isOutsideWindow, windowClosesAt } from '../../../src/actors/window';
+import { agentMessageDelivery, idleClosesAt, isOutsideWindow, windowClosesAt } from '../../../src/actors/window';
 
 const DAY_S = 24 * 3600;
 const lastUserMessageAt = '2026-03-01T10:00:00.000Z';
@@ -7,6 +7,10 @@ const lastUserMessageAt = '2026-03-01T10:00:00.000Z';
 describe("WhatsApp's 24-hour window", () => {
   test('closes exactly windowS after the user last wrote', () => {
     expect(windowClosesAt(lastUserMessageAt, DAY_S)).toBe('2026-03-02T10:00:00.000Z');
+  });
+
+  test('a ticket left inactive closes one window after its last activity', () => {
+    expect(idleClosesAt('2026-03-01T12:30:00.000Z', DAY_S)).toBe('2026-03-02T12:30:00.000Z');
   });
 
   test('a message one millisecond before the close is inside; at the close it is outside', () => {
