@@ -1,4 +1,5 @@
 import type { Database } from '../db/client';
+import { destinationOf, maskLane, type Destination } from '../domain/lanes';
 import type { OutboxRow } from '../db/schema';
 import { errorSummary } from '../errors';
 import type { CrmClient } from '../integrations/crm';
@@ -13,7 +14,6 @@ import { createCrmDeliverer } from './deliverers/crm';
 import { createLookupDeliverer } from './deliverers/lookup';
 import { createWhatsAppDeliverer } from './deliverers/whatsapp';
 import { settleInDoubt } from './in-doubt';
-import { destinationOf, maskLane, type Destination } from './lane';
 import { decide, type Deliverer, type Delivery } from './outcome';
 import { createGroupCommit } from './group-commit';
 import { createOutboxRepository, type Delivered } from './repository';

@@ -6,6 +6,7 @@ import { errorSummary } from '../errors';
 import type { Logger } from '../logger';
 import { createPoller } from '../poller';
 import type { Producer } from '../streams/producer';
+import { eventIds } from '../domain/event-ids';
 
 export interface TimerSchedulerDeps {
   database: Database;
@@ -59,7 +60,7 @@ export function createTimerScheduler(deps: TimerSchedulerDeps) {
       await producer.publish(
         due.map((row) => {
           const dueAt = new Date(row.due_at).toISOString();
-          return pipelineEvent('timer.fired', row.conversation_key, `timer:${row.id}@${dueAt}`, {
+          return pipelineEvent('timer.fired', row.conversation_key, eventIds.timerFiring(row.id, dueAt), {
             timer: row.timer,
             dueAt,
             ...(row.ticket_id ? { ticketId: row.ticket_id } : {}),

@@ -48,7 +48,6 @@ type Interpreter<K extends EffectName> = (target: EffectTarget, scope: EffectSco
 
 /** The ticket a ticket machine's effect belongs to: it is loaded, since its machine just ran. */
 const ownTicket = (target: EffectTarget, scope: EffectScope) => target.actors.ticket(scope.ticketId!)!;
-const crmLane = (origin: Origin) => `crm:${origin.conversationKey}`;
 const addressFor = (target: EffectTarget, origin: Origin) => addressOf(target.actors.userIds(origin.conversationKey));
 
 /** A survey outcome names a ticket the conversation remembers; one rating per ticket (a replayed tap changes nothing). */
@@ -97,7 +96,7 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
   lookupCustomer: (target, { origin }, { document }) => {
     // The directory is asked by document alone when the user hides their phone (DESIGN 2.4).
     const { phone } = target.actors.userIds(origin.conversationKey);
-    target.rows.enqueue(origin, 'customer.lookup', `lookup:${origin.conversationKey}`, null, { key: origin.conversationKey, document, ...(phone ? { phone } : {}) });
+    target.rows.enqueue(origin, 'customer.lookup', null, { document, ...(phone ? { phone } : {}) });
   },
 
   openTicket: (_target, { origin }, { category, priority }) => ({ to: 'new ticket', origin, category, priority }),
@@ -109,7 +108,7 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
     setSurveyStatus(ticket, 'answered');
     target.rows.ticketEvent(ticketId, 'csat', { score }, origin.at);
     const body = ticketUpdateBody(ticket.snapshot, target.actors.userIds(origin.conversationKey), 'csat', origin.at, { csat: score });
-    target.rows.enqueue(origin, 'crm.ticket_update', crmLane(origin), ticketId, body);
+    target.rows.enqueue(origin, 'crm.ticket_update', ticketId, body);
   },
 
   // The survey ended without a rating: recorded with the ticket and told to the CRM, so the response rate is honest.
@@ -119,19 +118,19 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
     setSurveyStatus(ticket, outcome);
     target.rows.ticketEvent(ticketId, `survey_${outcome}`, {}, origin.at);
     const body = ticketUpdateBody(ticket.snapshot, target.actors.userIds(origin.conversationKey), `survey_${outcome}`, origin.at);
-    target.rows.enqueue(origin, 'crm.ticket_update', crmLane(origin), ticketId, body);
+    target.rows.enqueue(origin, 'crm.ticket_update', ticketId, body);
   },
 
   requestAgent: (target, scope) => {
     const ticket = ownTicket(target, scope).snapshot.context;
     const body = agentRequestBody(ticket, target.actors.userIds(ticket.conversationKey), target.actors.conversation(ticket.conversationKey).createdAt);
-    target.rows.enqueue(scope.origin, 'crm.agent_request', crmLane(scope.origin), scope.ticketId, body);
+    target.rows.enqueue(scope.origin, 'crm.agent_request', scope.ticketId, body);
   },
 
   relayToCrm: (target, { origin, ticketId }, { message }) => {
     const refs = { mediaUrl: mediaUrlOf(target.settings.publicBaseUrl), crmIdOf: (waMessageId: string) => target.actors.crmIdOf(waMessageId) };
     const body = userMessageBody(ticketId, target.actors.userIds(origin.conversationKey), message, refs);
-    target.rows.enqueue(origin, 'crm.user_message', crmLane(origin), ticketId, body);
+    target.rows.enqueue(origin, 'crm.user_message', ticketId, body);
   },
 
   deliverAgentMessage: (target, { origin, ticketId }, params) =>
@@ -148,13 +147,13 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
   reportAgentMessageFailed: (target, scope, params) => {
     const ticket = ownTicket(target, scope).snapshot;
     const body = failedAgentMessageBody(ticket, target.actors.userIds(ticket.context.conversationKey), params, scope.origin.at);
-    target.rows.enqueue(scope.origin, 'crm.ticket_update', crmLane(scope.origin), scope.ticketId, body);
+    target.rows.enqueue(scope.origin, 'crm.ticket_update', scope.ticketId, body);
   },
 
   notifyCrm: (target, scope, { status, reason }) => {
     const ticket = ownTicket(target, scope).snapshot;
     const body = { ...ticketUpdateBody(ticket, target.actors.userIds(ticket.context.conversationKey), reason, scope.origin.at), status };
-    target.rows.enqueue(scope.origin, 'crm.ticket_update', crmLane(scope.origin), scope.ticketId, body);
+    target.rows.enqueue(scope.origin, 'crm.ticket_update', scope.ticketId, body);
   },
 
   ticketClosed: (_target, { origin, ticketId }, { reason }) => ({

@@ -1,7 +1,8 @@
 import type { OutboxKind, OutboxRow } from '../../db/schema';
+import { eventIds } from '../../domain/event-ids';
+import { laneKey } from '../../domain/lanes';
 import { pipelineEvent } from '../../events';
 import { parseAgentRequestAnswer, type CrmCall, type CrmClient } from '../../integrations/crm';
-import { laneKey } from '../lane';
 import type { Deliverer } from '../outcome';
 
 const CRM_CALLS: Partial<Record<OutboxKind, CrmCall>> = {
@@ -11,7 +12,7 @@ const CRM_CALLS: Partial<Record<OutboxKind, CrmCall>> = {
 };
 
 /** The agent-request's answer goes back to the ticket's machine as an event, in the user's partition (the lane's conversation key). */
-const resultKey = (row: OutboxRow) => ({ key: laneKey(row.lane), id: `outbox:${row.id}:result` });
+const resultKey = (row: OutboxRow) => ({ key: laneKey(row.lane), id: eventIds.outboxResult(row.id) });
 
 /** The CRM's three calls; the row's key travels as Idempotency-Key. */
 export function createCrmDeliverer(crm: CrmClient): Deliverer {

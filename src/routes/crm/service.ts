@@ -9,6 +9,7 @@ import type { AppliedEvents } from '../../streams/applied';
 import type { Producer } from '../../streams/producer';
 import { requestFingerprint, type IdempotencyKeys } from './idempotency';
 import type { CrmModel } from './model';
+import { eventIds } from '../../domain/event-ids';
 
 export interface CrmServiceDeps {
   queries: Queries;
@@ -58,9 +59,9 @@ const crmKeyOf = (request: CrmRequest<unknown>) => {
  */
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const keyedEventId = (route: string, request: CrmRequest<unknown>, key: string, ticketId: string) =>
-  `crm:${route}:key:${sha256(`${ticketId}\u0000${key}\u0000${requestFingerprint(route, request.raw)}`)}`;
+  eventIds.crmRequest(route, 'key', sha256(`${ticketId}\u0000${key}\u0000${requestFingerprint(route, request.raw)}`));
 const bodyEventId = (route: string, request: CrmRequest<unknown>, ticket: { id: string; revision: number }) =>
-  `crm:${route}:body:${createHash('sha256').update(`${ticket.id}@${ticket.revision}:`).update(request.raw).digest('hex')}`;
+  eventIds.crmRequest(route, 'body', createHash('sha256').update(`${ticket.id}@${ticket.revision}:`).update(request.raw).digest('hex'));
 
 /** Words a person reads in a list: the text itself, else `[type]` and what the message says of itself (caption, file name, place, emoji). */
 export function describeUserMessage(message: { type: string; body: string | null; media: { filename?: string } | null }): string {

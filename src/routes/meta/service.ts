@@ -7,6 +7,7 @@ import type { Logger } from '../../logger';
 import { maskKey } from '../../domain/masking';
 import { childFor } from '../../metrics';
 import type { Producer } from '../../streams/producer';
+import { eventIds } from '../../domain/event-ids';
 
 export interface MetaServiceDeps {
   queries: Queries;
@@ -65,7 +66,7 @@ export function createMetaService(deps: MetaServiceDeps) {
           continue;
         }
         events.push(
-          pipelineEvent('meta.thread_control', key, `meta:handover:${deliveryId}:${events.length}`, { ...control, ticketId: ticket?.id ?? control.ticketId }),
+          pipelineEvent('meta.thread_control', key, eventIds.threadControl(deliveryId, events.length), { ...control, ticketId: ticket?.id ?? control.ticketId }),
         );
         logger.info(
           { event: 'meta.thread_control', control: control.event, toCrm: control.toCrm, ticketId: ticket?.id, conversationKey: maskKey(key) },

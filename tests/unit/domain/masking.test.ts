@@ -1,6 +1,6 @@
 import { expect, test } from 'bun:test';
 import { maskDigitRuns, maskKey, maskPhone } from '../../../src/domain/masking';
-import { maskLane } from '../../../src/outbox/lane';
+import { maskLane } from '../../../src/domain/lanes';
 
 test('phones are masked in logs; any long run of digits in outside text too', () => {
   expect(maskPhone('573001234567')).toBe('57300*****67');
