@@ -1,7 +1,10 @@
 import { describe, expect, test } from 'bun:test';
-import { createGroupCommit } from '../../../src/outbox/group-commit';
+import { batchWhileBusy } from '../../../src/lib/batch-while-busy';
 
-describe('group commit of delivery outcomes', () => {
+/** The outbox's group commit of delivery outcomes (outbox/dispatcher.ts) is this primitive with its default failure: every caller gets the error. */
+const createGroupCommit = <T>(write: (items: T[]) => Promise<void>) => batchWhileBusy({ flush: write });
+
+describe('batch what arrives while busy (the group commit of delivery outcomes)', () => {
   test('an item alone is written at once, in a write of its own', async () => {
     const writes: number[][] = [];
     const record = createGroupCommit(async (items: number[]) => void writes.push(items));
