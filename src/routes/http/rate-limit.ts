@@ -1,7 +1,8 @@
 import { isIP } from 'node:net';
 import type Redis from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { tooManyRequests } from '../../errors';
+import { localWindow, sharedWindow } from '../../rate-limits/windows';
 import { reservedPoints } from '../../reserved-points';
 
 /** A per-client request budget; `consume` throws the 429 AppError when the client has spent it. */
@@ -23,25 +24,17 @@ function limit(limiter: RateLimiterAbstract): RateLimit {
 }
 
 /** Counted by this instance alone: no Redis round trip, and it keeps counting while Redis is down. */
-export const memoryRateLimit = (perMinute: number): RateLimit => limit(new RateLimiterMemory({ points: perMinute, duration: 60 }));
+export const memoryRateLimit = (perMinute: number): RateLimit => limit(localWindow(perMinute, 60));
 
-const redisLimiter = (redis: Redis, keyPrefix: string, perMinute: number) =>
-  new RateLimiterRedis({
-    storeClient: redis,
-    keyPrefix,
-    points: perMinute,
-    duration: 60,
-    insuranceLimiter: new RateLimiterMemory({ points: perMinute, duration: 60 }),
-  });
 
 /**
  * Shared by every instance through Redis, reserved in blocks (see
  * reserved-points.ts): for budgets whose clients are known and few, the
- * token holders. If Redis itself fails, the in-memory insurance limiter
- * keeps counting.
+ * token holders. If Redis itself fails, the window's insurance keeps
+ * counting (rate-limits/windows.ts).
  */
 export const reservedRedisRateLimit = (redis: Redis, keyPrefix: string, perMinute: number): RateLimit => {
-  const take = reservedPoints(redisLimiter(redis, keyPrefix, perMinute), perMinute);
+  const take = reservedPoints(sharedWindow(redis, keyPrefix, perMinute, 60), perMinute);
   return {
     async consume(client) {
       const point = await take(client);
@@ -55,7 +48,7 @@ export const reservedRedisRateLimit = (redis: Redis, keyPrefix: string, perMinut
  * budgets keyed by whoever calls (failed authentication), where a block
  * reserved per address would let each new address hold points.
  */
-export const redisRateLimit = (redis: Redis, keyPrefix: string, perMinute: number): RateLimit => limit(redisLimiter(redis, keyPrefix, perMinute));
+export const redisRateLimit = (redis: Redis, keyPrefix: string, perMinute: number): RateLimit => limit(sharedWindow(redis, keyPrefix, perMinute, 60));
 
 /** The part of Bun's server a route sees; absent when the app is driven by `app.handle()`. */
 export interface SocketInfo {
