@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import type Redis from 'ioredis';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from './db/client';
+import { isOpenOutboxRow } from './db/schema';
 import type { StreamKeys } from './streams/codec';
 import type { DeadLetters } from './streams/dead-letters';
 
@@ -85,7 +86,7 @@ export function createMetrics(deps: MetricsDeps) {
     async collect() {
       const rows = await deps.database.rows<{ kind: string; status: string; n: number | string }>(
         deps.database.db,
-        sql`select kind, status, count(*) as n from outbox where status in ('pending', 'in_flight') group by 1, 2`,
+        sql`select kind, status, count(*) as n from outbox where ${isOpenOutboxRow(sql.raw('status'))} group by 1, 2`,
       );
       this.reset();
       for (const row of rows) this.set({ kind: row.kind, status: row.status }, Number(row.n));
