@@ -23,6 +23,24 @@ export function splitBsuid(id: string): { prefix: string; id: string } | undefin
   return match ? { prefix: match[1]!, id: match[2]! } : undefined;
 }
 
+/** The ids a conversation row keeps in its columns (`user_phone`, `bsuid`, `username`, `parent_bsuid`), null when unknown. */
+export interface StoredIds {
+  userPhone?: string | null;
+  bsuid?: string | null;
+  username?: string | null;
+  parentBsuid?: string | null;
+}
+
+/** The ids a conversation row's columns hold, as the code names them (a column's phone is `phone` here). */
+export function idsOfRow(row: StoredIds): UserIds {
+  const ids: UserIds = {};
+  if (row.userPhone) ids.phone = row.userPhone;
+  if (row.bsuid) ids.bsuid = row.bsuid;
+  if (row.username) ids.username = row.username;
+  if (row.parentBsuid) ids.parentBsuid = row.parentBsuid;
+  return ids;
+}
+
 /** The key a user never seen before gets: their phone when Meta gave it (a pre-2026 conversation is keyed so), else their BSUID. */
 export const firstKeyOf = (ids: UserIds): string | undefined => ids.phone ?? ids.bsuid;
 

@@ -1,7 +1,7 @@
 import { and, desc, eq, inArray, isNotNull, ne, or, sql } from 'drizzle-orm';
 import type { MediaRef } from '../events';
 import { unavailable } from '../errors';
-import { knownIds, type UserIds } from '../user-ids';
+import { idsOfRow, knownIds, type StoredIds, type UserIds } from '../user-ids';
 import type { Db } from './client';
 import { conversations, messages, processedEvents, tickets, type Ticket } from './schema';
 
@@ -23,13 +23,7 @@ async function within<T>(deadlineMs: number, query: Promise<T>): Promise<T> {
 }
 
 /** A conversation row's user ids (a row from before they were stored: the key itself). */
-function storedIds(row: { userPhone?: string | null; bsuid?: string | null; username?: string | null }, key: string): UserIds {
-  const ids: UserIds = {};
-  if (row.userPhone) ids.phone = row.userPhone;
-  if (row.bsuid) ids.bsuid = row.bsuid;
-  if (row.username) ids.username = row.username;
-  return knownIds(ids, key);
-}
+const storedIds = (row: StoredIds, key: string): UserIds => knownIds(idsOfRow(row), key);
 
 /** What the CRM's ticket routes decide on: the ticket's head (never its snapshot), its user's ids, whether the request was applied. */
 export interface Admission {

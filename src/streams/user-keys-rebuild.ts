@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type Redis from 'ioredis';
 import type { Database } from '../db/client';
-import { knownIds } from '../user-ids';
+import { idsOfRow, knownIds } from '../user-ids';
 
 const PAGE = 2000;
 
@@ -40,7 +40,7 @@ export async function rebuildUserKeys(redis: Redis, usersKey: string, database: 
     if (page.length === 0) return written;
     const pipeline = redis.pipeline();
     for (const row of page) {
-      const ids = knownIds({ phone: row.user_phone ?? undefined, bsuid: row.bsuid ?? undefined }, row.key);
+      const ids = knownIds(idsOfRow({ userPhone: row.user_phone, bsuid: row.bsuid }), row.key);
       if (ids.bsuid) pipeline.hsetnx(usersKey, `id:${ids.bsuid}`, row.key).hsetnx(usersKey, `bsuid:${row.key}`, ids.bsuid);
       if (ids.phone) pipeline.hsetnx(usersKey, `id:${ids.phone}`, row.key);
     }
