@@ -65,6 +65,13 @@ export interface HandoverContext extends HandoverInput {
   deadlines: Deadlines<HandoverTimer>;
 }
 
+/**
+ * The fields the lifecycle rules added to a ticket, as a new ticket starts
+ * them: a snapshot stored before them is restored with the same values
+ * (runtime/restore.ts).
+ */
+export const LIFECYCLE_START = { queuePosition: null, ladderStep: 0, escalations: 0, supervisorQueued: false, agentReminded: false } as const;
+
 /** Every event carries `at`, the time it was accepted: the machine never reads a clock. */
 export type HandoverEvent =
   | { type: 'user.message'; at: string; message: InboundMessage }

@@ -76,6 +76,8 @@ export function handoverRules(policy: HandoverPolicy) {
   return { fromOpening, deliveryOf, rungOf, rearm };
 }
 
+export type HandoverSetup = ReturnType<typeof handoverSetup>;
+
 /** The handover machine's vocabulary: its types, its named effects, its context updates and its guards. */
 export function handoverSetup(policy: HandoverPolicy) {
   const { fromOpening, deliveryOf, rungOf, rearm } = handoverRules(policy);

@@ -1,8 +1,8 @@
 import type { ConversationRow, Ticket } from '../../db/schema';
-import type { UserIds } from '../../user-ids';
+import { idsOfRow } from '../../user-ids';
 import { addSeconds } from '../deadlines';
 import { idleClosesAt } from '../window';
-import type { HandoverMachine, HandoverPolicy } from '../handover';
+import { LIFECYCLE_START, type HandoverMachine, type HandoverPolicy } from '../handover';
 import { kpiRow } from './projection';
 import type { ConversationMachine, ConversationSnapshot, ConversationState, HandoverSnapshot, TicketState } from './state';
 
@@ -21,13 +21,8 @@ export function restoreConversation(
   row: Pick<ConversationRow, 'snapshot' | 'createdAt'> & Partial<Pick<ConversationRow, 'userPhone' | 'bsuid' | 'username' | 'parentBsuid'>>,
 ): ConversationState {
   const persisted = row.snapshot as Persisted<ConversationSnapshot>;
-  const ids: UserIds = {};
-  if (row.userPhone) ids.phone = row.userPhone;
-  if (row.bsuid) ids.bsuid = row.bsuid;
-  if (row.username) ids.username = row.username;
-  if (row.parentBsuid) ids.parentBsuid = row.parentBsuid;
   return {
-    ids,
+    ids: idsOfRow(row),
     snapshot: machine.resolveState({
       value: persisted.value,
       context: { deadlines: {}, ...renamedKey(persisted.context) } as ConversationSnapshot['context'],
@@ -48,12 +43,8 @@ export function restoreTicket(machine: HandoverMachine, policy: LegacyPolicy, ro
   const legacy = persisted.context.deadlines === undefined && persisted.value !== 'closed';
   const lastActivityAt = persisted.context.lastActivityAt ?? now;
   const context = {
-    queuePosition: null,
+    ...LIFECYCLE_START,
     lastUserMessageAt: persisted.context.lastActivityAt,
-    ladderStep: 0,
-    escalations: 0,
-    supervisorQueued: false,
-    agentReminded: false,
     ...renamedKey(persisted.context),
     deadlines: persisted.context.deadlines ?? (legacy ? legacyDeadlines(policy, String(persisted.value), lastActivityAt, now) : {}),
   } as HandoverSnapshot['context'];
