@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { initialTransition } from 'xstate';
 import { createHandoverMachine } from '../src/actors/handover';
-import { createBusinessCalendar } from '../src/business-hours';
+import { createBusinessCalendar } from '../src/domain/business-hours';
 import { openDatabase } from '../src/db/client';
 import { childEnvironment, waitReady } from './support';
 

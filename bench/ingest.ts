@@ -11,7 +11,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import postgres from 'postgres';
-import { signBody } from '../src/security';
+import { signBody } from '../src/lib/security';
 import { childEnvironment, userTextWebhook } from './support';
 
 const ROOT = join(import.meta.dir, '..');

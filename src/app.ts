@@ -8,7 +8,7 @@ import { AppError, errorDetail, errorSummary, isDatabaseOutage } from './errors'
 import { createWhatsAppMedia } from './integrations/whatsapp-media';
 import type { Logger } from './logger';
 import { createMediaCache } from './media/cache';
-import { childFor, type Metrics, type Ownership } from './metrics';
+import { childFor, type Metrics, type Ownership } from './observability/metrics';
 import { adminRoutes } from './routes/admin';
 import { crmRoutes } from './routes/crm';
 import { redisIdempotencyKeys } from './routes/crm/idempotency';
@@ -16,7 +16,8 @@ import { createCrmService } from './routes/crm/service';
 import { dashboardRoutes } from './routes/dashboard';
 import { healthRoutes } from './routes/health';
 import { assertDeclaredSize } from './routes/http/body';
-import { clientAddressOf, memoryRateLimit, redisRateLimit, reservedRedisRateLimit } from './routes/http/rate-limit';
+import { clientAddressOf } from './routes/http/client-address';
+import { memoryRateLimit, redisRateLimit, reservedRedisRateLimit } from './rate-limits/budgets';
 import { metaRoutes } from './routes/meta';
 import { servedByBun, webhookHandler } from './routes/meta/webhook';
 import { createMetaService } from './routes/meta/service';

@@ -1,8 +1,9 @@
 import { and, assign, not, raise, setup } from 'xstate';
-import type { CustomerLookupResult, CustomerRecord, InboundMessage } from '../events';
+import type { CustomerLookupResult, CustomerRecord, InboundMessage } from '../domain/events';
 import type { CloseReason } from '../db/schema';
 import { effect } from './effects';
-import { addSeconds, deadlineDue, type Deadlines } from './deadlines';
+import { deadlineDue, type Deadlines } from './deadlines';
+import { addSeconds } from '../domain/time';
 import { csatScore, documentNumber, isAmbient, isCancelRequest, menuChoice } from './intents';
 
 /** Wrong documents allowed before the bot gives the emergency number instead. */

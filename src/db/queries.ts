@@ -1,7 +1,7 @@
 import { and, desc, eq, inArray, isNotNull, ne, or, sql } from 'drizzle-orm';
-import type { MediaRef } from '../events';
+import type { MediaRef } from '../domain/events';
 import { unavailable } from '../errors';
-import { idsOfRow, knownIds, type StoredIds, type UserIds } from '../user-ids';
+import { idsOfRow, knownIds, type StoredIds, type UserIds } from '../domain/user-ids';
 import type { Db } from './client';
 import { conversations, messages, processedEvents, tickets, type Ticket } from './schema';
 

@@ -1,5 +1,5 @@
 import { asc, getTableName, sql } from 'drizzle-orm';
-import type { StreamEntry } from '../events';
+import type { StreamEntry } from '../domain/events';
 import { deleteWhereIn, inOrder, inTexts, insertRows, preparedStatement, quoted, runPrepared, updateRows, upsertTail } from './bulk';
 import type { Tx } from './client';
 import {

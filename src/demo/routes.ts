@@ -6,7 +6,7 @@ import { badRequest } from '../errors';
 import { validate } from '../routes/http/body';
 import { DASHBOARD_HEADERS } from '../routes/dashboard';
 import { pageFile } from '../routes/http/page-files';
-import { signBody } from '../security';
+import { signBody } from '../lib/security';
 import { metaJson, userMessageWebhook, type UserInput } from './meta-payloads';
 import type { World } from './world';
 

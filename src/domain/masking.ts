@@ -1,4 +1,4 @@
-import { splitBsuid } from '../user-ids';
+import { splitBsuid } from './user-ids';
 
 /**
  * How a user's identity shows in a log or an operator's view: enough to tell

@@ -6,10 +6,10 @@ import {
   type ThreadControl,
   type UserIdChange,
   type WhatsAppDeliveryStatus,
-} from '../events';
-import { cleanJson, storableText } from '../storable';
+} from '../domain/events';
+import { cleanJson, storableText } from '../domain/storable';
 import { asArray, asString, contentOf, isObject, type Json } from './meta-message-content';
-import { firstKeyOf, isBsuid, type UserIds } from '../user-ids';
+import { firstKeyOf, isBsuid, type UserIds } from '../domain/user-ids';
 import { eventIds } from '../domain/event-ids';
 
 /**

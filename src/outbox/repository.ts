@@ -29,7 +29,9 @@ export interface Delivered {
  * The statuses below `sent` on WhatsApp's ladder (domain/delivery-status.ts), as a SQL list: a send's message
  * WhatsApp has not spoken of yet. Only such a message takes the send's own outcome (sent, or failed for good).
  */
-const NOT_YET_SENT = `(${statusesBelow('sent').map((status) => `'${status}'`).join(', ')})`;
+const NOT_YET_SENT = `(${statusesBelow('sent')
+  .map((status) => `'${status}'`)
+  .join(', ')})`;
 
 /**
  * Deliveries recorded: the outbox rows done with their answers, and a

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type Redis from 'ioredis';
 import type { Database } from '../db/client';
-import { idsOfRow, knownIds } from '../user-ids';
+import { idsOfRow, knownIds } from '../domain/user-ids';
 
 const PAGE = 2000;
 

@@ -1,10 +1,10 @@
 import { inArray, sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { timers } from '../db/schema';
-import { pipelineEvent } from '../events';
+import { pipelineEvent } from '../domain/events';
 import { errorSummary } from '../errors';
 import type { Logger } from '../logger';
-import { createPoller } from '../poller';
+import { createPoller } from '../lib/poller';
 import type { Producer } from '../streams/producer';
 import { eventIds } from '../domain/event-ids';
 
@@ -45,7 +45,14 @@ export function createTimerScheduler(deps: TimerSchedulerDeps) {
     const redelivering = polls++ % REDELIVERY_EVERY_POLLS === 0;
     return database.db.transaction(async (tx) => {
       // FOR UPDATE holds off a transaction moving the same deadline until this one has marked it.
-      const due = await database.rows<{ id: string; conversation_key: string; ticket_id: string | null; timer: string; due_at: Date | string; enqueue_count: number }>(
+      const due = await database.rows<{
+        id: string;
+        conversation_key: string;
+        ticket_id: string | null;
+        timer: string;
+        due_at: Date | string;
+        enqueue_count: number;
+      }>(
         tx,
         redelivering
           ? sql`select id, conversation_key, ticket_id, timer, due_at, enqueue_count from timers

@@ -140,7 +140,9 @@ describe('one person, one conversation, whatever ids a webhook carries', () => {
     await sendAs(stack, { bsuid }, text('¿hay alguien?'));
     const [relay] = await eventually(() => userMessagesFor(ticketId).length > 0 && userMessagesFor(ticketId), 'relay');
     expect(relay!.body).toMatchObject({ userPhone: phone, userId: bsuid, message: '¿hay alguien?' });
-    expect(await rows('select conversation_key from conversations where conversation_key = $1 or user_phone = $1 or bsuid = $2', phone, bsuid)).toEqual([{ conversation_key: phone }]);
+    expect(await rows('select conversation_key from conversations where conversation_key = $1 or user_phone = $1 or bsuid = $2', phone, bsuid)).toEqual([
+      { conversation_key: phone },
+    ]);
     expect(await rows('select id from tickets where conversation_key = $1', phone)).toEqual([{ id: ticketId }]);
     expect(sentToBsuid(stack, bsuid)).toEqual([]);
   });
@@ -161,9 +163,9 @@ describe('one person, one conversation, whatever ids a webhook carries', () => {
     expect(request.body).toMatchObject({ userPhone: phone, userId: bsuid });
     await sendAs(stack, { phone }, text('gracias'));
     await eventually(() => userMessagesFor(ticketId).length > 0, 'relay');
-    expect(await rows('select conversation_key, user_phone, bsuid from conversations where conversation_key = $1 or user_phone = $1 or bsuid = $2', phone, bsuid)).toEqual([
-      { conversation_key: bsuid, user_phone: phone, bsuid },
-    ]);
+    expect(
+      await rows('select conversation_key, user_phone, bsuid from conversations where conversation_key = $1 or user_phone = $1 or bsuid = $2', phone, bsuid),
+    ).toEqual([{ conversation_key: bsuid, user_phone: phone, bsuid }]);
     expect(await rows('select id from tickets where conversation_key = $1', bsuid)).toEqual([{ id: ticketId }]);
   });
 

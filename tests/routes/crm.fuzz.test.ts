@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import fc from 'fast-check';
-import { isStorableText } from '../../src/storable';
+import { isStorableText } from '../../src/domain/storable';
 import { ADMIN_TOKEN, bearer, jsonRequest, METRICS_TOKEN, routeContext, SECRETS, type RouteContext, type TestApp } from './support';
 
 /**

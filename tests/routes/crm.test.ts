@@ -123,7 +123,12 @@ describe('POST /api/crm/handover', () => {
     const reused = await crm('POST', '/api/crm/handover', { ...body, metadata: { retry: 1 } }, key);
     expect(reused.status).toBe(409);
     expect(reused.body).toMatchObject({ success: false, error: 'idempotency_key_reused' });
-    const elsewhere = await crm('POST', '/api/crm/send-message', { ticketId: ticket.id, userPhone: ticket.userPhone, message: 'hola', messageType: 'text' }, key);
+    const elsewhere = await crm(
+      'POST',
+      '/api/crm/send-message',
+      { ticketId: ticket.id, userPhone: ticket.userPhone, message: 'hola', messageType: 'text' },
+      key,
+    );
     expect(elsewhere.status).toBe(409);
     expect(await entriesFor(ticket.conversationKey)).toHaveLength(1);
   });
@@ -191,7 +196,9 @@ describe('POST /api/crm/send-message', () => {
       caption: 'Factura',
     };
     expect((await crm('POST', '/api/crm/send-message', message)).status).toBe(202);
-    expect(await entriesFor(ticket.conversationKey)).toMatchObject([{ type: 'crm.message', data: { messageType: 'document', filename: 'f.pdf', caption: 'Factura' } }]);
+    expect(await entriesFor(ticket.conversationKey)).toMatchObject([
+      { type: 'crm.message', data: { messageType: 'document', filename: 'f.pdf', caption: 'Factura' } },
+    ]);
   });
 
   test('a missing message, a bad messageType and a media that is not an https URL are 400s naming the field', async () => {
@@ -223,7 +230,12 @@ describe('POST /api/crm/send-message', () => {
 
   test('a ticket still waiting for its agent is 409 ticket_not_active', async () => {
     const ticket = await context.insertTicket({ status: 'pending', phase: 'waiting_agent' });
-    const { status, body } = await crm('POST', '/api/crm/send-message', { ticketId: ticket.id, userPhone: ticket.userPhone, message: 'hola', messageType: 'text' });
+    const { status, body } = await crm('POST', '/api/crm/send-message', {
+      ticketId: ticket.id,
+      userPhone: ticket.userPhone,
+      message: 'hola',
+      messageType: 'text',
+    });
     expect(status).toBe(409);
     expect(body).toMatchObject({ success: false, error: 'ticket_not_active' });
   });
@@ -469,7 +481,9 @@ describe('the CRM names the user by userPhone or userId (the BSUID)', () => {
   async function ticketOfBsuidUser(phone?: string) {
     const bsuid = `CO.${process.pid}${String(++bsuidCounter).padStart(6, '0')}`;
     const key = phone ?? bsuid;
-    await context.database.db.insert(conversations).values({ conversationKey: key, userPhone: phone ?? null, bsuid, username: 'juan.p', state: '"menu"', snapshot: {} });
+    await context.database.db
+      .insert(conversations)
+      .values({ conversationKey: key, userPhone: phone ?? null, bsuid, username: 'juan.p', state: '"menu"', snapshot: {} });
     return { ticket: await context.insertTicket({ conversationKey: key, status: 'pending', phase: 'waiting_agent', agentId: null, agentName: null }), bsuid };
   }
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { processedEvents } from '../../src/db/schema';
-import { signBody } from '../../src/security';
+import { signBody } from '../../src/lib/security';
 import { ADMIN_TOKEN, bearer, freshPhone, jsonRequest, METRICS_TOKEN, routeContext, SECRETS, type RouteContext, type TestApp } from './support';
 
 let context: RouteContext;

@@ -4,10 +4,10 @@ import { loadConfig, type Config } from '../../src/config';
 import { openDatabase, type Database } from '../../src/db/client';
 import { createQueries } from '../../src/db/queries';
 import { tickets, type Ticket } from '../../src/db/schema';
-import type { PipelineEvent } from '../../src/events';
-import { phoneOf } from '../../src/user-ids';
+import type { PipelineEvent } from '../../src/domain/events';
+import { phoneOf } from '../../src/domain/user-ids';
 import { createLogger, type Logger } from '../../src/logger';
-import { createMetrics } from '../../src/metrics';
+import { createServiceMetrics } from '../../src/boot/metrics';
 import { createAppliedEvents, subscriberConnection, type AppliedEvents } from '../../src/streams/applied';
 import { decodeEvent, streamKeys } from '../../src/streams/codec';
 import { createDeadLetters, type DeadLetters } from '../../src/streams/dead-letters';
@@ -85,7 +85,7 @@ export async function routeContext(label: string): Promise<RouteContext> {
     const keys = streamKeys(prefix);
     const deadLetters = createDeadLetters(redis, keys, config.STREAM_PARTITIONS);
     const producer = createProducer(redis, keys, config.STREAM_PARTITIONS);
-    const metrics = createMetrics({ database, deadLetters, redis, keys, partitions: config.STREAM_PARTITIONS });
+    const metrics = createServiceMetrics({ database, deadLetters, redis, keys, partitions: config.STREAM_PARTITIONS });
     const applied = createAppliedEvents({
       redis,
       subscriber: () => subscriberConnection(redis),

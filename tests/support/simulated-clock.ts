@@ -1,7 +1,8 @@
 import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateMachine, type EventObject } from 'xstate';
-import { addSeconds, type Deadlines } from '../../src/actors/deadlines';
+import { type Deadlines } from '../../src/actors/deadlines';
+import { addSeconds } from '../../src/domain/time';
 import { effectsOf, type Effect, type EffectParams } from '../../src/actors/effects';
-import { createBusinessCalendar } from '../../src/business-hours';
+import { createBusinessCalendar } from '../../src/domain/business-hours';
 import { createHandoverMachine, type HandoverEvent, type HandoverInput, type HandoverPolicy } from '../../src/actors/handover';
 import { createConversationMachine, type ConversationEvent } from '../../src/actors/conversation';
 

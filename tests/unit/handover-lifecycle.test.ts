@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
-import type { InboundMessage } from '../../src/events';
-import { createBusinessCalendar } from '../../src/business-hours';
+import type { InboundMessage } from '../../src/domain/events';
+import { createBusinessCalendar } from '../../src/domain/business-hours';
 import { phaseOf, type HandoverContext } from '../../src/actors/handover';
 import { at, MONDAY_10AM_BOGOTA, simulateConversation, simulateTicket, TICKET } from '../support/simulated-clock';
 

@@ -1,6 +1,6 @@
-import type { AgentAssignment, AgentMessageFailure, CrmAgentMessage, CustomerRecord, InboundMessage, ThreadControl } from '../../events';
+import type { AgentAssignment, AgentMessageFailure, CrmAgentMessage, CustomerRecord, InboundMessage, ThreadControl } from '../../domain/events';
 import type { CloseReason, TicketCategory, TicketPriority, TicketStatus } from '../../db/schema';
-import type { BusinessCalendar } from '../../business-hours';
+import type { BusinessCalendar } from '../../domain/business-hours';
 import type { Deadlines } from '../deadlines';
 
 export interface Agent {

@@ -1,10 +1,11 @@
 import { assign, setup } from 'xstate';
-import type { AgentMessageType, InboundMessage } from '../../events';
+import type { AgentMessageType, InboundMessage } from '../../domain/events';
 import type { CloseReason, TicketPriority } from '../../db/schema';
 import { effect } from '../effects';
 import { isAmbient, isCancelRequest } from '../intents';
-import { addSeconds, deadlineDue } from '../deadlines';
-import { agentMessageDelivery, idleClosesAt } from '../window';
+import { deadlineDue } from '../deadlines';
+import { addSeconds } from '../../domain/time';
+import { agentMessageDelivery, idleClosesAt } from '../../domain/window';
 import type { HandoverContext, HandoverEvent, HandoverInput, HandoverPolicy } from './model';
 
 /** The deadlines that climb the escalation ladder when they fire: no agent yet, or an agent gone silent. */

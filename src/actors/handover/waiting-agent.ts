@@ -1,7 +1,7 @@
 import { assign, enqueueActions } from 'xstate';
-import { addSeconds } from '../deadlines';
+import { addSeconds } from '../../domain/time';
 import type { EffectParams } from '../effects';
-import { idleClosesAt } from '../window';
+import { idleClosesAt } from '../../domain/window';
 import type { HandoverPolicy } from './model';
 import { closeAndNotify, handoverRules, ladder, type HandoverSetup } from './setup';
 

@@ -1,5 +1,5 @@
 import { and, assign, not } from 'xstate';
-import { addSeconds } from '../deadlines';
+import { addSeconds } from '../../domain/time';
 import type { HandoverPolicy } from './model';
 import { closeAndNotify, handoverRules, ladder, type HandoverSetup } from './setup';
 

@@ -1,6 +1,6 @@
 import { initialTransition } from 'xstate';
 import type { ConversationRow, Ticket } from '../../db/schema';
-import { knownIds, mergeIds, type UserIds } from '../../user-ids';
+import { knownIds, mergeIds, type UserIds } from '../../domain/user-ids';
 import { isClosed } from '../handover';
 import { restoreConversation, restoreTicket } from './restore';
 import type { LoadedActors } from './route';

@@ -1,7 +1,7 @@
 import { initialTransition, transition } from 'xstate';
 import type { BatchWrites, FirstRead, SentMessage } from '../../db/runtime-store';
 import type { Ticket } from '../../db/schema';
-import type { PipelineEvent } from '../../events';
+import type { PipelineEvent } from '../../domain/events';
 import { effectsOf } from '../effects';
 import { BatchActors } from './actors';
 import { interpret, type EffectTarget, type MessageSettings } from './interpret';
@@ -135,7 +135,14 @@ async function deliver(target: EffectTarget, policy: CorePolicy, io: CoreIo, let
       const customer = actors.conversation(origin.conversationKey).snapshot.context.customer;
       if (!customer) throw new Error('openTicket without an authenticated customer');
       const ticketId = ticketIdOf(origin.at, await io.nextTicketNumber());
-      const input = { ticketId, conversationKey: origin.conversationKey, category: letter.category, priority: letter.priority, customer, requestedAt: origin.at };
+      const input = {
+        ticketId,
+        conversationKey: origin.conversationKey,
+        category: letter.category,
+        priority: letter.priority,
+        customer,
+        requestedAt: origin.at,
+      };
       const [snapshot, actions] = initialTransition(policy.handoverMachine, input);
       actors.addTicket(ticketId, { snapshot, dirty: true, csat: null, surveyStatus: null, kpisAsStored: null });
       rows.timers(timerWrites(ticketId, ticketId, origin.conversationKey, {}, snapshot.context.deadlines));

@@ -1,6 +1,6 @@
 import type { SurveyStatus } from '../../db/schema';
-import type { Texts } from '../../texts';
-import { addressOf } from '../../user-ids';
+import type { Texts } from '../../domain/texts';
+import { addressOf } from '../../domain/user-ids';
 import type { Effect, EffectName, EffectParams } from '../effects';
 import type { BatchActors } from './actors';
 import {

@@ -1,7 +1,7 @@
 import type { Logger } from '../../logger';
 import { maskKey } from '../../domain/masking';
-import type { Metrics } from '../../metrics';
-import type { PipelineEvent } from '../../events';
+import type { Metrics } from '../../observability/metrics';
+import type { PipelineEvent } from '../../domain/events';
 import type { EffectParams } from '../effects';
 import type { HandoverContext } from '../handover';
 
@@ -29,7 +29,10 @@ const LOGGED_TICKET_EVENTS = new Set(['escalated', 'supervisor_queue', 'agent_re
 
 export function ticketEventLine(type: string, ticketId: string, conversationKey: string, data: Record<string, unknown>): LogLine | null {
   if (!LOGGED_TICKET_EVENTS.has(type)) return null;
-  return { fields: { event: `ticket.${type}`, ticketId, conversationKey: maskKey(conversationKey), ...data }, message: `ticket ${ticketId}: ${type.replace(/_/g, ' ')}` };
+  return {
+    fields: { event: `ticket.${type}`, ticketId, conversationKey: maskKey(conversationKey), ...data },
+    message: `ticket ${ticketId}: ${type.replace(/_/g, ' ')}`,
+  };
 }
 
 export type Observation =
@@ -57,7 +60,10 @@ export function handoverObservations(type: string, ticket: HandoverContext, at: 
 /** A deadline that acted (a firing whose deadline moved is dropped: `droppedLine`). */
 export function firingLine(fired: { timer: string; dueAt: string; ticketId?: string }, conversationKey: string, at: string): LogLine {
   const lateMs = Date.parse(at) - Date.parse(fired.dueAt);
-  return { fields: { event: 'timer.fired', ticketId: fired.ticketId, conversationKey: maskKey(conversationKey), timer: fired.timer, dueAt: fired.dueAt, lateMs }, message: 'deadline fired' };
+  return {
+    fields: { event: 'timer.fired', ticketId: fired.ticketId, conversationKey: maskKey(conversationKey), timer: fired.timer, dueAt: fired.dueAt, lateMs },
+    message: 'deadline fired',
+  };
 }
 
 /** Why an event went to no machine, when a support engineer may ask. */

@@ -1,7 +1,7 @@
 import type { ConversationRow, Ticket } from '../../db/schema';
-import { idsOfRow } from '../../user-ids';
-import { addSeconds } from '../deadlines';
-import { idleClosesAt } from '../window';
+import { idsOfRow } from '../../domain/user-ids';
+import { addSeconds } from '../../domain/time';
+import { idleClosesAt } from '../../domain/window';
 import { LIFECYCLE_START, type HandoverMachine, type HandoverPolicy } from '../handover';
 import { kpiRow } from './projection';
 import type { ConversationMachine, ConversationSnapshot, ConversationState, HandoverSnapshot, TicketState } from './state';

@@ -1,5 +1,5 @@
-import type { UserIds } from '../../user-ids';
-import type { PipelineEvent, StatusUpdate } from '../../events';
+import type { UserIds } from '../../domain/user-ids';
+import type { PipelineEvent, StatusUpdate } from '../../domain/events';
 import type { ConversationEvent, ConversationTimer } from '../conversation';
 import type { Deadlines } from '../deadlines';
 import type { HandoverEvent, HandoverTimer } from '../handover';

@@ -2,7 +2,7 @@ import type { BatchWrites, MessageStatusChange, NewTicketEvent, SentMessage } fr
 import type { MessageAuthor, NewMessage, NewOutboxRow } from '../../db/schema';
 import { outboxKeyOf } from '../../domain/event-ids';
 import { laneOf, type OutboxKind } from '../../domain/lanes';
-import type { InboundMessage, StatusUpdate } from '../../events';
+import type { InboundMessage, StatusUpdate } from '../../domain/events';
 import type { WhatsAppMessage } from '../../integrations/whatsapp-messages';
 import type { Origin } from './state';
 import { settleTimerWrites, type TimerWrite } from './timers';

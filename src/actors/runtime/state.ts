@@ -1,6 +1,6 @@
 import type { SnapshotFrom } from 'xstate';
 import type { SurveyStatus, TicketCategory, TicketPriority } from '../../db/schema';
-import type { UserIds } from '../../user-ids';
+import type { UserIds } from '../../domain/user-ids';
 import type { ConversationEvent, createConversationMachine } from '../conversation';
 import type { HandoverEvent, HandoverMachine, HandoverPolicy } from '../handover';
 

@@ -1,6 +1,6 @@
 import type { SentMessage } from '../../db/runtime-store';
 import { movesUp } from '../../domain/delivery-status';
-import type { AgentMessageFailure, MediaRef, StatusUpdate } from '../../events';
+import type { AgentMessageFailure, MediaRef, StatusUpdate } from '../../domain/events';
 import { refusalReason } from '../../integrations/whatsapp';
 
 /** `biz_opaque_callback_data` carries the outbox key: a status also finds a send whose Graph response was lost (no wamid yet). */

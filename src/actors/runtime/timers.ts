@@ -8,7 +8,13 @@ export type TimerWrite = Omit<NewTimerRow, 'dueAt'> & { dueAt: Date | null };
 export const conversationTimerOwner = (conversationKey: string): string => `conversation-${Bun.hash(conversationKey).toString(36)}`;
 
 /** The writes that arm, move and clear one machine's timer rows to match its deadlines after a transition. */
-export function timerWrites(owner: string, ticketId: string | null, conversationKey: string, before: Deadlines<string>, after: Deadlines<string>): TimerWrite[] {
+export function timerWrites(
+  owner: string,
+  ticketId: string | null,
+  conversationKey: string,
+  before: Deadlines<string>,
+  after: Deadlines<string>,
+): TimerWrite[] {
   const writes: TimerWrite[] = [];
   for (const timer of new Set([...Object.keys(before), ...Object.keys(after)])) {
     const due = after[timer];

@@ -4,7 +4,7 @@ import { index, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
  * One row per WhatsApp user: the persisted snapshot of their conversation
  * actor. `conversationKey` is the conversation key (the partition, and
  * `conversationKey` in tickets, messages and timers): the user's phone when
- * Meta first gave one, else their BSUID (src/user-ids.ts). It may be either,
+ * Meta first gave one, else their BSUID (domain/user-ids.ts). It may be either,
  * so it is never validated, masked or sent to as a phone: the ids Meta gave
  * are beside it.
  */

@@ -1,7 +1,7 @@
 import type { OutboxKind, OutboxRow } from '../../db/schema';
 import { eventIds } from '../../domain/event-ids';
 import { laneKey } from '../../domain/lanes';
-import { pipelineEvent } from '../../events';
+import { pipelineEvent } from '../../domain/events';
 import { parseAgentRequestAnswer, type CrmCall, type CrmClient } from '../../integrations/crm';
 import type { Deliverer } from '../outcome';
 

@@ -1,8 +1,8 @@
 import { eventIds } from '../../domain/event-ids';
 import { laneKey } from '../../domain/lanes';
-import { pipelineEvent } from '../../events';
+import { pipelineEvent } from '../../domain/events';
 import type { CustomerDirectory } from '../../integrations/customers';
-import { isBsuid } from '../../user-ids';
+import { isBsuid } from '../../domain/user-ids';
 import type { Deliverer } from '../outcome';
 
 /** `phone` is the user's, absent when they hide it; on rows written before the key was told apart it is the key, perhaps a BSUID. */

@@ -1,7 +1,7 @@
 import type { OutboxRow } from '../../db/schema';
 import { eventIds } from '../../domain/event-ids';
 import { laneKey } from '../../domain/lanes';
-import { pipelineEvent, type PipelineEvent } from '../../events';
+import { pipelineEvent, type PipelineEvent } from '../../domain/events';
 import { NOT_FOR_BSUID_CODE, refusalReason, type GraphError, type SendOutcome, type WhatsAppClient } from '../../integrations/whatsapp';
 import { plainTextOf, writtenMessageOf, type WhatsAppMessage } from '../../integrations/whatsapp-messages';
 import type { Deliverer } from '../outcome';

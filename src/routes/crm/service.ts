@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { agentMessageDelivery, windowClosesAt, type WindowPolicy } from '../../actors/window';
+import { agentMessageDelivery, windowClosesAt, type WindowPolicy } from '../../domain/window';
 import type { Admission, Queries } from '../../db/queries';
 import { badRequest, conflict, notFound } from '../../errors';
-import { pipelineEvent, type PipelineEvent } from '../../events';
-import { phoneOf } from '../../user-ids';
+import { pipelineEvent, type PipelineEvent } from '../../domain/events';
+import { phoneOf } from '../../domain/user-ids';
 import type { Logger } from '../../logger';
 import type { AppliedEvents } from '../../streams/applied';
 import type { Producer } from '../../streams/producer';

@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia';
 import { forbidden } from '../../errors';
-import { tokenMatches } from '../../security';
+import { tokenMatches } from '../../lib/security';
 import { validateQuery } from '../http/body';
 import { signedBody, type SignedBodyOptions } from '../http/signed-body';
 import { MetaModel } from './model';

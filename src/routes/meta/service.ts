@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Counter } from 'prom-client';
 import type { Queries } from '../../db/queries';
-import { pipelineEvent, type PipelineEvent } from '../../events';
+import { pipelineEvent, type PipelineEvent } from '../../domain/events';
 import { parseThreadControlWebhook, parseWhatsAppWebhook } from '../../integrations/meta-webhooks';
 import type { Logger } from '../../logger';
 import { maskKey } from '../../domain/masking';
-import { childFor } from '../../metrics';
+import { childFor } from '../../observability/metrics';
 import type { Producer } from '../../streams/producer';
 import { eventIds } from '../../domain/event-ids';
 
@@ -66,7 +66,10 @@ export function createMetaService(deps: MetaServiceDeps) {
           continue;
         }
         events.push(
-          pipelineEvent('meta.thread_control', key, eventIds.threadControl(deliveryId, events.length), { ...control, ticketId: ticket?.id ?? control.ticketId }),
+          pipelineEvent('meta.thread_control', key, eventIds.threadControl(deliveryId, events.length), {
+            ...control,
+            ticketId: ticket?.id ?? control.ticketId,
+          }),
         );
         logger.info(
           { event: 'meta.thread_control', control: control.event, toCrm: control.toCrm, ticketId: ticket?.id, conversationKey: maskKey(key) },

@@ -1,4 +1,4 @@
-import type { SocketInfo } from '../http/rate-limit';
+import type { SocketInfo } from '../http/client-address';
 import { verifiedBody, type SignedBodyOptions } from '../http/signed-body';
 import type { MetaService } from './service';
 

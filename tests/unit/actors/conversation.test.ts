@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import type { CustomerLookupResult, InboundMessage } from '../../../src/events';
+import type { CustomerLookupResult, InboundMessage } from '../../../src/domain/events';
 import { REPLY_IDS } from '../../../src/actors/intents';
 import { at, MONDAY_10AM_BOGOTA, simulateConversation, TICKET } from '../../support/simulated-clock';
 

@@ -4,7 +4,7 @@ import Redis from 'ioredis';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { openDatabase, type Database } from '../../../src/db/client';
 import { messages, outbox, type NewMessage, type NewOutboxRow, type OutboxRow } from '../../../src/db/schema';
-import type { PipelineEvent } from '../../../src/events';
+import type { PipelineEvent } from '../../../src/domain/events';
 import { createCrmClient } from '../../../src/integrations/crm';
 import { createCustomerDirectory } from '../../../src/integrations/customers';
 import { createWhatsAppClient } from '../../../src/integrations/whatsapp';

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import postgres from 'postgres';
 import { openDatabase, type Database } from '../../../src/db/client';
-import { pipelineEvent } from '../../../src/events';
+import { pipelineEvent } from '../../../src/domain/events';
 import { createUserKeys } from '../../../src/streams/user-keys';
 import { rebuildUserKeys } from '../../../src/streams/user-keys-rebuild';
-import type { UserIds } from '../../../src/user-ids';
+import type { UserIds } from '../../../src/domain/user-ids';
 import { createTestDatabase } from '../../support/harness';
 import { redisFixture } from './redis-fixture';
 

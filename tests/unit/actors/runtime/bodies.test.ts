@@ -13,7 +13,7 @@ import {
   type MessageRefs,
 } from '../../../../src/actors/runtime/bodies';
 import { OUTSIDE_WINDOW_CODE } from '../../../../src/integrations/whatsapp';
-import { DEFAULT_TEXTS } from '../../../../src/texts';
+import { DEFAULT_TEXTS } from '../../../../src/domain/texts';
 import { POLICY, TICKET } from '../../../support/simulated-clock';
 
 const [ticket] = initialTransition(createHandoverMachine(POLICY), { ...TICKET, customer: { customerId: 'C-100', customerName: 'Juan', isInactive: true } });

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import type { SentMessage } from '../../../../src/db/runtime-store';
-import type { InboundMessage, PipelineEvent } from '../../../../src/events';
-import { createBusinessCalendar } from '../../../../src/business-hours';
+import type { InboundMessage, PipelineEvent } from '../../../../src/domain/events';
+import { createBusinessCalendar } from '../../../../src/domain/business-hours';
 import { POLICY } from '../../../support/simulated-clock';
 import { plainPolicy, PlainRuntime } from './plain-runtime';
 import { UserScript } from './user-script';

@@ -4,8 +4,8 @@ import { applyEvents, type Applied, type CorePolicy } from '../../../../src/acto
 import { firstReadsOf, ticketsToRead } from '../../../../src/actors/runtime/reads';
 import type { SentMessage } from '../../../../src/db/runtime-store';
 import type { ConversationRow, Ticket } from '../../../../src/db/schema';
-import type { PipelineEvent } from '../../../../src/events';
-import { DEFAULT_TEXTS } from '../../../../src/texts';
+import type { PipelineEvent } from '../../../../src/domain/events';
+import { DEFAULT_TEXTS } from '../../../../src/domain/texts';
 import { POLICY } from '../../../support/simulated-clock';
 
 export function plainPolicy(handoverPolicy: HandoverPolicy = POLICY, settings: Partial<CorePolicy> = {}): CorePolicy {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
-import { createBusinessCalendar } from '../../src/business-hours';
-import { ConfigError, loadConfig } from '../../src/config';
+import { createBusinessCalendar } from '../../../src/domain/business-hours';
+import { ConfigError, loadConfig } from '../../../src/config';
 
 const calendar = createBusinessCalendar('mon-fri 07:00-19:00, sat 08:00-13:00', '2026-12-08, 2026-12-25', 'America/Bogota');
 

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import Redis from 'ioredis';
-import { checkPersistence, StartupError } from '../../src/boot-redis';
-import { loadConfig } from '../../src/config';
-import { createLogger } from '../../src/logger';
-import { describePersistence, readPersistence } from '../../src/redis-persistence';
-import type { LogLine } from '../support/harness';
-import { startPrivateRedis, type PrivateRedis } from '../support/private-redis';
+import { checkPersistence, StartupError } from '../../../src/boot/redis';
+import { loadConfig } from '../../../src/config';
+import { createLogger } from '../../../src/logger';
+import { describePersistence, readPersistence } from '../../../src/redis/persistence';
+import type { LogLine } from '../../support/harness';
+import { startPrivateRedis, type PrivateRedis } from '../../support/private-redis';
 
 /**
  * What the boot line says of Redis's persistence, and the production refusal,

@@ -1,10 +1,4 @@
-import { sql } from 'drizzle-orm';
-import type Redis from 'ioredis';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Database } from './db/client';
-import { isOpenOutboxRow } from './db/schema';
-import type { StreamKeys } from './streams/codec';
-import type { DeadLetters } from './streams/dead-letters';
 
 /**
  * A metric's child for each value of the key it is labelled by, made once:
@@ -28,12 +22,16 @@ export interface Ownership {
   takeovers: number;
 }
 
-export interface MetricsDeps {
-  database: Database;
-  deadLetters: DeadLetters;
-  redis: Redis;
-  keys: StreamKeys;
-  partitions: number;
+/**
+ * What the gauges that mirror stored state read, at scrape time: given by the
+ * composition root (boot/metrics.ts), so this module knows no database and no
+ * stream.
+ */
+export interface StoredState {
+  deadLetters(): Promise<number>;
+  outboxBacklog(): Promise<{ kind: string; status: string; count: number }[]>;
+  partitionBacklogs(): Promise<{ partition: string; pending: number; lag: number }[]>;
+  openTickets(): Promise<{ phase: string; count: number }[]>;
 }
 
 /** Seconds to hours: a handover waits seconds for an agent and may stay open for a day. */
@@ -44,7 +42,7 @@ const HANDOVER_BUCKETS = [5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600,
  * (dead letters, outbox backlog) are read at scrape time, so every instance
  * reports the same truth; counters count what this process did.
  */
-export function createMetrics(deps: MetricsDeps) {
+export function createMetrics(stored: StoredState) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'handover_' });
   let ownership: () => Ownership = () => ({ owned: [], acquisitions: 0, takeovers: 0 });
@@ -74,7 +72,7 @@ export function createMetrics(deps: MetricsDeps) {
     help: 'Events in the dead-letter stream, waiting for a re-drive',
     registers: [registry],
     async collect() {
-      this.set(await deps.deadLetters.count());
+      this.set(await stored.deadLetters());
     },
   });
 
@@ -84,12 +82,9 @@ export function createMetrics(deps: MetricsDeps) {
     labelNames: ['kind', 'status'],
     registers: [registry],
     async collect() {
-      const rows = await deps.database.rows<{ kind: string; status: string; n: number | string }>(
-        deps.database.db,
-        sql`select kind, status, count(*) as n from outbox where ${isOpenOutboxRow(sql.raw('status'))} group by 1, 2`,
-      );
+      const rows = await stored.outboxBacklog();
       this.reset();
-      for (const row of rows) this.set({ kind: row.kind, status: row.status }, Number(row.n));
+      for (const row of rows) this.set({ kind: row.kind, status: row.status }, row.count);
     },
   });
 
@@ -99,7 +94,7 @@ export function createMetrics(deps: MetricsDeps) {
     labelNames: ['partition'],
     registers: [registry],
     async collect() {
-      for (const [partition, group] of await streamGroups(deps)) this.set({ partition }, group.pending);
+      for (const { partition, pending } of await stored.partitionBacklogs()) this.set({ partition }, pending);
     },
   });
 
@@ -109,7 +104,7 @@ export function createMetrics(deps: MetricsDeps) {
     labelNames: ['partition'],
     registers: [registry],
     async collect() {
-      for (const [partition, group] of await streamGroups(deps)) this.set({ partition }, group.lag);
+      for (const { partition, lag } of await stored.partitionBacklogs()) this.set({ partition }, lag);
     },
   });
 
@@ -119,12 +114,9 @@ export function createMetrics(deps: MetricsDeps) {
     labelNames: ['phase'],
     registers: [registry],
     async collect() {
-      const rows = await deps.database.rows<{ phase: string; n: number | string }>(
-        deps.database.db,
-        sql`select phase, count(*) as n from tickets where status <> 'closed' group by phase`,
-      );
+      const rows = await stored.openTickets();
       this.reset();
-      for (const row of rows) this.set({ phase: row.phase }, Number(row.n));
+      for (const row of rows) this.set({ phase: row.phase }, row.count);
     },
   });
 
@@ -203,21 +195,3 @@ export function createMetrics(deps: MetricsDeps) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
-
-/** XINFO GROUPS of every partition (one command each: on Redis Cluster the partitions live on different nodes). */
-async function streamGroups(deps: MetricsDeps): Promise<[string, { pending: number; lag: number }][]> {
-  const partitions = Array.from({ length: deps.partitions }, (_, partition) => partition);
-  return Promise.all(
-    partitions.map(async (partition) => {
-      const reply = await deps.redis.xinfo('GROUPS', deps.keys.partition(partition)).catch(() => undefined);
-      const group = ((reply as unknown[][] | undefined) ?? []).map(toRecord).find((candidate) => candidate.name === deps.keys.group);
-      return [String(partition), { pending: Number(group?.pending ?? 0), lag: Number(group?.lag ?? 0) }] as [string, { pending: number; lag: number }];
-    }),
-  );
-}
-
-function toRecord(flat: unknown[]): Record<string, unknown> {
-  const record: Record<string, unknown> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) record[String(flat[i])] = flat[i + 1];
-  return record;
-}

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
-import { sharedWindow } from '../rate-limits/windows';
-import { reservedPoints } from '../reserved-points';
+import { sharedWindow } from './windows';
+import { reservedPoints } from './reserved-points';
 
 /**
  * WhatsApp's per-number throughput (80 messages a second by default) across

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Redis from 'ioredis';
-import type { Logger } from './logger';
+import type { Logger } from '../logger';
 
 /** No REDIS_URL and no redis-server to start: the one line the operator reads. */
 export class RedisNotInstalledError extends Error {

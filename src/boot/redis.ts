@@ -1,17 +1,17 @@
 import type Redis from 'ioredis';
 import type { RedisOptions } from 'ioredis';
-import type { Config } from './config';
-import type { Database } from './db/client';
-import { appliedMarkOf } from './db/partition-owners';
-import { startEmbeddedRedis } from './embedded-redis';
-import { errorSummary } from './errors';
-import type { Logger } from './logger';
-import type { Metrics } from './metrics';
-import { createRedisClient, logConnectionErrors } from './redis';
-import { describePersistence, readPersistence, type PersistenceReport } from './redis-persistence';
-import type { StreamKeys } from './streams/codec';
-import { createResetDetector, watchRunIds } from './streams/reset';
-import { rebuildUserKeys } from './streams/user-keys-rebuild';
+import type { Config } from '../config';
+import type { Database } from '../db/client';
+import { appliedMarkOf } from '../db/partition-owners';
+import { startEmbeddedRedis } from '../redis/embedded';
+import { errorSummary } from '../errors';
+import type { Logger } from '../logger';
+import type { Metrics } from '../observability/metrics';
+import { createRedisClient, logConnectionErrors } from '../redis/client';
+import { describePersistence, readPersistence, type PersistenceReport } from '../redis/persistence';
+import type { StreamKeys } from '../streams/codec';
+import { createResetDetector, watchRunIds } from '../streams/reset';
+import { rebuildUserKeys } from '../streams/user-keys-rebuild';
 
 /** A start that cannot go on, said in one line (main logs its message alone, without a stack). */
 export class StartupError extends Error {}

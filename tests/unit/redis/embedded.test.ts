@@ -3,10 +3,10 @@ import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { embeddedRedisPaths, RedisNotInstalledError, startEmbeddedRedis } from '../../src/embedded-redis';
-import { createLogger } from '../../src/logger';
-import { parseInfo } from '../../src/redis-persistence';
-import { eventually, type LogLine } from '../support/harness';
+import { embeddedRedisPaths, RedisNotInstalledError, startEmbeddedRedis } from '../../../src/redis/embedded';
+import { createLogger } from '../../../src/logger';
+import { parseInfo } from '../../../src/redis/persistence';
+import { eventually, type LogLine } from '../../support/harness';
 
 /** The private redis-server the service runs when REDIS_URL is unset (DESIGN 2.5). */
 const dirs: string[] = [];

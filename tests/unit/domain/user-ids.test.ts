@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { addressOf, crmUserFields, isBsuid, knownIds, mergeIds, phoneOf, splitBsuid } from '../../src/user-ids';
+import { addressOf, crmUserFields, isBsuid, knownIds, mergeIds, phoneOf, splitBsuid } from '../../../src/domain/user-ids';
 
 const PHONE = '573001112233';
 const BSUID = 'CO.1047385771169864';
@@ -10,7 +10,7 @@ describe("a user's ids", () => {
     expect([PHONE, 'CO.', 'co.123', 'COL.123', 'CO.12-3'].some(isBsuid)).toBe(false);
   });
 
-  test("a BSUID splits into its prefix and its id; anything else does not", () => {
+  test('a BSUID splits into its prefix and its id; anything else does not', () => {
     expect(splitBsuid('US.ENT.118157')).toEqual({ prefix: 'US.ENT.', id: '118157' });
     expect(splitBsuid(PHONE)).toBeUndefined();
   });

@@ -1,6 +1,6 @@
 import Redis, { Cluster, type RedisOptions } from 'ioredis';
-import { errorSummary } from './errors';
-import type { Logger } from './logger';
+import { errorSummary } from '../errors';
+import type { Logger } from '../logger';
 
 const CLUSTER_URL = /^redis\+cluster:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?#]+)/;
 

@@ -1,5 +1,5 @@
 import Redis, { Cluster } from 'ioredis';
-import { errorSummary } from './errors';
+import { errorSummary } from '../errors';
 
 /** What one Redis primary says of how it keeps what it acknowledged. Undefined: it would not say. */
 export interface NodePersistence {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import fc from 'fast-check';
-import { cleanJson, isStorableText, mayParseUnstorable, storableText, unstorableIn } from '../../src/storable';
+import { cleanJson, isStorableText, mayParseUnstorable, storableText, unstorableIn } from '../../../src/domain/storable';
 
 const codeUnit = fc.integer({ min: 0, max: 0xffff }).map((unit) => String.fromCharCode(unit));
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { agentMessageDelivery, idleClosesAt, isOutsideWindow, windowClosesAt } from '../../../src/actors/window';
+import { agentMessageDelivery, idleClosesAt, isOutsideWindow, windowClosesAt } from '../../../src/domain/window';
 
 const DAY_S = 24 * 3600;
 const lastUserMessageAt = '2026-03-01T10:00:00.000Z';

@@ -1,6 +1,6 @@
 import { expect, test } from 'bun:test';
-import { createLogger } from '../../src/logger';
-import { createRedisClient, logConnectionErrors } from '../../src/redis';
+import { createLogger } from '../../../src/logger';
+import { createRedisClient, logConnectionErrors } from '../../../src/redis/client';
 
 const closedPort = () => {
   const probe = Bun.serve({ port: 0, fetch: () => new Response() });

@@ -1,4 +1,4 @@
-import { addSeconds } from './deadlines';
+import { addSeconds } from './time';
 
 /**
  * WhatsApp's customer-service window (DESIGN 2.3): free-form messages reach a

@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, test } from 'bun:test';
 import Redis from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
-import { sharedWindow as insuredWindow } from '../../src/rate-limits/windows';
-import { blockSizeFor, reservedPoints } from '../../src/reserved-points';
-import { REDIS_URL } from '../support/harness';
+import { sharedWindow as insuredWindow } from '../../../src/rate-limits/windows';
+import { blockSizeFor, reservedPoints } from '../../../src/rate-limits/reserved-points';
+import { REDIS_URL } from '../../support/harness';
 
 const redis = new Redis(REDIS_URL);
 const prefix = `hbtest:reserved:${process.pid}:${Date.now().toString(36)}`;
