@@ -17,6 +17,7 @@ import { dashboardRoutes } from './routes/dashboard';
 import { healthRoutes } from './routes/health';
 import { assertDeclaredSize } from './routes/http/body';
 import { clientAddressOf } from './routes/http/client-address';
+import { createRejectionLog } from './routes/http/rejection-log';
 import { memoryRateLimit, redisRateLimit, reservedRedisRateLimit } from './rate-limits/budgets';
 import { metaRoutes } from './routes/meta';
 import { servedByBun, webhookHandler } from './routes/meta/webhook';
@@ -119,6 +120,7 @@ export function createApp(deps: AppDeps) {
     // In memory: the webhook is the hot path (a Redis round trip per request cost a quarter of its throughput,
     // docs/bench-ingest.md), and a flood of bad signatures is stopped as well by each instance's own budget.
     unsigned: memoryRateLimit(config.WEBHOOK_RATE_LIMIT_PER_MINUTE),
+    rejections: createRejectionLog(logger, { event: 'webhook.signature_rejected' }),
   };
   const webhookDuration = childFor((status) => deps.metrics.httpDuration.labels({ method: 'POST', route: '/webhook', status }));
   const webhook = webhookHandler({ service: metaService, signed, errorResponse: (error, request) => errorResponse('UNKNOWN', error, request) });
@@ -150,7 +152,15 @@ export function createApp(deps: AppDeps) {
         details: deps.ownership && (() => ({ partitions: partitionsView(deps.ownership!()) })),
       }),
     )
-    .use(metaRoutes({ service: metaService, verifyToken: config.WEBHOOK_VERIFY_TOKEN, signed, webhook }))
+    .use(
+      metaRoutes({
+        service: metaService,
+        verifyToken: config.WEBHOOK_VERIFY_TOKEN,
+        signed,
+        webhook,
+        verifications: createRejectionLog(logger, { event: 'webhook.verification_rejected' }),
+      }),
+    )
     .use(
       crmRoutes({
         service: createCrmService({

@@ -18,6 +18,8 @@ export const ConfigSchema = Type.Object({
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },
   ),
+  /** json: one JSON object a line, for log shippers; pretty: one readable line, for a terminal; auto: pretty on a terminal in development. */
+  LOG_FORMAT: Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')], { default: 'auto' }),
   DATABASE_URL: Type.String({ default: '', pattern: '^(postgres(ql)?://.+)?$' }),
   /** Connections to Postgres: one per partition reader in a batch, plus the dispatcher and the routes. */
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 500, default: 10 }),
@@ -149,6 +151,8 @@ const REQUIRED_IN_PRODUCTION = [
   'WEBHOOK_VERIFY_TOKEN',
   'WHATSAPP_TOKEN',
   'WHATSAPP_PHONE_NUMBER_ID',
+  // Every media link the CRM gets starts with it: its development default, localhost, reaches nothing from the CRM.
+  'PUBLIC_BASE_URL',
 ] as const satisfies readonly (keyof Config)[];
 
 export class ConfigError extends Error {
@@ -175,8 +179,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     return `${key}: ${describe(error)} (got ${JSON.stringify(isSecret(key) ? '<hidden>' : raw[key])})`;
   });
   const config = converted as Config;
-  if (config.PUBLIC_BASE_URL === '') config.PUBLIC_BASE_URL = `http://localhost:${config.PORT}`;
   if (problems.length === 0) problems.push(...crossFieldProblems(config));
+  if (config.PUBLIC_BASE_URL === '') config.PUBLIC_BASE_URL = `http://localhost:${config.PORT}`;
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
   return config;
 }

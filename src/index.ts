@@ -16,7 +16,8 @@ import { drainLegacyStreams } from './streams/legacy';
 import { createCrmClient } from './integrations/crm';
 import { createCustomerDirectory } from './integrations/customers';
 import { createWhatsAppClient } from './integrations/whatsapp';
-import { createLogger, type Logger } from './logger';
+import { createLogger, loggerFromSettings, type Logger } from './logger';
+import { warnUnsetSecrets } from './boot/unset-secrets';
 import { createDispatcher } from './outbox/dispatcher';
 import { createSendRate } from './rate-limits/send-rate';
 import { createAppliedEvents, subscriberConnection } from './streams/applied';
@@ -28,6 +29,7 @@ import { createDeadLetters } from './streams/dead-letters';
 import { createServiceMetrics } from './boot/metrics';
 import { createTimerScheduler } from './timers/scheduler';
 import { loadTexts } from './domain/texts';
+import { healthcheck } from './cli/healthcheck';
 
 export interface Service {
   url: string;
@@ -194,12 +196,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     // Closed first: its leases are freed as soon as the batches in hand are acknowledged, so another instance takes over at once.
     closers.push(() => worker.close());
 
-    for (const [name, client] of [
-      ['CRM_BASE_URL', crm],
-      ['WHATSAPP_TOKEN/WHATSAPP_PHONE_NUMBER_ID', whatsapp],
-    ] as const) {
-      if (!client.configured) logger.warn({ event: 'config.unset', setting: name }, `${name} not set: those outbox rows wait until it is`);
-    }
+    warnUnsetSecrets(config, logger);
     logger.info(
       { event: 'service.started', port: server.port, database: database.kind, partitions: config.STREAM_PARTITIONS },
       `handover service listening on port ${server.port}`,
@@ -249,7 +246,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.LOG_LEVEL);
+  const logger = loggerFromSettings(config);
   // Handlers go in before the start: a SIGTERM that arrives while it runs still gets a clean stop.
   let service: Promise<Service | undefined> = Promise.resolve(undefined);
   let exitCode = 0;
@@ -289,4 +286,5 @@ async function main(): Promise<void> {
   });
 }
 
-if (import.meta.main) await main();
+// `handover healthcheck` (the container's HEALTHCHECK) is this same executable asking the running service.
+if (import.meta.main) await (process.argv[2] === 'healthcheck' ? healthcheck(process.env).then((code) => process.exit(code)) : main());

@@ -22,14 +22,20 @@ const RUN_ID_CHECK_MS = 5000;
 async function connectRedis(url: string, options: RedisOptions, logger: Logger): Promise<Redis> {
   const client = createRedisClient(url, options);
   // Until the first connection a failure is the one start line below, not a "reconnecting" warning before it.
-  const quiet = () => {};
+  // Its cause is the socket's error (ECONNREFUSED, ENOTFOUND, NOAUTH): connect() itself often only says "Connection is closed."
+  let cause: Error | undefined;
+  const quiet = (error: Error) => void (cause ??= error);
   client.on('error', quiet);
   try {
     await client.connect();
   } catch (error) {
     client.disconnect();
     const where = url.replace(/\/\/[^@]*@/, '//');
-    throw new StartupError(`Redis is unreachable at ${where} (${(error as Error).message}): start it, or leave REDIS_URL unset for a private redis-server`);
+    // A cluster's own failure ("Failed to refresh slots cache.") carries its last node's error; the first that says more than
+    // ioredis's "Connection is closed." is the reason.
+    const reasons = [(cause as { lastNodeError?: Error } | undefined)?.lastNodeError, error as Error, cause].flatMap((candidate) => candidate?.message ?? []);
+    const reason = reasons.find((message) => message !== 'Connection is closed.') ?? reasons[0];
+    throw new StartupError(`Redis is unreachable at ${where} (${reason}): start it, or leave REDIS_URL unset for a private redis-server`);
   }
   client.off('error', quiet);
   return logConnectionErrors(client, 'main', logger);

@@ -6,7 +6,7 @@ import { DEMO_CUSTOMERS, upsertCustomers } from '../cli/customers';
 import { ConfigError, loadConfig } from '../config';
 import { openDatabase } from '../db/client';
 import { startService, type Service } from '../index';
-import { createLogger } from '../logger';
+import { loggerFromSettings } from '../logger';
 import { simulatorRoutes } from './routes';
 import { startStandIns } from './stand-ins';
 import { createWorld } from './world';
@@ -42,7 +42,7 @@ export interface Demo extends Service {
  * The real service on an embedded PGlite in a fresh directory, with the demo
  * subscribers, and loopback stand-ins for Graph and the CRM; on a private
  * redis-server in that directory too, unless REDIS_URL names one. Only PORT,
- * REDIS_URL and LOG_LEVEL are read from `env`: a demo never picks up a real
+ * REDIS_URL, LOG_LEVEL and LOG_FORMAT are read from `env`: a demo never picks up a real
  * deployment's secrets or database.
  */
 export async function startDemo(env: Record<string, string | undefined>): Promise<Demo> {
@@ -64,6 +64,7 @@ export async function startDemo(env: Record<string, string | undefined>): Promis
       PORT: env.PORT,
       REDIS_URL: env.REDIS_URL,
       LOG_LEVEL: env.LOG_LEVEL ?? 'warn',
+      LOG_FORMAT: env.LOG_FORMAT,
       NODE_ENV: 'development',
       DEMO_MODE: 'true',
       DATA_DIR: dataDir,
@@ -86,7 +87,7 @@ export async function startDemo(env: Record<string, string | undefined>): Promis
       phoneNumberId: PHONE_NUMBER_ID,
       agent: AGENT,
     });
-    const service = await startService(config, createLogger(config.LOG_LEVEL), { demoRoutes });
+    const service = await startService(config, loggerFromSettings(config), { demoRoutes });
     serviceUrl = service.url;
     return {
       ...service,

@@ -1,14 +1,18 @@
-import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { Elysia } from 'elysia';
 import { DEMO_CUSTOMERS } from '../cli/customers';
 import { badRequest } from '../errors';
 import { validate } from '../routes/http/body';
 import { DASHBOARD_HEADERS } from '../routes/dashboard';
-import { pageFile } from '../routes/http/page-files';
+import { embeddedPath, pageFile } from '../routes/http/page-files';
 import { signBody } from '../lib/security';
 import { metaJson, userMessageWebhook, type UserInput } from './meta-payloads';
 import type { World } from './world';
+import indexHtml from './page/index.html' with { type: 'file' };
+// @ts-expect-error TS7016: a browser script, imported only as a file to serve
+import simulatorJs from './page/simulator.js' with { type: 'file' };
+import simulatorCss from './page/simulator.css' with { type: 'file' };
+import pictureSvg from './page/picture.svg' with { type: 'file' };
 
 export interface SimulatorDeps {
   world: World;
@@ -19,7 +23,6 @@ export interface SimulatorDeps {
   agent: { id: string; name: string };
 }
 
-const PAGE = join(import.meta.dir, 'page');
 /** What the agent attaches: WhatsApp fetches a document by https link; in the demo nobody fetches it. */
 const DEMO_DOCUMENT = { url: 'https://conecta2tel.example/demo/paz-y-salvo.pdf', filename: 'paz-y-salvo.pdf', caption: 'Su paz y salvo' };
 
@@ -34,7 +37,7 @@ const PhoneRequest = Type.Object({
 });
 const AgentRequest = Type.Object({ ticketId: Text, text: Type.Optional(Text) });
 
-const file = (name: string, type: string) => pageFile(join(PAGE, name), type, DASHBOARD_HEADERS);
+const file = (path: string, type: string) => pageFile(path, type, DASHBOARD_HEADERS);
 
 /**
  * /simulator: the subscriber's phone and the agent's console, both driving
@@ -116,10 +119,10 @@ export function simulatorRoutes(deps: SimulatorDeps) {
   }
 
   return new Elysia({ prefix: '/simulator' })
-    .get('/', file('index.html', 'text/html; charset=utf-8'))
-    .get('/simulator.js', file('simulator.js', 'text/javascript; charset=utf-8'))
-    .get('/simulator.css', file('simulator.css', 'text/css; charset=utf-8'))
-    .get('/picture.svg', file('picture.svg', 'image/svg+xml'))
+    .get('/', file(embeddedPath(indexHtml), 'text/html; charset=utf-8'))
+    .get('/simulator.js', file(embeddedPath(simulatorJs), 'text/javascript; charset=utf-8'))
+    .get('/simulator.css', file(simulatorCss, 'text/css; charset=utf-8'))
+    .get('/picture.svg', file(pictureSvg, 'image/svg+xml'))
     .get('/api/state', () => ({
       subscribers: DEMO_CUSTOMERS.map(({ phone, customerName, document, isInactive }) => ({ phone, name: customerName, document, suspended: isInactive })),
       agent: deps.agent,

@@ -24,7 +24,6 @@ export function createCrmClient(options: CrmClientOptions) {
     'ticket-update': `${options.baseUrl.replace(/\/$/, '')}/api/bot/ticket-update`,
   };
   return {
-    configured: options.baseUrl !== '' || options.agentRequestUrl !== '',
     async send(kind: CrmCall, payload: unknown, idempotencyKey: string): Promise<CallOutcome> {
       const url = urls[kind];
       if (!url || (!options.baseUrl && kind !== 'agent-request')) {

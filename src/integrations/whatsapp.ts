@@ -60,7 +60,6 @@ export function classifySendAnswer(outcome: CallOutcome): SendOutcome {
 export function createWhatsAppClient(options: WhatsAppClientOptions) {
   const url = `${options.apiUrl.replace(/\/$/, '')}/${options.phoneNumberId}/messages`;
   return {
-    configured: options.token !== '' && options.phoneNumberId !== '',
     async send(message: WhatsAppMessage, callbackData: string): Promise<SendOutcome> {
       if (!options.token || !options.phoneNumberId) {
         return { ok: false, retryable: true, error: 'WhatsApp is not configured (set WHATSAPP_TOKEN and WHATSAPP_PHONE_NUMBER_ID)' };

@@ -16,9 +16,8 @@ export const SRC = resolve(import.meta.dir, '../../src');
  */
 export const LAYERS: readonly (readonly string[])[] = [
   ['demo'],
-  ['cli'],
   ['index.ts'],
-  ['boot'],
+  ['cli', 'boot'],
   ['app.ts'],
   ['routes'],
   ['outbox', 'timers'],
@@ -41,12 +40,12 @@ export interface Import {
   typeOnly: boolean;
 }
 
-/** Every .ts file under `dir`. */
+/** Every .ts file under `dir` (declaration files, `.d.ts`, hold no code). */
 export function sourceFiles(dir: string = SRC): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) return sourceFiles(path);
-    return name.endsWith('.ts') ? [path] : [];
+    return name.endsWith('.ts') && !name.endsWith('.d.ts') ? [path] : [];
   });
 }
 
@@ -78,12 +77,13 @@ function typeOnly(clause: string | undefined): boolean {
   return !!names && names.length > 0 && names.every((name) => name.startsWith('type '));
 }
 
-/** Every relative import between two files of src/ (imports of files outside it, such as package.json, are not the code's structure). */
+/** Every relative import between two code files of src/. */
 export function sourceImports(): Import[] {
   return sourceFiles(SRC).flatMap((file) =>
     [...readFileSync(file, 'utf8').matchAll(IMPORT)].flatMap((match) => {
       const target = resolveSource(file, (match[2] ?? match[3])!);
-      if (!target || relative(SRC, target).startsWith('..')) return [];
+      // Pages imported as files (`with { type: 'file' }`) and files outside src/ (package.json) are not code.
+      if (!target?.endsWith('.ts') || relative(SRC, target).startsWith('..')) return [];
       return [{ from: relative(SRC, file), to: relative(SRC, target), typeOnly: typeOnly(match[1]) }];
     }),
   );

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { relative } from 'node:path';
 import { cycles, importsAgainstTheLayers, LAYERS, layerOf, SRC, sourceFiles, sourceImports, unitOf, type Import } from '../support/layers';
 
 /**
@@ -12,10 +12,9 @@ const imports = sourceImports();
 
 describe('the layers', () => {
   test('every folder and root file of src/ has a layer, and the root holds only the composition root, the app, config, errors and the logger', () => {
-    // Folders of pages only (dashboard/, docs/) hold no code.
-    const units = readdirSync(SRC).filter(
-      (name) => name.endsWith('.ts') || readdirSync(join(SRC, name), { recursive: true }).some((file) => String(file).endsWith('.ts')),
-    );
+    // Folders of pages or declarations only (dashboard/, docs/, types/) hold no code.
+    const code = new Set(sourceFiles().map((file) => relative(SRC, file).split('/')[0]!));
+    const units = readdirSync(SRC).filter((name) => code.has(name));
     expect(units.filter((unit) => layerOf(unit) < 0)).toEqual([]);
     expect(units.filter((unit) => unit.endsWith('.ts')).sort()).toEqual(['app.ts', 'config.ts', 'errors.ts', 'index.ts', 'logger.ts']);
   });

@@ -41,7 +41,12 @@ export const bearerAuth = new Elysia({ name: 'bearer-auth' }).macro({
       const open = guard.openWhenUnset && guard.token === '';
       if (!open && !tokenMatches(guard.token, bearerToken(request.headers.get('authorization')))) {
         await guard.failures.consume(client);
-        throw unauthorized(`Authorization: Bearer <${guard.secretName}> is missing or wrong`);
+        // Said apart: "wrong token" sends the caller hunting for a typo when the service has no token to match.
+        throw unauthorized(
+          guard.token === ''
+            ? `${guard.secretName} is not configured on this service: every request is refused until it is set`
+            : `Authorization: Bearer <${guard.secretName}> is missing or wrong`,
+        );
       }
       await guard.authenticated.consume(client);
     },
