@@ -1,4 +1,4 @@
-import { signBody, tokenMatches, verifySignature } from '../security';
+import { signBody, tokenMatches, verifySignature } from '../lib/security';
 import { metaJson, statusWebhook, type DeliveryStatus } from './meta-payloads';
 import { DEMO_PHOTO } from './photo';
 import { describeTicketUpdate, type TicketUpdate } from './ticket-updates';

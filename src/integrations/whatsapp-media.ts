@@ -1,4 +1,4 @@
-import { maskDigitRuns } from '../logger';
+import { maskDigitRuns } from '../domain/masking';
 
 /**
  * Downloading what a user sent (Cloud API "retrieve media URL", then
