@@ -96,8 +96,7 @@ export function simulatorRoutes(deps: SimulatorDeps) {
           agentName: deps.agent.name,
           metadata: { category: ticket.category, priority: ticket.priority },
         });
-        if (isAccepted(answer.status))
-          world.ticketEvent(ticketId, `bot_to_human: taken by ${deps.agent.name}`, { status: 'active', agentName: deps.agent.name });
+        if (isAccepted(answer.status)) world.ticketEvent(ticketId, `Taken by ${deps.agent.name}`, { status: 'active', agentName: deps.agent.name });
         return answer;
       }
       case 'reply': {
@@ -124,7 +123,7 @@ export function simulatorRoutes(deps: SimulatorDeps) {
       }
       case 'give-back': {
         const answer = await crm('/api/crm/handover', { ...named, handoverType: 'human_to_bot', agentId: deps.agent.id, agentName: deps.agent.name });
-        if (isAccepted(answer.status)) world.ticketEvent(ticketId, 'human_to_bot: given back to the bot', { status: 'closed' });
+        if (isAccepted(answer.status)) world.ticketEvent(ticketId, 'Given back to the bot', { status: 'closed' });
         return answer;
       }
       default:

@@ -85,7 +85,7 @@ export function createWorld() {
       thread(phone).push({ ...message, from: index >= 0 ? 'agent' : 'bot', at: now() });
     },
     ticketRequested(ticket: Omit<ConsoleTicket, 'status' | 'messages' | 'events'>) {
-      tickets.set(ticket.ticketId, { ...ticket, status: 'pending', messages: [], events: [{ at: now(), text: 'agent-request received' }] });
+      tickets.set(ticket.ticketId, { ...ticket, status: 'pending', messages: [], events: [{ at: now(), text: 'Requested: waiting for an agent' }] });
     },
     ticket: (ticketId: string) => tickets.get(ticketId),
     ticketEvent(ticketId: string, text: string, change: Partial<Pick<ConsoleTicket, 'status' | 'agentName' | 'priority'>> = {}) {

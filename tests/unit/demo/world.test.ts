@@ -47,5 +47,5 @@ test('a ticket-update changes the console ticket and is listed among its events'
   world.ticketEvent('TK-1', 'Escalated: priority alta, no agent after 2 min', { priority: 'alta' });
   const [ticket] = world.snapshot().tickets;
   expect(ticket).toMatchObject({ status: 'pending', priority: 'alta' });
-  expect(ticket!.events.map((event) => event.text)).toEqual(['agent-request received', 'Escalated: priority alta, no agent after 2 min']);
+  expect(ticket!.events.map((event) => event.text)).toEqual(['Requested: waiting for an agent', 'Escalated: priority alta, no agent after 2 min']);
 });
