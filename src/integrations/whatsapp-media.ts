@@ -23,6 +23,9 @@ export interface WhatsAppMediaOptions {
   timeoutMs: number;
 }
 
+/** Media ids as Meta writes them: digits only, so an id never names a path of its own (`.`, `..`) under the API's version. */
+export const MEDIA_ID_PATTERN = '^[0-9]{1,32}$';
+
 /** Graph's "object does not exist" (code 100, e.g. subcode 33) and a plain 404/410 mean the media is gone for good. */
 const GRAPH_UNKNOWN_OBJECT = 100;
 

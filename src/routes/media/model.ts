@@ -1,13 +1,12 @@
 import { Type } from '@sinclair/typebox';
+import { MEDIA_ID_PATTERN } from '../../integrations/whatsapp-media';
 
 /** The media route's path and answers, for validation and the API docs. */
 export namespace MediaModel {
-  /** WhatsApp's media ids are digits; a little more is allowed, never a path separator. */
+  /** WhatsApp's media ids are digits, and nothing else is asked of Graph with the token. */
   export const mediaParams = Type.Object({
     mediaId: Type.String({
-      minLength: 1,
-      maxLength: 128,
-      pattern: '^[A-Za-z0-9._-]+$',
+      pattern: MEDIA_ID_PATTERN,
       description: "a user-message's mediaId (the last part of its mediaUrl)",
     }),
   });

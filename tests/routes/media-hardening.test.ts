@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import { messages } from '../../src/db/schema';
+import { createLogger } from '../../src/logger';
+import { json, startFake, startFakeGraph, type FakeServer } from '../support/fakes';
+import { fileOf, serveMedia, type GraphMediaFile } from '../support/media';
+import { bearer, freshPhone, routeContext, SECRETS, type RouteContext, type TestApp } from './support';
+
+/**
+ * The media route against a hostile or broken outside (issue 22): Graph's
+ * answer naming another host, a redirect away, a download that trickles,
+ * header-breaking types and names, ids that are not Meta's, a file whose
+ * message is gone. Graph is a loopback fake; "elsewhere" is another loopback
+ * server (another port: another origin) that must never hear from us.
+ */
+let context: RouteContext;
+let dataDir: string;
+let graph: FakeServer;
+let elsewhere: FakeServer;
+let app: TestApp;
+const files = new Map<string, GraphMediaFile>();
+const logLines: string[] = [];
+/** What Graph's signed download urls carry in their query: never to be logged. */
+const SIGNED_QUERY = 'hash=AbSiGnEdHaSh';
+
+beforeAll(async () => {
+  context = await routeContext('media_hardening');
+  dataDir = await mkdtemp(join(tmpdir(), 'hb-media-hardening-'));
+  graph = startFakeGraph();
+  elsewhere = startFake(() => new Response('the token was sent here'));
+  serveMedia(graph, files);
+  app = context.app(
+    {
+      DATA_DIR: dataDir,
+      WHATSAPP_API_URL: `${graph.url}/v21.0`,
+      WHATSAPP_TOKEN: SECRETS.whatsappToken,
+      HTTP_TIMEOUT_MS: '2000',
+      MEDIA_DOWNLOAD_TIMEOUT_MS: '1000',
+    },
+    createLogger('debug', { write: (line: string) => void logLines.push(line) }),
+  );
+});
+afterAll(async () => {
+  await Promise.all([graph.stop(), elsewhere.stop()]);
+  await context.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+let mediaCounter = 0;
+/** A media id no other test uses, carried by a user's message. */
+async function sentMedia(media: { mimeType?: string; filename?: string } = {}, id = `22${process.pid}${String(++mediaCounter).padStart(4, '0')}`) {
+  const phone = freshPhone();
+  await context.database.db.insert(messages).values({
+    phone,
+    direction: 'inbound',
+    author: 'user',
+    type: 'document',
+    media: { id, mimeType: 'application/pdf', ...media },
+    waMessageId: `wamid.${phone}.${id}`,
+    status: 'received',
+    createdAt: new Date(),
+  });
+  return id;
+}
+
+const getMedia = async (mediaId: string) => {
+  const response = await app.handle(new Request(`http://localhost/api/crm/media/${mediaId}`, { headers: bearer(SECRETS.crmToken) }));
+  const type = response.headers.get('content-type') ?? '';
+  return { response, body: type.startsWith('application/json') ? ((await response.json()) as Record<string, any>) : await response.arrayBuffer() };
+};
+
+/** Graph's metadata answer for `mediaId`, with a download url of the test's choosing. */
+function graphAnswers(mediaId: string, url: string) {
+  return graph.respond((request) =>
+    request.path === `/v21.0/${mediaId}` ? json({ messaging_product: 'whatsapp', url, mime_type: 'application/pdf', id: mediaId }) : undefined,
+  );
+}
+const downloadPath = (mediaId: string) => `/whatsapp_business/attachments/?mid=${mediaId}&ext=1&${SIGNED_QUERY}`;
+
+/** Sends a path as written, over a socket: a fetch would resolve the dot segments before they reach the service. */
+function rawGet(base: string, path: string): Promise<number> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const request = httpRequest({ host: hostname, port, path, headers: bearer(SECRETS.crmToken) }, (response) => {
+      response.resume();
+      resolve(response.statusCode!);
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+describe("media ids are Meta's digits", () => {
+  test('"." and ".." are refused with 400, and Graph is not asked for anything', async () => {
+    await sentMedia({}, '.');
+    await sentMedia({}, '..');
+    const before = graph.requests.length;
+    const server = app.listen();
+    try {
+      for (const mediaId of ['.', '..', '%2e%2e', '12a', '1_2', '-1']) {
+        expect({ mediaId, status: await rawGet(server.url, `/api/crm/media/${mediaId}`) }).toEqual({ mediaId, status: 400 });
+      }
+    } finally {
+      await server.stop();
+    }
+    expect(graph.requests.slice(before)).toEqual([]);
+  });
+});
