@@ -139,6 +139,11 @@ export function createMediaCache(options: MediaCacheOptions) {
       return media;
     },
 
+    /** Removes a media's file: no user message names it any more. */
+    async forget(mediaId: string): Promise<void> {
+      await remove(baseOf(mediaId));
+    },
+
     /** Stores a file whose bytes match what WhatsApp announced; anything else leaves no trace. */
     async store(mediaId: string, body: ReadableStream<Uint8Array>, incoming: IncomingMedia): Promise<CachedMedia> {
       await mkdir(options.dir, { recursive: true });

@@ -110,3 +110,19 @@ describe("media ids are Meta's digits", () => {
     expect(graph.requests.slice(before)).toEqual([]);
   });
 });
+
+describe("a cached file is served only while a user's message names it", () => {
+  test('once the message is gone, its media is 404 and leaves DATA_DIR', async () => {
+    const mediaId = await sentMedia();
+    files.set(mediaId, fileOf(new Uint8Array([3, 1, 4, 1, 5]), 'application/pdf'));
+    expect((await getMedia(mediaId)).response.status).toBe(200);
+    const filesKept = async () => (await readdir(join(dataDir, 'media'))).length;
+    const keptBefore = await filesKept();
+
+    await context.database.db.delete(messages).where(sql`${messages.media}->>'id' = ${mediaId}`);
+    const { response, body } = await getMedia(mediaId);
+    expect(response.status).toBe(404);
+    expect(body).toMatchObject({ error: 'media_not_found' });
+    expect(await filesKept()).toBe(keptBefore - 2);
+  });
+});

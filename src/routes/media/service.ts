@@ -68,12 +68,18 @@ export function createMediaService(deps: MediaServiceDeps) {
   }
 
   return {
-    /** The stored file of a media id some user sent; 404 for an id no user sent, 410 when WhatsApp no longer has it. */
+    /**
+     * The stored file of a media id some user's message names; 404 for an id none names (never sent, or the
+     * messages are gone: a kept file then goes too), 410 when WhatsApp no longer has it.
+     */
     async open(mediaId: string): Promise<CachedMedia> {
+      const sent = await deps.queries.userMedia(mediaId);
+      if (!sent) {
+        await deps.cache.forget(mediaId);
+        throw notFound('media_not_found', `no user message carries media ${mediaId}`);
+      }
       const cached = await deps.cache.get(mediaId);
       if (cached) return cached;
-      const sent = await deps.queries.userMedia(mediaId);
-      if (!sent) throw notFound('media_not_found', `no user message carried media ${mediaId}`);
       let pending = inFlight.get(mediaId);
       if (!pending) {
         pending = fetchAndStore(mediaId, sent.type, sent.media).finally(() => inFlight.delete(mediaId));
