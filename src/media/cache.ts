@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { servableFileName, servableMimeType } from './servable';
 
 /**
  * Media users sent, kept on disk under DATA_DIR/media once fetched from
@@ -58,9 +59,11 @@ export function createMediaCache(options: MediaCacheOptions) {
   const baseOf = (mediaId: string) => join(options.dir, createHash('sha256').update(mediaId).digest('hex'));
   let pruning: Promise<void> | undefined;
 
+  /** A sidecar written before types and names were made servable is made so as it is read. */
   async function readSidecar(base: string): Promise<CachedMedia | undefined> {
     try {
-      return JSON.parse(await readFile(`${base}.json`, 'utf8')) as CachedMedia;
+      const media = JSON.parse(await readFile(`${base}.json`, 'utf8')) as CachedMedia;
+      return { ...media, mimeType: servableMimeType(media.mimeType), fileName: servableFileName(media.fileName) };
     } catch {
       return undefined;
     }
@@ -154,8 +157,8 @@ export function createMediaCache(options: MediaCacheOptions) {
         const media: CachedMedia = {
           path: `${base}.bin`,
           size,
-          mimeType: incoming.mimeType,
-          fileName: incoming.fileName,
+          mimeType: servableMimeType(incoming.mimeType),
+          fileName: servableFileName(incoming.fileName),
           sha256,
           fetchedAt: new Date(now()).toISOString(),
         };

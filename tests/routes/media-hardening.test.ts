@@ -81,6 +81,41 @@ function graphAnswers(mediaId: string, url: string) {
 }
 const downloadPath = (mediaId: string) => `/whatsapp_business/attachments/?mid=${mediaId}&ext=1&${SIGNED_QUERY}`;
 
+describe('what WhatsApp says of a file never makes it unservable', () => {
+  test('a CR/LF in mime_type falls back to application/octet-stream, on the first answer and from the cache', async () => {
+    const mediaId = await sentMedia({ mimeType: 'application/pdf\r\nX-Injected: 1' });
+    const bytes = new Uint8Array([9, 8, 7]);
+    files.set(mediaId, fileOf(bytes, 'application/pdf'));
+    graph.respond((request) =>
+      request.path === `/v21.0/${mediaId}`
+        ? json({ url: `${graph.url}/whatsapp_business/attachments/?mid=${mediaId}`, mime_type: 'text/html\r\nSet-Cookie: a=b', id: mediaId })
+        : undefined,
+    );
+    for (const round of ['fetched', 'cached']) {
+      const { response, body } = await getMedia(mediaId);
+      expect({ round, status: response.status }).toEqual({ round, status: 200 });
+      expect(response.headers.get('content-type')).toBe('application/octet-stream');
+      expect(response.headers.get('x-injected')).toBeNull();
+      expect(new Uint8Array(body as ArrayBuffer)).toEqual(bytes);
+    }
+  });
+
+  test('a file name with line breaks, quotes, path separators and control characters is served under a clean name', async () => {
+    const mediaId = await sentMedia({ filename: '../..\\fac"tura\r\nX-Injected: 1\u0007\u001b (copia)*.pdf' });
+    files.set(mediaId, fileOf(new Uint8Array([1]), 'application/pdf'));
+    for (const round of ['fetched', 'cached']) {
+      const { response } = await getMedia(mediaId);
+      expect({ round, status: response.status }).toEqual({ round, status: 200 });
+      const disposition = response.headers.get('content-disposition')!;
+      expect(disposition).toStartWith('attachment; filename="');
+      expect(disposition).not.toMatch(/[\r\n\0\u0007/\\]/);
+      // RFC 5987's value: percent-encoded bytes and attr-chars only.
+      expect(/filename\*=UTF-8''(.*)$/.exec(disposition)?.[1]).toMatch(/^(%[0-9A-F]{2}|[A-Za-z0-9!#$&+\-.^_`|~])+$/);
+      expect(response.headers.get('x-injected')).toBeNull();
+    }
+  });
+});
+
 /** Sends a path as written, over a socket: a fetch would resolve the dot segments before they reach the service. */
 function rawGet(base: string, path: string): Promise<number> {
   const { hostname, port } = new URL(base);

@@ -65,6 +65,19 @@ describe('the media cache', () => {
     await expect(cache().store('555', silent, { mimeType: 'video/mp4', limitBytes: 1000, sha256: [] })).rejects.toMatchObject({ reason: 'stalled' });
   });
 
+  test('a type or a name a header cannot carry is stored servable, and so is one read from an older sidecar', async () => {
+    const stored = await cache().store('557', streamOf(bytes(10)), {
+      mimeType: 'image/png\r\nX-Injected: 1',
+      fileName: 'a/b\r\n.png',
+      limitBytes: 1000,
+      sha256: [],
+    });
+    expect(stored).toMatchObject({ mimeType: 'application/octet-stream', fileName: 'a_b.png' });
+    const sidecar = (await readdir(dir)).find((name) => name.endsWith('.json'))!;
+    await Bun.write(join(dir, sidecar), JSON.stringify({ ...stored, mimeType: 'text/plain\r\nX-Injected: 1', fileName: '..' }));
+    expect(await cache().get('557')).toMatchObject({ mimeType: 'application/octet-stream', fileName: undefined });
+  });
+
   test('past its retention a file is gone', async () => {
     await cache().store('666', streamOf(bytes(10)), { mimeType: 'image/jpeg', limitBytes: 1000, sha256: [] });
     clock += 31 * DAY_MS;
