@@ -40,11 +40,13 @@ export interface IncomingMedia {
   limitBytes: number;
   /** Checksums the bytes must match: hex or base64, as WhatsApp wrote them. */
   sha256: string[];
+  /** When the whole download must be over (MEDIA_DOWNLOAD_TIMEOUT_MS), however steadily the bytes come. */
+  deadline: AbortSignal;
 }
 
 export class MediaRejected extends Error {
   constructor(
-    readonly reason: 'too_large' | 'checksum_mismatch' | 'stalled',
+    readonly reason: 'too_large' | 'checksum_mismatch' | 'stalled' | 'timed_out',
     message: string,
   ) {
     super(message);
@@ -103,6 +105,11 @@ export function createMediaCache(options: MediaCacheOptions) {
     const hash = createHash('sha256');
     const file = await open(temporary, 'w');
     const reader = body.getReader();
+    const timedOut = () => new MediaRejected('timed_out', 'the download did not end within MEDIA_DOWNLOAD_TIMEOUT_MS');
+    const deadline = new Promise<never>((_, reject) => {
+      if (incoming.deadline.aborted) reject(timedOut());
+      else incoming.deadline.addEventListener('abort', () => reject(timedOut()), { once: true });
+    });
     let size = 0;
     try {
       for (;;) {
@@ -110,7 +117,7 @@ export function createMediaCache(options: MediaCacheOptions) {
         const stalled = new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new MediaRejected('stalled', `no data from WhatsApp for ${options.idleTimeoutMs} ms`)), options.idleTimeoutMs);
         });
-        const { done, value } = await Promise.race([reader.read(), stalled]).finally(() => clearTimeout(timer));
+        const { done, value } = await Promise.race([reader.read(), stalled, deadline]).finally(() => clearTimeout(timer));
         if (done) break;
         size += value.byteLength;
         if (size > incoming.limitBytes) throw new MediaRejected('too_large', `the file exceeds WhatsApp's ${incoming.limitBytes} bytes for its type`);
@@ -119,7 +126,8 @@ export function createMediaCache(options: MediaCacheOptions) {
       }
     } catch (error) {
       await reader.cancel().catch(() => {});
-      throw error;
+      // A stream tied to the deadline (the download's own) fails with the abort: that is the deadline too.
+      throw incoming.deadline.aborted && !(error instanceof MediaRejected) ? timedOut() : error;
     } finally {
       await file.close();
     }

@@ -81,6 +81,86 @@ function graphAnswers(mediaId: string, url: string) {
 }
 const downloadPath = (mediaId: string) => `/whatsapp_business/attachments/?mid=${mediaId}&ext=1&${SIGNED_QUERY}`;
 
+describe('the WhatsApp token goes only to the allowed media hosts', () => {
+  test('a download url on another host (another loopback port) is not fetched: 502 media_host_refused, nothing sent there', async () => {
+    const mediaId = await sentMedia();
+    graphAnswers(mediaId, `${elsewhere.url}${downloadPath(mediaId)}`);
+    const { response, body } = await getMedia(mediaId);
+    expect(response.status).toBe(502);
+    expect(body).toMatchObject({ success: false, error: 'media_host_refused' });
+    expect(elsewhere.requests).toHaveLength(0);
+  });
+
+  test('plain http to a Meta host is refused before any connection: https only', async () => {
+    const mediaId = await sentMedia();
+    graphAnswers(mediaId, `http://lookaside.fbsbx.com${downloadPath(mediaId)}`);
+    const { response, body } = await getMedia(mediaId);
+    expect(response.status).toBe(502);
+    expect(body).toMatchObject({ error: 'media_host_refused' });
+  });
+
+  test('a redirect to another host is not followed: the token stays home', async () => {
+    const mediaId = await sentMedia();
+    graph.respond((request) =>
+      request.path === '/whatsapp_business/attachments/' && request.query.get('mid') === mediaId
+        ? new Response(null, { status: 302, headers: { location: `${elsewhere.url}/stolen?mid=${mediaId}` } })
+        : undefined,
+    );
+    files.set(mediaId, fileOf(new Uint8Array([1, 2, 3]), 'application/pdf'));
+    const { response, body } = await getMedia(mediaId);
+    expect(response.status).toBe(502);
+    expect(body).toMatchObject({ error: 'media_host_refused' });
+    expect(elsewhere.requests).toHaveLength(0);
+  });
+
+  test('a redirect within the allowed host is followed', async () => {
+    const mediaId = await sentMedia();
+    const bytes = new Uint8Array([4, 5, 6, 7]);
+    files.set(mediaId, fileOf(bytes, 'application/pdf'));
+    graph.respond((request) =>
+      request.path === '/moved' ? new Response(null, { status: 307, headers: { location: `/whatsapp_business/attachments/?mid=${mediaId}` } }) : undefined,
+    );
+    graphAnswers(mediaId, `${graph.url}/moved?${SIGNED_QUERY}`);
+    const { response, body } = await getMedia(mediaId);
+    expect(response.status).toBe(200);
+    expect(new Uint8Array(body as ArrayBuffer)).toEqual(bytes);
+  });
+
+  test('what was logged names the refused host, never the token nor the signed query', async () => {
+    const refused = logLines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.event === 'media.host_refused');
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.map((line) => line.host)).toContain(new URL(elsewhere.url).host);
+    const everything = logLines.join('\n');
+    expect(everything).not.toContain(SECRETS.whatsappToken);
+    expect(everything).not.toContain(SIGNED_QUERY);
+  });
+});
+
+describe('a download has an overall deadline', () => {
+  test('a body trickling a byte at a time past MEDIA_DOWNLOAD_TIMEOUT_MS is given up: 502 media_unavailable, nothing kept', async () => {
+    const mediaId = await sentMedia();
+    const size = 40;
+    graph.respond((request) => {
+      if (request.path !== '/whatsapp_business/attachments/' || request.query.get('mid') !== mediaId) return undefined;
+      let sent = 0;
+      // One byte every 250 ms: never idle for HTTP_TIMEOUT_MS (2 s), ten seconds in all.
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (sent === size) return controller.close();
+          await Bun.sleep(250);
+          controller.enqueue(new Uint8Array([sent++]));
+        },
+      });
+      return new Response(body, { headers: { 'content-type': 'application/pdf' } });
+    });
+    graphAnswers(mediaId, `${graph.url}${downloadPath(mediaId)}`);
+    const { response, body } = await getMedia(mediaId);
+    expect(response.status).toBe(502);
+    expect(body).toMatchObject({ error: 'media_unavailable' });
+    expect((await readdir(join(dataDir, 'media')).catch(() => [])).filter((name) => name.endsWith('.part'))).toEqual([]);
+  }, 30_000);
+});
+
 describe('what WhatsApp says of a file never makes it unservable', () => {
   test('a CR/LF in mime_type falls back to application/octet-stream, on the first answer and from the cache', async () => {
     const mediaId = await sentMedia({ mimeType: 'application/pdf\r\nX-Injected: 1' });
