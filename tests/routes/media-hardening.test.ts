@@ -127,6 +127,9 @@ describe('the WhatsApp token goes only to the allowed media hosts', () => {
   });
 
   test('what was logged names the refused host, never the token nor the signed query', async () => {
+    const mediaId = await sentMedia();
+    graphAnswers(mediaId, `${elsewhere.url}${downloadPath(mediaId)}`);
+    expect((await getMedia(mediaId)).response.status).toBe(502);
     const refused = logLines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.event === 'media.host_refused');
     expect(refused.length).toBeGreaterThan(0);
     expect(refused.map((line) => line.host)).toContain(new URL(elsewhere.url).host);
