@@ -15,6 +15,9 @@ export namespace MediaModel {
   /** 200: the file's bytes, with its Content-Type, Content-Length and Content-Disposition. */
   export const file = Type.String({ format: 'binary', description: "the media's bytes as the user sent them; SHA-256 checked" });
 
-  /** 404 `media_not_found` (no user sent that id), 410 `media_expired` (WhatsApp no longer has it), 502 `media_*` (WhatsApp unreachable, or a file it should not have sent). */
+  /**
+   * 404 `media_not_found` (no user message names that id), 410 `media_expired` (WhatsApp no longer has it), 502 `media_*`
+   * (WhatsApp unreachable or too slow, a download host not allowed, or a file it should not have sent).
+   */
   export const error = Type.Object({ success: Type.Literal(false), error: Type.String(), message: Type.String() });
 }
