@@ -87,6 +87,7 @@ export function createWhatsAppMedia(options: WhatsAppMediaOptions) {
       if (location === null) return response;
       await response.body?.cancel();
       if (hop === MAX_REDIRECTS) return { ok: false, gone: false, error: `${what}: more than ${MAX_REDIRECTS} redirects` };
+      if (!URL.canParse(location, url)) return { ok: false, gone: false, error: `${what}: ${url.host} redirected to a malformed location` };
       url = new URL(location, url);
     }
   }
