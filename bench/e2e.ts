@@ -25,7 +25,7 @@
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { signBody } from '../src/security';
+import { signBody } from '../src/lib/security';
 import { startCountingPostgresProxy, startPrivateRedis } from './e2e/counters';
 import { crmRoutesVerdict, measureCrmRoutes } from './e2e/crm-routes';
 import { startFakes } from './e2e/fakes';

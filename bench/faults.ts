@@ -26,7 +26,7 @@
  */
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { signBody } from '../src/security';
+import { signBody } from '../src/lib/security';
 import { startPrivateRedis, type Persistence } from '../tests/support/private-redis';
 import { startPausableProxy } from './faults/pausable-proxy';
 import { writeReliabilityDoc, type ScenarioResult } from './faults/report';

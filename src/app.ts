@@ -9,7 +9,7 @@ import { mediaHostPolicy } from './integrations/media-hosts';
 import { createWhatsAppMedia } from './integrations/whatsapp-media';
 import type { Logger } from './logger';
 import { createMediaCache } from './media/cache';
-import { childFor, type Metrics, type Ownership } from './metrics';
+import { childFor, type Metrics, type Ownership } from './observability/metrics';
 import { adminRoutes } from './routes/admin';
 import { crmRoutes } from './routes/crm';
 import { redisIdempotencyKeys } from './routes/crm/idempotency';
@@ -17,10 +17,11 @@ import { createCrmService } from './routes/crm/service';
 import { dashboardRoutes } from './routes/dashboard';
 import { healthRoutes } from './routes/health';
 import { assertDeclaredSize } from './routes/http/body';
-import { clientAddressOf, memoryRateLimit, redisRateLimit, reservedRedisRateLimit } from './routes/http/rate-limit';
+import { clientAddressOf } from './routes/http/client-address';
 import { createRejectionLog } from './routes/http/rejection-log';
+import { memoryRateLimit, redisRateLimit, reservedRedisRateLimit } from './rate-limits/budgets';
 import { metaRoutes } from './routes/meta';
-import { webhookFastPath } from './routes/meta/fast-path';
+import { servedByBun, webhookHandler } from './routes/meta/webhook';
 import { createMetaService } from './routes/meta/service';
 import { mediaRoutes } from './routes/media';
 import { createMediaService, type MediaServiceDeps } from './routes/media/service';
@@ -128,15 +129,11 @@ export function createApp(deps: AppDeps) {
     rejections: createRejectionLog(logger, { event: 'webhook.signature_rejected' }),
   };
   const webhookDuration = childFor((status) => deps.metrics.httpDuration.labels({ method: 'POST', route: '/webhook', status }));
-  const webhook = webhookFastPath({
-    service: metaService,
-    signed,
-    errorResponse: (error, request) => errorResponse('UNKNOWN', error, request),
-    observe: (status, seconds) => webhookDuration(String(status)).observe(seconds),
-  });
+  const webhook = webhookHandler({ service: metaService, signed, errorResponse: (error, request) => errorResponse('UNKNOWN', error, request) });
+  const bunWebhook = servedByBun(webhook, (status, seconds) => webhookDuration(String(status)).observe(seconds));
 
-  // Bun's router serves POST /webhook itself when the app listens; app.handle (the tests) goes through the Elysia route.
-  return new Elysia({ serve: { routes: { '/webhook': { POST: webhook } } } })
+  // One POST /webhook handler: Bun's router serves it when the app listens; the Elysia route (app.handle) delegates to it.
+  return new Elysia({ serve: { routes: { '/webhook': { POST: bunWebhook } } } })
     .onRequest(({ request }) => {
       startedAt.set(request, performance.now());
       // On every route, known or not: past MAX_BODY_BYTES the answer is the JSON 413, never Bun's empty one.
@@ -166,6 +163,7 @@ export function createApp(deps: AppDeps) {
         service: metaService,
         verifyToken: config.WEBHOOK_VERIFY_TOKEN,
         signed,
+        webhook,
         verifications: createRejectionLog(logger, { event: 'webhook.verification_rejected' }),
       }),
     )

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value, type ValueError } from '@sinclair/typebox/value';
 import { isIP } from 'node:net';
-import { parseBusinessHours, parseHolidays } from './business-hours';
+import { parseBusinessHours, parseHolidays } from './domain/business-hours';
 
 /**
  * Every setting the service reads, with its default. Names are the external

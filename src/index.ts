@@ -3,15 +3,15 @@ import { hostname } from 'node:os';
 import type { AnyElysia } from 'elysia';
 import type { HandoverPolicy } from './actors/handover';
 import { createRuntime, type PartitionBatch } from './actors/runtime';
-import { createBusinessCalendar } from './business-hours';
+import { createBusinessCalendar } from './domain/business-hours';
 import { createApp } from './app';
 import { agentRequestUrl, ConfigError, loadConfig, type Config } from './config';
 import { errorDetail } from './errors';
 import { openDatabase } from './db/client';
 import { checkFence, fenceOf } from './db/partition-owners';
 import { createQueries } from './db/queries';
-import { createRedisClient, logConnectionErrors } from './redis';
-import { createDurabilityChecks, openRedis, StartupError } from './boot-redis';
+import { createRedisClient, logConnectionErrors } from './redis/client';
+import { createDurabilityChecks, openRedis, StartupError } from './boot/redis';
 import { waitingForReplicas } from './streams/replica-wait';
 import { drainLegacyStreams } from './streams/legacy';
 import { createCrmClient } from './integrations/crm';
@@ -20,16 +20,16 @@ import { createWhatsAppClient } from './integrations/whatsapp';
 import { createLogger, loggerFromSettings, type Logger } from './logger';
 import { warnUnsetSecrets } from './boot/unset-secrets';
 import { createDispatcher } from './outbox/dispatcher';
-import { createSendRate } from './outbox/send-rate';
+import { createSendRate } from './rate-limits/send-rate';
 import { createAppliedEvents, subscriberConnection } from './streams/applied';
 import { streamKeys } from './streams/codec';
 import { createProducer } from './streams/producer';
 import { createStreamWorker } from './streams/worker';
 import { createCoalescer } from './streams/coalesce';
 import { createDeadLetters } from './streams/dead-letters';
-import { createMetrics } from './metrics';
+import { createServiceMetrics } from './boot/metrics';
 import { createTimerScheduler } from './timers/scheduler';
-import { loadTexts } from './texts';
+import { loadTexts } from './domain/texts';
 import { healthcheck } from './cli/healthcheck';
 
 export interface Service {
@@ -78,7 +78,7 @@ export async function startService(
     const producer =
       config.REDIS_WAIT_REPLICAS > 0 ? waitingForReplicas(published, redis, config.REDIS_WAIT_REPLICAS, config.REDIS_WAIT_TIMEOUT_MS) : published;
     const deadLetters = createDeadLetters(redis, keys, config.STREAM_PARTITIONS);
-    const metrics = createMetrics({ database, deadLetters, redis, keys, partitions: config.STREAM_PARTITIONS });
+    const metrics = createServiceMetrics({ database, deadLetters, redis, keys, partitions: config.STREAM_PARTITIONS });
     metrics.redisAof.set(connection.persistence.aof ? 1 : 0);
     const durability = createDurabilityChecks({ redis, database, keys, logger, metrics });
     await durability.ensureUserKeys();

@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config';
 import { openDatabase } from '../../src/db/client';
 import { createQueries } from '../../src/db/queries';
 import { createLogger } from '../../src/logger';
-import { createMetrics } from '../../src/metrics';
+import { createServiceMetrics } from '../../src/boot/metrics';
 import { createAppliedEvents, subscriberConnection } from '../../src/streams/applied';
 import { streamKeys } from '../../src/streams/codec';
 import { createDeadLetters } from '../../src/streams/dead-letters';
@@ -40,7 +40,7 @@ const app = createApp({
   producer: createProducer(redis, keys, config.STREAM_PARTITIONS),
   appliedEvents,
   deadLetters,
-  metrics: createMetrics({ database, deadLetters, redis, keys, partitions: config.STREAM_PARTITIONS }),
+  metrics: createServiceMetrics({ database, deadLetters, redis, keys, partitions: config.STREAM_PARTITIONS }),
   logger,
 });
 app.listen({ port: config.PORT, hostname: '127.0.0.1' });

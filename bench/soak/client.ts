@@ -4,7 +4,7 @@
  * answer, 429, 5xx; the same Idempotency-Key each time), spread round-robin
  * over the instances like a load balancer would.
  */
-import { signBody } from '../../src/security';
+import { signBody } from '../../src/lib/security';
 import { cloudApiWebhook, userTextWebhook } from '../support';
 import { SECRETS } from './stack';
 

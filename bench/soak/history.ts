@@ -37,7 +37,8 @@ function seeds(size: HistorySize, now: string): TableSeed[] {
   // Everything is derived from n (and k), so each table is generated on its own, without reading another's columns.
   const requested = `(timestamptz '${now}' - interval '365 days' + (n::float8 / ${tickets} * 365) * interval '1 day')`;
   const ticketId = `('TK-' || extract(year from ${requested} at time zone 'UTC')::int || '-' || lpad(n::text, greatest(6, length(n::text)), '0'))`;
-  const phone = `('5730' || lpad((n % ${users})::text, 8, '0'))`;
+  // Each user's conversation key: the phone they first wrote from.
+  const key = `('5730' || lpad((n % ${users})::text, 8, '0'))`;
   const at = `(${requested} + k * interval '20 seconds')`;
   const outbound = `(k % 2 = 0)`;
   const messages = `generate_series(1, ${tickets}) as n cross join generate_series(1, ${per}) as k`;
@@ -52,7 +53,7 @@ function seeds(size: HistorySize, now: string): TableSeed[] {
       table: 'conversations',
       from: `generate_series(0, ${users - 1}) as n`,
       columns: {
-        phone: `'5730' || lpad(n::text, 8, '0')`,
+        conversation_key: `'5730' || lpad(n::text, 8, '0')`,
         user_phone: `'5730' || lpad(n::text, 8, '0')`,
         state: `'idle'`,
         snapshot: `'{}'::jsonb`,
@@ -65,7 +66,7 @@ function seeds(size: HistorySize, now: string): TableSeed[] {
       from: shaped,
       columns: {
         id: ticketId,
-        phone,
+        conversation_key: key,
         customer_id: `'C-' || (n % ${users})`,
         customer_name: `'Cliente'`,
         category: `(case when r1 < 0.2 then 'reactivacion_servicio' else 'soporte_agente' end)::ticket_category`,
@@ -107,7 +108,7 @@ function seeds(size: HistorySize, now: string): TableSeed[] {
       table: 'messages',
       from: messages,
       columns: {
-        phone,
+        conversation_key: key,
         ticket_id: ticketId,
         direction: `(case when ${outbound} then 'outbound' else 'inbound' end)::message_direction`,
         author: `(case when not ${outbound} then 'user' when k <= 2 then 'bot' else 'agent' end)::message_author`,
@@ -134,8 +135,8 @@ function seeds(size: HistorySize, now: string): TableSeed[] {
       from: messages,
       columns: {
         kind: `(case when ${outbound} then 'whatsapp.send' else 'crm.user_message' end)::outbox_kind`,
-        lane: `(case when ${outbound} then 'whatsapp:' else 'crm:' end) || ${phone}`,
-        payload: `jsonb_build_object('to', ${phone}, 'type', 'text', 'text', jsonb_build_object('body', 'Mensaje de la conversación número ' || k || ' del ticket'))`,
+        lane: `(case when ${outbound} then 'wa:' else 'crm:' end) || ${key}`,
+        payload: `jsonb_build_object('to', ${key}, 'type', 'text', 'text', jsonb_build_object('body', 'Mensaje de la conversación número ' || k || ' del ticket'))`,
         idempotency_key: `'history:' || n || ':' || k`,
         ticket_id: ticketId,
         status: `'done'`,

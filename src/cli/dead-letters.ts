@@ -1,6 +1,6 @@
 import { loadConfig } from '../config';
-import { embeddedRedisPaths } from '../embedded-redis';
-import { createRedisClient } from '../redis';
+import { embeddedRedisPaths } from '../redis/embedded';
+import { createRedisClient } from '../redis/client';
 import { runCommand } from './run';
 import { streamKeys } from '../streams/codec';
 import { createDeadLetters } from '../streams/dead-letters';

@@ -1,5 +1,5 @@
 import { asc, getTableName, sql } from 'drizzle-orm';
-import type { StreamEntry } from '../events';
+import type { StreamEntry } from '../domain/events';
 import { deleteWhereIn, inOrder, inTexts, insertRows, preparedStatement, quoted, runPrepared, updateRows, upsertTail } from './bulk';
 import type { Tx } from './client';
 import {
@@ -76,16 +76,16 @@ export interface BatchWrites {
 }
 
 /** A ticket's identity and request never change once written; its revision is counted by the upsert. */
-export const TICKET_FIXED = ['id', 'phone', 'customerId', 'customerName', 'category', 'requestedAt', 'revision'] as const;
+export const TICKET_FIXED = ['id', 'conversationKey', 'customerId', 'customerName', 'category', 'requestedAt', 'revision'] as const;
 /** The KPI columns a later transition can change (the durations follow, computed by Postgres). */
 export const KPI_FIXED = ['ticketId', 'requestedAt', 'category'] as const;
-export const CONVERSATION_FIXED = ['phone', 'createdAt'] as const;
+export const CONVERSATION_FIXED = ['conversationKey', 'createdAt'] as const;
 
 const TICKET_UPSERT = upsertTail(tickets, tickets.id, TICKET_FIXED, {
   revision: `${quoted(getTableName(tickets))}.${quoted(tickets.revision.name)} + 1`,
 });
 const KPI_UPSERT = upsertTail(ticketKpis, ticketKpis.ticketId, KPI_FIXED);
-const CONVERSATION_UPSERT = upsertTail(conversations, conversations.phone, CONVERSATION_FIXED);
+const CONVERSATION_UPSERT = upsertTail(conversations, conversations.conversationKey, CONVERSATION_FIXED);
 /** A deadline armed again moves its due time and is due to be enqueued afresh. */
 const REARM_TIMER =
   `on conflict (${quoted(timers.id.name)}) do update set ${quoted(timers.dueAt.name)} = excluded.${quoted(timers.dueAt.name)}, ` +
@@ -132,7 +132,7 @@ export async function readFirst(tx: Tx, entries: StreamEntry[], reads: FirstRead
   const [fresh, conversationRows, crmKeys, sentMessages] = await inOrder([
     claimFreshEvents(tx, entries),
     reads.keys.length > 0
-      ? tx.select().from(conversations).where(inTexts(conversations.phone, reads.keys)).prepare('batch_conversations').execute()
+      ? tx.select().from(conversations).where(inTexts(conversations.conversationKey, reads.keys)).prepare('batch_conversations').execute()
       : none<ConversationRow>(),
     reads.repliedTo.length > 0
       ? tx

@@ -5,7 +5,7 @@ import { AppError, badRequest, forbidden } from '../errors';
 import { validate } from '../routes/http/body';
 import { DASHBOARD_HEADERS } from '../routes/dashboard';
 import { embeddedPath, pageFile } from '../routes/http/page-files';
-import { signBody } from '../security';
+import { signBody } from '../lib/security';
 import { metaJson, userMessageWebhook, type UserInput } from './meta-payloads';
 import type { World } from './world';
 import indexHtml from './page/index.html' with { type: 'file' };

@@ -1,5 +1,5 @@
-import type { AgentRequestResult } from '../events';
-import { signBody } from '../security';
+import type { AgentRequestResult } from '../domain/events';
+import { signBody } from '../lib/security';
 import { call, type CallOutcome } from './http';
 
 export interface CrmClientOptions {

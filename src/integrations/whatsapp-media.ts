@@ -1,4 +1,4 @@
-import { maskDigitRuns } from '../logger';
+import { maskDigitRuns } from '../domain/masking';
 import type { MediaHostPolicy } from './media-hosts';
 
 /**

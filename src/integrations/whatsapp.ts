@@ -1,4 +1,4 @@
-import type { AgentMessageFailureReason } from '../events';
+import type { AgentMessageFailureReason } from '../domain/events';
 import { call, type CallFailure, type CallOutcome } from './http';
 import type { WhatsAppMessage } from './whatsapp-messages';
 

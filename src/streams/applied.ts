@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import type { Cluster } from 'ioredis';
 import { errorSummary } from '../errors';
-import type { PipelineEventType, StreamEntry } from '../events';
+import type { PipelineEventType, StreamEntry } from '../domain/events';
 import type { Logger } from '../logger';
 import type { StreamKeys } from './codec';
 

@@ -2,7 +2,7 @@ import type Redis from 'ioredis';
 import type { AppliedMark } from '../db/partition-owners';
 import { errorSummary } from '../errors';
 import type { Logger } from '../logger';
-import { nodeName, primariesOf, runIdOf } from '../redis-persistence';
+import { nodeName, primariesOf, runIdOf } from '../redis/persistence';
 import type { StreamKeys } from './codec';
 
 /** What can be known when Redis is found behind Postgres: the loss itself (what Redis held and Postgres had not applied) cannot be counted. */

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type Redis from 'ioredis';
 import type { Database } from '../db/client';
-import { knownIds } from '../user-ids';
+import { idsOfRow, knownIds } from '../domain/user-ids';
 
 const PAGE = 2000;
 
@@ -33,14 +33,14 @@ export async function rebuildUserKeys(redis: Redis, usersKey: string, database: 
   for (;;) {
     const page: Row[] = await database.rows<Row>(
       database.db,
-      sql`select phone as key, user_phone, bsuid, updated_at::text as at from conversations
-          ${after ? sql`where (updated_at, phone) < (${after.at}::timestamptz, ${after.key})` : sql``}
-          order by updated_at desc, phone desc limit ${PAGE}`,
+      sql`select conversation_key as key, user_phone, bsuid, updated_at::text as at from conversations
+          ${after ? sql`where (updated_at, conversation_key) < (${after.at}::timestamptz, ${after.key})` : sql``}
+          order by updated_at desc, conversation_key desc limit ${PAGE}`,
     );
     if (page.length === 0) return written;
     const pipeline = redis.pipeline();
     for (const row of page) {
-      const ids = knownIds({ phone: row.user_phone ?? undefined, bsuid: row.bsuid ?? undefined }, row.key);
+      const ids = knownIds(idsOfRow({ userPhone: row.user_phone, bsuid: row.bsuid }), row.key);
       if (ids.bsuid) pipeline.hsetnx(usersKey, `id:${ids.bsuid}`, row.key).hsetnx(usersKey, `bsuid:${row.key}`, ids.bsuid);
       if (ids.phone) pipeline.hsetnx(usersKey, `id:${ids.phone}`, row.key);
     }

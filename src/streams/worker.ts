@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import { FencedError, type PartitionLease } from '../db/partition-owners';
-import type { StreamEntry } from '../events';
+import type { StreamEntry } from '../domain/events';
 import { errorDetail, errorSummary } from '../errors';
 import type { Logger } from '../logger';
 import { CodecError, decodeEvent, type StreamKeys } from './codec';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import journal from '../../src/db/migrations/meta/_journal.json';
-import { signBody } from '../../src/security';
+import { signBody } from '../../src/lib/security';
 import { startFakeCrm, startFakeDirectory, startFakeGraph, type FakeServer } from '../support/fakes';
 import { createTestDatabase, DIRECTORY, eventually, fakesEnvironment, metaJson, SECRETS, text, userMessagePayload } from '../support/harness';
 import { BUILD_OUTPUT, ROOT as root } from '../support/build';

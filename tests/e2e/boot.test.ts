@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { embeddedRedisPaths } from '../../src/embedded-redis';
+import { embeddedRedisPaths } from '../../src/redis/embedded';
 import { createTestDatabase, eventually, REDIS_URL } from '../support/harness';
 import { startPrivateRedis } from '../support/private-redis';
 import { BOOT_TIMEOUT_MS, start, startCommand } from '../support/start-command';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { signBody } from '../../src/security';
+import { signBody } from '../../src/lib/security';
 import { eventually, postWebhook, SECRETS, sendUser, sentTo, startStack, text, type TestStack } from '../support/harness';
 
 /**

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { signBody } from '../../src/security';
+import { signBody } from '../../src/lib/security';
 import { crmCall, metaJson, postWebhook, startStack, text, userMessagePayload, type TestStack } from '../support/harness';
 
 /**

@@ -95,7 +95,7 @@ describe('a Redis without persistence', () => {
     // The user writes again by BSUID alone: the same conversation (answered at the phone it knows), not a new one keyed by the BSUID.
     await sendAs(stack, { bsuid: user.bsuid }, text('Hola'));
     await eventually(() => sentTo(stack, user.phone).length >= 2, 'the answer in the same conversation');
-    expect(await stack.sql`select phone from conversations where phone = ${user.bsuid}`).toHaveLength(0);
+    expect(await stack.sql`select conversation_key from conversations where conversation_key = ${user.bsuid}`).toHaveLength(0);
     const newEntries = await redis.xrange(stream, '-', '+');
     expect(newEntries.every(([id]) => compareEntryIds(id, mark) > 0)).toBe(true);
   }, 30_000);

@@ -34,20 +34,20 @@ describe('the answer waits until the event is applied (DESIGN 2.1)', () => {
     const ticket = await context.insertTicket({ status: 'pending', phase: 'waiting_agent', agentId: null, agentName: null });
     const answer = post(target, '/api/crm/handover', {
       ticketId: ticket.id,
-      userPhone: ticket.phone,
+      userPhone: ticket.userPhone,
       agentId: 'a9',
       agentName: 'Ana',
       handoverType: 'bot_to_human',
     });
-    await applyQueued(target, ticket.phone, { announce: true });
+    await applyQueued(target, ticket.conversationKey, { announce: true });
     expect(await answer).toEqual({ status: 200, body: { success: true, applied: true, message: 'Handover processed successfully', ticketId: ticket.id } });
   });
 
   test('an agent message whose commit was never announced to this instance is still answered 200', async () => {
     const target = waiting();
     const ticket = await context.insertTicket();
-    const answer = post(target, '/api/crm/send-message', { ticketId: ticket.id, userPhone: ticket.phone, message: 'hola', messageType: 'text' });
-    await applyQueued(target, ticket.phone, { announce: false });
+    const answer = post(target, '/api/crm/send-message', { ticketId: ticket.id, userPhone: ticket.userPhone, message: 'hola', messageType: 'text' });
+    await applyQueued(target, ticket.conversationKey, { announce: false });
     expect(await answer).toEqual({ status: 200, body: { success: true, applied: true, message: 'Message sent successfully', ticketId: ticket.id } });
   });
 
@@ -55,9 +55,9 @@ describe('the answer waits until the event is applied (DESIGN 2.1)', () => {
     const lines: Record<string, unknown>[] = [];
     const logged = context.app({ CRM_APPLY_TIMEOUT_MS: '50' }, createLogger('warn', { write: (line: string) => void lines.push(JSON.parse(line)) }));
     const ticket = await context.insertTicket();
-    const answer = await post(logged, '/api/crm/send-message', { ticketId: ticket.id, userPhone: ticket.phone, message: 'hola', messageType: 'text' });
+    const answer = await post(logged, '/api/crm/send-message', { ticketId: ticket.id, userPhone: ticket.userPhone, message: 'hola', messageType: 'text' });
     expect(answer).toEqual({ status: 202, body: { ...NOT_APPLIED_YET, ticketId: ticket.id } });
-    expect(await logged.entries()).toMatchObject([{ type: 'crm.message', key: ticket.phone }]);
+    expect(await logged.entries()).toMatchObject([{ type: 'crm.message', key: ticket.conversationKey }]);
     expect(lines).toMatchObject([{ event: 'crm.not_applied_in_time', route: 'send-message', ticketId: ticket.id }]);
     expect(lines[0]!.waitedMs).toBeGreaterThanOrEqual(50);
   });

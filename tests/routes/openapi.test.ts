@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { processedEvents } from '../../src/db/schema';
-import { signBody } from '../../src/security';
+import { signBody } from '../../src/lib/security';
 import { ADMIN_TOKEN, bearer, freshPhone, jsonRequest, METRICS_TOKEN, routeContext, SECRETS, type RouteContext, type TestApp } from './support';
 
 let context: RouteContext;
@@ -94,7 +94,7 @@ describe('real answers match the schemas the document gives them', () => {
       method: 'post',
       request: async () => {
         const ticket = await context.insertTicket({ status: 'pending', phase: 'waiting_agent', agentId: null, agentName: null });
-        const body = { ticketId: ticket.id, userPhone: ticket.phone, agentId: 'a1', agentName: 'Ana', handoverType: 'bot_to_human' };
+        const body = { ticketId: ticket.id, userPhone: ticket.userPhone, agentId: 'a1', agentName: 'Ana', handoverType: 'bot_to_human' };
         return jsonRequest('POST', '/api/crm/handover', body, bearer(SECRETS.crmToken));
       },
     },
@@ -105,10 +105,10 @@ describe('real answers match the schemas the document gives them', () => {
       method: 'post',
       request: async () => {
         const ticket = await context.insertTicket({ status: 'pending', phase: 'waiting_agent', agentId: null, agentName: null });
-        const body = { ticketId: ticket.id, userPhone: ticket.phone, agentId: 'a1', agentName: 'Ana', handoverType: 'bot_to_human' };
+        const body = { ticketId: ticket.id, userPhone: ticket.userPhone, agentId: 'a1', agentName: 'Ana', handoverType: 'bot_to_human' };
         const request = () => jsonRequest('POST', '/api/crm/handover', body, { ...bearer(SECRETS.crmToken), 'idempotency-key': `applied-${ticket.id}` });
         await app.handle(request());
-        const queued = (await app.entries()).find((entry) => entry.key === ticket.phone)!;
+        const queued = (await app.entries()).find((entry) => entry.key === ticket.conversationKey)!;
         await context.database.db.insert(processedEvents).values({ id: queued.id, streamEntryId: '1-0' });
         return request();
       },
@@ -126,7 +126,7 @@ describe('real answers match the schemas the document gives them', () => {
       method: 'post',
       request: async () => {
         const ticket = await context.insertTicket();
-        const body = { ticketId: ticket.id, userPhone: ticket.phone, message: 'Hola', messageType: 'text' };
+        const body = { ticketId: ticket.id, userPhone: ticket.userPhone, message: 'Hola', messageType: 'text' };
         return jsonRequest('POST', '/api/crm/send-message', body, bearer(SECRETS.crmToken));
       },
     },
@@ -136,7 +136,7 @@ describe('real answers match the schemas the document gives them', () => {
       method: 'post',
       request: async () => {
         const ticket = await context.insertTicket({ status: 'closed', phase: 'closed', closeReason: 'resolved', closedAt: new Date() });
-        const body = { ticketId: ticket.id, userPhone: ticket.phone, message: 'Hola', messageType: 'text' };
+        const body = { ticketId: ticket.id, userPhone: ticket.userPhone, message: 'Hola', messageType: 'text' };
         return jsonRequest('POST', '/api/crm/send-message', body, bearer(SECRETS.crmToken));
       },
     },
@@ -145,7 +145,7 @@ describe('real answers match the schemas the document gives them', () => {
       path: '/api/crm/handover-status/{ticketId}',
       method: 'get',
       request: async () => {
-        const ticket = await context.insertTicket({ phone: freshPhone() });
+        const ticket = await context.insertTicket({ conversationKey: freshPhone() });
         return jsonRequest('GET', `/api/crm/handover-status/${ticket.id}`, undefined, bearer(SECRETS.crmToken));
       },
     },

@@ -5,7 +5,7 @@ import { simulatorRoutes } from '../../src/demo/routes';
 import { createWorld } from '../../src/demo/world';
 import { createQueries } from '../../src/db/queries';
 import { createLogger } from '../../src/logger';
-import { createMetrics } from '../../src/metrics';
+import { createServiceMetrics } from '../../src/boot/metrics';
 import { createAppliedEvents, subscriberConnection } from '../../src/streams/applied';
 import { streamKeys } from '../../src/streams/codec';
 import { createDeadLetters } from '../../src/streams/dead-letters';
@@ -47,7 +47,7 @@ function appWithSimulator(demoMode: string) {
       logger: createLogger('silent'),
     }),
     deadLetters,
-    metrics: createMetrics({ database: context.database, deadLetters, redis: context.redis, keys, partitions: config.STREAM_PARTITIONS }),
+    metrics: createServiceMetrics({ database: context.database, deadLetters, redis: context.redis, keys, partitions: config.STREAM_PARTITIONS }),
     logger: createLogger('silent'),
     demoRoutes,
   });

@@ -4,9 +4,10 @@ import { loadConfig, type Config } from '../../src/config';
 import { openDatabase, type Database } from '../../src/db/client';
 import { createQueries } from '../../src/db/queries';
 import { tickets, type Ticket } from '../../src/db/schema';
-import type { PipelineEvent } from '../../src/events';
+import type { PipelineEvent } from '../../src/domain/events';
+import { phoneOf } from '../../src/domain/user-ids';
 import { createLogger, type Logger } from '../../src/logger';
-import { createMetrics } from '../../src/metrics';
+import { createServiceMetrics } from '../../src/boot/metrics';
 import { createAppliedEvents, subscriberConnection, type AppliedEvents } from '../../src/streams/applied';
 import { decodeEvent, streamKeys } from '../../src/streams/codec';
 import { createDeadLetters, type DeadLetters } from '../../src/streams/dead-letters';
@@ -42,9 +43,16 @@ export interface RouteContext {
   redis: Redis;
   /** `logger`: to read what a route logs (silent by default). */
   app(env?: Record<string, string>, logger?: Logger): TestApp;
-  insertTicket(values?: Partial<typeof tickets.$inferInsert>): Promise<Ticket>;
+  insertTicket(values?: Partial<typeof tickets.$inferInsert>): Promise<TestTicket>;
   close(): Promise<void>;
 }
+
+/**
+ * A ticket inserted without a conversation row: its user is known by the
+ * conversation key alone, a fresh phone unless the test gives another, and
+ * `userPhone` is that phone (undefined for a key that is a BSUID).
+ */
+export type TestTicket = Ticket & { userPhone: string | undefined };
 
 let ticketCounter = 0;
 let phoneCounter = 0;
@@ -77,7 +85,7 @@ export async function routeContext(label: string): Promise<RouteContext> {
     const keys = streamKeys(prefix);
     const deadLetters = createDeadLetters(redis, keys, config.STREAM_PARTITIONS);
     const producer = createProducer(redis, keys, config.STREAM_PARTITIONS);
-    const metrics = createMetrics({ database, deadLetters, redis, keys, partitions: config.STREAM_PARTITIONS });
+    const metrics = createServiceMetrics({ database, deadLetters, redis, keys, partitions: config.STREAM_PARTITIONS });
     const applied = createAppliedEvents({
       redis,
       subscriber: () => subscriberConnection(redis),
@@ -121,7 +129,7 @@ export async function routeContext(label: string): Promise<RouteContext> {
         .insert(tickets)
         .values({
           id: `TK-2026-${String(process.pid % 1000).padStart(3, '0')}${String(++ticketCounter).padStart(3, '0')}`,
-          phone: freshPhone(),
+          conversationKey: freshPhone(),
           category: 'soporte_agente',
           priority: 'media',
           status: 'active',
@@ -136,7 +144,7 @@ export async function routeContext(label: string): Promise<RouteContext> {
           ...values,
         })
         .returning();
-      return ticket!;
+      return { ...ticket!, userPhone: phoneOf({}, ticket!.conversationKey) };
     },
     async close() {
       await Promise.all(appliedEvents.map((applied) => applied.close()));

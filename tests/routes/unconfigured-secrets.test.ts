@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createLogger } from '../../src/logger';
-import { signBody } from '../../src/security';
+import { signBody } from '../../src/lib/security';
 import { metaJson, text, userMessagePayload } from '../support/harness';
 import { ADMIN_TOKEN, call, freshPhone, METRICS_TOKEN, routeContext, SECRETS, type RouteContext } from './support';
 

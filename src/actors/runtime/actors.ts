@@ -1,6 +1,6 @@
 import { initialTransition } from 'xstate';
 import type { ConversationRow, Ticket } from '../../db/schema';
-import { knownIds, mergeIds, type UserIds } from '../../user-ids';
+import { knownIds, mergeIds, type UserIds } from '../../domain/user-ids';
 import { isClosed } from '../handover';
 import { restoreConversation, restoreTicket } from './restore';
 import type { LoadedActors } from './route';
@@ -20,7 +20,7 @@ export class BatchActors {
   readonly legacyTickets: TicketState[] = [];
 
   readonly loaded: LoadedActors = {
-    conversation: (phone) => this.conversations.get(phone)?.snapshot.context,
+    conversation: (key) => this.conversations.get(key)?.snapshot.context,
     ticket: (ticketId) => {
       const state = this.tickets.get(ticketId);
       return state && { open: !isClosed(state.snapshot.value), deadlines: state.snapshot.context.deadlines };
@@ -32,7 +32,7 @@ export class BatchActors {
     rows: { conversations: ConversationRow[]; tickets: Ticket[]; crmKeys: { waMessageId: string; crmKey: string }[] },
     private readonly now: string,
   ) {
-    for (const row of rows.conversations) this.conversations.set(row.phone, restoreConversation(machines.conversationMachine, row));
+    for (const row of rows.conversations) this.conversations.set(row.conversationKey, restoreConversation(machines.conversationMachine, row));
     for (const row of rows.tickets) {
       const state = restoreTicket(machines.handoverMachine, machines.handoverPolicy, row, now);
       if (state.armLegacyDeadlines) this.legacyTickets.push(state);
@@ -42,12 +42,12 @@ export class BatchActors {
   }
 
   /** The user's conversation; a user never seen before starts a new one. */
-  conversation(phone: string): ConversationState {
-    let state = this.conversations.get(phone);
+  conversation(key: string): ConversationState {
+    let state = this.conversations.get(key);
     if (!state) {
-      const [snapshot] = initialTransition(this.machines.conversationMachine, { phone });
+      const [snapshot] = initialTransition(this.machines.conversationMachine, { conversationKey: key });
       state = { snapshot, ids: {}, createdAt: this.now, dirty: true };
-      this.conversations.set(phone, state);
+      this.conversations.set(key, state);
     }
     return state;
   }

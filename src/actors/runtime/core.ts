@@ -1,7 +1,7 @@
 import { initialTransition, transition } from 'xstate';
 import type { BatchWrites, FirstRead, SentMessage } from '../../db/runtime-store';
 import type { Ticket } from '../../db/schema';
-import type { PipelineEvent } from '../../events';
+import type { PipelineEvent } from '../../domain/events';
 import { effectsOf } from '../effects';
 import { BatchActors } from './actors';
 import { interpret, type EffectTarget, type MessageSettings } from './interpret';
@@ -53,8 +53,8 @@ export async function applyEvents(state: BatchState, events: readonly PipelineEv
   const target: EffectTarget = { settings: policy, actors, rows: new BatchRows(), afterCommit: new AfterCommit() };
   // Restoring an old ticket armed the deadlines it lacked.
   for (const ticket of actors.legacyTickets) {
-    const { ticketId, phone, deadlines } = ticket.snapshot.context;
-    target.rows.timers(timerWrites(ticketId, ticketId, phone, {}, deadlines));
+    const { ticketId, conversationKey, deadlines } = ticket.snapshot.context;
+    target.rows.timers(timerWrites(ticketId, ticketId, conversationKey, {}, deadlines));
   }
   const sentMessages = state.sentMessages.map((message) => ({ ...message }));
   for (const event of events) {
@@ -71,10 +71,10 @@ function intake(target: EffectTarget, sentMessages: SentMessage[], event: Pipeli
   const origin = originOf(event);
   const destination = route(event, actors.loaded);
   if (event.type === 'user.message') {
-    actors.learnIds(origin.phone, event.data.user);
-    rows.received(origin.phone, destination.to === 'ticket' ? destination.ticketId : null, event.data);
+    actors.learnIds(origin.conversationKey, event.data.user);
+    rows.received(origin.conversationKey, destination.to === 'ticket' ? destination.ticketId : null, event.data);
   }
-  if (event.type === 'timer.fired' && destination.to !== 'nowhere') afterCommit.log(firingLine(event.data, origin.phone, origin.at));
+  if (event.type === 'timer.fired' && destination.to !== 'nowhere') afterCommit.log(firingLine(event.data, origin.conversationKey, origin.at));
   switch (destination.to) {
     case 'conversation':
       return [{ to: 'conversation', origin, event: destination.event }];
@@ -91,7 +91,7 @@ function intake(target: EffectTarget, sentMessages: SentMessage[], event: Pipeli
       }));
     }
     case 'ids':
-      actors.learnIds(origin.phone, destination.ids);
+      actors.learnIds(origin.conversationKey, destination.ids);
       return [];
     case 'nowhere':
       afterCommit.log(droppedLine(event));
@@ -105,10 +105,10 @@ async function deliver(target: EffectTarget, policy: CorePolicy, io: CoreIo, let
   const { origin } = letter;
   switch (letter.to) {
     case 'conversation': {
-      const state = actors.conversation(origin.phone);
+      const state = actors.conversation(origin.conversationKey);
       const [next, actions] = transition(policy.conversationMachine, state.snapshot, letter.event);
-      const owner = conversationTimerOwner(origin.phone);
-      rows.timers(timerWrites(owner, null, origin.phone, state.snapshot.context.deadlines, next.context.deadlines));
+      const owner = conversationTimerOwner(origin.conversationKey);
+      rows.timers(timerWrites(owner, null, origin.conversationKey, state.snapshot.context.deadlines, next.context.deadlines));
       state.snapshot = next;
       state.dirty = true;
       return interpret(target, { origin, ticketId: null }, effectsOf(actions));
@@ -132,19 +132,26 @@ async function deliver(target: EffectTarget, policy: CorePolicy, io: CoreIo, let
         return [];
       }
       const [next, actions] = transition(policy.handoverMachine, state.snapshot, event);
-      rows.timers(timerWrites(ticketId, ticketId, state.snapshot.context.phone, state.snapshot.context.deadlines, next.context.deadlines));
+      rows.timers(timerWrites(ticketId, ticketId, state.snapshot.context.conversationKey, state.snapshot.context.deadlines, next.context.deadlines));
       state.snapshot = next;
       state.dirty = true;
       return interpret(target, { origin, ticketId }, effectsOf(actions));
     }
     case 'new ticket': {
-      const customer = actors.conversation(origin.phone).snapshot.context.customer;
+      const customer = actors.conversation(origin.conversationKey).snapshot.context.customer;
       if (!customer) throw new Error('openTicket without an authenticated customer');
       const ticketId = ticketIdOf(origin.at, await io.nextTicketNumber());
-      const input = { ticketId, phone: origin.phone, category: letter.category, priority: letter.priority, customer, requestedAt: origin.at };
+      const input = {
+        ticketId,
+        conversationKey: origin.conversationKey,
+        category: letter.category,
+        priority: letter.priority,
+        customer,
+        requestedAt: origin.at,
+      };
       const [snapshot, actions] = initialTransition(policy.handoverMachine, input);
       actors.addTicket(ticketId, { snapshot, dirty: true, csat: null, surveyStatus: null, kpisAsStored: null });
-      rows.timers(timerWrites(ticketId, ticketId, origin.phone, {}, snapshot.context.deadlines));
+      rows.timers(timerWrites(ticketId, ticketId, origin.conversationKey, {}, snapshot.context.deadlines));
       // The conversation learns its ticket before anything the ticket's first transition posts (it may close at once).
       const opened: Letter = { to: 'conversation', origin, event: { type: 'ticket.opened', at: origin.at, ticketId } };
       return [opened, ...interpret(target, { origin, ticketId }, effectsOf(actions))];

@@ -1,10 +1,10 @@
 import { inOrder } from '../../db/bulk';
 import type { Database, Tx } from '../../db/client';
 import * as store from '../../db/runtime-store';
-import type { StreamEntry } from '../../events';
+import type { StreamEntry } from '../../domain/events';
 import type { Logger } from '../../logger';
-import type { Metrics } from '../../metrics';
-import type { Texts } from '../../texts';
+import type { Metrics } from '../../observability/metrics';
+import type { Texts } from '../../domain/texts';
 import { createConversationMachine, type ConversationPolicy } from '../conversation';
 import { createHandoverMachine, type HandoverPolicy } from '../handover';
 import type { ReengageTemplate } from './bodies';

@@ -1,6 +1,6 @@
 import type { SurveyStatus } from '../../db/schema';
-import type { Texts } from '../../texts';
-import { addressOf } from '../../user-ids';
+import type { Texts } from '../../domain/texts';
+import { addressOf } from '../../domain/user-ids';
 import type { Effect, EffectName, EffectParams } from '../effects';
 import type { BatchActors } from './actors';
 import {
@@ -48,8 +48,7 @@ type Interpreter<K extends EffectName> = (target: EffectTarget, scope: EffectSco
 
 /** The ticket a ticket machine's effect belongs to: it is loaded, since its machine just ran. */
 const ownTicket = (target: EffectTarget, scope: EffectScope) => target.actors.ticket(scope.ticketId!)!;
-const crmLane = (origin: Origin) => `crm:${origin.phone}`;
-const addressFor = (target: EffectTarget, origin: Origin) => addressOf(target.actors.userIds(origin.phone));
+const addressFor = (target: EffectTarget, origin: Origin) => addressOf(target.actors.userIds(origin.conversationKey));
 
 /** A survey outcome names a ticket the conversation remembers; one rating per ticket (a replayed tap changes nothing). */
 function unratedSurveyedTicket(target: EffectTarget, ticketId: string): TicketState | undefined {
@@ -96,8 +95,8 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
 
   lookupCustomer: (target, { origin }, { document }) => {
     // The directory is asked by document alone when the user hides their phone (DESIGN 2.4).
-    const { phone } = target.actors.userIds(origin.phone);
-    target.rows.enqueue(origin, 'customer.lookup', `lookup:${origin.phone}`, null, { key: origin.phone, document, ...(phone ? { phone } : {}) });
+    const { phone } = target.actors.userIds(origin.conversationKey);
+    target.rows.enqueue(origin, 'customer.lookup', null, { document, ...(phone ? { phone } : {}) });
   },
 
   openTicket: (_target, { origin }, { category, priority }) => ({ to: 'new ticket', origin, category, priority }),
@@ -108,8 +107,8 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
     ticket.csat = score;
     setSurveyStatus(ticket, 'answered');
     target.rows.ticketEvent(ticketId, 'csat', { score }, origin.at);
-    const body = ticketUpdateBody(ticket.snapshot, target.actors.userIds(origin.phone), 'csat', origin.at, { csat: score });
-    target.rows.enqueue(origin, 'crm.ticket_update', crmLane(origin), ticketId, body);
+    const body = ticketUpdateBody(ticket.snapshot, target.actors.userIds(origin.conversationKey), 'csat', origin.at, { csat: score });
+    target.rows.enqueue(origin, 'crm.ticket_update', ticketId, body);
   },
 
   // The survey ended without a rating: recorded with the ticket and told to the CRM, so the response rate is honest.
@@ -118,20 +117,20 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
     if (!ticket) return;
     setSurveyStatus(ticket, outcome);
     target.rows.ticketEvent(ticketId, `survey_${outcome}`, {}, origin.at);
-    const body = ticketUpdateBody(ticket.snapshot, target.actors.userIds(origin.phone), `survey_${outcome}`, origin.at);
-    target.rows.enqueue(origin, 'crm.ticket_update', crmLane(origin), ticketId, body);
+    const body = ticketUpdateBody(ticket.snapshot, target.actors.userIds(origin.conversationKey), `survey_${outcome}`, origin.at);
+    target.rows.enqueue(origin, 'crm.ticket_update', ticketId, body);
   },
 
   requestAgent: (target, scope) => {
     const ticket = ownTicket(target, scope).snapshot.context;
-    const body = agentRequestBody(ticket, target.actors.userIds(ticket.phone), target.actors.conversation(ticket.phone).createdAt);
-    target.rows.enqueue(scope.origin, 'crm.agent_request', crmLane(scope.origin), scope.ticketId, body);
+    const body = agentRequestBody(ticket, target.actors.userIds(ticket.conversationKey), target.actors.conversation(ticket.conversationKey).createdAt);
+    target.rows.enqueue(scope.origin, 'crm.agent_request', scope.ticketId, body);
   },
 
   relayToCrm: (target, { origin, ticketId }, { message }) => {
     const refs = { mediaUrl: mediaUrlOf(target.settings.publicBaseUrl), crmIdOf: (waMessageId: string) => target.actors.crmIdOf(waMessageId) };
-    const body = userMessageBody(ticketId, target.actors.userIds(origin.phone), message, refs);
-    target.rows.enqueue(origin, 'crm.user_message', crmLane(origin), ticketId, body);
+    const body = userMessageBody(ticketId, target.actors.userIds(origin.conversationKey), message, refs);
+    target.rows.enqueue(origin, 'crm.user_message', ticketId, body);
   },
 
   deliverAgentMessage: (target, { origin, ticketId }, params) =>
@@ -147,14 +146,14 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
 
   reportAgentMessageFailed: (target, scope, params) => {
     const ticket = ownTicket(target, scope).snapshot;
-    const body = failedAgentMessageBody(ticket, target.actors.userIds(ticket.context.phone), params, scope.origin.at);
-    target.rows.enqueue(scope.origin, 'crm.ticket_update', crmLane(scope.origin), scope.ticketId, body);
+    const body = failedAgentMessageBody(ticket, target.actors.userIds(ticket.context.conversationKey), params, scope.origin.at);
+    target.rows.enqueue(scope.origin, 'crm.ticket_update', scope.ticketId, body);
   },
 
   notifyCrm: (target, scope, { status, reason }) => {
     const ticket = ownTicket(target, scope).snapshot;
-    const body = { ...ticketUpdateBody(ticket, target.actors.userIds(ticket.context.phone), reason, scope.origin.at), status };
-    target.rows.enqueue(scope.origin, 'crm.ticket_update', crmLane(scope.origin), scope.ticketId, body);
+    const body = { ...ticketUpdateBody(ticket, target.actors.userIds(ticket.context.conversationKey), reason, scope.origin.at), status };
+    target.rows.enqueue(scope.origin, 'crm.ticket_update', scope.ticketId, body);
   },
 
   ticketClosed: (_target, { origin, ticketId }, { reason }) => ({
@@ -168,10 +167,10 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
     const ticket = ownTicket(target, scope).snapshot.context;
     target.rows.ticketEvent(ticket.ticketId, type, data, origin.at);
     target.afterCommit.observe(handoverObservations(type, ticket, origin.at));
-    target.afterCommit.log(ticketEventLine(type, ticket.ticketId, origin.phone, data));
+    target.afterCommit.log(ticketEventLine(type, ticket.ticketId, origin.conversationKey, data));
   },
 
-  logMilestone: (target, { origin, ticketId }, { milestone }) => target.afterCommit.log(milestoneLine(milestone, ticketId!, origin.phone)),
+  logMilestone: (target, { origin, ticketId }, { milestone }) => target.afterCommit.log(milestoneLine(milestone, ticketId!, origin.conversationKey)),
 };
 
 /** Turns a transition's effects into rows, in the order the machine listed them; returns the letters they post to other machines. */

@@ -1,6 +1,7 @@
-import { maskPhone, type Logger } from '../../logger';
-import type { Metrics } from '../../metrics';
-import type { PipelineEvent } from '../../events';
+import type { Logger } from '../../logger';
+import { maskKey } from '../../domain/masking';
+import type { Metrics } from '../../observability/metrics';
+import type { PipelineEvent } from '../../domain/events';
 import type { EffectParams } from '../effects';
 import type { HandoverContext } from '../handover';
 
@@ -14,21 +15,24 @@ export interface LogLine {
 }
 
 /** The seed's three log events. */
-export function milestoneLine(milestone: Milestone, ticketId: string, phone: string): LogLine {
+export function milestoneLine(milestone: Milestone, ticketId: string, conversationKey: string): LogLine {
   const message = {
-    agent_required: `🔔 AGENTE REQUERIDO: ${maskPhone(phone)} - Ticket: ${ticketId}`,
+    agent_required: `🔔 AGENTE REQUERIDO: ${maskKey(conversationKey)} - Ticket: ${ticketId}`,
     bot_to_human: `✅ Handover completado: Bot→Humano - ${ticketId}`,
     human_to_bot: `🔄 Control regresado: Humano→Bot - ${ticketId}`,
   }[milestone];
-  return { fields: { event: `handover.${milestone}`, ticketId, phone: maskPhone(phone) }, message };
+  return { fields: { event: `handover.${milestone}`, ticketId, conversationKey: maskKey(conversationKey) }, message };
 }
 
 /** The lifecycle steps a support engineer looks for in the logs: why a ticket moved without anyone asking. */
 const LOGGED_TICKET_EVENTS = new Set(['escalated', 'supervisor_queue', 'agent_reminded', 'out_of_hours', 'agent_message_refused', 'closed']);
 
-export function ticketEventLine(type: string, ticketId: string, phone: string, data: Record<string, unknown>): LogLine | null {
+export function ticketEventLine(type: string, ticketId: string, conversationKey: string, data: Record<string, unknown>): LogLine | null {
   if (!LOGGED_TICKET_EVENTS.has(type)) return null;
-  return { fields: { event: `ticket.${type}`, ticketId, phone: maskPhone(phone), ...data }, message: `ticket ${ticketId}: ${type.replace(/_/g, ' ')}` };
+  return {
+    fields: { event: `ticket.${type}`, ticketId, conversationKey: maskKey(conversationKey), ...data },
+    message: `ticket ${ticketId}: ${type.replace(/_/g, ' ')}`,
+  };
 }
 
 export type Observation =
@@ -54,9 +58,12 @@ export function handoverObservations(type: string, ticket: HandoverContext, at: 
 }
 
 /** A deadline that acted (a firing whose deadline moved is dropped: `droppedLine`). */
-export function firingLine(fired: { timer: string; dueAt: string; ticketId?: string }, phone: string, at: string): LogLine {
+export function firingLine(fired: { timer: string; dueAt: string; ticketId?: string }, conversationKey: string, at: string): LogLine {
   const lateMs = Date.parse(at) - Date.parse(fired.dueAt);
-  return { fields: { event: 'timer.fired', ticketId: fired.ticketId, phone: maskPhone(phone), timer: fired.timer, dueAt: fired.dueAt, lateMs }, message: 'deadline fired' };
+  return {
+    fields: { event: 'timer.fired', ticketId: fired.ticketId, conversationKey: maskKey(conversationKey), timer: fired.timer, dueAt: fired.dueAt, lateMs },
+    message: 'deadline fired',
+  };
 }
 
 /** Why an event went to no machine, when a support engineer may ask. */
@@ -67,7 +74,7 @@ export function droppedLine(event: PipelineEvent): LogLine | null {
   }
   if (event.type === 'meta.thread_control') {
     return {
-      fields: { event: 'thread_control.unmatched', phone: maskPhone(event.key), control: event.data.event },
+      fields: { event: 'thread_control.unmatched', conversationKey: maskKey(event.key), control: event.data.event },
       message: 'thread control event names no open ticket',
     };
   }

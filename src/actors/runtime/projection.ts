@@ -12,7 +12,7 @@ export function projectTicket(machine: HandoverMachine, state: TicketState): Tic
   const date = (iso: string | null) => (iso ? new Date(iso) : null);
   return {
     id: context.ticketId,
-    phone: context.phone,
+    conversationKey: context.conversationKey,
     customerId: context.customer.customerId,
     customerName: context.customer.customerName,
     category: context.category,
@@ -36,9 +36,9 @@ export function projectTicket(machine: HandoverMachine, state: TicketState): Tic
   };
 }
 
-export function projectConversation(machine: ConversationMachine, phone: string, state: ConversationState, now: Date): NewConversation {
+export function projectConversation(machine: ConversationMachine, conversationKey: string, state: ConversationState, now: Date): NewConversation {
   return {
-    phone,
+    conversationKey,
     userPhone: state.ids.phone ?? null,
     bsuid: state.ids.bsuid ?? null,
     username: state.ids.username ?? null,
@@ -76,7 +76,7 @@ export function projectActors(
   changed: { conversations: [string, ConversationState][]; tickets: TicketState[] },
   now: Date,
 ): Pick<BatchWrites, 'conversations' | 'tickets' | 'kpis'> {
-  const conversations = changed.conversations.map(([phone, state]) => projectConversation(machines.conversationMachine, phone, state, now));
+  const conversations = changed.conversations.map(([key, state]) => projectConversation(machines.conversationMachine, key, state, now));
   const dirtyTickets = changed.tickets;
   const tickets = dirtyTickets.map((state) => projectTicket(machines.handoverMachine, state));
   // The KPI row moves with its ticket, in the same transaction; a relayed message leaves it as it was.

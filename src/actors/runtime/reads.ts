@@ -1,5 +1,5 @@
 import type { FirstRead, FirstReads } from '../../db/runtime-store';
-import type { PipelineEvent } from '../../events';
+import type { PipelineEvent } from '../../domain/events';
 import { ticketsNamedBy } from './restore';
 
 const distinct = (values: (string | undefined)[]) => [...new Set(values.filter((value): value is string => value !== undefined))];

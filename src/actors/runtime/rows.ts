@@ -1,6 +1,8 @@
 import type { BatchWrites, MessageStatusChange, NewTicketEvent, SentMessage } from '../../db/runtime-store';
-import type { MessageAuthor, NewMessage, NewOutboxRow, OutboxKind } from '../../db/schema';
-import type { InboundMessage, StatusUpdate } from '../../events';
+import type { MessageAuthor, NewMessage, NewOutboxRow } from '../../db/schema';
+import { outboxKeyOf } from '../../domain/event-ids';
+import { laneOf, type OutboxKind } from '../../domain/lanes';
+import type { InboundMessage, StatusUpdate } from '../../domain/events';
 import type { WhatsAppMessage } from '../../integrations/whatsapp-messages';
 import type { Origin } from './state';
 import { settleTimerWrites, type TimerWrite } from './timers';
@@ -35,18 +37,18 @@ export class BatchRows {
   /** Outbox key → the first status that named it. */
   private readonly settledSends = new Map<string, string>();
 
-  /** Queues a call to the outside world; its key, derived from the event, makes a replay write the same row. */
-  enqueue(origin: Origin, kind: OutboxKind, lane: string, ticketId: string | null, payload: Record<string, unknown>, author?: MessageAuthor): string {
-    const idempotencyKey = `${origin.eventId}#${origin.sequence.next++}`;
-    this.outbox.push({ kind, lane, payload, idempotencyKey, ticketId, author });
+  /** Queues a call to the outside world, in the user's lane for its destination; its key, derived from the event, makes a replay write the same row. */
+  enqueue(origin: Origin, kind: OutboxKind, ticketId: string | null, payload: Record<string, unknown>, author?: MessageAuthor): string {
+    const idempotencyKey = outboxKeyOf(origin.eventId, origin.sequence.next++);
+    this.outbox.push({ kind, lane: laneOf(kind, origin.conversationKey), payload, idempotencyKey, ticketId, author });
     return idempotencyKey;
   }
 
   /** A WhatsApp message to the user: the send and its history row, linked by the outbox key. */
   sendWhatsApp(origin: Origin, message: OutboundMessage): void {
-    const outboxKey = this.enqueue(origin, 'whatsapp.send', `wa:${origin.phone}`, message.ticketId, message.payload, message.author);
+    const outboxKey = this.enqueue(origin, 'whatsapp.send', message.ticketId, message.payload, message.author);
     this.messages.push({
-      phone: origin.phone,
+      conversationKey: origin.conversationKey,
       ticketId: message.ticketId,
       direction: 'outbound',
       author: message.author,
@@ -61,9 +63,9 @@ export class BatchRows {
     });
   }
 
-  received(phone: string, ticketId: string | null, message: InboundMessage): void {
+  received(conversationKey: string, ticketId: string | null, message: InboundMessage): void {
     this.messages.push({
-      phone,
+      conversationKey,
       ticketId,
       direction: 'inbound',
       author: 'user',

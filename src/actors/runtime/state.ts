@@ -1,6 +1,6 @@
 import type { SnapshotFrom } from 'xstate';
 import type { SurveyStatus, TicketCategory, TicketPriority } from '../../db/schema';
-import type { UserIds } from '../../user-ids';
+import type { UserIds } from '../../domain/user-ids';
 import type { ConversationEvent, createConversationMachine } from '../conversation';
 import type { HandoverEvent, HandoverMachine, HandoverPolicy } from '../handover';
 
@@ -40,14 +40,15 @@ export interface TicketState {
 /** Where an effect comes from: ids derived from it make every outbox row replay-safe. */
 export interface Origin {
   eventId: string;
-  phone: string;
+  /** The user's conversation key (a phone or a BSUID): the event's `key`. */
+  conversationKey: string;
   at: string;
   sequence: { next: number };
 }
 
 export const originOf = (event: { id: string; key: string; at: string }): Origin => ({
   eventId: event.id,
-  phone: event.key,
+  conversationKey: event.key,
   at: event.at,
   sequence: { next: 0 },
 });

@@ -1,16 +1,7 @@
-import type { DeliveryStatus } from '../../db/schema';
 import type { SentMessage } from '../../db/runtime-store';
-import type { AgentMessageFailure, MediaRef, StatusUpdate } from '../../events';
+import { movesUp } from '../../domain/delivery-status';
+import type { AgentMessageFailure, MediaRef, StatusUpdate } from '../../domain/events';
 import { refusalReason } from '../../integrations/whatsapp';
-
-/**
- * WhatsApp's ladder for a message we sent: a status moves a message up it,
- * never down, since statuses arrive out of order (a `delivered` after its
- * `read`). `failed` sits below `delivered`: a message that failed and was
- * then delivered was delivered. `received` (inbound) is not on it.
- */
-const LADDER: readonly DeliveryStatus[] = ['queued', 'sent', 'failed', 'delivered', 'read'];
-const rung = (status: DeliveryStatus) => LADDER.indexOf(status) + 1;
 
 /** `biz_opaque_callback_data` carries the outbox key: a status also finds a send whose Graph response was lost (no wamid yet). */
 const names = (message: SentMessage, update: StatusUpdate) =>
@@ -22,7 +13,8 @@ const names = (message: SentMessage, update: StatusUpdate) =>
  * failed: their tickets decide what becomes of them.
  */
 export function applyStatus(sent: readonly SentMessage[], update: StatusUpdate): { moved: SentMessage[]; failures: AgentMessageFailure[] } {
-  const moved = sent.filter((message) => names(message, update) && rung(message.status) < rung(update.status));
+  // Statuses arrive out of order: a message only moves up WhatsApp's ladder (domain/delivery-status.ts).
+  const moved = sent.filter((message) => names(message, update) && movesUp(message.status, update.status));
   for (const message of moved) {
     message.status = update.status;
     message.statusAt = new Date(update.timestamp);

@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
-import { agentMessageDelivery, windowClosesAt, type WindowPolicy } from '../../actors/window';
+import { agentMessageDelivery, windowClosesAt, type WindowPolicy } from '../../domain/window';
 import type { Admission, Queries } from '../../db/queries';
 import { badRequest, conflict, notFound } from '../../errors';
-import { pipelineEvent, type PipelineEvent } from '../../events';
+import { pipelineEvent, type PipelineEvent } from '../../domain/events';
+import { phoneOf } from '../../domain/user-ids';
 import type { Logger } from '../../logger';
 import type { AppliedEvents } from '../../streams/applied';
 import type { Producer } from '../../streams/producer';
 import { requestFingerprint, type IdempotencyKeys } from './idempotency';
 import type { CrmModel } from './model';
+import { eventIds } from '../../domain/event-ids';
 
 export interface CrmServiceDeps {
   queries: Queries;
@@ -57,9 +59,9 @@ const crmKeyOf = (request: CrmRequest<unknown>) => {
  */
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const keyedEventId = (route: string, request: CrmRequest<unknown>, key: string, ticketId: string) =>
-  `crm:${route}:key:${sha256(`${ticketId}\u0000${key}\u0000${requestFingerprint(route, request.raw)}`)}`;
+  eventIds.crmRequest(route, 'key', sha256(`${ticketId}\u0000${key}\u0000${requestFingerprint(route, request.raw)}`));
 const bodyEventId = (route: string, request: CrmRequest<unknown>, ticket: { id: string; revision: number }) =>
-  `crm:${route}:body:${createHash('sha256').update(`${ticket.id}@${ticket.revision}:`).update(request.raw).digest('hex')}`;
+  eventIds.crmRequest(route, 'body', createHash('sha256').update(`${ticket.id}@${ticket.revision}:`).update(request.raw).digest('hex'));
 
 /** Words a person reads in a list: the text itself, else `[type]` and what the message says of itself (caption, file name, place, emoji). */
 export function describeUserMessage(message: { type: string; body: string | null; media: { filename?: string } | null }): string {
@@ -110,11 +112,12 @@ export function createCrmService(deps: CrmServiceDeps) {
     const admission = await queries.admission(ticketId, eventId);
     if (!admission) throw notFound('ticket_not_found', `ticket ${ticketId} does not exist`);
     const { ticket, user } = admission;
-    if (named.userPhone && digits(named.userPhone) !== digits(user.phone ?? ticket.phone)) {
+    const phone = phoneOf(user, ticket.conversationKey);
+    if (named.userPhone && (!phone || digits(named.userPhone) !== digits(phone))) {
       throw badRequest('user_phone_mismatch', `userPhone does not belong to ticket ${ticketId}`);
     }
     // The key may be a BSUID the user had before a `user_id_update`: the CRM learnt it with the ticket.
-    if (named.userId && named.userId !== user.bsuid && named.userId !== ticket.phone) {
+    if (named.userId && named.userId !== user.bsuid && named.userId !== ticket.conversationKey) {
       throw badRequest('user_id_mismatch', `userId does not belong to ticket ${ticketId}`);
     }
     return admission;
@@ -170,7 +173,7 @@ export function createCrmService(deps: CrmServiceDeps) {
 
   /** The wamid WhatsApp quotes for `replyTo`: a message of this user's conversation, named as the CRM knows it. */
   async function replyTargetOf(ticket: Admission['ticket'], replyTo: string): Promise<string> {
-    const waMessageId = await queries.replyTarget(ticket.phone, replyTo);
+    const waMessageId = await queries.replyTarget(ticket.conversationKey, replyTo);
     if (!waMessageId) {
       throw badRequest(
         'unknown_reply_target',
@@ -189,7 +192,7 @@ export function createCrmService(deps: CrmServiceDeps) {
       return queueAndAwait(
         'handover',
         ticket.id,
-        pipelineEvent('crm.handover', ticket.phone, eventId, {
+        pipelineEvent('crm.handover', ticket.conversationKey, eventId, {
           ticketId: ticket.id,
           handoverType: body.handoverType,
           agentId: body.agentId,
@@ -208,7 +211,7 @@ export function createCrmService(deps: CrmServiceDeps) {
       return queueAndAwait(
         'send-message',
         ticket.id,
-        pipelineEvent('crm.message', ticket.phone, eventId, {
+        pipelineEvent('crm.message', ticket.conversationKey, eventId, {
           ticketId: ticket.id,
           agentId: body.agentId,
           message: body.message,
@@ -226,7 +229,7 @@ export function createCrmService(deps: CrmServiceDeps) {
     async status(ticketId: string) {
       const ticket = await queries.ticket(ticketId);
       if (!ticket) throw notFound('ticket_not_found', `ticket ${ticketId} does not exist`);
-      const [user, lastMessage] = await Promise.all([queries.userIds(ticket.phone), queries.lastUserMessage(ticket.id)]);
+      const [user, lastMessage] = await Promise.all([queries.userIds(ticket.conversationKey), queries.lastUserMessage(ticket.id)]);
       return {
         ticketId: ticket.id,
         userPhone: user.phone ?? null,

@@ -1,7 +1,8 @@
 import { Elysia } from 'elysia';
 import { unauthorized } from '../../errors';
-import { tokenMatches } from '../../security';
-import type { ClientAddress, RateLimit } from './rate-limit';
+import { tokenMatches } from '../../lib/security';
+import type { RateLimit } from '../../rate-limits/budgets';
+import type { ClientAddress } from './client-address';
 
 /** Who may call a feature's routes, and the two budgets that protect them. */
 export interface BearerGuard {

@@ -1,9 +1,10 @@
 import { Elysia } from 'elysia';
 import { AppError, unauthorized } from '../../errors';
-import { verifySignature } from '../../security';
-import { mayParseUnstorable } from '../../storable';
+import { verifySignature } from '../../lib/security';
+import { mayParseUnstorable } from '../../domain/storable';
 import { jsonText, parseJson, readRawBody } from './body';
-import type { ClientAddress, RateLimit, SocketInfo } from './rate-limit';
+import type { RateLimit } from '../../rate-limits/budgets';
+import type { ClientAddress, SocketInfo } from './client-address';
 import type { Rejection, RejectionLog } from './rejection-log';
 
 export interface SignedBodyOptions {

@@ -1,17 +1,20 @@
 import { Elysia } from 'elysia';
 import { forbidden } from '../../errors';
-import { tokenMatches } from '../../security';
+import { tokenMatches } from '../../lib/security';
 import { validateQuery } from '../http/body';
 import type { RejectionLog } from '../http/rejection-log';
 import { signedBody, type SignedBodyOptions } from '../http/signed-body';
 import { MetaModel } from './model';
 import type { MetaService } from './service';
+import type { WebhookHandler } from './webhook';
 
 export interface MetaRouteDeps {
   service: MetaService;
   /** WEBHOOK_VERIFY_TOKEN: what Meta echoes in the handshake when the webhook is registered. */
   verifyToken: string;
   signed: SignedBodyOptions;
+  /** POST /webhook: the handler Bun's router serves in production (webhook.ts); this route delegates to it. */
+  webhook: WebhookHandler;
   /** Where failed handshakes are told (a wrong verify token in Meta's dashboard shows up here), a line per client and interval. */
   verifications: RejectionLog;
 }
@@ -32,7 +35,7 @@ function handshakeProblem(verifyToken: string, mode: string | undefined) {
  * and thread control. The last one keeps the path the CRM registered with
  * Meta (`/api/crm/...`) although Meta, not the CRM, signs it.
  */
-export const metaRoutes = ({ service, verifyToken, signed, verifications }: MetaRouteDeps) =>
+export const metaRoutes = ({ service, verifyToken, signed, webhook, verifications }: MetaRouteDeps) =>
   new Elysia()
     .use(signedBody)
     .get('/webhook', async ({ query, set, request, server }) => {
@@ -48,7 +51,8 @@ export const metaRoutes = ({ service, verifyToken, signed, verifications }: Meta
       await signed.unsigned.consume(client);
       throw forbidden('verification_failed', answer);
     })
-    .post('/webhook', async ({ payload, storable }) => ({ success: true, ...(await service.acceptMessages(payload, storable)) }), { metaSigned: signed })
+    // The body is the handler's to read (its signature covers the raw bytes): Elysia must not parse it.
+    .post('/webhook', ({ request, server }) => webhook(request, server), { parse: 'none' })
     .post('/api/crm/meta-handover-webhook', async ({ payload, raw }) => ({ success: true, ...(await service.acceptThreadControl(payload, raw)) }), {
       metaSigned: signed,
     });

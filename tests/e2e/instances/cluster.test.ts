@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { openDatabase } from '../../../src/db/client';
 import { createQueries } from '../../../src/db/queries';
-import { pipelineEvent } from '../../../src/events';
+import { pipelineEvent } from '../../../src/domain/events';
 import { createLogger } from '../../../src/logger';
-import { createRedisClient } from '../../../src/redis';
+import { createRedisClient } from '../../../src/redis/client';
 import { appliedChannel, createAppliedEvents, subscriberConnection, type AppliedEvents } from '../../../src/streams/applied';
 import { streamKeys } from '../../../src/streams/codec';
 import { eventually } from '../../support/harness';

@@ -79,7 +79,7 @@ describe('insertRows', () => {
     const now = new Date();
     const ticket = {
       id: 'TK-BULK-1',
-      phone: '573001110000',
+      conversationKey: '573001110000',
       category: 'soporte_agente' as const,
       priority: 'media' as const,
       status: 'pending' as const,
@@ -88,23 +88,23 @@ describe('insertRows', () => {
       lastActivityAt: now,
       snapshot: { value: 'waitingAgent' },
     };
-    const tail = upsertTail(tickets, tickets.id, ['id', 'phone', 'revision'], { revision: '"tickets"."revision" + 1' });
+    const tail = upsertTail(tickets, tickets.id, ['id', 'conversationKey', 'revision'], { revision: '"tickets"."revision" + 1' });
     await insertRows(database.db, tickets, [ticket], tail);
-    await insertRows(database.db, tickets, [{ ...ticket, phone: '573009999999', status: 'active', agentName: 'Laura' }], tail);
+    await insertRows(database.db, tickets, [{ ...ticket, conversationKey: '573009999999', status: 'active', agentName: 'Laura' }], tail);
     const [stored] = await database.db.select().from(tickets).where(eq(tickets.id, 'TK-BULK-1'));
-    expect(stored).toMatchObject({ phone: '573001110000', status: 'active', agentName: 'Laura', revision: 2, snapshot: { value: 'waitingAgent' } });
+    expect(stored).toMatchObject({ conversationKey: '573001110000', status: 'active', agentName: 'Laura', revision: 2, snapshot: { value: 'waitingAgent' } });
   });
 
   test('a value the column refuses fails the statement with Postgres’s own error (a data error, class 22)', async () => {
     const refused = await insertRows(database.db, messages, [
-      { phone: '573001110001', direction: 'inbound', author: 'user', type: 'text', body: 'hola\u0000', status: 'received', createdAt: new Date() },
+      { conversationKey: '573001110001', direction: 'inbound', author: 'user', type: 'text', body: 'hola\u0000', status: 'received', createdAt: new Date() },
     ]).catch((error: Error & { cause?: { code?: string } }) => error.cause?.code ?? (error as { code?: string }).code);
     expect(String(refused)).toStartWith('22');
   });
 
   test('a lone surrogate is stored as U+FFFD, as postgres.js sent it; an escaped backslash before "ud800" stays text', async () => {
     const base = {
-      phone: '573001110004',
+      conversationKey: '573001110004',
       direction: 'inbound' as const,
       author: 'user' as const,
       type: 'text',
@@ -118,7 +118,7 @@ describe('insertRows', () => {
     const stored = await database.db
       .select({ body: messages.body, details: messages.details })
       .from(messages)
-      .where(eq(messages.phone, '573001110004'))
+      .where(eq(messages.conversationKey, '573001110004'))
       .orderBy(asc(messages.id));
     expect(stored).toEqual([
       { body: 'antes \ufffd después', details: { note: '\ufffd' } },
@@ -147,7 +147,7 @@ describe('insertRows', () => {
           Array.from({ length: count }, (_, n) => ({
             id: `bulk-timer-${count}-${n}`,
             ticketId: null,
-            key: '573001110002',
+            conversationKey: '573001110002',
             timer: 'survey',
             dueAt: new Date(),
           })),
@@ -164,7 +164,7 @@ test('deleteWhereIn removes exactly the ids given', async () => {
   await insertRows(
     database.db,
     timers,
-    ids.map((id) => ({ id, ticketId: null, key: '573001110003', timer: 'survey', dueAt: new Date() })),
+    ids.map((id) => ({ id, ticketId: null, conversationKey: '573001110003', timer: 'survey', dueAt: new Date() })),
   );
   await deleteWhereIn(database.db, timers, timers.id, ['bulk-del-1', 'bulk-del-3', 'bulk-absent']);
   const left = await database.db.select({ id: timers.id }).from(timers).where(inTexts(timers.id, ids));
@@ -173,7 +173,7 @@ test('deleteWhereIn removes exactly the ids given', async () => {
 
 describe('updateRows', () => {
   test('sets each row its own values (enums, dates, jsonb, NULL), touches no other row, and keeps one text for any number of rows', async () => {
-    const base = { phone: '573001110004', direction: 'outbound' as const, author: 'bot' as const, type: 'text', status: 'queued' as const, createdAt: new Date() };
+    const base = { conversationKey: '573001110004', direction: 'outbound' as const, author: 'bot' as const, type: 'text', status: 'queued' as const, createdAt: new Date() };
     const inserted = await database.db
       .insert(messages)
       .values([1, 2, 3].map((n) => ({ ...base, outboxKey: `bulk-update#${n}`, error: { old: n } })))

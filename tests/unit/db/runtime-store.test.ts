@@ -35,7 +35,7 @@ const NO_WRITES: BatchWrites = {
 
 let sequence = 0;
 async function message(values: Partial<NewMessage>): Promise<number> {
-  const base: NewMessage = { phone: 'store', direction: 'outbound', author: 'bot', type: 'text', status: 'queued', createdAt: new Date(), outboxKey: `store#${++sequence}` };
+  const base: NewMessage = { conversationKey: 'store', direction: 'outbound', author: 'bot', type: 'text', status: 'queued', createdAt: new Date(), outboxKey: `store#${++sequence}` };
   const [row] = await database.db.insert(messages).values({ ...base, ...values }).returning({ id: messages.id });
   return row!.id;
 }
@@ -110,16 +110,16 @@ describe('the write', () => {
 
   test('re-arms a timer (due again, to be enqueued afresh) and clears another', async () => {
     await database.db.insert(timers).values([
-      { id: 'store/assign', key: 'store', timer: 'assign', dueAt: new Date('2026-11-30T15:00:00Z'), enqueuedAt: new Date(), enqueueCount: 2 },
-      { id: 'store/idle', key: 'store', timer: 'idle', dueAt: new Date('2026-11-30T15:00:00Z') },
+      { id: 'store/assign', conversationKey: 'store', timer: 'assign', dueAt: new Date('2026-11-30T15:00:00Z'), enqueuedAt: new Date(), enqueueCount: 2 },
+      { id: 'store/idle', conversationKey: 'store', timer: 'idle', dueAt: new Date('2026-11-30T15:00:00Z') },
     ]);
     const dueAt = new Date('2026-11-30T15:05:00Z');
 
     await database.db.transaction((tx) =>
-      write(tx, { ...NO_WRITES, armedTimers: [{ id: 'store/assign', key: 'store', ticketId: null, timer: 'assign', dueAt, enqueuedAt: null }], clearedTimers: ['store/idle'] }),
+      write(tx, { ...NO_WRITES, armedTimers: [{ id: 'store/assign', conversationKey: 'store', ticketId: null, timer: 'assign', dueAt, enqueuedAt: null }], clearedTimers: ['store/idle'] }),
     );
 
-    const rows = await database.db.select().from(timers).where(eq(timers.key, 'store'));
+    const rows = await database.db.select().from(timers).where(eq(timers.conversationKey, 'store'));
     expect(rows).toEqual([expect.objectContaining({ id: 'store/assign', dueAt, enqueuedAt: null, enqueueCount: 0 })]);
   });
 });

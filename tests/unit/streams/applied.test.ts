@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import { openDatabase, type Database } from '../../../src/db/client';
 import { createQueries } from '../../../src/db/queries';
 import { processedEvents } from '../../../src/db/schema';
-import { pipelineEvent, type StreamEntry } from '../../../src/events';
+import { pipelineEvent, type StreamEntry } from '../../../src/domain/events';
 import { createLogger } from '../../../src/logger';
 import { appliedChannel, createAppliedEvents, subscriberConnection, type AppliedEvents } from '../../../src/streams/applied';
 import { createTestDatabase, eventually, REDIS_URL } from '../../support/harness';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import Redis from 'ioredis';
 import { AppError } from '../../../src/errors';
-import { parseInfo } from '../../../src/redis-persistence';
+import { parseInfo } from '../../../src/redis/persistence';
 import { streamKeys } from '../../../src/streams/codec';
 import { createProducer } from '../../../src/streams/producer';
 import { waitingForReplicas } from '../../../src/streams/replica-wait';

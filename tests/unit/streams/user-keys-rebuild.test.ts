@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import postgres from 'postgres';
 import { openDatabase, type Database } from '../../../src/db/client';
-import { pipelineEvent } from '../../../src/events';
+import { pipelineEvent } from '../../../src/domain/events';
 import { createUserKeys } from '../../../src/streams/user-keys';
 import { rebuildUserKeys } from '../../../src/streams/user-keys-rebuild';
-import type { UserIds } from '../../../src/user-ids';
+import type { UserIds } from '../../../src/domain/user-ids';
 import { createTestDatabase } from '../../support/harness';
 import { redisFixture } from './redis-fixture';
 
@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 async function conversation(key: string, ids: { phone?: string; bsuid?: string }, updatedAt: string) {
-  await sql.unsafe(`insert into conversations (phone, user_phone, bsuid, state, snapshot, updated_at) values ($1, $2, $3, 'menu', '{}', $4)`, [
+  await sql.unsafe(`insert into conversations (conversation_key, user_phone, bsuid, state, snapshot, updated_at) values ($1, $2, $3, 'menu', '{}', $4)`, [
     key,
     ids.phone ?? null,
     ids.bsuid ?? null,
@@ -87,7 +87,7 @@ test('every id a conversation row knows maps back to its key; newer rows win a r
 
 test('rows are read page by page without skipping any, even when they share an update time', async () => {
   await sql.unsafe(
-    `insert into conversations (phone, user_phone, state, snapshot, updated_at)
+    `insert into conversations (conversation_key, user_phone, state, snapshot, updated_at)
      select '5731' || lpad(g::text, 8, '0'), '5731' || lpad(g::text, 8, '0'), 'menu', '{}', '2026-10-01T00:00:00.123456Z'
      from generate_series(1, 4500) g`,
   );

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from 'bun:test';
 import Redis from 'ioredis';
-import type { StreamEntry } from '../../../src/events';
+import type { StreamEntry } from '../../../src/domain/events';
 import { createLogger } from '../../../src/logger';
 import { createProducer } from '../../../src/streams/producer';
 import { createStreamWorker, type StreamWorkerOptions } from '../../../src/streams/worker';

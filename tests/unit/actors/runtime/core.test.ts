@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import type { SentMessage } from '../../../../src/db/runtime-store';
-import type { InboundMessage, PipelineEvent } from '../../../../src/events';
-import { createBusinessCalendar } from '../../../../src/business-hours';
+import type { InboundMessage, PipelineEvent } from '../../../../src/domain/events';
+import { createBusinessCalendar } from '../../../../src/domain/business-hours';
 import { POLICY } from '../../../support/simulated-clock';
 import { plainPolicy, PlainRuntime } from './plain-runtime';
 import { UserScript } from './user-script';
@@ -35,7 +35,7 @@ describe('a user who says hello', () => {
     const { writes } = await runtime.apply(hello);
 
     expect(writes.conversations).toHaveLength(1);
-    expect(writes.conversations[0]).toMatchObject({ phone: user.phone, userPhone: user.phone, state: '"menu"', createdAt: new Date(user.now) });
+    expect(writes.conversations[0]).toMatchObject({ conversationKey: user.phone, userPhone: user.phone, state: '"menu"', createdAt: new Date(user.now) });
     expect(writes.outbox).toEqual([expect.objectContaining({ kind: 'whatsapp.send', lane: `wa:${user.phone}`, idempotencyKey: `${hello.id}#0`, author: 'bot' })]);
     expect(writes.messages.map((row) => [row.direction, row.status, row.outboxKey ?? null])).toEqual([
       ['inbound', 'received', null],
@@ -201,7 +201,7 @@ describe("what a webhook says of the user's ids", () => {
 
     const { writes } = await runtime.apply(changed);
 
-    expect(writes.conversations[0]).toMatchObject({ phone: user.phone, bsuid: 'CO.2', userPhone: user.phone });
+    expect(writes.conversations[0]).toMatchObject({ conversationKey: user.phone, bsuid: 'CO.2', userPhone: user.phone });
     expect(writes.outbox).toEqual([]);
   });
 });

@@ -1,60 +1,35 @@
 import { describe, expect, test } from 'bun:test';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, normalize } from 'node:path';
+import { cycles, descentFrom, sourceImports } from '../../../support/layers';
 
 /**
  * The runtime's shape, read from its imports: the shell (index.ts) alone
  * reaches the database; the modules of the core import each other in one
  * direction only (no cycle), so an event followed from the shell never comes
- * back into a module it left. `grep -n "^import" src/actors/runtime/*.ts`
- * shows the same graph.
+ * back into a module it left. `bun run layers` prints the modules in that
+ * order.
  */
-const RUNTIME = join(import.meta.dir, '../../../../src/actors/runtime');
-const modules = readdirSync(RUNTIME).filter((file) => file.endsWith('.ts'));
-
-interface Import {
-  from: string;
-  typeOnly: boolean;
-}
-
-function importsOf(file: string): Import[] {
-  const source = readFileSync(join(RUNTIME, file), 'utf8');
-  return [...source.matchAll(/^import\s+([\s\S]*?)\s+from\s+'([^']+)';/gm)].map(([, clause, from]) => {
-    const names = /\{([\s\S]*)\}/.exec(clause!)?.[1]?.split(',').map((name) => name.trim()).filter(Boolean) ?? [];
-    const typeOnly = clause!.startsWith('type ') || (names.length > 0 && !/^[\w$]+\s*,/.test(clause!) && names.every((name) => name.startsWith('type ')));
-    return { from: from!, typeOnly };
-  });
-}
-
-/** Runtime module → the runtime modules it imports (values or types). */
-const graph = new Map(
-  modules.map((file) => [
-    file,
-    importsOf(file)
-      .filter((item) => item.from.startsWith('./'))
-      .map((item) => `${normalize(item.from).replace(/^\.\//, '')}.ts`),
-  ]),
-);
+const RUNTIME = 'actors/runtime/';
+const imports = sourceImports().filter((item) => item.from.startsWith(RUNTIME));
+const local = (path: string) => path.slice(RUNTIME.length);
 
 describe("the runtime's modules", () => {
   test('only the shell reaches the database: the core imports its row types, never a statement or a client', () => {
-    const reaching = modules.flatMap((file) =>
-      importsOf(file)
-        .filter((item) => item.from.startsWith('../../db/') && !item.typeOnly)
-        .map((item) => `${file} → ${item.from}`),
-    );
+    const reaching = imports.filter((item) => item.to.startsWith('db/') && !item.typeOnly).map((item) => `${local(item.from)} → ${item.to}`);
     expect(reaching.filter((edge) => !edge.startsWith('index.ts'))).toEqual([]);
-    expect(reaching).toContain('index.ts → ../../db/runtime-store');
+    expect(reaching).toContain('index.ts → db/runtime-store.ts');
   });
 
   test('import each other in one direction: no cycle, and none imports the shell', () => {
-    const cycles: string[] = [];
-    const visit = (file: string, path: string[]) => {
-      if (path.includes(file)) return void cycles.push([...path.slice(path.indexOf(file)), file].join(' → '));
-      for (const next of graph.get(file) ?? []) visit(next, [...path, file]);
-    };
-    for (const file of modules) visit(file, []);
-    expect(cycles).toEqual([]);
-    expect([...graph].filter(([, imported]) => imported.includes('index.ts')).map(([file]) => file)).toEqual([]);
+    const within = imports.filter((item) => item.to.startsWith(RUNTIME));
+    expect(cycles(within)).toEqual([]);
+    expect(within.filter((item) => local(item.to) === 'index.ts').map((item) => local(item.from))).toEqual([]);
+  });
+
+  test('followed from the shell, every module of the runtime is reached, each once', () => {
+    const order = descentFrom(`${RUNTIME}index.ts`, imports, RUNTIME).map(local);
+    const modules = [...new Set(imports.map((item) => local(item.from)))];
+    expect(order[0]).toBe('index.ts');
+    expect([...order].sort()).toEqual([...modules].sort());
+    expect(new Set(order).size).toBe(order.length);
   });
 });

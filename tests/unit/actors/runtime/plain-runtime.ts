@@ -4,8 +4,8 @@ import { applyEvents, type Applied, type CorePolicy } from '../../../../src/acto
 import { firstReadsOf, ticketsToRead } from '../../../../src/actors/runtime/reads';
 import type { SentMessage } from '../../../../src/db/runtime-store';
 import type { ConversationRow, Ticket } from '../../../../src/db/schema';
-import type { PipelineEvent } from '../../../../src/events';
-import { DEFAULT_TEXTS } from '../../../../src/texts';
+import type { PipelineEvent } from '../../../../src/domain/events';
+import { DEFAULT_TEXTS } from '../../../../src/domain/texts';
 import { POLICY } from '../../../support/simulated-clock';
 
 export function plainPolicy(handoverPolicy: HandoverPolicy = POLICY, settings: Partial<CorePolicy> = {}): CorePolicy {
@@ -49,8 +49,8 @@ export class PlainRuntime {
     const now = new Date(events[0]?.at ?? 0);
     const applied = await applyEvents({ ...first, tickets }, events, this.policy, { now, nextTicketNumber: async () => ++this.ticketNumbers });
     for (const row of applied.writes.conversations) {
-      const stored = this.conversations.get(row.phone);
-      this.conversations.set(row.phone, { ...row, createdAt: stored?.createdAt ?? row.createdAt!, updatedAt: row.updatedAt! } as ConversationRow);
+      const stored = this.conversations.get(row.conversationKey);
+      this.conversations.set(row.conversationKey, { ...row, createdAt: stored?.createdAt ?? row.createdAt!, updatedAt: row.updatedAt! } as ConversationRow);
     }
     for (const row of applied.writes.tickets) this.tickets.set(row.id, { ...row, revision: (this.tickets.get(row.id)?.revision ?? 0) + 1 } as Ticket);
     return applied;

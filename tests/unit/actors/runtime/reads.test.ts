@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test';
 import { firstReadsOf, ticketsToRead } from '../../../../src/actors/runtime/reads';
 import type { SentMessage } from '../../../../src/db/runtime-store';
 import type { ConversationRow } from '../../../../src/db/schema';
-import type { InboundMessage, PipelineEvent } from '../../../../src/events';
+import type { InboundMessage, PipelineEvent } from '../../../../src/domain/events';
 import { UserScript } from './user-script';
 
 /** What a batch asks the store for, decided from its events before anything is loaded. */

@@ -2,10 +2,10 @@ import { Histogram } from 'prom-client';
 import { createRuntime } from '../../../../src/actors/runtime';
 import { loadConfig } from '../../../../src/config';
 import { openDatabase, type Database } from '../../../../src/db/client';
-import type { PipelineEvent } from '../../../../src/events';
+import type { PipelineEvent } from '../../../../src/domain/events';
 import { handoverPolicy } from '../../../../src/index';
 import { createLogger } from '../../../../src/logger';
-import { DEFAULT_TEXTS } from '../../../../src/texts';
+import { DEFAULT_TEXTS } from '../../../../src/domain/texts';
 import { createTestDatabase } from '../../../support/harness';
 
 /** The runtime alone on a database of its own: events go in through `applyBatch`, no worker, no HTTP. */

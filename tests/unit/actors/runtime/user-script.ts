@@ -1,4 +1,4 @@
-import type { CustomerRecord, PipelineEvent } from '../../../../src/events';
+import type { CustomerRecord, PipelineEvent } from '../../../../src/domain/events';
 
 let users = 0;
 
