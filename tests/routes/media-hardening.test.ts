@@ -55,7 +55,7 @@ let mediaCounter = 0;
 async function sentMedia(media: { mimeType?: string; filename?: string } = {}, id = `22${process.pid}${String(++mediaCounter).padStart(4, '0')}`) {
   const phone = freshPhone();
   await context.database.db.insert(messages).values({
-    phone,
+    conversationKey: phone,
     direction: 'inbound',
     author: 'user',
     type: 'document',
