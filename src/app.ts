@@ -5,6 +5,7 @@ import { trustedProxies, type Config } from './config';
 import type { Database } from './db/client';
 import { createQueries } from './db/queries';
 import { AppError, errorDetail, errorSummary, isDatabaseOutage } from './errors';
+import { mediaHostPolicy } from './integrations/media-hosts';
 import { createWhatsAppMedia } from './integrations/whatsapp-media';
 import type { Logger } from './logger';
 import { createMediaCache } from './media/cache';
@@ -55,7 +56,12 @@ const DAY_MS = 24 * 3600 * 1000;
 
 function mediaSources(config: Config): Pick<MediaServiceDeps, 'whatsapp' | 'cache'> {
   return {
-    whatsapp: createWhatsAppMedia({ apiUrl: config.WHATSAPP_API_URL, token: config.WHATSAPP_TOKEN, timeoutMs: config.HTTP_TIMEOUT_MS }),
+    whatsapp: createWhatsAppMedia({
+      apiUrl: config.WHATSAPP_API_URL,
+      token: config.WHATSAPP_TOKEN,
+      timeoutMs: config.HTTP_TIMEOUT_MS,
+      allowed: mediaHostPolicy(config.WHATSAPP_MEDIA_HOSTS, config.WHATSAPP_API_URL),
+    }),
     cache: createMediaCache({
       dir: join(config.DATA_DIR, 'media'),
       retentionMs: config.MEDIA_RETENTION_DAYS * DAY_MS,
@@ -176,7 +182,17 @@ export function createApp(deps: AppDeps) {
         guard: crmGuard,
       }),
     )
-    .use(mediaRoutes({ service: createMediaService({ queries, logger, ...(deps.media ?? mediaSources(config)) }), guard: crmGuard }))
+    .use(
+      mediaRoutes({
+        service: createMediaService({
+          queries,
+          logger,
+          downloadTimeoutMs: config.MEDIA_DOWNLOAD_TIMEOUT_MS,
+          ...(deps.media ?? mediaSources(config)),
+        }),
+        guard: crmGuard,
+      }),
+    )
     .use(dashboardRoutes())
     .use(openApiRoutes())
     .use(config.DEMO_MODE && deps.demoRoutes ? deps.demoRoutes : new Elysia())

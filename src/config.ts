@@ -31,6 +31,14 @@ export const ConfigSchema = Type.Object({
   /** The media cache's size bound: past it the oldest files are removed (they are fetched again while WhatsApp still has them). */
   MEDIA_CACHE_MAX_BYTES: Type.Integer({ minimum: 1024 * 1024, default: 5 * 1024 * 1024 * 1024 }),
   /**
+   * Where a media download may go, with the WhatsApp token, besides WHATSAPP_API_URL's own origin: https only;
+   * `host` or `host:port` exactly, `*.domain` for its subdomains. Meta's download host in every example and test is
+   * lookaside.fbsbx.com; no wider pattern is confirmed, and the token goes wherever this allows.
+   */
+  WHATSAPP_MEDIA_HOSTS: Type.String({ default: 'lookaside.fbsbx.com' }),
+  /** The whole of one media download, from asking Graph to the last byte stored: a trickling body cannot hold a request longer. */
+  MEDIA_DOWNLOAD_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 60_000 }),
+  /**
    * One Redis (`redis://host:port`), or a Redis Cluster by some of its nodes (`redis+cluster://host:port,host:port`).
    * Empty: a private `redis-server` from PATH, started and stopped with the service, its AOF under DATA_DIR/redis.
    */
@@ -185,6 +193,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   return config;
 }
 
+const LABEL = '[a-z0-9]([a-z0-9-]*[a-z0-9])?';
+/** A WHATSAPP_MEDIA_HOSTS entry: a host name or IPv4 address with an optional port, or `*.` and a domain of two labels or more. */
+const MEDIA_HOST_ENTRY = new RegExp(`^(${LABEL}(\\.${LABEL})*|\\*\\.${LABEL}(\\.${LABEL})+)(:[0-9]{1,5})?$`, 'i');
+
 function crossFieldProblems(config: Config): string[] {
   const problems: string[] = [];
   if (config.NODE_ENV === 'production') {
@@ -201,6 +213,11 @@ function crossFieldProblems(config: Config): string[] {
   // WAIT counts the replicas of the node it is sent to; on a cluster each partition's primary would need its own.
   if (config.REDIS_WAIT_REPLICAS > 0 && config.REDIS_URL.startsWith('redis+cluster:')) {
     problems.push('REDIS_WAIT_REPLICAS: not supported with a Redis Cluster REDIS_URL (set it to 0)');
+  }
+  for (const entry of config.WHATSAPP_MEDIA_HOSTS.split(',').map((host) => host.trim())) {
+    if (!MEDIA_HOST_ENTRY.test(entry)) {
+      problems.push(`WHATSAPP_MEDIA_HOSTS: ${JSON.stringify(entry)} is not a host, host:port or *.domain (https is implied; at least two labels after *.)`);
+    }
   }
   if (/[{}]/.test(config.REDIS_KEY_PREFIX)) problems.push(`REDIS_KEY_PREFIX: must not contain { or } (got ${JSON.stringify(config.REDIS_KEY_PREFIX)})`);
   for (const address of trustedProxies(config)) {

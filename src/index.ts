@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import type { AnyElysia } from 'elysia';
 import type { HandoverPolicy } from './actors/handover';
@@ -40,11 +41,19 @@ export interface Service {
 /** How long a transaction applying several partitions' batches waits on any lock before it is split up. */
 const GROUP_LOCK_TIMEOUT_MS = 1000;
 
+/** Where this process reaches itself: loopback when listening everywhere, else the address it listens on. */
+const reachableHost = (address: string) => (address === '0.0.0.0' || address === '::' ? '127.0.0.1' : isIP(address) === 6 ? `[${address}]` : address);
+
 /**
  * The composition root: config → database → Redis → services → HTTP app and
  * workers. `bun run start` and the end-to-end tests both come through here.
  */
-export async function startService(config: Config, logger: Logger = createLogger(config.LOG_LEVEL), extras: { demoRoutes?: AnyElysia } = {}): Promise<Service> {
+export async function startService(
+  config: Config,
+  logger: Logger = createLogger(config.LOG_LEVEL),
+  /** The demo's: its simulator routes, and the address it listens on (a deployment listens on every interface). */
+  { demoRoutes, listenHost = '0.0.0.0' }: { demoRoutes?: AnyElysia; listenHost?: string } = {},
+): Promise<Service> {
   const texts = loadTexts(config.BOT_TEXTS_FILE);
   // Redis first: without a redis-server to start, the one line saying so comes before the embedded database's first boot.
   // Commands fail fast while Redis is away (no offline queue): a webhook then gets a 503 and Meta retries.
@@ -172,10 +181,10 @@ export async function startService(config: Config, logger: Logger = createLogger
     });
     metrics.observeOwnership(worker.status);
 
-    const app = createApp({ config, database, redis, producer, appliedEvents, deadLetters, metrics, logger, ownership: worker.status, ...extras });
+    const app = createApp({ config, database, redis, producer, appliedEvents, deadLetters, metrics, logger, ownership: worker.status, demoRoutes });
     // Bun's own 413 has an empty body, so the app enforces MAX_BODY_BYTES itself (the JSON 413): by Content-Length on every
     // request, by bytes read in the one body reader, which stops at the limit. Bun never buffers a body nobody reads.
-    app.listen({ port: config.PORT, hostname: '0.0.0.0', maxRequestBodySize: Number.MAX_SAFE_INTEGER });
+    app.listen({ port: config.PORT, hostname: listenHost, maxRequestBodySize: Number.MAX_SAFE_INTEGER });
     const server = app.server!;
     let listening = true;
     const stopHttp = async () => {
@@ -203,7 +212,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     );
     let stopping: Promise<void> | null = null;
     return {
-      url: `http://127.0.0.1:${server.port}`,
+      url: `http://${reachableHost(listenHost)}:${server.port}`,
       port: server.port!,
       // HTTP first (no new work is taken), then the loops finish what they hold, then the connections close.
       stop: () =>

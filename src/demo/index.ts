@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import Redis from 'ioredis';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import { ConfigError, loadConfig } from '../config';
 import { openDatabase } from '../db/client';
 import { startService, type Service } from '../index';
 import { loggerFromSettings } from '../logger';
-import { simulatorRoutes } from './routes';
+import { isLoopback, simulatorRoutes } from './routes';
 import { startStandIns } from './stand-ins';
 import { createWorld } from './world';
 
@@ -33,20 +34,27 @@ const SHORT_DEADLINES = {
   SURVEY_TIMEOUT_S: '120',
 };
 const AGENT = { id: 'agent_demo', name: 'María González' };
+const LOOPBACK = '127.0.0.1';
 
 export interface Demo extends Service {
   dataDir: string;
+  /** The address it listens on (DEMO_HOST). */
+  listenHost: string;
 }
 
 /**
  * The real service on an embedded PGlite in a fresh directory, with the demo
  * subscribers, and loopback stand-ins for Graph and the CRM; on a private
  * redis-server in that directory too, unless REDIS_URL names one. Only PORT,
- * REDIS_URL, LOG_LEVEL and LOG_FORMAT are read from `env`: a demo never picks up a real
- * deployment's secrets or database. `deadlines` shortens the demo's own further (tests
- * that watch an escalation happen).
+ * REDIS_URL, DEMO_HOST, LOG_LEVEL and LOG_FORMAT are read from `env`: a demo never picks up a real
+ * deployment's secrets or database. It listens on DEMO_HOST, loopback unless told otherwise: its
+ * secrets are in this file and its simulator drives the service without a login. `deadlines`
+ * shortens the demo's own further (tests that watch an escalation happen).
  */
 export async function startDemo(env: Record<string, string | undefined>, deadlines: Partial<Record<keyof typeof SHORT_DEADLINES, string>> = {}): Promise<Demo> {
+  const listenHost = env.DEMO_HOST || LOOPBACK;
+  if (isIP(listenHost) === 0)
+    throw new ConfigError([`DEMO_HOST: ${JSON.stringify(listenHost)} is not an IP address (${LOOPBACK}, or 0.0.0.0 for every interface)`]);
   const dataDir = mkdtempSync(join(tmpdir(), 'handover-demo-'));
   const world = createWorld();
   let serviceUrl = '';
@@ -88,12 +96,14 @@ export async function startDemo(env: Record<string, string | undefined>, deadlin
       metaWebhookSecret: SECRETS.META_WEBHOOK_SECRET,
       phoneNumberId: PHONE_NUMBER_ID,
       agent: AGENT,
+      loopbackOnly: isLoopback(listenHost),
     });
-    const service = await startService(config, loggerFromSettings(config), { demoRoutes });
+    const service = await startService(config, loggerFromSettings(config), { demoRoutes, listenHost });
     serviceUrl = service.url;
     return {
       ...service,
       dataDir,
+      listenHost,
       async stop() {
         await service.stop();
         standIns.stop();
@@ -127,8 +137,14 @@ async function main() {
     for (const line of error instanceof ConfigError ? error.problems : [(error as Error).message]) console.error(`demo: ${line}`);
     process.exit(1);
   }
-  const base = `http://localhost:${demo.port}`;
+  const local = isLoopback(demo.listenHost);
+  const base = local ? `http://localhost:${demo.port}` : demo.url;
   console.log(`demo ready: ${base}/simulator (subscriber and agent), ${base}/docs (the API), ${base}/dashboard (KPIs, token ${SECRETS.METRICS_TOKEN})`);
+  console.log(
+    local
+      ? `listening on ${demo.listenHost} only: other machines cannot reach it (DEMO_HOST=0.0.0.0 opens it to the network, with the demo's secrets and the simulator's login-free API)`
+      : `listening on ${demo.listenHost}: other machines can reach it, and the simulator's API has no login`,
+  );
   const stop = () => demo.stop().finally(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { Elysia } from 'elysia';
 import { DEMO_CUSTOMERS } from '../cli/customers';
-import { badRequest } from '../errors';
+import { AppError, badRequest, forbidden } from '../errors';
 import { validate } from '../routes/http/body';
 import { DASHBOARD_HEADERS } from '../routes/dashboard';
 import { embeddedPath, pageFile } from '../routes/http/page-files';
@@ -23,10 +23,46 @@ export interface SimulatorDeps {
   metaWebhookSecret: string;
   phoneNumberId: string;
   agent: { id: string; name: string };
+  /** Listening on loopback: a request must name this machine (Host), or it came through a name rebound to it. */
+  loopbackOnly: boolean;
+}
+
+/** localhost, 127.0.0.0/8 or ::1, as an address to listen on or a Host header's name. */
+export function isLoopback(hostname: string): boolean {
+  const bare = hostname.replace(/^\[(.*)\]$/, '$1');
+  return bare === 'localhost' || bare === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
+}
+
+/**
+ * The simulator's API drives the service with the demo's secrets and no
+ * login of its own, so only the simulator's page may call it. A browser says
+ * which page sends a request (Sec-Fetch-Site, Origin): another site's is
+ * refused. A POST must be JSON: no form or `text/plain` fetch from another
+ * site can send that without a preflight, which this API never answers.
+ * Through a name rebound to 127.0.0.1 the page's origin is the attacker's
+ * and matches: on loopback the Host must name this machine.
+ */
+function crossSiteRefusal(request: Request, loopbackOnly: boolean): AppError | undefined {
+  const url = new URL(request.url);
+  const site = request.headers.get('sec-fetch-site');
+  const origin = request.headers.get('origin');
+  if ((loopbackOnly && !isLoopback(url.hostname)) || (site !== null && site !== 'same-origin' && site !== 'none')) {
+    return forbidden('cross_site_request', "the simulator's API answers only the simulator's own page");
+  }
+  if (origin !== null && (!URL.canParse(origin) || new URL(origin).host !== url.host)) {
+    return forbidden('cross_site_request', `the simulator's API answers only the simulator's own page, not ${origin}`);
+  }
+  const type = request.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
+  if (request.method === 'POST' && type !== 'application/json') {
+    return new AppError(415, 'unsupported_media_type', "the simulator's API takes application/json");
+  }
+  return undefined;
 }
 
 /** What the agent attaches: WhatsApp fetches a document by https link; in the demo nobody fetches it. */
 const DEMO_DOCUMENT = { url: 'https://conecta2tel.example/demo/paz-y-salvo.pdf', filename: 'paz-y-salvo.pdf', caption: 'Su paz y salvo' };
+
+const DEMO_MEDIA_ID_BASE = 900_000_000_000_000;
 
 const Text = Type.String({ minLength: 1, maxLength: 1000 });
 const PhoneRequest = Type.Object({
@@ -60,7 +96,8 @@ export function simulatorRoutes(deps: SimulatorDeps) {
   async function fromPhone(phone: string, input: (typeof PhoneRequest.static)['input']) {
     const user = { phone, name: DEMO_CUSTOMERS.find((customer) => customer.phone === phone)?.customerName.split(' ')[0] ?? 'Demo' };
     const waMessageId = `wamid.demo.user.${Date.now()}.${++sequence}`;
-    const sent: UserInput = input.kind === 'image' ? { kind: 'image', mediaId: `demo-media-${sequence}`, caption: input.caption } : input;
+    // Digits, as Meta's media ids are: the media route takes no other.
+    const sent: UserInput = input.kind === 'image' ? { kind: 'image', mediaId: `${DEMO_MEDIA_ID_BASE + sequence}`, caption: input.caption } : input;
     const body = metaJson(userMessageWebhook(deps.phoneNumberId, user, waMessageId, sent));
     world.userWrote(phone, {
       id: waMessageId,
@@ -74,7 +111,7 @@ export function simulatorRoutes(deps: SimulatorDeps) {
 
   /** A photo the subscriber sent, as the CRM gets it: from the service's media route, with the CRM token. */
   async function mediaAsCrm(mediaId: string): Promise<Response> {
-    if (!/^demo-media-\d+$/.test(mediaId)) throw badRequest('unknown_media', `the phone sent no media ${mediaId}`);
+    if (!/^\d{1,20}$/.test(mediaId)) throw badRequest('unknown_media', `the phone sent no media ${mediaId}`);
     const answer = await fetch(`${deps.serviceUrl()}/api/crm/media/${mediaId}`, { headers: { authorization: `Bearer ${deps.crmApiToken}` } });
     const headers = { ...DASHBOARD_HEADERS, 'content-type': answer.headers.get('content-type') ?? 'application/octet-stream' };
     return new Response(answer.body, { status: answer.status, headers });
@@ -137,6 +174,11 @@ export function simulatorRoutes(deps: SimulatorDeps) {
     .get('/whatsapp-format.js', file(embeddedPath(whatsappFormatJs), 'text/javascript; charset=utf-8'))
     .get('/simulator.css', file(simulatorCss, 'text/css; charset=utf-8'))
     .get('/router.jpg', file(DEMO_PHOTO.path, DEMO_PHOTO.mimeType))
+    .onBeforeHandle(({ request }) => {
+      // Declared after the page's files: it covers the routes below, the API's.
+      const refusal = crossSiteRefusal(request, deps.loopbackOnly);
+      if (refusal) throw refusal;
+    })
     .get('/api/media/:mediaId', ({ params }) => mediaAsCrm(params.mediaId))
     .get('/api/state', () => ({
       subscribers: DEMO_CUSTOMERS.map(({ phone, customerName, document, isInactive }) => ({ phone, name: customerName, document, suspended: isInactive })),

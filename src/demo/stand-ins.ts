@@ -86,9 +86,9 @@ export function startStandIns(options: StandInOptions) {
   /** Graph's media: the metadata of a picture the phone sent (`GET /{media-id}`), then its bytes at the url given there. */
   function media(request: Request, path: string): Response {
     if (!authorized(request)) return invalidToken();
-    const download = /^\/graph\/media\/(demo-media-\d+)$/.exec(path)?.[1];
+    const download = /^\/graph\/media\/(\d+)$/.exec(path)?.[1];
     if (download) return new Response(DEMO_PHOTO.bytes, { headers: { 'content-type': DEMO_PHOTO.mimeType } });
-    const mediaId = /^\/graph\/v[\d.]+\/(demo-media-\d+)$/.exec(path)?.[1];
+    const mediaId = /^\/graph\/v[\d.]+\/(\d+)$/.exec(path)?.[1];
     if (!mediaId) return json({ error: { message: 'Unsupported get request', code: 100 } }, 400);
     return json({
       messaging_product: 'whatsapp',

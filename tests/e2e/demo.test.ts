@@ -11,6 +11,8 @@ import { launchChromium } from '../support/chromium';
 const ROOT = join(import.meta.dir, '../..');
 let demo: ReturnType<typeof Bun.spawn<'ignore', 'pipe', 'pipe'>>;
 let base = '';
+/** What `bun run demo` printed up to its ready line (and the line after it). */
+let banner = '';
 
 beforeAll(async () => {
   demo = Bun.spawn(['bun', 'run', 'demo'], {
@@ -24,8 +26,9 @@ beforeAll(async () => {
   let output = '';
   for await (const chunk of demo.stdout) {
     output += decoder.decode(chunk);
-    const url = /demo ready: (http:\/\/localhost:\d+)\/simulator/.exec(output)?.[1];
+    const url = /demo ready: (http:\/\/localhost:\d+)\/simulator.*\n.*\n/.exec(output)?.[1];
     if (url) {
+      banner = output;
       base = url;
       break;
     }
@@ -36,6 +39,11 @@ beforeAll(async () => {
 afterAll(async () => {
   demo?.kill('SIGTERM');
   await demo?.exited;
+});
+
+test('says it listens on loopback only, and how to open it to the network', () => {
+  expect(banner).toContain('listening on 127.0.0.1 only');
+  expect(banner).toContain('DEMO_HOST=0.0.0.0');
 });
 
 test('serves the simulator, the OpenAPI document and its reference page', async () => {

@@ -30,6 +30,7 @@ function appWithSimulator(demoMode: string) {
     metaWebhookSecret: 'demo',
     phoneNumberId: '1',
     agent: { id: 'a', name: 'A' },
+    loopbackOnly: true,
   });
   return createApp({
     config,

@@ -5,7 +5,7 @@ import type { PipelineEvent } from '../../domain/events';
 import { effectsOf } from '../effects';
 import { BatchActors } from './actors';
 import { interpret, type EffectTarget, type MessageSettings } from './interpret';
-import { AfterCommit, droppedLine, firingLine, rejectedEventLine, unknownTicketLine } from './observe';
+import { AfterCommit, droppedLine, firingLine, rejectedEventLine, unchangedTicketLine, unknownTicketLine } from './observe';
 import { projectActors } from './projection';
 import { route } from './route';
 import { BatchRows } from './rows';
@@ -121,6 +121,12 @@ async function deliver(target: EffectTarget, policy: CorePolicy, io: CoreIo, let
         return [];
       }
       if (!state.snapshot.can(event)) {
+        // `can` is false for a transition that is taken but does nothing too (a guard-only branch: the CRM handing
+        // the ticket to the agent who holds it, under a new key). That is a repeat, not a refusal.
+        if (policy.handoverMachine.getTransitionData(state.snapshot, event).length > 0) {
+          target.afterCommit.log(unchangedTicketLine(ticketId, event.type));
+          return [];
+        }
         rows.ticketEvent(ticketId, 'event_rejected', { event: event.type, state: state.snapshot.value }, event.at);
         target.afterCommit.log(rejectedEventLine(ticketId, event.type, state.snapshot.value));
         return [];

@@ -93,6 +93,13 @@ export const rejectedEventLine = (ticketId: string, type: string, state: unknown
   message: 'ticket state does not accept this event',
 });
 
+/** An event the ticket takes without any change: a request repeated (a new key for what is already so); nothing to act on. */
+export const unchangedTicketLine = (ticketId: string, type: string): LogLine => ({
+  level: 'debug',
+  fields: { event: 'ticket.unchanged', ticketId, type },
+  message: 'event changes nothing on the ticket',
+});
+
 export const unknownSurveyTicketLine = (ticketId: string): LogLine => ({
   level: 'warn',
   fields: { event: 'survey.unknown_ticket', ticketId },

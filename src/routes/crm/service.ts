@@ -97,6 +97,12 @@ export function createCrmService(deps: CrmServiceDeps) {
     return { ticketId, applied };
   }
 
+  /** A retry of an applied request changes nothing: answered as the first time was, noted at debug only. */
+  function alreadyApplied(route: string, ticketId: string, eventId: string): CrmAnswer {
+    logger.debug({ event: 'crm.already_applied', route, ticketId, eventId }, 'a retry of an applied request: answered as the first time');
+    return { ticketId, applied: true };
+  }
+
   /**
    * The ticket a request names, once the user the CRM names (by phone, by
    * BSUID, or both) is its user; with whether `eventId` was applied, when given.
@@ -181,7 +187,7 @@ export function createCrmService(deps: CrmServiceDeps) {
     async handover(request: CrmRequest<CrmModel.Handover>): Promise<CrmAnswer> {
       const { body } = request;
       const { ticket, eventId, applied } = await admit('handover', request);
-      if (applied) return { ticketId: ticket.id, applied: true };
+      if (applied) return alreadyApplied('handover', ticket.id, eventId);
       if (ticket.status === 'closed') throw conflict('ticket_closed', `ticket ${ticket.id} is closed`);
       return queueAndAwait(
         'handover',
@@ -199,7 +205,7 @@ export function createCrmService(deps: CrmServiceDeps) {
     async sendMessage(request: CrmRequest<CrmModel.SendMessage>): Promise<CrmAnswer> {
       const { body } = request;
       const { ticket, eventId, applied } = await admit('send-message', request);
-      if (applied) return { ticketId: ticket.id, applied: true };
+      if (applied) return alreadyApplied('send-message', ticket.id, eventId);
       assertAgentMayWrite(ticket);
       const replyToWaMessageId = body.replyTo ? await replyTargetOf(ticket, body.replyTo) : undefined;
       return queueAndAwait(

@@ -20,7 +20,7 @@ const ERRORS = {
   413: 'body larger than MAX_BODY_BYTES',
   429: 'rate limited',
   500: 'internal error; nothing was accepted, retry later',
-  502: 'WhatsApp could not be reached for the media, or sent a file that fails its checks',
+  502: 'WhatsApp could not be reached for the media (or not within MEDIA_DOWNLOAD_TIMEOUT_MS), named a host outside WHATSAPP_MEDIA_HOSTS, or sent a file that fails its checks',
   503: 'Redis or the database is unavailable; retry later',
 } as const;
 const errorContent = (code: keyof typeof ERRORS) => ({
