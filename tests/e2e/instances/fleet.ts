@@ -53,8 +53,9 @@ const freePort = () => {
   return port;
 };
 
-export async function startFleet(label: string, options: { redisUrl?: string; env?: Record<string, string> } = {}) {
-  const database = await createTestDatabase(label);
+/** `freshDatabase`: one nothing has migrated yet, for a test of the instances' own migrations. */
+export async function startFleet(label: string, options: { redisUrl?: string; env?: Record<string, string>; freshDatabase?: boolean } = {}) {
+  const database = await createTestDatabase(label, { fresh: options.freshDatabase });
   const sql = postgres(database.url, { max: 2, onnotice: () => {} });
   const crm = startFakeCrm();
   const graph = startFakeGraph();

@@ -11,7 +11,7 @@ import { PARTITIONS, startFleet, type Fleet } from './fleet';
 let fleet: Fleet;
 
 beforeAll(async () => {
-  fleet = await startFleet('own');
+  fleet = await startFleet('own', { freshDatabase: true });
 }, 30_000);
 afterAll(() => fleet?.close(), 30_000);
 
