@@ -73,6 +73,8 @@ async function deploy(label: string, settings: Record<string, string>): Promise<
         REDIS_KEY_PREFIX: prefix,
         // The same consumer across restarts: what the killed process had read is its own pending list, replayed first.
         CONSUMER_NAME: 'restart-test',
+        // A killed life's leases lapse before the next life may read: at the 5 s default, every restart waited that long.
+        PARTITION_LEASE_TTL_MS: '1500',
         ...fakesEnvironment({ crm, graph, directory }),
         ...settings,
         ...extra,
