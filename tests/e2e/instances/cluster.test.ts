@@ -29,15 +29,12 @@ test('on a Redis Cluster, conversations flow both ways and a killed instance is 
     const conversations = await fleet.openConversations(8);
 
     const victim = all[0]!;
-    const killed = (async () => {
-      await Bun.sleep(1500);
-      await fleet.stop(victim, 'SIGKILL');
-      const owners = await eventually(() => fleet.exclusivelyOwned(), "the dead instance's partitions taken over", 10_000);
-      await Bun.sleep(2000);
-      return owners;
-    })();
-    const rounds = await fleet.converse(conversations, killed);
-    const owners = await killed;
+    const flow = fleet.traffic(conversations);
+    await flow.rounds(2);
+    await fleet.stop(victim, 'SIGKILL');
+    const owners = await eventually(() => fleet.exclusivelyOwned(), "the dead instance's partitions taken over", 10_000);
+    await flow.rounds(2);
+    const rounds = await flow.stop();
 
     expect(new Set(owners.values())).toEqual(new Set(['rc-b']));
     const outcome = await fleet.delivered(rounds);
