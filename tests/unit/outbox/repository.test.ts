@@ -82,6 +82,22 @@ describe('claiming rows', () => {
     expect(ids(await repo.claim())).toEqual([second.id]);
   });
 
+  test('a row in flight holds its lane, whichever lane it is: the rows behind it wait, and one whose lease ran out is claimed again itself', async () => {
+    // Lanes in index order: a free one first, so the in-flight heads are found by the skip scan's later probes too.
+    const free = await insertRow({ lane: 'crm:573000000001' });
+    await insertRow({ lane: 'crm:573000000002', status: 'in_flight', attempts: 1, lockedUntil: future() });
+    await insertRow({ lane: 'crm:573000000002' });
+    const lapsed = await insertRow({ lane: 'crm:573000000003', status: 'in_flight', attempts: 1, lockedUntil: past() });
+    await insertRow({ lane: 'crm:573000000003' });
+    await insertRow({ lane: 'crm:573000000004', status: 'in_flight', attempts: 1, lockedUntil: future() });
+    await insertRow({ lane: 'crm:573000000004' });
+
+    const repo = repository();
+    expect(ids(await repo.claim())).toEqual([free.id, lapsed.id]);
+    // Each lane's head is now in flight: nothing behind any of them moves until it is recorded.
+    expect(await repo.claim()).toEqual([]);
+  });
+
   test('a row waiting for its next attempt is not claimed, and holds its lane', async () => {
     await insertRow({ nextAttemptAt: future() });
     await insertRow();
