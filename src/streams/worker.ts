@@ -36,13 +36,12 @@ export interface StreamWorkerOptions {
   isOutage(): Promise<boolean>;
   onCommitted?(): void;
   onTakeover?(partition: number): void;
+  /** How long a partition whose batch failed waits before it tries again: 1 s unless set (tests shorten it). */
+  partitionRetryMs?: number;
 }
 
 /** A failure count outlives any retry sequence; an entry applied later in a whole batch leaves its count to expire. */
 const FAILURE_COUNT_TTL_S = 24 * 3600;
-
-/** How long a partition whose batch failed waits before it tries again. */
-const PARTITION_RETRY_MS = 1000;
 
 type RawEntry = [id: string, fields: string[]];
 type ReadReply = [stream: string, entries: RawEntry[]][] | null;
@@ -259,7 +258,7 @@ export function createStreamWorker(options: StreamWorkerOptions) {
             continue;
           }
           logger.error({ event: 'stream.partition_stalled', stream, error: errorSummary(error) }, 'partition paused; its entries will be retried');
-          await Bun.sleep(PARTITION_RETRY_MS);
+          await Bun.sleep(options.partitionRetryMs ?? 1000);
         }
       }
     }
