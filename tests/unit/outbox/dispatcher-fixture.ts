@@ -78,6 +78,16 @@ export const fixture = {
   },
 };
 
+/** The CRM client the dispatchers use, giving up after `timeoutMs`. */
+export const crmClient = (timeoutMs = HTTP_TIMEOUT_MS) =>
+  createCrmClient({
+    baseUrl: crm.url,
+    agentRequestUrl: `${crm.url}/api/bot/agent-request`,
+    botApiToken: SECRETS.botToken,
+    signingSecret: SECRETS.botSigning,
+    timeoutMs,
+  });
+
 export function dispatcher(overrides: Partial<DispatcherDeps> = {}) {
   const registry = new Registry();
   const metrics = {
@@ -86,13 +96,7 @@ export function dispatcher(overrides: Partial<DispatcherDeps> = {}) {
   };
   const instance = createDispatcher({
     database,
-    crm: createCrmClient({
-      baseUrl: crm.url,
-      agentRequestUrl: `${crm.url}/api/bot/agent-request`,
-      botApiToken: SECRETS.botToken,
-      signingSecret: SECRETS.botSigning,
-      timeoutMs: HTTP_TIMEOUT_MS,
-    }),
+    crm: crmClient(),
     whatsapp: createWhatsAppClient({ apiUrl: `${graph.url}/v21.0`, token: SECRETS.whatsappToken, phoneNumberId: '1234567890', timeoutMs: HTTP_TIMEOUT_MS }),
     customers: createCustomerDirectory({ url: `${directory.url}/customers`, token: 'directory-token', timeoutMs: HTTP_TIMEOUT_MS }, database.db),
     producer: createProducer(redis, keys, 1),
