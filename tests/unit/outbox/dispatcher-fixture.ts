@@ -53,7 +53,8 @@ export function useDispatcherFixture(label: string): void {
     await testDatabase.drop();
   });
   beforeEach(async () => {
-    await database.db.execute(sql`truncate outbox, messages restart identity`);
+    // DELETE, not TRUNCATE: a TRUNCATE makes and syncs new files for every table, a tenth of a second per test.
+    await database.db.execute(sql`delete from outbox; delete from messages`);
     await redis.del(keys.partition(0));
     for (const fake of [crm, graph, directory]) fake.requests.length = 0;
   });

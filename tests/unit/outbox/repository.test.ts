@@ -20,7 +20,8 @@ afterAll(async () => {
   await testDatabase.drop();
 });
 beforeEach(async () => {
-  await database.db.execute(sql`truncate outbox, messages, tickets restart identity cascade`);
+  // DELETE, not TRUNCATE: a TRUNCATE makes and syncs new files for every table, a tenth of a second per test.
+  await database.db.execute(sql`delete from outbox; delete from messages; delete from tickets`);
 });
 
 const repository = (concurrency = 10) => createOutboxRepository(database, { leaseMs: LEASE_MS, concurrency });
