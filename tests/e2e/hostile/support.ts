@@ -108,16 +108,31 @@ export function hostileStack(label: string, env: Record<string, string> = {}) {
 
 export type HostileStack = ReturnType<typeof hostileStack>;
 
-/** One test per case: the exact answer, then the partition still flows and nothing was dead-lettered. */
+/**
+ * One test per case: the exact answer, then the partition still flows and nothing was dead-lettered. The cases run
+ * one after another; the users they aim at (each its own, with an active ticket when the case needs one) are all
+ * brought there at once beforehand, as a crowd of users would be: a ticket takes a few round trips through the
+ * pipeline, and one after another they were most of the file's time.
+ */
 export function hostileCases(title: string, hostile: HostileStack, cases: Hostile[]): void {
+  const targets = new Map<Hostile, Target>();
   describe(title, () => {
+    beforeAll(async () => {
+      await Promise.all(
+        cases.map(async (hostileCase) => {
+          const phone = freshPhone();
+          const ticketId = hostileCase.needs === 'conversation' ? 'TK-NONE' : await hostile.activeTicket(phone);
+          targets.set(hostileCase, { phone, ticketId });
+        }),
+      );
+    }, 60_000);
+
     for (const hostileCase of cases) {
       test(
         hostileCase.name,
         async () => {
-          const phone = freshPhone();
-          const ticketId = hostileCase.needs === 'conversation' ? 'TK-NONE' : await hostile.activeTicket(phone);
-          const target = { phone, ticketId };
+          const target = targets.get(hostileCase)!;
+          const { phone } = target;
           const deadBefore = await hostile.deadLetterCount();
 
           const response = await hostileCase.send(target);
