@@ -71,7 +71,7 @@ describe.concurrent('bun run start', () => {
             return body && body.partitions.owned.length === 8 && body;
           },
           'readiness with every partition',
-          25_000,
+          50_000,
         );
         expect(ready).toMatchObject({ status: 'ready', checks: { redis: 'ok', database: 'ok' }, partitions: { owned: [0, 1, 2, 3, 4, 5, 6, 7] } });
         child.kill('SIGTERM');
