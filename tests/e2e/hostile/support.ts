@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import Redis from 'ioredis';
 import { streamKeys } from '../../../src/streams/codec';
 import { activeTicketFor, eventually, REDIS_URL, SECRETS, sendUser, startStack, text, type TestStack } from '../../support/harness';
@@ -51,6 +51,8 @@ const withToken = (token: string, headers: Record<string, string> = {}) => ({
 
 /** The whole service for one file (booted before its tests, stopped after), and what its cases use. */
 export function hostileStack(label: string, env: Record<string, string> = {}) {
+  // Called at the top of each file: the preload's 30 s default reaches the first file of a run only (tests/support/setup.ts).
+  setDefaultTimeout(30_000);
   let stack: TestStack;
   let redis: Redis;
   beforeAll(async () => {
