@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DateTime } from 'luxon';
@@ -6,6 +6,9 @@ import type { Browser } from 'playwright-core';
 import type { KpiReport, Kpis } from '../../src/kpis/query';
 import { crmCall, eventually, openTicketFor, sendUser, sentTo, startStack, text, type TestStack } from '../support/harness';
 import { launchChromium } from '../support/chromium';
+
+// The preload's 30 s default reaches the first file of a run only (tests/support/setup.ts): this file's, through the whole service.
+setDefaultTimeout(30_000);
 
 /**
  * A known set of tickets, made through the real pipeline (webhooks, CRM

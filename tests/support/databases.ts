@@ -78,7 +78,10 @@ interface Pool {
 const pool: Pool = { free: [], owned: new Set(), created: 0 };
 
 async function createDatabase(label: string): Promise<string> {
-  const name = `hb_test_${label}_${process.pid}_${Date.now().toString(36)}_${++pool.created}`.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 63);
+  const name = `hb_test_${label}_${process.pid}_${Date.now().toString(36)}_${++pool.created}`
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_')
+    .slice(0, 63);
   const sql = admin();
   try {
     await sql.unsafe(`create database ${name}`);

@@ -1,7 +1,10 @@
-import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test';
 import { eventually } from '../../support/harness';
 import { startFleet, type Fleet } from './fleet';
 import { startRedisCluster } from './redis-cluster';
+
+// The preload's 30 s default reaches the first file of a run only (tests/support/setup.ts): this file's, through the whole service.
+setDefaultTimeout(30_000);
 
 /**
  * The whole flow on a three-node Redis Cluster: no command, MULTI or script

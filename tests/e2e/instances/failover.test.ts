@@ -1,6 +1,9 @@
-import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test';
 import { eventually } from '../../support/harness';
 import { LEASE_TTL_MS, PARTITIONS, startFleet, type Fleet, type Instance } from './fleet';
+
+// The preload's 30 s default reaches the first file of a run only (tests/support/setup.ts): this file's, through the whole service.
+setDefaultTimeout(30_000);
 
 /**
  * Three instances come and one goes. Start-up and ownership: two started at

@@ -236,17 +236,23 @@ export async function startFleet(label: string, options: { redisUrl?: string; en
       conversations.map(async ({ phone, ticketId }) => {
         for (let n = 0; going; n++) {
           // A round begun is finished (a refused try may still have been queued): stop() waits for it.
-          const userSent = await untilAccepted(() => sendUser(stack, phone, text(`u:${phone}:${n}`), { id: `wamid.fleet.${phone}.${n}` }), () => !closed);
-          const agentSent = await untilAccepted(async () => {
-            const { status } = await crmCall(
-              stack,
-              'POST',
-              '/api/crm/send-message',
-              { ticketId, userPhone: phone, message: `a:${phone}:${n}`, messageType: 'text' },
-              { 'Idempotency-Key': `fleet-${phone}-${n}` },
-            );
-            if (status !== 200) throw new Error(String(status));
-          }, () => !closed);
+          const userSent = await untilAccepted(
+            () => sendUser(stack, phone, text(`u:${phone}:${n}`), { id: `wamid.fleet.${phone}.${n}` }),
+            () => !closed,
+          );
+          const agentSent = await untilAccepted(
+            async () => {
+              const { status } = await crmCall(
+                stack,
+                'POST',
+                '/api/crm/send-message',
+                { ticketId, userPhone: phone, message: `a:${phone}:${n}`, messageType: 'text' },
+                { 'Idempotency-Key': `fleet-${phone}-${n}` },
+              );
+              if (status !== 200) throw new Error(String(status));
+            },
+            () => !closed,
+          );
           if (!userSent || !agentSent) return;
           rounds.set(phone, n + 1);
           settle();
