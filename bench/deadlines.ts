@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { initialTransition } from 'xstate';
 import { createHandoverMachine } from '../src/actors/handover';
-import { createBusinessCalendar } from '../src/business-hours';
+import { createBusinessCalendar } from '../src/domain/business-hours';
 import { openDatabase } from '../src/db/client';
 import { childEnvironment, waitReady } from './support';
 
@@ -49,7 +49,7 @@ function snapshotTemplate(assignDue: string) {
   const requestedAt = new Date(Date.now() - 2 * 60_000).toISOString();
   const [snapshot] = initialTransition(machine, {
     ticketId: 'TEMPLATE',
-    phone: 'TEMPLATE',
+    conversationKey: 'TEMPLATE',
     category: 'soporte_agente',
     priority: 'media',
     customer: { customerId: 'C-bench', customerName: 'Bench', isInactive: false },
@@ -79,15 +79,15 @@ try {
     if (to < from) continue;
     const { persisted, requestedAt, deadlines } = snapshotTemplate(assignDue);
     await sql`
-      insert into tickets (id, phone, customer_id, customer_name, category, priority, status, phase, requested_at, last_activity_at, last_user_message_at, snapshot)
+      insert into tickets (id, conversation_key, customer_id, customer_name, category, priority, status, phase, requested_at, last_activity_at, last_user_message_at, snapshot)
       select 'TK-2026-' || lpad(n::text, 6, '0'), '57300' || lpad(n::text, 7, '0'), 'C-bench', 'Bench', 'soporte_agente', 'media', 'pending', 'waiting_agent',
              ${requestedAt}, ${requestedAt}, ${requestedAt},
              jsonb_set(jsonb_set(${sql.json(persisted as never)}::jsonb, '{context,ticketId}', to_jsonb('TK-2026-' || lpad(n::text, 6, '0'))),
-                       '{context,phone}', to_jsonb('57300' || lpad(n::text, 7, '0')))
+                       '{context,conversationKey}', to_jsonb('57300' || lpad(n::text, 7, '0')))
       from generate_series(${from}::int, ${to}::int) as n`;
     for (const [timer, due] of Object.entries(deadlines)) {
       await sql`
-        insert into timers (id, key, ticket_id, timer, due_at)
+        insert into timers (id, conversation_key, ticket_id, timer, due_at)
         select 'TK-2026-' || lpad(n::text, 6, '0') || '/' || ${timer}, '57300' || lpad(n::text, 7, '0'), 'TK-2026-' || lpad(n::text, 6, '0'), ${timer}, ${due}
         from generate_series(${from}::int, ${to}::int) as n`;
     }

@@ -11,7 +11,9 @@
  *   (b) steady   RATE msg/s for SECONDS: latency from the webhook's 200 to the CRM call, and RSS every 5 s;
  *   (c) agents   AGENT_BURST send-message calls counted at the Graph fake, shaping raised
  *                (WHATSAPP_SENDS_PER_SECOND=SENDS_RAISED), then SHAPED_MESSAGES with shaping binding (SHAPED);
- *   (d) menus    MENU_USERS users without a ticket say hello: the bot's replies at the Graph fake.
+ *   (d) menus    MENU_USERS users without a ticket say hello: the bot's replies at the Graph fake;
+ *   (e) crm      CRM_RATE requests a second for CRM_SECONDS, half send-message, half handover (a transfer):
+ *                latency of each route now that it waits until its event is applied (bench/e2e/crm-routes.ts).
  * Every message is counted by id; any loss or duplicate makes it exit 1.
  * Writes docs/bench-e2e.md (unless WRITE=0).
  *
@@ -23,8 +25,9 @@
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { signBody } from '../src/security';
+import { signBody } from '../src/lib/security';
 import { startCountingPostgresProxy, startPrivateRedis } from './e2e/counters';
+import { crmRoutesVerdict, measureCrmRoutes } from './e2e/crm-routes';
 import { startFakes } from './e2e/fakes';
 import { renderReport, type Figures } from './e2e/report';
 import { childEnvironment, userTextWebhook, waitReady } from './support';
@@ -33,6 +36,12 @@ const ROOT = join(import.meta.dir, '..');
 const setting = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const TICKETS = setting('TICKETS', 64);
 const CONCURRENCY = setting('CONCURRENCY', 32);
+/**
+ * send-message answers once its message is applied, so a CRM's rate is its requests in flight over that
+ * latency (Little's law): at 1,000 a second and 100 ms, 100 in flight. The agent phases keep this many, so
+ * that they measure the pipeline rather than a client waiting on its own connections.
+ */
+const AGENT_CONCURRENCY = setting('AGENT_CONCURRENCY', 256);
 const BURST = setting('BURST', 10000);
 const RATE = setting('RATE', 200);
 const SECONDS = setting('SECONDS', 60);
@@ -42,6 +51,8 @@ const SHAPED = setting('SHAPED', 200);
 const SHAPED_MESSAGES = setting('SHAPED_MESSAGES', 4000);
 const MENU_USERS = setting('MENU_USERS', 2000);
 const PROFILE_MESSAGES = setting('PROFILE_MESSAGES', 2000);
+const CRM_RATE = setting('CRM_RATE', 200);
+const CRM_SECONDS = setting('CRM_SECONDS', 30);
 const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECRETS = { crm: 'e2e-crm-token', meta: 'e2e-meta-secret' };
 
@@ -147,11 +158,11 @@ const sendAgent = (ticket: Ticket, id: string) =>
     'idempotency-key': id,
   });
 
-/** Runs `count` sends, `CONCURRENCY` at a time. */
-async function inParallel(count: number, send: (n: number) => Promise<unknown>): Promise<void> {
+/** Runs `count` sends, `concurrency` at a time. */
+async function inParallel(count: number, send: (n: number) => Promise<unknown>, concurrency = CONCURRENCY): Promise<void> {
   let next = 0;
   await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
+    Array.from({ length: concurrency }, async () => {
       while (next < count) await send(next++);
     }),
   );
@@ -220,7 +231,7 @@ async function agentBurst(tickets: Ticket[], tag: string, count: number): Promis
   const ids = Array.from({ length: count }, (_, n) => `a.${tag}.${n}`);
   const keys = ids.map((id, n) => `${tickets[n % tickets.length]!.phone}|${id}`);
   const startedAt = performance.now();
-  await inParallel(count, (n) => sendAgent(tickets[n % tickets.length]!, ids[n]!));
+  await inParallel(count, (n) => sendAgent(tickets[n % tickets.length]!, ids[n]!), AGENT_CONCURRENCY);
   log(`${tag} agents: the API accepted ${count} in ${((performance.now() - startedAt) / 1000).toFixed(2)} s`);
   await waitUntil(() => keys.every((key) => graphTimes.has(key)), 180_000);
   const times = keys.map((key) => graphTimes.get(key) ?? 0).sort((a, b) => a - b);
@@ -324,6 +335,21 @@ try {
   account('(d) menu replies', menuKeys, atGraph);
   if (menuPhones.some((phone) => !replied(phone))) failures.push('(d) menus: a user got no reply');
 
+  noteLoad('before the CRM routes');
+  const crmRoutes = await measureCrmRoutes({
+    baseUrl: `http://127.0.0.1:${service!.port}`,
+    crmToken: SECRETS.crm,
+    tickets,
+    rate: CRM_RATE,
+    seconds: CRM_SECONDS,
+  });
+  figures.crm = crmRoutes.figures;
+  const crmVerdict = crmRoutesVerdict(crmRoutes.figures);
+  crmVerdict.lines.forEach(log);
+  failures.push(...crmVerdict.failures);
+  await waitUntil(() => crmRoutes.agentMessageKeys.every((key) => graphTimes.has(key)), 60_000);
+  account('(e) CRM routes agents', crmRoutes.agentMessageKeys, atGraph);
+
   await startService({ sendsPerSecond: SHAPED, counted: false });
   noteLoad('before the shaped agents');
   const shaped = await agentBurst(tickets, 'shaped', SHAPED_MESSAGES);
@@ -348,7 +374,10 @@ const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() /
 if (process.env.WRITE !== '0') {
   const report = Bun.file(join(ROOT, 'docs/bench-e2e.md'));
   const existing = (await report.exists()) ? await report.text() : '';
-  await Bun.write(report, renderReport(existing, figures as Figures, { machine, tickets: TICKETS, concurrency: CONCURRENCY, failures }));
+  await Bun.write(
+    report,
+    renderReport(existing, figures as Figures, { machine, tickets: TICKETS, concurrency: CONCURRENCY, agentConcurrency: AGENT_CONCURRENCY, failures }),
+  );
   log('written docs/bench-e2e.md');
 }
 if (failures.length > 0) {

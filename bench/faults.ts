@@ -18,12 +18,18 @@
  *
  *   bun run bench:faults                      # all scenarios
  *   SCENARIOS=baseline,sigkill bun run bench:faults
+ *
+ * The redis-* scenarios run each on a stack of their own: a private
+ * redis-server (AOF always, everysec, or none) on a free port, a database
+ * reached through a proxy that can hold Postgres (the worker falls behind),
+ * and the service; the shared Redis on 6379 is never touched.
  */
-import { createHash } from 'node:crypto';
-import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { signBody } from '../src/security';
+import { signBody } from '../src/lib/security';
+import { startPrivateRedis, type Persistence } from '../tests/support/private-redis';
+import { startPausableProxy } from './faults/pausable-proxy';
+import { writeReliabilityDoc, type ScenarioResult } from './faults/report';
 import { childEnvironment, cloudApiWebhook, userTextWebhook, waitReady } from './support';
 
 const ROOT = join(import.meta.dir, '..');
@@ -34,9 +40,11 @@ const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@1
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const HTTP_TIMEOUT_MS = 1500;
 const SECRETS = { crm: 'faults-crm-token', bot: 'faults-bot-token', signing: 'faults-signing', meta: 'faults-meta-secret' };
-const ALL_SCENARIOS = ['baseline', 'sigkill', 'crm-faults', 'graph-faults', 'postgres-stop'] as const;
+const ALL_SCENARIOS = ['baseline', 'sigkill', 'crm-faults', 'graph-faults', 'postgres-stop', 'redis-always', 'redis-everysec', 'redis-none'] as const;
 type ScenarioName = (typeof ALL_SCENARIOS)[number];
 const chosen = (process.env.SCENARIOS?.split(',') ?? ALL_SCENARIOS) as ScenarioName[];
+/** The scenarios that SIGKILL a Redis of their own, and how it persists. */
+const REDIS_SCENARIOS: Partial<Record<ScenarioName, Persistence>> = { 'redis-always': 'always', 'redis-everysec': 'everysec', 'redis-none': 'off' };
 
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 23)}] ${line}`);
 
@@ -132,10 +140,13 @@ async function post(path: string, body: string, headers: Record<string, string>)
 // ------------------------------------------------------------- the service
 
 const databaseName = `hb_faults_${Date.now().toString(36)}`;
-const databaseUrl = ADMIN_URL.replace(/\/[^/]*$/, `/${databaseName}`);
+/** The database and Redis the service runs on: the shared ones, or a redis-* scenario's own. */
+let target = { databaseUrl: ADMIN_URL.replace(/\/[^/]*$/, `/${databaseName}`), redisUrl: REDIS_URL, prefix: `hbfaults:${databaseName}:` };
 let child: ReturnType<typeof Bun.spawn> | undefined;
 const SERVICE_LOG = process.env.FAULTS_SERVICE_LOG ?? '/tmp/hb-faults-service.log';
 const serviceLog = Bun.file(SERVICE_LOG).writer();
+/** What the service said about Redis (its `redis.*` log lines), in order. */
+const redisEvents: { event: string; partition?: number }[] = [];
 
 function startService(): ReturnType<typeof Bun.spawn> {
   const process_ = Bun.spawn(['bun', 'src/index.ts'], {
@@ -143,9 +154,9 @@ function startService(): ReturnType<typeof Bun.spawn> {
     env: childEnvironment({
       PORT: String(servicePort),
       LOG_LEVEL: 'warn',
-      DATABASE_URL: databaseUrl,
-      REDIS_URL,
-      REDIS_KEY_PREFIX: `hbfaults:${databaseName}:`,
+      DATABASE_URL: target.databaseUrl,
+      REDIS_URL: target.redisUrl,
+      REDIS_KEY_PREFIX: target.prefix,
       CONSUMER_NAME: 'faults-runner',
       CRM_BASE_URL: `http://127.0.0.1:${crm.port}`,
       CRM_API_TOKEN: SECRETS.crm,
@@ -175,7 +186,17 @@ function startService(): ReturnType<typeof Bun.spawn> {
   });
   for (const stream of [process_.stdout, process_.stderr]) {
     void (async () => {
-      for await (const chunk of stream as ReadableStream<Uint8Array>) serviceLog.write(chunk);
+      const decoder = new TextDecoder();
+      let partial = '';
+      for await (const chunk of stream as ReadableStream<Uint8Array>) {
+        serviceLog.write(chunk);
+        const lines = (partial + decoder.decode(chunk, { stream: true })).split('\n');
+        partial = lines.pop()!;
+        for (const line of lines) {
+          const parsed = line.startsWith('{') ? (JSON.parse(line) as { event?: string; partition?: number }) : {};
+          if (parsed.event?.startsWith('redis.')) redisEvents.push({ event: parsed.event, partition: parsed.partition });
+        }
+      }
     })();
   }
   return process_;
@@ -195,6 +216,8 @@ interface Ticket {
 
 let sequence = 0;
 let inFlight = 0;
+/** Each stack opens tickets for phones of its own: the CRM fake remembers the earlier ones. */
+let phoneBase = 0;
 
 /** Like Meta and like a CRM: try again until the service says 200. */
 async function deliverUntilAccepted(send: () => Promise<boolean>): Promise<void> {
@@ -217,17 +240,19 @@ const sendAgent = (ticket: Ticket, id: string) => {
   return deliverUntilAccepted(() => post('/api/crm/send-message', body, { authorization: `Bearer ${SECRETS.crm}`, 'idempotency-key': `agent-${id}` }));
 };
 
+const phoneOf = (n: number) => `5731${String(phoneBase + n).padStart(8, '0')}`;
+
 async function openTickets(): Promise<Ticket[]> {
   const tickets: Ticket[] = [];
   for (let n = 0; n < TICKETS; n++) {
-    const phone = `5731${String(n).padStart(8, '0')}`;
+    const phone = phoneOf(n);
     for (const word of ['Hola', 'soporte', '2020202020']) {
       await sendWebhook(userTextWebhook(phone, `wamid.setup.${n}.${word}`, word));
       await Bun.sleep(30);
     }
   }
   for (let n = 0; n < TICKETS; n++) {
-    const phone = `5731${String(n).padStart(8, '0')}`;
+    const phone = phoneOf(n);
     const deadline = Date.now() + 60_000;
     while (!agentRequests.has(phone)) {
       if (Date.now() > deadline) throw new Error(`no ticket for ${phone}`);
@@ -248,6 +273,7 @@ async function openTickets(): Promise<Ticket[]> {
       await Bun.sleep(50);
     }
   }
+  phoneBase += TICKETS;
   return tickets;
 }
 
@@ -259,7 +285,7 @@ interface ScenarioIds {
 }
 
 /** Sends at RATE a second for `seconds`, while `disrupt` breaks things; returns the ids it sent. */
-async function run(name: ScenarioName, tickets: Ticket[], seconds: number, disrupt: () => Promise<string>): Promise<ScenarioIds> {
+async function run(name: ScenarioName, tickets: Ticket[], seconds: number, disrupt: () => Promise<string>, quietMs?: number): Promise<ScenarioIds> {
   const ids: ScenarioIds = { name, users: [], agents: [], note: '' };
   let sending = true;
   const traffic = (async () => {
@@ -282,16 +308,21 @@ async function run(name: ScenarioName, tickets: Ticket[], seconds: number, disru
   await traffic;
   ids.note = await disruption;
   log(`${name}: ${ids.users.length} user and ${ids.agents.length} agent messages sent; waiting for delivery`);
-  await drain(ids);
+  await drain(ids, quietMs);
   return ids;
 }
 
-async function drain(ids: ScenarioIds, timeoutMs = 180_000): Promise<void> {
+/** Waits until every message arrived, or (where loss is expected) nothing more arrived for `quietMs` once all were accepted. */
+async function drain(ids: ScenarioIds, quietMs = Infinity, timeoutMs = 180_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let arrived = -1;
+  let quietSince = Date.now();
   while (Date.now() < deadline) {
-    const usersDone = ids.users.every((id) => crmReceived.has(`wamid.faults.${id}`));
-    const agentsDone = ids.agents.every((id) => graphReceived.has(`a:${id}`));
-    if (inFlight === 0 && usersDone && agentsDone) return;
+    const users = ids.users.filter((id) => crmReceived.has(`wamid.faults.${id}`)).length;
+    const agents = ids.agents.filter((id) => graphReceived.has(`a:${id}`)).length;
+    if (inFlight === 0 && users === ids.users.length && agents === ids.agents.length) return;
+    if (users + agents !== arrived) [arrived, quietSince] = [users + agents, Date.now()];
+    if (inFlight === 0 && Date.now() - quietSince > quietMs) return;
     await Bun.sleep(250);
   }
   log(`${ids.name}: gave up waiting after ${timeoutMs / 1000} s`);
@@ -299,7 +330,7 @@ async function drain(ids: ScenarioIds, timeoutMs = 180_000): Promise<void> {
 
 // -------------------------------------------------------------- the scenarios
 
-const SCENARIOS: Record<ScenarioName, { seconds: number; disrupt: () => Promise<string> }> = {
+const SCENARIOS: Partial<Record<ScenarioName, { seconds: number; disrupt: () => Promise<string> }>> = {
   baseline: { seconds: 10, disrupt: async () => 'no fault' },
   sigkill: {
     seconds: 24,
@@ -366,23 +397,76 @@ const SCENARIOS: Record<ScenarioName, { seconds: number; disrupt: () => Promise<
   },
 };
 
+/**
+ * A redis-* scenario on a stack of its own: a private redis-server with the
+ * given persistence, a database behind a proxy that can hold Postgres, the
+ * service, and tickets of its own. Under traffic Postgres is held (the worker
+ * falls behind while webhooks are acknowledged into Redis), Redis is
+ * SIGKILLed 3 s later and restarted after 1 s, and Postgres is let go 2 s
+ * after that. What the service said about Redis is kept with the counts.
+ */
+async function runOnOwnRedis(name: ScenarioName, persistence: Persistence): Promise<{ ids: ScenarioIds; said: ScenarioResult['said'] }> {
+  const redis = await startPrivateRedis(persistence);
+  const database = `${databaseName}_${name.replace(/-/g, '_')}`;
+  await admin.unsafe(`create database ${database}`);
+  const proxy = startPausableProxy(Number(new URL(ADMIN_URL).port || 5432));
+  const viaProxy = new URL(ADMIN_URL);
+  viaProxy.port = String(proxy.port);
+  viaProxy.pathname = `/${database}`;
+  target = { databaseUrl: viaProxy.toString(), redisUrl: redis.url, prefix: `hbfaults:${database}:` };
+  const heard = redisEvents.length;
+  const aof = persistence === 'off' ? 'no persistence' : `AOF ${persistence}`;
+  try {
+    child = startService();
+    await waitReady(servicePort);
+    const tickets = await openTickets();
+    log(`${name}: ${tickets.length} tickets active on a redis-server of its own (${aof}, port ${redis.port})`);
+    const disrupt = async () => {
+      await Bun.sleep(3000);
+      proxy.pause();
+      log(`${name}: Postgres held: the worker falls behind`);
+      await Bun.sleep(3000);
+      await redis.kill();
+      log(`${name}: Redis SIGKILLed`);
+      await Bun.sleep(1000);
+      await redis.restart();
+      log(`${name}: Redis restarted`);
+      await Bun.sleep(2000);
+      proxy.resume();
+      log(`${name}: Postgres let go`);
+      return `Redis (${aof}) SIGKILLed after 3 s of Postgres held (worker behind), restarted 1 s later`;
+    };
+    // Where messages are lost, waiting for them ends once nothing more arrives.
+    const ids = await run(name, tickets, 16, disrupt, persistence === 'off' ? 20_000 : undefined);
+    await Bun.sleep(8000);
+    const said = redisEvents.slice(heard);
+    const resets = said.filter((line) => line.event === 'redis.reset_detected');
+    return {
+      ids,
+      said: {
+        resets: resets.length,
+        partitions: [...new Set(resets.map((line) => line.partition!))].sort((a, b) => a - b),
+        restarts: said.filter((line) => line.event === 'redis.restarted').length,
+      },
+    };
+  } finally {
+    await kill();
+    proxy.stop();
+    await redis.stop();
+    await admin.unsafe(`drop database if exists ${database} with (force)`).catch(() => {});
+  }
+}
+
 // ------------------------------------------------------------------ the run
 
 const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-await admin.unsafe(`create database ${databaseName}`);
 const probe = Bun.serve({ port: 0, fetch: () => new Response() });
 servicePort = probe.port!;
 probe.stop(true);
 
-const results: { ids: ScenarioIds; users: Count; agents: Count }[] = [];
-interface Count {
-  sent: number;
-  delivered: number;
-  lost: number;
-  duplicated: number;
-}
+const results: ScenarioResult[] = [];
 
-function count(ids: string[], deliveries: (id: string) => number): Count {
+function count(ids: string[], deliveries: (id: string) => number): ScenarioResult['users'] {
   const tally = { sent: ids.length, delivered: 0, lost: 0, duplicated: 0 };
   for (const id of ids) {
     const n = deliveries(id);
@@ -393,26 +477,37 @@ function count(ids: string[], deliveries: (id: string) => number): Count {
   return tally;
 }
 
-let exitCode = 0;
+const tally = (ids: ScenarioIds, extra: Pick<ScenarioResult, 'said' | 'persistence'> = {}): ScenarioResult => ({
+  ids,
+  users: count(ids.users, (id) => crmReceived.get(`wamid.faults.${id}`)?.size ?? 0),
+  agents: count(ids.agents, (id) => graphReceived.get(`a:${id}`) ?? 0),
+  ...extra,
+});
+
+const shared = chosen.filter((name) => !REDIS_SCENARIOS[name]);
 try {
-  child = startService();
-  await waitReady(servicePort);
-  log(`service up on port ${servicePort}; opening ${TICKETS} tickets`);
-  const tickets = await openTickets();
-  log(`${tickets.length} tickets active`);
-  const ran: ScenarioIds[] = [];
-  for (const name of chosen) {
-    log(`scenario ${name}`);
-    ran.push(await run(name, tickets, SCENARIOS[name].seconds, SCENARIOS[name].disrupt));
+  if (shared.length > 0) {
+    await admin.unsafe(`create database ${databaseName}`);
+    child = startService();
+    await waitReady(servicePort);
+    log(`service up on port ${servicePort}; opening ${TICKETS} tickets`);
+    const tickets = await openTickets();
+    log(`${tickets.length} tickets active`);
+    const ran: ScenarioIds[] = [];
+    for (const name of shared) {
+      log(`scenario ${name}`);
+      ran.push(await run(name, tickets, SCENARIOS[name]!.seconds, SCENARIOS[name]!.disrupt));
+    }
+    // Late duplicates (a resend after a restart, say) would land now.
+    await Bun.sleep(8000);
+    await kill();
+    results.push(...ran.map((ids) => tally(ids)));
   }
-  // Late duplicates (a resend after a restart, say) would land now.
-  await Bun.sleep(8000);
-  for (const ids of ran) {
-    results.push({
-      ids,
-      users: count(ids.users, (id) => crmReceived.get(`wamid.faults.${id}`)?.size ?? 0),
-      agents: count(ids.agents, (id) => graphReceived.get(`a:${id}`) ?? 0),
-    });
+  for (const name of chosen.filter((candidate) => REDIS_SCENARIOS[candidate])) {
+    log(`scenario ${name}`);
+    const persistence = REDIS_SCENARIOS[name]!;
+    const { ids, said } = await runOnOwnRedis(name, persistence);
+    results.push(tally(ids, { said, persistence }));
   }
 } finally {
   await kill();
@@ -423,100 +518,13 @@ try {
   await serviceLog.end();
 }
 
-const header = '| Scenario | Fault | User messages sent | at the CRM | lost | duplicated | Agent messages sent | at WhatsApp | lost | duplicated |';
-const rows = results.map(
-  ({ ids, users, agents }) =>
-    `| ${ids.name} | ${ids.note} | ${users.sent} | ${users.delivered} | ${users.lost} | ${users.duplicated} | ${agents.sent} | ${agents.delivered} | ${agents.lost} | ${agents.duplicated} |`,
+const settings = ['SCENARIOS', 'TICKETS', 'RATE', 'BENCH_DATABASE_ADMIN_URL', 'REDIS_URL', 'RECONCILE_MS', 'STATUS_DELAY_MS'].filter(
+  (name) => process.env[name],
 );
-const table = [header, '|---|---|---|---|---|---|---|---|---|---|', ...rows].join('\n');
+const command = [...settings.map((name) => `${name}=${process.env[name]}`), 'bun run bench:faults'].join(' ');
+const { failures, table } = await writeReliabilityDoc({ root: ROOT, results, chosen, tickets: TICKETS, rate: RATE, command });
 console.log(`\n${table}\n`);
-const failures = results.filter(({ users, agents }) => users.lost + users.duplicated + agents.lost + agents.duplicated > 0);
-if (failures.length > 0) {
-  exitCode = 1;
-  console.log(`LOSS OR DUPLICATE in: ${failures.map(({ ids }) => ids.name).join(', ')} (service log: ${SERVICE_LOG})`);
-} else {
-  console.log('no message lost, none duplicated');
-}
-
-const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Bun ${Bun.version}, ${process.platform}`;
-const digest = createHash('sha256').update(table).digest('hex').slice(0, 12);
-await Bun.write(
-  join(ROOT, 'docs/RELIABILITY.md'),
-  `# Reliability: nothing lost, nothing twice
-
-\`bun run bench:faults\` (bench/faults.ts) starts the service as a child
-process against a CRM fake, a Graph API fake and a customer directory fake on
-loopback, opens ${TICKETS} tickets, and sends ${RATE} messages a second, user
-messages (signed webhooks) and agent messages (\`/api/crm/send-message\`)
-alternating, while each scenario breaks something. The senders retry until
-they get a 200, as Meta and a CRM do. The Graph fake acts like WhatsApp: a
-signed \`sent\` status webhook for each accepted message, with its
-\`biz_opaque_callback_data\`, retried until the service takes it.
-
-Every message is then counted by id where it must arrive: user messages at
-the CRM fake's \`/api/bot/user-message\` (by distinct \`Idempotency-Key\`, as
-a CRM dedupes), agent messages among the sends the Graph fake accepted. A
-message counted twice is a duplicate; one never seen is lost. The run exits 1
-on either. To keep it short the service runs with \`HTTP_TIMEOUT_MS=1500\`,
-\`WHATSAPP_RECONCILE_MS=5000\` and \`CIRCUIT_BREAKER_HALF_OPEN_MS=2000\`.
-
-## Last recorded run
-
-Machine: ${machine}. Date: ${new Date().toISOString().slice(0, 10)}. Scenarios: ${chosen.join(', ')}.
-
-${table}
-
-${failures.length === 0 ? 'No message was lost and none was duplicated.' : `Loss or duplicate in: ${failures.map(({ ids }) => ids.name).join(', ')}.`}
-(table digest ${digest})
-
-## What each scenario does
-
-- **baseline**: no fault, for comparison.
-- **sigkill**: the service is killed with SIGKILL three times, 1 s down each
-  time. Webhooks and CRM calls get connection errors meanwhile and are
-  retried by their senders; entries left pending are replayed from Redis;
-  outbox rows left in flight are taken again when their lease runs out, and
-  a WhatsApp send among them is reconciled against its status webhook
-  before any resend.
-- **crm-faults**: the CRM answers 500 (the circuit opens, rows wait without
-  spending attempts), then takes calls but answers after the timeout (the
-  retry carries the same \`Idempotency-Key\`).
-- **graph-faults**: WhatsApp answers 130429, then 500, then accepts messages
-  but answers after the timeout: those sends are in doubt and are settled by
-  their status webhooks instead of being sent again.
-- **postgres-stop**: Postgres is stopped for 30 s with \`pg_ctlcluster\`.
-  Webhooks keep getting 200 (Redis holds the backlog), CRM calls get 503 and
-  are retried, and the worker drains the backlog in order when Postgres is
-  back. Needs root and a Debian Postgres cluster; elsewhere it says skipped.
-  It stops the cluster that serves \`BENCH_DATABASE_ADMIN_URL\` (default port
-  5432): on a machine others use, point it at a cluster of its own
-  (\`pg_createcluster 15 faults --port 5433 --start -- --auth-host=trust\`,
-  then \`BENCH_DATABASE_ADMIN_URL=postgres://postgres@127.0.0.1:5433/postgres\`).
-
-Smaller versions of these run in \`bun test\`: tests/e2e/delivery.test.ts,
-tests/e2e/outages.test.ts, tests/e2e/restart.test.ts.
-
-## Limits, and how to see the runner catch a fault
-
-A send whose response is lost is settled by its status webhook; only if no
-status arrives within \`WHATSAPP_RECONCILE_MS\` (30 s by default) is it sent
-again. A status later than that (Meta delays them under load) would let the
-user see that message twice. The runner shows it: with
-\`RECONCILE_MS=100 STATUS_DELAY_MS=4000 SCENARIOS=graph-faults\` it reports a
-duplicate and exits 1. Redis here keeps nothing on disk: a Redis restart
-(not a scenario) loses the streams' backlog; production Redis needs AOF.
-
-## Rerun
-
-\`\`\`sh
-bun run bench:faults                                   # all scenarios, ~5 minutes
-SCENARIOS=baseline,sigkill TICKETS=20 RATE=10 bun run bench:faults
-\`\`\`
-
-Needs Postgres on 127.0.0.1:5432 (trust auth) and Redis on 127.0.0.1:6379.
-Stopping Postgres stops it for everything on the machine: run it alone.
-The service's log of the last run is in /tmp/hb-faults-service.log.
-`,
-);
+if (failures.length > 0) console.log(`FAILED: ${failures.join('; ')} (service log: ${SERVICE_LOG})`);
+else console.log('as expected: nothing lost or duplicated where Redis keeps what it acknowledged; every loss reported');
 log('wrote docs/RELIABILITY.md');
-process.exit(exitCode);
+process.exit(failures.length > 0 ? 1 : 0);

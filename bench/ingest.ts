@@ -11,7 +11,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import postgres from 'postgres';
-import { signBody } from '../src/security';
+import { signBody } from '../src/lib/security';
 import { childEnvironment, userTextWebhook } from './support';
 
 const ROOT = join(import.meta.dir, '..');
@@ -122,7 +122,7 @@ The service does more per request than the yardstick: the parsing of the
 payload into events, the user-key resolution (remembered in process after
 the first webhook of a user), a metric per request and per event, and the
 cleaning of hostile input when the body's text may hold some. It is served
-by Bun's router outside Elysia's hooks (src/routes/meta/fast-path.ts),
+by Bun's router outside Elysia's hooks (src/routes/meta/webhook.ts),
 reads a framed body at once, writes each event as one JSON field, and its
 XADDs share socket writes with the other webhooks in flight
 (auto-pipelining): docs/bench-e2e.md says what each of these was worth.

@@ -29,7 +29,7 @@ try {
   // A year of closed tickets, spread over 2026, with the shapes the KPIs read:
   // 30 agents, a fifth reactivation, most resolved, some cancelled, abandoned or fallen back, half rated.
   await sql.unsafe(`
-    insert into tickets (id, phone, customer_id, customer_name, category, priority, status, phase, close_reason, agent_id, agent_name,
+    insert into tickets (id, conversation_key, customer_id, customer_name, category, priority, status, phase, close_reason, agent_id, agent_name,
                          requested_at, assigned_at, first_agent_reply_at, closed_at, last_activity_at, last_user_message_at,
                          escalations, message_count, csat, survey_status, snapshot)
     select 'TK-2026-' || lpad(n::text, 7, '0'), '5730' || lpad((n % 200000)::text, 8, '0'), 'C-' || (n % 200000), 'Cliente',

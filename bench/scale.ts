@@ -17,7 +17,7 @@
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { signBody } from '../src/security';
+import { signBody } from '../src/lib/security';
 import { childEnvironment, userTextWebhook, waitReady } from './support';
 
 const ROOT = join(import.meta.dir, '..');

@@ -5,10 +5,11 @@ import { trustedProxies, type Config } from './config';
 import type { Database } from './db/client';
 import { createQueries } from './db/queries';
 import { AppError, errorDetail, errorSummary, isDatabaseOutage } from './errors';
+import { mediaHostPolicy } from './integrations/media-hosts';
 import { createWhatsAppMedia } from './integrations/whatsapp-media';
 import type { Logger } from './logger';
 import { createMediaCache } from './media/cache';
-import { childFor, type Metrics, type Ownership } from './metrics';
+import { childFor, type Metrics, type Ownership } from './observability/metrics';
 import { adminRoutes } from './routes/admin';
 import { crmRoutes } from './routes/crm';
 import { redisIdempotencyKeys } from './routes/crm/idempotency';
@@ -16,14 +17,17 @@ import { createCrmService } from './routes/crm/service';
 import { dashboardRoutes } from './routes/dashboard';
 import { healthRoutes } from './routes/health';
 import { assertDeclaredSize } from './routes/http/body';
-import { clientAddressOf, memoryRateLimit, redisRateLimit, reservedRedisRateLimit } from './routes/http/rate-limit';
+import { clientAddressOf } from './routes/http/client-address';
+import { createRejectionLog } from './routes/http/rejection-log';
+import { memoryRateLimit, redisRateLimit, reservedRedisRateLimit } from './rate-limits/budgets';
 import { metaRoutes } from './routes/meta';
-import { webhookFastPath } from './routes/meta/fast-path';
+import { servedByBun, webhookHandler } from './routes/meta/webhook';
 import { createMetaService } from './routes/meta/service';
 import { mediaRoutes } from './routes/media';
 import { createMediaService, type MediaServiceDeps } from './routes/media/service';
 import { metricsRoutes } from './routes/metrics';
 import { openApiRoutes } from './routes/openapi';
+import type { AppliedEvents } from './streams/applied';
 import type { DeadLetters } from './streams/dead-letters';
 import type { Producer } from './streams/producer';
 
@@ -32,6 +36,8 @@ export interface AppDeps {
   database: Database;
   redis: Redis;
   producer: Producer;
+  /** What the CRM routes wait on: their event committed by the partition's owner (DESIGN 2.1). */
+  appliedEvents: AppliedEvents;
   deadLetters: DeadLetters;
   metrics: Metrics;
   logger: Logger;
@@ -50,7 +56,12 @@ const DAY_MS = 24 * 3600 * 1000;
 
 function mediaSources(config: Config): Pick<MediaServiceDeps, 'whatsapp' | 'cache'> {
   return {
-    whatsapp: createWhatsAppMedia({ apiUrl: config.WHATSAPP_API_URL, token: config.WHATSAPP_TOKEN, timeoutMs: config.HTTP_TIMEOUT_MS }),
+    whatsapp: createWhatsAppMedia({
+      apiUrl: config.WHATSAPP_API_URL,
+      token: config.WHATSAPP_TOKEN,
+      timeoutMs: config.HTTP_TIMEOUT_MS,
+      allowed: mediaHostPolicy(config.WHATSAPP_MEDIA_HOSTS, config.WHATSAPP_API_URL),
+    }),
     cache: createMediaCache({
       dir: join(config.DATA_DIR, 'media'),
       retentionMs: config.MEDIA_RETENTION_DAYS * DAY_MS,
@@ -115,17 +126,14 @@ export function createApp(deps: AppDeps) {
     // In memory: the webhook is the hot path (a Redis round trip per request cost a quarter of its throughput,
     // docs/bench-ingest.md), and a flood of bad signatures is stopped as well by each instance's own budget.
     unsigned: memoryRateLimit(config.WEBHOOK_RATE_LIMIT_PER_MINUTE),
+    rejections: createRejectionLog(logger, { event: 'webhook.signature_rejected' }),
   };
   const webhookDuration = childFor((status) => deps.metrics.httpDuration.labels({ method: 'POST', route: '/webhook', status }));
-  const webhook = webhookFastPath({
-    service: metaService,
-    signed,
-    errorResponse: (error, request) => errorResponse('UNKNOWN', error, request),
-    observe: (status, seconds) => webhookDuration(String(status)).observe(seconds),
-  });
+  const webhook = webhookHandler({ service: metaService, signed, errorResponse: (error, request) => errorResponse('UNKNOWN', error, request) });
+  const bunWebhook = servedByBun(webhook, (status, seconds) => webhookDuration(String(status)).observe(seconds));
 
-  // Bun's router serves POST /webhook itself when the app listens; app.handle (the tests) goes through the Elysia route.
-  return new Elysia({ serve: { routes: { '/webhook': { POST: webhook } } } })
+  // One POST /webhook handler: Bun's router serves it when the app listens; the Elysia route (app.handle) delegates to it.
+  return new Elysia({ serve: { routes: { '/webhook': { POST: bunWebhook } } } })
     .onRequest(({ request }) => {
       startedAt.set(request, performance.now());
       // On every route, known or not: past MAX_BODY_BYTES the answer is the JSON 413, never Bun's empty one.
@@ -150,7 +158,15 @@ export function createApp(deps: AppDeps) {
         details: deps.ownership && (() => ({ partitions: partitionsView(deps.ownership!()) })),
       }),
     )
-    .use(metaRoutes({ service: metaService, verifyToken: config.WEBHOOK_VERIFY_TOKEN, signed }))
+    .use(
+      metaRoutes({
+        service: metaService,
+        verifyToken: config.WEBHOOK_VERIFY_TOKEN,
+        signed,
+        webhook,
+        verifications: createRejectionLog(logger, { event: 'webhook.verification_rejected' }),
+      }),
+    )
     .use(
       crmRoutes({
         service: createCrmService({
@@ -158,12 +174,25 @@ export function createApp(deps: AppDeps) {
           producer: deps.producer,
           window: { windowS: config.WHATSAPP_WINDOW_S, reengageTemplate: config.WHATSAPP_REENGAGE_TEMPLATE !== '' },
           idempotency: redisIdempotencyKeys(deps.redis, config.REDIS_KEY_PREFIX),
+          applied: deps.appliedEvents,
+          applyTimeoutMs: config.CRM_APPLY_TIMEOUT_MS,
+          logger,
         }),
         maxBodyBytes: config.MAX_BODY_BYTES,
         guard: crmGuard,
       }),
     )
-    .use(mediaRoutes({ service: createMediaService({ queries, logger, ...(deps.media ?? mediaSources(config)) }), guard: crmGuard }))
+    .use(
+      mediaRoutes({
+        service: createMediaService({
+          queries,
+          logger,
+          downloadTimeoutMs: config.MEDIA_DOWNLOAD_TIMEOUT_MS,
+          ...(deps.media ?? mediaSources(config)),
+        }),
+        guard: crmGuard,
+      }),
+    )
     .use(dashboardRoutes())
     .use(openApiRoutes())
     .use(config.DEMO_MODE && deps.demoRoutes ? deps.demoRoutes : new Elysia())

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value, type ValueError } from '@sinclair/typebox/value';
 import { isIP } from 'node:net';
-import { parseBusinessHours, parseHolidays } from './business-hours';
+import { parseBusinessHours, parseHolidays } from './domain/business-hours';
 
 /**
  * Every setting the service reads, with its default. Names are the external
@@ -18,6 +18,8 @@ export const ConfigSchema = Type.Object({
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },
   ),
+  /** json: one JSON object a line, for log shippers; pretty: one readable line, for a terminal; auto: pretty on a terminal in development. */
+  LOG_FORMAT: Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')], { default: 'auto' }),
   DATABASE_URL: Type.String({ default: '', pattern: '^(postgres(ql)?://.+)?$' }),
   /** Connections to Postgres: one per partition reader in a batch, plus the dispatcher and the routes. */
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 500, default: 10 }),
@@ -28,14 +30,40 @@ export const ConfigSchema = Type.Object({
   MEDIA_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 90 }),
   /** The media cache's size bound: past it the oldest files are removed (they are fetched again while WhatsApp still has them). */
   MEDIA_CACHE_MAX_BYTES: Type.Integer({ minimum: 1024 * 1024, default: 5 * 1024 * 1024 * 1024 }),
-  /** One Redis (`redis://host:port`), or a Redis Cluster by some of its nodes (`redis+cluster://host:port,host:port`). */
-  REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^(rediss?|redis\\+cluster)://.+' }),
+  /**
+   * Where a media download may go, with the WhatsApp token, besides WHATSAPP_API_URL's own origin: https only;
+   * `host` or `host:port` exactly, `*.domain` for its subdomains. Meta's download host in every example and test is
+   * lookaside.fbsbx.com; no wider pattern is confirmed, and the token goes wherever this allows.
+   */
+  WHATSAPP_MEDIA_HOSTS: Type.String({ default: 'lookaside.fbsbx.com' }),
+  /** The whole of one media download, from asking Graph to the last byte stored: a trickling body cannot hold a request longer. */
+  MEDIA_DOWNLOAD_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 60_000 }),
+  /**
+   * One Redis (`redis://host:port`), or a Redis Cluster by some of its nodes (`redis+cluster://host:port,host:port`).
+   * Empty: a private `redis-server` from PATH, started and stopped with the service, its AOF under DATA_DIR/redis.
+   */
+  REDIS_URL: Type.String({ default: '', pattern: '^((rediss?|redis\\+cluster)://.+)?$' }),
   REDIS_KEY_PREFIX: Type.String({ default: 'hb:', minLength: 1 }),
+  /**
+   * A Redis without AOF loses the events the webhook acknowledged and the worker had not applied when it restarts,
+   * and Meta does not resend what got a 200. In production the service refuses to start on one, unless this is true.
+   */
+  REDIS_ALLOW_NO_AOF: Type.Boolean({ default: false }),
+  /** Replicas that must have every event before it is acknowledged (Redis WAIT); 0: the primary's word is enough. */
+  REDIS_WAIT_REPLICAS: Type.Integer({ minimum: 0, maximum: 16, default: 0 }),
+  /** How long an acknowledgement waits for those replicas; past it the request gets 503 and its sender retries. */
+  REDIS_WAIT_TIMEOUT_MS: Type.Integer({ minimum: 1, maximum: 10_000, default: 200 }),
 
   CRM_BASE_URL: Url(''),
   CRM_API_TOKEN: Secret(),
   CRM_AGENT_NOTIFICATION_URL: Url(''),
   CRM_META_APP_ID: Type.String({ default: '' }),
+  /**
+   * How long POST /api/crm/handover and /send-message wait for their event to be applied (committed by the
+   * partition's owner) before answering 202 instead of 200 (DESIGN 2.1). 0: never wait (202 unless a retry of
+   * an applied request). Well below the CRM's own HTTP timeout, so the CRM hears the 202 rather than give up.
+   */
+  CRM_APPLY_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 30_000, default: 3000 }),
   BOT_API_TOKEN: Secret(),
   BOT_SIGNING_SECRET: Secret(),
 
@@ -122,6 +150,7 @@ export type Config = Static<typeof ConfigSchema>;
 /** Secrets that a production deployment must set: empty ones make their routes reject every request. */
 const REQUIRED_IN_PRODUCTION = [
   'DATABASE_URL',
+  'REDIS_URL',
   'CRM_BASE_URL',
   'CRM_API_TOKEN',
   'BOT_API_TOKEN',
@@ -130,6 +159,8 @@ const REQUIRED_IN_PRODUCTION = [
   'WEBHOOK_VERIFY_TOKEN',
   'WHATSAPP_TOKEN',
   'WHATSAPP_PHONE_NUMBER_ID',
+  // Every media link the CRM gets starts with it: its development default, localhost, reaches nothing from the CRM.
+  'PUBLIC_BASE_URL',
 ] as const satisfies readonly (keyof Config)[];
 
 export class ConfigError extends Error {
@@ -156,11 +187,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     return `${key}: ${describe(error)} (got ${JSON.stringify(isSecret(key) ? '<hidden>' : raw[key])})`;
   });
   const config = converted as Config;
-  if (config.PUBLIC_BASE_URL === '') config.PUBLIC_BASE_URL = `http://localhost:${config.PORT}`;
   if (problems.length === 0) problems.push(...crossFieldProblems(config));
+  if (config.PUBLIC_BASE_URL === '') config.PUBLIC_BASE_URL = `http://localhost:${config.PORT}`;
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
   return config;
 }
+
+const LABEL = '[a-z0-9]([a-z0-9-]*[a-z0-9])?';
+/** A WHATSAPP_MEDIA_HOSTS entry: a host name or IPv4 address with an optional port, or `*.` and a domain of two labels or more. */
+const MEDIA_HOST_ENTRY = new RegExp(`^(${LABEL}(\\.${LABEL})*|\\*\\.${LABEL}(\\.${LABEL})+)(:[0-9]{1,5})?$`, 'i');
 
 function crossFieldProblems(config: Config): string[] {
   const problems: string[] = [];
@@ -175,6 +210,15 @@ function crossFieldProblems(config: Config): string[] {
     problems.push(`TZ_BUSINESS: unknown time zone (got ${JSON.stringify(config.TZ_BUSINESS)})`);
   }
   // A brace would become the Redis Cluster hash tag of every key, putting all partitions in one slot.
+  // WAIT counts the replicas of the node it is sent to; on a cluster each partition's primary would need its own.
+  if (config.REDIS_WAIT_REPLICAS > 0 && config.REDIS_URL.startsWith('redis+cluster:')) {
+    problems.push('REDIS_WAIT_REPLICAS: not supported with a Redis Cluster REDIS_URL (set it to 0)');
+  }
+  for (const entry of config.WHATSAPP_MEDIA_HOSTS.split(',').map((host) => host.trim())) {
+    if (!MEDIA_HOST_ENTRY.test(entry)) {
+      problems.push(`WHATSAPP_MEDIA_HOSTS: ${JSON.stringify(entry)} is not a host, host:port or *.domain (https is implied; at least two labels after *.)`);
+    }
+  }
   if (/[{}]/.test(config.REDIS_KEY_PREFIX)) problems.push(`REDIS_KEY_PREFIX: must not contain { or } (got ${JSON.stringify(config.REDIS_KEY_PREFIX)})`);
   for (const address of trustedProxies(config)) {
     if (isIP(address) === 0) problems.push(`TRUSTED_PROXIES: ${JSON.stringify(address)} is not an IP address`);

@@ -1,31 +1,36 @@
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import type { AnyElysia } from 'elysia';
-import type Redis from 'ioredis';
-import type { RedisOptions } from 'ioredis';
 import type { HandoverPolicy } from './actors/handover';
 import { createRuntime, type PartitionBatch } from './actors/runtime';
-import { createBusinessCalendar } from './business-hours';
+import { createBusinessCalendar } from './domain/business-hours';
 import { createApp } from './app';
 import { agentRequestUrl, ConfigError, loadConfig, type Config } from './config';
 import { errorDetail } from './errors';
 import { openDatabase } from './db/client';
 import { checkFence, fenceOf } from './db/partition-owners';
-import { createRedisClient, logConnectionErrors } from './redis';
+import { createQueries } from './db/queries';
+import { createRedisClient, logConnectionErrors } from './redis/client';
+import { createDurabilityChecks, openRedis, StartupError } from './boot/redis';
+import { waitingForReplicas } from './streams/replica-wait';
 import { drainLegacyStreams } from './streams/legacy';
 import { createCrmClient } from './integrations/crm';
 import { createCustomerDirectory } from './integrations/customers';
 import { createWhatsAppClient } from './integrations/whatsapp';
-import { createLogger, type Logger } from './logger';
+import { createLogger, loggerFromSettings, type Logger } from './logger';
+import { warnUnsetSecrets } from './boot/unset-secrets';
 import { createDispatcher } from './outbox/dispatcher';
-import { createSendRate } from './outbox/send-rate';
+import { createSendRate } from './rate-limits/send-rate';
+import { createAppliedEvents, subscriberConnection } from './streams/applied';
 import { streamKeys } from './streams/codec';
 import { createProducer } from './streams/producer';
 import { createStreamWorker } from './streams/worker';
 import { createCoalescer } from './streams/coalesce';
 import { createDeadLetters } from './streams/dead-letters';
-import { createMetrics } from './metrics';
+import { createServiceMetrics } from './boot/metrics';
 import { createTimerScheduler } from './timers/scheduler';
-import { loadTexts } from './texts';
+import { loadTexts } from './domain/texts';
+import { healthcheck } from './cli/healthcheck';
 
 export interface Service {
   url: string;
@@ -33,49 +38,50 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-class StartupError extends Error {}
-
 /** How long a transaction applying several partitions' batches waits on any lock before it is split up. */
 const GROUP_LOCK_TIMEOUT_MS = 1000;
 
-async function connectRedis(url: string, options: RedisOptions, logger: Logger): Promise<Redis> {
-  const redis = logConnectionErrors(createRedisClient(url, options), 'main', logger);
-  try {
-    await redis.connect();
-    return redis;
-  } catch (error) {
-    redis.disconnect();
-    const where = url.replace(/\/\/[^@]*@/, '//');
-    throw new StartupError(`Redis is unreachable at ${where} (${(error as Error).message}): start redis-server or set REDIS_URL`);
-  }
-}
+/** Where this process reaches itself: loopback when listening everywhere, else the address it listens on. */
+const reachableHost = (address: string) => (address === '0.0.0.0' || address === '::' ? '127.0.0.1' : isIP(address) === 6 ? `[${address}]` : address);
 
 /**
  * The composition root: config → database → Redis → services → HTTP app and
  * workers. `bun run start` and the end-to-end tests both come through here.
  */
-export async function startService(config: Config, logger: Logger = createLogger(config.LOG_LEVEL), extras: { demoRoutes?: AnyElysia } = {}): Promise<Service> {
+export async function startService(
+  config: Config,
+  logger: Logger = createLogger(config.LOG_LEVEL),
+  /** The demo's: its simulator routes, and the address it listens on (a deployment listens on every interface). */
+  { demoRoutes, listenHost = '0.0.0.0' }: { demoRoutes?: AnyElysia; listenHost?: string } = {},
+): Promise<Service> {
   const texts = loadTexts(config.BOT_TEXTS_FILE);
-  const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: config.DATABASE_POOL_SIZE }).catch(
-    (error: Error) => {
-      throw new StartupError(`database unavailable (${config.DATABASE_URL ? 'DATABASE_URL' : `embedded PGlite in ${config.DATA_DIR}`}): ${error.message}`);
-    },
-  );
-  const closers: (() => Promise<unknown>)[] = [() => database.close()];
+  // Redis first: without a redis-server to start, the one line saying so comes before the embedded database's first boot.
+  // Commands fail fast while Redis is away (no offline queue): a webhook then gets a 503 and Meta retries.
+  const connection = await openRedis(config, { maxRetriesPerRequest: 1, enableOfflineQueue: false, enableAutoPipelining: true }, logger);
+  const redis = connection.redis;
+  const closers: (() => Promise<unknown>)[] = [() => connection.close()];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close().catch(() => {});
   };
   try {
-    // Commands fail fast while Redis is away (no offline queue): a webhook then gets a 503 and Meta retries.
-    const redis = await connectRedis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, enableAutoPipelining: true }, logger);
-    closers.push(() => redis.quit());
+    const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: config.DATABASE_POOL_SIZE }).catch(
+      (error: Error) => {
+        throw new StartupError(`database unavailable (${config.DATABASE_URL ? 'DATABASE_URL' : `embedded PGlite in ${config.DATA_DIR}`}): ${error.message}`);
+      },
+    );
+    closers.push(() => database.close());
 
     const keys = streamKeys(config.REDIS_KEY_PREFIX);
     const consumer = config.CONSUMER_NAME || hostname();
     await drainLegacyStreams(redis, keys, config.STREAM_PARTITIONS, logger);
-    const producer = createProducer(redis, keys, config.STREAM_PARTITIONS, config.STREAM_CODEC_VERSION);
+    const published = createProducer(redis, keys, config.STREAM_PARTITIONS, config.STREAM_CODEC_VERSION);
+    const producer =
+      config.REDIS_WAIT_REPLICAS > 0 ? waitingForReplicas(published, redis, config.REDIS_WAIT_REPLICAS, config.REDIS_WAIT_TIMEOUT_MS) : published;
     const deadLetters = createDeadLetters(redis, keys, config.STREAM_PARTITIONS);
-    const metrics = createMetrics({ database, deadLetters, redis, keys, partitions: config.STREAM_PARTITIONS });
+    const metrics = createServiceMetrics({ database, deadLetters, redis, keys, partitions: config.STREAM_PARTITIONS });
+    metrics.redisAof.set(connection.persistence.aof ? 1 : 0);
+    const durability = createDurabilityChecks({ redis, database, keys, logger, metrics });
+    await durability.ensureUserKeys();
     const reengageTemplate = config.WHATSAPP_REENGAGE_TEMPLATE
       ? { name: config.WHATSAPP_REENGAGE_TEMPLATE, languageCode: config.WHATSAPP_TEMPLATE_LANGUAGE }
       : null;
@@ -128,6 +134,17 @@ export async function startService(config: Config, logger: Logger = createLogger
       }),
       reconcileAfterMs: config.WHATSAPP_RECONCILE_MS,
     });
+    // The CRM routes' waits: announced by the worker after each commit, listened to before the app takes a request.
+    const appliedEvents = createAppliedEvents({
+      redis,
+      subscriber: () => logConnectionErrors(subscriberConnection(redis), 'applied events subscriber', logger),
+      keys,
+      partitions: config.STREAM_PARTITIONS,
+      committedOf: createQueries(database.db).committedOf,
+      logger,
+    });
+    closers.push(() => appliedEvents.close());
+    await appliedEvents.start();
     const applyCoalesced = createCoalescer<PartitionBatch>({
       // A group must not wait on one partition's lock (a fence held by a paused ex-owner's transaction): past a second
       // it fails, and each batch goes alone, beside the next groups.
@@ -136,7 +153,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     });
     const worker = createStreamWorker({
       redis,
-      blockingConnection: () => logConnectionErrors(createRedisClient(config.REDIS_URL, { maxRetriesPerRequest: null }), 'stream reader', logger),
+      blockingConnection: () => logConnectionErrors(createRedisClient(connection.url, { maxRetriesPerRequest: null }), 'stream reader', logger),
       keys,
       partitions: config.STREAM_PARTITIONS,
       consumer,
@@ -148,7 +165,11 @@ export async function startService(config: Config, logger: Logger = createLogger
       leaseTtlMs: config.PARTITION_LEASE_TTL_MS,
       fenceOf: (partition) => fenceOf(database, partition),
       logger,
-      handle: (entries, lease) => applyCoalesced({ entries, fence: (tx) => checkFence(tx, lease) }),
+      handle: async (entries, lease) => {
+        await applyCoalesced({ entries, fence: (tx) => checkFence(tx, lease, entries.at(-1)?.entryId) });
+        // Right after the commit, before the XACK: the CRM's answer waits on this, not on the acknowledgement.
+        appliedEvents.announce(lease.partition, entries);
+      },
       isOutage: () =>
         database.ping().then(
           () => false,
@@ -156,13 +177,14 @@ export async function startService(config: Config, logger: Logger = createLogger
         ),
       onCommitted: () => dispatcher.poke(),
       onTakeover: () => metrics.partitionTakeovers.inc(),
+      beforeTakeOver: (partition) => durability.detector.checkPartition(partition),
     });
     metrics.observeOwnership(worker.status);
 
-    const app = createApp({ config, database, redis, producer, deadLetters, metrics, logger, ownership: worker.status, demoRoutes: extras.demoRoutes });
+    const app = createApp({ config, database, redis, producer, appliedEvents, deadLetters, metrics, logger, ownership: worker.status, demoRoutes });
     // Bun's own 413 has an empty body, so the app enforces MAX_BODY_BYTES itself (the JSON 413): by Content-Length on every
     // request, by bytes read in the one body reader, which stops at the limit. Bun never buffers a body nobody reads.
-    app.listen({ port: config.PORT, hostname: '0.0.0.0', maxRequestBodySize: Number.MAX_SAFE_INTEGER });
+    app.listen({ port: config.PORT, hostname: listenHost, maxRequestBodySize: Number.MAX_SAFE_INTEGER });
     const server = app.server!;
     let listening = true;
     const stopHttp = async () => {
@@ -172,6 +194,9 @@ export async function startService(config: Config, logger: Logger = createLogger
     };
     closers.push(stopHttp);
     await worker.start();
+    const runIds = durability.watch(() => worker.status().owned.map((lease) => lease.partition));
+    await runIds.start();
+    closers.push(async () => runIds.stop());
     dispatcher.start();
     closers.push(() => dispatcher.close());
     const scheduler = createTimerScheduler({ database, producer, logger, pollMs: config.TIMER_POLL_MS });
@@ -180,19 +205,14 @@ export async function startService(config: Config, logger: Logger = createLogger
     // Closed first: its leases are freed as soon as the batches in hand are acknowledged, so another instance takes over at once.
     closers.push(() => worker.close());
 
-    for (const [name, client] of [
-      ['CRM_BASE_URL', crm],
-      ['WHATSAPP_TOKEN/WHATSAPP_PHONE_NUMBER_ID', whatsapp],
-    ] as const) {
-      if (!client.configured) logger.warn({ event: 'config.unset', setting: name }, `${name} not set: those outbox rows wait until it is`);
-    }
+    warnUnsetSecrets(config, logger);
     logger.info(
       { event: 'service.started', port: server.port, database: database.kind, partitions: config.STREAM_PARTITIONS },
       `handover service listening on port ${server.port}`,
     );
     let stopping: Promise<void> | null = null;
     return {
-      url: `http://127.0.0.1:${server.port}`,
+      url: `http://${reachableHost(listenHost)}:${server.port}`,
       port: server.port!,
       // HTTP first (no new work is taken), then the loops finish what they hold, then the connections close.
       stop: () =>
@@ -235,7 +255,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.LOG_LEVEL);
+  const logger = loggerFromSettings(config);
   // Handlers go in before the start: a SIGTERM that arrives while it runs still gets a clean stop.
   let service: Promise<Service | undefined> = Promise.resolve(undefined);
   let exitCode = 0;
@@ -275,4 +295,5 @@ async function main(): Promise<void> {
   });
 }
 
-if (import.meta.main) await main();
+// `handover healthcheck` (the container's HEALTHCHECK) is this same executable asking the running service.
+if (import.meta.main) await (process.argv[2] === 'healthcheck' ? healthcheck(process.env).then((code) => process.exit(code)) : main());

@@ -1,12 +1,45 @@
 import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 
+/** LOG_FORMAT: `json` for log shippers, `pretty` for a person at a terminal. */
+export type LogFormat = 'json' | 'pretty';
+
+/** LOG_FORMAT=auto: readable at a developer's terminal; JSON wherever a machine reads the output (production, a pipe, a file). */
+export function logFormatFor(setting: 'auto' | LogFormat, nodeEnv: string, stdoutIsTerminal: boolean): LogFormat {
+  if (setting !== 'auto') return setting;
+  return nodeEnv === 'development' && stdoutIsTerminal ? 'pretty' : 'json';
+}
+
+/** The service's logger as its settings ask: LOG_LEVEL, and LOG_FORMAT read against NODE_ENV and the process's stdout. */
+export function loggerFromSettings(settings: { LOG_LEVEL: string; LOG_FORMAT: 'auto' | LogFormat; NODE_ENV: string }): Logger {
+  return createLogger(settings.LOG_LEVEL, undefined, logFormatFor(settings.LOG_FORMAT, settings.NODE_ENV, process.stdout.isTTY === true));
+}
+
 /**
- * Structured JSON logs. Tokens never reach a log line: known secret-bearing
- * paths are redacted, and phones are masked by `maskPhone` at the call site.
+ * One line per entry for a terminal: time, level, the event's name and the message, the other fields after
+ * it. Written synchronously, like pino's own stdout, so the line before an exit is not lost.
  */
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+function prettyStream(destination: number | pino.DestinationStream = 1) {
+  return pretty({
+    destination,
+    // Colours only for a terminal: in a file or a pipe the escape codes are noise.
+    colorize: destination === 1 && process.stdout.isTTY === true,
+    sync: true,
+    singleLine: true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,service,event',
+    messageFormat: '{if event}{event}: {end}{msg}',
+  });
+}
+
+/**
+ * Structured logs: JSON, or the same entries made readable (`prettyStream`). Tokens never reach a log
+ * line: known secret-bearing paths are redacted, and phones and conversation keys are masked at the call
+ * site (`domain/masking.ts`).
+ */
+export function createLogger(level: string, destination?: pino.DestinationStream, format: LogFormat = 'json'): Logger {
   return pino(
     {
       level,
@@ -17,24 +50,6 @@ export function createLogger(level: string, destination?: pino.DestinationStream
         censor: '[redacted]',
       },
     },
-    destination,
+    format === 'pretty' ? prettyStream(destination) : destination,
   );
-}
-
-/**
- * `573001234567` → `57300*****67`: enough to tell users apart in a log, not
- * enough to call them. A BSUID keeps its country prefix and has its digits
- * masked the same way (`CO.1047385771169864` → `CO.10473*********64`).
- */
-export function maskPhone(phone: string | null | undefined): string {
-  if (!phone) return '';
-  const bsuid = /^([A-Z]{2}\.(?:ENT\.)?)(.+)$/.exec(phone);
-  if (bsuid) return `${bsuid[1]}${maskPhone(bsuid[2])}`;
-  if (phone.length <= 7) return `${phone.slice(0, 2)}${'*'.repeat(Math.max(0, phone.length - 2))}`;
-  return `${phone.slice(0, 5)}${'*'.repeat(phone.length - 7)}${phone.slice(-2)}`;
-}
-
-/** Any run of 7 or more digits (a phone, a document number) masked like a phone: for text from outside, such as an error body. */
-export function maskDigitRuns(text: string): string {
-  return text.replace(/\d{7,}/g, (digits) => maskPhone(digits));
 }

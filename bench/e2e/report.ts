@@ -1,3 +1,5 @@
+import type { CrmRoutesFigures, RouteLatency } from './crm-routes';
+
 /** The figures of one `bun run bench:e2e` run, as the generated part of docs/bench-e2e.md. */
 
 export interface Figures {
@@ -8,6 +10,7 @@ export interface Figures {
   agents: { count: number; seconds: number; rate: number; graphRate: number; sendsPerSecond: number };
   shaped: { count: number; rate: number; sendsPerSecond: number };
   menus: { users: number; replies: number; seconds: number; rate: number };
+  crm: CrmRoutesFigures;
   peakRss: number;
 }
 
@@ -16,11 +19,17 @@ const ms = (value: number) => `${value.toFixed(1)} ms`;
 const START = '<!-- figures: written by bench/e2e.ts -->';
 const END = '<!-- /figures -->';
 
-export function renderFigures(f: Figures, run: { machine: string; tickets: number; concurrency: number; failures: string[] }): string {
+const routeRow = (route: string, crm: CrmRoutesFigures, latency: RouteLatency) =>
+  `| (e) \`${route}\` at ${crm.rate} CRM requests/s for ${crm.seconds} s (half this route), request → answer | p50 ${ms(latency.p50)}, p95 ${ms(latency.p95)}, p99 ${ms(latency.p99)}, max ${ms(latency.max)}; ${latency.notApplied} of ${latency.count} answered 202 | p99 ≤ 100 ms: ${latency.p99 <= 100 ? 'met' : '**not met**'} |`;
+
+export function renderFigures(
+  f: Figures,
+  run: { machine: string; tickets: number; concurrency: number; agentConcurrency: number; failures: string[] },
+): string {
   const verdict = (ok: boolean) => (ok ? 'met' : '**not met**');
   return `${START}
 Run on ${new Date().toISOString().replace('T', ' ').slice(0, 16)} UTC: ${run.machine}; the service, Redis, Postgres,
-the load generator and the fakes share these cores. ${run.tickets} open tickets with an agent, ${run.concurrency} connections.
+the load generator and the fakes share these cores. ${run.tickets} open tickets with an agent, ${run.concurrency} connections (${run.agentConcurrency} for the agent bursts).
 Load average (1, 5, 15 min) at each phase: ${f.load.join('; ')}.
 
 | Figure | Measured | Goal |
@@ -30,6 +39,8 @@ Load average (1, 5, 15 min) at each phase: ${f.load.join('; ')}.
 | (c) Agent \`send-message\` → Graph send, shaping raised (${f.agents.sendsPerSecond}/s), ${f.agents.count} messages | ${f.agents.rate.toFixed(0)} msg/s end to end (${f.agents.graphRate.toFixed(0)}/s first to last send) | ≥ 1,000 msg/s: ${verdict(f.agents.rate >= 1000)} |
 | (c) Same, shaping binding at ${f.shaped.sendsPerSecond}/s, ${f.shaped.count} messages | ${f.shaped.rate.toFixed(1)} msg/s at the Graph fake | ${f.shaped.sendsPerSecond} ± 5 %: ${verdict(Math.abs(f.shaped.rate - f.shaped.sendsPerSecond) <= f.shaped.sendsPerSecond * 0.05)} |
 | (d) Bot menu replies to ${f.menus.users} users without a ticket | ${f.menus.rate.toFixed(0)} users/s (${f.menus.replies} replies, ${f.menus.seconds.toFixed(2)} s) | |
+${routeRow('send-message', f.crm, f.crm.sendMessage)}
+${routeRow('handover', f.crm, f.crm.handover)}
 | Peak RSS of the service | ${mib(f.peakRss)} | |
 | RSS every 5 s of the steady run | ${f.steady.rss.map(mib).join(', ')} | flat |
 | Lost / duplicated | ${run.failures.length === 0 ? '0 / 0' : run.failures.join('; ')} | 0 / 0 |

@@ -7,8 +7,10 @@ import Redis from 'ioredis';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { openDatabase } from '../../src/db/client';
+import { createQueries } from '../../src/db/queries';
 import { createLogger } from '../../src/logger';
-import { createMetrics } from '../../src/metrics';
+import { createServiceMetrics } from '../../src/boot/metrics';
+import { createAppliedEvents, subscriberConnection } from '../../src/streams/applied';
 import { streamKeys } from '../../src/streams/codec';
 import { createDeadLetters } from '../../src/streams/dead-letters';
 import { createProducer } from '../../src/streams/producer';
@@ -20,14 +22,26 @@ const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOffli
 await redis.connect();
 const keys = streamKeys(config.REDIS_KEY_PREFIX);
 const deadLetters = createDeadLetters(redis, keys, config.STREAM_PARTITIONS);
+const logger = createLogger('warn');
+// Subscribed as index.ts does; the webhook never waits on it.
+const appliedEvents = createAppliedEvents({
+  redis,
+  subscriber: () => subscriberConnection(redis),
+  keys,
+  partitions: config.STREAM_PARTITIONS,
+  committedOf: createQueries(database.db).committedOf,
+  logger,
+});
+await appliedEvents.start();
 const app = createApp({
   config,
   database,
   redis,
   producer: createProducer(redis, keys, config.STREAM_PARTITIONS),
+  appliedEvents,
   deadLetters,
-  metrics: createMetrics({ database, deadLetters, redis, keys, partitions: config.STREAM_PARTITIONS }),
-  logger: createLogger('warn'),
+  metrics: createServiceMetrics({ database, deadLetters, redis, keys, partitions: config.STREAM_PARTITIONS }),
+  logger,
 });
 app.listen({ port: config.PORT, hostname: '127.0.0.1' });
 // A clean exit on SIGTERM, so that `bun --cpu-prof` writes its profile.

@@ -1,15 +1,17 @@
 import { and, assign, not, raise, setup } from 'xstate';
-import type { CustomerLookupResult, CustomerRecord, InboundMessage } from '../events';
+import type { CustomerLookupResult, CustomerRecord, InboundMessage } from '../domain/events';
 import type { CloseReason } from '../db/schema';
 import { effect } from './effects';
-import { addSeconds, deadlineDue, type Deadlines } from './deadlines';
+import { deadlineDue, type Deadlines } from './deadlines';
+import { addSeconds } from '../domain/time';
 import { csatScore, documentNumber, isAmbient, isCancelRequest, menuChoice } from './intents';
 
 /** Wrong documents allowed before the bot gives the emergency number instead. */
 export const MAX_AUTH_ATTEMPTS = 3;
 
 export interface ConversationContext {
-  phone: string;
+  /** The user's conversation key: a phone or a BSUID (user-ids.ts), never written to or masked as a phone. */
+  conversationKey: string;
   customer: CustomerRecord | null;
   authAttempts: number;
   /** Why the user is authenticating: to reach support, or only to identify. */
@@ -53,7 +55,7 @@ export const createConversationMachine = (policy: ConversationPolicy) =>
     types: {
       context: {} as ConversationContext,
       events: {} as ConversationEvent,
-      input: {} as { phone: string },
+      input: {} as { conversationKey: string },
     },
     actions: {
       reply: effect<'reply'>(),
@@ -88,7 +90,7 @@ export const createConversationMachine = (policy: ConversationPolicy) =>
   }).createMachine({
     id: 'conversation',
     context: ({ input }) => ({
-      phone: input.phone,
+      conversationKey: input.conversationKey,
       customer: null,
       authAttempts: 0,
       intent: null,

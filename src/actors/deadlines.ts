@@ -1,8 +1,6 @@
 /** A machine's armed deadlines: timer name → ISO due time. Absent means not armed. */
 export type Deadlines<T extends string> = Partial<Record<T, string>>;
 
-export const addSeconds = (iso: string, seconds: number): string => new Date(Date.parse(iso) + seconds * 1000).toISOString();
-
 /**
  * A `timer.fired` event acts only when it names the deadline as armed now:
  * a firing for a deadline since moved or cleared (a late or repeated one)

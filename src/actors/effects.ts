@@ -1,5 +1,5 @@
-import type { TextKey } from '../texts';
-import type { AgentMessageFailure, AgentMessageType, InboundMessage, MediaRef } from '../events';
+import type { TextKey } from '../domain/texts';
+import type { AgentMessageFailure, AgentMessageType, InboundMessage, MediaRef } from '../domain/events';
 import type { CloseReason, TicketCategory, TicketPriority, TicketStatus } from '../db/schema';
 
 /**

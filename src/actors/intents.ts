@@ -1,4 +1,4 @@
-import { AMBIENT_MESSAGE_TYPES, type InboundMessage } from '../events';
+import { AMBIENT_MESSAGE_TYPES, type InboundMessage } from '../domain/events';
 
 /** Ids of the interactive replies the bot offers; a tap comes back with one of them. */
 export const REPLY_IDS = {

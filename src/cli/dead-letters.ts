@@ -1,5 +1,6 @@
 import { loadConfig } from '../config';
-import { createRedisClient } from '../redis';
+import { embeddedRedisPaths } from '../redis/embedded';
+import { createRedisClient } from '../redis/client';
 import { runCommand } from './run';
 import { streamKeys } from '../streams/codec';
 import { createDeadLetters } from '../streams/dead-letters';
@@ -14,7 +15,8 @@ export async function main(args: string[], env: Record<string, string | undefine
     return 2;
   }
   const config = loadConfig(env);
-  const redis = createRedisClient(config.REDIS_URL, { maxRetriesPerRequest: 1 });
+  // No REDIS_URL: the private redis-server of the service running on this DATA_DIR, through its socket.
+  const redis = createRedisClient(config.REDIS_URL || embeddedRedisPaths(config.DATA_DIR).socket, { maxRetriesPerRequest: 1 });
   await redis.connect();
   try {
     const deadLetters = createDeadLetters(redis, streamKeys(config.REDIS_KEY_PREFIX), config.STREAM_PARTITIONS);

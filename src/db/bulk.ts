@@ -38,9 +38,31 @@ export const quoted = (identifier: string) => `"${identifier.replaceAll('"', '""
 /** A fixed statement (parameters `$1`…), prepared once per connection where it runs. */
 export const preparedStatement = (text: string): Statement => statementFor(`text:${text}`, () => text);
 
+/**
+ * The one private drizzle call this project makes: a session's
+ * `prepareQuery(query, fields, name, arrayMode)`, the only way to have
+ * postgres.js prepare a text drizzle did not build (a name makes it
+ * `prepare: true`). drizzle-orm is pinned to an exact version for it, and
+ * tests/unit/db/drizzle-private.test.ts checks the call's shape and effect.
+ */
+interface PreparingSession {
+  prepareQuery(query: { sql: string; params: unknown[] }, fields: undefined, name: string, arrayMode: false): { execute(): Promise<unknown> };
+}
+
+function sessionOf(executor: Executor): PreparingSession {
+  const session = (executor as { _?: { session?: { prepareQuery?: unknown } } })._?.session;
+  if (typeof session?.prepareQuery !== 'function' || session.prepareQuery.length < 4) {
+    throw new Error(
+      'drizzle-orm changed: `executor._.session.prepareQuery(query, fields, name, arrayMode)` is gone or has another shape; ' +
+        'db/bulk.ts relies on it to prepare its statements (see tests/unit/db/drizzle-private.test.ts)',
+    );
+  }
+  return session as PreparingSession;
+}
+
 /** A statement prepared once per connection, run on `executor` (the pool, or a transaction's own connection). */
 export async function runPrepared<T = Record<string, unknown>>(executor: Executor, statement: Statement, params: unknown[]): Promise<T[]> {
-  const result = await executor._.session.prepareQuery({ sql: statement.text, params }, undefined, statement.name, false).execute();
+  const result = await sessionOf(executor).prepareQuery({ sql: statement.text, params }, undefined, statement.name, false).execute();
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
@@ -176,6 +198,35 @@ export function upsertTail<T extends PgTable>(
     ...Object.entries(extra).map(([key, value]) => `${quoted(columns[key]!.name)} = ${value}`),
   ];
   return `on conflict (${quoted(target.name)}) do update set ${assignments.join(', ')}`;
+}
+
+/**
+ * `update table set … from jsonb_to_recordset($1) … where key = r.key` for
+ * `rows` (keyed as the table's TypeScript columns, every row naming the same
+ * ones, `key` among them): each row's columns set on the row `key` names.
+ * One text per table and set of columns, whatever the number of rows.
+ */
+export async function updateRows<T extends PgTable>(executor: Executor, table: T, key: keyof T['$inferSelect'] & string, rows: Partial<T['$inferInsert']>[]): Promise<void> {
+  if (rows.length === 0) return;
+  const columns = getTableColumns(table) as Record<string, PgColumn>;
+  const keys = Object.keys(rows[0]!).filter((name) => columns[name] !== undefined);
+  const signature = keys.join(',');
+  if (!keys.includes(key)) throw new Error(`updateRows(${getTableName(table)}): the rows lack their key ${key}`);
+  for (const row of rows) {
+    const named = Object.keys(row).filter((name) => columns[name] !== undefined);
+    if (named.join(',') !== signature) throw new Error(`updateRows(${getTableName(table)}): every row must name the same columns (${signature})`);
+  }
+  const statement = statementFor(`update:${getTableName(table)}:${key}:${signature}`, () => {
+    const name = (field: string) => quoted(columns[field]!.name);
+    const assignments = keys.filter((field) => field !== key).map((field) => `${name(field)} = r.${name(field)}`);
+    const definitions = keys.map((field) => `${name(field)} ${recordType(columns[field]!)}`).join(', ');
+    return (
+      `update ${quoted(getTableName(table))} as t set ${assignments.join(', ')} ` +
+      `from jsonb_to_recordset($1::jsonb) as r(${definitions}) where t.${name(key)} = r.${name(key)}`
+    );
+  });
+  const records = rows.map((row) => Object.fromEntries(keys.map((field) => [columns[field]!.name, columnValue((row as Row)[field], columns[field]!)])));
+  await runPrepared(executor, statement, [storableJson(JSON.stringify(records))]);
 }
 
 /** `delete from table where column in (the texts of $1)`: one text whatever the number of ids. */

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type { SQL } from 'drizzle-orm';
+import { withMigrationsFolder } from './embedded-migrations';
+import { embeddedPgliteEngine } from './embedded-pglite';
 import * as schema from './schema';
 
 export type Schema = typeof schema;
@@ -19,7 +20,6 @@ export interface Database {
   close(): Promise<void>;
 }
 
-const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url));
 /** The advisory lock key migrations run under (any constant the application uses for nothing else). */
 const MIGRATION_LOCK = 7_240_113;
 
@@ -48,7 +48,7 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
     // Instances started together would each run the DDL (CREATE SCHEMA "drizzle", CREATE TYPE) and all but one fail:
     // the lock makes the others wait, then find nothing left to apply. It is released with the session at worst.
     await migrationClient`select pg_advisory_lock(${MIGRATION_LOCK})`;
-    await migrate(drizzle(migrationClient), { migrationsFolder });
+    await withMigrationsFolder((migrationsFolder) => migrate(drizzle(migrationClient), { migrationsFolder }));
     await migrationClient`select pg_advisory_unlock(${MIGRATION_LOCK})`;
   } finally {
     await migrationClient.end();
@@ -73,9 +73,9 @@ async function openPglite(dataDir: string): Promise<Database> {
   const { drizzle } = await import('drizzle-orm/pglite');
   const { migrate } = await import('drizzle-orm/pglite/migrator');
   mkdirSync(dataDir, { recursive: true });
-  const client = await PGlite.create(dataDir);
+  const client = await PGlite.create(dataDir, await embeddedPgliteEngine());
   const db = drizzle(client, { schema });
-  await migrate(db, { migrationsFolder });
+  await withMigrationsFolder((migrationsFolder) => migrate(db, { migrationsFolder }));
   return {
     db: db as unknown as Db,
     kind: 'pglite',

@@ -1,7 +1,7 @@
 import { and, desc, eq, inArray, isNotNull, ne, or, sql } from 'drizzle-orm';
-import type { MediaRef } from '../events';
+import type { MediaRef } from '../domain/events';
 import { unavailable } from '../errors';
-import { knownIds, type UserIds } from '../user-ids';
+import { idsOfRow, knownIds, type StoredIds, type UserIds } from '../domain/user-ids';
 import type { Db } from './client';
 import { conversations, messages, processedEvents, tickets, type Ticket } from './schema';
 
@@ -23,17 +23,11 @@ async function within<T>(deadlineMs: number, query: Promise<T>): Promise<T> {
 }
 
 /** A conversation row's user ids (a row from before they were stored: the key itself). */
-function storedIds(row: { userPhone?: string | null; bsuid?: string | null; username?: string | null }, key: string): UserIds {
-  const ids: UserIds = {};
-  if (row.userPhone) ids.phone = row.userPhone;
-  if (row.bsuid) ids.bsuid = row.bsuid;
-  if (row.username) ids.username = row.username;
-  return knownIds(ids, key);
-}
+const storedIds = (row: StoredIds, key: string): UserIds => knownIds(idsOfRow(row), key);
 
 /** What the CRM's ticket routes decide on: the ticket's head (never its snapshot), its user's ids, whether the request was applied. */
 export interface Admission {
-  ticket: Pick<Ticket, 'id' | 'phone' | 'status' | 'revision' | 'lastUserMessageAt' | 'lastActivityAt'>;
+  ticket: Pick<Ticket, 'id' | 'conversationKey' | 'status' | 'revision' | 'lastUserMessageAt' | 'lastActivityAt'>;
   user: UserIds;
   /** Whether the event id asked about is in processed_events; undefined when none was asked about. */
   applied?: boolean;
@@ -45,7 +39,7 @@ export function createQueries(db: Db, deadlineMs = 3000) {
   const admission = db
     .select({
       id: tickets.id,
-      phone: tickets.phone,
+      conversationKey: tickets.conversationKey,
       status: tickets.status,
       revision: tickets.revision,
       lastUserMessageAt: tickets.lastUserMessageAt,
@@ -56,7 +50,7 @@ export function createQueries(db: Db, deadlineMs = 3000) {
       applied: sql<boolean>`exists (select 1 from ${processedEvents} where ${processedEvents.id} = ${sql.placeholder('eventId')})`,
     })
     .from(tickets)
-    .leftJoin(conversations, eq(conversations.phone, tickets.phone))
+    .leftJoin(conversations, eq(conversations.conversationKey, tickets.conversationKey))
     .where(eq(tickets.id, sql.placeholder('ticketId')))
     .limit(1)
     .prepare('crm_admission');
@@ -73,7 +67,7 @@ export function createQueries(db: Db, deadlineMs = 3000) {
         admission.execute({ ticketId, eventId: eventId ?? null }).then(([row]) => {
           if (!row) return undefined;
           const { userPhone, bsuid, username, applied, ...ticket } = row;
-          return { ticket, user: storedIds({ userPhone, bsuid, username }, ticket.phone), ...(eventId ? { applied } : {}) };
+          return { ticket, user: storedIds({ userPhone, bsuid, username }, ticket.conversationKey), ...(eventId ? { applied } : {}) };
         }),
       );
     },
@@ -95,20 +89,20 @@ export function createQueries(db: Db, deadlineMs = 3000) {
         db
           .select({ userPhone: conversations.userPhone, bsuid: conversations.bsuid, username: conversations.username })
           .from(conversations)
-          .where(eq(conversations.phone, key))
+          .where(eq(conversations.conversationKey, key))
           .limit(1)
           .then(([row]) => storedIds(row ?? {}, key)),
       );
     },
-    /** The open ticket of a user named by their phone: the conversation key, or the phone of a conversation keyed by BSUID. */
+    /** The open ticket of a user named by their phone: the phone as the conversation key, or the phone of a conversation keyed otherwise. */
     openTicketOf(phone: string): Promise<Ticket | undefined> {
-      const keys = db.select({ key: conversations.phone }).from(conversations).where(eq(conversations.userPhone, phone));
+      const keys = db.select({ key: conversations.conversationKey }).from(conversations).where(eq(conversations.userPhone, phone));
       return within(
         deadlineMs,
         db
           .select()
           .from(tickets)
-          .where(and(or(eq(tickets.phone, phone), inArray(tickets.phone, keys)), ne(tickets.status, 'closed')))
+          .where(and(or(eq(tickets.conversationKey, phone), inArray(tickets.conversationKey, keys)), ne(tickets.status, 'closed')))
           .limit(1)
           .then(([row]) => row),
       );
@@ -123,7 +117,7 @@ export function createQueries(db: Db, deadlineMs = 3000) {
         db
           .select({ waMessageId: messages.waMessageId })
           .from(messages)
-          .where(and(eq(messages.phone, key), isNotNull(messages.waMessageId), or(eq(messages.waMessageId, id), eq(messages.crmKey, id))))
+          .where(and(eq(messages.conversationKey, key), isNotNull(messages.waMessageId), or(eq(messages.waMessageId, id), eq(messages.crmKey, id))))
           .orderBy(desc(messages.id))
           .limit(1)
           .then(([row]) => row?.waMessageId ?? undefined),
@@ -163,6 +157,17 @@ export function createQueries(db: Db, deadlineMs = 3000) {
           .where(eq(processedEvents.id, eventId))
           .limit(1)
           .then((rows) => rows.length > 0),
+      );
+    },
+    /** Which of these event ids are applied (in processed_events): what a CRM route waiting for its commit asks. */
+    committedOf(eventIds: string[]): Promise<Set<string>> {
+      return within(
+        deadlineMs,
+        db
+          .select({ id: processedEvents.id })
+          .from(processedEvents)
+          .where(inArray(processedEvents.id, eventIds))
+          .then((rows) => new Set(rows.map((row) => row.id))),
       );
     },
   };

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import Redis from 'ioredis';
 import { join } from 'node:path';
@@ -6,8 +7,8 @@ import { DEMO_CUSTOMERS, upsertCustomers } from '../cli/customers';
 import { ConfigError, loadConfig } from '../config';
 import { openDatabase } from '../db/client';
 import { startService, type Service } from '../index';
-import { createLogger } from '../logger';
-import { simulatorRoutes } from './routes';
+import { loggerFromSettings } from '../logger';
+import { isLoopback, simulatorRoutes } from './routes';
 import { startStandIns } from './stand-ins';
 import { createWorld } from './world';
 
@@ -33,18 +34,26 @@ const SHORT_DEADLINES = {
   SURVEY_TIMEOUT_S: '120',
 };
 const AGENT = { id: 'agent_demo', name: 'María González' };
+const LOOPBACK = '127.0.0.1';
 
 export interface Demo extends Service {
   dataDir: string;
+  /** The address it listens on (DEMO_HOST). */
+  listenHost: string;
 }
 
 /**
  * The real service on an embedded PGlite in a fresh directory, with the demo
- * subscribers, and loopback stand-ins for Graph and the CRM. Only PORT,
- * REDIS_URL and LOG_LEVEL are read from `env`: a demo never picks up a real
- * deployment's secrets or database.
+ * subscribers, and loopback stand-ins for Graph and the CRM; on a private
+ * redis-server in that directory too, unless REDIS_URL names one. Only PORT,
+ * REDIS_URL, DEMO_HOST, LOG_LEVEL and LOG_FORMAT are read from `env`: a demo never picks up a real
+ * deployment's secrets or database. It listens on DEMO_HOST, loopback unless told otherwise: its
+ * secrets are in this file and its simulator drives the service without a login.
  */
 export async function startDemo(env: Record<string, string | undefined>): Promise<Demo> {
+  const listenHost = env.DEMO_HOST || LOOPBACK;
+  if (isIP(listenHost) === 0)
+    throw new ConfigError([`DEMO_HOST: ${JSON.stringify(listenHost)} is not an IP address (${LOOPBACK}, or 0.0.0.0 for every interface)`]);
   const dataDir = mkdtempSync(join(tmpdir(), 'handover-demo-'));
   const world = createWorld();
   let serviceUrl = '';
@@ -63,6 +72,7 @@ export async function startDemo(env: Record<string, string | undefined>): Promis
       PORT: env.PORT,
       REDIS_URL: env.REDIS_URL,
       LOG_LEVEL: env.LOG_LEVEL ?? 'warn',
+      LOG_FORMAT: env.LOG_FORMAT,
       NODE_ENV: 'development',
       DEMO_MODE: 'true',
       DATA_DIR: dataDir,
@@ -84,17 +94,20 @@ export async function startDemo(env: Record<string, string | undefined>): Promis
       metaWebhookSecret: SECRETS.META_WEBHOOK_SECRET,
       phoneNumberId: PHONE_NUMBER_ID,
       agent: AGENT,
+      loopbackOnly: isLoopback(listenHost),
     });
-    const service = await startService(config, createLogger(config.LOG_LEVEL), { demoRoutes });
+    const service = await startService(config, loggerFromSettings(config), { demoRoutes, listenHost });
     serviceUrl = service.url;
     return {
       ...service,
       dataDir,
+      listenHost,
       async stop() {
         await service.stop();
         standIns.stop();
         rmSync(dataDir, { recursive: true, force: true });
-        await forgetRedisKeys(config.REDIS_URL, config.REDIS_KEY_PREFIX);
+        // A private redis-server (no REDIS_URL) kept its files in dataDir, gone with it.
+        if (config.REDIS_URL) await forgetRedisKeys(config.REDIS_URL, config.REDIS_KEY_PREFIX);
       },
     };
   } catch (error) {
@@ -122,8 +135,14 @@ async function main() {
     for (const line of error instanceof ConfigError ? error.problems : [(error as Error).message]) console.error(`demo: ${line}`);
     process.exit(1);
   }
-  const base = `http://localhost:${demo.port}`;
+  const local = isLoopback(demo.listenHost);
+  const base = local ? `http://localhost:${demo.port}` : demo.url;
   console.log(`demo ready: ${base}/simulator (subscriber and agent), ${base}/docs (the API), ${base}/dashboard (KPIs, token ${SECRETS.METRICS_TOKEN})`);
+  console.log(
+    local
+      ? `listening on ${demo.listenHost} only: other machines cannot reach it (DEMO_HOST=0.0.0.0 opens it to the network, with the demo's secrets and the simulator's login-free API)`
+      : `listening on ${demo.listenHost}: other machines can reach it, and the simulator's API has no login`,
+  );
   const stop = () => demo.stop().finally(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -1,14 +1,18 @@
-import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { Elysia } from 'elysia';
 import { DEMO_CUSTOMERS } from '../cli/customers';
-import { badRequest } from '../errors';
+import { AppError, badRequest, forbidden } from '../errors';
 import { validate } from '../routes/http/body';
 import { DASHBOARD_HEADERS } from '../routes/dashboard';
-import { pageFile } from '../routes/http/page-files';
-import { signBody } from '../security';
+import { embeddedPath, pageFile } from '../routes/http/page-files';
+import { signBody } from '../lib/security';
 import { metaJson, userMessageWebhook, type UserInput } from './meta-payloads';
 import type { World } from './world';
+import indexHtml from './page/index.html' with { type: 'file' };
+// @ts-expect-error TS7016: a browser script, imported only as a file to serve
+import simulatorJs from './page/simulator.js' with { type: 'file' };
+import simulatorCss from './page/simulator.css' with { type: 'file' };
+import pictureSvg from './page/picture.svg' with { type: 'file' };
 
 export interface SimulatorDeps {
   world: World;
@@ -17,11 +21,46 @@ export interface SimulatorDeps {
   metaWebhookSecret: string;
   phoneNumberId: string;
   agent: { id: string; name: string };
+  /** Listening on loopback: a request must name this machine (Host), or it came through a name rebound to it. */
+  loopbackOnly: boolean;
 }
 
-const PAGE = join(import.meta.dir, 'page');
+/** localhost, 127.0.0.0/8 or ::1, as an address to listen on or a Host header's name. */
+export function isLoopback(hostname: string): boolean {
+  const bare = hostname.replace(/^\[(.*)\]$/, '$1');
+  return bare === 'localhost' || bare === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
+}
+
+/**
+ * The simulator's API drives the service with the demo's secrets and no
+ * login of its own, so only the simulator's page may call it. A browser says
+ * which page sends a request (Sec-Fetch-Site, Origin): another site's is
+ * refused. A POST must be JSON: no form or `text/plain` fetch from another
+ * site can send that without a preflight, which this API never answers.
+ * Through a name rebound to 127.0.0.1 the page's origin is the attacker's
+ * and matches: on loopback the Host must name this machine.
+ */
+function crossSiteRefusal(request: Request, loopbackOnly: boolean): AppError | undefined {
+  const url = new URL(request.url);
+  const site = request.headers.get('sec-fetch-site');
+  const origin = request.headers.get('origin');
+  if ((loopbackOnly && !isLoopback(url.hostname)) || (site !== null && site !== 'same-origin' && site !== 'none')) {
+    return forbidden('cross_site_request', "the simulator's API answers only the simulator's own page");
+  }
+  if (origin !== null && (!URL.canParse(origin) || new URL(origin).host !== url.host)) {
+    return forbidden('cross_site_request', `the simulator's API answers only the simulator's own page, not ${origin}`);
+  }
+  const type = request.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
+  if (request.method === 'POST' && type !== 'application/json') {
+    return new AppError(415, 'unsupported_media_type', "the simulator's API takes application/json");
+  }
+  return undefined;
+}
+
 /** What the agent attaches: WhatsApp fetches a document by https link; in the demo nobody fetches it. */
 const DEMO_DOCUMENT = { url: 'https://conecta2tel.example/demo/paz-y-salvo.pdf', filename: 'paz-y-salvo.pdf', caption: 'Su paz y salvo' };
+
+const DEMO_MEDIA_ID_BASE = 900_000_000_000_000;
 
 const Text = Type.String({ minLength: 1, maxLength: 1000 });
 const PhoneRequest = Type.Object({
@@ -34,7 +73,7 @@ const PhoneRequest = Type.Object({
 });
 const AgentRequest = Type.Object({ ticketId: Text, text: Type.Optional(Text) });
 
-const file = (name: string, type: string) => pageFile(join(PAGE, name), type, DASHBOARD_HEADERS);
+const file = (path: string, type: string) => pageFile(path, type, DASHBOARD_HEADERS);
 
 /**
  * /simulator: the subscriber's phone and the agent's console, both driving
@@ -55,7 +94,8 @@ export function simulatorRoutes(deps: SimulatorDeps) {
   async function fromPhone(phone: string, input: (typeof PhoneRequest.static)['input']) {
     const user = { phone, name: DEMO_CUSTOMERS.find((customer) => customer.phone === phone)?.customerName.split(' ')[0] ?? 'Demo' };
     const waMessageId = `wamid.demo.user.${Date.now()}.${++sequence}`;
-    const sent: UserInput = input.kind === 'image' ? { kind: 'image', mediaId: `demo-media-${sequence}`, caption: input.caption } : input;
+    // Digits, as Meta's media ids are: the media route takes no other.
+    const sent: UserInput = input.kind === 'image' ? { kind: 'image', mediaId: `${DEMO_MEDIA_ID_BASE + sequence}`, caption: input.caption } : input;
     const body = metaJson(userMessageWebhook(deps.phoneNumberId, user, waMessageId, sent));
     world.userWrote(phone, {
       id: waMessageId,
@@ -64,6 +104,9 @@ export function simulatorRoutes(deps: SimulatorDeps) {
     });
     return post('/webhook', body, { 'x-hub-signature-256': signBody(deps.metaWebhookSecret, body) });
   }
+
+  /** 200 applied, or 202 accepted and applied shortly (DESIGN 2.1): either way the console shows it. */
+  const isAccepted = (status: number) => status === 200 || status === 202;
 
   async function asAgent(action: string, { ticketId, text }: typeof AgentRequest.static) {
     const ticket = world.ticket(ticketId);
@@ -78,14 +121,15 @@ export function simulatorRoutes(deps: SimulatorDeps) {
           agentName: deps.agent.name,
           metadata: { category: ticket.category, priority: ticket.priority },
         });
-        if (answer.status === 200) world.ticketEvent(ticketId, `bot_to_human: taken by ${deps.agent.name}`, { status: 'active', agentName: deps.agent.name });
+        if (isAccepted(answer.status))
+          world.ticketEvent(ticketId, `bot_to_human: taken by ${deps.agent.name}`, { status: 'active', agentName: deps.agent.name });
         return answer;
       }
       case 'reply': {
         if (!text) throw badRequest('missing_text', 'a reply needs text');
         world.agentWillSend(ticket.phone, text);
         const answer = await crm('/api/crm/send-message', { ...named, agentId: deps.agent.id, messageType: 'text', message: text });
-        if (answer.status === 200) world.ticketMessage(ticketId, 'agent', text);
+        if (isAccepted(answer.status)) world.ticketMessage(ticketId, 'agent', text);
         return answer;
       }
       case 'document': {
@@ -98,12 +142,12 @@ export function simulatorRoutes(deps: SimulatorDeps) {
           filename: DEMO_DOCUMENT.filename,
           caption: DEMO_DOCUMENT.caption,
         });
-        if (answer.status === 200) world.ticketMessage(ticketId, 'agent', `[document: ${DEMO_DOCUMENT.filename}]`);
+        if (isAccepted(answer.status)) world.ticketMessage(ticketId, 'agent', `[document: ${DEMO_DOCUMENT.filename}]`);
         return answer;
       }
       case 'give-back': {
         const answer = await crm('/api/crm/handover', { ...named, handoverType: 'human_to_bot', agentId: deps.agent.id, agentName: deps.agent.name });
-        if (answer.status === 200) world.ticketEvent(ticketId, 'human_to_bot: given back to the bot', { status: 'closed' });
+        if (isAccepted(answer.status)) world.ticketEvent(ticketId, 'human_to_bot: given back to the bot', { status: 'closed' });
         return answer;
       }
       default:
@@ -112,10 +156,15 @@ export function simulatorRoutes(deps: SimulatorDeps) {
   }
 
   return new Elysia({ prefix: '/simulator' })
-    .get('/', file('index.html', 'text/html; charset=utf-8'))
-    .get('/simulator.js', file('simulator.js', 'text/javascript; charset=utf-8'))
-    .get('/simulator.css', file('simulator.css', 'text/css; charset=utf-8'))
-    .get('/picture.svg', file('picture.svg', 'image/svg+xml'))
+    .get('/', file(embeddedPath(indexHtml), 'text/html; charset=utf-8'))
+    .get('/simulator.js', file(embeddedPath(simulatorJs), 'text/javascript; charset=utf-8'))
+    .get('/simulator.css', file(simulatorCss, 'text/css; charset=utf-8'))
+    .get('/picture.svg', file(pictureSvg, 'image/svg+xml'))
+    .onBeforeHandle(({ request }) => {
+      // Declared after the page's files: it covers the routes below, the API's.
+      const refusal = crossSiteRefusal(request, deps.loopbackOnly);
+      if (refusal) throw refusal;
+    })
     .get('/api/state', () => ({
       subscribers: DEMO_CUSTOMERS.map(({ phone, customerName, document, isInactive }) => ({ phone, name: customerName, document, suspended: isInactive })),
       agent: deps.agent,

@@ -1,4 +1,4 @@
-import { signBody, tokenMatches, verifySignature } from '../security';
+import { signBody, tokenMatches, verifySignature } from '../lib/security';
 import { metaJson, statusWebhook, type DeliveryStatus } from './meta-payloads';
 import type { PhoneMessage, World } from './world';
 

@@ -1,5 +1,5 @@
-import type { AgentRequestResult } from '../events';
-import { signBody } from '../security';
+import type { AgentRequestResult } from '../domain/events';
+import { signBody } from '../lib/security';
 import { call, type CallOutcome } from './http';
 
 export interface CrmClientOptions {
@@ -24,7 +24,6 @@ export function createCrmClient(options: CrmClientOptions) {
     'ticket-update': `${options.baseUrl.replace(/\/$/, '')}/api/bot/ticket-update`,
   };
   return {
-    configured: options.baseUrl !== '' || options.agentRequestUrl !== '',
     async send(kind: CrmCall, payload: unknown, idempotencyKey: string): Promise<CallOutcome> {
       const url = urls[kind];
       if (!url || (!options.baseUrl && kind !== 'agent-request')) {

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { customers } from '../db/schema';
-import type { CustomerLookupResult } from '../events';
+import type { CustomerLookupResult } from '../domain/events';
 import { call } from './http';
 
 export interface CustomerDirectoryOptions {

@@ -1,4 +1,4 @@
-import { maskDigitRuns } from '../logger';
+import { maskDigitRuns } from '../domain/masking';
 
 /**
  * The outcome of one outbound HTTP call, classified for the outbox: a

@@ -1,4 +1,4 @@
-import type { ContactCard, InboundMessage, Location, MediaRef } from '../events';
+import type { ContactCard, InboundMessage, Location, MediaRef } from '../domain/events';
 
 /**
  * What a WhatsApp user message says, by type (`messages[].<type>`): the text

@@ -6,10 +6,11 @@ import {
   type ThreadControl,
   type UserIdChange,
   type WhatsAppDeliveryStatus,
-} from '../events';
-import { cleanJson, storableText } from '../storable';
+} from '../domain/events';
+import { cleanJson, storableText } from '../domain/storable';
 import { asArray, asString, contentOf, isObject, type Json } from './meta-message-content';
-import { firstKeyOf, isBsuid, type UserIds } from '../user-ids';
+import { firstKeyOf, isBsuid, type UserIds } from '../domain/user-ids';
+import { eventIds } from '../domain/event-ids';
 
 /**
  * Turns Meta's webhook envelopes into pipeline events. Meta's payloads vary
@@ -96,7 +97,7 @@ export function parseWhatsAppWebhook(payload: unknown, options: { storable?: boo
         ignored.push('message without id or sender');
         continue;
       }
-      events.push(pipelineEvent('user.message', firstKeyOf(message.user)!, `wa:msg:${message.waMessageId}`, message));
+      events.push(pipelineEvent('user.message', firstKeyOf(message.user)!, eventIds.userMessage(message.waMessageId), message));
     }
     for (const raw of asArray(value.statuses)) {
       const status = isObject(raw) ? normaliseStatus(raw, cleaned) : undefined;
@@ -104,7 +105,7 @@ export function parseWhatsAppWebhook(payload: unknown, options: { storable?: boo
         ignored.push(`status ${(isObject(raw) && asString(raw.status)) || '?'} not tracked`);
         continue;
       }
-      events.push(pipelineEvent('whatsapp.status', firstKeyOf(status.user)!, `wa:status:${status.waMessageId}:${status.status}`, status));
+      events.push(pipelineEvent('whatsapp.status', firstKeyOf(status.user)!, eventIds.status(status.waMessageId, status.status), status));
     }
     if (!value.messages && !value.statuses) ignored.push(Array.isArray(value.errors) ? 'value-level errors only' : 'no messages or statuses');
   }
@@ -181,7 +182,7 @@ function normaliseStatus(raw: Json, cleaned: string[]): StatusUpdate | undefined
 }
 
 const userIdChangeEvent = (change: UserIdChange) =>
-  pipelineEvent('user.id_changed', change.previousBsuid, `wa:user_id:${change.previousBsuid}:${change.bsuid}`, change);
+  pipelineEvent('user.id_changed', change.previousBsuid, eventIds.userIdChange(change.previousBsuid, change.bsuid), change);
 
 /**
  * The `user_id_update` field: each item names the BSUID the user had and

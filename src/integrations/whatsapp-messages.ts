@@ -1,4 +1,4 @@
-import type { AgentMessageFailure, AgentMessageType, MediaRef } from '../events';
+import type { AgentMessageFailure, AgentMessageType, MediaRef } from '../domain/events';
 
 /**
  * Cloud API message bodies (POST /{phone-number-id}/messages). Limits that

@@ -1,4 +1,4 @@
-import type { AgentMessageFailureReason } from '../events';
+import type { AgentMessageFailureReason } from '../domain/events';
 import { call, type CallFailure, type CallOutcome } from './http';
 import type { WhatsAppMessage } from './whatsapp-messages';
 
@@ -60,7 +60,6 @@ export function classifySendAnswer(outcome: CallOutcome): SendOutcome {
 export function createWhatsAppClient(options: WhatsAppClientOptions) {
   const url = `${options.apiUrl.replace(/\/$/, '')}/${options.phoneNumberId}/messages`;
   return {
-    configured: options.token !== '' && options.phoneNumberId !== '',
     async send(message: WhatsAppMessage, callbackData: string): Promise<SendOutcome> {
       if (!options.token || !options.phoneNumberId) {
         return { ok: false, retryable: true, error: 'WhatsApp is not configured (set WHATSAPP_TOKEN and WHATSAPP_PHONE_NUMBER_ID)' };

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { servableFileName, servableMimeType } from './servable';
 
 /**
  * Media users sent, kept on disk under DATA_DIR/media once fetched from
@@ -39,11 +40,13 @@ export interface IncomingMedia {
   limitBytes: number;
   /** Checksums the bytes must match: hex or base64, as WhatsApp wrote them. */
   sha256: string[];
+  /** When the whole download must be over (MEDIA_DOWNLOAD_TIMEOUT_MS), however steadily the bytes come. */
+  deadline: AbortSignal;
 }
 
 export class MediaRejected extends Error {
   constructor(
-    readonly reason: 'too_large' | 'checksum_mismatch' | 'stalled',
+    readonly reason: 'too_large' | 'checksum_mismatch' | 'stalled' | 'timed_out',
     message: string,
   ) {
     super(message);
@@ -58,9 +61,11 @@ export function createMediaCache(options: MediaCacheOptions) {
   const baseOf = (mediaId: string) => join(options.dir, createHash('sha256').update(mediaId).digest('hex'));
   let pruning: Promise<void> | undefined;
 
+  /** A sidecar written before types and names were made servable is made so as it is read. */
   async function readSidecar(base: string): Promise<CachedMedia | undefined> {
     try {
-      return JSON.parse(await readFile(`${base}.json`, 'utf8')) as CachedMedia;
+      const media = JSON.parse(await readFile(`${base}.json`, 'utf8')) as CachedMedia;
+      return { ...media, mimeType: servableMimeType(media.mimeType), fileName: servableFileName(media.fileName) };
     } catch {
       return undefined;
     }
@@ -100,6 +105,11 @@ export function createMediaCache(options: MediaCacheOptions) {
     const hash = createHash('sha256');
     const file = await open(temporary, 'w');
     const reader = body.getReader();
+    const timedOut = () => new MediaRejected('timed_out', 'the download did not end within MEDIA_DOWNLOAD_TIMEOUT_MS');
+    const deadline = new Promise<never>((_, reject) => {
+      if (incoming.deadline.aborted) reject(timedOut());
+      else incoming.deadline.addEventListener('abort', () => reject(timedOut()), { once: true });
+    });
     let size = 0;
     try {
       for (;;) {
@@ -107,7 +117,7 @@ export function createMediaCache(options: MediaCacheOptions) {
         const stalled = new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new MediaRejected('stalled', `no data from WhatsApp for ${options.idleTimeoutMs} ms`)), options.idleTimeoutMs);
         });
-        const { done, value } = await Promise.race([reader.read(), stalled]).finally(() => clearTimeout(timer));
+        const { done, value } = await Promise.race([reader.read(), stalled, deadline]).finally(() => clearTimeout(timer));
         if (done) break;
         size += value.byteLength;
         if (size > incoming.limitBytes) throw new MediaRejected('too_large', `the file exceeds WhatsApp's ${incoming.limitBytes} bytes for its type`);
@@ -116,7 +126,8 @@ export function createMediaCache(options: MediaCacheOptions) {
       }
     } catch (error) {
       await reader.cancel().catch(() => {});
-      throw error;
+      // A stream tied to the deadline (the download's own) fails with the abort: that is the deadline too.
+      throw incoming.deadline.aborted && !(error instanceof MediaRejected) ? timedOut() : error;
     } finally {
       await file.close();
     }
@@ -139,6 +150,11 @@ export function createMediaCache(options: MediaCacheOptions) {
       return media;
     },
 
+    /** Removes a media's file: no user message names it any more. */
+    async forget(mediaId: string): Promise<void> {
+      await remove(baseOf(mediaId));
+    },
+
     /** Stores a file whose bytes match what WhatsApp announced; anything else leaves no trace. */
     async store(mediaId: string, body: ReadableStream<Uint8Array>, incoming: IncomingMedia): Promise<CachedMedia> {
       await mkdir(options.dir, { recursive: true });
@@ -149,8 +165,8 @@ export function createMediaCache(options: MediaCacheOptions) {
         const media: CachedMedia = {
           path: `${base}.bin`,
           size,
-          mimeType: incoming.mimeType,
-          fileName: incoming.fileName,
+          mimeType: servableMimeType(incoming.mimeType),
+          fileName: servableFileName(incoming.fileName),
           sha256,
           fetchedAt: new Date(now()).toISOString(),
         };

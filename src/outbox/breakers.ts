@@ -1,7 +1,7 @@
 import { BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, handleType, IsolatedCircuitError, type CircuitBreakerPolicy } from 'cockatiel';
 import type { Logger } from '../logger';
-import type { Metrics } from '../metrics';
-import { DESTINATIONS, type Destination } from './lane';
+import type { Metrics } from '../observability/metrics';
+import { DESTINATIONS, type Destination } from '../domain/lanes';
 import type { Delivery } from './outcome';
 
 export interface BreakerOptions {

@@ -1,21 +1,21 @@
 import type { Database } from '../db/client';
+import { destinationOf, maskLane, type Destination } from '../domain/lanes';
 import type { OutboxRow } from '../db/schema';
 import { errorSummary } from '../errors';
 import type { CrmClient } from '../integrations/crm';
 import type { CustomerDirectory } from '../integrations/customers';
 import type { WhatsAppClient } from '../integrations/whatsapp';
 import type { Logger } from '../logger';
-import { childFor, type Metrics } from '../metrics';
-import { createPoller } from '../poller';
+import { childFor, type Metrics } from '../observability/metrics';
+import { batchWhileBusy } from '../lib/batch-while-busy';
+import { createPoller } from '../lib/poller';
 import type { Producer } from '../streams/producer';
 import { createBreakers, type BreakerOptions } from './breakers';
 import { createCrmDeliverer } from './deliverers/crm';
 import { createLookupDeliverer } from './deliverers/lookup';
 import { createWhatsAppDeliverer } from './deliverers/whatsapp';
 import { settleInDoubt } from './in-doubt';
-import { destinationOf, maskLane, type Destination } from './lane';
 import { decide, type Deliverer, type Delivery } from './outcome';
-import { createGroupCommit } from './group-commit';
 import { createOutboxRepository, type Delivered } from './repository';
 
 export interface DispatcherDeps {
@@ -63,7 +63,7 @@ export function createDispatcher(deps: DispatcherDeps) {
     return metrics.outboxDeliveries.labels({ kind, outcome });
   });
   /** Deliveries finished while the previous ones were being recorded go in one statement. */
-  const recordDone = createGroupCommit((items: (Delivered & { row: OutboxRow })[]) => repository.doneAll(items));
+  const recordDone = batchWhileBusy({ flush: (items: (Delivered & { row: OutboxRow })[]) => repository.doneAll(items) });
   /** The loop claims again once this many slots are free (or none is busy). */
   const claimBatch = Math.max(1, Math.floor(deps.concurrency / 4));
   /** Deliveries started by the loop and not yet settled: `close` waits for them. */

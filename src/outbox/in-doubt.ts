@@ -1,4 +1,5 @@
-import type { DeliveryStatus, OutboxRow } from '../db/schema';
+import type { OutboxRow } from '../db/schema';
+import { whatsAppHasIt, type DeliveryStatus } from '../domain/delivery-status';
 import type { Delivery } from './outcome';
 import type { OutboxRepository } from './repository';
 
@@ -20,7 +21,7 @@ export function reconcile(
   options: InDoubtOptions,
   now = Date.now(),
 ): Delivery | null {
-  if (messageStatus && messageStatus !== 'queued') {
+  if (messageStatus && whatsAppHasIt(messageStatus)) {
     return { outcome: { ok: true, status: 200, body: { reconciledBy: messageStatus } }, reconciledBy: messageStatus };
   }
   // Statuses come within seconds of an accepted send; until the window has passed, silence proves nothing.

@@ -1,5 +1,5 @@
 import type { OutboxRow } from '../db/schema';
-import type { PipelineEvent } from '../events';
+import type { PipelineEvent } from '../domain/events';
 import type { CallOutcome } from '../integrations/http';
 import type { GraphError } from '../integrations/whatsapp';
 

@@ -2,7 +2,8 @@ import { eq, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import { preparedStatement, runPrepared } from '../db/bulk';
 import type { Database } from '../db/client';
-import { messages, outbox, type DeliveryStatus, type OutboxRow } from '../db/schema';
+import { isOpenOutboxRow, messages, outbox, type OutboxRow } from '../db/schema';
+import { statusesBelow, type DeliveryStatus } from '../domain/delivery-status';
 
 export interface RepositoryOptions {
   /** How long a claimed row stays ours before another dispatcher may take it (a crash mid-call). */
@@ -25,9 +26,18 @@ export interface Delivered {
 }
 
 /**
+ * The statuses below `sent` on WhatsApp's ladder (domain/delivery-status.ts), as a SQL list: a send's message
+ * WhatsApp has not spoken of yet. Only such a message takes the send's own outcome (sent, or failed for good).
+ */
+const NOT_YET_SENT = `(${statusesBelow('sent')
+  .map((status) => `'${status}'`)
+  .join(', ')})`;
+
+/**
  * Deliveries recorded: the outbox rows done with their answers, and a
  * send's message row `sent` with its wamid, unless a status webhook got
- * there first. `$1` is a jsonb array of `{ id, key, response, wa }`.
+ * there first (it moved the message up the ladder already). `$1` is a jsonb
+ * array of `{ id, key, response, wa }`.
  */
 const RECORD_DONE = preparedStatement(`
   with delivered as (
@@ -40,7 +50,7 @@ const RECORD_DONE = preparedStatement(`
     from delivered where o.id = delivered.id and o.id in (select id from locked)
   ), sent as (
     select m.id, delivered.wa from messages m join delivered on m.outbox_key = delivered.key
-    where delivered.wa is not null and m.status = 'queued' order by m.id for update of m
+    where delivered.wa is not null and m.status in ${NOT_YET_SENT} order by m.id for update of m
   )
   update messages m set wa_message_id = sent.wa, status = 'sent', status_at = now() from sent where m.id = sent.id`);
 
@@ -102,10 +112,10 @@ export function createOutboxRepository(database: Database, options: RepositoryOp
           // testing every open row for an earlier one cost a probe per row of a backlog, 25 ms a claim at 5,000 rows.
           sql`${outbox.id} in (
             with recursive heads as (
-              (select lane, id from outbox where status in ('pending', 'in_flight') order by lane, id limit 1)
+              (select lane, id from outbox where ${isOpenOutboxRow(sql.raw('status'))} order by lane, id limit 1)
               union all
               select next.lane, next.id from heads cross join lateral (
-                select lane, id from outbox where status in ('pending', 'in_flight') and lane > heads.lane order by lane, id limit 1
+                select lane, id from outbox where ${isOpenOutboxRow(sql.raw('status'))} and lane > heads.lane order by lane, id limit 1
               ) next
             )
             select o.id from outbox o join heads on heads.id = o.id
@@ -161,8 +171,8 @@ export function createOutboxRepository(database: Database, options: RepositoryOp
     doneAll,
 
     /**
-     * Failed for good. A send's message is failed too, unless a status webhook
-     * already said sent or delivered: that has the last word.
+     * Failed for good. A send's message is failed too, unless WhatsApp has
+     * spoken of it (a status webhook said sent or more): that has the last word.
      */
     async fail(row: OutboxRow, failure: { error: string }): Promise<void> {
       await db.transaction(async (tx) => {
@@ -171,7 +181,7 @@ export function createOutboxRepository(database: Database, options: RepositoryOp
         await tx
           .update(messages)
           .set({ status: 'failed', statusAt: new Date(), error: { message: failure.error } })
-          .where(sql`${messages.outboxKey} = ${row.idempotencyKey} and ${messages.status} = 'queued'`);
+          .where(sql`${messages.outboxKey} = ${row.idempotencyKey} and ${messages.status} in ${sql.raw(NOT_YET_SENT)}`);
       });
     },
 

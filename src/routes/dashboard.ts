@@ -1,10 +1,15 @@
-import { dirname, join } from 'node:path';
 import { Elysia } from 'elysia';
-import { pageFile, pageHeaders } from './http/page-files';
-
-const ASSETS = join(import.meta.dir, '../dashboard');
-/** Chart.js's browser build, served from the installed package: users need no build step and the page needs no CDN. */
-const CHART_JS = join(dirname(Bun.resolveSync('chart.js', import.meta.dir)), 'chart.umd.min.js');
+import { embeddedPath, pageFile, pageHeaders } from './http/page-files';
+import indexHtml from '../dashboard/index.html' with { type: 'file' };
+// @ts-expect-error TS7016: a browser script, imported only as a file to serve
+import dashboardJs from '../dashboard/dashboard.js' with { type: 'file' };
+import dashboardCss from '../dashboard/dashboard.css' with { type: 'file' };
+/**
+ * Chart.js's browser build, served from the installed package: users need no build step and the page needs no CDN.
+ * By path: the package's exports do not list this file.
+ */
+// @ts-expect-error TS7016: a browser script, imported only as a file to serve
+import chartJs from '../../node_modules/chart.js/dist/chart.umd.min.js' with { type: 'file' };
 
 /**
  * The page holds a token that reads every KPI: nothing but its own files may
@@ -24,7 +29,7 @@ const file = (path: string, type: string) => pageFile(path, type, DASHBOARD_HEAD
  */
 export const dashboardRoutes = () =>
   new Elysia()
-    .get('/dashboard', file(join(ASSETS, 'index.html'), 'text/html; charset=utf-8'))
-    .get('/dashboard/dashboard.js', file(join(ASSETS, 'dashboard.js'), 'text/javascript; charset=utf-8'))
-    .get('/dashboard/dashboard.css', file(join(ASSETS, 'dashboard.css'), 'text/css; charset=utf-8'))
-    .get('/dashboard/vendor/chart.umd.min.js', file(CHART_JS, 'text/javascript; charset=utf-8'));
+    .get('/dashboard', file(embeddedPath(indexHtml), 'text/html; charset=utf-8'))
+    .get('/dashboard/dashboard.js', file(embeddedPath(dashboardJs), 'text/javascript; charset=utf-8'))
+    .get('/dashboard/dashboard.css', file(dashboardCss, 'text/css; charset=utf-8'))
+    .get('/dashboard/vendor/chart.umd.min.js', file(embeddedPath(chartJs), 'text/javascript; charset=utf-8'));

@@ -1,3 +1,5 @@
+import { batchWhileBusy, type Waiting } from '../lib/batch-while-busy';
+
 /**
  * Partition batches applied together: the batches handed in while a
  * transaction is in flight go, all of them, in the next one. Each partition
@@ -22,32 +24,13 @@ export function createCoalescer<Batch>(options: {
   /** Applies one batch in a transaction of its own. */
   applyAlone(batch: Batch): Promise<void>;
 }): (batch: Batch) => Promise<void> {
-  let queue: { batch: Batch; resolve(): void; reject(error: unknown): void }[] = [];
-  let applying = false;
-
-  const alone = (entry: (typeof queue)[number]) =>
+  // Not awaited: a batch retried alone must not hold up the groups behind it.
+  const alone = (waiting: Waiting<Batch>) =>
     Promise.resolve()
-      .then(() => options.applyAlone(entry.batch))
-      .then(entry.resolve, entry.reject);
-
-  async function drain(): Promise<void> {
-    applying = true;
-    while (queue.length > 0) {
-      const group = queue;
-      queue = [];
-      try {
-        await options.applyTogether(group.map((entry) => entry.batch));
-        for (const entry of group) entry.resolve();
-      } catch {
-        for (const entry of group) void alone(entry);
-      }
-    }
-    applying = false;
-  }
-
-  return (batch) =>
-    new Promise<void>((resolve, reject) => {
-      queue.push({ batch, resolve, reject });
-      if (!applying) void drain();
-    });
+      .then(() => options.applyAlone(waiting.item))
+      .then(waiting.resolve, waiting.reject);
+  return batchWhileBusy({
+    flush: options.applyTogether,
+    onFailure: (group) => group.forEach((waiting) => void alone(waiting)),
+  });
 }

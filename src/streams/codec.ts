@@ -1,4 +1,4 @@
-import type { PipelineEvent } from '../events';
+import type { PipelineEvent } from '../domain/events';
 
 /**
  * One stream entry per event: `v` the codec version, `e` the event as JSON

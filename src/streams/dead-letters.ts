@@ -1,11 +1,11 @@
 import type Redis from 'ioredis';
-import { maskDigitRuns, maskPhone } from '../logger';
+import { maskDigitRuns, maskKey } from '../domain/masking';
 import { CodecError, decodeEvent, partitionOf, splitDeadLetter, type DeadLetterInfo, type StreamKeys } from './codec';
 
 export interface DeadLetter extends DeadLetterInfo {
   /** The entry's id in the dead-letter stream: what a re-drive names. */
   id: string;
-  /** The event as far as it decodes; the phone is masked. */
+  /** The event as far as it decodes; its conversation key masked. */
   event: { type: string; id: string; key: string; at: string } | { undecodable: string };
 }
 
@@ -16,7 +16,7 @@ function describe([id, fields]: RawEntry): DeadLetter {
   let event: DeadLetter['event'];
   try {
     const decoded = decodeEvent(original);
-    event = { type: decoded.type, id: maskDigitRuns(decoded.id), key: maskPhone(decoded.key), at: decoded.at };
+    event = { type: decoded.type, id: maskDigitRuns(decoded.id), key: maskKey(decoded.key), at: decoded.at };
   } catch (error) {
     if (!(error instanceof CodecError)) throw error;
     event = { undecodable: error.message };

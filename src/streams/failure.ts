@@ -1,4 +1,7 @@
-import { CodecError } from './codec';
+import type Redis from 'ioredis';
+import type { Logger } from '../logger';
+import { CodecError, deadLetterFields, type StreamKeys } from './codec';
+import { DEAD_LETTER_MAXLEN } from './retention';
 
 /**
  * SQLSTATE classes of errors a statement gets every time it is run with the
@@ -37,4 +40,44 @@ export function isPermanentFailure(error: unknown): boolean {
     current = current.cause;
   }
   return false;
+}
+
+/** A failure count outlives any retry sequence; an entry applied later in a whole batch leaves its count to expire. */
+const FAILURE_COUNT_TTL_S = 24 * 3600;
+
+/** The worker's record of entries that fail: their failure counts, and the dead-letter stream. */
+export function entryFailures(redis: Redis, keys: StreamKeys, logger: Logger) {
+  /**
+   * Two steps, as the dead-letter stream and the partition live in different
+   * slots on Redis Cluster: the copy first, then the acknowledgement. A crash
+   * between them leaves the entry pending too: it fails again and is
+   * dead-lettered twice, never lost.
+   */
+  async function deadLetter(stream: string, entryId: string, fields: string[], reason: string, deliveries: number): Promise<void> {
+    await redis.xadd(
+      keys.deadLetter,
+      'MAXLEN',
+      '~',
+      DEAD_LETTER_MAXLEN,
+      '*',
+      ...deadLetterFields({ stream, entry: entryId, error: reason, failedAt: new Date().toISOString(), deliveries }),
+      ...fields,
+    );
+    await redis.multi().xack(stream, keys.group, entryId).del(keys.failures(stream, entryId)).exec();
+    logger.error({ event: 'stream.dead_letter', stream, entryId, deliveries, error: reason }, 'entry moved to the dead-letter stream');
+  }
+
+  /**
+   * Counts the failures of one entry while the database was up, in Redis so
+   * that a restart keeps the count. Not XPENDING's delivery count: a
+   * partition waiting out a database outage re-reads its entries every
+   * second, which would count the outage against them.
+   */
+  async function countFailure(stream: string, entryId: string): Promise<number> {
+    const key = keys.failures(stream, entryId);
+    const [[, count]] = (await redis.multi().incr(key).expire(key, FAILURE_COUNT_TTL_S).exec()) as [[Error | null, number]];
+    return Number(count);
+  }
+
+  return { deadLetter, countFailure };
 }

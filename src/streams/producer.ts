@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import type { PipelineEvent } from '../events';
+import type { PipelineEvent } from '../domain/events';
 import { unavailable } from '../errors';
 import { CODEC_VERSION, encodeEvent, partitionOf, type CodecVersion, type StreamKeys } from './codec';
 import { createUserKeys } from './user-keys';

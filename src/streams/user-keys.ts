@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
-import type { PipelineEvent } from '../events';
-import type { UserIds } from '../user-ids';
+import type { PipelineEvent } from '../domain/events';
+import type { UserIds } from '../domain/user-ids';
 
 /**
  * One conversation key per person, decided before XADD so that the

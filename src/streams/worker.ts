@@ -1,12 +1,12 @@
 import type Redis from 'ioredis';
 import { FencedError, type PartitionLease } from '../db/partition-owners';
-import type { StreamEntry } from '../events';
+import type { StreamEntry } from '../domain/events';
 import { errorDetail, errorSummary } from '../errors';
 import type { Logger } from '../logger';
-import { CodecError, deadLetterFields, decodeEvent, type StreamKeys } from './codec';
-import { isPermanentFailure } from './failure';
+import { CodecError, decodeEvent, type StreamKeys } from './codec';
+import { entryFailures, isPermanentFailure } from './failure';
 import { createPartitionLeases, type Lease } from './leases';
-import { DEAD_LETTER_MAXLEN, trimAcknowledged } from './retention';
+import { trimAcknowledged } from './retention';
 
 export interface StreamWorkerOptions {
   /** Commands (XACK, XADD to the dead-letter stream, XAUTOCLAIM, leases). */
@@ -36,12 +36,14 @@ export interface StreamWorkerOptions {
   isOutage(): Promise<boolean>;
   onCommitted?(): void;
   onTakeover?(partition: number): void;
-  /** How long a partition whose batch failed waits before it tries again: 1 s unless set (tests shorten it). */
+  /** Before a partition is read (at takeover, and when its group was gone): the check that Redis did not lose what Postgres applied. */
+  beforeTakeOver?(partition: number): Promise<unknown>;
+  /** How long a partition whose batch failed waits before it tries again: PARTITION_RETRY_MS unless set (tests shorten it). */
   partitionRetryMs?: number;
 }
 
-/** A failure count outlives any retry sequence; an entry applied later in a whole batch leaves its count to expire. */
-const FAILURE_COUNT_TTL_S = 24 * 3600;
+/** How long a partition whose batch failed waits before it tries again. */
+const PARTITION_RETRY_MS = 1000;
 
 type RawEntry = [id: string, fields: string[]];
 type ReadReply = [stream: string, entries: RawEntry[]][] | null;
@@ -96,37 +98,7 @@ export function createStreamWorker(options: StreamWorkerOptions) {
     );
   }
 
-  /**
-   * Two steps, as the dead-letter stream and the partition live in different
-   * slots on Redis Cluster: the copy first, then the acknowledgement. A crash
-   * between them leaves the entry pending too: it fails again and is
-   * dead-lettered twice, never lost.
-   */
-  async function deadLetter(stream: string, entryId: string, fields: string[], reason: string, deliveries: number): Promise<void> {
-    await redis.xadd(
-      keys.deadLetter,
-      'MAXLEN',
-      '~',
-      DEAD_LETTER_MAXLEN,
-      '*',
-      ...deadLetterFields({ stream, entry: entryId, error: reason, failedAt: new Date().toISOString(), deliveries }),
-      ...fields,
-    );
-    await redis.multi().xack(stream, keys.group, entryId).del(keys.failures(stream, entryId)).exec();
-    logger.error({ event: 'stream.dead_letter', stream, entryId, deliveries, error: reason }, 'entry moved to the dead-letter stream');
-  }
-
-  /**
-   * Counts the failures of one entry while the database was up, in Redis so
-   * that a restart keeps the count. Not XPENDING's delivery count: a
-   * partition waiting out a database outage re-reads its entries every
-   * second, which would count the outage against them.
-   */
-  async function countFailure(stream: string, entryId: string): Promise<number> {
-    const key = keys.failures(stream, entryId);
-    const [[, count]] = (await redis.multi().incr(key).expire(key, FAILURE_COUNT_TTL_S).exec()) as [[Error | null, number]];
-    return Number(count);
-  }
+  const { deadLetter, countFailure } = entryFailures(redis, keys, logger);
 
   async function processPartition(stream: string, lease: PartitionLease, raw: RawEntry[]): Promise<void> {
     const entries: StreamEntry[] = [];
@@ -189,8 +161,10 @@ export function createStreamWorker(options: StreamWorkerOptions) {
     const stream = keys.partition(lease.partition);
     const connection = options.blockingConnection();
     let running = true;
+    let blockedInRead = false;
 
     async function takeOver(): Promise<void> {
+      await options.beforeTakeOver?.(lease.partition);
       await ensureGroup(stream);
       // Whoever held these is fenced now (its token is older): they are ours to apply, before anything new.
       const claimed = await claimPending(stream, 0);
@@ -222,18 +196,10 @@ export function createStreamWorker(options: StreamWorkerOptions) {
             if ((await claimPending(stream, options.claimIdleMs)) > 0) replay = true;
             await trim(stream);
           }
-          const reply = (await connection.xreadgroup(
-            'GROUP',
-            keys.group,
-            options.consumer,
-            'COUNT',
-            options.batchSize,
-            'BLOCK',
-            options.blockMs,
-            'STREAMS',
-            stream,
-            replay ? '0' : '>',
-          )) as ReadReply;
+          blockedInRead = true;
+          const reply = (await connection
+            .xreadgroup('GROUP', keys.group, options.consumer, 'COUNT', options.batchSize, 'BLOCK', options.blockMs, 'STREAMS', stream, replay ? '0' : '>')
+            .finally(() => (blockedInRead = false))) as ReadReply;
           const entries = reply?.[0]?.[1] ?? [];
           // A replay that found nothing pending is done: switch to new entries.
           if (entries.length === 0) {
@@ -253,12 +219,12 @@ export function createStreamWorker(options: StreamWorkerOptions) {
             tookOver = false;
             logger.warn(
               { event: 'stream.group_recreated', stream },
-              'consumer group was gone; re-creating it, entries still in the stream are delivered again',
+              'consumer group was gone; re-creating it (entries still in the stream are delivered again) and checking Redis against Postgres',
             );
             continue;
           }
           logger.error({ event: 'stream.partition_stalled', stream, error: errorSummary(error) }, 'partition paused; its entries will be retried');
-          await Bun.sleep(options.partitionRetryMs ?? 1000);
+          await Bun.sleep(options.partitionRetryMs ?? PARTITION_RETRY_MS);
         }
       }
     }
@@ -269,7 +235,9 @@ export function createStreamWorker(options: StreamWorkerOptions) {
         running = false;
         // The blocking read would otherwise hold the loop for up to blockMs.
         connection.disconnect();
-        await loop;
+        // A read holds no entry, so it is not waited for: one queued while its connection was reconnecting (Redis
+        // restarted) is never settled by ioredis's disconnect(), and waiting for it held the stop forever.
+        if (!blockedInRead) await loop;
       },
     };
   }

@@ -1,11 +1,12 @@
 import { inArray, sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { timers } from '../db/schema';
-import { pipelineEvent } from '../events';
+import { pipelineEvent } from '../domain/events';
 import { errorSummary } from '../errors';
 import type { Logger } from '../logger';
-import { createPoller } from '../poller';
+import { createPoller } from '../lib/poller';
 import type { Producer } from '../streams/producer';
+import { eventIds } from '../domain/event-ids';
 
 export interface TimerSchedulerDeps {
   database: Database;
@@ -44,14 +45,21 @@ export function createTimerScheduler(deps: TimerSchedulerDeps) {
     const redelivering = polls++ % REDELIVERY_EVERY_POLLS === 0;
     return database.db.transaction(async (tx) => {
       // FOR UPDATE holds off a transaction moving the same deadline until this one has marked it.
-      const due = await database.rows<{ id: string; key: string; ticket_id: string | null; timer: string; due_at: Date | string; enqueue_count: number }>(
+      const due = await database.rows<{
+        id: string;
+        conversation_key: string;
+        ticket_id: string | null;
+        timer: string;
+        due_at: Date | string;
+        enqueue_count: number;
+      }>(
         tx,
         redelivering
-          ? sql`select id, key, ticket_id, timer, due_at, enqueue_count from timers
+          ? sql`select id, conversation_key, ticket_id, timer, due_at, enqueue_count from timers
                 where due_at <= now() and (enqueued_at is null or (enqueue_count < ${MAX_ENQUEUES}
                   and enqueued_at < now() - ${redeliverAfterMs} * power(2, enqueue_count - 1) * interval '1 millisecond'))
                 order by due_at limit ${batchSize} for update skip locked`
-          : sql`select id, key, ticket_id, timer, due_at, enqueue_count from timers
+          : sql`select id, conversation_key, ticket_id, timer, due_at, enqueue_count from timers
                 where enqueued_at is null and due_at <= now()
                 order by due_at limit ${batchSize} for update skip locked`,
       );
@@ -59,7 +67,7 @@ export function createTimerScheduler(deps: TimerSchedulerDeps) {
       await producer.publish(
         due.map((row) => {
           const dueAt = new Date(row.due_at).toISOString();
-          return pipelineEvent('timer.fired', row.key, `timer:${row.id}@${dueAt}`, {
+          return pipelineEvent('timer.fired', row.conversation_key, eventIds.timerFiring(row.id, dueAt), {
             timer: row.timer,
             dueAt,
             ...(row.ticket_id ? { ticketId: row.ticket_id } : {}),

@@ -202,7 +202,7 @@ describe.concurrent('WhatsApp sends', () => {
         ['lease-had-it', 'lo tenía WhatsApp', 'sent'],
         ['lease-lost-it', 'no llegó a WhatsApp', 'queued'],
       ] as const) {
-        await stack.sql`insert into messages (phone, ticket_id, direction, author, type, body, status, outbox_key, created_at)
+        await stack.sql`insert into messages (conversation_key, ticket_id, direction, author, type, body, status, outbox_key, created_at)
           values (${phone}, ${ticketId}, 'outbound', 'agent', 'text', ${body}, ${status}, ${key}, now())`;
         await stack.sql`insert into outbox (kind, lane, payload, idempotency_key, ticket_id, status, attempts, locked_until)
           values ('whatsapp.send', ${`wa:${phone}:${key}`}, ${stack.sql.json({ messaging_product: 'whatsapp', to: phone, type: 'text', text: { body } })},

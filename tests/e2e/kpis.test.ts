@@ -258,7 +258,7 @@ beforeAll(async () => {
   dashboard = await startStack('dashboard', { METRICS_TOKEN: DASHBOARD_TOKEN });
   // Ten days of November 2026 (Bogotá), 3 to 12 tickets a day, two agents, both categories, every close reason the charts show.
   await dashboard.sql`
-    insert into tickets (id, phone, category, priority, status, phase, close_reason, agent_id, agent_name, requested_at, assigned_at,
+    insert into tickets (id, conversation_key, category, priority, status, phase, close_reason, agent_id, agent_name, requested_at, assigned_at,
                          first_agent_reply_at, closed_at, last_activity_at, escalations, csat, survey_status, snapshot)
     select 'TK-2026-' || lpad(n::text, 6, '0'), '5730000' || lpad(n::text, 5, '0'),
            (case when n % 4 = 0 then 'reactivacion_servicio' else 'soporte_agente' end)::ticket_category,

@@ -289,7 +289,7 @@ describe.concurrent('business hours', () => {
           );
           expect(notice).toContain('3242156679');
           expect(notice).toMatch(/(lun|mar|mié|jue|vie|sáb|dom) 08:00-09:00/);
-          const [ticket] = await stack.sql`select id, status, close_reason from tickets where phone = ${phone}`;
+          const [ticket] = await stack.sql`select id, status, close_reason from tickets where conversation_key = ${phone}`;
           if (queued) {
             expect(notice).toContain('quedó en fila');
             await eventually(() => stack.crm.to('/api/bot/agent-request').length === 1, 'agent-request');
@@ -326,7 +326,7 @@ describe.concurrent('tickets from before the lifecycle rules', () => {
             #- '{context,deadlines}' #- '{context,ladderStep}' #- '{context,escalations}' #- '{context,lastUserMessageAt}'
             #- '{context,queuePosition}' #- '{context,supervisorQueued}' #- '{context,agentReminded}'
           where id = ${ticketId}`;
-        await stack.sql`update conversations set snapshot = snapshot #- '{context,deadlines}' where phone = ${phone}`;
+        await stack.sql`update conversations set snapshot = snapshot #- '{context,deadlines}' where conversation_key = ${phone}`;
         await stack.sql`delete from timers where ticket_id = ${ticketId}`;
         await sendUser(stack, phone, text('¿me ayudan con el internet?'));
         await eventually(

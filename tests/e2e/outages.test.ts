@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
-import { signBody } from '../../src/security';
+import { signBody } from '../../src/lib/security';
 import {
   crmCall,
   eventually,
@@ -89,7 +89,7 @@ describe.concurrent('Postgres down', () => {
         const texts = sentTo(stack, phone).map(readable);
         expect(texts[0]).toContain('¿En qué te podemos ayudar?');
         expect(texts[1]).toContain('número de documento');
-        const inbound = await stack.sql`select body, wa_message_id from messages where phone = ${phone} and direction = 'inbound' order by id`;
+        const inbound = await stack.sql`select body, wa_message_id from messages where conversation_key = ${phone} and direction = 'inbound' order by id`;
         expect(inbound.map((row) => row.body)).toEqual(words);
         expect(inbound.map((row) => row.wa_message_id)).toEqual(accepted.get(phone)!);
       }

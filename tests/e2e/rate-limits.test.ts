@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test';
-import { signBody } from '../../src/security';
+import { signBody } from '../../src/lib/security';
 import { crmCall, metaJson, postWebhook, startStack, text, userMessagePayload, type TestStack } from '../support/harness';
 
 // The preload's 30 s default reaches the first file of a run only (tests/support/setup.ts): this file's, through the whole service.

@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../support/chromium';
+import type { Page } from 'playwright-core';
+import { embeddedRedisPaths } from '../../src/redis/embedded';
+import { startDemo, watchedPage, type DemoUnderTest } from '../support/demo';
 import { createTestDatabase, eventually, REDIS_URL } from '../support/harness';
+import { startPrivateRedis } from '../support/private-redis';
+import { BOOT_TIMEOUT_MS, start, startCommand } from '../support/start-command';
 
 // The preload's 30 s default reaches the first file of a run only (tests/support/setup.ts): this file's, through the whole service.
 setDefaultTimeout(30_000);
@@ -12,8 +15,10 @@ setDefaultTimeout(30_000);
 /**
  * The two commands a newcomer runs, run as they would: `bun run start`
  * (its configuration errors, its embedded database, a Redis it cannot
- * reach) and `bun run demo` (from the repository, with nothing configured
- * but a free port, Redis on its default address). The demo must serve the
+ * reach or that keeps no AOF in production, the private redis-server it
+ * starts without REDIS_URL) and `bun run demo` (from the repository, with
+ * nothing configured but a free port; REDIS_URL unset: a private
+ * redis-server). The demo must say it listens on loopback only, serve the
  * simulator and the API reference, the reference must render with nothing
  * fetched from outside this machine, and the seed's suspended-subscriber
  * flow must play by hand in /simulator, in Debian's Chromium: the phone pane
@@ -26,20 +31,6 @@ setDefaultTimeout(30_000);
  */
 const ROOT = join(import.meta.dir, '../..');
 const ARTIFACTS = join(ROOT, 'artifacts');
-/** Each test starts a whole process (PGlite's first boot included), beside the others: more than the default 5 s. */
-const BOOT_TIMEOUT_MS = 60_000;
-
-// The start script's own command, run without the `bun run` wrapper so the signal reaches the service itself.
-const startCommand = ((await Bun.file(join(ROOT, 'package.json')).json()) as { scripts: { start: string } }).scripts.start.split(' ');
-
-function start(env: Record<string, string>) {
-  return Bun.spawn(startCommand, {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  });
-}
 
 describe.concurrent('bun run start', () => {
   test(
@@ -74,6 +65,7 @@ describe.concurrent('bun run start', () => {
             return body && body.partitions.owned.length === 8 && body;
           },
           'readiness with every partition',
+          // PGlite's first boot (initdb) is about 6.5 s of CPU, here beside the demo's: on the shared 2-core machine under load, 25 s was not always enough.
           50_000,
         );
         expect(ready).toMatchObject({ status: 'ready', checks: { redis: 'ok', database: 'ok' }, partitions: { owned: [0, 1, 2, 3, 4, 5, 6, 7] } });
@@ -96,9 +88,147 @@ describe.concurrent('bun run start', () => {
         const child = start({ PORT: '0', DATABASE_URL: database.url, REDIS_URL: 'redis://127.0.0.1:1' });
         expect(await child.exited).toBe(1);
         const stdout = await new Response(child.stdout).text();
-        expect(stdout).toContain('Redis is unreachable at redis://127.0.0.1:1');
-        expect(stdout).toContain('start redis-server or set REDIS_URL');
+        expect(stdout).toContain('Redis is unreachable at redis://127.0.0.1:1 (connect ECONNREFUSED 127.0.0.1:1)');
+        expect(stdout).toContain('leave REDIS_URL unset for a private redis-server');
+        expect(stdout.trim().split('\n')).toHaveLength(1);
       } finally {
+        await database.drop();
+      }
+    },
+    BOOT_TIMEOUT_MS,
+  );
+
+  test(
+    'in production a Redis without AOF stops the boot in one line; REDIS_ALLOW_NO_AOF=true lets it start',
+    async () => {
+      const [database, redis] = await Promise.all([createTestDatabase('boot_no_aof'), startPrivateRedis('off')]);
+      const production = {
+        NODE_ENV: 'production',
+        DATABASE_URL: database.url,
+        REDIS_URL: redis.url,
+        REDIS_KEY_PREFIX: `hbtest:boot-aof:${process.pid}:`,
+        ...Object.fromEntries(
+          ['CRM_API_TOKEN', 'BOT_API_TOKEN', 'BOT_SIGNING_SECRET', 'META_WEBHOOK_SECRET', 'WEBHOOK_VERIFY_TOKEN', 'WHATSAPP_TOKEN'].map((key) => [key, 'x']),
+        ),
+        CRM_BASE_URL: 'http://127.0.0.1:9',
+        WHATSAPP_PHONE_NUMBER_ID: '1234567890',
+        PUBLIC_BASE_URL: 'https://handover.example.com',
+      };
+      try {
+        const refused = start({ ...production, PORT: '0' });
+        expect(await refused.exited).toBe(1);
+        const lines = (await new Response(refused.stdout).text()).trim().split('\n');
+        expect(lines).toHaveLength(1);
+        expect(JSON.parse(lines[0]!)).toMatchObject({ level: 60, event: 'service.start_failed' });
+        expect(lines[0]).toContain('AOF off, no RDB snapshots');
+        expect(lines[0]).toContain('REDIS_ALLOW_NO_AOF=true');
+
+        const port = 20000 + Math.floor(Math.random() * 20000);
+        const accepted = start({ ...production, PORT: String(port), REDIS_ALLOW_NO_AOF: 'true' });
+        try {
+          // Beside the demo's and the embedded database's first boots: the bound only stops a broken run.
+          await eventually(async () => (await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 200, 'readiness', 40_000);
+          accepted.kill('SIGTERM');
+          expect(await accepted.exited).toBe(0);
+          const log = (await new Response(accepted.stdout).text())
+            .trim()
+            .split('\n')
+            .map((line) => JSON.parse(line) as { event?: string; msg?: string });
+          expect(log.find((line) => line.event === 'redis.persistence')?.msg).toEndWith('(accepted: REDIS_ALLOW_NO_AOF=true)');
+        } finally {
+          accepted.kill('SIGKILL');
+        }
+      } finally {
+        await Promise.all([database.drop(), redis.stop()]);
+      }
+    },
+    BOOT_TIMEOUT_MS,
+  );
+});
+
+describe.concurrent('bun run start without REDIS_URL: a private redis-server', () => {
+  const isAlive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  /** Starts the service on its own database and DATA_DIR; resolves once ready with the private server's pid. */
+  async function startEmbedded(label: string) {
+    const database = await createTestDatabase(label);
+    const dataDir = mkdtempSync(join(tmpdir(), 'hb-boot-embedded-'));
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const child = start({ PORT: String(port), DATA_DIR: dataDir, DATABASE_URL: database.url, LOG_LEVEL: 'info' });
+    // Beside the demo's and the embedded database's first boots: the bound only stops a broken run.
+    await eventually(async () => (await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 200, 'readiness', 40_000);
+    const redisPid = Number(readFileSync(embeddedRedisPaths(dataDir).pidFile, 'utf8'));
+    return {
+      child,
+      redisPid,
+      async cleanup() {
+        child.kill('SIGKILL');
+        rmSync(dataDir, { recursive: true, force: true });
+        await database.drop();
+      },
+    };
+  }
+
+  test(
+    'it is started with the service, AOF on, and stopped with it on SIGTERM',
+    async () => {
+      const service = await startEmbedded('boot_embedded');
+      try {
+        expect(isAlive(service.redisPid)).toBe(true);
+        service.child.kill('SIGTERM');
+        expect(await service.child.exited).toBe(0);
+        expect(isAlive(service.redisPid)).toBe(false);
+        const log = (await new Response(service.child.stdout).text())
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line) as Record<string, unknown>);
+        expect(log.find((line) => line.event === 'redis.embedded_started')).toMatchObject({ pid: service.redisPid });
+        expect(log.find((line) => line.event === 'redis.persistence')).toMatchObject({ level: 30, aof: true });
+      } finally {
+        await service.cleanup();
+      }
+    },
+    BOOT_TIMEOUT_MS,
+  );
+
+  test(
+    'a service killed with SIGKILL takes its redis-server with it',
+    async () => {
+      const service = await startEmbedded('boot_embedded_kill');
+      try {
+        service.child.kill('SIGKILL');
+        await service.child.exited;
+        await eventually(() => !isAlive(service.redisPid), 'the private redis-server to stop');
+      } finally {
+        await service.cleanup();
+      }
+    },
+    BOOT_TIMEOUT_MS,
+  );
+
+  test(
+    'with no redis-server on PATH one line says how to install it, and the start exits 1',
+    async () => {
+      const database = await createTestDatabase('boot_no_redis_server');
+      const onlyBun = mkdtempSync(join(tmpdir(), 'hb-path-'));
+      symlinkSync(process.execPath, join(onlyBun, 'bun'));
+      try {
+        const child = start({ PORT: '0', DATABASE_URL: database.url, PATH: onlyBun }, [process.execPath, ...startCommand.slice(1)]);
+        expect(await child.exited).toBe(1);
+        const lines = (await new Response(child.stdout).text()).trim().split('\n');
+        expect(lines).toHaveLength(1);
+        expect(JSON.parse(lines[0]!)).toMatchObject({ level: 60, event: 'service.start_failed' });
+        expect(lines[0]).toContain('no redis-server is on PATH');
+        expect(lines[0]).toContain('apt-get install redis-server');
+      } finally {
+        rmSync(onlyBun, { recursive: true, force: true });
         await database.drop();
       }
     },
@@ -107,70 +237,15 @@ describe.concurrent('bun run start', () => {
 });
 
 /** `bun run demo` and a browser, started once for the demo's tests; the other tests run meanwhile. */
-interface DemoUnderTest {
-  base: string;
-  browser: Browser;
-}
-let demo: ReturnType<typeof Bun.spawn<'ignore', 'pipe', 'pipe'>> | undefined;
-let launchedBrowser: Browser | undefined;
+let demo: ReturnType<typeof startDemo>;
 let demoStarted: Promise<DemoUnderTest>;
 
-async function startDemo(): Promise<DemoUnderTest> {
-  const spawned = Bun.spawn(['bun', 'run', 'demo'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0' },
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-  });
-  demo = spawned;
-  const launching = launchChromium().then((launched) => (launchedBrowser = launched));
-  const decoder = new TextDecoder();
-  let output = '';
-  let base = '';
-  const reader = spawned.stdout.getReader();
-  while (!base) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    output += decoder.decode(value);
-    base = /demo ready: (http:\/\/localhost:\d+)\/simulator/.exec(output)?.[1] ?? '';
-  }
-  // What the demo writes from now on is read and dropped: a full pipe would block it.
-  void (async () => {
-    while (!(await reader.read()).done);
-  })();
-  await launching;
-  if (!base) throw new Error(`bun run demo exited (${await spawned.exited}) without serving: ${output}${await new Response(spawned.stderr).text()}`);
-  return { base, browser: launchedBrowser! };
-}
-
 beforeAll(() => {
-  demoStarted = startDemo();
-  // Each demo test awaits it and reports a failure; unawaited here, it must not be an unhandled rejection.
-  demoStarted.catch(() => {});
+  demo = startDemo();
+  demoStarted = demo.ready;
 });
 
-afterAll(async () => {
-  await demoStarted.catch(() => {});
-  await launchedBrowser?.close();
-  demo?.kill('SIGTERM');
-  await demo?.exited;
-}, 30_000);
-
-/** A page that records every problem the browser saw: script errors, what the Content-Security-Policy blocked, failed loads. */
-async function watchedPage(browser: Browser): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  const problems: string[] = [];
-  page.on('pageerror', (error) => problems.push(error.message));
-  page.on('console', (message) => message.text().includes('Content Security Policy') && problems.push(message.text()));
-  // The browser's own favicon probe is no problem.
-  page.on(
-    'response',
-    (response) => response.status() >= 400 && !response.url().endsWith('/favicon.ico') && problems.push(`${response.status()} ${response.url()}`),
-  );
-  page.on('request', (request) => new URL(request.url()).hostname !== 'localhost' && problems.push(`fetched ${request.url()}`));
-  return { page, problems };
-}
+afterAll(() => demo.stop(), 30_000);
 
 const phone = (page: Page) => page.locator('#chat');
 const agentChat = (page: Page) => page.locator('#agent-chat');
@@ -180,6 +255,16 @@ async function type(page: Page, input: string, send: string, text: string) {
 }
 
 describe.concurrent('bun run demo', () => {
+  test(
+    'says it listens on loopback only, and how to open it to the network',
+    async () => {
+      const { banner } = await demoStarted;
+      expect(banner).toContain('listening on 127.0.0.1 only');
+      expect(banner).toContain('DEMO_HOST=0.0.0.0');
+    },
+    BOOT_TIMEOUT_MS,
+  );
+
   test(
     'serves the simulator, the OpenAPI document and its reference page',
     async () => {

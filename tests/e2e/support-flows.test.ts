@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
-import { signBody } from '../../src/security';
+import { signBody } from '../../src/lib/security';
 import {
   activeTicketFor,
   crmCall,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
-import { signBody } from '../../src/security';
+import { signBody } from '../../src/lib/security';
 import { buttonReply, crmCall, eventually, readable, SECRETS, sendUser, sentTo, startStack, text, type TestStack } from '../support/harness';
 
 // The preload's 30 s default reaches the first file of a run only (tests/support/setup.ts): this file's, through the whole service.
@@ -150,7 +150,7 @@ describe.concurrent('a suspended subscriber reaches a reactivation agent and com
       metadata: { serviceSuspended: true, priority: 'alta', category: 'reactivacion_servicio' },
     });
     expect(status).toBe(200);
-    expect(body).toEqual({ success: true, message: 'Handover processed successfully', ticketId });
+    expect(body).toEqual({ success: true, applied: true, message: 'Handover processed successfully', ticketId });
     const said = await texts(phone, 6, 'agent connected');
     expect(said[5]).toBe('Agente María González conectado');
     const active = await eventually(async () => {
@@ -172,7 +172,7 @@ describe.concurrent('a suspended subscriber reaches a reactivation agent and com
       timestamp: new Date().toISOString(),
     });
     expect(status).toBe(200);
-    expect(body).toEqual({ success: true, message: 'Message sent successfully', ticketId });
+    expect(body).toEqual({ success: true, applied: true, message: 'Message sent successfully', ticketId });
     const said = await texts(phone, 7, 'agent message');
     expect(said[6]).toBe('Hola, soy María y te ayudaré con la reactivación de tu servicio.');
   });
@@ -225,15 +225,15 @@ describe.concurrent('a suspended subscriber reaches a reactivation agent and com
   test('the history holds every message with its author and delivery status', async () => {
     const phone = '573001234570';
     await walk(phone, 'rated');
-    const rows = await stack.sql`select direction, author, type, status, wa_message_id from messages where phone = ${phone} order by id`;
+    const rows = await stack.sql`select direction, author, type, status, wa_message_id from messages where conversation_key = ${phone} order by id`;
     expect(rows.filter((row) => row.author === 'user')).toHaveLength(5);
     expect(rows.filter((row) => row.author === 'agent')).toHaveLength(1);
     expect(rows.filter((row) => row.author === 'bot').length).toBe(10);
     await eventually(async () => {
-      const [row] = await stack.sql`select count(*)::int as queued from messages where phone = ${phone} and status = 'queued'`;
+      const [row] = await stack.sql`select count(*)::int as queued from messages where conversation_key = ${phone} and status = 'queued'`;
       return row!.queued === 0;
     }, 'every outbound message sent');
-    const outbound = await stack.sql`select wa_message_id from messages where phone = ${phone} and direction = 'outbound'`;
+    const outbound = await stack.sql`select wa_message_id from messages where conversation_key = ${phone} and direction = 'outbound'`;
     expect(outbound.every((row) => String(row.wa_message_id).startsWith('wamid.fake.'))).toBe(true);
   });
 });

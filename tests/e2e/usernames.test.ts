@@ -143,8 +143,10 @@ describe('one person, one conversation, whatever ids a webhook carries', () => {
     await sendAs(stack, { bsuid }, text('¿hay alguien?'));
     const [relay] = await eventually(() => userMessagesFor(ticketId).length > 0 && userMessagesFor(ticketId), 'relay');
     expect(relay!.body).toMatchObject({ userPhone: phone, userId: bsuid, message: '¿hay alguien?' });
-    expect(await rows('select phone from conversations where phone = $1 or user_phone = $1 or bsuid = $2', phone, bsuid)).toEqual([{ phone }]);
-    expect(await rows('select id from tickets where phone = $1', phone)).toEqual([{ id: ticketId }]);
+    expect(await rows('select conversation_key from conversations where conversation_key = $1 or user_phone = $1 or bsuid = $2', phone, bsuid)).toEqual([
+      { conversation_key: phone },
+    ]);
+    expect(await rows('select id from tickets where conversation_key = $1', phone)).toEqual([{ id: ticketId }]);
     expect(sentToBsuid(stack, bsuid)).toEqual([]);
   });
 
@@ -164,10 +166,10 @@ describe('one person, one conversation, whatever ids a webhook carries', () => {
     expect(request.body).toMatchObject({ userPhone: phone, userId: bsuid });
     await sendAs(stack, { phone }, text('gracias'));
     await eventually(() => userMessagesFor(ticketId).length > 0, 'relay');
-    expect(await rows('select phone, user_phone, bsuid from conversations where phone = $1 or user_phone = $1 or bsuid = $2', phone, bsuid)).toEqual([
-      { phone: bsuid, user_phone: phone, bsuid },
-    ]);
-    expect(await rows('select id from tickets where phone = $1', bsuid)).toEqual([{ id: ticketId }]);
+    expect(
+      await rows('select conversation_key, user_phone, bsuid from conversations where conversation_key = $1 or user_phone = $1 or bsuid = $2', phone, bsuid),
+    ).toEqual([{ conversation_key: bsuid, user_phone: phone, bsuid }]);
+    expect(await rows('select id from tickets where conversation_key = $1', bsuid)).toEqual([{ id: ticketId }]);
   });
 
   test('a user_id_update moves the conversation to the new BSUID: the next message joins the open ticket, replies go to the new id', async () => {
@@ -188,7 +190,7 @@ describe('one person, one conversation, whatever ids a webhook carries', () => {
     ).toBe(200);
     await eventually(() => sentToBsuid(stack, renewed).some((message) => readable(message) === 'Listo'), 'the reply to the new id');
     expect((await crmCall(stack, 'GET', `/api/crm/handover-status/${ticketId}`)).body).toMatchObject({ userId: renewed });
-    expect(await rows('select count(*)::int as n from tickets where phone in ($1, $2)', user.bsuid, renewed)).toEqual([{ n: 1 }]);
+    expect(await rows('select count(*)::int as n from tickets where conversation_key in ($1, $2)', user.bsuid, renewed)).toEqual([{ n: 1 }]);
   });
 });
 
@@ -223,7 +225,7 @@ describe('sends WhatsApp refuses for a BSUID, and their statuses', () => {
     await eventually(() => sentToBsuid(stack, user.bsuid).length >= 1 && sentToBsuid(stack, other.bsuid).length >= 1, 'both menus');
     const sendOf = async (bsuid: string) =>
       eventually(async () => {
-        const [row] = await rows("select wa_message_id, outbox_key, status::text from messages where phone = $1 and direction = 'outbound'", bsuid);
+        const [row] = await rows("select wa_message_id, outbox_key, status::text from messages where conversation_key = $1 and direction = 'outbound'", bsuid);
         return row?.wa_message_id && row;
       }, 'the sent row');
     const mine = await sendOf(user.bsuid);

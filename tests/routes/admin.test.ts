@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { pipelineEvent } from '../../src/events';
+import { pipelineEvent } from '../../src/domain/events';
 import { deadLetterFields, encodeEvent, streamKeys } from '../../src/streams/codec';
 import { ADMIN_TOKEN, bearer, call, freshPhone, jsonRequest, routeContext, type RouteContext, type TestApp } from './support';
 

@@ -39,7 +39,7 @@ describe('GET /api/crm/media/:mediaId', () => {
   test('a media a user sent while WhatsApp is unreachable: 502 media_unavailable, worth a retry', async () => {
     const phone = freshPhone();
     await context.database.db.insert(messages).values({
-      phone,
+      conversationKey: phone,
       direction: 'inbound',
       author: 'user',
       type: 'image',

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { signBody } from '../../src/security';
+import { signBody } from '../../src/lib/security';
 import { metaJson, text, userMessagePayload } from '../support/harness';
 import { freshPhone, routeContext, SECRETS, type RouteContext, type TestApp } from './support';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createLogger } from '../../src/logger';
-import { signBody } from '../../src/security';
+import { signBody } from '../../src/lib/security';
 import { metaJson, text, userMessagePayload } from '../support/harness';
 import { call, freshPhone, routeContext, SECRETS, type RouteContext, type TestApp } from './support';
 
@@ -117,7 +117,7 @@ describe('POST /api/crm/meta-handover-webhook (signed by Meta, not by the CRM)',
     const { status, body: answer } = await call(app, delivery(body, signed(body), path));
     expect(status).toBe(200);
     expect(answer).toEqual({ success: true, accepted: 1, ignored: 0 });
-    const [entry] = await entriesFor(ticket.phone);
+    const [entry] = await entriesFor(ticket.conversationKey);
     expect(entry).toMatchObject({ type: 'meta.thread_control', data: { event: 'pass_thread_control', ticketId: ticket.id } });
     expect(entry!.id).toStartWith('meta:handover:');
   });
@@ -125,13 +125,13 @@ describe('POST /api/crm/meta-handover-webhook (signed by Meta, not by the CRM)',
   test("Conversation Routing's control_passed finds the user's open ticket by phone", async () => {
     const ticket = await context.insertTicket();
     const body = threadControl({
-      sender: { phone_number: ticket.phone },
+      sender: { phone_number: ticket.userPhone },
       type: 'control_passed',
       timestamp: '1750101000',
       control_passed: { previous_owner_role: 'escalation', new_owner_role: 'customer_service', metadata: 'agent done' },
     });
     expect((await app.handle(delivery(body, signed(body), path))).status).toBe(200);
-    expect(await entriesFor(ticket.phone)).toMatchObject([{ type: 'meta.thread_control', data: { ticketId: ticket.id } }]);
+    expect(await entriesFor(ticket.conversationKey)).toMatchObject([{ type: 'meta.thread_control', data: { ticketId: ticket.id } }]);
   });
 
   test('an event for no known ticket or user is acknowledged and ignored', async () => {

@@ -2,7 +2,8 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import { signBody } from '../../src/security';
+import { processedEvents } from '../../src/db/schema';
+import { signBody } from '../../src/lib/security';
 import { ADMIN_TOKEN, bearer, freshPhone, jsonRequest, METRICS_TOKEN, routeContext, SECRETS, type RouteContext, type TestApp } from './support';
 
 let context: RouteContext;
@@ -93,8 +94,23 @@ describe('real answers match the schemas the document gives them', () => {
       method: 'post',
       request: async () => {
         const ticket = await context.insertTicket({ status: 'pending', phase: 'waiting_agent', agentId: null, agentName: null });
-        const body = { ticketId: ticket.id, userPhone: ticket.phone, agentId: 'a1', agentName: 'Ana', handoverType: 'bot_to_human' };
+        const body = { ticketId: ticket.id, userPhone: ticket.userPhone, agentId: 'a1', agentName: 'Ana', handoverType: 'bot_to_human' };
         return jsonRequest('POST', '/api/crm/handover', body, bearer(SECRETS.crmToken));
+      },
+    },
+    {
+      // No worker here: the first call is a 202; once its event is in processed_events, the retry is the 200.
+      name: 'a handover already applied (a retry)',
+      path: '/api/crm/handover',
+      method: 'post',
+      request: async () => {
+        const ticket = await context.insertTicket({ status: 'pending', phase: 'waiting_agent', agentId: null, agentName: null });
+        const body = { ticketId: ticket.id, userPhone: ticket.userPhone, agentId: 'a1', agentName: 'Ana', handoverType: 'bot_to_human' };
+        const request = () => jsonRequest('POST', '/api/crm/handover', body, { ...bearer(SECRETS.crmToken), 'idempotency-key': `applied-${ticket.id}` });
+        await app.handle(request());
+        const queued = (await app.entries()).find((entry) => entry.key === ticket.conversationKey)!;
+        await context.database.db.insert(processedEvents).values({ id: queued.id, streamEntryId: '1-0' });
+        return request();
       },
     },
     { name: 'a handover without a token', path: '/api/crm/handover', method: 'post', request: async () => jsonRequest('POST', '/api/crm/handover', {}) },
@@ -110,7 +126,7 @@ describe('real answers match the schemas the document gives them', () => {
       method: 'post',
       request: async () => {
         const ticket = await context.insertTicket();
-        const body = { ticketId: ticket.id, userPhone: ticket.phone, message: 'Hola', messageType: 'text' };
+        const body = { ticketId: ticket.id, userPhone: ticket.userPhone, message: 'Hola', messageType: 'text' };
         return jsonRequest('POST', '/api/crm/send-message', body, bearer(SECRETS.crmToken));
       },
     },
@@ -120,7 +136,7 @@ describe('real answers match the schemas the document gives them', () => {
       method: 'post',
       request: async () => {
         const ticket = await context.insertTicket({ status: 'closed', phase: 'closed', closeReason: 'resolved', closedAt: new Date() });
-        const body = { ticketId: ticket.id, userPhone: ticket.phone, message: 'Hola', messageType: 'text' };
+        const body = { ticketId: ticket.id, userPhone: ticket.userPhone, message: 'Hola', messageType: 'text' };
         return jsonRequest('POST', '/api/crm/send-message', body, bearer(SECRETS.crmToken));
       },
     },
@@ -129,7 +145,7 @@ describe('real answers match the schemas the document gives them', () => {
       path: '/api/crm/handover-status/{ticketId}',
       method: 'get',
       request: async () => {
-        const ticket = await context.insertTicket({ phone: freshPhone() });
+        const ticket = await context.insertTicket({ conversationKey: freshPhone() });
         return jsonRequest('GET', `/api/crm/handover-status/${ticket.id}`, undefined, bearer(SECRETS.crmToken));
       },
     },
@@ -170,6 +186,14 @@ describe('real answers match the schemas the document gives them', () => {
     const body = await response.json();
     const validate = ajv.compile(await responseSchema(testCase.path, testCase.method, response.status));
     expect({ status: response.status, errors: validate(body) ? null : validate.errors }).toEqual({ status: response.status, errors: null });
+  });
+
+  test('the cases cover an applied and a not yet applied handover', async () => {
+    const statuses = [];
+    for (const name of ['a handover', 'a handover already applied (a retry)']) {
+      statuses.push((await app.handle(await cases.find((testCase) => testCase.name === name)!.request())).status);
+    }
+    expect(statuses).toEqual([202, 200]);
   });
 
   test('the cases cover a success and an error for the CRM routes', () => {

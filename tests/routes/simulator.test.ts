@@ -3,8 +3,10 @@ import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { simulatorRoutes } from '../../src/demo/routes';
 import { createWorld } from '../../src/demo/world';
+import { createQueries } from '../../src/db/queries';
 import { createLogger } from '../../src/logger';
-import { createMetrics } from '../../src/metrics';
+import { createServiceMetrics } from '../../src/boot/metrics';
+import { createAppliedEvents, subscriberConnection } from '../../src/streams/applied';
 import { streamKeys } from '../../src/streams/codec';
 import { createDeadLetters } from '../../src/streams/dead-letters';
 import { createProducer } from '../../src/streams/producer';
@@ -28,14 +30,24 @@ function appWithSimulator(demoMode: string) {
     metaWebhookSecret: 'demo',
     phoneNumberId: '1',
     agent: { id: 'a', name: 'A' },
+    loopbackOnly: true,
   });
   return createApp({
     config,
     database: context.database,
     redis: context.redis,
     producer: createProducer(context.redis, keys, config.STREAM_PARTITIONS),
+    // Not subscribed: these tests send no CRM request that would wait on it.
+    appliedEvents: createAppliedEvents({
+      redis: context.redis,
+      subscriber: () => subscriberConnection(context.redis),
+      keys,
+      partitions: config.STREAM_PARTITIONS,
+      committedOf: createQueries(context.database.db).committedOf,
+      logger: createLogger('silent'),
+    }),
     deadLetters,
-    metrics: createMetrics({ database: context.database, deadLetters, redis: context.redis, keys, partitions: config.STREAM_PARTITIONS }),
+    metrics: createServiceMetrics({ database: context.database, deadLetters, redis: context.redis, keys, partitions: config.STREAM_PARTITIONS }),
     logger: createLogger('silent'),
     demoRoutes,
   });

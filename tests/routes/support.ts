@@ -2,10 +2,13 @@ import Redis from 'ioredis';
 import { createApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import { openDatabase, type Database } from '../../src/db/client';
+import { createQueries } from '../../src/db/queries';
 import { tickets, type Ticket } from '../../src/db/schema';
-import type { PipelineEvent } from '../../src/events';
+import type { PipelineEvent } from '../../src/domain/events';
+import { phoneOf } from '../../src/domain/user-ids';
 import { createLogger, type Logger } from '../../src/logger';
-import { createMetrics } from '../../src/metrics';
+import { createServiceMetrics } from '../../src/boot/metrics';
+import { createAppliedEvents, subscriberConnection, type AppliedEvents } from '../../src/streams/applied';
 import { decodeEvent, streamKeys } from '../../src/streams/codec';
 import { createDeadLetters, type DeadLetters } from '../../src/streams/dead-letters';
 import { createProducer } from '../../src/streams/producer';
@@ -19,6 +22,8 @@ export const METRICS_TOKEN = 'metrics-token-for-route-tests';
 export interface TestApp {
   config: Config;
   deadLetters: DeadLetters;
+  /** What the CRM routes wait on; with no worker here, a test announces commits itself. */
+  appliedEvents: AppliedEvents;
   handle(request: Request): Promise<Response>;
   /** Every route the app registered, as Elysia lists them. */
   routes: { method: string; path: string }[];
@@ -28,15 +33,26 @@ export interface TestApp {
   entries(): Promise<PipelineEvent[]>;
 }
 
-/** What a route test file shares: a database of its own (migrated) and a Redis connection. No worker, no server. */
+/**
+ * What a route test file shares: a database of its own (migrated) and a Redis connection. No worker, no server:
+ * nothing applies what the CRM routes queue, so they answer 202 after CRM_APPLY_TIMEOUT_MS (short here) unless a
+ * test commits the event itself.
+ */
 export interface RouteContext {
   database: Database;
   redis: Redis;
   /** `logger`: to read what a route logs (silent by default). */
   app(env?: Record<string, string>, logger?: Logger): TestApp;
-  insertTicket(values?: Partial<typeof tickets.$inferInsert>): Promise<Ticket>;
+  insertTicket(values?: Partial<typeof tickets.$inferInsert>): Promise<TestTicket>;
   close(): Promise<void>;
 }
+
+/**
+ * A ticket inserted without a conversation row: its user is known by the
+ * conversation key alone, a fresh phone unless the test gives another, and
+ * `userPhone` is that phone (undefined for a key that is a BSUID).
+ */
+export type TestTicket = Ticket & { userPhone: string | undefined };
 
 let ticketCounter = 0;
 let phoneCounter = 0;
@@ -49,6 +65,7 @@ export async function routeContext(label: string): Promise<RouteContext> {
   const database = await openDatabase({ databaseUrl: testDatabase.url, dataDir: '', poolSize: 4 });
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
   const prefixes: string[] = [];
+  const appliedEvents: AppliedEvents[] = [];
   const logger = createLogger('silent');
 
   const app = (env: Record<string, string> = {}, appLogger = logger): TestApp => {
@@ -62,17 +79,32 @@ export async function routeContext(label: string): Promise<RouteContext> {
       WEBHOOK_VERIFY_TOKEN: SECRETS.verifyToken,
       ADMIN_TOKEN,
       METRICS_TOKEN,
+      CRM_APPLY_TIMEOUT_MS: '20',
       ...env,
     });
     const keys = streamKeys(prefix);
     const deadLetters = createDeadLetters(redis, keys, config.STREAM_PARTITIONS);
     const producer = createProducer(redis, keys, config.STREAM_PARTITIONS);
-    const metrics = createMetrics({ database, deadLetters, redis, keys, partitions: config.STREAM_PARTITIONS });
-    const elysia = createApp({ config, database, redis, producer, deadLetters, metrics, logger: appLogger });
+    const metrics = createServiceMetrics({ database, deadLetters, redis, keys, partitions: config.STREAM_PARTITIONS });
+    const applied = createAppliedEvents({
+      redis,
+      subscriber: () => subscriberConnection(redis),
+      keys,
+      partitions: config.STREAM_PARTITIONS,
+      committedOf: createQueries(database.db).committedOf,
+      logger: appLogger,
+    });
+    const subscribed = applied.start();
+    appliedEvents.push(applied);
+    const elysia = createApp({ config, database, redis, producer, appliedEvents: applied, deadLetters, metrics, logger: appLogger });
     return {
       config,
       deadLetters,
-      handle: (request) => elysia.handle(request),
+      appliedEvents: applied,
+      handle: async (request) => {
+        await subscribed;
+        return elysia.handle(request);
+      },
       routes: elysia.routes.map(({ method, path }) => ({ method, path })),
       listen() {
         elysia.listen({ port: 0, hostname: '127.0.0.1' });
@@ -97,7 +129,7 @@ export async function routeContext(label: string): Promise<RouteContext> {
         .insert(tickets)
         .values({
           id: `TK-2026-${String(process.pid % 1000).padStart(3, '0')}${String(++ticketCounter).padStart(3, '0')}`,
-          phone: freshPhone(),
+          conversationKey: freshPhone(),
           category: 'soporte_agente',
           priority: 'media',
           status: 'active',
@@ -112,9 +144,10 @@ export async function routeContext(label: string): Promise<RouteContext> {
           ...values,
         })
         .returning();
-      return ticket!;
+      return { ...ticket!, userPhone: phoneOf({}, ticket!.conversationKey) };
     },
     async close() {
+      await Promise.all(appliedEvents.map((applied) => applied.close()));
       for (const prefix of prefixes) {
         const keys = await redis.keys(`${prefix}*`);
         if (keys.length > 0) await redis.del(...keys);

@@ -3,7 +3,7 @@ import { createTestDatabase } from './databases';
 import { loadConfig, type Config } from '../../src/config';
 import { startService, type Service } from '../../src/index';
 import { createLogger } from '../../src/logger';
-import { signBody } from '../../src/security';
+import { signBody } from '../../src/lib/security';
 import { startFakeCrm, startFakeDirectory, startFakeGraph, type DirectoryEntry, type FakeServer } from './fakes';
 import { cloudApiWebhook, metaJson, text, userMessagePayload } from './meta';
 import { postgresShuttingDown, startTcpProxy, type TcpProxy } from './tcp-proxy';

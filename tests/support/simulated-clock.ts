@@ -1,7 +1,8 @@
 import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateMachine, type EventObject } from 'xstate';
-import { addSeconds, type Deadlines } from '../../src/actors/deadlines';
+import { type Deadlines } from '../../src/actors/deadlines';
+import { addSeconds } from '../../src/domain/time';
 import { effectsOf, type Effect, type EffectParams } from '../../src/actors/effects';
-import { createBusinessCalendar } from '../../src/business-hours';
+import { createBusinessCalendar } from '../../src/domain/business-hours';
 import { createHandoverMachine, type HandoverEvent, type HandoverInput, type HandoverPolicy } from '../../src/actors/handover';
 import { createConversationMachine, type ConversationEvent } from '../../src/actors/conversation';
 
@@ -23,7 +24,7 @@ export const POLICY: HandoverPolicy = {
 
 export const TICKET: HandoverInput = {
   ticketId: 'TK-2026-000042',
-  phone: '573001112233',
+  conversationKey: '573001112233',
   category: 'soporte_agente',
   priority: 'media',
   customer: { customerId: 'C-1', customerName: 'Ana', isInactive: false },
@@ -110,7 +111,7 @@ export function simulateTicket(policy: Partial<HandoverPolicy> = {}, input: Part
 }
 
 export function simulateConversation(surveyTimeoutS: number, startAt = MONDAY_10AM_BOGOTA) {
-  return new SimulatedClock<ConversationEvent>(createConversationMachine({ surveyTimeoutS }), { phone: TICKET.phone }, startAt);
+  return new SimulatedClock<ConversationEvent>(createConversationMachine({ surveyTimeoutS }), { conversationKey: TICKET.conversationKey }, startAt);
 }
 
 export const at = (start: string, seconds: number) => addSeconds(start, seconds);

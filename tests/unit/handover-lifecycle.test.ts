@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
-import type { InboundMessage } from '../../src/events';
-import { createBusinessCalendar } from '../../src/business-hours';
+import type { InboundMessage } from '../../src/domain/events';
+import { createBusinessCalendar } from '../../src/domain/business-hours';
 import { phaseOf, type HandoverContext } from '../../src/actors/handover';
 import { at, MONDAY_10AM_BOGOTA, simulateConversation, simulateTicket, TICKET } from '../support/simulated-clock';
 
@@ -8,7 +8,7 @@ const T0 = MONDAY_10AM_BOGOTA;
 let sequence = 0;
 /** A text the user wrote at `writtenAt` (WhatsApp's timestamp), by default when the ticket was requested. */
 const userText = (text: string, writtenAt = T0): InboundMessage => ({
-  user: { phone: TICKET.phone },
+  user: { phone: TICKET.conversationKey },
   waMessageId: `wamid.${++sequence}`,
   timestamp: writtenAt,
   type: 'text',

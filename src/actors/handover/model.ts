@@ -1,6 +1,6 @@
-import type { AgentAssignment, AgentMessageFailure, CrmAgentMessage, CustomerRecord, InboundMessage, ThreadControl } from '../../events';
+import type { AgentAssignment, AgentMessageFailure, CrmAgentMessage, CustomerRecord, InboundMessage, ThreadControl } from '../../domain/events';
 import type { CloseReason, TicketCategory, TicketPriority, TicketStatus } from '../../db/schema';
-import type { BusinessCalendar } from '../../business-hours';
+import type { BusinessCalendar } from '../../domain/business-hours';
 import type { Deadlines } from '../deadlines';
 
 export interface Agent {
@@ -10,7 +10,8 @@ export interface Agent {
 
 export interface HandoverInput {
   ticketId: string;
-  phone: string;
+  /** The user's conversation key: a phone or a BSUID (user-ids.ts), never written to or masked as a phone. */
+  conversationKey: string;
   category: TicketCategory;
   priority: TicketPriority;
   customer: CustomerRecord;
@@ -63,6 +64,13 @@ export interface HandoverContext extends HandoverInput {
   agentReminded: boolean;
   deadlines: Deadlines<HandoverTimer>;
 }
+
+/**
+ * The fields the lifecycle rules added to a ticket, as a new ticket starts
+ * them: a snapshot stored before them is restored with the same values
+ * (runtime/restore.ts).
+ */
+export const LIFECYCLE_START = { queuePosition: null, ladderStep: 0, escalations: 0, supervisorQueued: false, agentReminded: false } as const;
 
 /** Every event carries `at`, the time it was accepted: the machine never reads a clock. */
 export type HandoverEvent =

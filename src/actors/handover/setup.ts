@@ -1,10 +1,11 @@
 import { assign, setup } from 'xstate';
-import type { AgentMessageType, InboundMessage } from '../../events';
+import type { AgentMessageType, InboundMessage } from '../../domain/events';
 import type { CloseReason, TicketPriority } from '../../db/schema';
 import { effect } from '../effects';
 import { isAmbient, isCancelRequest } from '../intents';
-import { addSeconds, deadlineDue } from '../deadlines';
-import { agentMessageDelivery } from '../window';
+import { deadlineDue } from '../deadlines';
+import { addSeconds } from '../../domain/time';
+import { agentMessageDelivery, idleClosesAt } from '../../domain/window';
 import type { HandoverContext, HandoverEvent, HandoverInput, HandoverPolicy } from './model';
 
 /** The deadlines that climb the escalation ladder when they fire: no agent yet, or an agent gone silent. */
@@ -76,6 +77,8 @@ export function handoverRules(policy: HandoverPolicy) {
   return { fromOpening, deliveryOf, rungOf, rearm };
 }
 
+export type HandoverSetup = ReturnType<typeof handoverSetup>;
+
 /** The handover machine's vocabulary: its types, its named effects, its context updates and its guards. */
 export function handoverSetup(policy: HandoverPolicy) {
   const { fromOpening, deliveryOf, rungOf, rearm } = handoverRules(policy);
@@ -105,7 +108,7 @@ export function handoverSetup(policy: HandoverPolicy) {
           lastUserMessageAt: wroteAt,
           deadlines: {
             ...context.deadlines,
-            idle: addSeconds(wroteAt, policy.windowS),
+            idle: idleClosesAt(wroteAt, policy.windowS),
             ...(context.deadlines.abandon ? { abandon: addSeconds(fromOpening(event.at), policy.userAbandonTimeoutS) } : {}),
             // The agent owes an answer from the first unanswered message, not the last one.
             ...(context.agent ? { agentReply: context.deadlines.agentReply ?? addSeconds(event.at, policy.agentReplyTimeoutS) } : {}),
@@ -119,7 +122,7 @@ export function handoverSetup(policy: HandoverPolicy) {
           agentReminded: false,
           ladderStep: 0,
           supervisorQueued: false,
-          deadlines: { ...deadlines, idle: addSeconds(event.at, policy.windowS) },
+          deadlines: { ...deadlines, idle: idleClosesAt(event.at, policy.windowS) },
         };
       }),
       assignAgent: assign({

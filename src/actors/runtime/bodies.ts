@@ -1,4 +1,4 @@
-import type { InboundMessage } from '../../events';
+import type { InboundMessage } from '../../domain/events';
 import { OUTSIDE_WINDOW_CODE } from '../../integrations/whatsapp';
 import {
   buttonsMessage,
@@ -9,8 +9,8 @@ import {
   type Address,
   type WhatsAppMessage,
 } from '../../integrations/whatsapp-messages';
-import { renderText, type Texts } from '../../texts';
-import { crmUserFields, type UserIds } from '../../user-ids';
+import { renderText, type Texts } from '../../domain/texts';
+import { crmUserFields, type UserIds } from '../../domain/user-ids';
 import type { EffectParams, TicketUpdateReason } from '../effects';
 import { statusOf, type HandoverContext } from '../handover';
 import { REPLY_IDS } from '../intents';

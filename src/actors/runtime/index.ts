@@ -1,17 +1,15 @@
-import { inOrder, preparedStatement, runPrepared } from '../../db/bulk';
+import { inOrder } from '../../db/bulk';
 import type { Database, Tx } from '../../db/client';
-import type { StreamEntry } from '../../events';
+import * as store from '../../db/runtime-store';
+import type { StreamEntry } from '../../domain/events';
 import type { Logger } from '../../logger';
-import type { Metrics } from '../../metrics';
-import type { Texts } from '../../texts';
+import type { Metrics } from '../../observability/metrics';
+import type { Texts } from '../../domain/texts';
 import { createConversationMachine, type ConversationPolicy } from '../conversation';
 import { createHandoverMachine, type HandoverPolicy } from '../handover';
-import { Batch, claimFreshEvents } from './batch';
 import type { ReengageTemplate } from './bodies';
-import { AfterCommit } from './observe';
-
-/** For this transaction only: a lock waited on longer than this fails it (55P03). */
-const LOCK_TIMEOUT = preparedStatement("select set_config('lock_timeout', $1, true)");
+import { applyEvents, type CorePolicy } from './core';
+import { firstReadsOf, ticketsToRead } from './reads';
 
 /** One partition's entries, in stream order, and the fence of the lease they were read under. */
 export interface PartitionBatch {
@@ -34,15 +32,21 @@ export interface RuntimeDeps {
 }
 
 /**
- * Applies stream events to the actors. One call handles the batches of one
- * or more partitions in one Postgres transaction: fence, dedupe, load the snapshots, run
- * XState's pure `transition()`, and write snapshots, history, outbox rows and
- * ticket events together. Nothing leaves the process here: the outbox does
- * that after the commit.
+ * Applies stream events to the actors: the imperative shell around the pure
+ * core. One call handles the batches of one or more partitions in one
+ * Postgres transaction: read what they name (`db/runtime-store`), decide on
+ * plain data (`core.ts`), write what was decided (the store again), and only
+ * after the commit log and count. Nothing leaves the process here: the
+ * outbox does that after the commit.
  */
 export function createRuntime(deps: RuntimeDeps) {
-  const batchDeps = {
-    ...deps,
+  // The core gets the policy and nothing that does I/O.
+  const policy: CorePolicy = {
+    texts: deps.texts,
+    emergencyPhone: deps.emergencyPhone,
+    reengageTemplate: deps.reengageTemplate,
+    publicBaseUrl: deps.publicBaseUrl,
+    handoverPolicy: deps.handoverPolicy,
     conversationMachine: createConversationMachine(deps.conversationPolicy),
     handoverMachine: createHandoverMachine(deps.handoverPolicy),
   };
@@ -56,25 +60,26 @@ export function createRuntime(deps: RuntimeDeps) {
    * many is fewer statements, round trips and commits per event.
    */
   async function applyBatches(batches: PartitionBatch[], options: { lockTimeoutMs?: number } = {}): Promise<{ applied: number; duplicates: number }> {
-    const afterCommit = new AfterCommit(deps.logger, deps.metrics);
     const entries = batches.flatMap((batch) => batch.entries);
-    const result = await deps.database.db.transaction(async (tx) => {
-      const batch = new Batch(batchDeps, tx, afterCommit);
-      // Sent together (pipelined) and run by the server in this order: each fence first, so nothing is read before an ex-owner's
-      // transaction on the partition has ended; the conversations of every entry (a duplicate's too: left untouched).
+    const reads = firstReadsOf(entries.map((entry) => entry.event));
+    const { result, afterCommit } = await deps.database.db.transaction(async (tx) => {
+      // Sent together (pipelined) and run by the server in this order: each fence first, so nothing is read before an
+      // ex-owner's transaction on the partition has ended.
       const fences: Promise<unknown>[] = [
-        ...(options.lockTimeoutMs ? [runPrepared(tx, LOCK_TIMEOUT, [`${options.lockTimeoutMs}ms`])] : []),
+        ...(options.lockTimeoutMs ? [store.setLockTimeout(tx, options.lockTimeoutMs)] : []),
         ...batches.flatMap((partition) => (partition.fence ? [partition.fence(tx)] : [])),
       ];
-      const claiming = claimFreshEvents(tx, entries);
-      await inOrder([...fences, claiming, batch.loadConversations(entries.map((entry) => entry.event))]);
-      const fresh = await claiming;
-      await batch.loadTickets(fresh.map((entry) => entry.event));
-      for (const { event } of fresh) await batch.apply(event);
-      await batch.flush();
-      return { applied: fresh.length, duplicates: entries.length - fresh.length };
+      const reading = store.readFirst(tx, entries, reads);
+      await inOrder([...fences, reading]);
+      const first = await reading;
+      const fresh = first.fresh.map((entry) => entry.event);
+      const tickets = await store.readTickets(tx, ticketsToRead(first, fresh));
+      const io = { now: new Date(), nextTicketNumber: () => store.nextTicketNumber(tx) };
+      const applied = await applyEvents({ ...first, tickets }, fresh, policy, io);
+      await store.write(tx, applied.writes);
+      return { result: { applied: fresh.length, duplicates: entries.length - fresh.length }, afterCommit: applied.afterCommit };
     });
-    afterCommit.run();
+    afterCommit.run(deps.logger, deps.metrics);
     return result;
   }
 

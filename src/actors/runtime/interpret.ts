@@ -1,9 +1,8 @@
-import type { SurveyStatus, Ticket } from '../../db/schema';
-import type { Logger } from '../../logger';
-import type { Texts } from '../../texts';
-import { addressOf, type UserIds } from '../../user-ids';
-import type { ConversationEvent } from '../conversation';
+import type { SurveyStatus } from '../../db/schema';
+import type { Texts } from '../../domain/texts';
+import { addressOf } from '../../domain/user-ids';
 import type { Effect, EffectName, EffectParams } from '../effects';
+import type { BatchActors } from './actors';
 import {
   agentMessage,
   agentRequestBody,
@@ -16,9 +15,9 @@ import {
   userMessageBody,
   type ReengageTemplate,
 } from './bodies';
-import { handoverObservations, milestoneLine, ticketEventLine, type AfterCommit } from './observe';
+import { handoverObservations, milestoneLine, ticketEventLine, unknownSurveyTicketLine, type AfterCommit } from './observe';
 import type { BatchRows } from './rows';
-import type { ConversationState, Origin, TicketState } from './state';
+import type { Letter, Origin, TicketState } from './state';
 
 /** What the bot's messages are made of, from configuration. */
 export interface MessageSettings {
@@ -30,20 +29,12 @@ export interface MessageSettings {
   publicBaseUrl: string;
 }
 
-/** What an effect may touch: the batch's rows and actors, and the settings its messages need. */
-export interface EffectHost {
+/** What an effect may touch: the batch's actors and rows, what waits for the commit, and the settings its messages need. */
+export interface EffectTarget {
   settings: MessageSettings;
-  logger: Logger;
+  actors: BatchActors;
   rows: BatchRows;
   afterCommit: AfterCommit;
-  ticket(ticketId: string): TicketState | undefined;
-  conversation(key: string): ConversationState;
-  /** Every id known of the user a conversation key names. */
-  userIds(key: string): UserIds;
-  /** The id the CRM knows a message by (see `MessageRefs.crmIdOf`); the batch loaded what its events name. */
-  crmIdOf(waMessageId: string): string;
-  openTicket(origin: Origin, category: Ticket['category'], priority: Ticket['priority']): Promise<void>;
-  sendToConversation(origin: Origin, event: ConversationEvent): Promise<void>;
 }
 
 /** The event an effect answers, and the ticket whose machine asked for it (null: the conversation's). */
@@ -52,17 +43,17 @@ export interface EffectScope {
   ticketId: string | null;
 }
 
-type Interpreter<K extends EffectName> = (host: EffectHost, scope: EffectScope, params: EffectParams[K]) => void | Promise<void>;
+/** An interpreter writes rows; an effect meant for another machine comes back as a letter, for the core to deliver. */
+type Interpreter<K extends EffectName> = (target: EffectTarget, scope: EffectScope, params: EffectParams[K]) => Letter | void;
 
 /** The ticket a ticket machine's effect belongs to: it is loaded, since its machine just ran. */
-const ownTicket = (host: EffectHost, scope: EffectScope) => host.ticket(scope.ticketId!)!;
-const crmLane = (origin: Origin) => `crm:${origin.phone}`;
-const addressFor = (host: EffectHost, origin: Origin) => addressOf(host.userIds(origin.phone));
+const ownTicket = (target: EffectTarget, scope: EffectScope) => target.actors.ticket(scope.ticketId!)!;
+const addressFor = (target: EffectTarget, origin: Origin) => addressOf(target.actors.userIds(origin.conversationKey));
 
 /** A survey outcome names a ticket the conversation remembers; one rating per ticket (a replayed tap changes nothing). */
-function unratedSurveyedTicket(host: EffectHost, ticketId: string): TicketState | undefined {
-  const ticket = host.ticket(ticketId);
-  if (!ticket) host.logger.warn({ event: 'survey.unknown_ticket', ticketId }, 'survey outcome for an unknown ticket');
+function unratedSurveyedTicket(target: EffectTarget, ticketId: string): TicketState | undefined {
+  const ticket = target.actors.ticket(ticketId);
+  if (!ticket) target.afterCommit.log(unknownSurveyTicketLine(ticketId));
   return ticket && ticket.csat === null ? ticket : undefined;
 }
 
@@ -72,123 +63,122 @@ function setSurveyStatus(ticket: TicketState, status: SurveyStatus): void {
 }
 
 const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
-  reply: (host, { origin, ticketId }, params) =>
-    host.rows.sendWhatsApp(origin, {
+  reply: (target, { origin, ticketId }, params) =>
+    target.rows.sendWhatsApp(origin, {
       ticketId,
       author: 'bot',
       authorId: null,
       type: 'text',
-      ...botReply(host.settings.texts, host.settings.emergencyPhone, addressFor(host, origin), params),
+      ...botReply(target.settings.texts, target.settings.emergencyPhone, addressFor(target, origin), params),
     }),
 
-  showMenu: (host, { origin, ticketId }, params) =>
-    host.rows.sendWhatsApp(origin, {
+  showMenu: (target, { origin, ticketId }, params) =>
+    target.rows.sendWhatsApp(origin, {
       ticketId,
       author: 'bot',
       authorId: null,
       type: 'interactive',
-      ...menuMessage(host.settings.texts, addressFor(host, origin), params),
+      ...menuMessage(target.settings.texts, addressFor(target, origin), params),
     }),
 
-  offerSurvey: (host, { origin }, { ticketId }) => {
-    const ticket = host.ticket(ticketId);
+  offerSurvey: (target, { origin }, { ticketId }) => {
+    const ticket = target.actors.ticket(ticketId);
     if (ticket) setSurveyStatus(ticket, 'offered');
-    host.rows.sendWhatsApp(origin, {
+    target.rows.sendWhatsApp(origin, {
       ticketId,
       author: 'bot',
       authorId: null,
       type: 'interactive',
-      ...surveyMessage(host.settings.texts, addressFor(host, origin)),
+      ...surveyMessage(target.settings.texts, addressFor(target, origin)),
     });
   },
 
-  lookupCustomer: (host, { origin }, { document }) => {
+  lookupCustomer: (target, { origin }, { document }) => {
     // The directory is asked by document alone when the user hides their phone (DESIGN 2.4).
-    const { phone } = host.userIds(origin.phone);
-    host.rows.enqueue(origin, 'customer.lookup', `lookup:${origin.phone}`, null, { key: origin.phone, document, ...(phone ? { phone } : {}) });
+    const { phone } = target.actors.userIds(origin.conversationKey);
+    target.rows.enqueue(origin, 'customer.lookup', null, { document, ...(phone ? { phone } : {}) });
   },
 
-  openTicket: (host, { origin }, { category, priority }) => host.openTicket(origin, category, priority),
+  openTicket: (_target, { origin }, { category, priority }) => ({ to: 'new ticket', origin, category, priority }),
 
-  recordCsat: (host, { origin }, { ticketId, score }) => {
-    const ticket = unratedSurveyedTicket(host, ticketId);
+  recordCsat: (target, { origin }, { ticketId, score }) => {
+    const ticket = unratedSurveyedTicket(target, ticketId);
     if (!ticket) return;
     ticket.csat = score;
     setSurveyStatus(ticket, 'answered');
-    host.rows.ticketEvent(ticketId, 'csat', { score }, origin.at);
-    host.rows.enqueue(
-      origin,
-      'crm.ticket_update',
-      crmLane(origin),
-      ticketId,
-      ticketUpdateBody(ticket.snapshot, host.userIds(origin.phone), 'csat', origin.at, { csat: score }),
-    );
+    target.rows.ticketEvent(ticketId, 'csat', { score }, origin.at);
+    const body = ticketUpdateBody(ticket.snapshot, target.actors.userIds(origin.conversationKey), 'csat', origin.at, { csat: score });
+    target.rows.enqueue(origin, 'crm.ticket_update', ticketId, body);
   },
 
   // The survey ended without a rating: recorded with the ticket and told to the CRM, so the response rate is honest.
-  closeSurvey: (host, { origin }, { ticketId, outcome }) => {
-    const ticket = unratedSurveyedTicket(host, ticketId);
+  closeSurvey: (target, { origin }, { ticketId, outcome }) => {
+    const ticket = unratedSurveyedTicket(target, ticketId);
     if (!ticket) return;
     setSurveyStatus(ticket, outcome);
-    host.rows.ticketEvent(ticketId, `survey_${outcome}`, {}, origin.at);
-    host.rows.enqueue(
-      origin,
-      'crm.ticket_update',
-      crmLane(origin),
-      ticketId,
-      ticketUpdateBody(ticket.snapshot, host.userIds(origin.phone), `survey_${outcome}`, origin.at),
-    );
+    target.rows.ticketEvent(ticketId, `survey_${outcome}`, {}, origin.at);
+    const body = ticketUpdateBody(ticket.snapshot, target.actors.userIds(origin.conversationKey), `survey_${outcome}`, origin.at);
+    target.rows.enqueue(origin, 'crm.ticket_update', ticketId, body);
   },
 
-  requestAgent: (host, scope) => {
-    const ticket = ownTicket(host, scope).snapshot.context;
-    const body = agentRequestBody(ticket, host.userIds(ticket.phone), host.conversation(ticket.phone).createdAt);
-    host.rows.enqueue(scope.origin, 'crm.agent_request', crmLane(scope.origin), scope.ticketId, body);
+  requestAgent: (target, scope) => {
+    const ticket = ownTicket(target, scope).snapshot.context;
+    const body = agentRequestBody(ticket, target.actors.userIds(ticket.conversationKey), target.actors.conversation(ticket.conversationKey).createdAt);
+    target.rows.enqueue(scope.origin, 'crm.agent_request', scope.ticketId, body);
   },
 
-  relayToCrm: (host, { origin, ticketId }, { message }) => {
-    const refs = { mediaUrl: mediaUrlOf(host.settings.publicBaseUrl), crmIdOf: (waMessageId: string) => host.crmIdOf(waMessageId) };
-    host.rows.enqueue(origin, 'crm.user_message', crmLane(origin), ticketId, userMessageBody(ticketId, host.userIds(origin.phone), message, refs));
+  relayToCrm: (target, { origin, ticketId }, { message }) => {
+    const refs = { mediaUrl: mediaUrlOf(target.settings.publicBaseUrl), crmIdOf: (waMessageId: string) => target.actors.crmIdOf(waMessageId) };
+    const body = userMessageBody(ticketId, target.actors.userIds(origin.conversationKey), message, refs);
+    target.rows.enqueue(origin, 'crm.user_message', ticketId, body);
   },
 
-  deliverAgentMessage: (host, { origin, ticketId }, params) =>
-    host.rows.sendWhatsApp(origin, {
+  deliverAgentMessage: (target, { origin, ticketId }, params) =>
+    target.rows.sendWhatsApp(origin, {
       ticketId,
       author: 'agent',
       authorId: params.agentId ?? null,
       type: params.messageType,
       media: params.media,
       crmKey: params.crmKey,
-      ...agentMessage(addressFor(host, origin), params, host.settings.reengageTemplate),
+      ...agentMessage(addressFor(target, origin), params, target.settings.reengageTemplate),
     }),
 
-  reportAgentMessageFailed: (host, scope, params) => {
-    const ticket = ownTicket(host, scope).snapshot;
-    const body = failedAgentMessageBody(ticket, host.userIds(ticket.context.phone), params, scope.origin.at);
-    host.rows.enqueue(scope.origin, 'crm.ticket_update', crmLane(scope.origin), scope.ticketId, body);
+  reportAgentMessageFailed: (target, scope, params) => {
+    const ticket = ownTicket(target, scope).snapshot;
+    const body = failedAgentMessageBody(ticket, target.actors.userIds(ticket.context.conversationKey), params, scope.origin.at);
+    target.rows.enqueue(scope.origin, 'crm.ticket_update', scope.ticketId, body);
   },
 
-  notifyCrm: (host, scope, { status, reason }) => {
-    const ticket = ownTicket(host, scope).snapshot;
-    const body = { ...ticketUpdateBody(ticket, host.userIds(ticket.context.phone), reason, scope.origin.at), status };
-    host.rows.enqueue(scope.origin, 'crm.ticket_update', crmLane(scope.origin), scope.ticketId, body);
+  notifyCrm: (target, scope, { status, reason }) => {
+    const ticket = ownTicket(target, scope).snapshot;
+    const body = { ...ticketUpdateBody(ticket, target.actors.userIds(ticket.context.conversationKey), reason, scope.origin.at), status };
+    target.rows.enqueue(scope.origin, 'crm.ticket_update', scope.ticketId, body);
   },
 
-  ticketClosed: (host, { origin, ticketId }, { reason }) =>
-    host.sendToConversation(origin, { type: 'ticket.closed', at: origin.at, ticketId: ticketId!, reason }),
+  ticketClosed: (_target, { origin, ticketId }, { reason }) => ({
+    to: 'conversation',
+    origin,
+    event: { type: 'ticket.closed', at: origin.at, ticketId: ticketId!, reason },
+  }),
 
-  recordTicketEvent: (host, scope, { type, data = {} }) => {
+  recordTicketEvent: (target, scope, { type, data = {} }) => {
     const { origin } = scope;
-    const ticket = ownTicket(host, scope).snapshot.context;
-    host.rows.ticketEvent(ticket.ticketId, type, data, origin.at);
-    host.afterCommit.observe(handoverObservations(type, ticket, origin.at));
-    host.afterCommit.log(ticketEventLine(type, ticket.ticketId, origin.phone, data));
+    const ticket = ownTicket(target, scope).snapshot.context;
+    target.rows.ticketEvent(ticket.ticketId, type, data, origin.at);
+    target.afterCommit.observe(handoverObservations(type, ticket, origin.at));
+    target.afterCommit.log(ticketEventLine(type, ticket.ticketId, origin.conversationKey, data));
   },
 
-  logMilestone: (host, { origin, ticketId }, { milestone }) => host.afterCommit.log(milestoneLine(milestone, ticketId!, origin.phone)),
+  logMilestone: (target, { origin, ticketId }, { milestone }) => target.afterCommit.log(milestoneLine(milestone, ticketId!, origin.conversationKey)),
 };
 
-/** Runs a transition's effects in the order the machine listed them. */
-export async function perform(host: EffectHost, scope: EffectScope, effects: Effect[]): Promise<void> {
-  for (const effect of effects) await (INTERPRETERS[effect.type] as Interpreter<typeof effect.type>)(host, scope, effect.params);
+/** Turns a transition's effects into rows, in the order the machine listed them; returns the letters they post to other machines. */
+export function interpret(target: EffectTarget, scope: EffectScope, effects: Effect[]): Letter[] {
+  const letters: Letter[] = [];
+  for (const effect of effects) {
+    const letter = (INTERPRETERS[effect.type] as Interpreter<typeof effect.type>)(target, scope, effect.params);
+    if (letter) letters.push(letter);
+  }
+  return letters;
 }

@@ -1,31 +1,38 @@
-import { maskPhone, type Logger } from '../../logger';
-import type { Metrics } from '../../metrics';
+import type { Logger } from '../../logger';
+import { maskKey } from '../../domain/masking';
+import type { Metrics } from '../../observability/metrics';
+import type { PipelineEvent } from '../../domain/events';
 import type { EffectParams } from '../effects';
 import type { HandoverContext } from '../handover';
 
 export type Milestone = EffectParams['logMilestone']['milestone'];
 
 export interface LogLine {
+  /** Info when absent. */
+  level?: 'debug' | 'info' | 'warn';
   fields: Record<string, unknown>;
   message: string;
 }
 
 /** The seed's three log events. */
-export function milestoneLine(milestone: Milestone, ticketId: string, phone: string): LogLine {
+export function milestoneLine(milestone: Milestone, ticketId: string, conversationKey: string): LogLine {
   const message = {
-    agent_required: `🔔 AGENTE REQUERIDO: ${maskPhone(phone)} - Ticket: ${ticketId}`,
+    agent_required: `🔔 AGENTE REQUERIDO: ${maskKey(conversationKey)} - Ticket: ${ticketId}`,
     bot_to_human: `✅ Handover completado: Bot→Humano - ${ticketId}`,
     human_to_bot: `🔄 Control regresado: Humano→Bot - ${ticketId}`,
   }[milestone];
-  return { fields: { event: `handover.${milestone}`, ticketId, phone: maskPhone(phone) }, message };
+  return { fields: { event: `handover.${milestone}`, ticketId, conversationKey: maskKey(conversationKey) }, message };
 }
 
 /** The lifecycle steps a support engineer looks for in the logs: why a ticket moved without anyone asking. */
 const LOGGED_TICKET_EVENTS = new Set(['escalated', 'supervisor_queue', 'agent_reminded', 'out_of_hours', 'agent_message_refused', 'closed']);
 
-export function ticketEventLine(type: string, ticketId: string, phone: string, data: Record<string, unknown>): LogLine | null {
+export function ticketEventLine(type: string, ticketId: string, conversationKey: string, data: Record<string, unknown>): LogLine | null {
   if (!LOGGED_TICKET_EVENTS.has(type)) return null;
-  return { fields: { event: `ticket.${type}`, ticketId, phone: maskPhone(phone), ...data }, message: `ticket ${ticketId}: ${type.replace(/_/g, ' ')}` };
+  return {
+    fields: { event: `ticket.${type}`, ticketId, conversationKey: maskKey(conversationKey), ...data },
+    message: `ticket ${ticketId}: ${type.replace(/_/g, ' ')}`,
+  };
 }
 
 export type Observation =
@@ -50,33 +57,77 @@ export function handoverObservations(type: string, ticket: HandoverContext, at: 
   return observations;
 }
 
+/** A deadline that acted (a firing whose deadline moved is dropped: `droppedLine`). */
+export function firingLine(fired: { timer: string; dueAt: string; ticketId?: string }, conversationKey: string, at: string): LogLine {
+  const lateMs = Date.parse(at) - Date.parse(fired.dueAt);
+  return {
+    fields: { event: 'timer.fired', ticketId: fired.ticketId, conversationKey: maskKey(conversationKey), timer: fired.timer, dueAt: fired.dueAt, lateMs },
+    message: 'deadline fired',
+  };
+}
+
+/** Why an event went to no machine, when a support engineer may ask. */
+export function droppedLine(event: PipelineEvent): LogLine | null {
+  if (event.type === 'timer.fired') {
+    const { ticketId, timer, dueAt } = event.data;
+    return { level: 'debug', fields: { event: 'timer.stale', ticketId, timer, dueAt }, message: 'deadline moved or cleared before it fired' };
+  }
+  if (event.type === 'meta.thread_control') {
+    return {
+      fields: { event: 'thread_control.unmatched', conversationKey: maskKey(event.key), control: event.data.event },
+      message: 'thread control event names no open ticket',
+    };
+  }
+  return null;
+}
+
+export const unknownTicketLine = (ticketId: string, type: string): LogLine => ({
+  level: 'warn',
+  fields: { event: 'ticket.unknown', ticketId, type },
+  message: 'event for an unknown ticket dropped',
+});
+
+export const rejectedEventLine = (ticketId: string, type: string, state: unknown): LogLine => ({
+  level: 'warn',
+  fields: { event: 'ticket.event_rejected', ticketId, type, state },
+  message: 'ticket state does not accept this event',
+});
+
+/** An event the ticket takes without any change: a request repeated (a new key for what is already so); nothing to act on. */
+export const unchangedTicketLine = (ticketId: string, type: string): LogLine => ({
+  level: 'debug',
+  fields: { event: 'ticket.unchanged', ticketId, type },
+  message: 'event changes nothing on the ticket',
+});
+
+export const unknownSurveyTicketLine = (ticketId: string): LogLine => ({
+  level: 'warn',
+  fields: { event: 'survey.unknown_ticket', ticketId },
+  message: 'survey outcome for an unknown ticket',
+});
+
 /**
- * Logs and metrics about what a batch decided, held until its transaction
- * commits: a rolled-back batch is applied again, and must not count twice.
+ * Logs and metrics about what a batch decided, held as data until its
+ * transaction commits: a rolled-back batch is applied again, and must not
+ * count (or log) twice.
  */
 export class AfterCommit {
-  private readonly hooks: (() => void)[] = [];
-
-  constructor(
-    private readonly logger: Logger,
-    private readonly metrics: Pick<Metrics, 'handoverWait' | 'ticketDuration'>,
-  ) {}
+  readonly lines: LogLine[] = [];
+  readonly observations: Observation[] = [];
 
   log(line: LogLine | null): void {
-    if (line) this.hooks.push(() => this.logger.info(line.fields, line.message));
+    if (line) this.lines.push(line);
   }
 
   observe(observations: Observation[]): void {
-    for (const observation of observations) {
-      this.hooks.push(() =>
-        observation.histogram === 'handoverWait'
-          ? this.metrics.handoverWait.observe(observation.labels, observation.seconds)
-          : this.metrics.ticketDuration.observe(observation.labels, observation.seconds),
-      );
-    }
+    this.observations.push(...observations);
   }
 
-  run(): void {
-    for (const hook of this.hooks) hook();
+  run(logger: Logger, metrics: Pick<Metrics, 'handoverWait' | 'ticketDuration'>): void {
+    for (const line of this.lines) logger[line.level ?? 'info'](line.fields, line.message);
+    for (const observation of this.observations) {
+      if (observation.histogram === 'handoverWait') metrics.handoverWait.observe(observation.labels, observation.seconds);
+      else metrics.ticketDuration.observe(observation.labels, observation.seconds);
+    }
   }
 }

@@ -1,11 +1,9 @@
-import { getTableName } from 'drizzle-orm';
-import { quoted, upsertTail } from '../../db/bulk';
-import { conversations, ticketKpis, tickets, type NewTicketKpis } from '../../db/schema';
+import type { BatchWrites, NewConversation, NewTicket } from '../../db/runtime-store';
+import type { NewTicketKpis } from '../../db/schema';
 import { phaseOf, statusOf, type HandoverMachine } from '../handover';
-import type { ConversationMachine, ConversationState, TicketState } from './state';
+import type { ConversationMachine, ConversationState, Machines, TicketState } from './state';
 
-export type TicketRow = typeof tickets.$inferInsert;
-export type ConversationRowToWrite = typeof conversations.$inferInsert;
+export type TicketRow = NewTicket;
 
 /** The columns the status endpoint and the KPIs read, projected from the ticket's machine. */
 export function projectTicket(machine: HandoverMachine, state: TicketState): TicketRow {
@@ -14,7 +12,7 @@ export function projectTicket(machine: HandoverMachine, state: TicketState): Tic
   const date = (iso: string | null) => (iso ? new Date(iso) : null);
   return {
     id: context.ticketId,
-    phone: context.phone,
+    conversationKey: context.conversationKey,
     customerId: context.customer.customerId,
     customerName: context.customer.customerName,
     category: context.category,
@@ -38,9 +36,9 @@ export function projectTicket(machine: HandoverMachine, state: TicketState): Tic
   };
 }
 
-export function projectConversation(machine: ConversationMachine, phone: string, state: ConversationState, now: Date): ConversationRowToWrite {
+export function projectConversation(machine: ConversationMachine, conversationKey: string, state: ConversationState, now: Date): NewConversation {
   return {
-    phone,
+    conversationKey,
     userPhone: state.ids.phone ?? null,
     bsuid: state.ids.bsuid ?? null,
     username: state.ids.username ?? null,
@@ -72,14 +70,16 @@ export function kpiRow(ticket: TicketRow): NewTicketKpis {
   };
 }
 
-/** A ticket's identity and request never change once written; its revision is counted by the upsert. */
-export const TICKET_FIXED = ['id', 'phone', 'customerId', 'customerName', 'category', 'requestedAt', 'revision'] as const;
-/** The KPI columns a later transition can change (the durations follow, computed by Postgres). */
-export const KPI_FIXED = ['ticketId', 'requestedAt', 'category'] as const;
-export const CONVERSATION_FIXED = ['phone', 'createdAt'] as const;
-
-export const TICKET_UPSERT = upsertTail(tickets, tickets.id, TICKET_FIXED, {
-  revision: `${quoted(getTableName(tickets))}.${quoted(tickets.revision.name)} + 1`,
-});
-export const KPI_UPSERT = upsertTail(ticketKpis, ticketKpis.ticketId, KPI_FIXED);
-export const CONVERSATION_UPSERT = upsertTail(conversations, conversations.phone, CONVERSATION_FIXED);
+/** The actors' own rows: each conversation and ticket the batch changed, and the KPI rows that moved with them. */
+export function projectActors(
+  machines: Machines,
+  changed: { conversations: [string, ConversationState][]; tickets: TicketState[] },
+  now: Date,
+): Pick<BatchWrites, 'conversations' | 'tickets' | 'kpis'> {
+  const conversations = changed.conversations.map(([key, state]) => projectConversation(machines.conversationMachine, key, state, now));
+  const dirtyTickets = changed.tickets;
+  const tickets = dirtyTickets.map((state) => projectTicket(machines.handoverMachine, state));
+  // The KPI row moves with its ticket, in the same transaction; a relayed message leaves it as it was.
+  const kpis = tickets.map(kpiRow).filter((row, index) => JSON.stringify(row) !== dirtyTickets[index]!.kpisAsStored);
+  return { conversations, tickets, kpis };
+}

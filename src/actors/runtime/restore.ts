@@ -1,11 +1,19 @@
 import type { ConversationRow, Ticket } from '../../db/schema';
-import type { UserIds } from '../../user-ids';
-import { addSeconds } from '../deadlines';
-import type { HandoverMachine, HandoverPolicy } from '../handover';
+import { idsOfRow } from '../../domain/user-ids';
+import { addSeconds } from '../../domain/time';
+import { idleClosesAt } from '../../domain/window';
+import { LIFECYCLE_START, type HandoverMachine, type HandoverPolicy } from '../handover';
 import { kpiRow } from './projection';
 import type { ConversationMachine, ConversationSnapshot, ConversationState, HandoverSnapshot, TicketState } from './state';
 
-type Persisted<S extends { value: unknown; context: unknown }> = { value: S['value']; context: Partial<S['context']> };
+/** A snapshot as stored: fields added since may be missing, and one written before the rename calls its key `phone`. */
+type Persisted<S extends { value: unknown; context: unknown }> = { value: S['value']; context: Partial<S['context']> & { phone?: string } };
+
+/** The stored context with its conversation key under today's name (snapshots written before the rename call it `phone`). */
+function renamedKey<C extends { phone?: string; conversationKey?: string }>(context: C): Omit<C, 'phone'> {
+  const { phone, ...rest } = context;
+  return rest.conversationKey === undefined && phone !== undefined ? { ...rest, conversationKey: phone } : rest;
+}
 
 /** A conversation as stored; snapshots written before the deadlines existed have none, and start with none armed. */
 export function restoreConversation(
@@ -13,16 +21,11 @@ export function restoreConversation(
   row: Pick<ConversationRow, 'snapshot' | 'createdAt'> & Partial<Pick<ConversationRow, 'userPhone' | 'bsuid' | 'username' | 'parentBsuid'>>,
 ): ConversationState {
   const persisted = row.snapshot as Persisted<ConversationSnapshot>;
-  const ids: UserIds = {};
-  if (row.userPhone) ids.phone = row.userPhone;
-  if (row.bsuid) ids.bsuid = row.bsuid;
-  if (row.username) ids.username = row.username;
-  if (row.parentBsuid) ids.parentBsuid = row.parentBsuid;
   return {
-    ids,
+    ids: idsOfRow(row),
     snapshot: machine.resolveState({
       value: persisted.value,
-      context: { deadlines: {}, ...persisted.context } as ConversationSnapshot['context'],
+      context: { deadlines: {}, ...renamedKey(persisted.context) } as ConversationSnapshot['context'],
     }),
     createdAt: row.createdAt.toISOString(),
     dirty: false,
@@ -40,13 +43,9 @@ export function restoreTicket(machine: HandoverMachine, policy: LegacyPolicy, ro
   const legacy = persisted.context.deadlines === undefined && persisted.value !== 'closed';
   const lastActivityAt = persisted.context.lastActivityAt ?? now;
   const context = {
-    queuePosition: null,
+    ...LIFECYCLE_START,
     lastUserMessageAt: persisted.context.lastActivityAt,
-    ladderStep: 0,
-    escalations: 0,
-    supervisorQueued: false,
-    agentReminded: false,
-    ...persisted.context,
+    ...renamedKey(persisted.context),
     deadlines: persisted.context.deadlines ?? (legacy ? legacyDeadlines(policy, String(persisted.value), lastActivityAt, now) : {}),
   } as HandoverSnapshot['context'];
   return {
@@ -64,7 +63,13 @@ type LegacyPolicy = Pick<HandoverPolicy, 'windowS' | 'assignTimeoutS'>;
 /** An old open ticket closes when WhatsApp's window does; one still waiting is re-requested one assign timeout from now. */
 export function legacyDeadlines(policy: LegacyPolicy, state: string, lastActivityAt: string, now: string): HandoverSnapshot['context']['deadlines'] {
   return {
-    idle: addSeconds(lastActivityAt, policy.windowS),
+    idle: idleClosesAt(lastActivityAt, policy.windowS),
     ...(state === 'waitingAgent' ? { assign: addSeconds(now, policy.assignTimeoutS) } : {}),
   };
+}
+
+/** The tickets a stored conversation names (its open one, the one its survey is about), read without restoring it. */
+export function ticketsNamedBy(row: Pick<ConversationRow, 'snapshot'>): string[] {
+  const { ticketId, surveyTicketId } = (row.snapshot as Persisted<ConversationSnapshot>).context;
+  return [ticketId, surveyTicketId].filter((ticketId): ticketId is string => typeof ticketId === 'string');
 }

@@ -1,5 +1,5 @@
-import type { UserIds } from '../../user-ids';
-import type { PipelineEvent, StatusUpdate } from '../../events';
+import type { UserIds } from '../../domain/user-ids';
+import type { PipelineEvent, StatusUpdate } from '../../domain/events';
 import type { ConversationEvent, ConversationTimer } from '../conversation';
 import type { Deadlines } from '../deadlines';
 import type { HandoverEvent, HandoverTimer } from '../handover';
@@ -14,13 +14,13 @@ export type Route =
 
 /** What routing needs to know of the actors the batch has loaded (none is created by asking). */
 export interface LoadedActors {
-  conversation(phone: string): { ticketId: string | null; deadlines: Deadlines<string> } | undefined;
+  conversation(key: string): { ticketId: string | null; deadlines: Deadlines<string> } | undefined;
   ticket(ticketId: string): { open: boolean; deadlines: Deadlines<string> } | undefined;
 }
 
 /** The ticket that owns the user's messages: their conversation's, while it is open. */
-export function openTicketOf(actors: LoadedActors, phone: string): string | null {
-  const ticketId = actors.conversation(phone)?.ticketId;
+export function openTicketOf(actors: LoadedActors, conversationKey: string): string | null {
+  const ticketId = actors.conversation(conversationKey)?.ticketId;
   return ticketId && actors.ticket(ticketId)?.open ? ticketId : null;
 }
 
@@ -29,8 +29,8 @@ export function openTicketOf(actors: LoadedActors, phone: string): string | null
  * scheduler may deliver it twice (a crash before it marked the row, two
  * instances), or after the machine moved on.
  */
-export function isStaleFiring(actors: LoadedActors, phone: string, fired: { timer: string; dueAt: string; ticketId?: string }): boolean {
-  const deadlines = fired.ticketId ? actors.ticket(fired.ticketId)?.deadlines : actors.conversation(phone)?.deadlines;
+export function isStaleFiring(actors: LoadedActors, conversationKey: string, fired: { timer: string; dueAt: string; ticketId?: string }): boolean {
+  const deadlines = fired.ticketId ? actors.ticket(fired.ticketId)?.deadlines : actors.conversation(conversationKey)?.deadlines;
   return deadlines?.[fired.timer] !== fired.dueAt;
 }
 

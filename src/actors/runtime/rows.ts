@@ -1,17 +1,11 @@
-import type { Tx } from '../../db/client';
-import { deleteWhereIn, insertRows, quoted } from '../../db/bulk';
-import { messages, outbox, ticketEvents, timers, type MessageAuthor, type NewMessage, type NewOutboxRow, type OutboxKind } from '../../db/schema';
-import type { InboundMessage } from '../../events';
+import type { BatchWrites, MessageStatusChange, NewTicketEvent, SentMessage } from '../../db/runtime-store';
+import type { MessageAuthor, NewMessage, NewOutboxRow } from '../../db/schema';
+import { outboxKeyOf } from '../../domain/event-ids';
+import { laneOf, type OutboxKind } from '../../domain/lanes';
+import type { InboundMessage, StatusUpdate } from '../../domain/events';
 import type { WhatsAppMessage } from '../../integrations/whatsapp-messages';
-import { settleTimerWrites, type TimerWrite } from './timers';
 import type { Origin } from './state';
-
-export type NewTicketEvent = typeof ticketEvents.$inferInsert;
-
-/** A deadline armed again moves its due time and is due to be enqueued afresh. */
-const REARM_TIMER =
-  `on conflict (${quoted(timers.id.name)}) do update set ${quoted(timers.dueAt.name)} = excluded.${quoted(timers.dueAt.name)}, ` +
-  `${quoted(timers.enqueuedAt.name)} = null, ${quoted(timers.enqueueCount.name)} = 0`;
+import { settleTimerWrites, type TimerWrite } from './timers';
 
 export interface OutboundMessage {
   ticketId: string | null;
@@ -32,28 +26,29 @@ function detailsOf(message: InboundMessage): Record<string, unknown> | null {
   return Object.keys(details).length > 0 ? details : null;
 }
 
-/**
- * The rows a batch appends besides the actors' own: history, outbox, ticket
- * events and timers, written together at flush.
- */
+/** The rows a batch appends besides the actors' own (history, outbox, ticket events, timers, statuses), in memory until the write. */
 export class BatchRows {
   private readonly messages: NewMessage[] = [];
   private readonly outbox: NewOutboxRow[] = [];
   private readonly ticketEvents: NewTicketEvent[] = [];
   private readonly timerWrites: TimerWrite[] = [];
+  /** Message id → its status as the batch leaves it. */
+  private readonly statusChanges = new Map<number, MessageStatusChange>();
+  /** Outbox key → the first status that named it. */
+  private readonly settledSends = new Map<string, string>();
 
-  /** Queues a call to the outside world; its key, derived from the event, makes a replay write the same row. */
-  enqueue(origin: Origin, kind: OutboxKind, lane: string, ticketId: string | null, payload: Record<string, unknown>, author?: MessageAuthor): string {
-    const idempotencyKey = `${origin.eventId}#${origin.sequence.next++}`;
-    this.outbox.push({ kind, lane, payload, idempotencyKey, ticketId, author });
+  /** Queues a call to the outside world, in the user's lane for its destination; its key, derived from the event, makes a replay write the same row. */
+  enqueue(origin: Origin, kind: OutboxKind, ticketId: string | null, payload: Record<string, unknown>, author?: MessageAuthor): string {
+    const idempotencyKey = outboxKeyOf(origin.eventId, origin.sequence.next++);
+    this.outbox.push({ kind, lane: laneOf(kind, origin.conversationKey), payload, idempotencyKey, ticketId, author });
     return idempotencyKey;
   }
 
   /** A WhatsApp message to the user: the send and its history row, linked by the outbox key. */
   sendWhatsApp(origin: Origin, message: OutboundMessage): void {
-    const outboxKey = this.enqueue(origin, 'whatsapp.send', `wa:${origin.phone}`, message.ticketId, message.payload, message.author);
+    const outboxKey = this.enqueue(origin, 'whatsapp.send', message.ticketId, message.payload, message.author);
     this.messages.push({
-      phone: origin.phone,
+      conversationKey: origin.conversationKey,
       ticketId: message.ticketId,
       direction: 'outbound',
       author: message.author,
@@ -68,9 +63,9 @@ export class BatchRows {
     });
   }
 
-  received(phone: string, ticketId: string | null, message: InboundMessage): void {
+  received(conversationKey: string, ticketId: string | null, message: InboundMessage): void {
     this.messages.push({
-      phone,
+      conversationKey,
       ticketId,
       direction: 'inbound',
       author: 'user',
@@ -92,19 +87,23 @@ export class BatchRows {
     this.timerWrites.push(...writes);
   }
 
-  /**
-   * Starts the writes, in the order the server must run them (see `inOrder`):
-   * ticket events reference their ticket, so the tickets are started before this.
-   */
-  write(tx: Tx): Promise<unknown>[] {
-    const writes: Promise<unknown>[] = [];
-    if (this.ticketEvents.length > 0) writes.push(insertRows(tx, ticketEvents, this.ticketEvents));
-    // A redelivered inbound message (same wamid) is history already.
-    if (this.messages.length > 0) writes.push(insertRows(tx, messages, this.messages, 'on conflict do nothing'));
-    if (this.outbox.length > 0) writes.push(insertRows(tx, outbox, this.outbox));
+  /** A status webhook: the messages it moved, and the send in doubt it settles (WhatsApp has it), if it names one. */
+  status(update: StatusUpdate, moved: readonly SentMessage[]): void {
+    for (const { id, status, statusAt, waMessageId, error } of moved) this.statusChanges.set(id, { id, status, statusAt, waMessageId, error });
+    if (update.callbackData && !this.settledSends.has(update.callbackData)) this.settledSends.set(update.callbackData, update.status);
+  }
+
+  /** Everything but the actors' own rows, as the store writes it. */
+  writes(): Omit<BatchWrites, 'conversations' | 'tickets' | 'kpis'> {
     const { cleared, armed } = settleTimerWrites(this.timerWrites);
-    if (cleared.length > 0) writes.push(deleteWhereIn(tx, timers, timers.id, cleared));
-    if (armed.length > 0) writes.push(insertRows(tx, timers, armed, REARM_TIMER));
-    return writes;
+    return {
+      statusChanges: [...this.statusChanges.values()],
+      settledSends: [...this.settledSends].map(([outboxKey, status]) => ({ outboxKey, status })),
+      ticketEvents: this.ticketEvents,
+      messages: this.messages,
+      outbox: this.outbox,
+      clearedTimers: cleared,
+      armedTimers: armed,
+    };
   }
 }

@@ -1,14 +1,22 @@
-import type { UserIds } from '../../user-ids';
 import type { SnapshotFrom } from 'xstate';
-import type { SurveyStatus } from '../../db/schema';
-import type { createConversationMachine } from '../conversation';
-import type { HandoverMachine } from '../handover';
+import type { SurveyStatus, TicketCategory, TicketPriority } from '../../db/schema';
+import type { UserIds } from '../../domain/user-ids';
+import type { ConversationEvent, createConversationMachine } from '../conversation';
+import type { HandoverEvent, HandoverMachine, HandoverPolicy } from '../handover';
 
 export type ConversationMachine = ReturnType<typeof createConversationMachine>;
 export type ConversationSnapshot = SnapshotFrom<ConversationMachine>;
 export type HandoverSnapshot = SnapshotFrom<HandoverMachine>;
 
-/** A user's conversation actor as a batch holds it between load and flush. */
+/** The two machines a batch drives, built once from the policies. */
+export interface Machines {
+  conversationMachine: ConversationMachine;
+  handoverMachine: HandoverMachine;
+  /** What an old ticket snapshot's missing deadlines are armed from. */
+  handoverPolicy: HandoverPolicy;
+}
+
+/** A user's conversation actor as a batch holds it between load and write. */
 export interface ConversationState {
   snapshot: ConversationSnapshot;
   /** The user's ids beside the key (stored in the row's columns, not in the snapshot: the machine never needs them). */
@@ -32,14 +40,26 @@ export interface TicketState {
 /** Where an effect comes from: ids derived from it make every outbox row replay-safe. */
 export interface Origin {
   eventId: string;
-  phone: string;
+  /** The user's conversation key (a phone or a BSUID): the event's `key`. */
+  conversationKey: string;
   at: string;
   sequence: { next: number };
 }
 
 export const originOf = (event: { id: string; key: string; at: string }): Origin => ({
   eventId: event.id,
-  phone: event.key,
+  conversationKey: event.key,
   at: event.at,
   sequence: { next: 0 },
 });
+
+/**
+ * A message from one machine (or from the event being applied) to another,
+ * queued in memory and delivered by the core in order: a machine never calls
+ * into another while its own transition is being interpreted.
+ */
+export type Letter =
+  | { to: 'conversation'; origin: Origin; event: ConversationEvent }
+  | { to: 'ticket'; origin: Origin; ticketId: string; event: HandoverEvent }
+  /** The conversation asked for a ticket: it gets a number, its machine starts, and the conversation is told. */
+  | { to: 'new ticket'; origin: Origin; category: TicketCategory; priority: TicketPriority };

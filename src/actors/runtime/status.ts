@@ -1,51 +1,29 @@
-import { sql } from 'drizzle-orm';
-import type { Tx } from '../../db/client';
-import { messages } from '../../db/schema';
-import { settleInDoubtSend } from '../../db/settle-send';
-import type { AgentMessageFailure, MediaRef, StatusUpdate } from '../../events';
+import type { SentMessage } from '../../db/runtime-store';
+import { movesUp } from '../../domain/delivery-status';
+import type { AgentMessageFailure, MediaRef, StatusUpdate } from '../../domain/events';
 import { refusalReason } from '../../integrations/whatsapp';
 
+/** `biz_opaque_callback_data` carries the outbox key: a status also finds a send whose Graph response was lost (no wamid yet). */
+const names = (message: SentMessage, update: StatusUpdate) =>
+  message.waMessageId === update.waMessageId || (!!update.callbackData && message.waMessageId === null && message.outboxKey === update.callbackData);
+
 /**
- * Moves a message up WhatsApp's ladder, never down: statuses arrive out of
- * order (a `delivered` after its `read`). `biz_opaque_callback_data` carries
- * the outbox key, so a status also finds a send whose Graph response was lost.
- * Returns the agents' messages this status failed: their tickets decide what
- * becomes of them.
+ * Applies one status update to the sent messages the batch loaded (changing
+ * them in place). Returns the messages it moved, and the agents' messages it
+ * failed: their tickets decide what becomes of them.
  */
-export async function applyStatus(tx: Tx, update: StatusUpdate): Promise<AgentMessageFailure[]> {
-  const ladder = sql.raw(`array['queued','sent','failed','delivered','read']::delivery_status[]`);
-  const matches = update.callbackData
-    ? sql`(${messages.waMessageId} = ${update.waMessageId} or (${messages.waMessageId} is null and ${messages.outboxKey} = ${update.callbackData}))`
-    : sql`${messages.waMessageId} = ${update.waMessageId}`;
-  const changed = await tx
-    .update(messages)
-    .set({
-      status: update.status,
-      statusAt: new Date(update.timestamp),
-      waMessageId: update.waMessageId,
-      ...(update.errors ? { error: update.errors } : {}),
-    })
-    .where(
-      sql`${matches} and ${messages.direction} = 'outbound' and coalesce(array_position(${ladder}, ${messages.status}), 0) < array_position(${ladder}, ${update.status}::delivery_status)`,
-    )
-    .returning({
-      outboxKey: messages.outboxKey,
-      ticketId: messages.ticketId,
-      author: messages.author,
-      authorId: messages.authorId,
-      type: messages.type,
-      body: messages.body,
-      media: messages.media,
-    })
-    // Four texts (with or without errors, with or without a callback), each prepared once per connection: three statuses
-    // come for every message sent.
-    .prepare('status_update')
-    .execute();
-  // WhatsApp has the message: a send that timed out is settled rather than repeated.
-  if (update.callbackData) await settleInDoubtSend(tx, update.callbackData, update.status);
-  if (update.status !== 'failed') return [];
+export function applyStatus(sent: readonly SentMessage[], update: StatusUpdate): { moved: SentMessage[]; failures: AgentMessageFailure[] } {
+  // Statuses arrive out of order: a message only moves up WhatsApp's ladder (domain/delivery-status.ts).
+  const moved = sent.filter((message) => names(message, update) && movesUp(message.status, update.status));
+  for (const message of moved) {
+    message.status = update.status;
+    message.statusAt = new Date(update.timestamp);
+    message.waMessageId = update.waMessageId;
+    if (update.errors) message.error = update.errors;
+  }
+  if (update.status !== 'failed') return { moved, failures: [] };
   const error = update.errors?.[0];
-  return changed.flatMap(({ outboxKey, ticketId, author, authorId, type, body, media }) =>
+  const failures = moved.flatMap(({ outboxKey, ticketId, author, authorId, type, body, media }): AgentMessageFailure[] =>
     author === 'agent' && ticketId && outboxKey
       ? [
           {
@@ -66,4 +44,5 @@ export async function applyStatus(tx: Tx, update: StatusUpdate): Promise<AgentMe
         ]
       : [],
   );
+  return { moved, failures };
 }

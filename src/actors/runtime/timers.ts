@@ -4,16 +4,22 @@ import type { Deadlines } from '../deadlines';
 /** A timer row to write at flush; a null due time deletes it. */
 export type TimerWrite = Omit<NewTimerRow, 'dueAt'> & { dueAt: Date | null };
 
-/** A conversation's timers are named by a hash of the phone: timer ids travel in event ids, which operators see. */
-export const conversationTimerOwner = (phone: string): string => `conversation-${Bun.hash(phone).toString(36)}`;
+/** A conversation's timers are named by a hash of its key (perhaps a phone): timer ids travel in event ids, which operators see. */
+export const conversationTimerOwner = (conversationKey: string): string => `conversation-${Bun.hash(conversationKey).toString(36)}`;
 
 /** The writes that arm, move and clear one machine's timer rows to match its deadlines after a transition. */
-export function timerWrites(owner: string, ticketId: string | null, phone: string, before: Deadlines<string>, after: Deadlines<string>): TimerWrite[] {
+export function timerWrites(
+  owner: string,
+  ticketId: string | null,
+  conversationKey: string,
+  before: Deadlines<string>,
+  after: Deadlines<string>,
+): TimerWrite[] {
   const writes: TimerWrite[] = [];
   for (const timer of new Set([...Object.keys(before), ...Object.keys(after)])) {
     const due = after[timer];
     if (due === before[timer]) continue;
-    writes.push({ id: `${owner}/${timer}`, key: phone, ticketId, timer, dueAt: due ? new Date(due) : null, enqueuedAt: null });
+    writes.push({ id: `${owner}/${timer}`, conversationKey, ticketId, timer, dueAt: due ? new Date(due) : null, enqueuedAt: null });
   }
   return writes;
 }

@@ -2,14 +2,16 @@ import { index, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
  * One row per WhatsApp user: the persisted snapshot of their conversation
- * actor. `phone` is the conversation key (the partition, and `phone` in
- * tickets, messages and timers): the user's phone when Meta first gave one,
- * else their BSUID (src/user-ids.ts). The ids Meta gave are beside it.
+ * actor. `conversationKey` is the conversation key (the partition, and
+ * `conversationKey` in tickets, messages and timers): the user's phone when
+ * Meta first gave one, else their BSUID (domain/user-ids.ts). It may be either,
+ * so it is never validated, masked or sent to as a phone: the ids Meta gave
+ * are beside it.
  */
 export const conversations = pgTable(
   'conversations',
   {
-    phone: text('phone').primaryKey(),
+    conversationKey: text('conversation_key').primaryKey(),
     /** The user's phone, when known: null for a user who hides it behind a username. */
     userPhone: text('user_phone'),
     /** The business-scoped user id (`CO.1047385771169864`), the latest Meta gave. */

@@ -1,4 +1,6 @@
 import { pgEnum } from 'drizzle-orm/pg-core';
+import { DELIVERY_STATUSES } from '../../domain/delivery-status';
+import { OUTBOX_KINDS } from '../../domain/lanes';
 
 export const ticketCategory = pgEnum('ticket_category', ['reactivacion_servicio', 'soporte_agente']);
 export const ticketPriority = pgEnum('ticket_priority', ['alta', 'media', 'baja']);
@@ -7,9 +9,10 @@ export const closeReason = pgEnum('close_reason', ['resolved', 'cancelled', 'crm
 export const surveyStatus = pgEnum('survey_status', ['offered', 'answered', 'expired', 'skipped']);
 export const messageDirection = pgEnum('message_direction', ['inbound', 'outbound']);
 export const messageAuthor = pgEnum('message_author', ['user', 'bot', 'agent']);
-/** WhatsApp's delivery ladder; `received` marks inbound messages, `queued` outbound ones not yet accepted by Graph. */
-export const deliveryStatus = pgEnum('delivery_status', ['received', 'queued', 'sent', 'delivered', 'read', 'failed']);
-export const outboxKind = pgEnum('outbox_kind', ['crm.agent_request', 'crm.user_message', 'crm.ticket_update', 'whatsapp.send', 'customer.lookup']);
+/** A message's delivery status (domain/delivery-status.ts: the values, and the ladder they move up). */
+export const deliveryStatus = pgEnum('delivery_status', DELIVERY_STATUSES);
+/** What the service calls out to (domain/lanes.ts: the kinds, their destinations and lanes). */
+export const outboxKind = pgEnum('outbox_kind', OUTBOX_KINDS);
 export const outboxStatus = pgEnum('outbox_status', ['pending', 'in_flight', 'done', 'failed']);
 
 export type TicketCategory = (typeof ticketCategory.enumValues)[number];

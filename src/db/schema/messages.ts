@@ -7,7 +7,8 @@ export const messages = pgTable(
   'messages',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    phone: text('phone').notNull(),
+    /** The user's conversation key (conversations.conversation_key): a phone or a BSUID. */
+    conversationKey: text('conversation_key').notNull(),
     ticketId: text('ticket_id'),
     direction: messageDirection('direction').notNull(),
     author: messageAuthor('author').notNull(),
@@ -30,7 +31,7 @@ export const messages = pgTable(
   (table) => [
     uniqueIndex('messages_wa_message_id_idx').on(table.waMessageId),
     index('messages_ticket_idx').on(table.ticketId, table.id),
-    index('messages_phone_idx').on(table.phone, table.id),
+    index('messages_conversation_key_idx').on(table.conversationKey, table.id),
     index('messages_outbox_key_idx').on(table.outboxKey),
     // The media route serves only media a user sent: it looks the id up here.
     index('messages_media_id_idx').on(sql`(${table.media}->>'id')`),

@@ -13,7 +13,8 @@ export const tickets = pgTable(
   'tickets',
   {
     id: text('id').primaryKey(),
-    phone: text('phone').notNull(),
+    /** The user's conversation key (conversations.conversation_key): a phone or a BSUID. */
+    conversationKey: text('conversation_key').notNull(),
     customerId: text('customer_id'),
     customerName: text('customer_name'),
     category: ticketCategory('category').notNull(),
@@ -39,11 +40,11 @@ export const tickets = pgTable(
   },
   (table) => [
     // At most one open ticket per user: a second "soporte" cannot open a twin.
-    uniqueIndex('tickets_one_open_per_phone')
-      .on(table.phone)
+    uniqueIndex('tickets_one_open_per_conversation_key')
+      .on(table.conversationKey)
       .where(sql`${table.status} <> 'closed'`),
     index('tickets_requested_at_idx').on(table.requestedAt),
-    index('tickets_phone_idx').on(table.phone),
+    index('tickets_conversation_key_idx').on(table.conversationKey),
   ],
 );
 

@@ -1,7 +1,8 @@
 import type { OutboxKind, OutboxRow } from '../../db/schema';
-import { pipelineEvent } from '../../events';
+import { eventIds } from '../../domain/event-ids';
+import { laneKey } from '../../domain/lanes';
+import { pipelineEvent } from '../../domain/events';
 import { parseAgentRequestAnswer, type CrmCall, type CrmClient } from '../../integrations/crm';
-import { laneKey } from '../lane';
 import type { Deliverer } from '../outcome';
 
 const CRM_CALLS: Partial<Record<OutboxKind, CrmCall>> = {
@@ -10,8 +11,8 @@ const CRM_CALLS: Partial<Record<OutboxKind, CrmCall>> = {
   'crm.ticket_update': 'ticket-update',
 };
 
-/** The agent-request's answer goes back to the ticket's machine as an event, in the user's partition (the body may have no phone). */
-const resultKey = (row: OutboxRow) => ({ phone: laneKey(row.lane), id: `outbox:${row.id}:result` });
+/** The agent-request's answer goes back to the ticket's machine as an event, in the user's partition (the lane's conversation key). */
+const resultKey = (row: OutboxRow) => ({ key: laneKey(row.lane), id: eventIds.outboxResult(row.id) });
 
 /** The CRM's three calls; the row's key travels as Idempotency-Key. */
 export function createCrmDeliverer(crm: CrmClient): Deliverer {
@@ -21,10 +22,10 @@ export function createCrmDeliverer(crm: CrmClient): Deliverer {
       if (!call) throw new Error(`${row.kind} is not a CRM call`);
       const outcome = await crm.send(call, row.payload, row.idempotencyKey);
       if (row.kind !== 'crm.agent_request' || !row.ticketId || !outcome.ok) return { outcome };
-      const { phone, id } = resultKey(row);
+      const { key, id } = resultKey(row);
       return {
         outcome,
-        feedback: pipelineEvent('crm.agent_request.result', phone, id, {
+        feedback: pipelineEvent('crm.agent_request.result', key, id, {
           ticketId: row.ticketId,
           outcome: 'accepted',
           ...parseAgentRequestAnswer(outcome.body),
@@ -33,8 +34,8 @@ export function createCrmDeliverer(crm: CrmClient): Deliverer {
     },
     failureFeedback(row, _graphError, error) {
       if (row.kind !== 'crm.agent_request' || !row.ticketId) return undefined;
-      const { phone, id } = resultKey(row);
-      return pipelineEvent('crm.agent_request.result', phone, id, { ticketId: row.ticketId, outcome: 'failed', error });
+      const { key, id } = resultKey(row);
+      return pipelineEvent('crm.agent_request.result', key, id, { ticketId: row.ticketId, outcome: 'failed', error });
     },
   };
 }

@@ -1,12 +1,12 @@
-import { pipelineEvent } from '../../events';
+import { eventIds } from '../../domain/event-ids';
+import { laneKey } from '../../domain/lanes';
+import { pipelineEvent } from '../../domain/events';
 import type { CustomerDirectory } from '../../integrations/customers';
-import { isBsuid } from '../../user-ids';
+import { isBsuid } from '../../domain/user-ids';
 import type { Deliverer } from '../outcome';
 
-/** `key` is the conversation's; `phone` the user's, absent when they hide it. Rows from before `key` have only `phone`, which was the key. */
-type LookupPayload = { key?: string; phone?: string; document: string };
-
-const keyOf = (payload: LookupPayload) => payload.key ?? payload.phone ?? '';
+/** `phone` is the user's, absent when they hide it; on rows written before the key was told apart it is the key, perhaps a BSUID. */
+type LookupPayload = { phone?: string; document: string };
 
 /** A customer lookup: its result (found, not found, or finally failed) goes back to the conversation as an event. */
 export function createLookupDeliverer(customers: CustomerDirectory): Deliverer {
@@ -20,13 +20,12 @@ export function createLookupDeliverer(customers: CustomerDirectory): Deliverer {
       if (!lookup.ok) return { outcome: lookup };
       return {
         outcome: { ok: true, status: 200, body: null },
-        feedback: pipelineEvent('customer.lookup.result', keyOf(payload), `outbox:${row.id}:result`, lookup.result),
+        feedback: pipelineEvent('customer.lookup.result', laneKey(row.lane), eventIds.outboxResult(row.id), lookup.result),
       };
     },
     failureFeedback(row, _graphError, error) {
-      const payload = row.payload as LookupPayload;
-      const { document } = payload;
-      return pipelineEvent('customer.lookup.result', keyOf(payload), `outbox:${row.id}:result`, { document, outcome: 'failed', error });
+      const { document } = row.payload as LookupPayload;
+      return pipelineEvent('customer.lookup.result', laneKey(row.lane), eventIds.outboxResult(row.id), { document, outcome: 'failed', error });
     },
   };
 }

@@ -1,8 +1,9 @@
 import type { OutboxRow } from '../../db/schema';
-import { pipelineEvent, type PipelineEvent } from '../../events';
+import { eventIds } from '../../domain/event-ids';
+import { laneKey } from '../../domain/lanes';
+import { pipelineEvent, type PipelineEvent } from '../../domain/events';
 import { NOT_FOR_BSUID_CODE, refusalReason, type GraphError, type SendOutcome, type WhatsAppClient } from '../../integrations/whatsapp';
 import { plainTextOf, writtenMessageOf, type WhatsAppMessage } from '../../integrations/whatsapp-messages';
-import { laneKey } from '../lane';
 import type { Deliverer } from '../outcome';
 
 export interface WhatsAppDelivererDeps {
@@ -19,7 +20,7 @@ export interface WhatsAppDelivererDeps {
 export function agentMessageFailure(row: OutboxRow, graphError: GraphError | undefined, error: string): PipelineEvent | undefined {
   if (row.author !== 'agent' || !row.ticketId) return undefined;
   const payload = row.payload as WhatsAppMessage;
-  return pipelineEvent('whatsapp.agent_message.failed', laneKey(row.lane), `outbox:${row.id}:failed`, {
+  return pipelineEvent('whatsapp.agent_message.failed', laneKey(row.lane), eventIds.outboxFailure(row.id), {
     ticketId: row.ticketId,
     outboxKey: row.idempotencyKey,
     reason: refusalReason(graphError?.code),

@@ -3,7 +3,7 @@ import { Elysia } from 'elysia';
 import { bearerAuth, type BearerGuard } from '../http/bearer-auth';
 import { parseJson, readRawBody, validate } from '../http/body';
 import { CrmModel } from './model';
-import type { CrmService } from './service';
+import type { CrmAnswer, CrmService } from './service';
 
 export interface CrmRouteDeps {
   service: CrmService;
@@ -19,6 +19,9 @@ export interface CrmRouteDeps {
  * without a token would hear 400 about its JSON instead of 401, and a junk
  * flood would never reach the failed-auth budget. The raw bytes also make
  * the idempotency id of a request sent without an Idempotency-Key.
+ *
+ * handover and send-message answer 200 once their event is applied (DESIGN
+ * 2.1), 202 when it is queued but was not applied within CRM_APPLY_TIMEOUT_MS.
  */
 export const crmRoutes = ({ service, guard, maxBodyBytes }: CrmRouteDeps) => {
   const readRequest = async <S extends TSchema>(request: Request, model: S) => {
@@ -26,23 +29,24 @@ export const crmRoutes = ({ service, guard, maxBodyBytes }: CrmRouteDeps) => {
     return { raw, body: validate(model, parseJson(raw)), idempotencyKey: request.headers.get('idempotency-key') ?? undefined };
   };
 
+  /** The seed's answer, plus `applied`; a 202 says the event is accepted, durable, and applied in order later. */
+  const answer = ({ ticketId, applied }: CrmAnswer, message: string, set: { status?: number | string }) => {
+    if (applied) return { success: true, applied, message, ticketId };
+    set.status = 202;
+    return { success: true, applied, message: 'Accepted, not applied yet: it will be applied in order shortly', ticketId };
+  };
+
   return new Elysia({ prefix: '/api/crm' })
     .use(bearerAuth)
     .guard({ bearer: guard })
     .post(
       '/handover',
-      async ({ request }) => {
-        const { ticketId } = await service.handover(await readRequest(request, CrmModel.handover));
-        return { success: true, message: 'Handover processed successfully', ticketId };
-      },
+      async ({ request, set }) => answer(await service.handover(await readRequest(request, CrmModel.handover)), 'Handover processed successfully', set),
       { parse: 'none' },
     )
     .post(
       '/send-message',
-      async ({ request }) => {
-        const { ticketId } = await service.sendMessage(await readRequest(request, CrmModel.sendMessage));
-        return { success: true, message: 'Message sent successfully', ticketId };
-      },
+      async ({ request, set }) => answer(await service.sendMessage(await readRequest(request, CrmModel.sendMessage)), 'Message sent successfully', set),
       { parse: 'none' },
     )
     .get('/handover-status/:ticketId', ({ params }) => service.status(validate(CrmModel.ticketParams, params).ticketId));

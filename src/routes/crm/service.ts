@@ -1,11 +1,15 @@
 import { createHash } from 'node:crypto';
-import { agentMessageDelivery, windowClosesAt, type WindowPolicy } from '../../actors/window';
+import { agentMessageDelivery, windowClosesAt, type WindowPolicy } from '../../domain/window';
 import type { Admission, Queries } from '../../db/queries';
 import { badRequest, conflict, notFound } from '../../errors';
-import { pipelineEvent } from '../../events';
+import { pipelineEvent, type PipelineEvent } from '../../domain/events';
+import { phoneOf } from '../../domain/user-ids';
+import type { Logger } from '../../logger';
+import type { AppliedEvents } from '../../streams/applied';
 import type { Producer } from '../../streams/producer';
 import { requestFingerprint, type IdempotencyKeys } from './idempotency';
 import type { CrmModel } from './model';
+import { eventIds } from '../../domain/event-ids';
 
 export interface CrmServiceDeps {
   queries: Queries;
@@ -13,7 +17,17 @@ export interface CrmServiceDeps {
   /** WhatsApp's customer-service window, and whether a template may carry an agent's message past it. */
   window: WindowPolicy;
   idempotency: IdempotencyKeys;
+  /** How a queued event's commit is awaited, and for how long (CRM_APPLY_TIMEOUT_MS). */
+  applied: Pick<AppliedEvents, 'publishAndWait'>;
+  applyTimeoutMs: number;
+  logger: Logger;
   now?: () => Date;
+}
+
+/** What the CRM is answered: `applied` false means accepted and durable but not yet committed (a 202). */
+export interface CrmAnswer {
+  ticketId: string;
+  applied: boolean;
 }
 
 /** What identifies one CRM request across its retries. */
@@ -45,9 +59,9 @@ const crmKeyOf = (request: CrmRequest<unknown>) => {
  */
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const keyedEventId = (route: string, request: CrmRequest<unknown>, key: string, ticketId: string) =>
-  `crm:${route}:key:${sha256(`${ticketId}\u0000${key}\u0000${requestFingerprint(route, request.raw)}`)}`;
+  eventIds.crmRequest(route, 'key', sha256(`${ticketId}\u0000${key}\u0000${requestFingerprint(route, request.raw)}`));
 const bodyEventId = (route: string, request: CrmRequest<unknown>, ticket: { id: string; revision: number }) =>
-  `crm:${route}:body:${createHash('sha256').update(`${ticket.id}@${ticket.revision}:`).update(request.raw).digest('hex')}`;
+  eventIds.crmRequest(route, 'body', createHash('sha256').update(`${ticket.id}@${ticket.revision}:`).update(request.raw).digest('hex'));
 
 /** Words a person reads in a list: the text itself, else `[type]` and what the message says of itself (caption, file name, place, emoji). */
 export function describeUserMessage(message: { type: string; body: string | null; media: { filename?: string } | null }): string {
@@ -62,8 +76,32 @@ export function describeUserMessage(message: { type: string; body: string | null
  * answered as it was the first time, whatever the ticket became since.
  */
 export function createCrmService(deps: CrmServiceDeps) {
-  const { queries, producer } = deps;
+  const { queries, producer, logger } = deps;
   const now = deps.now ?? (() => new Date());
+
+  /**
+   * Queues the event and waits for its commit by the partition's owner, at
+   * most CRM_APPLY_TIMEOUT_MS: past it the CRM hears 202 and the event is
+   * still applied, in order. A retry of a request still waiting queues it
+   * again (deduplicated when applied) and waits again.
+   */
+  async function queueAndAwait(route: string, ticketId: string, event: PipelineEvent): Promise<CrmAnswer> {
+    const startedAt = performance.now();
+    const applied = await deps.applied.publishAndWait(event.id, () => producer.publish([event]), deps.applyTimeoutMs);
+    if (!applied) {
+      logger.warn(
+        { event: 'crm.not_applied_in_time', route, ticketId, eventId: event.id, waitedMs: Math.round(performance.now() - startedAt) },
+        `answered 202: the event is queued but its partition's owner did not apply it within CRM_APPLY_TIMEOUT_MS (${deps.applyTimeoutMs} ms); it will be applied in order (see handover_stream_lag)`,
+      );
+    }
+    return { ticketId, applied };
+  }
+
+  /** A retry of an applied request changes nothing: answered as the first time was, noted at debug only. */
+  function alreadyApplied(route: string, ticketId: string, eventId: string): CrmAnswer {
+    logger.debug({ event: 'crm.already_applied', route, ticketId, eventId }, 'a retry of an applied request: answered as the first time');
+    return { ticketId, applied: true };
+  }
 
   /**
    * The ticket a request names, once the user the CRM names (by phone, by
@@ -74,11 +112,12 @@ export function createCrmService(deps: CrmServiceDeps) {
     const admission = await queries.admission(ticketId, eventId);
     if (!admission) throw notFound('ticket_not_found', `ticket ${ticketId} does not exist`);
     const { ticket, user } = admission;
-    if (named.userPhone && digits(named.userPhone) !== digits(user.phone ?? ticket.phone)) {
+    const phone = phoneOf(user, ticket.conversationKey);
+    if (named.userPhone && (!phone || digits(named.userPhone) !== digits(phone))) {
       throw badRequest('user_phone_mismatch', `userPhone does not belong to ticket ${ticketId}`);
     }
     // The key may be a BSUID the user had before a `user_id_update`: the CRM learnt it with the ticket.
-    if (named.userId && named.userId !== user.bsuid && named.userId !== ticket.phone) {
+    if (named.userId && named.userId !== user.bsuid && named.userId !== ticket.conversationKey) {
       throw badRequest('user_id_mismatch', `userId does not belong to ticket ${ticketId}`);
     }
     return admission;
@@ -134,7 +173,7 @@ export function createCrmService(deps: CrmServiceDeps) {
 
   /** The wamid WhatsApp quotes for `replyTo`: a message of this user's conversation, named as the CRM knows it. */
   async function replyTargetOf(ticket: Admission['ticket'], replyTo: string): Promise<string> {
-    const waMessageId = await queries.replyTarget(ticket.phone, replyTo);
+    const waMessageId = await queries.replyTarget(ticket.conversationKey, replyTo);
     if (!waMessageId) {
       throw badRequest(
         'unknown_reply_target',
@@ -145,31 +184,34 @@ export function createCrmService(deps: CrmServiceDeps) {
   }
 
   return {
-    async handover(request: CrmRequest<CrmModel.Handover>): Promise<{ ticketId: string }> {
+    async handover(request: CrmRequest<CrmModel.Handover>): Promise<CrmAnswer> {
       const { body } = request;
       const { ticket, eventId, applied } = await admit('handover', request);
-      if (applied) return { ticketId: ticket.id };
+      if (applied) return alreadyApplied('handover', ticket.id, eventId);
       if (ticket.status === 'closed') throw conflict('ticket_closed', `ticket ${ticket.id} is closed`);
-      await producer.publish([
-        pipelineEvent('crm.handover', ticket.phone, eventId, {
+      return queueAndAwait(
+        'handover',
+        ticket.id,
+        pipelineEvent('crm.handover', ticket.conversationKey, eventId, {
           ticketId: ticket.id,
           handoverType: body.handoverType,
           agentId: body.agentId,
           agentName: body.agentName,
           metadata: body.metadata,
         }),
-      ]);
-      return { ticketId: ticket.id };
+      );
     },
 
-    async sendMessage(request: CrmRequest<CrmModel.SendMessage>): Promise<{ ticketId: string }> {
+    async sendMessage(request: CrmRequest<CrmModel.SendMessage>): Promise<CrmAnswer> {
       const { body } = request;
       const { ticket, eventId, applied } = await admit('send-message', request);
-      if (applied) return { ticketId: ticket.id };
+      if (applied) return alreadyApplied('send-message', ticket.id, eventId);
       assertAgentMayWrite(ticket);
       const replyToWaMessageId = body.replyTo ? await replyTargetOf(ticket, body.replyTo) : undefined;
-      await producer.publish([
-        pipelineEvent('crm.message', ticket.phone, eventId, {
+      return queueAndAwait(
+        'send-message',
+        ticket.id,
+        pipelineEvent('crm.message', ticket.conversationKey, eventId, {
           ticketId: ticket.id,
           agentId: body.agentId,
           message: body.message,
@@ -180,15 +222,14 @@ export function createCrmService(deps: CrmServiceDeps) {
           crmKey: crmKeyOf(request),
           replyToWaMessageId,
         }),
-      ]);
-      return { ticketId: ticket.id };
+      );
     },
 
     /** The seed's handover-status answer, plus the richer fields (phase, close reason, survey, the user's ids). */
     async status(ticketId: string) {
       const ticket = await queries.ticket(ticketId);
       if (!ticket) throw notFound('ticket_not_found', `ticket ${ticketId} does not exist`);
-      const [user, lastMessage] = await Promise.all([queries.userIds(ticket.phone), queries.lastUserMessage(ticket.id)]);
+      const [user, lastMessage] = await Promise.all([queries.userIds(ticket.conversationKey), queries.lastUserMessage(ticket.id)]);
       return {
         ticketId: ticket.id,
         userPhone: user.phone ?? null,

@@ -1,7 +1,8 @@
 import { Elysia } from 'elysia';
 import { unauthorized } from '../../errors';
-import { tokenMatches } from '../../security';
-import type { ClientAddress, RateLimit } from './rate-limit';
+import { tokenMatches } from '../../lib/security';
+import type { RateLimit } from '../../rate-limits/budgets';
+import type { ClientAddress } from './client-address';
 
 /** Who may call a feature's routes, and the two budgets that protect them. */
 export interface BearerGuard {
@@ -40,7 +41,12 @@ export const bearerAuth = new Elysia({ name: 'bearer-auth' }).macro({
       const open = guard.openWhenUnset && guard.token === '';
       if (!open && !tokenMatches(guard.token, bearerToken(request.headers.get('authorization')))) {
         await guard.failures.consume(client);
-        throw unauthorized(`Authorization: Bearer <${guard.secretName}> is missing or wrong`);
+        // Said apart: "wrong token" sends the caller hunting for a typo when the service has no token to match.
+        throw unauthorized(
+          guard.token === ''
+            ? `${guard.secretName} is not configured on this service: every request is refused until it is set`
+            : `Authorization: Bearer <${guard.secretName}> is missing or wrong`,
+        );
       }
       await guard.authenticated.consume(client);
     },

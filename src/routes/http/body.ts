@@ -1,7 +1,7 @@
 import { FormatRegistry, type TSchema, type Static } from '@sinclair/typebox';
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
 import { AppError, badRequest, payloadTooLarge } from '../../errors';
-import { unstorableIn } from '../../storable';
+import { unstorableIn } from '../../domain/storable';
 
 /** Far more than any body of ours nests (a handover's `metadata` included), far less than would exhaust the stack when serialised. */
 export const MAX_JSON_DEPTH = 32;

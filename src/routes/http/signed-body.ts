@@ -1,9 +1,11 @@
 import { Elysia } from 'elysia';
 import { AppError, unauthorized } from '../../errors';
-import { verifySignature } from '../../security';
-import { mayParseUnstorable } from '../../storable';
+import { verifySignature } from '../../lib/security';
+import { mayParseUnstorable } from '../../domain/storable';
 import { jsonText, parseJson, readRawBody } from './body';
-import type { ClientAddress, RateLimit, SocketInfo } from './rate-limit';
+import type { RateLimit } from '../../rate-limits/budgets';
+import type { ClientAddress, SocketInfo } from './client-address';
+import type { Rejection, RejectionLog } from './rejection-log';
 
 export interface SignedBodyOptions {
   /** META_WEBHOOK_SECRET: the app secret Meta signs every delivery with. */
@@ -12,6 +14,23 @@ export interface SignedBodyOptions {
   clientAddress: ClientAddress;
   /** Spent per client address by deliveries whose signature is missing or wrong. */
   unsigned: RateLimit;
+  /** Where refused signatures are told, a line per client and interval. */
+  rejections: RejectionLog;
+}
+
+/** Why a signature was refused: a person reading the log learns which side to fix. */
+function signatureProblem(secret: string, header: string | null): Omit<Rejection, 'path'> & { answer: string } {
+  if (secret === '') {
+    const message = 'META_WEBHOOK_SECRET is not configured on this service: no delivery can be verified';
+    return { reason: 'not_configured', message, answer: message };
+  }
+  const answer = 'X-Hub-Signature-256 is missing or does not match the body';
+  if (!header) return { reason: 'missing', message: 'no X-Hub-Signature-256 header', answer };
+  return {
+    reason: 'mismatch',
+    message: 'X-Hub-Signature-256 does not match the body: META_WEBHOOK_SECRET is not the app secret the sender signs with, or the body was changed on the way',
+    answer,
+  };
 }
 
 /**
@@ -34,8 +53,11 @@ export async function verifiedBody(request: Request, server: SocketInfo | null |
   const raw = await readRawBody(request, options.maxBodyBytes).catch((error) =>
     error instanceof AppError && error.status === 413 ? refuse(error) : Promise.reject(error),
   );
-  if (!verifySignature(options.secret, raw, request.headers.get('x-hub-signature-256'))) {
-    await refuse(unauthorized('X-Hub-Signature-256 is missing or does not match the body'));
+  const header = request.headers.get('x-hub-signature-256');
+  if (!verifySignature(options.secret, raw, header)) {
+    const { answer, ...problem } = signatureProblem(options.secret, header);
+    options.rejections.record(options.clientAddress(request, server), { ...problem, path: new URL(request.url).pathname });
+    await refuse(unauthorized(answer));
   }
   const text = jsonText(raw);
   // Most deliveries hold nothing Postgres refuses: then their parse needs no cleaning walk.

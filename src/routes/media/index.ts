@@ -13,12 +13,15 @@ export interface MediaRouteDeps {
 /** Inline for what a browser shows safely; a document is a download under its own name. */
 const INLINE_TYPES = /^(image|audio|video)\//;
 
-/** `filename` in ASCII for old clients, `filename*` (RFC 6266/5987) with the name as the user gave it. */
+/** RFC 5987's value: UTF-8, percent-encoded but for its attr-chars (encodeURIComponent leaves ' ( ) * too). */
+const extValue = (name: string) => encodeURIComponent(name.toWellFormed()).replace(/['()*]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/** `filename` in ASCII for old clients, `filename*` (RFC 6266/5987) with the name as the user gave it (made servable when stored). */
 export function contentDisposition(mimeType: string, fileName: string | undefined, fallbackName: string): string {
   const disposition = INLINE_TYPES.test(mimeType) ? 'inline' : 'attachment';
   const name = fileName ?? fallbackName;
   const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return `${disposition}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+  return `${disposition}; filename="${ascii}"; filename*=UTF-8''${extValue(name)}`;
 }
 
 /**

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { Counter } from 'prom-client';
 import type { Queries } from '../../db/queries';
-import { pipelineEvent, type PipelineEvent } from '../../events';
+import { pipelineEvent, type PipelineEvent } from '../../domain/events';
 import { parseThreadControlWebhook, parseWhatsAppWebhook } from '../../integrations/meta-webhooks';
-import { maskPhone, type Logger } from '../../logger';
-import { childFor } from '../../metrics';
+import type { Logger } from '../../logger';
+import { maskKey } from '../../domain/masking';
+import { childFor } from '../../observability/metrics';
 import type { Producer } from '../../streams/producer';
+import { eventIds } from '../../domain/event-ids';
 
 export interface MetaServiceDeps {
   queries: Queries;
@@ -58,16 +60,19 @@ export function createMetaService(deps: MetaServiceDeps) {
       const events: PipelineEvent[] = [];
       for (const { control, phone } of items) {
         const ticket = control.ticketId ? await queries.ticket(control.ticketId) : phone ? await queries.openTicketOf(phone) : undefined;
-        const key = ticket?.phone ?? phone;
+        const key = ticket?.conversationKey ?? phone;
         if (!key) {
           ignored.push(`${control.event}: no known ticket or user`);
           continue;
         }
         events.push(
-          pipelineEvent('meta.thread_control', key, `meta:handover:${deliveryId}:${events.length}`, { ...control, ticketId: ticket?.id ?? control.ticketId }),
+          pipelineEvent('meta.thread_control', key, eventIds.threadControl(deliveryId, events.length), {
+            ...control,
+            ticketId: ticket?.id ?? control.ticketId,
+          }),
         );
         logger.info(
-          { event: 'meta.thread_control', control: control.event, toCrm: control.toCrm, ticketId: ticket?.id, phone: maskPhone(key) },
+          { event: 'meta.thread_control', control: control.event, toCrm: control.toCrm, ticketId: ticket?.id, conversationKey: maskKey(key) },
           'thread control event',
         );
       }

@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia';
 import type { Database } from '../../db/client';
 import { queryKpis } from '../../kpis/query';
-import type { Metrics } from '../../metrics';
+import type { Metrics } from '../../observability/metrics';
 import { bearerAuth, type BearerGuard } from '../http/bearer-auth';
 import { validateQuery } from '../http/body';
 import { kpiRequest } from './kpi-range';

@@ -25,11 +25,24 @@ const ERRORS = {
   413: 'body larger than MAX_BODY_BYTES',
   429: 'rate limited',
   500: 'internal error; nothing was accepted, retry later',
-  502: 'WhatsApp could not be reached for the media, or sent a file that fails its checks',
+  502: 'WhatsApp could not be reached for the media (or not within MEDIA_DOWNLOAD_TIMEOUT_MS), named a host outside WHATSAPP_MEDIA_HOSTS, or sent a file that fails its checks',
   503: 'Redis or the database is unavailable; retry later',
 } as const;
 const errors = (...codes: (keyof typeof ERRORS)[]) => Object.fromEntries(codes.map((code) => [code, { description: ERRORS[code], content: errorRef }]));
 const ok = (description: string, model: TSchema) => ({ 200: { description, content: json(model) } });
+/** handover and send-message: 200 once the event is applied, 202 when the wait for it ran out. */
+const appliedOrNot = {
+  200: {
+    description:
+      "applied: committed by the instance that owns the ticket's partition, so the CRM's next call, to any instance, sees it (handover-status shows the agent; a send-message is accepted)",
+    content: json(ApiSchemas.applied),
+  },
+  202: {
+    description:
+      'accepted and durable, but not applied within CRM_APPLY_TIMEOUT_MS (default 3 s): it is applied later, in order. A retry with the same Idempotency-Key is answered 200 at once once applied, else waits again',
+    content: json(ApiSchemas.notAppliedYet),
+  },
+};
 const queryParameters = (model: TSchema & { properties: Record<string, TSchema> }, required: readonly string[] = []) =>
   Object.entries(model.properties).map(([name, property]) => ({ name, in: 'query', required: required.includes(name), schema: schema(property) }));
 
@@ -81,7 +94,7 @@ const paths = {
       summary: 'An agent takes the ticket (bot_to_human) or gives it back (human_to_bot)',
       parameters: [idempotencyKey],
       requestBody: { required: true, content: json(CrmModel.handover) },
-      responses: { ...ok('queued', ApiSchemas.accepted), ...errors(400, 401, 404, 409, 413, 429, 500, 503) },
+      responses: { ...appliedOrNot, ...errors(400, 401, 404, 409, 413, 429, 500, 503) },
     },
   },
   '/api/crm/send-message': {
@@ -90,7 +103,7 @@ const paths = {
       summary: "An agent's message for the user: text, or an image or document by https URL",
       parameters: [idempotencyKey],
       requestBody: { required: true, content: json(CrmModel.sendMessage) },
-      responses: { ...ok('queued', ApiSchemas.accepted), ...errors(400, 401, 404, 409, 413, 429, 500, 503) },
+      responses: { ...appliedOrNot, ...errors(400, 401, 404, 409, 413, 429, 500, 503) },
     },
   },
   '/api/crm/handover-status/{ticketId}': {

@@ -1,12 +1,13 @@
-import { dirname, join } from 'node:path';
 import { Elysia } from 'elysia';
-import { pageFile, pageHeaders } from '../http/page-files';
+import { embeddedPath, pageFile, pageHeaders } from '../http/page-files';
 import packageJson from '../../../package.json';
 import { openApiDocument } from './document';
-
-const ASSETS = join(import.meta.dir, '../../docs');
-/** Scalar's single-file browser build, served from the installed package: the page needs no CDN. */
-const SCALAR = join(dirname(Bun.resolveSync('@scalar/api-reference', import.meta.dir)), 'browser/standalone.js');
+import indexHtml from '../../docs/index.html' with { type: 'file' };
+// @ts-expect-error TS7016: a browser script, imported only as a file to serve
+import docsJs from '../../docs/docs.js' with { type: 'file' };
+/** Scalar's single-file browser build, served from the installed package: the page needs no CDN. By path: the package's exports do not list it. */
+// @ts-expect-error TS7016: a browser script, imported only as a file to serve
+import scalarJs from '../../../node_modules/@scalar/api-reference/dist/browser/standalone.js' with { type: 'file' };
 
 /**
  * The dashboard's policy, but Scalar writes its styles into <style> elements
@@ -23,7 +24,7 @@ export const openApiRoutes = () => {
   const document = JSON.stringify(openApiDocument(packageJson.version));
   return new Elysia()
     .get('/openapi.json', () => new Response(document, { headers: { 'content-type': 'application/json', 'access-control-allow-origin': '*' } }))
-    .get('/docs', file(join(ASSETS, 'index.html'), 'text/html; charset=utf-8'))
-    .get('/docs/docs.js', file(join(ASSETS, 'docs.js'), 'text/javascript; charset=utf-8'))
-    .get('/docs/vendor/scalar.js', file(SCALAR, 'text/javascript; charset=utf-8'));
+    .get('/docs', file(embeddedPath(indexHtml), 'text/html; charset=utf-8'))
+    .get('/docs/docs.js', file(embeddedPath(docsJs), 'text/javascript; charset=utf-8'))
+    .get('/docs/vendor/scalar.js', file(embeddedPath(scalarJs), 'text/javascript; charset=utf-8'));
 };

@@ -15,7 +15,10 @@ export namespace ApiSchemas {
   /** Every error (DESIGN 2.1): `error` is a stable code for programs, `message` a sentence for people. */
   export const error = Type.Object({ success: Type.Literal(false), error: Type.String(), message: Type.String() }, { $id: 'Error' });
 
-  export const accepted = Type.Object({ success: Type.Literal(true), message: Type.String(), ticketId: Type.String() });
+  /** A CRM request whose event is applied: the CRM's next call, to any instance, sees it (DESIGN 2.1). */
+  export const applied = Type.Object({ success: Type.Literal(true), applied: Type.Literal(true), message: Type.String(), ticketId: Type.String() });
+  /** Accepted and durable, not applied within CRM_APPLY_TIMEOUT_MS: it is applied later, in order. */
+  export const notAppliedYet = Type.Object({ success: Type.Literal(true), applied: Type.Literal(false), message: Type.String(), ticketId: Type.String() });
   export const webhookAccepted = Type.Object({
     success: Type.Literal(true),
     accepted: Type.Integer({ minimum: 0, description: 'events queued' }),

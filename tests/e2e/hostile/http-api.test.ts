@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test';
-import { signBody } from '../../../src/security';
+import { signBody } from '../../../src/lib/security';
 import { SECRETS } from '../../support/harness';
 import { ADMIN_TOKEN, freshPhone, hostileCases, hostileStack, LONE_SURROGATE, METRICS_TOKEN, NUL, type Hostile, type Target } from './support';
 

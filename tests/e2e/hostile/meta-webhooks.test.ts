@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test';
-import { pipelineEvent } from '../../../src/events';
+import { pipelineEvent } from '../../../src/domain/events';
 import { streamKeys } from '../../../src/streams/codec';
 import { createProducer } from '../../../src/streams/producer';
 import { eventually, metaJson, postWebhook, text, userMessagePayload } from '../../support/harness';

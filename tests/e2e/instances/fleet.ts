@@ -125,6 +125,8 @@ export async function startFleet(label: string, options: { redisUrl?: string; en
         HANDOVER_ASSIGN_TIMEOUT_S: '600',
         QUEUE_UPDATE_INTERVAL_S: '600',
         CRM_RATE_LIMIT_PER_MINUTE: '1000000',
+        // Below the balancer's 3 s: while a killed owner's partitions move, the CRM hears 202 and retries, as a CRM would.
+        CRM_APPLY_TIMEOUT_MS: '2000',
         ...options.env,
         ...env,
       },

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import type { CustomerLookupResult, InboundMessage } from '../../../src/events';
+import type { CustomerLookupResult, InboundMessage } from '../../../src/domain/events';
 import { REPLY_IDS } from '../../../src/actors/intents';
 import { at, MONDAY_10AM_BOGOTA, simulateConversation, TICKET } from '../../support/simulated-clock';
 
@@ -11,7 +11,7 @@ const SUSPENDED = { customerId: 'C-100', customerName: 'Juan Pérez', isInactive
 
 let sequence = 0;
 const message = (fields: Partial<InboundMessage>): InboundMessage => ({
-  user: { phone: TICKET.phone },
+  user: { phone: TICKET.conversationKey },
   waMessageId: `wamid.${++sequence}`,
   timestamp: T0,
   type: 'text',

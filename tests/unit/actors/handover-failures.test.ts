@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import type { AgentMessageFailure } from '../../../src/events';
+import type { AgentMessageFailure } from '../../../src/domain/events';
 import { isClosed } from '../../../src/actors/handover';
 import { simulateTicket, TICKET } from '../../support/simulated-clock';
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { deadlineDue } from '../../../src/actors/deadlines';
 import { csatScore, isCancelRequest, menuChoice, normalise } from '../../../src/actors/intents';
-import type { InboundMessage } from '../../../src/events';
+import type { InboundMessage } from '../../../src/domain/events';
 
 const said = (text: string, replyId?: string): InboundMessage => ({
   user: { phone: '573001112233' },

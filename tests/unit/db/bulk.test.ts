@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { asc, eq, sql } from 'drizzle-orm';
 import { openDatabase, type Database } from '../../../src/db/client';
-import { deleteWhereIn, inOrder, inTexts, insertRows, preparedStatement, runPrepared, upsertTail } from '../../../src/db/bulk';
+import { deleteWhereIn, inOrder, inTexts, insertRows, preparedStatement, runPrepared, updateRows, upsertTail } from '../../../src/db/bulk';
 import { messages, outbox, processedEvents, tickets, timers } from '../../../src/db/schema';
 import { createTestDatabase } from '../../support/harness';
 
@@ -79,7 +79,7 @@ describe('insertRows', () => {
     const now = new Date();
     const ticket = {
       id: 'TK-BULK-1',
-      phone: '573001110000',
+      conversationKey: '573001110000',
       category: 'soporte_agente' as const,
       priority: 'media' as const,
       status: 'pending' as const,
@@ -88,23 +88,23 @@ describe('insertRows', () => {
       lastActivityAt: now,
       snapshot: { value: 'waitingAgent' },
     };
-    const tail = upsertTail(tickets, tickets.id, ['id', 'phone', 'revision'], { revision: '"tickets"."revision" + 1' });
+    const tail = upsertTail(tickets, tickets.id, ['id', 'conversationKey', 'revision'], { revision: '"tickets"."revision" + 1' });
     await insertRows(database.db, tickets, [ticket], tail);
-    await insertRows(database.db, tickets, [{ ...ticket, phone: '573009999999', status: 'active', agentName: 'Laura' }], tail);
+    await insertRows(database.db, tickets, [{ ...ticket, conversationKey: '573009999999', status: 'active', agentName: 'Laura' }], tail);
     const [stored] = await database.db.select().from(tickets).where(eq(tickets.id, 'TK-BULK-1'));
-    expect(stored).toMatchObject({ phone: '573001110000', status: 'active', agentName: 'Laura', revision: 2, snapshot: { value: 'waitingAgent' } });
+    expect(stored).toMatchObject({ conversationKey: '573001110000', status: 'active', agentName: 'Laura', revision: 2, snapshot: { value: 'waitingAgent' } });
   });
 
   test('a value the column refuses fails the statement with Postgres’s own error (a data error, class 22)', async () => {
     const refused = await insertRows(database.db, messages, [
-      { phone: '573001110001', direction: 'inbound', author: 'user', type: 'text', body: 'hola\u0000', status: 'received', createdAt: new Date() },
+      { conversationKey: '573001110001', direction: 'inbound', author: 'user', type: 'text', body: 'hola\u0000', status: 'received', createdAt: new Date() },
     ]).catch((error: Error & { cause?: { code?: string } }) => error.cause?.code ?? (error as { code?: string }).code);
     expect(String(refused)).toStartWith('22');
   });
 
   test('a lone surrogate is stored as U+FFFD, as postgres.js sent it; an escaped backslash before "ud800" stays text', async () => {
     const base = {
-      phone: '573001110004',
+      conversationKey: '573001110004',
       direction: 'inbound' as const,
       author: 'user' as const,
       type: 'text',
@@ -118,7 +118,7 @@ describe('insertRows', () => {
     const stored = await database.db
       .select({ body: messages.body, details: messages.details })
       .from(messages)
-      .where(eq(messages.phone, '573001110004'))
+      .where(eq(messages.conversationKey, '573001110004'))
       .orderBy(asc(messages.id));
     expect(stored).toEqual([
       { body: 'antes \ufffd después', details: { note: '\ufffd' } },
@@ -147,7 +147,7 @@ describe('insertRows', () => {
           Array.from({ length: count }, (_, n) => ({
             id: `bulk-timer-${count}-${n}`,
             ticketId: null,
-            key: '573001110002',
+            conversationKey: '573001110002',
             timer: 'survey',
             dueAt: new Date(),
           })),
@@ -164,11 +164,45 @@ test('deleteWhereIn removes exactly the ids given', async () => {
   await insertRows(
     database.db,
     timers,
-    ids.map((id) => ({ id, ticketId: null, key: '573001110003', timer: 'survey', dueAt: new Date() })),
+    ids.map((id) => ({ id, ticketId: null, conversationKey: '573001110003', timer: 'survey', dueAt: new Date() })),
   );
   await deleteWhereIn(database.db, timers, timers.id, ['bulk-del-1', 'bulk-del-3', 'bulk-absent']);
   const left = await database.db.select({ id: timers.id }).from(timers).where(inTexts(timers.id, ids));
   expect(left).toEqual([{ id: 'bulk-del-2' }]);
+});
+
+describe('updateRows', () => {
+  test('sets each row its own values (enums, dates, jsonb, NULL), touches no other row, and keeps one text for any number of rows', async () => {
+    const base = { conversationKey: '573001110004', direction: 'outbound' as const, author: 'bot' as const, type: 'text', status: 'queued' as const, createdAt: new Date() };
+    const inserted = await database.db
+      .insert(messages)
+      .values([1, 2, 3].map((n) => ({ ...base, outboxKey: `bulk-update#${n}`, error: { old: n } })))
+      .returning({ id: messages.id });
+    const [one, two, three] = inserted.map((row) => row.id) as [number, number, number];
+    const at = new Date('2026-11-30T15:00:00.500Z');
+
+    const prepared = await database.db.transaction(async (tx) => {
+      await updateRows(tx, messages, 'id', [{ id: one, status: 'delivered', statusAt: at, waMessageId: 'wamid.bulk.1', error: null }]);
+      await updateRows(tx, messages, 'id', [
+        { id: two, status: 'failed', statusAt: at, waMessageId: 'wamid.bulk.2', error: [{ code: 131026 }] },
+        { id: one, status: 'read', statusAt: at, waMessageId: 'wamid.bulk.1', error: null },
+      ]);
+      return database.rows<{ statement: string }>(tx, sql`select statement from pg_prepared_statements where statement like 'update "messages" as t%'`);
+    });
+
+    const rows = await database.db.select().from(messages).where(inTexts(messages.outboxKey, ['bulk-update#1', 'bulk-update#2', 'bulk-update#3'])).orderBy(asc(messages.id));
+    expect(rows.map((row) => [row.id, row.status, row.statusAt?.toISOString() ?? null, row.waMessageId, row.error])).toEqual([
+      [one, 'read', at.toISOString(), 'wamid.bulk.1', null],
+      [two, 'failed', at.toISOString(), 'wamid.bulk.2', [{ code: 131026 }]],
+      [three, 'queued', null, null, { old: 3 }],
+    ]);
+    expect(prepared).toHaveLength(1);
+  });
+
+  test('rows that name different columns are refused before anything is sent', async () => {
+    const rows = [{ id: 1, status: 'read' as const }, { id: 2, waMessageId: 'wamid.x' }];
+    await expect(updateRows(database.db, messages, 'id', rows)).rejects.toThrow('every row must name the same columns');
+  });
 });
 
 test('a fixed statement runs prepared, with its parameters, on the pool or in a transaction', async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
 import { openDatabase, type Database } from '../../../src/db/client';
-import { checkFence, FencedError, fenceOf } from '../../../src/db/partition-owners';
+import { appliedMarkOf, checkFence, FencedError, fenceOf } from '../../../src/db/partition-owners';
 import { createTestDatabase } from '../../support/harness';
 
 /** The fence a batch transaction passes before it may commit for a partition. */
@@ -17,9 +17,9 @@ afterAll(async () => {
   await testDatabase.drop();
 });
 
-const commitUnder = (partition: number, token: number, owner: string) =>
+const commitUnder = (partition: number, token: number, owner: string, lastEntryId?: string) =>
   database.db.transaction(async (tx) => {
-    await checkFence(tx, { partition, token, owner });
+    await checkFence(tx, { partition, token, owner }, lastEntryId);
     await tx.execute(sql`select 1`);
   });
 
@@ -56,4 +56,24 @@ test('an old owner that is mid-transaction when the new owner commits is refused
 
 test('a partition no batch ever applied has fence 0', async () => {
   expect(await fenceOf(database, 7)).toBe(0);
+});
+
+test('the watermark is the highest entry id applied, in stream order: a replay of older entries does not lower it', async () => {
+  expect(await appliedMarkOf(database, 4)).toBeNull();
+  await commitUnder(4, 1, 'a', '1700000000000-5');
+  // 999... > 1700... as numbers but not as text: the comparison must be numeric, part by part.
+  await commitUnder(4, 1, 'a', '1700000000000-12');
+  await commitUnder(4, 1, 'a', '999999999999-0');
+  await commitUnder(4, 2, 'b');
+  expect((await appliedMarkOf(database, 4))?.entryId).toBe('1700000000000-12');
+  await commitUnder(4, 2, 'b', '1700000000001-0');
+  const mark = await appliedMarkOf(database, 4);
+  expect(mark?.entryId).toBe('1700000000001-0');
+  expect(mark?.at).toBeInstanceOf(Date);
+});
+
+test('a fenced batch does not move the watermark', async () => {
+  await commitUnder(5, 2, 'new', '1700000000000-0');
+  await expect(commitUnder(5, 1, 'old', '1800000000000-0')).rejects.toBeInstanceOf(FencedError);
+  expect((await appliedMarkOf(database, 5))?.entryId).toBe('1700000000000-0');
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createCrmClient, parseAgentRequestAnswer } from '../../../src/integrations/crm';
-import { signBody } from '../../../src/security';
+import { signBody } from '../../../src/lib/security';
 import { startFakeCrm, type FakeServer } from '../../support/fakes';
 
 describe("the CRM's agent-request answer", () => {

@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'bun:test';
 import fc from 'fast-check';
-import type { PipelineEvent } from '../../../src/events';
+import type { PipelineEvent } from '../../../src/domain/events';
 import { parseThreadControlWebhook, parseWhatsAppWebhook } from '../../../src/integrations/meta-webhooks';
-import { isStorableText } from '../../../src/storable';
+import { isStorableText } from '../../../src/domain/storable';
 
 /**
  * Random JSON and random strings, where Meta's fields are and everywhere

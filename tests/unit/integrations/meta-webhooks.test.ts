@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { InboundMessage, StatusUpdate } from '../../../src/events';
+import type { InboundMessage, StatusUpdate } from '../../../src/domain/events';
 import { parseThreadControlWebhook, parseWhatsAppWebhook } from '../../../src/integrations/meta-webhooks';
 import { messageFrom, statusFor, userIdUpdate, webhookOf } from '../../support/bsuid';
 

@@ -25,7 +25,7 @@ async function ticket(requestedAt: string, values: Partial<NewTicketKpis> & { wa
   const { waitS, ...rest } = values;
   await database.db.insert(tickets).values({
     id,
-    phone: `5730011${String(counter).padStart(5, '0')}`,
+    conversationKey: `5730011${String(counter).padStart(5, '0')}`,
     category: rest.category ?? 'soporte_agente',
     priority: 'media',
     status: rest.status ?? 'pending',

@@ -4,7 +4,7 @@ import Redis from 'ioredis';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { openDatabase, type Database } from '../../../src/db/client';
 import { messages, outbox, type NewMessage, type NewOutboxRow, type OutboxRow } from '../../../src/db/schema';
-import type { PipelineEvent } from '../../../src/events';
+import type { PipelineEvent } from '../../../src/domain/events';
 import { createCrmClient } from '../../../src/integrations/crm';
 import { createCustomerDirectory } from '../../../src/integrations/customers';
 import { createWhatsAppClient } from '../../../src/integrations/whatsapp';
@@ -138,7 +138,7 @@ export async function send(body: string, message: Partial<NewMessage> = {}): Pro
   const author = message.author ?? 'agent';
   const row = await insertRow({ kind: 'whatsapp.send', lane: `wa:${PHONE}`, ticketId: 'TK-2026-000001', payload: textMessage({ to: PHONE }, body), author });
   await database.db.insert(messages).values({
-    phone: PHONE,
+    conversationKey: PHONE,
     ticketId: 'TK-2026-000001',
     direction: 'outbound',
     author,

@@ -42,7 +42,7 @@ const sendRow = (key: string) =>
   });
 async function insertMessage(outboxKey: string, values: Partial<NewMessage> = {}) {
   await database.db.insert(messages).values({
-    phone: PHONE,
+    conversationKey: PHONE,
     direction: 'outbound',
     author: 'agent',
     type: 'text',

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import type { PipelineEvent } from '../../../src/events';
+import type { PipelineEvent } from '../../../src/domain/events';
 import { CODEC_VERSION, CodecError, deadLetterFields, decodeEvent, encodeEvent, partitionOf, splitDeadLetter, streamKeys } from '../../../src/streams/codec';
 
 const EVENT: PipelineEvent = {

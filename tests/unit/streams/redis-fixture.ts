@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { pipelineEvent, type PipelineEvent } from '../../../src/events';
+import { pipelineEvent, type PipelineEvent } from '../../../src/domain/events';
 import { streamKeys, type StreamKeys } from '../../../src/streams/codec';
 import { REDIS_URL } from '../../support/harness';
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from 'bun:test';
-import { pipelineEvent, type PipelineEvent } from '../../../src/events';
+import { pipelineEvent, type PipelineEvent } from '../../../src/domain/events';
 import { createUserKeys } from '../../../src/streams/user-keys';
-import type { UserIds } from '../../../src/user-ids';
+import type { UserIds } from '../../../src/domain/user-ids';
 import { redisFixture } from './redis-fixture';
 
 const PHONE = '573001112233';

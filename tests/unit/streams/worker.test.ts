@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, test } from 'bun:test';
 import Redis from 'ioredis';
-import type { StreamEntry } from '../../../src/events';
+import type { StreamEntry } from '../../../src/domain/events';
 import { createLogger } from '../../../src/logger';
 import { createProducer } from '../../../src/streams/producer';
 import { createStreamWorker, type StreamWorkerOptions } from '../../../src/streams/worker';
-import { decodeEvent, splitDeadLetter } from '../../../src/streams/codec';
+import { decodeEvent, splitDeadLetter, streamKeys } from '../../../src/streams/codec';
 import { eventually, REDIS_URL } from '../../support/harness';
+import { startPrivateRedis } from '../../support/private-redis';
 import { deferred, redisFixture, timerEvent } from './redis-fixture';
 
 const PHONE = '573001112233';
@@ -280,5 +281,44 @@ describe('retention', () => {
 
     await worker.start();
     await eventually(async () => (await redis.xlen(stream)) < 250, 'the trim');
+  });
+});
+
+describe('stopping', () => {
+  test('a worker whose Redis went away mid-read stops: the read queued while reconnecting is not waited for', async () => {
+    const server = await startPrivateRedis('off');
+    const keys = streamKeys(`hbtest:worker-stop:${process.pid}:`);
+    // As the service configures them: commands fail fast on the main connection; blocking reads wait for Redis.
+    const redis = new Redis(server.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    redis.on('error', () => {});
+    const worker = createStreamWorker({
+      redis,
+      blockingConnection: () => new Redis(server.url, { maxRetriesPerRequest: null }).on('error', () => {}),
+      keys,
+      partitions: 2,
+      consumer: 'worker-stop',
+      batchSize: 10,
+      maxDeliveries: 3,
+      claimIdleMs: 60_000,
+      retentionMs: 3_600_000,
+      blockMs: 100,
+      leaseTtlMs: 5000,
+      fenceOf: async () => 0,
+      logger: createLogger('silent'),
+      handle: async () => {},
+      isOutage: async () => false,
+    });
+    try {
+      await worker.start();
+      await eventually(() => worker.status().owned.length === 2, 'both partitions read');
+      await server.kill();
+      // The readers' connections are reconnecting now, their next read queued until Redis is back (it is not).
+      await Bun.sleep(300);
+      await worker.close();
+      expect(worker.status().owned).toEqual([]);
+    } finally {
+      redis.disconnect();
+      await server.stop();
+    }
   });
 });

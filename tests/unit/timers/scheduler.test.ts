@@ -50,7 +50,7 @@ function schedulerFixture() {
 const secondsFromNow = (seconds: number) => new Date(Date.now() + seconds * 1000);
 
 async function arm(id: string, dueAt: Date, fields: Partial<typeof timers.$inferInsert> = {}) {
-  await database.db.insert(timers).values({ id, key: PHONE, timer: 'assign', ticketId: 'TK-2026-000042', dueAt, ...fields });
+  await database.db.insert(timers).values({ id, conversationKey: PHONE, timer: 'assign', ticketId: 'TK-2026-000042', dueAt, ...fields });
 }
 
 const row = async (id: string) => (await database.db.select().from(timers).where(eq(timers.id, id)))[0]!;

@@ -23,7 +23,7 @@ async function agentWroteOnce(fixture: RuntimeFixture, user: UserScript, words: 
   await fixture.apply(user.later(5).taps('menu.support', 'Contactar Soporte'));
   await fixture.apply(user.later(5).writes(DOCUMENT));
   await fixture.apply(user.later(1).directoryFinds(DOCUMENT, CUSTOMER));
-  const [ticket] = await fixture.database.db.select({ id: tickets.id }).from(tickets).where(eq(tickets.phone, user.phone));
+  const [ticket] = await fixture.database.db.select({ id: tickets.id }).from(tickets).where(eq(tickets.conversationKey, user.phone));
   await fixture.apply(user.later(1).agentTakes(ticket!.id));
   await fixture.apply(user.later(1).agentWrites(ticket!.id, words));
   const [message] = await fixture.database.db
@@ -88,7 +88,7 @@ describe("a failed status for an agent's message goes to the ticket's machine, w
     const [menu] = await plain.database.db
       .select()
       .from(messages)
-      .where(and(eq(messages.phone, user.phone), eq(messages.author, 'bot')));
+      .where(and(eq(messages.conversationKey, user.phone), eq(messages.author, 'bot')));
     const before = await plain.database.db.select().from(outbox).where(eq(outbox.kind, 'crm.ticket_update'));
     await plain.apply(user.later(2).whatsappReports(`wamid.menu.${user.phone}`, 'failed', menu!.outboxKey!, 131026));
     expect(await plain.database.db.select().from(outbox).where(eq(outbox.kind, 'crm.ticket_update'))).toEqual(before);

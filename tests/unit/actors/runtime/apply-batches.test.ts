@@ -38,12 +38,14 @@ test('with a lock timeout, a group does not wait behind one partition whose fenc
   const holder = postgres(ADMIN_URL.replace(/\/[^/]*$/, `/${name}`), { max: 1, onnotice: () => {} });
   const user = new UserScript();
   const release = Promise.withResolvers<void>();
+  const locked = Promise.withResolvers<void>();
   const held = holder.begin(async (sql) => {
     await sql`insert into partition_owners (partition, token, owner) values (7, 1, 'paused') on conflict (partition) do update set owner = 'paused'`;
+    locked.resolve();
     await release.promise;
   });
   try {
-    await Bun.sleep(50);
+    await locked.promise;
     const refused = await fixture.runtime
       .applyBatches([{ entries: entriesOf(user.writes('hola')), fence: (tx) => checkFence(tx, lease(7)) }], { lockTimeoutMs: 200 })
       .catch((error: Error & { cause?: { code?: string } }) => error.cause?.code ?? (error as { code?: string }).code);

@@ -20,7 +20,7 @@ async function openTicket(user: UserScript): Promise<string> {
   await fixture.apply(user.later(5).taps('menu.support', 'Contactar Soporte'));
   await fixture.apply(user.later(5).writes(DOCUMENT));
   await fixture.apply(user.later(1).directoryFinds(DOCUMENT, CUSTOMER));
-  const [ticket] = await fixture.database.db.select({ id: tickets.id }).from(tickets).where(eq(tickets.phone, user.phone));
+  const [ticket] = await fixture.database.db.select({ id: tickets.id }).from(tickets).where(eq(tickets.conversationKey, user.phone));
   return ticket!.id;
 }
 
@@ -41,7 +41,7 @@ async function armedDue(timerId: string): Promise<string> {
 const outboxRows = (ticketId: string) => fixture.database.db.select().from(outbox).where(eq(outbox.ticketId, ticketId)).orderBy(asc(outbox.id));
 
 const botTexts = async (phone: string) =>
-  (await fixture.database.db.select().from(messages).where(eq(messages.phone, phone)).orderBy(asc(messages.id)))
+  (await fixture.database.db.select().from(messages).where(eq(messages.conversationKey, phone)).orderBy(asc(messages.id)))
     .filter((row) => row.author === 'bot')
     .map((row) => row.body);
 
@@ -79,7 +79,7 @@ describe('while the ticket waits for an agent', () => {
     expect((await ticketRow(ticketId)).messageCount).toBe(1);
     expect((await botTexts(user.phone)).at(-1)).toContain(`Tu solicitud ${ticketId} está en fila`);
     const [inbound] = await fixture.database.db.select().from(messages).where(eq(messages.body, '¿ya viene alguien?'));
-    expect(inbound).toMatchObject({ phone: user.phone, ticketId, direction: 'inbound' });
+    expect(inbound).toMatchObject({ conversationKey: user.phone, ticketId, direction: 'inbound' });
     const relayed = (await outboxRows(ticketId)).filter((row) => row.kind === 'crm.user_message');
     expect(relayed.map((row) => (row.payload as { message: string }).message)).toEqual(['¿ya viene alguien?']);
   });

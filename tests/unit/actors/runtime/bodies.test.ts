@@ -13,12 +13,12 @@ import {
   type MessageRefs,
 } from '../../../../src/actors/runtime/bodies';
 import { OUTSIDE_WINDOW_CODE } from '../../../../src/integrations/whatsapp';
-import { DEFAULT_TEXTS } from '../../../../src/texts';
+import { DEFAULT_TEXTS } from '../../../../src/domain/texts';
 import { POLICY, TICKET } from '../../../support/simulated-clock';
 
 const [ticket] = initialTransition(createHandoverMachine(POLICY), { ...TICKET, customer: { customerId: 'C-100', customerName: 'Juan', isInactive: true } });
 const AT = '2026-11-30T15:10:00.000Z';
-const PHONE = TICKET.phone;
+const PHONE = TICKET.conversationKey;
 const USER = { phone: PHONE };
 const TO = { to: PHONE };
 /** The agent's message `wamid.agent` was sent with the Idempotency-Key `crm-key-9`; other messages the CRM knows by wamid. */

@@ -4,7 +4,7 @@ import { createHandoverMachine } from '../../../../src/actors/handover';
 import { handoverObservations, milestoneLine, ticketEventLine } from '../../../../src/actors/runtime/observe';
 import { POLICY, TICKET } from '../../../support/simulated-clock';
 
-const PHONE = TICKET.phone;
+const PHONE = TICKET.conversationKey;
 const LONG_DIGIT_RUN = /\d{10,}/;
 
 describe('the milestone log lines', () => {
@@ -19,10 +19,15 @@ describe('the milestone log lines', () => {
 });
 
 describe('the ticket events a support engineer looks for', () => {
+  test('a key that is a BSUID is masked as a BSUID, its country prefix kept', () => {
+    const line = ticketEventLine('escalated', TICKET.ticketId, 'CO.1047385771169864', { step: 1 });
+    expect(line?.fields).toMatchObject({ conversationKey: 'CO.10473*********64' });
+  });
+
   test('an escalation is logged with its data and the phone masked', () => {
     const line = ticketEventLine('escalated', TICKET.ticketId, PHONE, { step: 1 });
     expect(line).toEqual({
-      fields: { event: 'ticket.escalated', ticketId: TICKET.ticketId, phone: '57300*****33', step: 1 },
+      fields: { event: 'ticket.escalated', ticketId: TICKET.ticketId, conversationKey: '57300*****33', step: 1 },
       message: `ticket ${TICKET.ticketId}: escalated`,
     });
   });

@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'bun:test';
 import { initialTransition, transition } from 'xstate';
 import { createHandoverMachine } from '../../../../src/actors/handover';
-import { CONVERSATION_FIXED, KPI_FIXED, kpiRow, projectTicket, TICKET_FIXED } from '../../../../src/actors/runtime/projection';
+import { kpiRow, projectTicket } from '../../../../src/actors/runtime/projection';
+import { CONVERSATION_FIXED, KPI_FIXED, TICKET_FIXED } from '../../../../src/db/runtime-store';
 import { updatableColumns } from '../../../../src/db/bulk';
 import { conversations, ticketKpis, tickets } from '../../../../src/db/schema';
 import { POLICY, TICKET } from '../../../support/simulated-clock';

@@ -32,7 +32,7 @@ const beforeLifecycleRules = {
 function ticketRow(value: string, context: Record<string, unknown>, extra: Partial<Ticket> = {}): Ticket {
   return {
     id: 'TK-2026-000007',
-    phone: '573001112233',
+    conversationKey: '573001112233',
     customerId: 'C-7',
     customerName: 'Ana',
     category: 'soporte_agente',
@@ -79,6 +79,12 @@ describe('a ticket persisted before the lifecycle rules', () => {
     expect(context.messageCount).toBe(4);
   });
 
+  test('its key, stored as `phone` before the key was named for what it holds, comes back as the conversation key', () => {
+    const { context } = restoreTicket(handover, POLICY, ticketRow('withAgent', beforeLifecycleRules), NOW).snapshot;
+    expect(context.conversationKey).toBe('573001112233');
+    expect(context).not.toHaveProperty('phone');
+  });
+
   test('without a last activity, the idle deadline counts from now', () => {
     const { lastActivityAt: _none, ...context } = beforeLifecycleRules;
     const state = restoreTicket(handover, POLICY, ticketRow('withAgent', context), NOW);
@@ -97,10 +103,12 @@ describe('a ticket persisted before the lifecycle rules', () => {
 
 describe('a ticket persisted under the lifecycle rules', () => {
   test('comes back as it was: its deadlines untouched, nothing to write', () => {
-    const current = { ...beforeLifecycleRules, lastUserMessageAt: LAST_ACTIVITY, ladderStep: 1, escalations: 1, deadlines: { agentReply: NOW } };
+    const { phone, ...earlier } = beforeLifecycleRules;
+    const current = { ...earlier, conversationKey: phone, lastUserMessageAt: LAST_ACTIVITY, ladderStep: 1, escalations: 1, deadlines: { agentReply: NOW } };
     const state = restoreTicket(handover, POLICY, ticketRow('withAgent', current, { csat: null, surveyStatus: null }), NOW);
     expect(state.snapshot.context.deadlines).toEqual({ agentReply: NOW });
     expect(state.snapshot.context.escalations).toBe(1);
+    expect(state.snapshot.context.conversationKey).toBe('573001112233');
     expect(state.dirty).toBe(false);
     expect(state.armLegacyDeadlines).toBe(false);
   });
@@ -137,6 +145,9 @@ describe('a conversation persisted before the deadlines existed', () => {
     };
     const state = restoreConversation(conversation, { snapshot: persisted, createdAt });
     expect(state.snapshot.value).toBe('inTicket');
+    // Stored before the key was named for what it holds: `phone` comes back as the conversation key.
+    expect(state.snapshot.context.conversationKey).toBe('573001112233');
+    expect(state.snapshot.context).not.toHaveProperty('phone');
     expect(state.snapshot.context.deadlines).toEqual({});
     expect(state.snapshot.context.ticketId).toBe('TK-2026-000007');
     expect(state.createdAt).toBe(createdAt.toISOString());

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import type { PipelineEvent } from '../../../../src/events';
+import type { PipelineEvent } from '../../../../src/domain/events';
 import { route, type LoadedActors } from '../../../../src/actors/runtime/route';
 
 const PHONE = '573001112233';

@@ -17,7 +17,7 @@ async function menuSentTo(user: UserScript) {
   const [menu] = await fixture.database.db
     .select()
     .from(messages)
-    .where(and(eq(messages.phone, user.phone), eq(messages.direction, 'outbound')));
+    .where(and(eq(messages.conversationKey, user.phone), eq(messages.direction, 'outbound')));
   return menu!;
 }
 
@@ -53,7 +53,7 @@ describe("WhatsApp's delivery statuses", () => {
     const [inbound] = await fixture.database.db
       .select()
       .from(messages)
-      .where(and(eq(messages.phone, user.phone), eq(messages.direction, 'inbound')));
+      .where(and(eq(messages.conversationKey, user.phone), eq(messages.direction, 'inbound')));
 
     await fixture.apply(user.later(1).whatsappReports(inbound!.waMessageId!, 'read'));
 

@@ -8,7 +8,7 @@ const T2 = '2026-12-01T16:00:00.000Z';
 describe('timer rows follow the deadlines after a transition', () => {
   test('a new deadline arms a row named by its owner and timer', () => {
     expect(timerWrites('TK-1', 'TK-1', PHONE, {}, { assign: T1 })).toEqual([
-      { id: 'TK-1/assign', key: PHONE, ticketId: 'TK-1', timer: 'assign', dueAt: new Date(T1), enqueuedAt: null },
+      { id: 'TK-1/assign', conversationKey: PHONE, ticketId: 'TK-1', timer: 'assign', dueAt: new Date(T1), enqueuedAt: null },
     ]);
   });
 
@@ -21,12 +21,12 @@ describe('timer rows follow the deadlines after a transition', () => {
     expect(timerWrites('TK-1', 'TK-1', PHONE, { assign: T1 }, {}).map((write) => [write.id, write.dueAt])).toEqual([['TK-1/assign', null]]);
   });
 
-  test("a conversation's timers are owned by a hash of the phone, never the phone itself", () => {
+  test("a conversation's timers are owned by a hash of its key, never the key itself", () => {
     const owner = conversationTimerOwner(PHONE);
     expect(owner).toStartWith('conversation-');
     expect(owner).not.toContain(PHONE);
     expect(conversationTimerOwner(PHONE)).toBe(owner);
-    expect(timerWrites(owner, null, PHONE, {}, { survey: T1 })[0]).toMatchObject({ id: `${owner}/survey`, ticketId: null, key: PHONE });
+    expect(timerWrites(owner, null, PHONE, {}, { survey: T1 })[0]).toMatchObject({ id: `${owner}/survey`, ticketId: null, conversationKey: PHONE });
   });
 });
 

@@ -1,0 +1,1 @@
+ALTER TABLE "partition_owners" ADD COLUMN "last_entry_id" text;

@@ -1,0 +1,44 @@
+import { describe, expect, test } from 'bun:test';
+import { addressOf, crmUserFields, isBsuid, knownIds, mergeIds, phoneOf, splitBsuid } from '../../../src/domain/user-ids';
+
+const PHONE = '573001112233';
+const BSUID = 'CO.1047385771169864';
+
+describe("a user's ids", () => {
+  test('a BSUID is a country code, a dot, and up to 128 letters and digits; a parent has ENT in between', () => {
+    expect([BSUID, 'US.ENT.11815799212886844830', 'BR.abc123'].every(isBsuid)).toBe(true);
+    expect([PHONE, 'CO.', 'co.123', 'COL.123', 'CO.12-3'].some(isBsuid)).toBe(false);
+  });
+
+  test('a BSUID splits into its prefix and its id; anything else does not', () => {
+    expect(splitBsuid('US.ENT.118157')).toEqual({ prefix: 'US.ENT.', id: '118157' });
+    expect(splitBsuid(PHONE)).toBeUndefined();
+  });
+
+  test("the user's phone is the one stored, else a key that is a phone; a BSUID key is never a phone", () => {
+    expect(phoneOf({ phone: '573009998877' }, PHONE)).toBe('573009998877');
+    expect(phoneOf({ bsuid: BSUID }, PHONE)).toBe(PHONE);
+    expect(phoneOf({ bsuid: BSUID }, BSUID)).toBeUndefined();
+  });
+
+  test('a webhook that hides the phone does not make us forget it; a new BSUID replaces the old', () => {
+    const known = { phone: PHONE, bsuid: BSUID };
+    expect(mergeIds(known, { bsuid: 'CO.555', username: 'juan.p' })).toEqual({ phone: PHONE, bsuid: 'CO.555', username: 'juan.p' });
+  });
+
+  test('a row from before the ids were stored knows its user by its key', () => {
+    expect(knownIds({}, PHONE)).toEqual({ phone: PHONE });
+    expect(knownIds({}, BSUID)).toEqual({ bsuid: BSUID });
+    expect(knownIds({ bsuid: 'CO.555' }, PHONE)).toEqual({ bsuid: 'CO.555' });
+  });
+
+  test('a send goes `to` the phone when known, else to the BSUID as `recipient`', () => {
+    expect(addressOf({ phone: PHONE, bsuid: BSUID })).toEqual({ to: PHONE });
+    expect(addressOf({ bsuid: BSUID })).toEqual({ recipient: BSUID });
+  });
+
+  test('the CRM gets userPhone only when known, userId and username when Meta gave them', () => {
+    expect(crmUserFields({ bsuid: BSUID, username: 'juan.p' })).toEqual({ userId: BSUID, username: 'juan.p' });
+    expect(crmUserFields({ phone: PHONE })).toEqual({ userPhone: PHONE });
+  });
+});
