@@ -1,11 +1,36 @@
-import { describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { embeddedRedisPaths } from '../../src/redis/embedded';
+import { startDemo, watchedPage, type DemoUnderTest } from '../support/demo';
 import { createTestDatabase, eventually, REDIS_URL } from '../support/harness';
 import { startPrivateRedis } from '../support/private-redis';
 import { BOOT_TIMEOUT_MS, start, startCommand } from '../support/start-command';
+
+// The preload's 30 s default reaches the first file of a run only (tests/support/setup.ts): this file's, through the whole service.
+setDefaultTimeout(30_000);
+
+/**
+ * The two commands a newcomer runs, run as they would: `bun run start`
+ * (its configuration errors, its embedded database, a Redis it cannot
+ * reach or that keeps no AOF in production, the private redis-server it
+ * starts without REDIS_URL) and `bun run demo` (from the repository, with
+ * nothing configured but a free port; REDIS_URL unset: a private
+ * redis-server). The demo must say it listens on loopback only, serve the
+ * simulator and the API reference, the reference must render with nothing
+ * fetched from outside this machine, and the seed's suspended-subscriber
+ * flow must play by hand in /simulator, in Debian's Chromium: the phone pane
+ * posts signed webhooks, the console pane calls the CRM routes, the real
+ * service in between. One demo and one browser serve the demo's tests.
+ * Every test runs at once: each start creates an embedded database, seconds
+ * of work on one core. Screenshots are kept in artifacts/ (the copies in
+ * docs/, shown by the README, are refreshed from there by hand, so a test
+ * run leaves the work tree clean).
+ */
+const ROOT = join(import.meta.dir, '../..');
+const ARTIFACTS = join(ROOT, 'artifacts');
 
 describe.concurrent('bun run start', () => {
   test(
@@ -40,7 +65,7 @@ describe.concurrent('bun run start', () => {
             return body && body.partitions.owned.length === 8 && body;
           },
           'readiness with every partition',
-          // PGlite's first boot (initdb) is about 6.5 s of CPU: on the shared 2-core machine under load, 25 s was not always enough.
+          // PGlite's first boot (initdb) is about 6.5 s of CPU, here beside the demo's: on the shared 2-core machine under load, 25 s was not always enough.
           50_000,
         );
         expect(ready).toMatchObject({ status: 'ready', checks: { redis: 'ok', database: 'ok' }, partitions: { owned: [0, 1, 2, 3, 4, 5, 6, 7] } });
@@ -101,7 +126,8 @@ describe.concurrent('bun run start', () => {
         const port = 20000 + Math.floor(Math.random() * 20000);
         const accepted = start({ ...production, PORT: String(port), REDIS_ALLOW_NO_AOF: 'true' });
         try {
-          await eventually(async () => (await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 200, 'readiness', 25_000);
+          // Beside the demo's and the embedded database's first boots: the bound only stops a broken run.
+          await eventually(async () => (await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 200, 'readiness', 40_000);
           accepted.kill('SIGTERM');
           expect(await accepted.exited).toBe(0);
           const log = (await new Response(accepted.stdout).text())
@@ -136,7 +162,8 @@ describe.concurrent('bun run start without REDIS_URL: a private redis-server', (
     const dataDir = mkdtempSync(join(tmpdir(), 'hb-boot-embedded-'));
     const port = 20000 + Math.floor(Math.random() * 20000);
     const child = start({ PORT: String(port), DATA_DIR: dataDir, DATABASE_URL: database.url, LOG_LEVEL: 'info' });
-    await eventually(async () => (await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 200, 'readiness', 25_000);
+    // Beside the demo's and the embedded database's first boots: the bound only stops a broken run.
+    await eventually(async () => (await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 200, 'readiness', 40_000);
     const redisPid = Number(readFileSync(embeddedRedisPaths(dataDir).pidFile, 'utf8'));
     return {
       child,
@@ -206,5 +233,116 @@ describe.concurrent('bun run start without REDIS_URL: a private redis-server', (
       }
     },
     BOOT_TIMEOUT_MS,
+  );
+});
+
+/** `bun run demo` and a browser, started once for the demo's tests; the other tests run meanwhile. */
+let demo: ReturnType<typeof startDemo>;
+let demoStarted: Promise<DemoUnderTest>;
+
+beforeAll(() => {
+  demo = startDemo();
+  demoStarted = demo.ready;
+});
+
+afterAll(() => demo.stop(), 30_000);
+
+const phone = (page: Page) => page.locator('#chat');
+const agentChat = (page: Page) => page.locator('#agent-chat');
+async function type(page: Page, input: string, send: string, text: string) {
+  await page.fill(input, text);
+  await page.click(send);
+}
+
+describe.concurrent('bun run demo', () => {
+  test(
+    'says it listens on loopback only, and how to open it to the network',
+    async () => {
+      const { banner } = await demoStarted;
+      expect(banner).toContain('listening on 127.0.0.1 only');
+      expect(banner).toContain('DEMO_HOST=0.0.0.0');
+    },
+    BOOT_TIMEOUT_MS,
+  );
+
+  test(
+    'serves the simulator, the OpenAPI document and its reference page',
+    async () => {
+      const { base } = await demoStarted;
+      const simulator = await fetch(`${base}/simulator`);
+      expect(simulator.status).toBe(200);
+      expect(await simulator.text()).toContain("The agent's console");
+      const document = await fetch(`${base}/openapi.json`);
+      expect(((await document.json()) as { openapi: string }).openapi).toBe('3.1.0');
+      const docs = await fetch(`${base}/docs`);
+      expect(docs.status).toBe(200);
+      expect(await docs.text()).toContain('/docs/vendor/scalar.js');
+    },
+    BOOT_TIMEOUT_MS,
+  );
+
+  test(
+    'the reference page renders every route offline: nothing is fetched from another host, nothing is blocked',
+    async () => {
+      const { base, browser } = await demoStarted;
+      const { page, problems } = await watchedPage(browser);
+      try {
+        await page.goto(`${base}/docs`);
+        await page.getByText('/api/crm/send-message').first().waitFor({ timeout: 20_000 });
+        await page.getByText('Calls to the CRM').first().waitFor();
+        await page.screenshot({ path: join(ARTIFACTS, 'api-reference.png') });
+        expect(problems).toEqual([]);
+      } finally {
+        await page.close();
+      }
+    },
+    BOOT_TIMEOUT_MS + 60_000,
+  );
+
+  test(
+    'in the simulator, a suspended subscriber asks for support, talks to the agent who took the ticket, and rates the agent once given back',
+    async () => {
+      const { base, browser } = await demoStarted;
+      const { page, problems } = await watchedPage(browser);
+      try {
+        await page.goto(`${base}/simulator`);
+        await page.click('#subscribers button[data-phone="573001234567"]');
+
+        await type(page, '#phone-text', '#phone-send', 'Hola');
+        await phone(page).getByRole('button', { name: 'Contactar Soporte' }).click();
+        await phone(page).getByText('número de documento').waitFor();
+        await type(page, '#phone-text', '#phone-send', '1010101010');
+
+        const ticket = page.locator('#tickets button').first();
+        await ticket.getByText('waiting').waitFor();
+        expect(await ticket.innerText()).toContain('Juan Pérez');
+        expect(await ticket.innerText()).toContain('reactivacion_servicio');
+        expect(await ticket.innerText()).toContain('alta');
+
+        await page.click('#take');
+        await phone(page).getByText('Agente María González conectado').waitFor();
+        await type(page, '#agent-text', '#agent-send', 'Hola Juan, soy María. Ya veo su pago.');
+        await phone(page).locator('.from-agent', { hasText: 'Ya veo su pago' }).waitFor();
+        await type(page, '#phone-text', '#phone-send', 'Gracias, pagué ayer');
+        await agentChat(page).getByText('Gracias, pagué ayer').waitFor();
+        await page.click('#phone-picture');
+        await agentChat(page).getByText('[image: Así está el router]').waitFor();
+        await page.click('#send-document');
+        await phone(page).getByText('PDF · paz-y-salvo.pdf').waitFor();
+        // Every message the service sent got its receipts back from the Graph stand-in, as signed status webhooks.
+        await phone(page).locator('.from-agent[data-kind="document"] .ticks[data-status="read"]').waitFor();
+        await page.locator('#phone-pane').screenshot({ path: join(ARTIFACTS, 'simulator-phone.png') });
+
+        await page.click('#give-back');
+        await phone(page).getByRole('button', { name: '5 - Excelente' }).click();
+        await phone(page).getByText('¡Gracias por tu calificación!').waitFor();
+        await page.locator('#ticket-events').getByText('ticket-update: csat (5/5)').waitFor();
+        await page.locator('#agent-pane').screenshot({ path: join(ARTIFACTS, 'simulator-agent.png') });
+        expect(problems).toEqual([]);
+      } finally {
+        await page.close();
+      }
+    },
+    BOOT_TIMEOUT_MS + 90_000,
   );
 });
