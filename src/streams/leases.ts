@@ -58,7 +58,7 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
  * the TTL, at most half a second, so a dead instance's partitions are taken
  * within the TTL plus about a second whatever the TTL.
  */
-const roundMsFor = (ttlMs: number) => Math.min(ttlMs / 3, 500);
+export const roundMsFor = (ttlMs: number) => Math.min(ttlMs / 3, 500);
 
 /** A lease is given up locally this long before Redis would let it lapse: network delay and timer lateness. */
 const SAFETY_MARGIN = 0.2;

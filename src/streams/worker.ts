@@ -38,6 +38,8 @@ export interface StreamWorkerOptions {
   onTakeover?(partition: number): void;
   /** Before a partition is read (at takeover, and when its group was gone): the check that Redis did not lose what Postgres applied. */
   beforeTakeOver?(partition: number): Promise<unknown>;
+  /** How long a partition whose batch failed waits before it tries again: PARTITION_RETRY_MS unless set (tests shorten it). */
+  partitionRetryMs?: number;
 }
 
 /** How long a partition whose batch failed waits before it tries again. */
@@ -222,7 +224,7 @@ export function createStreamWorker(options: StreamWorkerOptions) {
             continue;
           }
           logger.error({ event: 'stream.partition_stalled', stream, error: errorSummary(error) }, 'partition paused; its entries will be retried');
-          await Bun.sleep(PARTITION_RETRY_MS);
+          await Bun.sleep(options.partitionRetryMs ?? PARTITION_RETRY_MS);
         }
       }
     }

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,9 @@ import { startFakeCrm, startFakeDirectory, startFakeGraph, type FakeServer } fro
 import { createTestDatabase, DIRECTORY, eventually, fakesEnvironment, metaJson, SECRETS, text, userMessagePayload } from '../support/harness';
 import { BUILD_OUTPUT, ROOT as root } from '../support/build';
 import { freePort, startPrivateRedis, type PrivateRedis } from '../support/private-redis';
+
+// The preload's 30 s default reaches the first file of a run only (tests/support/setup.ts): this file's, through the whole service.
+setDefaultTimeout(30_000);
 
 /** The build (about 3 s on an idle 2-core machine, more under the suite's load), then a whole service's start. */
 const BUILD_TIMEOUT_MS = 120_000;

@@ -1,6 +1,9 @@
-import { describe, expect, test } from 'bun:test';
+import { describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { createTestDatabase, eventually, REDIS_URL } from '../support/harness';
 import { BOOT_TIMEOUT_MS, start } from '../support/start-command';
+
+// The preload's 30 s default reaches the first file of a run only (tests/support/setup.ts): this file's, through the whole service.
+setDefaultTimeout(30_000);
 
 /**
  * What a person starting the service reads: each missing production setting once, each unset secret once with

@@ -1,6 +1,9 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { json, type RecordedRequest } from '../support/fakes';
 import { activeTicketFor, crmCall, eventually, outboxSettled, sendStatus, sendUser, sentTo, startStack, text, type TestStack } from '../support/harness';
+
+// The preload's 30 s default reaches the first file of a run only (tests/support/setup.ts): this file's, through the whole service.
+setDefaultTimeout(30_000);
 
 /**
  * Delivery guarantees toward WhatsApp and the CRM, with the fakes misbehaving

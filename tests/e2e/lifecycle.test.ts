@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { DateTime } from 'luxon';
 import { json } from '../support/fakes';
 import {
@@ -14,6 +14,9 @@ import {
   text,
   type TestStack,
 } from '../support/harness';
+
+// The preload's 30 s default reaches the first file of a run only (tests/support/setup.ts): this file's, through the whole service.
+setDefaultTimeout(30_000);
 
 /**
  * DESIGN 4's lifecycle rules through the real service, Redis and Postgres,

@@ -1,10 +1,13 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { activeTicketFor, crmCall, eventually, SECRETS, sendUser, startStack, text, type TestStack } from '../support/harness';
 import { fileOf, largeFile, serveMedia, sha256Hex, type GraphMediaFile } from '../support/media';
+
+// The preload's 30 s default reaches the first file of a run only (tests/support/setup.ts): this file's, through the whole service.
+setDefaultTimeout(30_000);
 
 /**
  * What the subscriber sends besides text, seen by the agent: media through

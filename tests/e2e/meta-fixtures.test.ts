@@ -1,8 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { signBody } from '../../src/lib/security';
 import { eventually, postWebhook, SECRETS, sendUser, sentTo, startStack, text, type TestStack } from '../support/harness';
+
+// The preload's 30 s default reaches the first file of a run only (tests/support/setup.ts): this file's, through the whole service.
+setDefaultTimeout(30_000);
 
 /**
  * Real payloads from public WhatsApp libraries' test suites (../shared, which

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { signBody } from '../../src/lib/security';
 import {
   crmCall,
@@ -15,6 +15,9 @@ import {
   userMessagePayload,
   type TestStack,
 } from '../support/harness';
+
+// The preload's 30 s default reaches the first file of a run only (tests/support/setup.ts): this file's, through the whole service.
+setDefaultTimeout(30_000);
 
 /**
  * Postgres and Redis go away (a TCP proxy between them and the service is

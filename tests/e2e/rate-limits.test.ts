@@ -1,6 +1,9 @@
-import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test';
 import { signBody } from '../../src/lib/security';
 import { crmCall, metaJson, postWebhook, startStack, text, userMessagePayload, type TestStack } from '../support/harness';
+
+// The preload's 30 s default reaches the first file of a run only (tests/support/setup.ts): this file's, through the whole service.
+setDefaultTimeout(30_000);
 
 /**
  * The rate-limit policy of DESIGN 2.1 over real sockets, where the client is

@@ -1,6 +1,9 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { closeCommitGate } from '../support/commit-gate';
 import { crmCall, eventually, openTicketFor, readable, sentTo, startStack, type TestStack } from '../support/harness';
+
+// The preload's 30 s default reaches the first file of a run only (tests/support/setup.ts): this file's, through the whole service.
+setDefaultTimeout(30_000);
 
 /**
  * A CRM 200 means applied (DESIGN 2.1, issue 18): the CRM's very next call

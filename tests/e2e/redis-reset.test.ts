@@ -1,9 +1,12 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import Redis from 'ioredis';
 import { compareEntryIds } from '../../src/streams/reset';
 import { sendAs, type WhatsAppUser } from '../support/bsuid';
 import { eventually, sentTo, startStack, text, type LogLine, type TestStack } from '../support/harness';
 import { startPrivateRedis, type PrivateRedis } from '../support/private-redis';
+
+// The preload's 30 s default reaches the first file of a run only (tests/support/setup.ts): this file's, through the whole service.
+setDefaultTimeout(30_000);
 
 /**
  * A Redis that comes back without what it acknowledged (emptied, or

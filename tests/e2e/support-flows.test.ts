@@ -1,7 +1,32 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { activeTicketFor, crmCall, eventually, openTicketFor, readable, sendUser, sentTo, startStack, text, type TestStack } from '../support/harness';
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
+import { signBody } from '../../src/lib/security';
+import {
+  activeTicketFor,
+  crmCall,
+  deadLetters,
+  eventually,
+  metaJson,
+  openTicketFor,
+  postWebhook,
+  readable,
+  SECRETS,
+  sendUser,
+  sentTo,
+  startStack,
+  streamTrouble,
+  text,
+  userMessagePayload,
+  type TestStack,
+} from '../support/harness';
 
-/** Each test has its own user, so they run at once and any one runs alone. */
+// The preload's 30 s default reaches the first file of a run only (tests/support/setup.ts): this file's, through the whole service.
+setDefaultTimeout(30_000);
+
+/**
+ * The flows through the real service, Redis and Postgres. Each test has its
+ * own user, so they run at once and any one runs alone. (Each route's HTTP
+ * contract, errors included, is in tests/routes, through app.handle.)
+ */
 let stack: TestStack;
 beforeAll(async () => {
   stack = await startStack('flows');
@@ -118,5 +143,110 @@ describe.concurrent('while waiting for an agent', () => {
     expect(texts.at(-2)).toContain(`Cancelamos tu solicitud ${ticketId}`);
     const { body } = await crmCall(stack, 'GET', `/api/crm/handover-status/${ticketId}`);
     expect(body).toMatchObject({ status: 'closed', closeReason: 'cancelled' });
+  });
+});
+
+const relayed = (predicate: (body: Record<string, any>) => boolean) =>
+  stack.crm
+    .to('/api/bot/user-message')
+    .map((request) => request.body as Record<string, any>)
+    .filter(predicate);
+
+describe.concurrent('Meta delivering a message again', () => {
+  test('the same wamid delivered twice is relayed once, and the next message of that user flows without a retry', async () => {
+    const phone = '573000000201';
+    await activeTicketFor(stack, phone, '2020202020');
+    const { id, payload } = userMessagePayload(phone, text('mensaje duplicado'));
+    const body = metaJson(payload);
+    expect((await postWebhook(stack, body)).status).toBe(200);
+    expect((await postWebhook(stack, body)).status).toBe(200);
+    await sendUser(stack, phone, text('mensaje siguiente'));
+    await eventually(() => relayed((body) => body.userPhone === phone && body.message === 'mensaje siguiente').length > 0, 'the next message');
+    expect(relayed((body) => body.waMessageId === id)).toHaveLength(1);
+    // A duplicate that slipped past the dedupe would fail its batch on the outbox's unique key: the partition
+    // would stall and retry, then dead-letter it, and the next message would still arrive, only later.
+    expect(streamTrouble(stack)).toEqual([]);
+    expect((await deadLetters(stack)).total).toBe(0);
+  });
+
+  test("a wamid delivered again after its first copy was applied is relayed once, and the user's next message flows without a retry", async () => {
+    const phone = '573000000204';
+    await activeTicketFor(stack, phone, '2020202020');
+    const { id, payload } = userMessagePayload(phone, text('mensaje reenviado'));
+    const body = metaJson(payload);
+    expect((await postWebhook(stack, body)).status).toBe(200);
+    await eventually(() => relayed((body) => body.waMessageId === id).length > 0, 'the first copy relayed');
+    // Meta redelivers when it missed our 200: the copy meets the id already recorded, in another batch.
+    expect((await postWebhook(stack, body)).status).toBe(200);
+    await sendUser(stack, phone, text('después del reenvío'));
+    await eventually(() => relayed((body) => body.userPhone === phone && body.message === 'después del reenvío').length > 0, 'the next message');
+    expect(relayed((body) => body.waMessageId === id)).toHaveLength(1);
+    expect(streamTrouble(stack)).toEqual([]);
+    expect((await deadLetters(stack)).total).toBe(0);
+  });
+});
+
+describe.concurrent('thread control from Meta (POST /api/crm/meta-handover-webhook)', () => {
+  const signed = (value: unknown) => {
+    const body = metaJson(value);
+    return { body, signature: signBody(SECRETS.metaSecret, body) };
+  };
+
+  test("the seed's pass_thread_control is recorded on the ticket", async () => {
+    const ticketId = await activeTicketFor(stack, '573000000221', '2020202020');
+    const { body, signature } = signed({
+      object: 'whatsapp_business_account',
+      entry: [
+        {
+          id: 'WABA',
+          changes: [
+            {
+              field: 'messaging_handovers',
+              value: {
+                messaging_product: 'whatsapp',
+                metadata: { display_phone_number: '573001234567', phone_number_id: 'PHONE_NUMBER_ID' },
+                event: 'pass_thread_control',
+                thread_control: { app_id: 'CRM_APP_ID', metadata: JSON.stringify({ ticket_id: ticketId }) },
+              },
+            },
+          ],
+        },
+      ],
+    });
+    const response = await postWebhook(stack, body, signature, '/api/crm/meta-handover-webhook');
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ success: true, accepted: 1 });
+    await eventually(async () => {
+      const rows = await stack.sql`select data from ticket_events where ticket_id = ${ticketId} and type = 'thread_control'`;
+      return rows.length === 1 && rows;
+    }, 'thread_control event');
+  });
+
+  test('Conversation Routing control_passed back to the bot closes the active ticket', async () => {
+    const phone = '573000000222';
+    const ticketId = await activeTicketFor(stack, phone, '2020202020');
+    const { body, signature } = signed({
+      object: 'whatsapp_business_account',
+      entry: [
+        {
+          id: 'WABA',
+          changes: [
+            {
+              field: 'messaging_handovers',
+              value: {
+                messaging_product: 'whatsapp',
+                sender: { phone_number: phone },
+                recipient: { phone_number_id: '1234567890', display_phone_number: '573009999999' },
+                type: 'control_passed',
+                timestamp: '1750101000',
+                control_passed: { previous_owner_role: 'escalation', new_owner_role: 'customer_service', metadata: 'agent done' },
+              },
+            },
+          ],
+        },
+      ],
+    });
+    expect((await postWebhook(stack, body, signature, '/api/crm/meta-handover-webhook')).status).toBe(200);
+    await eventually(async () => (await crmCall(stack, 'GET', `/api/crm/handover-status/${ticketId}`)).body.closeReason === 'resolved', 'ticket resolved');
   });
 });

@@ -1,6 +1,9 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { signBody } from '../../src/lib/security';
 import { buttonReply, crmCall, eventually, readable, SECRETS, sendUser, sentTo, startStack, text, type TestStack } from '../support/harness';
+
+// The preload's 30 s default reaches the first file of a run only (tests/support/setup.ts): this file's, through the whole service.
+setDefaultTimeout(30_000);
 
 /**
  * The seed's sequence diagram, "Flujo Completo de Handover para Servicio

@@ -1,7 +1,10 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { sendAs, sendStatusFor, sendUserIdUpdate, sentToBsuid, type WhatsAppUser } from '../support/bsuid';
 import { json } from '../support/fakes';
 import { crmCall, eventually, readable, sentTo, startStack, text, type TestStack } from '../support/harness';
+
+// The preload's 30 s default reaches the first file of a run only (tests/support/setup.ts): this file's, through the whole service.
+setDefaultTimeout(30_000);
 
 /**
  * Subscribers who adopted a WhatsApp username (DESIGN 2.6): Meta names them

@@ -142,6 +142,12 @@ describe('POST /api/crm/meta-handover-webhook (signed by Meta, not by the CRM)',
     expect(await call(app, delivery(body, signed(body), path))).toEqual({ status: 200, body: { success: true, accepted: 0, ignored: 1 } });
   });
 
+  test('an unknown shape is acknowledged; a wrong signature is 401', async () => {
+    const body = metaJson({ object: 'page', entry: [{ id: '1', time: 1, messaging: [{}] }] });
+    expect(await call(app, delivery(body, signed(body), path))).toMatchObject({ status: 200, body: { success: true, accepted: 0 } });
+    expect((await call(app, delivery(body, 'sha256=00', path))).status).toBe(401);
+  });
+
   test('a CRM bearer token is no substitute for the signature', async () => {
     const body = threadControl({ event: 'pass_thread_control', thread_control: { app_id: 'CRM_APP_ID', metadata: '{}' } });
     const request = new Request(`${BASE}${path}`, { method: 'POST', headers: { authorization: `Bearer ${SECRETS.crmToken}` }, body });

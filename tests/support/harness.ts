@@ -1,4 +1,5 @@
 import postgres from 'postgres';
+import { createTestDatabase } from './databases';
 import { loadConfig, type Config } from '../../src/config';
 import { startService, type Service } from '../../src/index';
 import { createLogger } from '../../src/logger';
@@ -9,7 +10,7 @@ import { postgresShuttingDown, startTcpProxy, type TcpProxy } from './tcp-proxy'
 
 export { buttonReply, metaJson, text, userMessagePayload } from './meta';
 
-export const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export { ADMIN_URL, createTestDatabase } from './databases';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export const SECRETS = {
@@ -22,25 +23,9 @@ export const SECRETS = {
   adminToken: 'admin-token-for-tests',
 };
 
-/** A name no other test file, worker or run uses: databases and Redis key prefixes are per stack. */
+/** A name no other test file, worker or run uses: Redis key prefixes are per stack. */
 function uniqueName(label: string): string {
   return `${label}_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
-}
-
-/** A database of its own for one test file; call `drop` when the file ends. */
-export async function createTestDatabase(label: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `hb_test_${uniqueName(label)}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  await admin.end();
-  return {
-    url: ADMIN_URL.replace(/\/[^/]*$/, `/${name}`),
-    drop: async () => {
-      const cleanup = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-      await cleanup.unsafe(`drop database if exists ${name} with (force)`);
-      await cleanup.end();
-    },
-  };
 }
 
 /** One line the service logged (pino's JSON): `event` names what happened, `level` 40 is a warning, 50 an error. */

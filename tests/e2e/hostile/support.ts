@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import Redis from 'ioredis';
 import { streamKeys } from '../../../src/streams/codec';
 import { activeTicketFor, eventually, REDIS_URL, SECRETS, sendUser, startStack, text, type TestStack } from '../../support/harness';
@@ -51,6 +51,8 @@ const withToken = (token: string, headers: Record<string, string> = {}) => ({
 
 /** The whole service for one file (booted before its tests, stopped after), and what its cases use. */
 export function hostileStack(label: string, env: Record<string, string> = {}) {
+  // Called at the top of each file: the preload's 30 s default reaches the first file of a run only (tests/support/setup.ts).
+  setDefaultTimeout(30_000);
   let stack: TestStack;
   let redis: Redis;
   beforeAll(async () => {
@@ -108,16 +110,31 @@ export function hostileStack(label: string, env: Record<string, string> = {}) {
 
 export type HostileStack = ReturnType<typeof hostileStack>;
 
-/** One test per case: the exact answer, then the partition still flows and nothing was dead-lettered. */
+/**
+ * One test per case: the exact answer, then the partition still flows and nothing was dead-lettered. The cases run
+ * one after another; the users they aim at (each its own, with an active ticket when the case needs one) are all
+ * brought there at once beforehand, as a crowd of users would be: a ticket takes a few round trips through the
+ * pipeline, and one after another they were most of the file's time.
+ */
 export function hostileCases(title: string, hostile: HostileStack, cases: Hostile[]): void {
+  const targets = new Map<Hostile, Target>();
   describe(title, () => {
+    beforeAll(async () => {
+      await Promise.all(
+        cases.map(async (hostileCase) => {
+          const phone = freshPhone();
+          const ticketId = hostileCase.needs === 'conversation' ? 'TK-NONE' : await hostile.activeTicket(phone);
+          targets.set(hostileCase, { phone, ticketId });
+        }),
+      );
+    }, 60_000);
+
     for (const hostileCase of cases) {
       test(
         hostileCase.name,
         async () => {
-          const phone = freshPhone();
-          const ticketId = hostileCase.needs === 'conversation' ? 'TK-NONE' : await hostile.activeTicket(phone);
-          const target = { phone, ticketId };
+          const target = targets.get(hostileCase)!;
+          const { phone } = target;
           const deadBefore = await hostile.deadLetterCount();
 
           const response = await hostileCase.send(target);

@@ -1,5 +1,7 @@
 import { join } from 'node:path';
+import Redis from 'ioredis';
 import postgres from 'postgres';
+import { streamKeys } from '../../../src/streams/codec';
 import { startFakeCrm, startFakeDirectory, startFakeGraph } from '../../support/fakes';
 import {
   activeTicketFor,
@@ -53,8 +55,9 @@ const freePort = () => {
   return port;
 };
 
-export async function startFleet(label: string, options: { redisUrl?: string; env?: Record<string, string> } = {}) {
-  const database = await createTestDatabase(label);
+/** `freshDatabase`: one nothing has migrated yet, for a test of the instances' own migrations. */
+export async function startFleet(label: string, options: { redisUrl?: string; env?: Record<string, string>; freshDatabase?: boolean } = {}) {
+  const database = await createTestDatabase(label, { fresh: options.freshDatabase });
   const sql = postgres(database.url, { max: 2, onnotice: () => {} });
   const crm = startFakeCrm();
   const graph = startFakeGraph();
@@ -183,62 +186,94 @@ export async function startFleet(label: string, options: { redisUrl?: string; en
     return new Map([...owners].map(([partition, [name]]) => [partition, name!]));
   }
 
+  /** `count` users, each brought to a ticket an agent has taken; all at once, as users would. */
   async function openConversations(count: number): Promise<Conversation[]> {
-    const conversations: Conversation[] = [];
-    for (let n = 0; n < count; n++) {
-      const phone = `5731${label.length}${String(n).padStart(7, '0')}`;
-      conversations.push({ phone, ticketId: await activeTicketFor(stack, phone, '2020202020') });
-    }
-    return conversations;
+    return Promise.all(
+      Array.from({ length: count }, async (_, n) => {
+        const phone = `5731${label.length}${String(n).padStart(7, '0')}`;
+        return { phone, ticketId: await activeTicketFor(stack, phone, '2020202020') };
+      }),
+    );
   }
 
-  /** Like Meta and the CRM: retried until the service answers 200. */
-  async function untilAccepted(send: () => Promise<unknown>): Promise<void> {
-    for (;;) {
+  /** Like Meta and the CRM: retried until the service answers 200 (true), or while `retrying` says so (false). */
+  async function untilAccepted(send: () => Promise<unknown>, retrying: () => boolean): Promise<boolean> {
+    while (retrying()) {
       if (
         await send().then(
           () => true,
           () => false,
         )
       )
-        return;
+        return true;
       await Bun.sleep(100);
     }
+    return false;
   }
+
+  /** Set by close(): traffic still flowing then stops, so a failed test leaves nothing knocking at a closed fleet. */
+  let closed = false;
 
   /**
    * Traffic both ways on every conversation, each message sent once the one
    * before it was accepted (so the stream order is the sending order), until
-   * `until` resolves. Returns how many rounds each conversation got.
+   * `stop`. A round is one message each way. `rounds(n)` resolves once every
+   * conversation has had `n` more rounds accepted: the test's "while traffic
+   * flows", proven rather than slept; `stop` resolves with how many rounds
+   * each conversation got.
    */
-  async function converse(conversations: Conversation[], until: Promise<unknown>, pauseMs = 40): Promise<Map<string, number>> {
+  function traffic(conversations: Conversation[], pauseMs = 40) {
     let going = true;
-    void until.finally(() => {
-      going = false;
-    });
-    const rounds = new Map<string, number>();
-    await Promise.all(
+    const rounds = new Map<string, number>(conversations.map(({ phone }) => [phone, 0]));
+    const waiters: { from: Map<string, number>; more: number; resolve(): void }[] = [];
+    const settle = () => {
+      for (const waiter of [...waiters]) {
+        if ([...rounds].every(([phone, count]) => count - waiter.from.get(phone)! >= waiter.more)) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve();
+        }
+      }
+    };
+    const flowing = Promise.all(
       conversations.map(async ({ phone, ticketId }) => {
-        let n = 0;
-        while (going) {
-          await untilAccepted(() => sendUser(stack, phone, text(`u:${phone}:${n}`), { id: `wamid.fleet.${phone}.${n}` }));
-          await untilAccepted(async () => {
-            const { status } = await crmCall(
-              stack,
-              'POST',
-              '/api/crm/send-message',
-              { ticketId, userPhone: phone, message: `a:${phone}:${n}`, messageType: 'text' },
-              { 'Idempotency-Key': `fleet-${phone}-${n}` },
-            );
-            if (status !== 200) throw new Error(String(status));
-          });
-          n++;
-          rounds.set(phone, n);
+        for (let n = 0; going; n++) {
+          // A round begun is finished (a refused try may still have been queued): stop() waits for it.
+          const userSent = await untilAccepted(
+            () => sendUser(stack, phone, text(`u:${phone}:${n}`), { id: `wamid.fleet.${phone}.${n}` }),
+            () => !closed,
+          );
+          const agentSent = await untilAccepted(
+            async () => {
+              const { status } = await crmCall(
+                stack,
+                'POST',
+                '/api/crm/send-message',
+                { ticketId, userPhone: phone, message: `a:${phone}:${n}`, messageType: 'text' },
+                { 'Idempotency-Key': `fleet-${phone}-${n}` },
+              );
+              if (status !== 200) throw new Error(String(status));
+            },
+            () => !closed,
+          );
+          if (!userSent || !agentSent) return;
+          rounds.set(phone, n + 1);
+          settle();
           await Bun.sleep(pauseMs);
         }
       }),
     );
-    return rounds;
+    return {
+      rounds(more: number): Promise<void> {
+        const reached = new Promise<void>((resolve) => waiters.push({ from: new Map(rounds), more, resolve }));
+        settle();
+        return reached;
+      },
+      async stop(): Promise<Map<string, number>> {
+        going = false;
+        await flowing;
+        return rounds;
+      },
+    };
   }
 
   /** What reached the fakes for one conversation: message numbers in first-arrival order, and how many arrived more than once. */
@@ -287,6 +322,43 @@ export async function startFleet(label: string, options: { redisUrl?: string; en
     });
   }
 
+  /** Every entry of every partition read and acknowledged (a stream nobody wrote to has nothing to read). */
+  async function streamsDrained(redis: Redis): Promise<boolean> {
+    const keys = streamKeys(prefix);
+    let written = 0;
+    for (let partition = 0; partition < PARTITIONS; partition++) {
+      const stream = keys.partition(partition);
+      const [last] = (await redis.xrevrange(stream, '+', '-', 'COUNT', 1)) as [string, string[]][];
+      if (!last) continue;
+      written++;
+      const [pending] = (await redis.xpending(stream, keys.group)) as [number];
+      const group = ((await redis.xinfo('GROUPS', stream)) as unknown[][]).map((fields) => Object.fromEntries(chunks(fields)));
+      if (pending > 0 || group[0]?.['last-delivered-id'] !== last[0]) return false;
+    }
+    if (written === 0) throw new Error(`no partition stream under ${prefix}: the test sent nothing, or the keys moved`);
+    return true;
+  }
+
+  /**
+   * Nothing left that could still act: no deadline armed, every stream entry
+   * applied and acknowledged, every outbox row delivered. What the fakes got
+   * by then is final: a second firing or a second send would have to come
+   * from one of these. (Only on the default Redis.)
+   */
+  async function quiescent(): Promise<void> {
+    if (options.redisUrl) throw new Error('quiescent() reads the default Redis');
+    const redis = new Redis(REDIS_URL);
+    try {
+      await eventually(async () => {
+        const [open] = await sql`select (select count(*) from timers)::int as timers,
+          (select count(*) from outbox where status in ('pending', 'in_flight'))::int as outbox`;
+        return open!.timers === 0 && open!.outbox === 0 && (await streamsDrained(redis));
+      }, 'no deadline armed, no stream entry unapplied, no outbox row undelivered');
+    } finally {
+      redis.disconnect();
+    }
+  }
+
   /** Log lines of one instance with a given `event` field. */
   const events = (instance: Instance, event: string) =>
     instance.logs.flatMap((line) => {
@@ -299,6 +371,7 @@ export async function startFleet(label: string, options: { redisUrl?: string; en
     });
 
   async function close(): Promise<void> {
+    closed = true;
     for (const instance of instances.values()) instance.child.kill('SIGKILL');
     await Promise.all([...instances.values()].map((instance) => instance.child.exited));
     instances.clear();
@@ -328,8 +401,9 @@ export async function startFleet(label: string, options: { redisUrl?: string; en
     ownership,
     exclusivelyOwned,
     openConversations,
-    converse,
+    traffic,
     delivered,
+    quiescent,
     events,
     close,
     dumpLogs,
@@ -337,3 +411,8 @@ export async function startFleet(label: string, options: { redisUrl?: string; en
 }
 
 export type Fleet = Awaited<ReturnType<typeof startFleet>>;
+
+/** [k1, v1, k2, v2...] as [[k1, v1], [k2, v2]...]: how Redis answers XINFO. */
+function chunks(fields: unknown[]): [string, unknown][] {
+  return Array.from({ length: fields.length / 2 }, (_, index) => [String(fields[2 * index]), fields[2 * index + 1]]);
+}

@@ -1,7 +1,10 @@
-import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test';
 import { partitionOf } from '../../../src/streams/codec';
 import { crmCall, eventually, openTicketFor, type TestStack } from '../../support/harness';
 import { PARTITIONS, startFleet, type Fleet, type Instance } from './fleet';
+
+// The preload's 30 s default reaches the first file of a run only (tests/support/setup.ts): this file's, through the whole service.
+setDefaultTimeout(30_000);
 
 /**
  * A CRM 200 means applied with two instances (DESIGN 2.1): the CRM calls the

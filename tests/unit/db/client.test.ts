@@ -5,7 +5,7 @@ import { createTestDatabase } from '../../support/harness';
 
 /** Several instances starting at once on a fresh database: the migrations run under a lock, once. */
 test('three instances migrating a fresh database at the same time all open it, migrated once', async () => {
-  const fresh = await createTestDatabase('migrate_race');
+  const fresh = await createTestDatabase('migrate_race', { fresh: true });
   try {
     const opened = await Promise.all([0, 1, 2].map(() => openDatabase({ databaseUrl: fresh.url, dataDir: '' })));
     const [applied] = await opened[0]!.rows<{ n: number }>(opened[0]!.db, sql`select count(*)::int as n from drizzle.__drizzle_migrations`);

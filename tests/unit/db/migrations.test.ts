@@ -23,7 +23,7 @@ function migrationsUpTo(tag: string): string {
 }
 
 test('the conversation-key migration renames: rows written before it are there after it, and the indexes still hold', async () => {
-  const fresh = await createTestDatabase('migrate_conversation_key');
+  const fresh = await createTestDatabase('migrate_conversation_key', { fresh: true });
   const before = migrationsUpTo('0010_partition_watermark');
   const sql = postgres(fresh.url, { max: 1, onnotice: () => {} });
   try {

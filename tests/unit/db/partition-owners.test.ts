@@ -32,19 +32,26 @@ test('a batch under the newest token commits and raises the fence; the same owne
 test('once a newer owner committed, a batch under an older token is refused and the fence stays', async () => {
   await commitUnder(2, 4, 'old');
   await commitUnder(2, 5, 'new');
-  expect(commitUnder(2, 4, 'old')).rejects.toBeInstanceOf(FencedError);
+  await expect(commitUnder(2, 4, 'old')).rejects.toBeInstanceOf(FencedError);
   expect(await fenceOf(database, 2)).toBe(5);
 });
 
 test('an old owner that is mid-transaction when the new owner commits is refused at its commit', async () => {
   await commitUnder(3, 1, 'old');
-  // The old owner is slow: its transaction began, and the new owner's fence lands first.
+  // The old owner is slow: its transaction has begun when the new owner's fence lands.
+  const began = Promise.withResolvers<void>();
+  const newOwnerCommitted = Promise.withResolvers<void>();
   const old = database.db.transaction(async (tx) => {
-    await Bun.sleep(200);
+    await tx.execute(sql`select 1`);
+    began.resolve();
+    await newOwnerCommitted.promise;
     await checkFence(tx, { partition: 3, token: 1, owner: 'old' });
   });
+  await began.promise;
   await commitUnder(3, 2, 'new');
-  expect(old).rejects.toBeInstanceOf(FencedError);
+  newOwnerCommitted.resolve();
+  await expect(old).rejects.toBeInstanceOf(FencedError);
+  expect(await fenceOf(database, 3)).toBe(2);
 });
 
 test('a partition no batch ever applied has fence 0', async () => {

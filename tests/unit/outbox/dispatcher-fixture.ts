@@ -53,7 +53,8 @@ export function useDispatcherFixture(label: string): void {
     await testDatabase.drop();
   });
   beforeEach(async () => {
-    await database.db.execute(sql`truncate outbox, messages restart identity`);
+    // DELETE, not TRUNCATE: a TRUNCATE makes and syncs new files for every table, a tenth of a second per test.
+    await database.db.execute(sql`delete from outbox; delete from messages`);
     await redis.del(keys.partition(0));
     for (const fake of [crm, graph, directory]) fake.requests.length = 0;
   });
@@ -78,6 +79,16 @@ export const fixture = {
   },
 };
 
+/** The CRM client the dispatchers use, giving up after `timeoutMs`. */
+export const crmClient = (timeoutMs = HTTP_TIMEOUT_MS) =>
+  createCrmClient({
+    baseUrl: crm.url,
+    agentRequestUrl: `${crm.url}/api/bot/agent-request`,
+    botApiToken: SECRETS.botToken,
+    signingSecret: SECRETS.botSigning,
+    timeoutMs,
+  });
+
 export function dispatcher(overrides: Partial<DispatcherDeps> = {}) {
   const registry = new Registry();
   const metrics = {
@@ -86,13 +97,7 @@ export function dispatcher(overrides: Partial<DispatcherDeps> = {}) {
   };
   const instance = createDispatcher({
     database,
-    crm: createCrmClient({
-      baseUrl: crm.url,
-      agentRequestUrl: `${crm.url}/api/bot/agent-request`,
-      botApiToken: SECRETS.botToken,
-      signingSecret: SECRETS.botSigning,
-      timeoutMs: HTTP_TIMEOUT_MS,
-    }),
+    crm: crmClient(),
     whatsapp: createWhatsAppClient({ apiUrl: `${graph.url}/v21.0`, token: SECRETS.whatsappToken, phoneNumberId: '1234567890', timeoutMs: HTTP_TIMEOUT_MS }),
     customers: createCustomerDirectory({ url: `${directory.url}/customers`, token: 'directory-token', timeoutMs: HTTP_TIMEOUT_MS }, database.db),
     producer: createProducer(redis, keys, 1),

@@ -6,6 +6,7 @@ import { eventually } from '../../support/harness';
 import {
   agentRequest,
   bodyOf,
+  crmClient,
   crmMessages,
   dispatcher,
   events,
@@ -134,13 +135,13 @@ describe('renewed leases', () => {
       return json({ success: true });
     });
     const row = await userMessage('lenta');
-    // Leases far shorter than the call (the client gives up after HTTP_TIMEOUT_MS = 300 ms).
-    const slow = dispatcher({ leaseMs: 60 });
+    // Leases far shorter than the call, which lasts until the test answers it (its client would wait 10 s).
+    const slow = dispatcher({ leaseMs: 300, crm: crmClient(10_000) });
     slow.start();
     await eventually(() => fixture.crm.to('/api/bot/user-message').length === 1, 'the call under way');
     const claimedUntil = (await rowOf(row)).lockedUntil!.getTime();
-    await eventually(async () => (await rowOf(row)).lockedUntil!.getTime() > claimedUntil + 120, 'the lease renewed past twice its length', 5000);
-    expect(await dispatcher({ leaseMs: 60 }).drainOnce()).toBe(0);
+    await eventually(async () => (await rowOf(row)).lockedUntil!.getTime() > claimedUntil + 600, 'the lease renewed past twice its length', 5000);
+    expect(await dispatcher({ leaseMs: 300 }).drainOnce()).toBe(0);
     answered.resolve();
     await eventually(async () => (await rowOf(row)).status === 'done', 'the row recorded');
     await slow.close();

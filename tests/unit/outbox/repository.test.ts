@@ -20,7 +20,8 @@ afterAll(async () => {
   await testDatabase.drop();
 });
 beforeEach(async () => {
-  await database.db.execute(sql`truncate outbox, messages, tickets restart identity cascade`);
+  // DELETE, not TRUNCATE: a TRUNCATE makes and syncs new files for every table, a tenth of a second per test.
+  await database.db.execute(sql`delete from outbox; delete from messages; delete from tickets`);
 });
 
 const repository = (concurrency = 10) => createOutboxRepository(database, { leaseMs: LEASE_MS, concurrency });
@@ -80,6 +81,22 @@ describe('claiming rows', () => {
     expect(await repo.claim()).toEqual([]);
     await repo.done(first, { response: null });
     expect(ids(await repo.claim())).toEqual([second.id]);
+  });
+
+  test('a row in flight holds its lane, whichever lane it is: the rows behind it wait, and one whose lease ran out is claimed again itself', async () => {
+    // Lanes in index order: a free one first, so the in-flight heads are found by the skip scan's later probes too.
+    const free = await insertRow({ lane: 'crm:573000000001' });
+    await insertRow({ lane: 'crm:573000000002', status: 'in_flight', attempts: 1, lockedUntil: future() });
+    await insertRow({ lane: 'crm:573000000002' });
+    const lapsed = await insertRow({ lane: 'crm:573000000003', status: 'in_flight', attempts: 1, lockedUntil: past() });
+    await insertRow({ lane: 'crm:573000000003' });
+    await insertRow({ lane: 'crm:573000000004', status: 'in_flight', attempts: 1, lockedUntil: future() });
+    await insertRow({ lane: 'crm:573000000004' });
+
+    const repo = repository();
+    expect(ids(await repo.claim())).toEqual([free.id, lapsed.id]);
+    // Each lane's head is now in flight: nothing behind any of them moves until it is recorded.
+    expect(await repo.claim()).toEqual([]);
   });
 
   test('a row waiting for its next attempt is not claimed, and holds its lane', async () => {

@@ -21,15 +21,20 @@ test('a batch alone is applied at once', async () => {
 test('batches handed in while one is applied go together in the next transaction, in the order they came', async () => {
   const calls: string[] = [];
   const first = gate();
+  const firstStarted = gate();
   const submit = createCoalescer<string>({
     applyTogether: async (batches) => {
       calls.push(`together ${batches.join(',')}`);
-      if (batches[0] === 'p1') await first.opened;
+      if (batches[0] === 'p1') {
+        firstStarted.open();
+        await first.opened;
+      }
     },
     applyAlone: async (batch) => void calls.push(`alone ${batch}`),
   });
   const done = [submit('p1'), submit('p2'), submit('p3'), submit('p4')];
-  await Bun.sleep(5);
+  // The first transaction is under way, and holds: the others were handed in while it runs.
+  await firstStarted.opened;
   expect(calls).toEqual(['together p1']);
   first.open();
   await Promise.all(done);
@@ -59,6 +64,7 @@ test('when a group fails, each of its batches is applied alone: only the failing
 
 test('a batch applied alone that waits on a lock holds up its own partition only: the next groups go on', async () => {
   const stuck = gate();
+  const waitingAlone = gate();
   const applied: string[] = [];
   const submit = createCoalescer<string>({
     applyTogether: async (batches) => {
@@ -67,12 +73,16 @@ test('a batch applied alone that waits on a lock holds up its own partition only
       applied.push(...batches);
     },
     applyAlone: async (batch) => {
-      if (batch === 'p1') await stuck.opened;
+      if (batch === 'p1') {
+        waitingAlone.open();
+        await stuck.opened;
+      }
       applied.push(batch);
     },
   });
   const p1 = submit('p1');
-  await Bun.sleep(5);
+  // p1's group failed and p1 now waits alone on the lock.
+  await waitingAlone.opened;
   await Promise.all([submit('p2'), submit('p3')]);
   expect(applied).toEqual(['p2', 'p3']);
   stuck.open();

@@ -1,6 +1,6 @@
 import { afterEach, expect, test } from 'bun:test';
 import { createLogger } from '../../../src/logger';
-import { createPartitionLeases, type Lease } from '../../../src/streams/leases';
+import { createPartitionLeases, roundMsFor, type Lease } from '../../../src/streams/leases';
 import { eventually } from '../../support/harness';
 import { redisFixture } from './redis-fixture';
 
@@ -46,6 +46,13 @@ function instances(options: { fence?: number } = {}) {
 }
 
 const owners = (...members: { held: Map<number, Lease> }[]) => members.flatMap((member) => [...member.held.keys()]).sort();
+
+test('leases are renewed every third of the TTL, and at least every half second: 500 ms at the default 5 s', () => {
+  expect(roundMsFor(5000)).toBe(500);
+  expect(roundMsFor(60_000)).toBe(500);
+  expect(roundMsFor(1500)).toBe(500);
+  expect(roundMsFor(TTL_MS)).toBe(200);
+});
 
 test('alone, an instance owns every partition', async () => {
   const a = instances().join('a');

@@ -47,6 +47,17 @@ describe('trimming acknowledged history', () => {
     for (const id of ids.slice(100)) expect(kept.has(id)).toBe(true);
   });
 
+  test('the floor is the oldest pending entry: a failing batch spanning several nodes is kept whole, while later entries are acknowledged', async () => {
+    const { redis, stream, ids } = await partition(400, 2 * HOUR_MS);
+    // 0-299 read and never acknowledged (three nodes' worth), 300-399 read and acknowledged after them.
+    await consume(redis, stream, 400, ids.slice(300));
+
+    await trimAcknowledged(redis, stream, GROUP, HOUR_MS);
+
+    const kept = await remaining(redis, stream);
+    expect(ids.slice(0, 300).filter((id) => !kept.has(id))).toEqual([]);
+  });
+
   test('entries never read are kept even when nothing is pending', async () => {
     const { redis, stream, ids } = await partition(300, 2 * HOUR_MS);
     await consume(redis, stream, 100, ids.slice(0, 100));

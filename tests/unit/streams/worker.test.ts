@@ -39,6 +39,8 @@ function workerFixture(options: Partial<StreamWorkerOptions> = {}) {
     blockMs: 100,
     leaseTtlMs: 1500,
     fenceOf: async () => 0,
+    // A failed batch's partition retries after 1 s in production; the tests' failures retry at once.
+    partitionRetryMs: 50,
     logger: createLogger('silent'),
     handle: async (entries) => {
       applied.push(...entries.map((entry) => entry.event.id));
@@ -156,6 +158,35 @@ describe('failures', () => {
 
     databaseDown = false;
     await eventually(() => applied.includes('waits'), 'the entry applied after the outage', 15_000);
+    expect(await deadLetterIds()).toEqual([]);
+  });
+
+  test('when the database goes down while a failed batch is retried entry by entry, the outage is not counted against the entry', async () => {
+    // The batch fails for a reason of its own (the database is up); the database then goes away for one call.
+    let outageCalls = 0;
+    let lastFailure = '';
+    const { worker, producer, applied, deadLetterIds } = workerFixture({
+      maxDeliveries: 1,
+      handle: async (entries) => {
+        if (outageCalls > 0) {
+          outageCalls--;
+          lastFailure = 'outage';
+          throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+        }
+        if (entries.length > 1 && lastFailure === '') {
+          lastFailure = 'deadlock';
+          outageCalls = 1;
+          throw new Error('deadlock detected');
+        }
+        applied.push(...entries.map((entry) => entry.event.id));
+      },
+      isOutage: async () => lastFailure === 'outage',
+    });
+    await producer.publish([timerEvent(PHONE, 'first'), timerEvent(PHONE, 'second')]);
+    await worker.start();
+
+    await eventually(() => applied.includes('second'), 'the second entry');
+    expect(applied).toEqual(['first', 'second']);
     expect(await deadLetterIds()).toEqual([]);
   });
 
