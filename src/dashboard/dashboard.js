@@ -21,6 +21,40 @@
     crm_unreachable: 'CRM sin respuesta',
   };
   const CATEGORIES = { reactivacion_servicio: 'Reactivación', soporte_agente: 'Soporte general' };
+  // One colour per thing measured, the same in every chart: a category's colour is never reused for anything else.
+  const COLOURS = {
+    reactivacion_servicio: '#f5a623',
+    soporte_agente: '#0b4f8a',
+    otherCategory: '#90a4ae',
+    wait: '#00897b',
+    firstResponse: '#8e24aa',
+    agentTickets: '#546e7a',
+    resolution: '#2e7d32',
+    csat: '#d81b60',
+    closeReasons: '#c62828',
+  };
+  // Counts have whole steps: Chart.js would otherwise put 0.5 tickets between 0 and 1.
+  const COUNT_TICKS = { precision: 0 };
+  const MAX_RANGE_DAYS = 400;
+  /** What the supervisor reads when the report cannot be shown: one sentence, in Spanish, saying what to do. */
+  const PROBLEMS = {
+    wrongToken: 'El token no es correcto. Escriba el METRICS_TOKEN del servicio y pulse Actualizar.',
+    tokenNotConfigured: 'El servicio no tiene METRICS_TOKEN configurado: pida al equipo de operaciones que lo configure.',
+    toBeforeFrom: 'La fecha «Hasta» es anterior a «Desde».',
+    rangeTooLong: `El rango puede abarcar como máximo ${MAX_RANGE_DAYS} días.`,
+    badDates: 'Las fechas no son válidas.',
+    tooManyTries: 'Demasiados intentos seguidos. Espere un minuto y vuelva a intentarlo.',
+    unavailable: 'El servicio no pudo responder en este momento. Intente de nuevo en unos segundos.',
+  };
+
+  /** A refusal as the supervisor should read it; the service's own message (English, for developers) is not shown. */
+  class ReportProblem extends Error {}
+  function problemOf(status, body) {
+    if (status === 401) return /not configured/.test(body.message ?? '') ? PROBLEMS.tokenNotConfigured : PROBLEMS.wrongToken;
+    if (status === 400) return PROBLEMS.badDates;
+    if (status === 429) return PROBLEMS.tooManyTries;
+    return PROBLEMS.unavailable;
+  }
 
   function init() {
     const today = new Date();
@@ -36,27 +70,47 @@
       void load();
     });
     if ($('token').value) void load();
+    else $('token').focus();
   }
 
   async function fetchKpis(groupBy) {
     const query = new URLSearchParams({ from: $('from').value, to: $('to').value, groupBy });
-    const response = await fetch(`/api/metrics/kpis?${query}`, { headers: { authorization: `Bearer ${$('token').value}` } });
-    const body = await response.json();
-    if (!response.ok) throw new Error(body.message ?? `HTTP ${response.status}`);
+    const response = await fetch(`/api/metrics/kpis?${query}`, { headers: { authorization: `Bearer ${$('token').value}` } }).catch(() => null);
+    const body = await response?.json().catch(() => ({}));
+    if (!response?.ok) throw new ReportProblem(problemOf(response?.status, body ?? {}));
     return body;
   }
 
+  function rangeProblem() {
+    const days = (Date.parse($('to').value) - Date.parse($('from').value)) / 86400000;
+    if (Number.isNaN(days)) return PROBLEMS.badDates;
+    if (days < 0) return PROBLEMS.toBeforeFrom;
+    return days >= MAX_RANGE_DAYS ? PROBLEMS.rangeTooLong : null;
+  }
+
+  function show(state, status) {
+    document.body.dataset.state = state;
+    $('status').textContent = status;
+    $('prompt').hidden = state !== 'idle';
+    // A refused request leaves no earlier report on the page: it could be another token's, or other dates'.
+    if (state === 'error') $('report').hidden = true;
+    if (state === 'ready') $('report').hidden = false;
+  }
+
   async function load() {
-    document.body.dataset.state = 'loading';
-    $('status').textContent = 'Cargando…';
+    const problem = rangeProblem();
+    if (problem) return show('error', problem);
+    show('loading', 'Cargando…');
     try {
       const [byDay, byAgent, byCategory] = await Promise.all([fetchKpis('day'), fetchKpis('agent'), fetchKpis('category')]);
+      // Shown first: Chart.js sizes a chart by its visible container.
+      show(
+        'ready',
+        `${byDay.totals.tickets} ${byDay.totals.tickets === 1 ? 'ticket' : 'tickets'} entre ${byDay.range.from} y ${byDay.range.to} (${byDay.range.timeZone})`,
+      );
       render(byDay, byAgent, byCategory);
-      $('status').textContent = `${byDay.totals.tickets} tickets entre ${byDay.range.from} y ${byDay.range.to} (${byDay.range.timeZone})`;
-      document.body.dataset.state = 'ready';
     } catch (error) {
-      $('status').textContent = `No se pudieron leer los indicadores: ${error.message}`;
-      document.body.dataset.state = 'error';
+      show('error', error instanceof ReportProblem ? error.message : PROBLEMS.unavailable);
     }
   }
 
@@ -91,16 +145,22 @@
       .join('');
 
     const days = byDay.groups.map((group) => group.key);
+    // A line through one day is a lone dot: one day's figures are bars.
+    const trend = days.length > 1 ? 'line' : 'bar';
+    const series = (label, data, colour) => ({ label, data, borderColor: colour, backgroundColor: colour });
     draw('tickets', {
       type: 'bar',
       data: {
         labels: days,
         datasets: [
-          { label: CATEGORIES.reactivacion_servicio, data: byDay.groups.map((g) => g.kpis.categories.reactivacion_servicio), backgroundColor: '#f5a623' },
-          { label: CATEGORIES.soporte_agente, data: byDay.groups.map((g) => g.kpis.categories.soporte_agente), backgroundColor: '#0b4f8a' },
+          ...Object.entries(CATEGORIES).map(([key, label]) => ({
+            label,
+            data: byDay.groups.map((g) => g.kpis.categories[key]),
+            backgroundColor: COLOURS[key],
+          })),
         ],
       },
-      options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } },
+      options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: COUNT_TICKS } } },
     });
     table(
       'tickets',
@@ -109,12 +169,20 @@
     );
 
     draw('times', {
-      type: 'line',
+      type: trend,
       data: {
         labels: days,
         datasets: [
-          { label: 'Espera hasta el agente', data: byDay.groups.map((g) => g.kpis.handoverWait.medianSeconds), borderColor: '#0b4f8a' },
-          { label: 'Primera respuesta', data: byDay.groups.map((g) => g.kpis.agentFirstResponse.medianSeconds), borderColor: '#f5a623' },
+          series(
+            'Espera hasta el agente',
+            byDay.groups.map((g) => g.kpis.handoverWait.medianSeconds),
+            COLOURS.wait,
+          ),
+          series(
+            'Primera respuesta',
+            byDay.groups.map((g) => g.kpis.agentFirstResponse.medianSeconds),
+            COLOURS.firstResponse,
+          ),
         ],
       },
       options: { spanGaps: true, scales: { y: { beginAtZero: true } } },
@@ -132,15 +200,15 @@
     );
 
     draw('resolution', {
-      type: 'line',
+      type: trend,
       data: {
         labels: days,
         datasets: [
-          {
-            label: 'Resueltos / cerrados',
-            data: byDay.groups.map((g) => (g.kpis.resolutionRate === null ? null : g.kpis.resolutionRate * 100)),
-            borderColor: '#2e7d32',
-          },
+          series(
+            'Resueltos / cerrados',
+            byDay.groups.map((g) => (g.kpis.resolutionRate === null ? null : g.kpis.resolutionRate * 100)),
+            COLOURS.resolution,
+          ),
         ],
       },
       options: { spanGaps: true, scales: { y: { beginAtZero: true, max: 100 } } },
@@ -156,9 +224,9 @@
       type: 'bar',
       data: {
         labels: scores,
-        datasets: [{ label: 'Calificaciones', data: scores.map((score) => totals.csat.distribution[score]), backgroundColor: '#6a1b9a' }],
+        datasets: [{ label: 'Calificaciones', data: scores.map((score) => totals.csat.distribution[score]), backgroundColor: COLOURS.csat }],
       },
-      options: { scales: { y: { beginAtZero: true } } },
+      options: { scales: { y: { beginAtZero: true, ticks: COUNT_TICKS } } },
     });
     table('csat', ['Calificación', 'Respuestas'], [...scores.map((score) => [score, totals.csat.distribution[score]]), ['Ofrecidas', totals.csat.offered]]);
 
@@ -166,7 +234,13 @@
       type: 'doughnut',
       data: {
         labels: byCategory.groups.map((g) => CATEGORIES[g.key] ?? g.key),
-        datasets: [{ label: 'Tickets', data: byCategory.groups.map((g) => g.kpis.tickets), backgroundColor: ['#0b4f8a', '#f5a623'] }],
+        datasets: [
+          {
+            label: 'Tickets',
+            data: byCategory.groups.map((g) => g.kpis.tickets),
+            backgroundColor: byCategory.groups.map((g) => COLOURS[g.key] ?? COLOURS.otherCategory),
+          },
+        ],
       },
     });
     table(
@@ -187,16 +261,16 @@
       data: {
         labels: agents.map((g) => g.label || g.key),
         datasets: [
-          { label: 'Tickets', data: agents.map((g) => g.kpis.tickets), backgroundColor: '#0b4f8a', yAxisID: 'y' },
+          { label: 'Tickets', data: agents.map((g) => g.kpis.tickets), backgroundColor: COLOURS.agentTickets, yAxisID: 'y' },
           {
             label: 'Primera respuesta mediana (s)',
             data: agents.map((g) => g.kpis.agentFirstResponse.medianSeconds),
-            backgroundColor: '#f5a623',
+            backgroundColor: COLOURS.firstResponse,
             yAxisID: 'y1',
           },
         ],
       },
-      options: { scales: { y: { beginAtZero: true }, y1: { beginAtZero: true, position: 'right', grid: { drawOnChartArea: false } } } },
+      options: { scales: { y: { beginAtZero: true, ticks: COUNT_TICKS }, y1: { beginAtZero: true, position: 'right', grid: { drawOnChartArea: false } } } },
     });
     table(
       'agents',
@@ -215,9 +289,9 @@
       type: 'bar',
       data: {
         labels: reasons.map((reason) => REASONS[reason]),
-        datasets: [{ label: 'Tickets cerrados', data: reasons.map((reason) => totals.closeReasons[reason]), backgroundColor: '#c62828' }],
+        datasets: [{ label: 'Tickets cerrados', data: reasons.map((reason) => totals.closeReasons[reason]), backgroundColor: COLOURS.closeReasons }],
       },
-      options: { indexAxis: 'y', scales: { x: { beginAtZero: true } } },
+      options: { indexAxis: 'y', scales: { x: { beginAtZero: true, ticks: COUNT_TICKS } } },
     });
     table(
       'reasons',

@@ -48,9 +48,10 @@ export interface Demo extends Service {
  * redis-server in that directory too, unless REDIS_URL names one. Only PORT,
  * REDIS_URL, DEMO_HOST, LOG_LEVEL and LOG_FORMAT are read from `env`: a demo never picks up a real
  * deployment's secrets or database. It listens on DEMO_HOST, loopback unless told otherwise: its
- * secrets are in this file and its simulator drives the service without a login.
+ * secrets are in this file and its simulator drives the service without a login. `deadlines`
+ * shortens the demo's own further (tests that watch an escalation happen).
  */
-export async function startDemo(env: Record<string, string | undefined>): Promise<Demo> {
+export async function startDemo(env: Record<string, string | undefined>, deadlines: Partial<Record<keyof typeof SHORT_DEADLINES, string>> = {}): Promise<Demo> {
   const listenHost = env.DEMO_HOST || LOOPBACK;
   if (isIP(listenHost) === 0)
     throw new ConfigError([`DEMO_HOST: ${JSON.stringify(listenHost)} is not an IP address (${LOOPBACK}, or 0.0.0.0 for every interface)`]);
@@ -84,6 +85,7 @@ export async function startDemo(env: Record<string, string | undefined>): Promis
       TIMER_POLL_MS: '250',
       ...SECRETS,
       ...SHORT_DEADLINES,
+      ...deadlines,
     });
     const seeding = await openDatabase({ databaseUrl: '', dataDir });
     await upsertCustomers(seeding.db, DEMO_CUSTOMERS).finally(() => seeding.close());

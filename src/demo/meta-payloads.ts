@@ -1,3 +1,5 @@
+import { DEMO_PHOTO } from './photo';
+
 /**
  * Cloud API webhook bodies as Meta sends them, for the simulator's phone and
  * the Graph stand-in's delivery receipts. Serialised the way Meta does
@@ -36,7 +38,11 @@ function content(input: UserInput): Record<string, unknown> {
     case 'list':
       return { type: 'interactive', interactive: { type: 'list_reply', list_reply: { id: input.id, title: input.title } } };
     case 'image':
-      return { type: 'image', image: { id: input.mediaId, mime_type: 'image/svg+xml', sha256: 'demo', ...(input.caption ? { caption: input.caption } : {}) } };
+      // The demo's one photo: its type and checksum, as Meta announces them, are checked when the service fetches it.
+      return {
+        type: 'image',
+        image: { id: input.mediaId, mime_type: DEMO_PHOTO.mimeType, sha256: DEMO_PHOTO.sha256, ...(input.caption ? { caption: input.caption } : {}) },
+      };
   }
 }
 

@@ -11,8 +11,10 @@ import type { World } from './world';
 import indexHtml from './page/index.html' with { type: 'file' };
 // @ts-expect-error TS7016: a browser script, imported only as a file to serve
 import simulatorJs from './page/simulator.js' with { type: 'file' };
+// @ts-expect-error TS7016: a browser script, imported only as a file to serve
+import whatsappFormatJs from './page/whatsapp-format.js' with { type: 'file' };
 import simulatorCss from './page/simulator.css' with { type: 'file' };
-import pictureSvg from './page/picture.svg' with { type: 'file' };
+import { DEMO_PHOTO } from './photo';
 
 export interface SimulatorDeps {
   world: World;
@@ -102,7 +104,17 @@ export function simulatorRoutes(deps: SimulatorDeps) {
       kind: input.kind === 'image' ? 'image' : 'text',
       text: 'text' in input ? input.text : 'title' in input ? input.title : (input.caption ?? ''),
     });
-    return post('/webhook', body, { 'x-hub-signature-256': signBody(deps.metaWebhookSecret, body) });
+    const answer = await post('/webhook', body, { 'x-hub-signature-256': signBody(deps.metaWebhookSecret, body) });
+    if (answer.status === 200) world.userMessageDelivered(waMessageId);
+    return answer;
+  }
+
+  /** A photo the subscriber sent, as the CRM gets it: from the service's media route, with the CRM token. */
+  async function mediaAsCrm(mediaId: string): Promise<Response> {
+    if (!/^\d{1,20}$/.test(mediaId)) throw badRequest('unknown_media', `the phone sent no media ${mediaId}`);
+    const answer = await fetch(`${deps.serviceUrl()}/api/crm/media/${mediaId}`, { headers: { authorization: `Bearer ${deps.crmApiToken}` } });
+    const headers = { ...DASHBOARD_HEADERS, 'content-type': answer.headers.get('content-type') ?? 'application/octet-stream' };
+    return new Response(answer.body, { status: answer.status, headers });
   }
 
   /** 200 applied, or 202 accepted and applied shortly (DESIGN 2.1): either way the console shows it. */
@@ -121,15 +133,14 @@ export function simulatorRoutes(deps: SimulatorDeps) {
           agentName: deps.agent.name,
           metadata: { category: ticket.category, priority: ticket.priority },
         });
-        if (isAccepted(answer.status))
-          world.ticketEvent(ticketId, `bot_to_human: taken by ${deps.agent.name}`, { status: 'active', agentName: deps.agent.name });
+        if (isAccepted(answer.status)) world.ticketEvent(ticketId, `Taken by ${deps.agent.name}`, { status: 'active', agentName: deps.agent.name });
         return answer;
       }
       case 'reply': {
         if (!text) throw badRequest('missing_text', 'a reply needs text');
         world.agentWillSend(ticket.phone, text);
         const answer = await crm('/api/crm/send-message', { ...named, agentId: deps.agent.id, messageType: 'text', message: text });
-        if (isAccepted(answer.status)) world.ticketMessage(ticketId, 'agent', text);
+        if (isAccepted(answer.status)) world.ticketMessage(ticketId, { from: 'agent', text });
         return answer;
       }
       case 'document': {
@@ -142,12 +153,14 @@ export function simulatorRoutes(deps: SimulatorDeps) {
           filename: DEMO_DOCUMENT.filename,
           caption: DEMO_DOCUMENT.caption,
         });
-        if (isAccepted(answer.status)) world.ticketMessage(ticketId, 'agent', `[document: ${DEMO_DOCUMENT.filename}]`);
+        if (isAccepted(answer.status)) {
+          world.ticketMessage(ticketId, { from: 'agent', kind: 'document', filename: DEMO_DOCUMENT.filename, text: DEMO_DOCUMENT.caption });
+        }
         return answer;
       }
       case 'give-back': {
         const answer = await crm('/api/crm/handover', { ...named, handoverType: 'human_to_bot', agentId: deps.agent.id, agentName: deps.agent.name });
-        if (isAccepted(answer.status)) world.ticketEvent(ticketId, 'human_to_bot: given back to the bot', { status: 'closed' });
+        if (isAccepted(answer.status)) world.ticketEvent(ticketId, 'Given back to the bot', { status: 'closed' });
         return answer;
       }
       default:
@@ -158,13 +171,15 @@ export function simulatorRoutes(deps: SimulatorDeps) {
   return new Elysia({ prefix: '/simulator' })
     .get('/', file(embeddedPath(indexHtml), 'text/html; charset=utf-8'))
     .get('/simulator.js', file(embeddedPath(simulatorJs), 'text/javascript; charset=utf-8'))
+    .get('/whatsapp-format.js', file(embeddedPath(whatsappFormatJs), 'text/javascript; charset=utf-8'))
     .get('/simulator.css', file(simulatorCss, 'text/css; charset=utf-8'))
-    .get('/picture.svg', file(pictureSvg, 'image/svg+xml'))
+    .get('/router.jpg', file(DEMO_PHOTO.path, DEMO_PHOTO.mimeType))
     .onBeforeHandle(({ request }) => {
       // Declared after the page's files: it covers the routes below, the API's.
       const refusal = crossSiteRefusal(request, deps.loopbackOnly);
       if (refusal) throw refusal;
     })
+    .get('/api/media/:mediaId', ({ params }) => mediaAsCrm(params.mediaId))
     .get('/api/state', () => ({
       subscribers: DEMO_CUSTOMERS.map(({ phone, customerName, document, isInactive }) => ({ phone, name: customerName, document, suspended: isInactive })),
       agent: deps.agent,

@@ -1,5 +1,7 @@
 import { signBody, tokenMatches, verifySignature } from '../lib/security';
 import { metaJson, statusWebhook, type DeliveryStatus } from './meta-payloads';
+import { DEMO_PHOTO } from './photo';
+import { describeTicketUpdate, type TicketUpdate } from './ticket-updates';
 import type { PhoneMessage, World } from './world';
 
 export interface StandInOptions {
@@ -16,7 +18,7 @@ export interface StandInOptions {
 }
 
 const json = (body: unknown, status = 200) => Response.json(body, { status });
-/** The receipts a delivered-then-read message gets from Meta, spaced so the ticks can be watched changing. */
+/** The receipts Meta sends for a message the subscriber's phone received and opened: the service records them as it would real ones. */
 const RECEIPTS: [DeliveryStatus, number][] = [
   ['sent', 150],
   ['delivered', 600],
@@ -58,8 +60,9 @@ function phoneMessageOf(id: string, body: Record<string, any>): { message: Omit<
 /**
  * The Graph API and the CRM as one loopback server, so the service runs its
  * real outbox against them: Graph records each send, answers with a wamid
- * and sends the delivery receipts back as signed webhooks; the CRM checks the
- * bot's token and signature and shows what it was told to the agent's console.
+ * and sends the delivery receipts back as signed webhooks, takes read marks,
+ * and serves the photos the phone sent; the CRM checks the bot's token and
+ * signature and shows what it was told to the agent's console.
  */
 export function startStandIns(options: StandInOptions) {
   const { world } = options;
@@ -69,21 +72,41 @@ export function startStandIns(options: StandInOptions) {
     for (const [status, afterMs] of RECEIPTS) {
       await Bun.sleep(afterMs);
       const body = metaJson(statusWebhook(options.phoneNumberId, waMessageId, recipient, status));
-      const response = await fetch(`${options.serviceUrl()}/webhook`, {
+      await fetch(`${options.serviceUrl()}/webhook`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(options.metaWebhookSecret, body) },
         body,
       }).catch(() => null);
-      if (response?.ok) world.delivered(waMessageId, status);
     }
   }
 
+  const authorized = (request: Request) => tokenMatches(options.whatsappToken, request.headers.get('authorization')?.replace(/^Bearer /, ''));
+  const invalidToken = () => json({ error: { message: 'Invalid OAuth access token', code: 190 } }, 401);
+
+  /** Graph's media: the metadata of a picture the phone sent (`GET /{media-id}`), then its bytes at the url given there. */
+  function media(request: Request, path: string): Response {
+    if (!authorized(request)) return invalidToken();
+    const download = /^\/graph\/media\/(\d+)$/.exec(path)?.[1];
+    if (download) return new Response(DEMO_PHOTO.bytes, { headers: { 'content-type': DEMO_PHOTO.mimeType } });
+    const mediaId = /^\/graph\/v[\d.]+\/(\d+)$/.exec(path)?.[1];
+    if (!mediaId) return json({ error: { message: 'Unsupported get request', code: 100 } }, 400);
+    return json({
+      messaging_product: 'whatsapp',
+      id: mediaId,
+      url: `${new URL(request.url).origin}/graph/media/${mediaId}`,
+      mime_type: DEMO_PHOTO.mimeType,
+      sha256: DEMO_PHOTO.sha256,
+      file_size: DEMO_PHOTO.bytes.length,
+    });
+  }
+
   async function graph(request: Request): Promise<Response> {
-    if (!tokenMatches(options.whatsappToken, request.headers.get('authorization')?.replace(/^Bearer /, ''))) {
-      return json({ error: { message: 'Invalid OAuth access token', code: 190 } }, 401);
-    }
+    if (!authorized(request)) return invalidToken();
     const body = (await request.json()) as Record<string, any>;
-    if (body.status === 'read') return json({ success: true });
+    if (body.status === 'read') {
+      world.readUpTo(String(body.message_id));
+      return json({ success: true });
+    }
     const phone = String(body.to ?? body.recipient);
     const waMessageId = `wamid.demo.${Date.now()}.${++wamids}`;
     const { message, match } = phoneMessageOf(waMessageId, body);
@@ -113,12 +136,17 @@ export function startStandIns(options: StandInOptions) {
       return json({ success: true, agentAssigned: { ...options.agent, estimatedResponseTime: '2 minutos' } });
     }
     if (call === 'user-message') {
-      const text = body.messageType === 'text' ? body.message : `[${body.messageType}${body.caption ? `: ${body.caption}` : ''}]`;
-      world.ticketMessage(body.ticketId, 'user', text);
+      if (body.messageType === 'image' && body.mediaId) {
+        // The console shows the photo as the CRM would: fetched by its id from the service's media route.
+        world.ticketMessage(body.ticketId, { from: 'user', kind: 'image', mediaId: body.mediaId, text: body.caption ?? '' });
+      } else {
+        const text = body.messageType === 'text' ? body.message : `[${body.messageType}${body.caption ? `: ${body.caption}` : ''}]`;
+        world.ticketMessage(body.ticketId, { from: 'user', text });
+      }
       return json({ success: true });
     }
     if (call === 'ticket-update') {
-      world.ticketEvent(body.ticketId, `ticket-update: ${body.reason}${body.csat ? ` (${body.csat}/5)` : ''}`, {
+      world.ticketEvent(body.ticketId, describeTicketUpdate(body as TicketUpdate, world.ticket(body.ticketId)?.requestedAt), {
         status: body.status,
         ...(body.priority ? { priority: body.priority } : {}),
       });
@@ -133,6 +161,7 @@ export function startStandIns(options: StandInOptions) {
     async fetch(request) {
       const path = new URL(request.url).pathname;
       if (request.method === 'POST' && /^\/graph\/v[\d.]+\/[^/]+\/messages$/.test(path)) return graph(request);
+      if (request.method === 'GET' && path.startsWith('/graph/')) return media(request, path);
       const call = /^\/crm\/api\/bot\/([a-z-]+)$/.exec(path)?.[1];
       if (request.method === 'POST' && call) return crm(call, request);
       return json({ error: 'not found' }, 404);

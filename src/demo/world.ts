@@ -10,8 +10,22 @@ export interface PhoneMessage {
   buttons?: { id: string; title: string }[];
   list?: { button: string; rows: { id: string; title: string }[] };
   filename?: string;
-  /** The ticks of a message the service sent: what the Graph stand-in reported back in its status webhooks. */
+  /**
+   * The subscriber's own ticks, as WhatsApp shows them to the sender: sent once
+   * the phone posted it, delivered once the service took the webhook, read once
+   * the service marked it read at Graph. What the phone receives has none.
+   */
   status?: DeliveryStatus;
+}
+
+/** A message in the console: a text, a photo the subscriber sent (fetched through the service's media route), or the agent's document. */
+export interface ConsoleMessage {
+  from: 'user' | 'agent';
+  at: string;
+  text: string;
+  kind?: 'image' | 'document';
+  mediaId?: string;
+  filename?: string;
 }
 
 /** A ticket as the agent's console knows it: only from what the service told the CRM stand-in, and what the agent did. */
@@ -26,7 +40,7 @@ export interface ConsoleTicket {
   requestedAt: string;
   status: 'pending' | 'active' | 'closed';
   agentName?: string;
-  messages: { from: 'user' | 'agent'; at: string; text: string }[];
+  messages: ConsoleMessage[];
   events: { at: string; text: string }[];
 }
 
@@ -36,14 +50,29 @@ const now = () => new Date().toISOString();
 export function createWorld() {
   const phones = new Map<string, PhoneMessage[]>();
   const tickets = new Map<string, ConsoleTicket>();
-  const byWamid = new Map<string, PhoneMessage>();
+  /** The subscriber's messages, by wamid: their ticks move as the service takes and reads them. */
+  const byWamid = new Map<string, { phone: string; message: PhoneMessage }>();
   /** What the agent just sent through send-message, so the Graph send that carries it is shown as the agent's. */
   const agentOutgoing = new Map<string, string[]>();
   const thread = (phone: string) => phones.get(phone) ?? (phones.set(phone, []), phones.get(phone)!);
 
   return {
-    userWrote(phone: string, message: Omit<PhoneMessage, 'from' | 'at'>) {
-      thread(phone).push({ ...message, from: 'user', at: now() });
+    userWrote(phone: string, message: Omit<PhoneMessage, 'from' | 'at' | 'status'>) {
+      const written: PhoneMessage = { ...message, from: 'user', at: now(), status: 'sent' };
+      thread(phone).push(written);
+      byWamid.set(message.id, { phone, message: written });
+    },
+    /** The service answered the webhook carrying it with a 200: on WhatsApp, the second tick. */
+    userMessageDelivered(waMessageId: string) {
+      const written = byWamid.get(waMessageId)?.message;
+      if (written?.status === 'sent') written.status = 'delivered';
+    },
+    /** A read mark at Graph: WhatsApp marks that message and every earlier one of the subscriber read. */
+    readUpTo(waMessageId: string) {
+      const found = byWamid.get(waMessageId);
+      if (!found) return;
+      const messages = thread(found.phone);
+      for (const message of messages.slice(0, messages.indexOf(found.message) + 1)) if (message.from === 'user') message.status = 'read';
     },
     agentWillSend(phone: string, text: string) {
       agentOutgoing.set(phone, [...(agentOutgoing.get(phone) ?? []), text]);
@@ -53,17 +82,10 @@ export function createWorld() {
       const waiting = agentOutgoing.get(phone) ?? [];
       const index = waiting.indexOf(match);
       if (index >= 0) waiting.splice(index, 1);
-      const shown: PhoneMessage = { ...message, from: index >= 0 ? 'agent' : 'bot', at: now(), status: undefined };
-      thread(phone).push(shown);
-      byWamid.set(message.id, shown);
-    },
-    delivered(waMessageId: string, status: DeliveryStatus) {
-      const message = byWamid.get(waMessageId);
-      const order: (DeliveryStatus | undefined)[] = [undefined, 'sent', 'delivered', 'read'];
-      if (message && order.indexOf(status) > order.indexOf(message.status)) message.status = status;
+      thread(phone).push({ ...message, from: index >= 0 ? 'agent' : 'bot', at: now() });
     },
     ticketRequested(ticket: Omit<ConsoleTicket, 'status' | 'messages' | 'events'>) {
-      tickets.set(ticket.ticketId, { ...ticket, status: 'pending', messages: [], events: [{ at: now(), text: 'agent-request received' }] });
+      tickets.set(ticket.ticketId, { ...ticket, status: 'pending', messages: [], events: [{ at: now(), text: 'Requested: waiting for an agent' }] });
     },
     ticket: (ticketId: string) => tickets.get(ticketId),
     ticketEvent(ticketId: string, text: string, change: Partial<Pick<ConsoleTicket, 'status' | 'agentName' | 'priority'>> = {}) {
@@ -72,8 +94,8 @@ export function createWorld() {
       Object.assign(ticket, change);
       ticket.events.push({ at: now(), text });
     },
-    ticketMessage(ticketId: string, from: 'user' | 'agent', text: string) {
-      tickets.get(ticketId)?.messages.push({ from, at: now(), text });
+    ticketMessage(ticketId: string, message: Omit<ConsoleMessage, 'at'>) {
+      tickets.get(ticketId)?.messages.push({ ...message, at: now() });
     },
     snapshot: () => ({ phones: Object.fromEntries(phones), tickets: [...tickets.values()].reverse() }),
   };

@@ -9,7 +9,7 @@ declare module '*.css' {
   export default path;
 }
 
-declare module '*.svg' {
+declare module '*.jpg' {
   const path: string;
   export default path;
 }

@@ -282,14 +282,24 @@ describe.concurrent('bun run demo', () => {
   );
 
   test(
-    'the reference page renders every route offline: nothing is fetched from another host, nothing is blocked',
+    'the reference page renders every route offline, with real examples: nothing fetched from another host, no warning in the console',
     async () => {
       const { base, browser } = await demoStarted;
       const { page, problems } = await watchedPage(browser);
       try {
         await page.goto(`${base}/docs`);
         await page.getByText('/api/crm/send-message').first().waitFor({ timeout: 20_000 });
-        await page.getByText('Calls to the CRM').first().waitFor();
+        await page.getByText('Calls to the CRM').first().click();
+        const agentRequest = page.getByRole('heading', { name: 'A ticket was created (agent-request)' });
+        await agentRequest.waitFor();
+        await agentRequest.scrollIntoViewIfNeeded();
+        // Its body is shown with the example's values, not with empty strings.
+        await page.getByText('"TK-2026-000123"').first().waitFor();
+        const text = await page.locator('body').innerText();
+        expect(text).not.toContain('"ticketId": ""');
+        // The calls to the CRM read as what happened, once, not "POST POST CRM_AGENT_NOTIFICATION_URL…".
+        expect(text).not.toMatch(/POST\s*POST/);
+        expect(text).toContain('Sent as POST CRM_AGENT_NOTIFICATION_URL');
         await page.screenshot({ path: join(ARTIFACTS, 'api-reference.png') });
         expect(problems).toEqual([]);
       } finally {
@@ -307,36 +317,65 @@ describe.concurrent('bun run demo', () => {
       try {
         await page.goto(`${base}/simulator`);
         await page.click('#subscribers button[data-phone="573001234567"]');
+        // An empty chat says what to write first.
+        const hint = phone(page).locator('.empty-chat');
+        expect(await hint.innerText()).toContain('“Hola”');
+        expect(await hint.innerText()).toContain('1010101010');
 
         await type(page, '#phone-text', '#phone-send', 'Hola');
+        await hint.waitFor({ state: 'detached' });
         await phone(page).getByRole('button', { name: 'Contactar Soporte' }).click();
         await phone(page).getByText('número de documento').waitFor();
         await type(page, '#phone-text', '#phone-send', '1010101010');
 
+        // The new ticket is listed and opened in the console.
         const ticket = page.locator('#tickets button').first();
         await ticket.getByText('waiting').waitFor();
         expect(await ticket.innerText()).toContain('Juan Pérez');
         expect(await ticket.innerText()).toContain('reactivacion_servicio');
         expect(await ticket.innerText()).toContain('alta');
+        expect(await ticket.getAttribute('aria-pressed')).toBe('true');
+        expect(await page.locator('#ticket-title').innerText()).toContain(String(await ticket.getAttribute('data-ticket')));
+
+        // Writing while waiting brings the bot's notice, whose formatting is rendered, not shown as asterisks: "Escribe *cancelar* si…".
+        await type(page, '#phone-text', '#phone-send', '¿Ya casi?');
+        await phone(page).locator('.from-bot strong', { hasText: 'cancelar' }).first().waitFor();
+        expect(await phone(page).innerText()).not.toContain('*cancelar*');
 
         await page.click('#take');
         await phone(page).getByText('Agente María González conectado').waitFor();
-        await type(page, '#agent-text', '#agent-send', 'Hola Juan, soy María. Ya veo su pago.');
-        await phone(page).locator('.from-agent', { hasText: 'Ya veo su pago' }).waitFor();
-        await type(page, '#phone-text', '#phone-send', 'Gracias, pagué ayer');
-        await agentChat(page).getByText('Gracias, pagué ayer').waitFor();
+        await type(page, '#agent-text', '#agent-send', 'Hola Juan, soy María. Ya veo su *pago de ayer*.');
+        await phone(page).locator('.from-agent strong', { hasText: 'pago de ayer' }).waitFor();
+        await agentChat(page).locator('strong', { hasText: 'pago de ayer' }).waitFor();
+
+        // What the subscriber types is formatted too, on the phone and in the console.
+        await type(page, '#phone-text', '#phone-send', 'Gracias, pagué _ayer_ en la tarde');
+        const mine = phone(page).locator('.from-user', { hasText: 'Gracias, pagué' });
+        await mine.locator('em', { hasText: 'ayer' }).waitFor();
+        await agentChat(page).locator('em', { hasText: 'ayer' }).waitFor();
+
+        // Ticks are the sender's: the subscriber's message is delivered once the service took it; what the phone received has none.
+        await mine.locator('.ticks[data-status="delivered"]').waitFor();
+        expect(await phone(page).locator('.from-bot .ticks, .from-agent .ticks').count()).toBe(0);
+
+        // The photo reaches the console as a picture, fetched through the service's media route with the CRM token.
         await page.click('#phone-picture');
-        await agentChat(page).getByText('[image: Así está el router]').waitFor();
+        const photo = agentChat(page).locator('[data-kind="image"]');
+        await photo.getByText('Así está el router').waitFor();
+        await page.waitForFunction(() => (document.querySelector('#agent-chat [data-kind="image"] img') as HTMLImageElement | null)?.naturalWidth === 480);
+
+        // The agent's document shows with its caption, on the phone and in the console.
         await page.click('#send-document');
         await phone(page).getByText('PDF · paz-y-salvo.pdf').waitFor();
-        // Every message the service sent got its receipts back from the Graph stand-in, as signed status webhooks.
-        await phone(page).locator('.from-agent[data-kind="document"] .ticks[data-status="read"]').waitFor();
+        const sentDocument = agentChat(page).locator('[data-kind="document"]');
+        expect(await sentDocument.innerText()).toContain('PDF · paz-y-salvo.pdf');
+        expect(await sentDocument.innerText()).toContain('Su paz y salvo');
         await page.locator('#phone-pane').screenshot({ path: join(ARTIFACTS, 'simulator-phone.png') });
 
         await page.click('#give-back');
         await phone(page).getByRole('button', { name: '5 - Excelente' }).click();
         await phone(page).getByText('¡Gracias por tu calificación!').waitFor();
-        await page.locator('#ticket-events').getByText('ticket-update: csat (5/5)').waitFor();
+        await page.locator('#ticket-events').getByText('Rated the agent 5/5').waitFor();
         await page.locator('#agent-pane').screenshot({ path: join(ARTIFACTS, 'simulator-agent.png') });
         expect(problems).toEqual([]);
       } finally {
@@ -344,5 +383,35 @@ describe.concurrent('bun run demo', () => {
       }
     },
     BOOT_TIMEOUT_MS + 90_000,
+  );
+
+  test(
+    'in the simulator, markup a subscriber types is shown as typed, never run; every WhatsApp style is rendered',
+    async () => {
+      const { base, browser } = await demoStarted;
+      const { page, problems } = await watchedPage(browser);
+      try {
+        await page.goto(`${base}/simulator`);
+        // Ana: the flow above is Juan's, on the same demo at the same time.
+        await page.click('#subscribers button[data-phone="573007654321"]');
+        const typed = '*Hola* _señores_ ~ayer~ ```REF-2026``` <img src=x onerror="window.injected=1"> <b>sin negrita</b> 2*3*4 snake_case_name';
+        await type(page, '#phone-text', '#phone-send', typed);
+        const mine = phone(page).locator('.from-user', { hasText: 'REF-2026' });
+        await mine.waitFor();
+        expect(await mine.locator('strong').allInnerTexts()).toEqual(['Hola']);
+        expect(await mine.locator('em').allInnerTexts()).toEqual(['señores']);
+        expect(await mine.locator('s').allInnerTexts()).toEqual(['ayer']);
+        expect(await mine.locator('code').allInnerTexts()).toEqual(['REF-2026']);
+        expect(await mine.locator('.text').innerText()).toBe(
+          'Hola señores ayer REF-2026 <img src=x onerror="window.injected=1"> <b>sin negrita</b> 2*3*4 snake_case_name',
+        );
+        expect(await mine.locator('img, b').count()).toBe(0);
+        expect(await page.evaluate(() => (window as unknown as { injected?: number }).injected)).toBeUndefined();
+        expect(problems).toEqual([]);
+      } finally {
+        await page.close();
+      }
+    },
+    BOOT_TIMEOUT_MS + 60_000,
   );
 });

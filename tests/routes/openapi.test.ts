@@ -55,11 +55,74 @@ describe('/openapi.json', () => {
   });
 });
 
-describe('real answers match the schemas the document gives them', () => {
-  const ajv = new Ajv2020({ strict: false, allErrors: true });
-  addFormats(ajv);
-  ajv.addFormat('instant', true);
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats(ajv);
+ajv.addFormat('instant', true);
 
+/** Every JSON body the document describes (requests, answers, the calls to the CRM), `$ref`s resolved, with its examples. */
+async function jsonBodies() {
+  const dereferenced: any = await SwaggerParser.dereference(structuredClone(document));
+  const bodies: { where: string; schema: object; examples: unknown[] }[] = [];
+  const operations = [...Object.entries<any>(dereferenced.paths), ...Object.entries<any>(dereferenced.webhooks)];
+  for (const [path, item] of operations) {
+    // The example of this document would be this document.
+    if (path === '/openapi.json') continue;
+    for (const [method, operation] of Object.entries<any>(item)) {
+      const contents = [
+        ['request', operation.requestBody?.content?.['application/json']],
+        ...Object.entries<any>(operation.responses ?? {}).map(([status, response]) => [status, response.content?.['application/json']]),
+      ];
+      for (const [part, content] of contents) {
+        if (!content) continue;
+        const examples = content.examples ? Object.values<any>(content.examples).map((example) => example.value) : [content.example];
+        bodies.push({ where: `${method} ${path} ${part}`, schema: content.schema, examples });
+      }
+    }
+  }
+  return bodies;
+}
+
+/** The paths inside a value where a string is empty: what Scalar shows when a body has no example. */
+const emptyStrings = (value: unknown, at = '$'): string[] =>
+  value === '' ? [at] : value && typeof value === 'object' ? Object.entries(value).flatMap(([key, inner]) => emptyStrings(inner, `${at}.${key}`)) : [];
+
+describe('the examples the reference shows', () => {
+  test('every JSON body has a real example: valid by its schema, no empty strings', async () => {
+    const bodies = await jsonBodies();
+    expect(bodies.length).toBeGreaterThan(40);
+    const problems = bodies.flatMap(({ where, schema, examples }) =>
+      examples.flatMap((example) => {
+        if (example === undefined) return [`${where}: no example`];
+        const validate = ajv.compile(schema);
+        return [
+          ...(validate(example) ? [] : [`${where}: ${ajv.errorsText(validate.errors)}`]),
+          ...emptyStrings(example).map((path) => `${where}: "" at ${path}`),
+        ];
+      }),
+    );
+    expect(problems).toEqual([]);
+  });
+
+  test("Meta's example deliveries, signed, are taken by the service as Meta's own", async () => {
+    // The thread-control example passes the ticket of the other examples: it must exist to be taken.
+    await context.insertTicket({ id: document.webhooks.agentRequest.post.requestBody.content['application/json'].examples.suspended.value.ticketId });
+    for (const path of ['/webhook', '/api/crm/meta-handover-webhook']) {
+      const body = JSON.stringify(document.paths[path].post.requestBody.content['application/json'].example);
+      const response = await app.handle(jsonRequest('POST', path, body, { 'x-hub-signature-256': signBody(SECRETS.metaSecret, body) }));
+      expect({ path, status: response.status, body: await response.json() }).toEqual({ path, status: 200, body: { success: true, accepted: 1, ignored: 0 } });
+    }
+  });
+
+  test('the calls to the CRM are named by what happened; where they go is said once, in the description', () => {
+    for (const call of Object.values<any>(document.webhooks)) {
+      // Scalar prints the method before the summary: a summary starting with it read "POST POST CRM_...".
+      expect(call.post.summary).not.toMatch(/^(POST|GET)\b|CRM_|\/api\//);
+      expect(call.post.description).toMatch(/^Sent as `POST CRM_(AGENT_NOTIFICATION_URL|BASE_URL\/api\/bot\/[a-z-]+)/);
+    }
+  });
+});
+
+describe('real answers match the schemas the document gives them', () => {
   /** The schema of `status` for the operation, `$ref`s resolved by the parser. */
   async function responseSchema(path: string, method: string, status: number) {
     const dereferenced: any = await SwaggerParser.dereference(structuredClone(document));

@@ -61,17 +61,17 @@ export function startDemo(): { ready: Promise<DemoUnderTest>; stop(): Promise<vo
   };
 }
 
-/** A page that records every problem the browser saw: script errors, what the Content-Security-Policy blocked, failed loads, requests to another host. */
+/**
+ * A page that records every problem the browser saw: script errors, any warning or error in the console (what the
+ * Content-Security-Policy blocked, a deprecated option, a failed load), failed loads, requests to another host.
+ */
 export async function watchedPage(browser: Browser): Promise<{ page: Page; problems: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   const problems: string[] = [];
   page.on('pageerror', (error) => problems.push(error.message));
-  page.on('console', (message) => message.text().includes('Content Security Policy') && problems.push(message.text()));
-  // The browser's own favicon probe is no problem.
-  page.on(
-    'response',
-    (response) => response.status() >= 400 && !response.url().endsWith('/favicon.ico') && problems.push(`${response.status()} ${response.url()}`),
-  );
+  page.on('console', (message) => ['warning', 'error'].includes(message.type()) && problems.push(`${message.type()}: ${message.text()}`));
+  // The pages name their (empty) icon: the browser asks for no /favicon.ico.
+  page.on('response', (response) => response.status() >= 400 && problems.push(`${response.status()} ${response.url()}`));
   page.on('request', (request) => new URL(request.url()).hostname !== 'localhost' && problems.push(`fetched ${request.url()}`));
   return { page, problems };
 }

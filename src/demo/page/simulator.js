@@ -1,7 +1,10 @@
-// The simulator page: polls /simulator/api/state and drives the service through /simulator/api/*. DOM built with textContent only.
+// The simulator page: polls /simulator/api/state and drives the service through /simulator/api/*. DOM built with textContent only
+// (whatsapp-format.js included: it builds elements, it never parses markup).
 (() => {
   const $ = (id) => document.getElementById(id);
-  const view = { phone: null, ticketId: null, state: null, drawn: { chat: '', tickets: '', ticket: '' } };
+  const format = window.whatsappFormat;
+  // knownTickets: the tickets already listed, so one that appears later is recognised as new and opened.
+  const view = { phone: null, ticketId: null, state: null, knownTickets: null, drawn: { chat: '', ticket: '' } };
 
   function element(tag, props = {}, children = []) {
     const node = document.createElement(tag);
@@ -28,18 +31,22 @@
   const asAgent = (action, text) => call(`/simulator/api/agent/${action}`, { ticketId: view.ticketId, text }, $('agent-error'));
 
   const clock = (iso) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  // The sender's ticks, as WhatsApp draws them: one grey, two grey, two blue (the colour is in simulator.css).
   const TICKS = { sent: '✓', delivered: '✓✓', read: '✓✓' };
   const elapsed = (iso) => {
     const seconds = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
     return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
   };
 
+  /** A formatted text: WhatsApp's *bold*, _italic_, ~strike~ and ```mono``` rendered, any markup in it shown as typed. */
+  const formattedText = (text) => element('span', { class: 'text' }, format(text));
+
   function bubble(message) {
     const who = message.from === 'user' ? null : element('span', { class: 'who', text: message.from === 'agent' ? `Agent ${view.state.agent.name}` : 'Bot' });
     const body = [];
-    if (message.kind === 'image') body.push(element('img', { src: '/simulator/picture.svg', alt: 'picture' }));
+    if (message.kind === 'image') body.push(element('img', { src: '/simulator/router.jpg', alt: 'The photo you sent' }));
     if (message.kind === 'document') body.push(element('span', { class: 'file', text: `PDF · ${message.filename || 'document'}` }));
-    if (message.text) body.push(element('span', { text: message.text }));
+    if (message.text) body.push(formattedText(message.text));
     if (message.kind === 'buttons' && message.buttons) {
       body.push(
         element(
@@ -62,8 +69,11 @@
         ),
       );
     }
+    // Ticks are the sender's: on this phone, only on what the subscriber sent.
     const ticks =
-      message.from === 'user' ? null : element('span', { class: 'ticks', 'data-status': message.status || 'queued', text: TICKS[message.status] || '…' });
+      message.from === 'user' && message.status
+        ? element('span', { class: 'ticks', 'data-status': message.status, title: message.status, text: TICKS[message.status] })
+        : null;
     const meta = element('span', { class: 'meta' }, [document.createTextNode(`${clock(message.at)} `), ticks]);
     return element('li', { class: `msg from-${message.from}`, 'data-kind': message.kind }, [who, ...body, meta]);
   }
@@ -95,38 +105,49 @@
     if (key === view.drawn.chat) return;
     view.drawn.chat = key;
     const chat = $('chat');
-    chat.replaceChildren(...messages.map(bubble));
+    chat.replaceChildren(...(messages.length ? messages.map(bubble) : [emptyChat(subscriber)]));
     chat.scrollTop = chat.scrollHeight;
   }
 
+  /** What an empty chat suggests: the first message, and what the bot will ask for. */
+  function emptyChat(subscriber) {
+    return element('li', { class: 'empty-chat' }, [
+      element('p', { text: `Write to Conecta2Tel as ${subscriber.name}: say “Hola” and the bot answers with its menu.` }),
+      element('p', { text: `To reach an agent, choose Contactar Soporte and send the document number ${subscriber.document}.` }),
+      element('button', { type: 'button', text: 'Say “Hola”', onclick: () => fromPhone({ kind: 'text', text: 'Hola' }) }),
+    ]);
+  }
+
+  /** A ticket that was not there at the last refresh is opened, as a CRM opens a new chat, unless the agent is mid-reply. */
+  function selectNewTicket(tickets) {
+    const fresh = tickets.filter((ticket) => !view.knownTickets?.has(ticket.ticketId));
+    view.knownTickets = new Set(tickets.map((ticket) => ticket.ticketId));
+    // Newest first: the first fresh one is the latest.
+    if (fresh.length && !(view.ticketId && $('agent-text').value.trim())) view.ticketId = fresh[0].ticketId;
+  }
+
+  function ticketRow(ticket) {
+    const open = () => {
+      view.ticketId = ticket.ticketId;
+      draw();
+    };
+    return element('li', {}, [
+      element('button', { type: 'button', 'aria-pressed': String(ticket.ticketId === view.ticketId), 'data-ticket': ticket.ticketId, onclick: open }, [
+        element('strong', { text: ticket.ticketId }),
+        element('span', { text: `${ticket.customerName} +${ticket.phone}` }),
+        element('span', { class: `badge ${ticket.priority}`, text: ticket.priority }),
+        element('span', { text: ticket.category }),
+        element('span', { class: 'wait', text: ticket.status === 'pending' ? `waiting ${elapsed(ticket.requestedAt)}` : ticket.agentName || '' }),
+        element('span', { class: `badge ${ticket.status}`, text: ticket.status }),
+      ]),
+    ]);
+  }
+
   function drawTickets(state) {
-    if (!view.ticketId && state.tickets.length) view.ticketId = state.tickets[0].ticketId;
+    selectNewTicket(state.tickets);
+    const rows = state.tickets.map(ticketRow);
     $('tickets').replaceChildren(
-      ...state.tickets.map((ticket) =>
-        element('li', {}, [
-          element(
-            'button',
-            {
-              type: 'button',
-              'aria-pressed': String(ticket.ticketId === view.ticketId),
-              'data-ticket': ticket.ticketId,
-              onclick: () => {
-                view.ticketId = ticket.ticketId;
-                view.drawn.ticket = '';
-                draw();
-              },
-            },
-            [
-              element('strong', { text: ticket.ticketId }),
-              element('span', { text: `${ticket.customerName} +${ticket.phone}` }),
-              element('span', { class: `badge ${ticket.priority}`, text: ticket.priority }),
-              element('span', { text: ticket.category }),
-              element('span', { class: 'wait', text: ticket.status === 'pending' ? `waiting ${elapsed(ticket.requestedAt)}` : ticket.agentName || '' }),
-              element('span', { class: `badge ${ticket.status}`, text: ticket.status }),
-            ],
-          ),
-        ]),
-      ),
+      ...(rows.length ? rows : [element('li', { class: 'empty-chat', text: 'No ticket yet: on the phone, ask for an agent (Contactar Soporte).' })]),
     );
     const ticket = state.tickets.find((candidate) => candidate.ticketId === view.ticketId);
     $('ticket').hidden = !ticket;
@@ -136,15 +157,19 @@
       `${ticket.category} · priority ${ticket.priority}${ticket.serviceSuspended ? ' · service suspended' : ''} · ${ticket.status}`;
     $('take').disabled = ticket.status !== 'pending';
     for (const id of ['send-document', 'give-back', 'agent-send']) $(id).disabled = ticket.status !== 'active';
-    const key = JSON.stringify([ticket.messages, ticket.events]);
+    const key = JSON.stringify([ticket.ticketId, ticket.messages, ticket.events]);
     if (key === view.drawn.ticket) return;
     view.drawn.ticket = key;
     const chat = $('agent-chat');
     chat.replaceChildren(
       ...ticket.messages.map((message) =>
-        element('li', { class: `msg from-${message.from === 'agent' ? 'user' : 'bot'}` }, [
+        element('li', { class: `msg from-${message.from === 'agent' ? 'user' : 'bot'}`, 'data-kind': message.kind || 'text' }, [
           element('span', { class: 'who', text: message.from === 'agent' ? 'You' : ticket.customerName }),
-          element('span', { text: message.text }),
+          // A photo as the CRM gets it: through the service's media route, with the CRM token (the simulator's server holds it).
+          message.kind === 'image' &&
+            element('img', { src: `/simulator/api/media/${encodeURIComponent(message.mediaId)}`, alt: `Photo from ${ticket.customerName}` }),
+          message.kind === 'document' && element('span', { class: 'file', text: `PDF · ${message.filename}` }),
+          message.text && formattedText(message.text),
           element('span', { class: 'meta', text: clock(message.at) }),
         ]),
       ),

@@ -4,15 +4,10 @@ import { CrmModel } from '../crm/model';
 import { MediaModel } from '../media/model';
 import { MetaModel } from '../meta/model';
 import { MetricsModel } from '../metrics/model';
+import { json, jsonExamples, schema } from './content';
+import { ERROR_EXAMPLES, EXAMPLES } from './examples';
 import { ApiSchemas } from './schemas';
-
-/** JSON Schema as JSON: TypeBox's symbols and the `$id` used for `$ref` by name dropped. */
-const schema = (model: TSchema): Record<string, unknown> => {
-  const { $id: _id, ...plain } = JSON.parse(JSON.stringify(model)) as Record<string, unknown>;
-  return plain;
-};
-const json = (model: TSchema) => ({ 'application/json': { schema: schema(model) } });
-const errorRef = { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } };
+import { calls } from './webhooks';
 
 /** DESIGN 2.1's error codes, each with the sentence a client developer needs. */
 const ERRORS = {
@@ -28,19 +23,23 @@ const ERRORS = {
   502: 'WhatsApp could not be reached for the media (or not within MEDIA_DOWNLOAD_TIMEOUT_MS), named a host outside WHATSAPP_MEDIA_HOSTS, or sent a file that fails its checks',
   503: 'Redis or the database is unavailable; retry later',
 } as const;
-const errors = (...codes: (keyof typeof ERRORS)[]) => Object.fromEntries(codes.map((code) => [code, { description: ERRORS[code], content: errorRef }]));
-const ok = (description: string, model: TSchema) => ({ 200: { description, content: json(model) } });
+const errorContent = (code: keyof typeof ERRORS) => ({
+  'application/json': { schema: { $ref: '#/components/schemas/Error' }, example: { success: false, ...ERROR_EXAMPLES[code] } },
+});
+const errors = (...codes: (keyof typeof ERRORS)[]) =>
+  Object.fromEntries(codes.map((code) => [code, { description: ERRORS[code], content: errorContent(code) }]));
+const ok = (description: string, model: TSchema, example: unknown) => ({ 200: { description, content: json(model, example) } });
 /** handover and send-message: 200 once the event is applied, 202 when the wait for it ran out. */
 const appliedOrNot = {
   200: {
     description:
       "applied: committed by the instance that owns the ticket's partition, so the CRM's next call, to any instance, sees it (handover-status shows the agent; a send-message is accepted)",
-    content: json(ApiSchemas.applied),
+    content: json(ApiSchemas.applied, EXAMPLES.applied),
   },
   202: {
     description:
       'accepted and durable, but not applied within CRM_APPLY_TIMEOUT_MS (default 3 s): it is applied later, in order. A retry with the same Idempotency-Key is answered 200 at once once applied, else waits again',
-    content: json(ApiSchemas.notAppliedYet),
+    content: json(ApiSchemas.notAppliedYet, EXAMPLES.notAppliedYet),
   },
 };
 const queryParameters = (model: TSchema & { properties: Record<string, TSchema> }, required: readonly string[] = []) =>
@@ -48,10 +47,10 @@ const queryParameters = (model: TSchema & { properties: Record<string, TSchema> 
 
 const crm = { tags: ['CRM'], security: [{ crmBearer: [] }] };
 const meta = { tags: ['Meta'], security: [{ metaSignature: [] }] };
-const metaBody = (description: string) => ({
+const metaBody = (description: string, example: unknown) => ({
   required: true,
   description,
-  content: { 'application/json': { schema: { type: 'object', description: "Meta's own webhook shape, signed over the raw bytes" } } },
+  content: { 'application/json': { schema: { type: 'object', description: "Meta's own webhook shape, signed over the raw bytes" }, example } },
 });
 const idempotencyKey = {
   name: 'Idempotency-Key',
@@ -76,16 +75,19 @@ const paths = {
     post: {
       ...meta,
       summary: 'WhatsApp Cloud API events (field: messages): user messages and delivery statuses',
-      requestBody: metaBody('a WhatsApp Business Account webhook'),
-      responses: { ...ok('queued', ApiSchemas.webhookAccepted), ...errors(400, 401, 413, 429, 500, 503) },
+      requestBody: metaBody('a WhatsApp Business Account webhook', EXAMPLES.metaMessage),
+      responses: { ...ok('queued', ApiSchemas.webhookAccepted, EXAMPLES.webhookAccepted), ...errors(400, 401, 413, 429, 500, 503) },
     },
   },
   '/api/crm/meta-handover-webhook': {
     post: {
       ...meta,
       summary: "Meta's thread-control events (field: messaging_handovers)",
-      requestBody: metaBody('pass_thread_control, or Conversation Routing control_passed / control_taken'),
-      responses: { ...ok('queued (unknown shapes are acknowledged and logged)', ApiSchemas.webhookAccepted), ...errors(400, 401, 413, 429, 500, 503) },
+      requestBody: metaBody('pass_thread_control, or Conversation Routing control_passed / control_taken', EXAMPLES.metaThreadControl),
+      responses: {
+        ...ok('queued (unknown shapes are acknowledged and logged)', ApiSchemas.webhookAccepted, EXAMPLES.webhookAccepted),
+        ...errors(400, 401, 413, 429, 500, 503),
+      },
     },
   },
   '/api/crm/handover': {
@@ -93,7 +95,13 @@ const paths = {
       ...crm,
       summary: 'An agent takes the ticket (bot_to_human) or gives it back (human_to_bot)',
       parameters: [idempotencyKey],
-      requestBody: { required: true, content: json(CrmModel.handover) },
+      requestBody: {
+        required: true,
+        content: jsonExamples(CrmModel.handover, {
+          take: { summary: 'An agent takes the ticket', value: EXAMPLES.take },
+          giveBack: { summary: 'The agent gives it back to the bot', value: EXAMPLES.giveBack },
+        }),
+      },
       responses: { ...appliedOrNot, ...errors(400, 401, 404, 409, 413, 429, 500, 503) },
     },
   },
@@ -102,7 +110,13 @@ const paths = {
       ...crm,
       summary: "An agent's message for the user: text, or an image or document by https URL",
       parameters: [idempotencyKey],
-      requestBody: { required: true, content: json(CrmModel.sendMessage) },
+      requestBody: {
+        required: true,
+        content: jsonExamples(CrmModel.sendMessage, {
+          text: { summary: 'A text, quoting what the user wrote', value: EXAMPLES.textMessage },
+          document: { summary: 'A document by https link, with a caption', value: EXAMPLES.documentMessage },
+        }),
+      },
       responses: { ...appliedOrNot, ...errors(400, 401, 404, 409, 413, 429, 500, 503) },
     },
   },
@@ -111,7 +125,7 @@ const paths = {
       ...crm,
       summary: "A ticket's state: pending, active or closed, with its agent, times and message count",
       parameters: [{ name: 'ticketId', in: 'path', required: true, schema: schema(CrmModel.ticketParams.properties.ticketId) }],
-      responses: { ...ok('the ticket', ApiSchemas.ticketStatusAnswer), ...errors(400, 401, 404, 429, 500, 503) },
+      responses: { ...ok('the ticket', ApiSchemas.ticketStatusAnswer, EXAMPLES.ticketStatus), ...errors(400, 401, 404, 429, 500, 503) },
     },
   },
   '/api/crm/media/{mediaId}': {
@@ -139,7 +153,7 @@ const paths = {
       security: [{ metricsBearer: [] }],
       summary: 'The KPIs of the tickets requested between two days, optionally by day, agent or category',
       parameters: queryParameters(MetricsModel.kpiQuery, ['from', 'to']),
-      responses: { ...ok('the report', ApiSchemas.kpiReport), ...errors(400, 401, 429, 500, 503) },
+      responses: { ...ok('the report', ApiSchemas.kpiReport, EXAMPLES.kpiReport), ...errors(400, 401, 429, 500, 503) },
     },
   },
   '/api/admin/dead-letters': {
@@ -148,7 +162,7 @@ const paths = {
       security: [{ adminBearer: [] }],
       summary: 'The events that failed STREAM_MAX_DELIVERIES times, oldest first',
       parameters: queryParameters(AdminModel.listQuery),
-      responses: { ...ok('a page', ApiSchemas.deadLetterPage), ...errors(400, 401, 429, 500, 503) },
+      responses: { ...ok('a page', ApiSchemas.deadLetterPage, EXAMPLES.deadLetterPage), ...errors(400, 401, 429, 500, 503) },
     },
   },
   '/api/admin/dead-letters/redrive': {
@@ -156,16 +170,22 @@ const paths = {
       tags: ['Operations'],
       security: [{ adminBearer: [] }],
       summary: 'Puts dead letters back on their partition once the cause is fixed',
-      requestBody: { required: true, content: json(AdminModel.redrive) },
-      responses: { ...ok('what was re-driven and what was not found', ApiSchemas.redriven), ...errors(400, 401, 413, 429, 500, 503) },
+      requestBody: { required: true, content: json(AdminModel.redrive, EXAMPLES.redrive) },
+      responses: { ...ok('what was re-driven and what was not found', ApiSchemas.redriven, EXAMPLES.redriven), ...errors(400, 401, 413, 429, 500, 503) },
     },
   },
-  '/health/live': { get: { tags: ['Operations'], summary: 'Liveness', responses: ok('the process runs', ApiSchemas.live) } },
+  '/health/live': { get: { tags: ['Operations'], summary: 'Liveness', responses: ok('the process runs', ApiSchemas.live, EXAMPLES.live) } },
   '/health/ready': {
     get: {
       tags: ['Operations'],
       summary: 'Readiness: Redis and the database both answer',
-      responses: { ...ok('ready', ApiSchemas.ready), 503: { description: 'not ready', content: json(ApiSchemas.ready) } },
+      responses: {
+        ...ok('ready', ApiSchemas.ready, EXAMPLES.ready),
+        503: {
+          description: 'not ready',
+          content: json(ApiSchemas.ready, { status: 'not_ready', checks: { redis: 'ok', database: 'unavailable: no answer in 2000 ms' } }),
+        },
+      },
     },
   },
   '/dashboard': page("The supervisors' KPI dashboard (reads /api/metrics/kpis with the METRICS_TOKEN typed in)"),
@@ -178,34 +198,6 @@ const paths = {
     },
   },
 };
-
-const header = (name: string, description: string, example: string) => ({
-  name,
-  in: 'header',
-  required: true,
-  description,
-  schema: { type: 'string' },
-  example,
-});
-/** The headers of every call to the CRM (DESIGN 2.2); Authorization is the `botBearer` scheme. */
-const botHeaders = [
-  header('X-Bot-Signature', 'sha256=<hex HMAC-SHA256(BOT_SIGNING_SECRET, raw body bytes)>: verify it over the bytes as received', 'sha256=3f1c...'),
-  header('Idempotency-Key', 'stable across retries of this call: drop a key already seen', 'crm.user_message:wamid.HBgL...'),
-  header('User-Agent', 'always this value', 'Conecta2Tel-Bot/1.0'),
-];
-const botCall = (summary: string, body: TSchema, answer?: TSchema) => ({
-  post: {
-    tags: ['Calls to the CRM'],
-    summary,
-    security: [{ botBearer: [] }],
-    parameters: botHeaders,
-    requestBody: { required: true, content: json(body) },
-    responses: {
-      200: { description: 'taken; any 2xx will do', ...(answer ? { content: json(answer) } : {}) },
-      default: { description: '5xx, 408, 429 or no answer: retried with backoff and the same Idempotency-Key; other 4xx: not retried' },
-    },
-  },
-});
 
 /**
  * The OpenAPI 3.1 description of the service: every route, its auth, bodies
@@ -230,18 +222,7 @@ export const openApiDocument = (version: string) => ({
     { name: 'Pages' },
   ],
   paths,
-  webhooks: {
-    agentRequest: botCall(
-      'POST CRM_AGENT_NOTIFICATION_URL: a ticket was created; the answer may name a tentative agent',
-      ApiSchemas.agentRequest,
-      ApiSchemas.agentRequestAnswer,
-    ),
-    userMessage: botCall('POST CRM_BASE_URL/api/bot/user-message: the user wrote while a ticket is open', ApiSchemas.userMessage),
-    ticketUpdate: botCall(
-      'POST CRM_BASE_URL/api/bot/ticket-update: the bot changed a ticket on its own (cancelled, timed out, escalated, closed, CSAT)',
-      ApiSchemas.ticketUpdate,
-    ),
-  },
+  webhooks: calls,
   components: {
     schemas: { Error: schema(ApiSchemas.error) },
     securitySchemes: {

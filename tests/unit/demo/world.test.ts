@@ -12,12 +12,24 @@ test("a send carrying what the agent just wrote is shown as the agent's; any oth
   expect(world.snapshot().phones[phone]!.map((message) => message.from)).toEqual(['bot', 'agent', 'bot']);
 });
 
-test('ticks only move forward: a late "delivered" after "read" leaves the message read', () => {
+test("the subscriber's messages get the sender's ticks: sent, delivered once the service took them, read up to the read mark; received ones get none", () => {
   const world = createWorld();
-  world.serviceSent(phone, { id: 'w1', kind: 'text', text: 'Hola' }, 'Hola');
-  world.delivered('w1', 'read');
-  world.delivered('w1', 'delivered');
-  expect(world.snapshot().phones[phone]![0]!.status).toBe('read');
+  world.userWrote(phone, { id: 'u1', kind: 'text', text: 'Hola' });
+  world.serviceSent(phone, { id: 'w1', kind: 'text', text: 'Menú' }, 'Menú');
+  world.userWrote(phone, { id: 'u2', kind: 'text', text: '1' });
+  world.userWrote(phone, { id: 'u3', kind: 'text', text: '1010101010' });
+  const ticks = () => world.snapshot().phones[phone]!.map((message) => message.status);
+  expect(ticks()).toEqual(['sent', undefined, 'sent', 'sent']);
+  world.userMessageDelivered('u1');
+  world.userMessageDelivered('u2');
+  world.userMessageDelivered('u3');
+  expect(ticks()).toEqual(['delivered', undefined, 'delivered', 'delivered']);
+  // WhatsApp's read mark covers the message named and every earlier one.
+  world.readUpTo('u2');
+  expect(ticks()).toEqual(['read', undefined, 'read', 'delivered']);
+  // A late delivery never takes a tick back.
+  world.userMessageDelivered('u1');
+  expect(ticks()).toEqual(['read', undefined, 'read', 'delivered']);
 });
 
 test('a ticket-update changes the console ticket and is listed among its events', () => {
@@ -32,8 +44,8 @@ test('a ticket-update changes the console ticket and is listed among its events'
     serviceSuspended: true,
     requestedAt: new Date().toISOString(),
   });
-  world.ticketEvent('TK-1', 'ticket-update: escalated', { priority: 'alta' });
+  world.ticketEvent('TK-1', 'Escalated: priority alta, no agent after 2 min', { priority: 'alta' });
   const [ticket] = world.snapshot().tickets;
   expect(ticket).toMatchObject({ status: 'pending', priority: 'alta' });
-  expect(ticket!.events.map((event) => event.text)).toEqual(['agent-request received', 'ticket-update: escalated']);
+  expect(ticket!.events.map((event) => event.text)).toEqual(['Requested: waiting for an agent', 'Escalated: priority alta, no agent after 2 min']);
 });

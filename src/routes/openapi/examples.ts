@@ -1,0 +1,187 @@
+/**
+ * One conversation, told as the bodies each side of the contract sends: Juan
+ * Pérez (suspended, customer 12345) asks for support, María González takes
+ * his ticket and answers. /openapi.json shows them as each body's example,
+ * so the reference reads as real traffic rather than empty strings; a test
+ * checks every one against its schema.
+ */
+const ticketId = 'TK-2026-000123';
+const userPhone = '573001234567';
+const userId = 'CO.2718281828459045';
+const waMessageId = 'wamid.HBgMNTczMDAxMjM0NTY3FQIAEhggQjVGRDRDMEE5QkQ2';
+const requestedAt = '2026-11-05T14:02:11.000Z';
+const assignedAt = '2026-11-05T14:03:40.000Z';
+const wroteAt = '2026-11-05T14:04:02.000Z';
+
+const metaEnvelope = (field: string, value: Record<string, unknown>) => ({
+  object: 'whatsapp_business_account',
+  entry: [
+    {
+      id: '102290129340398',
+      changes: [
+        { field, value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '573009999999', phone_number_id: '106540352242922' }, ...value } },
+      ],
+    },
+  ],
+});
+
+const durations = (count: number, median: number, p90: number) => ({ count, averageSeconds: median + 4.5, medianSeconds: median, p90Seconds: p90 });
+const kpis = (tickets: number, reactivation: number) => ({
+  tickets,
+  categories: { reactivacion_servicio: reactivation, soporte_agente: tickets - reactivation },
+  handoverWait: durations(tickets, 68, 94),
+  agentFirstResponse: durations(tickets - 1, 30, 41),
+  resolutionTime: durations(tickets - 1, 1620, 2710),
+  closed: tickets,
+  resolved: tickets - 1,
+  resolutionRate: (tickets - 1) / tickets,
+  closeReasons: { resolved: tickets - 1, cancelled: 1, abandoned: 0, fallback: 0, window_expired: 0, out_of_hours: 0, crm_unreachable: 0 },
+  csat: { average: 4.2, offered: tickets - 1, responses: 5, responseRate: 5 / (tickets - 1), distribution: { '1': 0, '2': 0, '3': 1, '4': 2, '5': 2 } },
+  escalations: 1,
+  escalatedTickets: 1,
+  fallbacks: 0,
+});
+
+export const EXAMPLES = {
+  metaMessage: metaEnvelope('messages', {
+    contacts: [{ profile: { name: 'Juan' }, wa_id: userPhone, user_id: userId }],
+    messages: [{ from: userPhone, from_user_id: userId, id: waMessageId, timestamp: '1793887442', type: 'text', text: { body: 'Gracias, pagué ayer' } }],
+  }),
+  metaThreadControl: metaEnvelope('messaging_handovers', {
+    event: 'pass_thread_control',
+    thread_control: { app_id: '1234567890123456', metadata: JSON.stringify({ ticket_id: ticketId }) },
+  }),
+  webhookAccepted: { success: true, accepted: 1, ignored: 0 },
+
+  take: {
+    ticketId,
+    userPhone,
+    handoverType: 'bot_to_human',
+    agentId: 'agent_042',
+    agentName: 'María González',
+    metadata: { queue: 'reactivaciones' },
+  },
+  giveBack: { ticketId, userPhone, handoverType: 'human_to_bot', agentId: 'agent_042', agentName: 'María González' },
+  textMessage: {
+    ticketId,
+    userPhone,
+    agentId: 'agent_042',
+    messageType: 'text',
+    message: 'Hola Juan, soy María. Ya veo su pago de ayer: en unos minutos reactivamos el servicio.',
+    replyTo: waMessageId,
+  },
+  documentMessage: {
+    ticketId,
+    userPhone,
+    agentId: 'agent_042',
+    messageType: 'document',
+    message: 'https://crm.conecta2tel.example/files/paz-y-salvo-12345.pdf',
+    filename: 'paz-y-salvo.pdf',
+    caption: 'Su paz y salvo',
+  },
+  applied: { success: true, applied: true, message: 'Handover processed successfully', ticketId },
+  notAppliedYet: { success: true, applied: false, message: 'Accepted, not applied yet: it will be applied in order shortly', ticketId },
+
+  ticketStatus: {
+    ticketId,
+    userPhone,
+    userId,
+    username: 'juanperez',
+    status: 'active',
+    phase: 'with_agent',
+    closeReason: null,
+    category: 'reactivacion_servicio',
+    priority: 'alta',
+    assignedAgent: { id: 'agent_042', name: 'María González' },
+    startTime: requestedAt,
+    assignedTime: assignedAt,
+    closedTime: null,
+    lastActivity: wroteAt,
+    lastUserMessage: wroteAt,
+    lastUserMessageType: 'text',
+    lastUserMessageText: 'Gracias, pagué ayer',
+    messageCount: 3,
+    escalations: 0,
+    survey: null,
+  },
+
+  kpiReport: {
+    range: { from: '2026-11-01', to: '2026-11-01', timeZone: 'America/Bogota', fromInstant: '2026-11-01T05:00:00.000Z', toInstant: '2026-11-02T05:00:00.000Z' },
+    groupBy: 'day',
+    totals: kpis(7, 3),
+    groups: [{ key: '2026-11-01', label: '2026-11-01', kpis: kpis(7, 3) }],
+  },
+  deadLetterPage: {
+    total: 1,
+    entries: [{ id: '1793887442000-0', event: { type: 'user.message', id: `wa:msg:${waMessageId}`, key: '57300****567', at: wroteAt } }],
+    next: null,
+  },
+  redrive: { ids: ['1793887442000-0'] },
+  redriven: { success: true, redriven: ['1793887442000-0'], missing: [] },
+  live: { status: 'ok' },
+  ready: { status: 'ready', checks: { redis: 'ok', database: 'ok' } },
+
+  agentRequest: {
+    ticketId,
+    userPhone,
+    userId,
+    username: 'juanperez',
+    userContext: {
+      phoneNumber: userPhone,
+      customerId: '12345',
+      customerName: 'Juan Pérez',
+      isAuthenticated: true,
+      lastActivity: requestedAt,
+      sessionInfo: { hasActiveSession: true, sessionStart: '2026-11-05T14:01:20.000Z' },
+    },
+    priority: 'alta',
+    category: 'reactivacion_servicio',
+    serviceSuspended: true,
+    requestTime: requestedAt,
+  },
+  agentRequestAnswer: { agentAssigned: { id: 'agent_042', name: 'María González', estimatedResponseTime: '5 minutos' }, queuePosition: 2 },
+  userMessage: {
+    ticketId,
+    userPhone,
+    userId,
+    username: 'juanperez',
+    message: 'Gracias, pagué ayer',
+    messageType: 'text',
+    waMessageId,
+    timestamp: wroteAt,
+  },
+  userPhoto: {
+    ticketId,
+    userPhone,
+    userId,
+    message: 'Así está el router',
+    messageType: 'image',
+    mediaId: '1044870553860331',
+    mediaUrl: 'https://handover.conecta2tel.example/api/crm/media/1044870553860331',
+    mimeType: 'image/jpeg',
+    sha256: 'b1946ac92492d2347c6235b4d2611184b1946ac92492d2347c6235b4d2611184',
+    caption: 'Así está el router',
+    waMessageId: 'wamid.HBgMNTczMDAxMjM0NTY3FQIAEhggMUI0RkQ2OUE3QzU1',
+    timestamp: '2026-11-05T14:04:40.000Z',
+  },
+  escalated: { ticketId, userPhone, userId, status: 'pending', reason: 'escalated', priority: 'alta', timestamp: '2026-11-05T14:07:11.000Z' },
+  rated: { ticketId, userPhone, userId, status: 'closed', reason: 'csat', csat: 5, timestamp: '2026-11-05T14:31:02.000Z' },
+};
+
+/** Each DESIGN 2.1 error status with an answer the service really gives for it. */
+export const ERROR_EXAMPLES: Record<number, { error: string; message: string }> = {
+  400: { error: 'invalid_request', message: 'ticketId: Expected string length greater or equal to 1' },
+  401: { error: 'unauthorized', message: 'missing or invalid credentials' },
+  403: { error: 'verification_failed', message: 'hub.mode must be subscribe and hub.verify_token must match WEBHOOK_VERIFY_TOKEN' },
+  404: { error: 'ticket_not_found', message: `ticket ${ticketId} does not exist` },
+  409: { error: 'ticket_closed', message: `ticket ${ticketId} is closed; the bot has the conversation` },
+  410: {
+    error: 'media_expired',
+    message: 'WhatsApp no longer has media 1044870553860331 and it was not kept here (media are kept by WhatsApp for a limited time)',
+  },
+  413: { error: 'payload_too_large', message: 'request body exceeds 1048576 bytes' },
+  429: { error: 'rate_limited', message: 'too many requests; retry in 2s' },
+  500: { error: 'internal_error', message: 'internal error; the event was not accepted, retry later' },
+  502: { error: 'media_unavailable', message: 'could not download media 1044870553860331 from WhatsApp; retry later' },
+  503: { error: 'queue_unavailable', message: 'event queue unreachable: Connection is closed.' },
+};
