@@ -1,9 +1,8 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import type { AnyElysia } from 'elysia';
-import type { HandoverPolicy } from './actors/handover';
 import { createRuntime, type PartitionBatch } from './actors/runtime';
-import { createBusinessCalendar } from './domain/business-hours';
+import { handoverPolicy } from './boot/handover-policy';
 import { createApp } from './app';
 import { agentRequestUrl, ConfigError, loadConfig, type Config } from './config';
 import { errorDetail } from './errors';
@@ -29,6 +28,7 @@ import { createCoalescer } from './streams/coalesce';
 import { createDeadLetters } from './streams/dead-letters';
 import { createServiceMetrics } from './boot/metrics';
 import { createTimerScheduler } from './timers/scheduler';
+import { createKpiRollups, KPI_ROLLUP_POLL_MS } from './kpis/rollups';
 import { loadTexts } from './domain/texts';
 import { healthcheck } from './cli/healthcheck';
 
@@ -202,6 +202,9 @@ export async function startService(
     const scheduler = createTimerScheduler({ database, producer, logger, pollMs: config.TIMER_POLL_MS });
     await scheduler.start();
     closers.push(() => scheduler.close());
+    const kpiRollups = createKpiRollups({ database, timeZone: config.TZ_BUSINESS, logger, pollMs: KPI_ROLLUP_POLL_MS });
+    kpiRollups.start();
+    closers.push(() => kpiRollups.close());
     // Closed first: its leases are freed as soon as the batches in hand are acknowledged, so another instance takes over at once.
     closers.push(() => worker.close());
 
@@ -226,22 +229,6 @@ export async function startService(
     await closeAll();
     throw error;
   }
-}
-
-/** DESIGN 4's lifecycle rules, as configured. */
-export function handoverPolicy(config: Config): HandoverPolicy {
-  return {
-    assignTimeoutS: config.HANDOVER_ASSIGN_TIMEOUT_S,
-    maxEscalations: config.HANDOVER_MAX_ESCALATIONS,
-    supervisorQueue: config.HANDOVER_SUPERVISOR_QUEUE,
-    agentReplyTimeoutS: config.AGENT_REPLY_TIMEOUT_S,
-    queueUpdateIntervalS: config.QUEUE_UPDATE_INTERVAL_S,
-    userAbandonTimeoutS: config.USER_ABANDON_TIMEOUT_S,
-    windowS: config.WHATSAPP_WINDOW_S,
-    reengageTemplate: config.WHATSAPP_REENGAGE_TEMPLATE !== '',
-    outOfHoursQueue: config.OUT_OF_HOURS_QUEUE,
-    calendar: createBusinessCalendar(config.BUSINESS_HOURS, config.HOLIDAYS, config.TZ_BUSINESS),
-  };
 }
 
 async function main(): Promise<void> {
