@@ -1,7 +1,7 @@
 import { Elysia, type AnyElysia } from 'elysia';
 import type Redis from 'ioredis';
 import { join } from 'node:path';
-import { trustedProxies, type Config } from './config';
+import { numbersOf, trustedProxies, type Config } from './config';
 import type { Database } from './db/client';
 import { createQueries } from './db/queries';
 import { AppError, errorDetail, errorSummary, isDatabaseOutage } from './errors';
@@ -118,6 +118,7 @@ export function createApp(deps: AppDeps) {
     logger,
     webhookEvents: deps.metrics.webhookEvents,
     crmAppId: config.CRM_META_APP_ID,
+    numbers: numbersOf(config),
   });
   const signed = {
     secret: config.META_WEBHOOK_SECRET,
@@ -177,6 +178,7 @@ export function createApp(deps: AppDeps) {
           applied: deps.appliedEvents,
           applyTimeoutMs: config.CRM_APPLY_TIMEOUT_MS,
           logger,
+          numbers: numbersOf(config),
         }),
         maxBodyBytes: config.MAX_BODY_BYTES,
         guard: crmGuard,
@@ -201,6 +203,7 @@ export function createApp(deps: AppDeps) {
         metrics: deps.metrics,
         database: deps.database,
         businessTimeZone: config.TZ_BUSINESS,
+        primaryNumber: numbersOf(config).primary,
         guard: { secretName: 'METRICS_TOKEN', token: config.METRICS_TOKEN, ...operatorLimits() },
       }),
     )

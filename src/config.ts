@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value, type ValueError } from '@sinclair/typebox/value';
 import { isIP } from 'node:net';
 import { parseBusinessHours, parseHolidays } from './domain/business-hours';
+import { businessNumbers, type BusinessNumbers } from './domain/business-numbers';
 
 /**
  * Every setting the service reads, with its default. Names are the external
@@ -72,6 +73,12 @@ export const ConfigSchema = Type.Object({
   WHATSAPP_API_URL: Url('https://graph.facebook.com/v21.0'),
   WHATSAPP_TOKEN: Secret(),
   WHATSAPP_PHONE_NUMBER_ID: Type.String({ default: '' }),
+  /**
+   * Every WhatsApp number this service serves, comma separated, the first keeping today's conversation keys
+   * (WHATSAPP_PHONE_NUMBER_ID, when set, must be that first one). A webhook for another number is acknowledged,
+   * logged and counted, never answered. Empty: WHATSAPP_PHONE_NUMBER_ID alone.
+   */
+  WHATSAPP_PHONE_NUMBER_IDS: Type.String({ default: '' }),
 
   CUSTOMER_LOOKUP_URL: Url(''),
   CUSTOMER_LOOKUP_TOKEN: Secret(),
@@ -219,6 +226,11 @@ function crossFieldProblems(config: Config): string[] {
       problems.push(`WHATSAPP_MEDIA_HOSTS: ${JSON.stringify(entry)} is not a host, host:port or *.domain (https is implied; at least two labels after *.)`);
     }
   }
+  const listed = listedNumbers(config);
+  for (const id of listed) if (!/^\d{1,32}$/.test(id)) problems.push(`WHATSAPP_PHONE_NUMBER_IDS: ${JSON.stringify(id)} is not a phone number id (digits)`);
+  if (config.WHATSAPP_PHONE_NUMBER_ID !== '' && listed.length > 0 && listed[0] !== config.WHATSAPP_PHONE_NUMBER_ID) {
+    problems.push('WHATSAPP_PHONE_NUMBER_IDS: must start with WHATSAPP_PHONE_NUMBER_ID (the first number keeps the conversations it has)');
+  }
   if (/[{}]/.test(config.REDIS_KEY_PREFIX)) problems.push(`REDIS_KEY_PREFIX: must not contain { or } (got ${JSON.stringify(config.REDIS_KEY_PREFIX)})`);
   for (const address of trustedProxies(config)) {
     if (isIP(address) === 0) problems.push(`TRUSTED_PROXIES: ${JSON.stringify(address)} is not an IP address`);
@@ -250,6 +262,16 @@ function describe(error: ValueError): string {
 export function agentRequestUrl(config: Config): string {
   if (config.CRM_AGENT_NOTIFICATION_URL) return config.CRM_AGENT_NOTIFICATION_URL;
   return config.CRM_BASE_URL ? `${config.CRM_BASE_URL.replace(/\/$/, '')}/api/bot/agent-request` : '';
+}
+
+const listedNumbers = (config: Config): string[] =>
+  config.WHATSAPP_PHONE_NUMBER_IDS.split(',')
+    .map((id) => id.trim())
+    .filter((id) => id !== '');
+
+/** The WhatsApp numbers served: WHATSAPP_PHONE_NUMBER_IDS, or WHATSAPP_PHONE_NUMBER_ID alone. */
+export function numbersOf(config: Config): BusinessNumbers {
+  return businessNumbers(config.WHATSAPP_PHONE_NUMBER_ID, listedNumbers(config));
 }
 
 export function trustedProxies(config: Config): string[] {

@@ -5,6 +5,7 @@ import type { WhatsAppMessage } from './whatsapp-messages';
 export interface WhatsAppClientOptions {
   apiUrl: string;
   token: string;
+  /** The number a send goes from when the caller names none: the primary (WHATSAPP_PHONE_NUMBER_ID). */
   phoneNumberId: string;
   timeoutMs: number;
 }
@@ -58,15 +59,16 @@ export function classifySendAnswer(outcome: CallOutcome): SendOutcome {
  * tie a message back to its row even when the send's response was lost.
  */
 export function createWhatsAppClient(options: WhatsAppClientOptions) {
-  const url = `${options.apiUrl.replace(/\/$/, '')}/${options.phoneNumberId}/messages`;
+  const base = options.apiUrl.replace(/\/$/, '');
   return {
-    async send(message: WhatsAppMessage, callbackData: string): Promise<SendOutcome> {
-      if (!options.token || !options.phoneNumberId) {
+    /** From `phoneNumberId`, the number the conversation belongs to (DESIGN 2.3). */
+    async send(message: WhatsAppMessage, callbackData: string, phoneNumberId = options.phoneNumberId): Promise<SendOutcome> {
+      if (!options.token || !phoneNumberId) {
         return { ok: false, retryable: true, error: 'WhatsApp is not configured (set WHATSAPP_TOKEN and WHATSAPP_PHONE_NUMBER_ID)' };
       }
       const outcome = await call({
         method: 'POST',
-        url,
+        url: `${base}/${phoneNumberId}/messages`,
         timeoutMs: options.timeoutMs,
         body: JSON.stringify({ ...message, biz_opaque_callback_data: callbackData.slice(0, 512) }),
         headers: { Authorization: `Bearer ${options.token}`, 'Content-Type': 'application/json' },

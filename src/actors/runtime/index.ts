@@ -10,6 +10,7 @@ import { createHandoverMachine, type HandoverPolicy } from '../handover';
 import type { ReengageTemplate } from './bodies';
 import { applyEvents, type CorePolicy } from './core';
 import { firstReadsOf, ticketsToRead } from './reads';
+import { businessNumbers, type BusinessNumbers } from '../../domain/business-numbers';
 
 /** One partition's entries, in stream order, and the fence of the lease they were read under. */
 export interface PartitionBatch {
@@ -29,6 +30,8 @@ export interface RuntimeDeps {
   /** Where the CRM reaches this service (PUBLIC_BASE_URL): a user-message's `mediaUrl` is under it. */
   publicBaseUrl: string;
   metrics: Pick<Metrics, 'handoverWait' | 'ticketDuration'>;
+  /** The WhatsApp numbers served (WHATSAPP_PHONE_NUMBER_IDS); none configured: every conversation is the primary's. */
+  numbers?: BusinessNumbers;
 }
 
 /**
@@ -46,6 +49,7 @@ export function createRuntime(deps: RuntimeDeps) {
     emergencyPhone: deps.emergencyPhone,
     reengageTemplate: deps.reengageTemplate,
     publicBaseUrl: deps.publicBaseUrl,
+    numbers: deps.numbers ?? businessNumbers(''),
     handoverPolicy: deps.handoverPolicy,
     conversationMachine: createConversationMachine(deps.conversationPolicy),
     handoverMachine: createHandoverMachine(deps.handoverPolicy),

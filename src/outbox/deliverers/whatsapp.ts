@@ -5,11 +5,14 @@ import { pipelineEvent, type PipelineEvent } from '../../domain/events';
 import { NOT_FOR_BSUID_CODE, refusalReason, type GraphError, type SendOutcome, type WhatsAppClient } from '../../integrations/whatsapp';
 import { plainTextOf, writtenMessageOf, type WhatsAppMessage } from '../../integrations/whatsapp-messages';
 import type { Deliverer } from '../outcome';
+import { businessNumbers, numberOfKey, type BusinessNumbers } from '../../domain/business-numbers';
 
 export interface WhatsAppDelivererDeps {
   whatsapp: WhatsAppClient;
-  /** Resolves when the WhatsApp number may send one more message (the send-rate limit, shared by all instances). */
-  sendPermit(): Promise<void>;
+  /** Resolves when the WhatsApp number may send one more message (the send-rate limit of each number, shared by all instances). */
+  sendPermit(phoneNumberId: string): Promise<void>;
+  /** The numbers served: a row's lane names its conversation, and so the number it is sent from. */
+  numbers?: BusinessNumbers;
 }
 
 /**
@@ -36,16 +39,19 @@ export function agentMessageFailure(row: OutboxRow, graphError: GraphError | und
  * text with its choices numbered; a refusal of that is final like any other.
  */
 export function createWhatsAppDeliverer(deps: WhatsAppDelivererDeps): Deliverer {
-  const send = async (message: WhatsAppMessage, callbackData: string): Promise<SendOutcome> => {
-    await deps.sendPermit();
-    return deps.whatsapp.send(message, callbackData);
+  const numbers = deps.numbers ?? businessNumbers('');
+  const send = async (message: WhatsAppMessage, callbackData: string, from: string | undefined): Promise<SendOutcome> => {
+    await deps.sendPermit(from ?? '');
+    return deps.whatsapp.send(message, callbackData, from);
   };
   return {
     async deliver(row) {
       const payload = row.payload as WhatsAppMessage;
-      let outcome = await send(payload, row.idempotencyKey);
+      // From the number the user wrote to; with none configured, the client's own.
+      const from = numberOfKey(numbers, laneKey(row.lane)) || undefined;
+      let outcome = await send(payload, row.idempotencyKey, from);
       const fallback = !outcome.ok && outcome.graphError?.code === NOT_FOR_BSUID_CODE ? plainTextOf(payload) : undefined;
-      if (fallback) outcome = await send(fallback, row.idempotencyKey);
+      if (fallback) outcome = await send(fallback, row.idempotencyKey, from);
       return { outcome, waMessageId: outcome.ok ? outcome.waMessageId : undefined };
     },
     failureFeedback: agentMessageFailure,

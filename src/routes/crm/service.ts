@@ -10,6 +10,7 @@ import type { Producer } from '../../streams/producer';
 import { requestFingerprint, type IdempotencyKeys } from './idempotency';
 import type { CrmModel } from './model';
 import { eventIds } from '../../domain/event-ids';
+import { businessNumbers, numberOfKey, userKeyOf, type BusinessNumbers } from '../../domain/business-numbers';
 
 export interface CrmServiceDeps {
   queries: Queries;
@@ -22,6 +23,8 @@ export interface CrmServiceDeps {
   applyTimeoutMs: number;
   logger: Logger;
   now?: () => Date;
+  /** The WhatsApp numbers served: the status says which one the ticket's user wrote to. */
+  numbers?: BusinessNumbers;
 }
 
 /** What the CRM is answered: `applied` false means accepted and durable but not yet committed (a 202). */
@@ -117,7 +120,7 @@ export function createCrmService(deps: CrmServiceDeps) {
       throw badRequest('user_phone_mismatch', `userPhone does not belong to ticket ${ticketId}`);
     }
     // The key may be a BSUID the user had before a `user_id_update`: the CRM learnt it with the ticket.
-    if (named.userId && named.userId !== user.bsuid && named.userId !== ticket.conversationKey) {
+    if (named.userId && named.userId !== user.bsuid && named.userId !== userKeyOf(ticket.conversationKey)) {
       throw badRequest('user_id_mismatch', `userId does not belong to ticket ${ticketId}`);
     }
     return admission;
@@ -232,6 +235,7 @@ export function createCrmService(deps: CrmServiceDeps) {
       const [user, lastMessage] = await Promise.all([queries.userIds(ticket.conversationKey), queries.lastUserMessage(ticket.id)]);
       return {
         ticketId: ticket.id,
+        businessPhoneNumberId: numberOfKey(deps.numbers ?? businessNumbers(''), ticket.conversationKey) || null,
         userPhone: user.phone ?? null,
         userId: user.bsuid ?? null,
         username: user.username ?? null,
