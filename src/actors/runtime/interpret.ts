@@ -1,6 +1,7 @@
 import type { SurveyStatus } from '../../db/schema';
 import type { Texts } from '../../domain/texts';
 import { addressOf } from '../../domain/user-ids';
+import { readMark } from '../../integrations/whatsapp-messages';
 import type { Effect, EffectName, EffectParams } from '../effects';
 import type { BatchActors } from './actors';
 import {
@@ -143,6 +144,12 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
       crmKey: params.crmKey,
       ...agentMessage(addressFor(target, origin), params, target.settings.reengageTemplate),
     }),
+
+  showTyping: (target, { origin, ticketId }, { waMessageId }) =>
+    void target.rows.enqueue(origin, 'whatsapp.typing', ticketId, readMark(waMessageId, true), 'agent'),
+
+  markRead: (target, { origin, ticketId }, { waMessageId }) =>
+    void target.rows.enqueue(origin, 'whatsapp.read', ticketId, readMark(waMessageId, false), 'agent'),
 
   reportAgentMessageFailed: (target, scope, params) => {
     const ticket = ownTicket(target, scope).snapshot;
