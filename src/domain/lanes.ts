@@ -1,7 +1,7 @@
 import { maskKey } from './masking';
 
 /** What the service calls out to: the outbox's kinds (the `outbox_kind` enum is built from them). */
-export const OUTBOX_KINDS = ['crm.agent_request', 'crm.user_message', 'crm.ticket_update', 'whatsapp.send', 'customer.lookup'] as const;
+export const OUTBOX_KINDS = ['crm.agent_request', 'crm.user_message', 'crm.ticket_update', 'whatsapp.send', 'customer.lookup', 'crm.subscriber_erased'] as const;
 export type OutboxKind = (typeof OUTBOX_KINDS)[number];
 
 /** Where a row goes. Each destination has its own circuit, so a failing CRM does not hold up WhatsApp. */
