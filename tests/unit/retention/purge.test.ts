@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
+import { Counter } from 'prom-client';
 import { openDatabase, type Database } from '../../../src/db/client';
 import { createRetentionStore } from '../../../src/db/retention-store';
 import { conversations, messages, outbox, processedEvents, ticketEvents, ticketKpis, tickets, timers } from '../../../src/db/schema';
 import { createLogger } from '../../../src/logger';
-import { createMetrics } from '../../../src/observability/metrics';
 import { createRetentionPurge, type RetentionPeriods } from '../../../src/retention/purge';
 import { createTestDatabase } from '../../support/harness';
 import { redisFixture } from '../streams/redis-fixture';
@@ -48,13 +48,12 @@ function purge(options: { batchSize?: number; redis?: typeof fixture.redis } = {
     batchSize: options.batchSize ?? 500,
     intervalMs: 60_000,
     logger,
-    metrics: createMetrics({}),
+    metrics: { retentionDeleted: new Counter({ name: 'retention_deleted_test', help: 'test', labelNames: ['store'], registers: [] }) },
     now: () => NOW,
   });
 }
 
-const ids = async (table: typeof processedEvents | typeof outbox | typeof messages) =>
-  (await database.db.select({ id: table.id }).from(table)).map((row) => row.id).sort();
+const ids = async () => (await database.db.select({ id: processedEvents.id }).from(processedEvents)).map((row) => row.id).sort();
 
 describe('each store keeps what is younger than its retention and loses what is older', () => {
   test('dedupe records: past RETENTION_DEDUPE_DAYS, in as many batches as it takes', async () => {
@@ -64,7 +63,7 @@ describe('each store keeps what is younger than its retention and loses what is 
     const deleted = await purge({ batchSize: 2 }).runOnce();
 
     expect(deleted.dedupe).toBe(7);
-    expect(await ids(processedEvents)).toEqual(['wa:msg:young']);
+    expect(await ids()).toEqual(['wa:msg:young']);
   });
 
   test('outbox: delivered rows past RETENTION_OUTBOX_DAYS, failed ones past the dead letters’, open ones never; an erasure notice once delivered', async () => {
@@ -243,7 +242,7 @@ describe('off the hot path', () => {
       await transaction;
       await worker.end();
     }
-    const left = await ids(processedEvents);
+    const left = await ids();
     expect(left.filter((id) => id.startsWith('old-'))).toEqual(['old-0']);
     expect(left.filter((id) => id.startsWith('new-'))).toHaveLength(arrived);
   });
