@@ -7,6 +7,7 @@ export const OUTBOX_KINDS = [
   'crm.ticket_update',
   'whatsapp.send',
   'customer.lookup',
+  'crm.subscriber_erased',
   // An agent's read mark and typing indicator (POST /{phone-number-id}/messages with `status: "read"`): no message, no wamid.
   'whatsapp.read',
   'whatsapp.typing',
