@@ -174,7 +174,7 @@ export function createApp(deps: AppDeps) {
           queries,
           producer: deps.producer,
           window: { windowS: config.WHATSAPP_WINDOW_S, reengageTemplate: config.WHATSAPP_REENGAGE_TEMPLATE !== '' },
-          idempotency: redisIdempotencyKeys(deps.redis, config.REDIS_KEY_PREFIX),
+          idempotency: redisIdempotencyKeys(deps.redis, config.REDIS_KEY_PREFIX, config.CRM_IDEMPOTENCY_TTL_S),
           applied: deps.appliedEvents,
           applyTimeoutMs: config.CRM_APPLY_TIMEOUT_MS,
           logger,

@@ -29,6 +29,7 @@ import { createCoalescer } from './streams/coalesce';
 import { createDeadLetters } from './streams/dead-letters';
 import { createServiceMetrics } from './boot/metrics';
 import { createTimerScheduler } from './timers/scheduler';
+import { startRetentionPurge } from './retention/purge';
 import { loadTexts } from './domain/texts';
 import { healthcheck } from './cli/healthcheck';
 
@@ -37,6 +38,9 @@ export interface Service {
   port: number;
   stop(): Promise<void>;
 }
+
+/** A ping's outcome as "the database is out": false when it answered, true when it failed. */
+const OUTAGE_IF_REJECTED = [() => false, () => true] as const;
 
 /** How long a transaction applying several partitions' batches waits on any lock before it is split up. */
 const GROUP_LOCK_TIMEOUT_MS = 1000;
@@ -169,11 +173,7 @@ export async function startService(
         // Right after the commit, before the XACK: the CRM's answer waits on this, not on the acknowledgement.
         appliedEvents.announce(lease.partition, entries);
       },
-      isOutage: () =>
-        database.ping().then(
-          () => false,
-          () => true,
-        ),
+      isOutage: () => database.ping().then(...OUTAGE_IF_REJECTED),
       onCommitted: () => dispatcher.poke(),
       onTakeover: () => metrics.partitionTakeovers.inc(),
       beforeTakeOver: (partition) => durability.detector.checkPartition(partition),
@@ -201,6 +201,7 @@ export async function startService(
     const scheduler = createTimerScheduler({ database, producer, logger, pollMs: config.TIMER_POLL_MS });
     await scheduler.start();
     closers.push(() => scheduler.close());
+    closers.push(startRetentionPurge(config, { database, redis, keys, logger, metrics }));
     // Closed first: its leases are freed as soon as the batches in hand are acknowledged, so another instance takes over at once.
     closers.push(() => worker.close());
 

@@ -116,6 +116,22 @@ export interface CrmAgentMessage {
   replyToWaMessageId?: string;
 }
 
+/**
+ * The agent holding a ticket is typing, or has read the user's messages: what
+ * the CRM said (POST /api/crm/typing, /api/crm/read), with the user's message
+ * it concerns (WhatsApp marks it and every earlier one read; a typing
+ * indicator names one too, and marks it read as well).
+ */
+export interface AgentPresence {
+  ticketId: string;
+  agentId: string;
+  /**
+   * The user's message: its wamid, and its place in the history (`messages.id`, in the order the conversation's
+   * messages were applied): what "earlier" means for a read mark, since WhatsApp's timestamps are whole seconds.
+   */
+  message: { waMessageId: string; historyId: number };
+}
+
 export interface ThreadControl {
   ticketId?: string;
   /** `pass_thread_control`, `control_passed`, `control_taken`... as Meta named it. */
@@ -200,6 +216,8 @@ export type PipelineEvent =
   | Envelope<'user.id_changed', UserIdChange>
   | Envelope<'crm.handover', CrmHandover>
   | Envelope<'crm.message', CrmAgentMessage>
+  | Envelope<'crm.typing', AgentPresence>
+  | Envelope<'crm.read', AgentPresence>
   | Envelope<'meta.thread_control', ThreadControl>
   | Envelope<'crm.agent_request.result', AgentRequestResult>
   | Envelope<'customer.lookup.result', CustomerLookupResult>

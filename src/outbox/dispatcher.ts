@@ -122,8 +122,9 @@ export function createDispatcher(deps: DispatcherDeps) {
         // which the CRM dedupes by Idempotency-Key and the worker by the event id.
         if (delivery.feedback) await deps.producer.publish([delivery.feedback]);
         await recordDone({ row, ...decision });
-        counted(decision.reconciledBy ? 'reconciled' : 'delivered');
-        if (decision.reconciledBy) logger.info({ ...log(), status: decision.reconciledBy }, 'send reconciled by its status webhook; not sent again');
+        counted(decision.skipped ? 'skipped' : decision.reconciledBy ? 'reconciled' : 'delivered');
+        if (decision.skipped) logger.info({ ...log(), reason: decision.skipped }, 'outbox row dropped without a call: it no longer has a point');
+        else if (decision.reconciledBy) logger.info({ ...log(), status: decision.reconciledBy }, 'send reconciled by its status webhook; not sent again');
         else if (logger.isLevelEnabled('debug')) logger.debug(log(), 'outbox row delivered');
         return;
       case 'retry':

@@ -20,7 +20,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['cli', 'boot'],
   ['app.ts'],
   ['routes'],
-  ['outbox', 'timers'],
+  ['outbox', 'timers', 'retention', 'privacy'],
   ['actors'],
   ['kpis', 'media'],
   ['integrations'],

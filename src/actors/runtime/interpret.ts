@@ -3,6 +3,7 @@ import type { Texts } from '../../domain/texts';
 import { addressOf } from '../../domain/user-ids';
 import { numberOfKey, type BusinessNumbers } from '../../domain/business-numbers';
 import type { OutboxKind } from '../../domain/lanes';
+import { readMark } from '../../integrations/whatsapp-messages';
 import type { Effect, EffectName, EffectParams } from '../effects';
 import type { BatchActors } from './actors';
 import {
@@ -153,6 +154,12 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
       crmKey: params.crmKey,
       ...agentMessage(addressFor(target, origin), params, target.settings.reengageTemplate),
     }),
+
+  showTyping: (target, { origin, ticketId }, { waMessageId }) =>
+    void target.rows.enqueue(origin, 'whatsapp.typing', ticketId, readMark(waMessageId, true), 'agent'),
+
+  markRead: (target, { origin, ticketId }, { waMessageId }) =>
+    void target.rows.enqueue(origin, 'whatsapp.read', ticketId, readMark(waMessageId, false), 'agent'),
 
   reportAgentMessageFailed: (target, scope, params) => {
     const ticket = ownTicket(target, scope).snapshot;

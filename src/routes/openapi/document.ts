@@ -29,7 +29,7 @@ const errorContent = (code: keyof typeof ERRORS) => ({
 const errors = (...codes: (keyof typeof ERRORS)[]) =>
   Object.fromEntries(codes.map((code) => [code, { description: ERRORS[code], content: errorContent(code) }]));
 const ok = (description: string, model: TSchema, example: unknown) => ({ 200: { description, content: json(model, example) } });
-/** handover and send-message: 200 once the event is applied, 202 when the wait for it ran out. */
+/** handover, send-message, typing and read: 200 once the event is applied, 202 when the wait for it ran out. */
 const appliedOrNot = {
   200: {
     description:
@@ -117,6 +117,25 @@ const paths = {
           document: { summary: 'A document by https link, with a caption', value: EXAMPLES.documentMessage },
         }),
       },
+      responses: { ...appliedOrNot, ...errors(400, 401, 404, 409, 413, 429, 500, 503) },
+    },
+  },
+  '/api/crm/typing': {
+    post: {
+      ...crm,
+      summary:
+        'The agent holding an active ticket is typing: WhatsApp shows "typing…" to the user (and marks their last message read), at most once per 20 s, never under a reply already sent',
+      parameters: [idempotencyKey],
+      requestBody: { required: true, content: json(CrmModel.typing, EXAMPLES.typing) },
+      responses: { ...appliedOrNot, ...errors(400, 401, 404, 409, 413, 429, 500, 503) },
+    },
+  },
+  '/api/crm/read': {
+    post: {
+      ...crm,
+      summary: "The agent has read the user's messages up to `upTo` (default the last): WhatsApp shows them read. Sent only on this call, never automatically",
+      parameters: [idempotencyKey],
+      requestBody: { required: true, content: json(CrmModel.read, EXAMPLES.read) },
       responses: { ...appliedOrNot, ...errors(400, 401, 404, 409, 413, 429, 500, 503) },
     },
   },

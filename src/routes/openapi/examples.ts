@@ -67,6 +67,8 @@ export const EXAMPLES = {
     metadata: { queue: 'reactivaciones' },
   },
   giveBack: { ticketId, userPhone, handoverType: 'human_to_bot', agentId: 'agent_042', agentName: 'María González' },
+  typing: { ticketId, agentId: 'agent_042' },
+  read: { ticketId, agentId: 'agent_042', upTo: waMessageId },
   textMessage: {
     ticketId,
     userPhone,
