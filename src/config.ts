@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value, type ValueError } from '@sinclair/typebox/value';
 import { isIP } from 'node:net';
 import { parseBusinessHours, parseHolidays } from './domain/business-hours';
-import { businessNumbers, type BusinessNumbers } from './domain/business-numbers';
+import { businessNumbers, numbersProblems, type BusinessNumbers } from './domain/business-numbers';
 
 /**
  * Every setting the service reads, with its default. Names are the external
@@ -255,11 +255,7 @@ function crossFieldProblems(config: Config): string[] {
       problems.push(`WHATSAPP_MEDIA_HOSTS: ${JSON.stringify(entry)} is not a host, host:port or *.domain (https is implied; at least two labels after *.)`);
     }
   }
-  const listed = listedNumbers(config);
-  for (const id of listed) if (!/^\d{1,32}$/.test(id)) problems.push(`WHATSAPP_PHONE_NUMBER_IDS: ${JSON.stringify(id)} is not a phone number id (digits)`);
-  if (config.WHATSAPP_PHONE_NUMBER_ID !== '' && listed.length > 0 && listed[0] !== config.WHATSAPP_PHONE_NUMBER_ID) {
-    problems.push('WHATSAPP_PHONE_NUMBER_IDS: must start with WHATSAPP_PHONE_NUMBER_ID (the first number keeps the conversations it has)');
-  }
+  problems.push(...numbersProblems(config.WHATSAPP_PHONE_NUMBER_ID, config.WHATSAPP_PHONE_NUMBER_IDS).map((problem) => `WHATSAPP_PHONE_NUMBER_IDS: ${problem}`));
   if (/[{}]/.test(config.REDIS_KEY_PREFIX)) problems.push(`REDIS_KEY_PREFIX: must not contain { or } (got ${JSON.stringify(config.REDIS_KEY_PREFIX)})`);
   for (const address of trustedProxies(config)) {
     if (isIP(address) === 0) problems.push(`TRUSTED_PROXIES: ${JSON.stringify(address)} is not an IP address`);
@@ -293,15 +289,8 @@ export function agentRequestUrl(config: Config): string {
   return config.CRM_BASE_URL ? `${config.CRM_BASE_URL.replace(/\/$/, '')}/api/bot/agent-request` : '';
 }
 
-const listedNumbers = (config: Config): string[] =>
-  config.WHATSAPP_PHONE_NUMBER_IDS.split(',')
-    .map((id) => id.trim())
-    .filter((id) => id !== '');
-
 /** The WhatsApp numbers served: WHATSAPP_PHONE_NUMBER_IDS, or WHATSAPP_PHONE_NUMBER_ID alone. */
-export function numbersOf(config: Config): BusinessNumbers {
-  return businessNumbers(config.WHATSAPP_PHONE_NUMBER_ID, listedNumbers(config));
-}
+export const numbersOf = (config: Config): BusinessNumbers => businessNumbers(config.WHATSAPP_PHONE_NUMBER_ID, config.WHATSAPP_PHONE_NUMBER_IDS);
 
 export function trustedProxies(config: Config): string[] {
   return config.TRUSTED_PROXIES.split(',')

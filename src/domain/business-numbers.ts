@@ -16,10 +16,27 @@ export interface BusinessNumbers {
   served: readonly string[];
 }
 
-/** The numbers as configured: the primary first, no repeats. */
-export function businessNumbers(primary: string, listed: readonly string[] = []): BusinessNumbers {
-  const served = [...new Set([primary, ...listed].filter((id) => id !== ''))];
+/** A comma-separated list of numbers, as a setting holds it. */
+const listOf = (listed: string): string[] =>
+  listed
+    .split(',')
+    .map((id) => id.trim())
+    .filter((id) => id !== '');
+
+/** The numbers as configured (`listed` comma-separated): the primary first, no repeats. */
+export function businessNumbers(primary: string, listed = ''): BusinessNumbers {
+  const served = [...new Set([primary, ...listOf(listed)].filter((id) => id !== ''))];
   return { primary: primary || served[0] || '', served };
+}
+
+/** What is wrong with a list of numbers: ids are digits, and the primary, when set, comes first (it keeps its conversations). */
+export function numbersProblems(primary: string, listed: string): string[] {
+  const ids = listOf(listed);
+  const problems = ids.filter((id) => !/^\d{1,32}$/.test(id)).map((id) => `${JSON.stringify(id)} is not a phone number id (digits)`);
+  if (primary !== '' && ids.length > 0 && ids[0] !== primary) {
+    problems.push('must start with WHATSAPP_PHONE_NUMBER_ID (the first number keeps the conversations it has)');
+  }
+  return problems;
 }
 
 /** Whether a webhook for this number is ours to answer: with no number configured, every one is (a demo, a test). */

@@ -3,13 +3,13 @@ import { businessNumbers, conversationKeyOf, isServed, numberOfKey, userKeyOf } 
 import { knownIds, phoneOf } from '../../../src/domain/user-ids';
 import { maskKey } from '../../../src/domain/masking';
 
-const numbers = businessNumbers('1111', ['1111', '2222']);
+const numbers = businessNumbers('1111', '1111, 2222');
 const none = businessNumbers('');
 
 describe('the numbers a service serves', () => {
   test('are the primary first, then the others listed, once each', () => {
     expect(numbers).toEqual({ primary: '1111', served: ['1111', '2222'] });
-    expect(businessNumbers('', ['3333', '4444'])).toEqual({ primary: '3333', served: ['3333', '4444'] });
+    expect(businessNumbers('', '3333,4444')).toEqual({ primary: '3333', served: ['3333', '4444'] });
   });
 
   test('a webhook for another number is not ours; with none configured, every one is', () => {
