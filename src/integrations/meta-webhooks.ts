@@ -115,9 +115,7 @@ export function parseWhatsAppWebhook(payload: unknown, options: { storable?: boo
         ignored.push(`status ${(isObject(raw) && asString(raw.status)) || '?'} not tracked`);
         continue;
       }
-      events.push(
-        pipelineEvent('whatsapp.status', firstKeyOf(status.user)!, eventIds.status(status.waMessageId, status.status), { ...status, ...number }),
-      );
+      events.push(pipelineEvent('whatsapp.status', firstKeyOf(status.user)!, eventIds.status(status.waMessageId, status.status), { ...status, ...number }));
     }
     if (!value.messages && !value.statuses) ignored.push(Array.isArray(value.errors) ? 'value-level errors only' : 'no messages or statuses');
   }

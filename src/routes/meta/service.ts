@@ -64,7 +64,11 @@ export function createMetaService(deps: MetaServiceDeps) {
       const { ignored, cleaned } = parsed;
       logCleaned('webhook', cleaned);
       const events = parsed.events.filter((event) => isServed(numbers, numberOf(event)));
-      if (events.length < parsed.events.length) notServed(parsed.events.filter((event) => !events.includes(event)), ignored);
+      if (events.length < parsed.events.length)
+        notServed(
+          parsed.events.filter((event) => !events.includes(event)),
+          ignored,
+        );
       await producer.publish(events);
       for (const event of events) eventsOf(event.type).inc();
       if (ignored.length > 0) {

@@ -106,7 +106,9 @@ export namespace ApiSchemas {
     userPhone: Type.Optional(Type.String()),
     userId: Type.Optional(Type.String({ description: 'the BSUID, when Meta gave one' })),
     username: Type.Optional(Type.String()),
-    businessPhoneNumberId: Type.Optional(Type.String({ description: "the WhatsApp number (Meta's phone_number_id) the user wrote to; absent when none is configured" })),
+    businessPhoneNumberId: Type.Optional(
+      Type.String({ description: "the WhatsApp number (Meta's phone_number_id) the user wrote to; absent when none is configured" }),
+    ),
   };
 
   export const agentRequest = Type.Object({
