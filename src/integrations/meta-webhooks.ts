@@ -11,6 +11,7 @@ import { cleanJson, storableText } from '../domain/storable';
 import { asArray, asString, contentOf, isObject, type Json } from './meta-message-content';
 import { firstKeyOf, isBsuid, type UserIds } from '../domain/user-ids';
 import { eventIds } from '../domain/event-ids';
+import type { Pricing } from '../domain/rate-card';
 
 /**
  * Turns Meta's webhook envelopes into pipeline events. Meta's payloads vary
@@ -181,6 +182,7 @@ function normaliseStatus(raw: Json, cleaned: string[]): StatusUpdate | undefined
   const errors = asArray(raw.errors)
     .filter(isObject)
     .map((e) => ({ code: typeof e.code === 'number' ? e.code : undefined, title: asString(e.title), message: asString(e.message) }));
+  const pricing = isObject(raw.pricing) ? pricingOf(raw.pricing) : undefined;
   return {
     waMessageId,
     status,
@@ -188,7 +190,18 @@ function normaliseStatus(raw: Json, cleaned: string[]): StatusUpdate | undefined
     user,
     errors: errors.length > 0 ? errors : undefined,
     callbackData: asString(raw.biz_opaque_callback_data),
+    ...(pricing ? { pricing } : {}),
   };
+}
+
+/** A status's `pricing` (`billable`, `pricing_model`, `category`); undefined when it says nothing we keep. */
+function pricingOf(raw: Json): Pricing | undefined {
+  const pricing: Pricing = {
+    ...(typeof raw.billable === 'boolean' ? { billable: raw.billable } : {}),
+    ...(asString(raw.pricing_model) ? { pricingModel: asString(raw.pricing_model) } : {}),
+    ...(asString(raw.category) ? { category: asString(raw.category) } : {}),
+  };
+  return Object.keys(pricing).length > 0 ? pricing : undefined;
 }
 
 const userIdChangeEvent = (change: UserIdChange) =>

@@ -189,6 +189,19 @@ describe('delivery statuses', () => {
     expect(updates[0]).toMatchObject({ status: 'failed', errors: [{ code: 131047, title: 'Re-engagement message', message: 'more than 24 hours' }] });
   });
 
+  test('a status with pricing carries whether the message is billable, its pricing model and its category', () => {
+    const pricing = { billable: true, pricing_model: 'PMP', category: 'utility', type: 'regular' };
+    expect(parseStatuses(status({ status: 'sent', pricing })).updates[0]!.pricing).toEqual({ billable: true, pricingModel: 'PMP', category: 'utility' });
+    expect(parseStatuses(status({ status: 'sent', pricing: { billable: 'yes' } })).updates[0]!.pricing).toBeUndefined();
+  });
+
+  test('each event names the business number the webhook was for (metadata.phone_number_id)', () => {
+    const { events } = parseWhatsAppWebhook(
+      envelope({ metadata: { display_phone_number: '573009999999', phone_number_id: '106540352242922' }, statuses: [status({ status: 'read' })] }),
+    );
+    expect(events[0]!.data).toMatchObject({ businessPhoneNumberId: '106540352242922' });
+  });
+
   test('a voice note played counts as read', () => {
     expect(parseStatuses(status({ status: 'played' })).updates[0]).toMatchObject({ status: 'read', id: 'wa:status:wamid.out:read' });
   });
