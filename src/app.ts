@@ -26,6 +26,8 @@ import { createMetaService } from './routes/meta/service';
 import { mediaRoutes } from './routes/media';
 import { createMediaService, type MediaServiceDeps } from './routes/media/service';
 import { metricsRoutes } from './routes/metrics';
+import { liveRoutes } from './routes/live';
+import { createLiveView, type LiveFeed } from './live';
 import { openApiRoutes } from './routes/openapi';
 import type { AppliedEvents } from './streams/applied';
 import type { DeadLetters } from './streams/dead-letters';
@@ -45,6 +47,8 @@ export interface AppDeps {
   ownership?: () => Ownership;
   /** Where media users sent are fetched from and kept; by default WhatsApp's media API and DATA_DIR/media. */
   media?: Pick<MediaServiceDeps, 'whatsapp' | 'cache'>;
+  /** The live views this instance serves (GET /api/live); index.ts closes them before the server stops. */
+  live?: LiveFeed;
   /** The simulator's routes (src/demo), mounted only when DEMO_MODE is on. */
   demoRoutes?: AnyElysia;
 }
@@ -201,6 +205,12 @@ export function createApp(deps: AppDeps) {
         metrics: deps.metrics,
         database: deps.database,
         businessTimeZone: config.TZ_BUSINESS,
+        guard: { secretName: 'METRICS_TOKEN', token: config.METRICS_TOKEN, ...operatorLimits() },
+      }),
+    )
+    .use(
+      liveRoutes({
+        feed: deps.live ?? createLiveView({ database: deps.database, redis: deps.redis, keyPrefix: config.REDIS_KEY_PREFIX, logger }),
         guard: { secretName: 'METRICS_TOKEN', token: config.METRICS_TOKEN, ...operatorLimits() },
       }),
     )

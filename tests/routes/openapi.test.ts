@@ -248,6 +248,7 @@ describe('real answers match the schemas the document gives them', () => {
       method: 'get',
       request: async () => jsonRequest('GET', '/api/metrics/kpis?from=2026-11-01&to=2026-11-02&groupBy=agent', undefined, bearer(METRICS_TOKEN)),
     },
+    { name: 'the live view without a token', path: '/api/live', method: 'get', request: async () => jsonRequest('GET', '/api/live') },
     {
       name: 'dead letters',
       path: '/api/admin/dead-letters',

@@ -147,6 +147,21 @@ const paths = {
       responses: { ...ok('the ticket', ApiSchemas.ticketStatusAnswer, EXAMPLES.ticketStatus), ...errors(400, 401, 404, 429, 500, 503) },
     },
   },
+  '/api/live': {
+    get: {
+      tags: ['Metrics'],
+      security: [{ metricsBearer: [] }],
+      summary:
+        "The dashboard's live view as server-sent events: `event: board` with the whole board at once, then after each ticket change (within a second); tickets waiting (position, category, priority), escalated, fallen back in the last 24 h, with an agent; each agent's open tickets. No phone, BSUID, username or customer name",
+      responses: {
+        200: {
+          description: 'an event stream; each `data:` line is one board (JSON), a `: keep-alive` comment every 15 s',
+          content: { 'text/event-stream': { schema: { type: 'string' }, example: `event: board\ndata: ${JSON.stringify(EXAMPLES.liveBoard)}\n\n` } },
+        },
+        ...errors(401, 429, 503),
+      },
+    },
+  },
   '/api/crm/media/{mediaId}': {
     get: {
       ...crm,

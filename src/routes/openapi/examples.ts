@@ -62,6 +62,36 @@ export const EXAMPLES = {
     metadata: { queue: 'reactivaciones' },
   },
   giveBack: { ticketId, userPhone, handoverType: 'human_to_bot', agentId: 'agent_042', agentName: 'María González' },
+  liveBoard: {
+    at: '2026-11-30T15:04:10.000Z',
+    counts: { waiting: 1, escalated: 0, withAgent: 1, fallbacks: 0, byPhase: { waiting_agent: 1, with_agent: 1 } },
+    waiting: [
+      {
+        ticketId: 'TK-2026-000143',
+        position: 1,
+        category: 'reactivacion_servicio',
+        priority: 'alta',
+        phase: 'waiting_agent',
+        escalations: 0,
+        requestedAt: '2026-11-30T15:02:55.000Z',
+        agent: null,
+      },
+    ],
+    escalated: [],
+    fallbacks: [],
+    withAgent: [
+      {
+        ticketId,
+        category: 'soporte_agente',
+        priority: 'media',
+        phase: 'with_agent',
+        agent: { id: 'agent_042', name: 'María González' },
+        assignedAt: '2026-11-30T14:51:00.000Z',
+        lastActivityAt: '2026-11-30T15:03:41.000Z',
+      },
+    ],
+    agents: [{ id: 'agent_042', name: 'María González', open: 1, ticketIds: [ticketId] }],
+  },
   typing: { ticketId, agentId: 'agent_042' },
   read: { ticketId, agentId: 'agent_042', upTo: waMessageId },
   textMessage: {
