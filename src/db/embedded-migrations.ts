@@ -16,7 +16,6 @@ import sql0010 from './migrations/0010_partition_watermark.sql' with { type: 'te
 import sql0011 from './migrations/0011_conversation_key.sql' with { type: 'text' };
 import sql0012 from './migrations/0012_data_lifecycle.sql' with { type: 'text' };
 import sql0013 from './migrations/0013_agent_presence.sql' with { type: 'text' };
-import sql0014 from './migrations/0014_live_view.sql' with { type: 'text' };
 
 /**
  * The committed migrations (drizzle-kit's output in ./migrations), imported as text so that `bun run build`
@@ -39,7 +38,6 @@ const SQL_BY_TAG: Record<string, string> = {
   '0011_conversation_key': sql0011,
   '0012_data_lifecycle': sql0012,
   '0013_agent_presence': sql0013,
-  '0014_live_view': sql0014,
 };
 
 /**

@@ -1,1 +1,0 @@
-CREATE INDEX "tickets_close_reason_closed_at_idx" ON "tickets" USING btree ("close_reason","closed_at");
