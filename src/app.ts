@@ -1,7 +1,7 @@
 import { Elysia, type AnyElysia } from 'elysia';
 import type Redis from 'ioredis';
 import { join } from 'node:path';
-import { trustedProxies, type Config } from './config';
+import { numbersOf, trustedProxies, type Config } from './config';
 import type { Database } from './db/client';
 import { createQueries } from './db/queries';
 import { AppError, errorDetail, errorSummary, isDatabaseOutage } from './errors';
@@ -122,6 +122,7 @@ export function createApp(deps: AppDeps) {
     logger,
     webhookEvents: deps.metrics.webhookEvents,
     crmAppId: config.CRM_META_APP_ID,
+    numbers: numbersOf(config),
   });
   const signed = {
     secret: config.META_WEBHOOK_SECRET,
@@ -181,6 +182,7 @@ export function createApp(deps: AppDeps) {
           applied: deps.appliedEvents,
           applyTimeoutMs: config.CRM_APPLY_TIMEOUT_MS,
           logger,
+          numbers: numbersOf(config),
         }),
         maxBodyBytes: config.MAX_BODY_BYTES,
         guard: crmGuard,
@@ -205,6 +207,7 @@ export function createApp(deps: AppDeps) {
         metrics: deps.metrics,
         database: deps.database,
         businessTimeZone: config.TZ_BUSINESS,
+        primaryNumber: numbersOf(config).primary,
         guard: { secretName: 'METRICS_TOKEN', token: config.METRICS_TOKEN, ...operatorLimits() },
       }),
     )

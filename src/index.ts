@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { AnyElysia } from 'elysia';
 import { createRuntime, type PartitionBatch } from './actors/runtime';
 import { createApp } from './app';
-import { agentRequestUrl, ConfigError, loadConfig, type Config } from './config';
+import { agentRequestUrl, ConfigError, loadConfig, numbersOf, type Config } from './config';
 import { errorDetail } from './errors';
 import { openDatabase } from './db/client';
 import { checkFence, fenceOf } from './db/partition-owners';
@@ -78,7 +78,8 @@ export async function startService(
     const keys = streamKeys(config.REDIS_KEY_PREFIX);
     const consumer = config.CONSUMER_NAME || hostname();
     await drainLegacyStreams(redis, keys, config.STREAM_PARTITIONS, logger);
-    const published = createProducer(redis, keys, config.STREAM_PARTITIONS, config.STREAM_CODEC_VERSION);
+    const numbers = numbersOf(config);
+    const published = createProducer(redis, keys, config.STREAM_PARTITIONS, config.STREAM_CODEC_VERSION, numbers);
     const producer =
       config.REDIS_WAIT_REPLICAS > 0 ? waitingForReplicas(published, redis, config.REDIS_WAIT_REPLICAS, config.REDIS_WAIT_TIMEOUT_MS) : published;
     const deadLetters = createDeadLetters(redis, keys, config.STREAM_PARTITIONS);
@@ -103,6 +104,7 @@ export async function startService(
       reengageTemplate,
       publicBaseUrl: config.PUBLIC_BASE_URL,
       metrics,
+      numbers,
     });
     const crm = createCrmClient({
       baseUrl: config.CRM_BASE_URL,
@@ -135,12 +137,9 @@ export async function startService(
       claimant: `${consumer}#${crypto.randomUUID().slice(0, 8)}`,
       metrics,
       breaker: { threshold: config.CIRCUIT_BREAKER_THRESHOLD, halfOpenAfterMs: config.CIRCUIT_BREAKER_HALF_OPEN_MS },
-      sendPermit: createSendRate(redis, {
-        keyPrefix: config.REDIS_KEY_PREFIX,
-        perSecond: config.WHATSAPP_SENDS_PER_SECOND,
-        phoneNumberId: config.WHATSAPP_PHONE_NUMBER_ID,
-      }),
+      sendPermit: createSendRate(redis, { keyPrefix: config.REDIS_KEY_PREFIX, perSecond: config.WHATSAPP_SENDS_PER_SECOND, phoneNumberId: numbers.primary }),
       reconcileAfterMs: config.WHATSAPP_RECONCILE_MS,
+      numbers,
     });
     // The CRM routes' waits: announced by the worker after each commit, listened to before the app takes a request.
     const appliedEvents = createAppliedEvents({

@@ -42,7 +42,12 @@ export interface Reaction {
   emoji: string;
 }
 
-export interface InboundMessage {
+/** The business number a webhook was for (`metadata.phone_number_id`): which conversation of the user it belongs to. */
+interface ForNumber {
+  businessPhoneNumberId?: string;
+}
+
+export interface InboundMessage extends ForNumber {
   /** The ids the webhook named the sender by: a phone, a BSUID, or both. */
   user: UserIds;
   waMessageId: string;
@@ -67,7 +72,7 @@ export const AMBIENT_MESSAGE_TYPES = new Set(['reaction', 'revoke', 'edit', 'sys
 
 export type WhatsAppDeliveryStatus = 'sent' | 'delivered' | 'read' | 'failed';
 
-export interface StatusUpdate {
+export interface StatusUpdate extends ForNumber {
   waMessageId: string;
   status: WhatsAppDeliveryStatus;
   timestamp: string;
@@ -78,7 +83,7 @@ export interface StatusUpdate {
 }
 
 /** Meta's `user_id_update`: the user's BSUID changed (it does when they change phone number). */
-export interface UserIdChange {
+export interface UserIdChange extends ForNumber {
   previousBsuid: string;
   bsuid: string;
   phone?: string;

@@ -11,6 +11,8 @@ export const OUTBOX_KINDS = [
   // An agent's read mark and typing indicator (POST /{phone-number-id}/messages with `status: "read"`): no message, no wamid.
   'whatsapp.read',
   'whatsapp.typing',
+  // Conversation Routing: POST /{phone-number-id}/thread_control (pass, take, release).
+  'whatsapp.thread_control',
 ] as const;
 export type OutboxKind = (typeof OUTBOX_KINDS)[number];
 

@@ -5,6 +5,7 @@ import type { ReadMark, WhatsAppMessage } from './whatsapp-messages';
 export interface WhatsAppClientOptions {
   apiUrl: string;
   token: string;
+  /** The number a send goes from when the caller names none: the primary (WHATSAPP_PHONE_NUMBER_ID). */
   phoneNumberId: string;
   timeoutMs: number;
 }
@@ -72,26 +73,27 @@ function classifyRefusal(outcome: CallFailure): CallFailure & { graphError?: Gra
  * tie a message back to its row even when the send's response was lost.
  */
 export function createWhatsAppClient(options: WhatsAppClientOptions) {
-  const url = `${options.apiUrl.replace(/\/$/, '')}/${options.phoneNumberId}/messages`;
-  const post = (body: Record<string, unknown>) =>
+  const base = options.apiUrl.replace(/\/$/, '');
+  const post = (phoneNumberId: string, body: Record<string, unknown>) =>
     call({
       method: 'POST',
-      url,
+      url: `${base}/${phoneNumberId}/messages`,
       timeoutMs: options.timeoutMs,
       body: JSON.stringify(body),
       headers: { Authorization: `Bearer ${options.token}`, 'Content-Type': 'application/json' },
     });
-  const unconfigured = !options.token || !options.phoneNumberId;
+  const unconfigured = (phoneNumberId: string) => !options.token || !phoneNumberId;
   const NOT_CONFIGURED = { ok: false, retryable: true, error: 'WhatsApp is not configured (set WHATSAPP_TOKEN and WHATSAPP_PHONE_NUMBER_ID)' } as const;
   return {
-    async send(message: WhatsAppMessage, callbackData: string): Promise<SendOutcome> {
-      if (unconfigured) return NOT_CONFIGURED;
-      return classifySendAnswer(await post({ ...message, biz_opaque_callback_data: callbackData.slice(0, 512) }));
+    /** From `phoneNumberId`, the number the conversation belongs to (DESIGN 2.3). */
+    async send(message: WhatsAppMessage, callbackData: string, phoneNumberId = options.phoneNumberId): Promise<SendOutcome> {
+      if (unconfigured(phoneNumberId)) return NOT_CONFIGURED;
+      return classifySendAnswer(await post(phoneNumberId, { ...message, biz_opaque_callback_data: callbackData.slice(0, 512) }));
     },
     /** The same endpoint as a send; a read mark carries no callback data (no status webhook answers it). */
-    async mark(mark: ReadMark): Promise<MarkOutcome> {
-      if (unconfigured) return NOT_CONFIGURED;
-      return classifyMarkAnswer(await post(mark));
+    async mark(mark: ReadMark, phoneNumberId = options.phoneNumberId): Promise<MarkOutcome> {
+      if (unconfigured(phoneNumberId)) return NOT_CONFIGURED;
+      return classifyMarkAnswer(await post(phoneNumberId, mark));
     },
   };
 }

@@ -10,6 +10,7 @@ import { createHandoverMachine, type HandoverPolicy } from '../handover';
 import type { ReengageTemplate } from './bodies';
 import { applyEvents, type CorePolicy } from './core';
 import { firstReadsOf, ticketsToRead } from './reads';
+import { businessNumbers, type BusinessNumbers } from '../../domain/business-numbers';
 
 /** One partition's entries, in stream order, and the fence of the lease they were read under. */
 export interface PartitionBatch {
@@ -31,6 +32,8 @@ export interface RuntimeDeps {
   metrics: Pick<Metrics, 'handoverWait' | 'ticketDuration'>;
   /** After a commit that changed tickets: the live views read them again. */
   ticketsChanged?: () => void;
+  /** The WhatsApp numbers served (WHATSAPP_PHONE_NUMBER_IDS); none configured: every conversation is the primary's. */
+  numbers?: BusinessNumbers;
 }
 
 /**
@@ -48,6 +51,7 @@ export function createRuntime(deps: RuntimeDeps) {
     emergencyPhone: deps.emergencyPhone,
     reengageTemplate: deps.reengageTemplate,
     publicBaseUrl: deps.publicBaseUrl,
+    numbers: deps.numbers ?? businessNumbers(''),
     handoverPolicy: deps.handoverPolicy,
     conversationMachine: createConversationMachine(deps.conversationPolicy),
     handoverMachine: createHandoverMachine(deps.handoverPolicy),

@@ -15,6 +15,8 @@ export const tickets = pgTable(
     id: text('id').primaryKey(),
     /** The user's conversation key (conversations.conversation_key): a phone or a BSUID. */
     conversationKey: text('conversation_key').notNull(),
+    /** The WhatsApp number the user wrote to (Meta's phone_number_id); null on tickets from before it was kept. */
+    businessPhoneNumberId: text('business_phone_number_id'),
     customerId: text('customer_id'),
     customerName: text('customer_name'),
     category: ticketCategory('category').notNull(),

@@ -11,6 +11,7 @@ import { requestFingerprint, type IdempotencyKeys } from './idempotency';
 import { ticketStatus } from './ticket-status';
 import type { CrmModel } from './model';
 import { eventIds } from '../../domain/event-ids';
+import { userKeyOf, type BusinessNumbers } from '../../domain/business-numbers';
 
 export interface CrmServiceDeps {
   queries: Queries;
@@ -23,6 +24,8 @@ export interface CrmServiceDeps {
   applyTimeoutMs: number;
   logger: Logger;
   now?: () => Date;
+  /** The WhatsApp numbers served: the status says which one the ticket's user wrote to. */
+  numbers?: BusinessNumbers;
 }
 
 /** What the CRM is answered: `applied` false means accepted and durable but not yet committed (a 202). */
@@ -116,7 +119,7 @@ export function createCrmService(deps: CrmServiceDeps) {
       throw badRequest('user_phone_mismatch', `userPhone does not belong to ticket ${ticketId}`);
     }
     // The key may be a BSUID the user had before a `user_id_update`: the CRM learnt it with the ticket.
-    if (named.userId && named.userId !== user.bsuid && named.userId !== ticket.conversationKey) {
+    if (named.userId && named.userId !== user.bsuid && named.userId !== userKeyOf(ticket.conversationKey)) {
       throw badRequest('user_id_mismatch', `userId does not belong to ticket ${ticketId}`);
     }
     return admission;
@@ -263,7 +266,7 @@ export function createCrmService(deps: CrmServiceDeps) {
     read: (request: CrmRequest<CrmModel.Read>) => presence('read', request),
 
     /** The seed's handover-status answer, plus the richer fields (phase, close reason, survey, the user's ids). */
-    status: ticketStatus(queries),
+    status: ticketStatus(queries, deps.numbers),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Queries } from '../../db/queries';
 import { notFound } from '../../errors';
+import { businessNumbers, numberOfKey, type BusinessNumbers } from '../../domain/business-numbers';
 
 /** Words a person reads in a list: the text itself, else `[type]` and what the message says of itself (caption, file name, place, emoji). */
 export function describeUserMessage(message: { type: string; body: string | null; media: { filename?: string } | null }): string {
@@ -9,13 +10,14 @@ export function describeUserMessage(message: { type: string; body: string | null
 }
 
 /** The seed's handover-status answer, plus the richer fields (phase, close reason, survey, the user's ids). */
-export function ticketStatus(queries: Queries) {
+export function ticketStatus(queries: Queries, numbers: BusinessNumbers = businessNumbers('')) {
   return async function status(ticketId: string) {
     const ticket = await queries.ticket(ticketId);
     if (!ticket) throw notFound('ticket_not_found', `ticket ${ticketId} does not exist`);
     const [user, lastMessage] = await Promise.all([queries.userIds(ticket.conversationKey), queries.lastUserMessage(ticket.id)]);
     return {
       ticketId: ticket.id,
+      businessPhoneNumberId: numberOfKey(numbers, ticket.conversationKey) || null,
       userPhone: user.phone ?? null,
       userId: user.bsuid ?? null,
       username: user.username ?? null,

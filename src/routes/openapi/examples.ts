@@ -8,6 +8,8 @@
 const ticketId = 'TK-2026-000123';
 const userPhone = '573001234567';
 const userId = 'CO.2718281828459045';
+/** The number Juan wrote to (Meta's phone_number_id), named in every CRM call and in the status. */
+const businessPhoneNumberId = '106540352242922';
 const waMessageId = 'wamid.HBgMNTczMDAxMjM0NTY3FQIAEhggQjVGRDRDMEE5QkQ2';
 const requestedAt = '2026-11-05T14:02:11.000Z';
 const assignedAt = '2026-11-05T14:03:40.000Z';
@@ -19,7 +21,10 @@ const metaEnvelope = (field: string, value: Record<string, unknown>) => ({
     {
       id: '102290129340398',
       changes: [
-        { field, value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '573009999999', phone_number_id: '106540352242922' }, ...value } },
+        {
+          field,
+          value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '573009999999', phone_number_id: businessPhoneNumberId }, ...value },
+        },
       ],
     },
   ],
@@ -116,6 +121,7 @@ export const EXAMPLES = {
 
   ticketStatus: {
     ticketId,
+    businessPhoneNumberId,
     userPhone,
     userId,
     username: 'juanperez',
@@ -170,6 +176,7 @@ export const EXAMPLES = {
     category: 'reactivacion_servicio',
     serviceSuspended: true,
     requestTime: requestedAt,
+    businessPhoneNumberId,
   },
   agentRequestAnswer: { agentAssigned: { id: 'agent_042', name: 'María González', estimatedResponseTime: '5 minutos' }, queuePosition: 2 },
   userMessage: {
@@ -181,6 +188,7 @@ export const EXAMPLES = {
     messageType: 'text',
     waMessageId,
     timestamp: wroteAt,
+    businessPhoneNumberId,
   },
   userPhoto: {
     ticketId,
@@ -195,9 +203,19 @@ export const EXAMPLES = {
     caption: 'Así está el router',
     waMessageId: 'wamid.HBgMNTczMDAxMjM0NTY3FQIAEhggMUI0RkQ2OUE3QzU1',
     timestamp: '2026-11-05T14:04:40.000Z',
+    businessPhoneNumberId,
   },
-  escalated: { ticketId, userPhone, userId, status: 'pending', reason: 'escalated', priority: 'alta', timestamp: '2026-11-05T14:07:11.000Z' },
-  rated: { ticketId, userPhone, userId, status: 'closed', reason: 'csat', csat: 5, timestamp: '2026-11-05T14:31:02.000Z' },
+  escalated: {
+    ticketId,
+    userPhone,
+    userId,
+    status: 'pending',
+    reason: 'escalated',
+    priority: 'alta',
+    timestamp: '2026-11-05T14:07:11.000Z',
+    businessPhoneNumberId,
+  },
+  rated: { ticketId, userPhone, userId, status: 'closed', reason: 'csat', csat: 5, timestamp: '2026-11-05T14:31:02.000Z', businessPhoneNumberId },
 };
 
 /** Each DESIGN 2.1 error status with an answer the service really gives for it. */
