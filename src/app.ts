@@ -1,7 +1,7 @@
 import { Elysia, type AnyElysia } from 'elysia';
 import type Redis from 'ioredis';
 import { join } from 'node:path';
-import { trustedProxies, type Config } from './config';
+import { numbersOf, trustedProxies, type Config } from './config';
 import type { Database } from './db/client';
 import { createQueries } from './db/queries';
 import { AppError, errorDetail, errorSummary, isDatabaseOutage } from './errors';
@@ -28,6 +28,8 @@ import { createMetaService } from './routes/meta/service';
 import { mediaRoutes } from './routes/media';
 import { createMediaService, type MediaServiceDeps } from './routes/media/service';
 import { metricsRoutes } from './routes/metrics';
+import { liveRoutes } from './routes/live';
+import { createLiveView, type LiveFeed } from './live';
 import { openApiRoutes } from './routes/openapi';
 import type { AppliedEvents } from './streams/applied';
 import type { DeadLetters } from './streams/dead-letters';
@@ -47,6 +49,8 @@ export interface AppDeps {
   ownership?: () => Ownership;
   /** Where media users sent are fetched from and kept; by default WhatsApp's media API and DATA_DIR/media. */
   media?: Pick<MediaServiceDeps, 'whatsapp' | 'cache'>;
+  /** The live views this instance serves (GET /api/live); index.ts closes them before the server stops. */
+  live?: LiveFeed;
   /** The simulator's routes (src/demo), mounted only when DEMO_MODE is on. */
   demoRoutes?: AnyElysia;
 }
@@ -121,6 +125,7 @@ export function createApp(deps: AppDeps) {
     logger,
     webhookEvents: deps.metrics.webhookEvents,
     crmAppId: config.CRM_META_APP_ID,
+    numbers: numbersOf(config),
   });
   const signed = {
     secret: config.META_WEBHOOK_SECRET,
@@ -180,6 +185,7 @@ export function createApp(deps: AppDeps) {
           applied: deps.appliedEvents,
           applyTimeoutMs: config.CRM_APPLY_TIMEOUT_MS,
           logger,
+          numbers: numbersOf(config),
         }),
         maxBodyBytes: config.MAX_BODY_BYTES,
         guard: crmGuard,
@@ -204,6 +210,13 @@ export function createApp(deps: AppDeps) {
         metrics: deps.metrics,
         database: deps.database,
         businessTimeZone: config.TZ_BUSINESS,
+        primaryNumber: numbersOf(config).primary,
+        guard: { secretName: 'METRICS_TOKEN', token: config.METRICS_TOKEN, ...operatorLimits() },
+      }),
+    )
+    .use(
+      liveRoutes({
+        feed: deps.live ?? createLiveView({ database: deps.database, redis: deps.redis, keyPrefix: config.REDIS_KEY_PREFIX, logger }),
         guard: { secretName: 'METRICS_TOKEN', token: config.METRICS_TOKEN, ...operatorLimits() },
       }),
     )

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value, type ValueError } from '@sinclair/typebox/value';
 import { isIP } from 'node:net';
 import { parseBusinessHours, parseHolidays } from './domain/business-hours';
+import { businessNumbers, numbersProblems, type BusinessNumbers } from './domain/business-numbers';
 
 /**
  * Every setting the service reads, with its default. Names are the external
@@ -93,6 +94,12 @@ export const ConfigSchema = Type.Object({
   WHATSAPP_API_URL: Url('https://graph.facebook.com/v21.0'),
   WHATSAPP_TOKEN: Secret(),
   WHATSAPP_PHONE_NUMBER_ID: Type.String({ default: '' }),
+  /**
+   * Every WhatsApp number this service serves, comma separated, the first keeping today's conversation keys
+   * (WHATSAPP_PHONE_NUMBER_ID, when set, must be that first one). A webhook for another number is acknowledged,
+   * logged and counted, never answered. Empty: WHATSAPP_PHONE_NUMBER_ID alone.
+   */
+  WHATSAPP_PHONE_NUMBER_IDS: Type.String({ default: '' }),
 
   CUSTOMER_LOOKUP_URL: Url(''),
   CUSTOMER_LOOKUP_TOKEN: Secret(),
@@ -248,6 +255,7 @@ function crossFieldProblems(config: Config): string[] {
       problems.push(`WHATSAPP_MEDIA_HOSTS: ${JSON.stringify(entry)} is not a host, host:port or *.domain (https is implied; at least two labels after *.)`);
     }
   }
+  problems.push(...numbersProblems(config.WHATSAPP_PHONE_NUMBER_ID, config.WHATSAPP_PHONE_NUMBER_IDS).map((problem) => `WHATSAPP_PHONE_NUMBER_IDS: ${problem}`));
   if (/[{}]/.test(config.REDIS_KEY_PREFIX)) problems.push(`REDIS_KEY_PREFIX: must not contain { or } (got ${JSON.stringify(config.REDIS_KEY_PREFIX)})`);
   for (const address of trustedProxies(config)) {
     if (isIP(address) === 0) problems.push(`TRUSTED_PROXIES: ${JSON.stringify(address)} is not an IP address`);
@@ -280,6 +288,9 @@ export function agentRequestUrl(config: Config): string {
   if (config.CRM_AGENT_NOTIFICATION_URL) return config.CRM_AGENT_NOTIFICATION_URL;
   return config.CRM_BASE_URL ? `${config.CRM_BASE_URL.replace(/\/$/, '')}/api/bot/agent-request` : '';
 }
+
+/** The WhatsApp numbers served: WHATSAPP_PHONE_NUMBER_IDS, or WHATSAPP_PHONE_NUMBER_ID alone. */
+export const numbersOf = (config: Config): BusinessNumbers => businessNumbers(config.WHATSAPP_PHONE_NUMBER_ID, config.WHATSAPP_PHONE_NUMBER_IDS);
 
 export function trustedProxies(config: Config): string[] {
   return config.TRUSTED_PROXIES.split(',')

@@ -25,6 +25,8 @@ export const ticketKpis = pgTable(
     closeReason: closeReason('close_reason'),
     category: ticketCategory('category').notNull(),
     priority: ticketPriority('priority').notNull(),
+    /** The WhatsApp number the user wrote to: KPIs grouped by number. */
+    businessPhoneNumberId: text('business_phone_number_id'),
     agentId: text('agent_id'),
     agentName: text('agent_name'),
     escalations: integer('escalations').notNull().default(0),
