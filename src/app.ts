@@ -9,6 +9,8 @@ import { mediaHostPolicy } from './integrations/media-hosts';
 import { createWhatsAppMedia } from './integrations/whatsapp-media';
 import type { Logger } from './logger';
 import { createMediaCache } from './media/cache';
+import { createSubscriberRights } from './privacy/subscribers';
+import { streamKeys } from './streams/codec';
 import { childFor, type Metrics, type Ownership } from './observability/metrics';
 import { adminRoutes } from './routes/admin';
 import { crmRoutes } from './routes/crm';
@@ -26,6 +28,8 @@ import { createMetaService } from './routes/meta/service';
 import { mediaRoutes } from './routes/media';
 import { createMediaService, type MediaServiceDeps } from './routes/media/service';
 import { metricsRoutes } from './routes/metrics';
+import { liveRoutes } from './routes/live';
+import { createLiveView, type LiveFeed } from './live';
 import { openApiRoutes } from './routes/openapi';
 import type { AppliedEvents } from './streams/applied';
 import type { DeadLetters } from './streams/dead-letters';
@@ -45,6 +49,8 @@ export interface AppDeps {
   ownership?: () => Ownership;
   /** Where media users sent are fetched from and kept; by default WhatsApp's media API and DATA_DIR/media. */
   media?: Pick<MediaServiceDeps, 'whatsapp' | 'cache'>;
+  /** The live views this instance serves (GET /api/live); index.ts closes them before the server stops. */
+  live?: LiveFeed;
   /** The simulator's routes (src/demo), mounted only when DEMO_MODE is on. */
   demoRoutes?: AnyElysia;
 }
@@ -75,6 +81,7 @@ function mediaSources(config: Config): Pick<MediaServiceDeps, 'whatsapp' | 'cach
 export function createApp(deps: AppDeps) {
   const { config, logger } = deps;
   const queries = createQueries(deps.database.db);
+  const media = deps.media ?? mediaSources(config);
   const clientAddress = clientAddressOf(trustedProxies(config));
   // Operators' budgets: per instance, so /metrics still answers while Redis is down.
   const operatorLimits = () => ({
@@ -191,7 +198,7 @@ export function createApp(deps: AppDeps) {
           queries,
           logger,
           downloadTimeoutMs: config.MEDIA_DOWNLOAD_TIMEOUT_MS,
-          ...(deps.media ?? mediaSources(config)),
+          ...media,
         }),
         guard: crmGuard,
       }),
@@ -210,9 +217,23 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .use(
+      liveRoutes({
+        feed: deps.live ?? createLiveView({ database: deps.database, redis: deps.redis, keyPrefix: config.REDIS_KEY_PREFIX, logger }),
+        guard: { secretName: 'METRICS_TOKEN', token: config.METRICS_TOKEN, ...operatorLimits() },
+      }),
+    )
+    .use(
       adminRoutes({
         deadLetters: deps.deadLetters,
         logger,
+        subscribers: createSubscriberRights({
+          database: deps.database,
+          redis: deps.redis,
+          keys: streamKeys(config.REDIS_KEY_PREFIX),
+          partitions: config.STREAM_PARTITIONS,
+          forgetMedia: (mediaId) => media.cache.forget(mediaId),
+          logger,
+        }),
         guard: { secretName: 'ADMIN_TOKEN', token: config.ADMIN_TOKEN, ...operatorLimits() },
       }),
     );

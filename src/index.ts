@@ -1,9 +1,7 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import type { AnyElysia } from 'elysia';
-import type { HandoverPolicy } from './actors/handover';
 import { createRuntime, type PartitionBatch } from './actors/runtime';
-import { createBusinessCalendar } from './domain/business-hours';
 import { createApp } from './app';
 import { agentRequestUrl, ConfigError, loadConfig, numbersOf, type Config } from './config';
 import { errorDetail } from './errors';
@@ -32,6 +30,8 @@ import { createTimerScheduler } from './timers/scheduler';
 import { startRetentionPurge } from './retention/purge';
 import { loadTexts } from './domain/texts';
 import { healthcheck } from './cli/healthcheck';
+import { handoverPolicy } from './boot/policy';
+import { createChangeSignal, createLiveView } from './live';
 
 export interface Service {
   url: string;
@@ -90,7 +90,11 @@ export async function startService(
     const reengageTemplate = config.WHATSAPP_REENGAGE_TEMPLATE
       ? { name: config.WHATSAPP_REENGAGE_TEMPLATE, languageCode: config.WHATSAPP_TEMPLATE_LANGUAGE }
       : null;
+    // The live views' signal: every commit that changed tickets, throttled, on one Redis channel.
+    const ticketChanges = createChangeSignal(redis, config.REDIS_KEY_PREFIX, logger);
+    closers.push(async () => ticketChanges.close());
     const runtime = createRuntime({
+      ticketsChanged: ticketChanges.touch,
       database,
       texts,
       emergencyPhone: config.EMERGENCY_PHONE,
@@ -180,7 +184,8 @@ export async function startService(
     });
     metrics.observeOwnership(worker.status);
 
-    const app = createApp({ config, database, redis, producer, appliedEvents, deadLetters, metrics, logger, ownership: worker.status, demoRoutes });
+    const live = createLiveView({ database, redis, keyPrefix: config.REDIS_KEY_PREFIX, logger });
+    const app = createApp({ config, database, redis, producer, appliedEvents, deadLetters, metrics, logger, ownership: worker.status, demoRoutes, live });
     // Bun's own 413 has an empty body, so the app enforces MAX_BODY_BYTES itself (the JSON 413): by Content-Length on every
     // request, by bytes read in the one body reader, which stops at the limit. Bun never buffers a body nobody reads.
     app.listen({ port: config.PORT, hostname: listenHost, maxRequestBodySize: Number.MAX_SAFE_INTEGER });
@@ -189,6 +194,8 @@ export async function startService(
     const stopHttp = async () => {
       if (!listening) return;
       listening = false;
+      // The live views' streams never end by themselves: closed first, or the server would wait for them.
+      live.close();
       await app.stop();
     };
     closers.push(stopHttp);
@@ -226,22 +233,6 @@ export async function startService(
     await closeAll();
     throw error;
   }
-}
-
-/** DESIGN 4's lifecycle rules, as configured. */
-export function handoverPolicy(config: Config): HandoverPolicy {
-  return {
-    assignTimeoutS: config.HANDOVER_ASSIGN_TIMEOUT_S,
-    maxEscalations: config.HANDOVER_MAX_ESCALATIONS,
-    supervisorQueue: config.HANDOVER_SUPERVISOR_QUEUE,
-    agentReplyTimeoutS: config.AGENT_REPLY_TIMEOUT_S,
-    queueUpdateIntervalS: config.QUEUE_UPDATE_INTERVAL_S,
-    userAbandonTimeoutS: config.USER_ABANDON_TIMEOUT_S,
-    windowS: config.WHATSAPP_WINDOW_S,
-    reengageTemplate: config.WHATSAPP_REENGAGE_TEMPLATE !== '',
-    outOfHoursQueue: config.OUT_OF_HOURS_QUEUE,
-    calendar: createBusinessCalendar(config.BUSINESS_HOURS, config.HOLIDAYS, config.TZ_BUSINESS),
-  };
 }
 
 async function main(): Promise<void> {

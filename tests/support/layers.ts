@@ -22,7 +22,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['routes'],
   ['outbox', 'timers', 'retention', 'privacy'],
   ['actors'],
-  ['kpis', 'media'],
+  ['kpis', 'media', 'live'],
   ['integrations'],
   ['streams'],
   ['db'],

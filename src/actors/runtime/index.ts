@@ -30,6 +30,8 @@ export interface RuntimeDeps {
   /** Where the CRM reaches this service (PUBLIC_BASE_URL): a user-message's `mediaUrl` is under it. */
   publicBaseUrl: string;
   metrics: RuntimeMetrics;
+  /** After a commit that changed tickets: the live views read them again. */
+  ticketsChanged?: () => void;
   /** The WhatsApp numbers served (WHATSAPP_PHONE_NUMBER_IDS); none configured: every conversation is the primary's. */
   numbers?: BusinessNumbers;
 }
@@ -66,7 +68,7 @@ export function createRuntime(deps: RuntimeDeps) {
   async function applyBatches(batches: PartitionBatch[], options: { lockTimeoutMs?: number } = {}): Promise<{ applied: number; duplicates: number }> {
     const entries = batches.flatMap((batch) => batch.entries);
     const reads = firstReadsOf(entries.map((entry) => entry.event));
-    const { result, afterCommit } = await deps.database.db.transaction(async (tx) => {
+    const { result, afterCommit, ticketsChanged } = await deps.database.db.transaction(async (tx) => {
       // Sent together (pipelined) and run by the server in this order: each fence first, so nothing is read before an
       // ex-owner's transaction on the partition has ended.
       const fences: Promise<unknown>[] = [
@@ -81,9 +83,11 @@ export function createRuntime(deps: RuntimeDeps) {
       const io = { now: new Date(), nextTicketNumber: () => store.nextTicketNumber(tx) };
       const applied = await applyEvents({ ...first, tickets }, fresh, policy, io);
       await store.write(tx, applied.writes);
-      return { result: { applied: fresh.length, duplicates: entries.length - fresh.length }, afterCommit: applied.afterCommit };
+      const result = { applied: fresh.length, duplicates: entries.length - fresh.length };
+      return { result, afterCommit: applied.afterCommit, ticketsChanged: applied.writes.tickets.length > 0 };
     });
     afterCommit.run(deps.logger, deps.metrics);
+    if (ticketsChanged) deps.ticketsChanged?.();
     return result;
   }
 
