@@ -2,7 +2,8 @@ import { describe, expect, test } from 'bun:test';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InboundMessage, StatusUpdate } from '../../../src/domain/events';
-import { parseThreadControlWebhook, parseWhatsAppWebhook } from '../../../src/integrations/meta-webhooks';
+import { parseWhatsAppWebhook } from '../../../src/integrations/meta-webhooks';
+import { parseThreadControlWebhook } from '../../../src/integrations/meta-thread-control';
 import { messageFrom, statusFor, userIdUpdate, webhookOf } from '../../support/bsuid';
 
 const PHONE = '573001112233';
