@@ -94,6 +94,33 @@ export namespace ApiSchemas {
   export const deadLetterPage = Type.Object({ total: Type.Integer(), entries: Type.Array(deadLetter), next: Nullable(Type.String()) });
   export const redriven = Type.Object({ success: Type.Literal(true), redriven: Type.Array(Type.String()), missing: Type.Array(Type.String()) });
 
+  const rows = Type.Array(Type.Record(Type.String(), Type.Unknown()));
+  export const subscriberExport = Type.Object({
+    success: Type.Literal(true),
+    found: Type.Boolean({ description: 'false: nothing is held under these identifiers' }),
+    exportedAt: Instant,
+    ids: Type.Record(Type.String(), Type.Array(Type.String()), {
+      description: 'every id held: phones, userIds (BSUIDs), parentUserIds, usernames, documents, customerIds, conversationKeys',
+    }),
+    conversations: rows,
+    tickets: Type.Array(Type.Record(Type.String(), Type.Unknown()), { description: 'each with its events (state changes) in order' }),
+    messages: Type.Array(Type.Record(Type.String(), Type.Unknown()), { description: 'in and out, each with its media list' }),
+    surveys: rows,
+    customers: Type.Array(Type.Record(Type.String(), Type.Unknown()), { description: 'the directory rows they authenticated as (customers table)' }),
+  });
+  export const erasure = Type.Object({
+    success: Type.Literal(true),
+    found: Type.Boolean(),
+    requestId: Type.Integer({ description: 'the privacy_requests row that records it' }),
+    erased: Type.Record(Type.String(), Type.Integer(), { description: 'what was deleted, per store' }),
+    crmNotifiedOf: Type.Array(Type.String(), { description: 'the tickets named in the subscriber-erased call to the CRM (none: no call)' }),
+  });
+  export const subscriberErased = Type.Object({
+    erasureId: Type.String({ description: 'the erasure, as recorded here (privacy_requests)' }),
+    ticketIds: Type.Array(Type.String(), { description: "the erased subscriber's tickets: erase them and what they name" }),
+    timestamp: Instant,
+  });
+
   export const live = Type.Object({ status: Type.Literal('ok') });
   export const ready = Type.Object({
     status: oneOf(['ready', 'not_ready']),
