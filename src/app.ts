@@ -1,7 +1,7 @@
 import { Elysia, type AnyElysia } from 'elysia';
 import type Redis from 'ioredis';
 import { join } from 'node:path';
-import { trustedProxies, type Config } from './config';
+import { numbersOf, ratesOf, trustedProxies, type Config } from './config';
 import type { Database } from './db/client';
 import { createQueries } from './db/queries';
 import { AppError, errorDetail, errorSummary, isDatabaseOutage } from './errors';
@@ -9,6 +9,8 @@ import { mediaHostPolicy } from './integrations/media-hosts';
 import { createWhatsAppMedia } from './integrations/whatsapp-media';
 import type { Logger } from './logger';
 import { createMediaCache } from './media/cache';
+import { createSubscriberRights } from './privacy/subscribers';
+import { streamKeys } from './streams/codec';
 import { childFor, type Metrics, type Ownership } from './observability/metrics';
 import { adminRoutes } from './routes/admin';
 import { crmRoutes } from './routes/crm';
@@ -26,6 +28,8 @@ import { createMetaService } from './routes/meta/service';
 import { mediaRoutes } from './routes/media';
 import { createMediaService, type MediaServiceDeps } from './routes/media/service';
 import { metricsRoutes } from './routes/metrics';
+import { liveRoutes } from './routes/live';
+import { createLiveView, type LiveFeed } from './live';
 import { openApiRoutes } from './routes/openapi';
 import type { AppliedEvents } from './streams/applied';
 import type { DeadLetters } from './streams/dead-letters';
@@ -45,6 +49,8 @@ export interface AppDeps {
   ownership?: () => Ownership;
   /** Where media users sent are fetched from and kept; by default WhatsApp's media API and DATA_DIR/media. */
   media?: Pick<MediaServiceDeps, 'whatsapp' | 'cache'>;
+  /** The live views this instance serves (GET /api/live); index.ts closes them before the server stops. */
+  live?: LiveFeed;
   /** The simulator's routes (src/demo), mounted only when DEMO_MODE is on. */
   demoRoutes?: AnyElysia;
 }
@@ -75,6 +81,7 @@ function mediaSources(config: Config): Pick<MediaServiceDeps, 'whatsapp' | 'cach
 export function createApp(deps: AppDeps) {
   const { config, logger } = deps;
   const queries = createQueries(deps.database.db);
+  const media = deps.media ?? mediaSources(config);
   const clientAddress = clientAddressOf(trustedProxies(config));
   // Operators' budgets: per instance, so /metrics still answers while Redis is down.
   const operatorLimits = () => ({
@@ -118,6 +125,7 @@ export function createApp(deps: AppDeps) {
     logger,
     webhookEvents: deps.metrics.webhookEvents,
     crmAppId: config.CRM_META_APP_ID,
+    numbers: numbersOf(config),
   });
   const signed = {
     secret: config.META_WEBHOOK_SECRET,
@@ -173,10 +181,12 @@ export function createApp(deps: AppDeps) {
           queries,
           producer: deps.producer,
           window: { windowS: config.WHATSAPP_WINDOW_S, reengageTemplate: config.WHATSAPP_REENGAGE_TEMPLATE !== '' },
-          idempotency: redisIdempotencyKeys(deps.redis, config.REDIS_KEY_PREFIX),
+          idempotency: redisIdempotencyKeys(deps.redis, config.REDIS_KEY_PREFIX, config.CRM_IDEMPOTENCY_TTL_S),
           applied: deps.appliedEvents,
           applyTimeoutMs: config.CRM_APPLY_TIMEOUT_MS,
           logger,
+          numbers: numbersOf(config),
+          rates: ratesOf(config),
         }),
         maxBodyBytes: config.MAX_BODY_BYTES,
         guard: crmGuard,
@@ -188,7 +198,7 @@ export function createApp(deps: AppDeps) {
           queries,
           logger,
           downloadTimeoutMs: config.MEDIA_DOWNLOAD_TIMEOUT_MS,
-          ...(deps.media ?? mediaSources(config)),
+          ...media,
         }),
         guard: crmGuard,
       }),
@@ -201,6 +211,14 @@ export function createApp(deps: AppDeps) {
         metrics: deps.metrics,
         database: deps.database,
         businessTimeZone: config.TZ_BUSINESS,
+        primaryNumber: numbersOf(config).primary,
+        rates: ratesOf(config),
+        guard: { secretName: 'METRICS_TOKEN', token: config.METRICS_TOKEN, ...operatorLimits() },
+      }),
+    )
+    .use(
+      liveRoutes({
+        feed: deps.live ?? createLiveView({ database: deps.database, redis: deps.redis, keyPrefix: config.REDIS_KEY_PREFIX, logger }),
         guard: { secretName: 'METRICS_TOKEN', token: config.METRICS_TOKEN, ...operatorLimits() },
       }),
     )
@@ -208,6 +226,14 @@ export function createApp(deps: AppDeps) {
       adminRoutes({
         deadLetters: deps.deadLetters,
         logger,
+        subscribers: createSubscriberRights({
+          database: deps.database,
+          redis: deps.redis,
+          keys: streamKeys(config.REDIS_KEY_PREFIX),
+          partitions: config.STREAM_PARTITIONS,
+          forgetMedia: (mediaId) => media.cache.forget(mediaId),
+          logger,
+        }),
         guard: { secretName: 'ADMIN_TOKEN', token: config.ADMIN_TOKEN, ...operatorLimits() },
       }),
     );

@@ -27,7 +27,7 @@ const storedIds = (row: StoredIds, key: string): UserIds => knownIds(idsOfRow(ro
 
 /** What the CRM's ticket routes decide on: the ticket's head (never its snapshot), its user's ids, whether the request was applied. */
 export interface Admission {
-  ticket: Pick<Ticket, 'id' | 'conversationKey' | 'status' | 'revision' | 'lastUserMessageAt' | 'lastActivityAt'>;
+  ticket: Pick<Ticket, 'id' | 'conversationKey' | 'status' | 'revision' | 'lastUserMessageAt' | 'lastActivityAt' | 'agentId'>;
   user: UserIds;
   /** Whether the event id asked about is in processed_events; undefined when none was asked about. */
   applied?: boolean;
@@ -44,6 +44,7 @@ export function createQueries(db: Db, deadlineMs = 3000) {
       revision: tickets.revision,
       lastUserMessageAt: tickets.lastUserMessageAt,
       lastActivityAt: tickets.lastActivityAt,
+      agentId: tickets.agentId,
       userPhone: conversations.userPhone,
       bsuid: conversations.bsuid,
       username: conversations.username,
@@ -123,6 +124,28 @@ export function createQueries(db: Db, deadlineMs = 3000) {
           .then(([row]) => row?.waMessageId ?? undefined),
       );
     },
+    /**
+     * A message the user wrote in this conversation, as WhatsApp names it (its
+     * wamid) and its place in the history: the one named, or without a name the last.
+     */
+    userMessage(key: string, waMessageId?: string): Promise<{ waMessageId: string; historyId: number } | undefined> {
+      return within(
+        deadlineMs,
+        db
+          .select({ waMessageId: messages.waMessageId, historyId: messages.id })
+          .from(messages)
+          .where(
+            and(
+              eq(messages.conversationKey, key),
+              eq(messages.direction, 'inbound'),
+              waMessageId === undefined ? isNotNull(messages.waMessageId) : eq(messages.waMessageId, waMessageId),
+            ),
+          )
+          .orderBy(desc(messages.id))
+          .limit(1)
+          .then(([row]) => (row?.waMessageId ? { waMessageId: row.waMessageId, historyId: row.historyId } : undefined)),
+      );
+    },
     /** What the user last wrote on a ticket: its type, the text the history kept, its media. */
     lastUserMessage(ticketId: string): Promise<{ type: string; body: string | null; media: MediaRef | null } | undefined> {
       return within(
@@ -146,6 +169,18 @@ export function createQueries(db: Db, deadlineMs = 3000) {
           .where(and(eq(messages.direction, 'inbound'), sql`(${messages.media}->>'id') = ${mediaId}`))
           .limit(1)
           .then(([row]) => (row ? { type: row.type, media: row.media as MediaRef } : undefined)),
+      );
+    },
+    /** The billable messages of one ticket, by pricing category: what its handover cost (the partial index on billable rows). */
+    billableOf(ticketId: string): Promise<Record<string, number>> {
+      return within(
+        deadlineMs,
+        db
+          .select({ category: sql<string>`coalesce(${messages.pricingCategory}, 'unknown')`, count: sql<number>`count(*)::int` })
+          .from(messages)
+          .where(and(eq(messages.ticketId, ticketId), eq(messages.billable, true)))
+          .groupBy(sql`1`)
+          .then((rows) => Object.fromEntries(rows.map((row) => [row.category, Number(row.count)]))),
       );
     },
     isProcessed(eventId: string): Promise<boolean> {

@@ -1,4 +1,5 @@
 import { closeReason, ticketCategory } from '../db/schema';
+import { estimatedCost, type RateCard } from '../domain/rate-card';
 import { emptySketch, mergeInto, quantile, sketchOf, type Sketch } from './sketch';
 
 export interface Durations {
@@ -35,6 +36,14 @@ export interface Kpis {
   escalations: number;
   escalatedTickets: number;
   fallbacks: number;
+  /** Messages of these tickets WhatsApp charges for (their status webhooks' `pricing`), by category, and what the rate card says they cost. */
+  billable: { messages: number; byCategory: Record<string, number>; estimatedCost: number | null; currency: string | null };
+}
+
+/** The operator's rate card (WHATSAPP_RATE_CARD) and its currency: an estimate of what the billable messages cost. */
+export interface Rates {
+  card: RateCard;
+  currency: string;
 }
 
 /**
@@ -63,13 +72,15 @@ export interface KpiCounts {
   escalatedTickets: number;
 }
 
-export type KpiGroupBy = 'day' | 'agent' | 'category';
+export type KpiGroupBy = 'day' | 'agent' | 'category' | 'number';
 
 /** The KPIs of one group before they are read: groups merge into totals exactly. */
 export interface PartialKpis extends KpiCounts {
   wait: DurationSample;
   firstResponse: DurationSample;
   resolution: DurationSample;
+  /** Billable messages by pricing category (a second query fills it; never rolled up: statuses change them apart from the tickets). */
+  billable: Record<string, number>;
 }
 
 export interface GroupPartial {
@@ -108,6 +119,7 @@ export function toPartial(row: Record<string, unknown>): PartialKpis {
     wait: exactSample(doubles(row.wait)),
     firstResponse: exactSample(doubles(row.first_response)),
     resolution: exactSample(doubles(row.resolution)),
+    billable: {},
   };
 }
 
@@ -170,6 +182,10 @@ export function merge(partials: PartialKpis[]): PartialKpis {
     wait: mergeSamples(partials.map((p) => p.wait)),
     firstResponse: mergeSamples(partials.map((p) => p.firstResponse)),
     resolution: mergeSamples(partials.map((p) => p.resolution)),
+    billable: sumRecords(
+      partials.map((p) => p.billable),
+      [...new Set(partials.flatMap((p) => Object.keys(p.billable)))].sort(),
+    ),
   };
 }
 
@@ -194,8 +210,9 @@ export function durations(sample: DurationSample): Durations {
 /** True when every median and p90 in the report is exact; false when one came from a sketch. */
 export const isExact = (partial: PartialKpis): boolean => Boolean(partial.wait.values && partial.firstResponse.values && partial.resolution.values);
 
-export function toKpis(partial: PartialKpis): Kpis {
+export function toKpis(partial: PartialKpis, rates: Rates = { card: {}, currency: '' }): Kpis {
   const resolved = partial.closeReasons.resolved ?? 0;
+  const cost = estimatedCost(partial.billable, rates.card);
   return {
     tickets: partial.tickets,
     categories: partial.categories as Kpis['categories'],
@@ -216,5 +233,11 @@ export function toKpis(partial: PartialKpis): Kpis {
     escalations: partial.escalations,
     escalatedTickets: partial.escalatedTickets,
     fallbacks: partial.closeReasons.fallback ?? 0,
+    billable: {
+      messages: Object.values(partial.billable).reduce((sum, count) => sum + count, 0),
+      byCategory: partial.billable,
+      estimatedCost: cost,
+      currency: cost === null ? null : rates.currency,
+    },
   };
 }

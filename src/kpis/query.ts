@@ -3,7 +3,8 @@ import { DateTime } from 'luxon';
 import type { Database } from '../db/client';
 import { closeReason, ticketCategory } from '../db/schema';
 import type { Executor } from '../db/client';
-import { isExact, merge, toKpis, toPartial, type GroupPartial, type KpiGroupBy, type Kpis } from './aggregate';
+import { isExact, merge, toKpis, toPartial, type GroupPartial, type KpiGroupBy, type Kpis, type Rates } from './aggregate';
+import { billableByGroup } from './billing';
 import { rolledUpDays, rollupPartials } from './rollup-rows';
 import { RELATIVE_ACCURACY } from './sketch';
 
@@ -19,6 +20,10 @@ export interface KpiRequest {
   to: string;
   timeZone: string;
   groupBy?: KpiGroupBy;
+  /** The first-listed WhatsApp number: tickets from before the number was kept are its. */
+  primaryNumber?: string;
+  /** The rate card the billable messages' cost is estimated with. */
+  rates?: Rates;
 }
 
 export interface KpiGroup {
@@ -59,7 +64,7 @@ export interface GroupKey {
   name(key: string): string;
 }
 
-export function groupKey(groupBy: KpiGroupBy, days: DateTime[]): GroupKey {
+export function groupKey(groupBy: KpiGroupBy, days: DateTime[], primaryNumber = ''): GroupKey {
   switch (groupBy) {
     case 'day': {
       const boundaries = days.slice(1).map((day) => `"${day.toUTC().toISO()}"`);
@@ -73,6 +78,8 @@ export function groupKey(groupBy: KpiGroupBy, days: DateTime[]): GroupKey {
       return { key: sql`coalesce(agent_id, '')`, label: sql`coalesce(max(agent_name), '')`, name: (key) => key };
     case 'category':
       return { key: sql`category::text`, label: sql`''`, name: (key) => key };
+    case 'number':
+      return { key: sql`coalesce(business_phone_number_id, ${primaryNumber})`, label: sql`''`, name: (key) => key };
   }
 }
 
@@ -167,21 +174,30 @@ export async function queryKpis(database: Database, request: KpiRequest, { exact
   const toInstant = DateTime.fromISO(request.to, { zone: request.timeZone }).plus({ days: 1 }).startOf('day');
   const days: DateTime[] = [];
   for (let day = fromInstant; day < toInstant; day = day.plus({ days: 1 })) days.push(day);
-  const group = request.groupBy ? groupKey(request.groupBy, days) : null;
+  const group = request.groupBy ? groupKey(request.groupBy, days, request.primaryNumber) : null;
   const whole: InstantRange[] = [[fromInstant.toUTC().toISO()!, toInstant.toUTC().toISO()!]];
 
+  // Beside the KPI statements: the billable messages of the same tickets, by the same key (statuses change them apart
+  // from the tickets, so they are never rolled up; they are few: templates, since replies inside the window are free).
+  const billable = billableByGroup(database, group?.key ?? sql`''`, { from: whole[0]![0], to: whole[0]![1] });
   const rolledUp = await rolledUpDays(database, request.timeZone, request.from, request.to);
   let partials: GroupPartial[];
   if (rolledUp.size === 0) partials = await rawPartials(database, database.db, whole, group);
   else {
     const [fromRollups, fromRows] = await Promise.all([
-      rollupPartials(database, request.groupBy ?? null, days.map((day) => day.toISODate()!), rolledUp),
+      rollupPartials(database, request.groupBy ?? null, days.map((day) => day.toISODate()!), rolledUp, request.primaryNumber ?? ''),
       rawPartials(database, database.db, rangesOutside(days, rolledUp), group),
     ]);
     partials = mergeByKey([...fromRollups, ...fromRows]);
     const tickets = partials.reduce((sum, part) => sum + part.partial.tickets, 0);
     if (tickets <= exactUpTo) partials = await rawPartials(database, database.db, whole, group);
   }
+  for (const [key, counts] of await billable) {
+    const named = group ? group.name(key) : '';
+    const target = partials.find((part) => part.key === named);
+    if (target) target.partial.billable = counts;
+  }
+  const rates = request.rates;
   const totals = merge(partials.map((entry) => entry.partial));
   return {
     range: {
@@ -193,10 +209,10 @@ export async function queryKpis(database: Database, request: KpiRequest, { exact
     },
     groupBy: request.groupBy ?? null,
     percentiles: isExact(totals) ? { exact: true, relativeError: 0 } : { exact: false, relativeError: RELATIVE_ACCURACY },
-    totals: toKpis(totals),
+    totals: toKpis(totals, rates),
     groups: request.groupBy
       ? partials
-          .map(({ key, label, partial }) => ({ key, label: label || key, kpis: toKpis(partial) }))
+          .map(({ key, label, partial }) => ({ key, label: label || key, kpis: toKpis(partial, rates) }))
           .sort((a, b) => (request.groupBy === 'day' ? a.key.localeCompare(b.key) : b.kpis.tickets - a.kpis.tickets || a.key.localeCompare(b.key)))
       : [],
   };

@@ -8,12 +8,12 @@ export type RollupRow = typeof kpiRollups.$inferInsert;
 export type Dimension = RollupRow['dimension'];
 
 /** The rollup family a grouping reads: every ticket together (by day, or none), per category, per agent. */
-const dimensionOf = (groupBy: KpiGroupBy | null): Dimension => (groupBy === 'category' ? 'category' : groupBy === 'agent' ? 'agent' : 'all');
+const dimensionOf = (groupBy: KpiGroupBy | null): Dimension => (groupBy === null || groupBy === 'day' ? 'all' : groupBy);
 
 const pgArray = (values: string[]) => `{${values.join(',')}}`;
 
 function countsOf(partial: PartialKpis): KpiCounts {
-  const { wait: _wait, firstResponse: _firstResponse, resolution: _resolution, ...counts } = partial;
+  const { wait: _wait, firstResponse: _firstResponse, resolution: _resolution, billable: _billable, ...counts } = partial;
   return counts;
 }
 
@@ -49,7 +49,7 @@ export function fromRollupRow(row: Record<string, unknown>, key: string): GroupP
   return {
     key,
     label: typeof row.agent_name === 'string' ? row.agent_name : '',
-    partial: { ...counts, wait: sample('wait'), firstResponse: sample('first_response'), resolution: sample('resolution') },
+    partial: { ...counts, wait: sample('wait'), firstResponse: sample('first_response'), resolution: sample('resolution'), billable: {} },
   };
 }
 
@@ -72,7 +72,13 @@ export async function rolledUpDays(database: Database, timeZone: string, from: s
  * rolled up from its month row, the other days from their day rows (by day:
  * day rows only, each its own group).
  */
-export async function rollupPartials(database: Database, groupBy: KpiGroupBy | null, days: string[], rolledUp: Set<string>): Promise<GroupPartial[]> {
+export async function rollupPartials(
+  database: Database,
+  groupBy: KpiGroupBy | null,
+  days: string[],
+  rolledUp: Set<string>,
+  primaryNumber: string,
+): Promise<GroupPartial[]> {
   const months: string[] = [];
   const singleDays: string[] = [];
   const byMonth = Map.groupBy(
@@ -94,6 +100,8 @@ export async function rollupPartials(database: Database, groupBy: KpiGroupBy | n
         where dimension = ${dimension}
           and ((period = 'month' and start = any(${pgArray(months)}::date[])) or (period = 'day' and start = any(${pgArray(singleDays)}::date[])))`,
   );
-  return rows.map((row) => fromRollupRow(row, groupBy === 'day' ? String(row.start) : String(row.key)));
+  // Rolled up without the setting: a ticket from before numbers were kept has key '', the first-listed number's.
+  const keyOf = (row: Record<string, unknown>) => (groupBy === 'day' ? String(row.start) : groupBy === 'number' && row.key === '' ? primaryNumber : String(row.key));
+  return rows.map((row) => fromRollupRow(row, keyOf(row)));
 }
 

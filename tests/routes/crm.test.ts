@@ -283,6 +283,8 @@ describe('GET /api/crm/handover-status/:ticketId', () => {
     expect(status).toBe(200);
     expect(body).toEqual({
       ticketId: ticket.id,
+      // No number configured in these tests: none to name.
+      businessPhoneNumberId: null,
       userPhone: ticket.userPhone,
       userId: null,
       username: null,
@@ -302,6 +304,8 @@ describe('GET /api/crm/handover-status/:ticketId', () => {
       messageCount: 3,
       escalations: 0,
       survey: null,
+      // Nothing billable yet, and no rate card configured: no estimate.
+      cost: { billableMessages: 0, byCategory: {}, estimatedCost: null, currency: null },
     });
   });
 

@@ -7,6 +7,9 @@ import type { HandoverContext } from '../handover';
 
 export type Milestone = EffectParams['logMilestone']['milestone'];
 
+/** What the runtime counts and times after a commit; the billing counter is optional for runtimes built without it (tests). */
+export type RuntimeMetrics = Pick<Metrics, 'handoverWait' | 'ticketDuration'> & Partial<Pick<Metrics, 'billableMessages'>>;
+
 export interface LogLine {
   /** Info when absent. */
   level?: 'debug' | 'info' | 'warn';
@@ -114,6 +117,8 @@ export const unknownSurveyTicketLine = (ticketId: string): LogLine => ({
 export class AfterCommit {
   readonly lines: LogLine[] = [];
   readonly observations: Observation[] = [];
+  /** Messages WhatsApp said it charges for, by pricing category. */
+  readonly billable = new Map<string, number>();
 
   log(line: LogLine | null): void {
     if (line) this.lines.push(line);
@@ -123,8 +128,13 @@ export class AfterCommit {
     this.observations.push(...observations);
   }
 
-  run(logger: Logger, metrics: Pick<Metrics, 'handoverWait' | 'ticketDuration'>): void {
+  countBillable(category: string): void {
+    this.billable.set(category, (this.billable.get(category) ?? 0) + 1);
+  }
+
+  run(logger: Logger, metrics: RuntimeMetrics): void {
     for (const line of this.lines) logger[line.level ?? 'info'](line.fields, line.message);
+    for (const [category, count] of this.billable) metrics.billableMessages?.inc({ category }, count);
     for (const observation of this.observations) {
       if (observation.histogram === 'handoverWait') metrics.handoverWait.observe(observation.labels, observation.seconds);
       else metrics.ticketDuration.observe(observation.labels, observation.seconds);

@@ -1,7 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { customType, date, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 import { closeReason, surveyStatus, ticketCategory, ticketPriority, ticketStatus } from './enums';
-import { tickets } from './tickets';
 
 const secondsBetween = (from: string, to: string) => sql.raw(`extract(epoch from ${to} - ${from})::float8`);
 
@@ -11,13 +10,13 @@ const secondsBetween = (from: string, to: string) => sql.raw(`extract(epoch from
  * written with the ticket in the same transaction. Narrow on purpose: a
  * year of tickets is scanned without the snapshots, and the durations are
  * stored, computed by Postgres, so the percentiles sort plain doubles.
+ * No personal data: they outlive the tickets (RETENTION_KPI_DAYS) and an erasure.
  */
 export const ticketKpis = pgTable(
   'ticket_kpis',
   {
-    ticketId: text('ticket_id')
-      .primaryKey()
-      .references(() => tickets.id),
+    /** No foreign key: a ticket's row goes with the history (RETENTION_HISTORY_DAYS), its KPIs stay longer. */
+    ticketId: text('ticket_id').primaryKey(),
     requestedAt: timestamp('requested_at', { withTimezone: true }).notNull(),
     assignedAt: timestamp('assigned_at', { withTimezone: true }),
     firstAgentReplyAt: timestamp('first_agent_reply_at', { withTimezone: true }),
@@ -26,6 +25,8 @@ export const ticketKpis = pgTable(
     closeReason: closeReason('close_reason'),
     category: ticketCategory('category').notNull(),
     priority: ticketPriority('priority').notNull(),
+    /** The WhatsApp number the user wrote to: KPIs grouped by number. */
+    businessPhoneNumberId: text('business_phone_number_id'),
     agentId: text('agent_id'),
     agentName: text('agent_name'),
     escalations: integer('escalations').notNull().default(0),
@@ -51,7 +52,7 @@ const bytea = customType<{ data: Buffer }>({ dataType: () => 'bytea' });
  * KPI rollups: per day and per month of the business time zone, the counts
  * of `ticket_kpis` rows requested then (as `KpiCounts`, jsonb) and a sketch of
  * each duration, for every ticket together (`dimension` 'all', key ''), per
- * category and per agent. A year's report reads some hundreds of these
+ * category, per agent and per WhatsApp number. A year's report reads some hundreds of these
  * instead of the year's rows. Written by the rollup loop (src/kpis/rollup.ts),
  * never by the worker.
  */
@@ -61,7 +62,7 @@ export const kpiRollups = pgTable(
     period: text('period', { enum: ['day', 'month'] }).notNull(),
     /** The day, or the month's first day. */
     start: date('start', { mode: 'string' }).notNull(),
-    dimension: text('dimension', { enum: ['all', 'category', 'agent'] }).notNull(),
+    dimension: text('dimension', { enum: ['all', 'category', 'agent', 'number'] }).notNull(),
     key: text('key').notNull(),
     agentName: text('agent_name'),
     counts: jsonb('counts').notNull(),

@@ -29,7 +29,7 @@ const errorContent = (code: keyof typeof ERRORS) => ({
 const errors = (...codes: (keyof typeof ERRORS)[]) =>
   Object.fromEntries(codes.map((code) => [code, { description: ERRORS[code], content: errorContent(code) }]));
 const ok = (description: string, model: TSchema, example: unknown) => ({ 200: { description, content: json(model, example) } });
-/** handover and send-message: 200 once the event is applied, 202 when the wait for it ran out. */
+/** handover, send-message, typing and read: 200 once the event is applied, 202 when the wait for it ran out. */
 const appliedOrNot = {
   200: {
     description:
@@ -120,12 +120,46 @@ const paths = {
       responses: { ...appliedOrNot, ...errors(400, 401, 404, 409, 413, 429, 500, 503) },
     },
   },
+  '/api/crm/typing': {
+    post: {
+      ...crm,
+      summary:
+        'The agent holding an active ticket is typing: WhatsApp shows "typing…" to the user (and marks their last message read), at most once per 20 s, never under a reply already sent',
+      parameters: [idempotencyKey],
+      requestBody: { required: true, content: json(CrmModel.typing, EXAMPLES.typing) },
+      responses: { ...appliedOrNot, ...errors(400, 401, 404, 409, 413, 429, 500, 503) },
+    },
+  },
+  '/api/crm/read': {
+    post: {
+      ...crm,
+      summary: "The agent has read the user's messages up to `upTo` (default the last): WhatsApp shows them read. Sent only on this call, never automatically",
+      parameters: [idempotencyKey],
+      requestBody: { required: true, content: json(CrmModel.read, EXAMPLES.read) },
+      responses: { ...appliedOrNot, ...errors(400, 401, 404, 409, 413, 429, 500, 503) },
+    },
+  },
   '/api/crm/handover-status/{ticketId}': {
     get: {
       ...crm,
       summary: "A ticket's state: pending, active or closed, with its agent, times and message count",
       parameters: [{ name: 'ticketId', in: 'path', required: true, schema: schema(CrmModel.ticketParams.properties.ticketId) }],
       responses: { ...ok('the ticket', ApiSchemas.ticketStatusAnswer, EXAMPLES.ticketStatus), ...errors(400, 401, 404, 429, 500, 503) },
+    },
+  },
+  '/api/live': {
+    get: {
+      tags: ['Metrics'],
+      security: [{ metricsBearer: [] }],
+      summary:
+        "The dashboard's live view as server-sent events: `event: board` with the whole board at once, then after each ticket change (within a second); tickets waiting (position, category, priority), escalated, fallen back in the last 24 h, with an agent; each agent's open tickets. No phone, BSUID, username or customer name",
+      responses: {
+        200: {
+          description: 'an event stream; each `data:` line is one board (JSON), a `: keep-alive` comment every 15 s',
+          content: { 'text/event-stream': { schema: { type: 'string' }, example: `event: board\ndata: ${JSON.stringify(EXAMPLES.liveBoard)}\n\n` } },
+        },
+        ...errors(401, 429, 503),
+      },
     },
   },
   '/api/crm/media/{mediaId}': {
@@ -174,6 +208,24 @@ const paths = {
       responses: { ...ok('what was re-driven and what was not found', ApiSchemas.redriven, EXAMPLES.redriven), ...errors(400, 401, 413, 429, 500, 503) },
     },
   },
+  '/api/admin/subscribers': {
+    get: {
+      tags: ['Operations'],
+      security: [{ adminBearer: [] }],
+      summary: "A subscriber's export: everything held about them (Ley 1581, the right to know); the request is recorded without the ids",
+      parameters: queryParameters(AdminModel.subscriberQuery),
+      responses: { ...ok('what is held (found false: nothing)', ApiSchemas.subscriberExport, EXAMPLES.subscriberExport), ...errors(400, 401, 429, 500, 503) },
+    },
+  },
+  '/api/admin/subscribers/erase': {
+    post: {
+      tags: ['Operations'],
+      security: [{ adminBearer: [] }],
+      summary: 'Erases everything held about a subscriber (rows, media files, Redis entries, unapplied stream entries); KPI counts stay; the CRM is told',
+      requestBody: { required: true, content: json(AdminModel.erase, EXAMPLES.erase) },
+      responses: { ...ok('what was erased, per store', ApiSchemas.erasure, EXAMPLES.erasure), ...errors(400, 401, 413, 429, 500, 503) },
+    },
+  },
   '/health/live': { get: { tags: ['Operations'], summary: 'Liveness', responses: ok('the process runs', ApiSchemas.live, EXAMPLES.live) } },
   '/health/ready': {
     get: {
@@ -189,6 +241,7 @@ const paths = {
     },
   },
   '/dashboard': page("The supervisors' KPI dashboard (reads /api/metrics/kpis with the METRICS_TOKEN typed in)"),
+  '/dashboard/live': page("The supervisors' live view: who waits, what escalated, which agent holds what, updated from GET /api/live"),
   '/docs': page('This reference'),
   '/openapi.json': {
     get: {
@@ -212,7 +265,7 @@ export const openApiDocument = (version: string) => ({
     description:
       'Hands a WhatsApp conversation from the bot to a CRM agent and back. Errors are always `{ success: false, error, message }`. ' +
       'The service calls the CRM at CRM_AGENT_NOTIFICATION_URL (default CRM_BASE_URL/api/bot/agent-request), ' +
-      'CRM_BASE_URL/api/bot/user-message and CRM_BASE_URL/api/bot/ticket-update: see Webhooks.',
+      'CRM_BASE_URL/api/bot/user-message, CRM_BASE_URL/api/bot/ticket-update and CRM_BASE_URL/api/bot/subscriber-erased: see Webhooks.',
   },
   tags: [
     { name: 'CRM', description: 'Called by the CRM with Bearer CRM_API_TOKEN' },

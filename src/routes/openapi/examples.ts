@@ -8,6 +8,8 @@
 const ticketId = 'TK-2026-000123';
 const userPhone = '573001234567';
 const userId = 'CO.2718281828459045';
+/** The number Juan wrote to (Meta's phone_number_id), named in every CRM call and in the status. */
+const businessPhoneNumberId = '106540352242922';
 const waMessageId = 'wamid.HBgMNTczMDAxMjM0NTY3FQIAEhggQjVGRDRDMEE5QkQ2';
 const requestedAt = '2026-11-05T14:02:11.000Z';
 const assignedAt = '2026-11-05T14:03:40.000Z';
@@ -19,7 +21,10 @@ const metaEnvelope = (field: string, value: Record<string, unknown>) => ({
     {
       id: '102290129340398',
       changes: [
-        { field, value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '573009999999', phone_number_id: '106540352242922' }, ...value } },
+        {
+          field,
+          value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '573009999999', phone_number_id: businessPhoneNumberId }, ...value },
+        },
       ],
     },
   ],
@@ -40,6 +45,7 @@ const kpis = (tickets: number, reactivation: number) => ({
   escalations: 1,
   escalatedTickets: 1,
   fallbacks: 0,
+  billable: { messages: 2, byCategory: { utility: 2 }, estimatedCost: 0.0016, currency: 'USD' },
 });
 
 export const EXAMPLES = {
@@ -62,6 +68,38 @@ export const EXAMPLES = {
     metadata: { queue: 'reactivaciones' },
   },
   giveBack: { ticketId, userPhone, handoverType: 'human_to_bot', agentId: 'agent_042', agentName: 'María González' },
+  liveBoard: {
+    at: '2026-11-30T15:04:10.000Z',
+    counts: { waiting: 1, escalated: 0, withAgent: 1, fallbacks: 0, byPhase: { waiting_agent: 1, with_agent: 1 } },
+    waiting: [
+      {
+        ticketId: 'TK-2026-000143',
+        position: 1,
+        category: 'reactivacion_servicio',
+        priority: 'alta',
+        phase: 'waiting_agent',
+        escalations: 0,
+        requestedAt: '2026-11-30T15:02:55.000Z',
+        agent: null,
+      },
+    ],
+    escalated: [],
+    fallbacks: [],
+    withAgent: [
+      {
+        ticketId,
+        category: 'soporte_agente',
+        priority: 'media',
+        phase: 'with_agent',
+        agent: { id: 'agent_042', name: 'María González' },
+        assignedAt: '2026-11-30T14:51:00.000Z',
+        lastActivityAt: '2026-11-30T15:03:41.000Z',
+      },
+    ],
+    agents: [{ id: 'agent_042', name: 'María González', open: 1, ticketIds: [ticketId] }],
+  },
+  typing: { ticketId, agentId: 'agent_042' },
+  read: { ticketId, agentId: 'agent_042', upTo: waMessageId },
   textMessage: {
     ticketId,
     userPhone,
@@ -84,6 +122,7 @@ export const EXAMPLES = {
 
   ticketStatus: {
     ticketId,
+    businessPhoneNumberId,
     userPhone,
     userId,
     username: 'juanperez',
@@ -103,6 +142,7 @@ export const EXAMPLES = {
     messageCount: 3,
     escalations: 0,
     survey: null,
+    cost: { billableMessages: 1, byCategory: { utility: 1 }, estimatedCost: 0.0008, currency: 'USD' },
   },
 
   kpiReport: {
@@ -119,6 +159,56 @@ export const EXAMPLES = {
   },
   redrive: { ids: ['1793887442000-0'] },
   redriven: { success: true, redriven: ['1793887442000-0'], missing: [] },
+  subscriberExport: {
+    success: true,
+    found: true,
+    exportedAt: wroteAt,
+    ids: {
+      phones: ['573001234567'],
+      userIds: ['CO.1047385771169864'],
+      usernames: [],
+      documents: ['1010101010'],
+      customerIds: ['12345'],
+      conversationKeys: ['573001234567'],
+    },
+    conversations: [{ conversationKey: '573001234567', userPhone: '573001234567', userId: 'CO.1047385771169864', state: '"menu"' }],
+    tickets: [{ ticketId, status: 'closed', closeReason: 'resolved', events: [{ type: 'requested', data: {}, at: wroteAt }] }],
+    messages: [
+      {
+        id: 1,
+        ticketId,
+        direction: 'inbound',
+        author: 'user',
+        type: 'image',
+        body: null,
+        media: [{ id: '1044870553860331', mimeType: 'image/jpeg' }],
+        at: wroteAt,
+      },
+    ],
+    surveys: [{ ticketId, status: 'answered', csat: 5 }],
+    customers: [{ customerId: '12345', customerName: 'Juan Pérez', document: '1010101010', phone: '573001234567', isInactive: true }],
+  },
+  erase: { phone: '573001234567' },
+  erasure: {
+    success: true,
+    found: true,
+    requestId: 7,
+    erased: {
+      conversations: 1,
+      tickets: 1,
+      ticketEvents: 6,
+      messages: 14,
+      timers: 0,
+      outbox: 0,
+      dedupeRecords: 0,
+      customers: 0,
+      mediaFiles: 1,
+      redisIds: 3,
+      streamEntries: 12,
+    },
+    crmNotifiedOf: [ticketId],
+  },
+  subscriberErased: { erasureId: '7', ticketIds: [ticketId], timestamp: wroteAt },
   live: { status: 'ok' },
   ready: { status: 'ready', checks: { redis: 'ok', database: 'ok' } },
 
@@ -139,6 +229,7 @@ export const EXAMPLES = {
     category: 'reactivacion_servicio',
     serviceSuspended: true,
     requestTime: requestedAt,
+    businessPhoneNumberId,
   },
   agentRequestAnswer: { agentAssigned: { id: 'agent_042', name: 'María González', estimatedResponseTime: '5 minutos' }, queuePosition: 2 },
   userMessage: {
@@ -150,6 +241,7 @@ export const EXAMPLES = {
     messageType: 'text',
     waMessageId,
     timestamp: wroteAt,
+    businessPhoneNumberId,
   },
   userPhoto: {
     ticketId,
@@ -164,9 +256,19 @@ export const EXAMPLES = {
     caption: 'Así está el router',
     waMessageId: 'wamid.HBgMNTczMDAxMjM0NTY3FQIAEhggMUI0RkQ2OUE3QzU1',
     timestamp: '2026-11-05T14:04:40.000Z',
+    businessPhoneNumberId,
   },
-  escalated: { ticketId, userPhone, userId, status: 'pending', reason: 'escalated', priority: 'alta', timestamp: '2026-11-05T14:07:11.000Z' },
-  rated: { ticketId, userPhone, userId, status: 'closed', reason: 'csat', csat: 5, timestamp: '2026-11-05T14:31:02.000Z' },
+  escalated: {
+    ticketId,
+    userPhone,
+    userId,
+    status: 'pending',
+    reason: 'escalated',
+    priority: 'alta',
+    timestamp: '2026-11-05T14:07:11.000Z',
+    businessPhoneNumberId,
+  },
+  rated: { ticketId, userPhone, userId, status: 'closed', reason: 'csat', csat: 5, timestamp: '2026-11-05T14:31:02.000Z', businessPhoneNumberId },
 };
 
 /** Each DESIGN 2.1 error status with an answer the service really gives for it. */

@@ -4,6 +4,7 @@ import { openDatabase, type Database } from '../../../src/db/client';
 import type { Durations, Kpis } from '../../../src/kpis/aggregate';
 import { queryKpis, type KpiGroupBy, type KpiReport } from '../../../src/kpis/query';
 import { createKpiRollups } from '../../../src/kpis/rollups';
+import { createRetentionStore } from '../../../src/db/retention-store';
 import { createLogger } from '../../../src/logger';
 import { createTestDatabase } from '../../support/harness';
 
@@ -45,7 +46,7 @@ beforeAll(async () => {
       ) raw
     ) shaped`);
   while ((await rollups.pass()) > 0);
-});
+}, 60_000);
 afterAll(async () => {
   await rollups.close();
   await database.close();
@@ -145,5 +146,19 @@ describe('KPI rollups', () => {
     );
     const bogota = createKpiRollups({ database, timeZone: ZONE, logger, pollMs: 60_000, settleSeconds: 0 });
     while ((await bogota.pass()) > 0);
+  }, 60_000);
+
+  test('retention takes the rollups of the days past RETENTION_KPI_DAYS with their rows, a month with its last day', async () => {
+    const store = createRetentionStore(database);
+    while ((await store.kpis(new Date('2026-02-15T05:00:00Z'), 500)) > 0);
+    const [left] = await database.rows<{ first_day: string; months: string[] }>(
+      database.db,
+      sql`select (select min(day)::text from kpi_rollup_days) as first_day,
+                 (select array_agg(start::text order by start) from kpi_rollups where period = 'month' and dimension = 'all') as months`,
+    );
+    expect(left!.first_day).toBe('2026-02-15');
+    expect(left!.months).toEqual(['2026-02-01', '2026-03-01']);
+    // What is left answers as ticket_kpis does: the purged days count nothing either way.
+    expectSameReport(await fromRollups('agent', '2026-02-01', '2026-03-10'), await exactly('agent', '2026-02-01', '2026-03-10'));
   });
 });
