@@ -143,6 +143,25 @@ export const ConfigSchema = Type.Object({
   TRUSTED_PROXIES: Type.String({ default: '' }),
   /** `bun run demo` sets it: /simulator and its stand-ins are mounted only then, never in a real deployment. */
   DEMO_MODE: Type.Boolean({ default: false }),
+
+  /**
+   * Traces (OpenTelemetry's own names): off unless an OTLP/HTTP endpoint is set. The base URL (`/v1/traces` is
+   * added), or the traces URL itself; `OTEL_EXPORTER_OTLP_HEADERS` (`key=value,...`) for a collector's API key.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: Url(''),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Url(''),
+  OTEL_EXPORTER_OTLP_HEADERS: Type.String({ default: '', pattern: '^([^=,]+=[^,]*(,[^=,]+=[^,]*)*)?$' }),
+  OTEL_SERVICE_NAME: Type.String({ default: 'handover', minLength: 1 }),
+  OTEL_TRACES_SAMPLER: Type.Union(
+    ['parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio', 'always_on', 'always_off', 'traceidratio'].map((s) => Type.Literal(s)),
+    { default: 'parentbased_always_on' },
+  ),
+  /** The ratio of the `traceidratio` samplers: 0.1 keeps one trace in ten. */
+  OTEL_TRACES_SAMPLER_ARG: Type.Number({ minimum: 0, maximum: 1, default: 1 }),
+  /** Milliseconds between two exports of the spans ended meanwhile (a batch goes sooner once 512 are waiting). */
+  OTEL_BSP_SCHEDULE_DELAY: Type.Integer({ minimum: 1, maximum: 600_000, default: 5000 }),
+  /** true: no traces whatever the endpoint says. */
+  OTEL_SDK_DISABLED: Type.Boolean({ default: false }),
 });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -237,7 +256,7 @@ function crossFieldProblems(config: Config): string[] {
 }
 
 function isSecret(key: string): boolean {
-  return /TOKEN|SECRET|DATABASE_URL|REDIS_URL/.test(key);
+  return /TOKEN|SECRET|DATABASE_URL|REDIS_URL|HEADERS/.test(key);
 }
 
 function describe(error: ValueError): string {
@@ -256,4 +275,11 @@ export function trustedProxies(config: Config): string[] {
   return config.TRUSTED_PROXIES.split(',')
     .map((address) => address.trim())
     .filter((address) => address !== '');
+}
+
+/** Where spans go (OTLP over HTTP): the traces URL, else the base URL's `/v1/traces`; empty when tracing is off. */
+export function tracesEndpoint(config: Config): string {
+  if (config.OTEL_SDK_DISABLED) return '';
+  if (config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  return config.OTEL_EXPORTER_OTLP_ENDPOINT ? `${config.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, '')}/v1/traces` : '';
 }

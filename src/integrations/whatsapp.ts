@@ -67,6 +67,7 @@ export function createWhatsAppClient(options: WhatsAppClientOptions) {
       const outcome = await call({
         method: 'POST',
         url,
+        operation: 'Graph messages',
         timeoutMs: options.timeoutMs,
         body: JSON.stringify({ ...message, biz_opaque_callback_data: callbackData.slice(0, 512) }),
         headers: { Authorization: `Bearer ${options.token}`, 'Content-Type': 'application/json' },
