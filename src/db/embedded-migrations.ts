@@ -14,7 +14,6 @@ import sql0008 from './migrations/0008_partition_leases.sql' with { type: 'text'
 import sql0009 from './migrations/0009_message_details.sql' with { type: 'text' };
 import sql0010 from './migrations/0010_partition_watermark.sql' with { type: 'text' };
 import sql0011 from './migrations/0011_conversation_key.sql' with { type: 'text' };
-import sql0012 from './migrations/0012_outbox_traceparent.sql' with { type: 'text' };
 
 /**
  * The committed migrations (drizzle-kit's output in ./migrations), imported as text so that `bun run build`
@@ -35,7 +34,6 @@ const SQL_BY_TAG: Record<string, string> = {
   '0009_message_details': sql0009,
   '0010_partition_watermark': sql0010,
   '0011_conversation_key': sql0011,
-  '0012_outbox_traceparent': sql0012,
 };
 
 /**
