@@ -1,7 +1,7 @@
 import { Elysia, type AnyElysia } from 'elysia';
 import type Redis from 'ioredis';
 import { join } from 'node:path';
-import { trustedProxies, type Config } from './config';
+import { numbersOf, trustedProxies, type Config } from './config';
 import type { Database } from './db/client';
 import { createQueries } from './db/queries';
 import { AppError, errorDetail, errorSummary, isDatabaseOutage } from './errors';
@@ -26,6 +26,8 @@ import { createMetaService } from './routes/meta/service';
 import { mediaRoutes } from './routes/media';
 import { createMediaService, type MediaServiceDeps } from './routes/media/service';
 import { metricsRoutes } from './routes/metrics';
+import { liveRoutes } from './routes/live';
+import { createLiveView, type LiveFeed } from './live';
 import { openApiRoutes } from './routes/openapi';
 import type { AppliedEvents } from './streams/applied';
 import type { DeadLetters } from './streams/dead-letters';
@@ -45,6 +47,8 @@ export interface AppDeps {
   ownership?: () => Ownership;
   /** Where media users sent are fetched from and kept; by default WhatsApp's media API and DATA_DIR/media. */
   media?: Pick<MediaServiceDeps, 'whatsapp' | 'cache'>;
+  /** The live views this instance serves (GET /api/live); index.ts closes them before the server stops. */
+  live?: LiveFeed;
   /** The simulator's routes (src/demo), mounted only when DEMO_MODE is on. */
   demoRoutes?: AnyElysia;
 }
@@ -118,6 +122,7 @@ export function createApp(deps: AppDeps) {
     logger,
     webhookEvents: deps.metrics.webhookEvents,
     crmAppId: config.CRM_META_APP_ID,
+    numbers: numbersOf(config),
   });
   const signed = {
     secret: config.META_WEBHOOK_SECRET,
@@ -173,10 +178,11 @@ export function createApp(deps: AppDeps) {
           queries,
           producer: deps.producer,
           window: { windowS: config.WHATSAPP_WINDOW_S, reengageTemplate: config.WHATSAPP_REENGAGE_TEMPLATE !== '' },
-          idempotency: redisIdempotencyKeys(deps.redis, config.REDIS_KEY_PREFIX),
+          idempotency: redisIdempotencyKeys(deps.redis, config.REDIS_KEY_PREFIX, config.CRM_IDEMPOTENCY_TTL_S),
           applied: deps.appliedEvents,
           applyTimeoutMs: config.CRM_APPLY_TIMEOUT_MS,
           logger,
+          numbers: numbersOf(config),
         }),
         maxBodyBytes: config.MAX_BODY_BYTES,
         guard: crmGuard,
@@ -201,6 +207,13 @@ export function createApp(deps: AppDeps) {
         metrics: deps.metrics,
         database: deps.database,
         businessTimeZone: config.TZ_BUSINESS,
+        primaryNumber: numbersOf(config).primary,
+        guard: { secretName: 'METRICS_TOKEN', token: config.METRICS_TOKEN, ...operatorLimits() },
+      }),
+    )
+    .use(
+      liveRoutes({
+        feed: deps.live ?? createLiveView({ database: deps.database, redis: deps.redis, keyPrefix: config.REDIS_KEY_PREFIX, logger }),
         guard: { secretName: 'METRICS_TOKEN', token: config.METRICS_TOKEN, ...operatorLimits() },
       }),
     )

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value, type ValueError } from '@sinclair/typebox/value';
 import { isIP } from 'node:net';
 import { parseBusinessHours, parseHolidays } from './domain/business-hours';
+import { businessNumbers, numbersProblems, type BusinessNumbers } from './domain/business-numbers';
 
 /**
  * Every setting the service reads, with its default. Names are the external
@@ -10,6 +11,10 @@ import { parseBusinessHours, parseHolidays } from './domain/business-hours';
 const Url = (defaultValue: string) => Type.String({ default: defaultValue, pattern: '^(https?://.+)?$' });
 const Secret = () => Type.String({ default: '' });
 const Seconds = (defaultValue: number) => Type.Integer({ minimum: 1, maximum: 30 * 24 * 3600, default: defaultValue });
+/** A retention in days; a fraction (0.5: twelve hours) for tests and benchmarks. */
+const Days = (defaultValue: number) => Type.Number({ exclusiveMinimum: 0, maximum: 36_500, default: defaultValue });
+/** Meta redelivers a webhook for up to 7 days: a dedupe record kept less could let one be applied twice. */
+const META_REDELIVERY_DAYS = 7;
 
 export const ConfigSchema = Type.Object({
   NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], { default: 'development' }),
@@ -38,6 +43,21 @@ export const ConfigSchema = Type.Object({
   WHATSAPP_MEDIA_HOSTS: Type.String({ default: 'lookaside.fbsbx.com' }),
   /** The whole of one media download, from asking Graph to the last byte stored: a trickling body cannot hold a request longer. */
   MEDIA_DOWNLOAD_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 60_000 }),
+
+  /** Retention of each store that grows with traffic (docs/DATA.md: what, where, how long, why). Dedupe records: past Meta's 7-day redelivery. */
+  RETENTION_DEDUPE_DAYS: Days(8),
+  /** Delivered outbox rows (their call's body and answer); rows that failed for good are kept as long as dead letters. */
+  RETENTION_OUTBOX_DAYS: Days(7),
+  /** The history: messages, closed tickets with their events, conversations idle this long (and their ids in Redis). */
+  RETENTION_HISTORY_DAYS: Days(365),
+  /** KPI rows (no personal data): at least as long as the history. */
+  RETENTION_KPI_DAYS: Days(730),
+  /** Dead letters and outbox rows that failed for good: what operators inspect and re-drive. */
+  RETENTION_DEAD_LETTERS_DAYS: Days(30),
+  /** How often the purge looks for what is past its retention (it deletes in small batches, off the hot path). */
+  RETENTION_PURGE_INTERVAL_S: Type.Integer({ minimum: 1, maximum: 24 * 3600, default: 60 }),
+  /** Rows one purge statement deletes: each a short transaction, so no worker waits on it for long. */
+  RETENTION_PURGE_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 100_000, default: 500 }),
   /**
    * One Redis (`redis://host:port`), or a Redis Cluster by some of its nodes (`redis+cluster://host:port,host:port`).
    * Empty: a private `redis-server` from PATH, started and stopped with the service, its AOF under DATA_DIR/redis.
@@ -64,6 +84,8 @@ export const ConfigSchema = Type.Object({
    * an applied request). Well below the CRM's own HTTP timeout, so the CRM hears the 202 rather than give up.
    */
   CRM_APPLY_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 30_000, default: 3000 }),
+  /** How long the CRM's Idempotency-Key is remembered (Redis, expiring): a retry within it is answered as the first request was. */
+  CRM_IDEMPOTENCY_TTL_S: Seconds(24 * 3600),
   BOT_API_TOKEN: Secret(),
   BOT_SIGNING_SECRET: Secret(),
 
@@ -72,6 +94,12 @@ export const ConfigSchema = Type.Object({
   WHATSAPP_API_URL: Url('https://graph.facebook.com/v21.0'),
   WHATSAPP_TOKEN: Secret(),
   WHATSAPP_PHONE_NUMBER_ID: Type.String({ default: '' }),
+  /**
+   * Every WhatsApp number this service serves, comma separated, the first keeping today's conversation keys
+   * (WHATSAPP_PHONE_NUMBER_ID, when set, must be that first one). A webhook for another number is acknowledged,
+   * logged and counted, never answered. Empty: WHATSAPP_PHONE_NUMBER_ID alone.
+   */
+  WHATSAPP_PHONE_NUMBER_IDS: Type.String({ default: '' }),
 
   CUSTOMER_LOOKUP_URL: Url(''),
   CUSTOMER_LOOKUP_TOKEN: Secret(),
@@ -82,7 +110,7 @@ export const ConfigSchema = Type.Object({
   /** Out of hours: still queue the ticket for the next opening (true), or only tell the user (false). */
   OUT_OF_HOURS_QUEUE: Type.Boolean({ default: true }),
   BOT_TEXTS_FILE: Type.String({ default: '' }),
-  /** Bearer for /api/admin/* (dead letters); empty: those routes refuse everyone. */
+  /** Bearer for /api/admin/* (dead letters, a subscriber's export and erasure); empty: those routes refuse everyone. */
   ADMIN_TOKEN: Secret(),
   /** Bearer for /api/metrics/kpis and the dashboard (empty: refused) and for /metrics (empty: open, keep it internal). */
   METRICS_TOKEN: Secret(),
@@ -222,6 +250,14 @@ function crossFieldProblems(config: Config): string[] {
     for (const key of REQUIRED_IN_PRODUCTION) {
       if (config[key] === '') problems.push(`${key}: required when NODE_ENV=production`);
     }
+    if (config.RETENTION_DEDUPE_DAYS < META_REDELIVERY_DAYS) {
+      problems.push(
+        `RETENTION_DEDUPE_DAYS: at least ${META_REDELIVERY_DAYS} when NODE_ENV=production (Meta redelivers for 7 days; got ${config.RETENTION_DEDUPE_DAYS})`,
+      );
+    }
+  }
+  if (config.RETENTION_KPI_DAYS < config.RETENTION_HISTORY_DAYS) {
+    problems.push(`RETENTION_KPI_DAYS: must be at least RETENTION_HISTORY_DAYS (${config.RETENTION_HISTORY_DAYS}): KPIs outlive the history they count`);
   }
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: config.TZ_BUSINESS });
@@ -238,6 +274,7 @@ function crossFieldProblems(config: Config): string[] {
       problems.push(`WHATSAPP_MEDIA_HOSTS: ${JSON.stringify(entry)} is not a host, host:port or *.domain (https is implied; at least two labels after *.)`);
     }
   }
+  problems.push(...numbersProblems(config.WHATSAPP_PHONE_NUMBER_ID, config.WHATSAPP_PHONE_NUMBER_IDS).map((problem) => `WHATSAPP_PHONE_NUMBER_IDS: ${problem}`));
   if (/[{}]/.test(config.REDIS_KEY_PREFIX)) problems.push(`REDIS_KEY_PREFIX: must not contain { or } (got ${JSON.stringify(config.REDIS_KEY_PREFIX)})`);
   for (const address of trustedProxies(config)) {
     if (isIP(address) === 0) problems.push(`TRUSTED_PROXIES: ${JSON.stringify(address)} is not an IP address`);
@@ -270,6 +307,9 @@ export function agentRequestUrl(config: Config): string {
   if (config.CRM_AGENT_NOTIFICATION_URL) return config.CRM_AGENT_NOTIFICATION_URL;
   return config.CRM_BASE_URL ? `${config.CRM_BASE_URL.replace(/\/$/, '')}/api/bot/agent-request` : '';
 }
+
+/** The WhatsApp numbers served: WHATSAPP_PHONE_NUMBER_IDS, or WHATSAPP_PHONE_NUMBER_ID alone. */
+export const numbersOf = (config: Config): BusinessNumbers => businessNumbers(config.WHATSAPP_PHONE_NUMBER_ID, config.WHATSAPP_PHONE_NUMBER_IDS);
 
 export function trustedProxies(config: Config): string[] {
   return config.TRUSTED_PROXIES.split(',')

@@ -1,11 +1,9 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import type { AnyElysia } from 'elysia';
-import type { HandoverPolicy } from './actors/handover';
 import { createRuntime, type PartitionBatch } from './actors/runtime';
-import { createBusinessCalendar } from './domain/business-hours';
 import { createApp } from './app';
-import { agentRequestUrl, ConfigError, loadConfig, type Config } from './config';
+import { agentRequestUrl, ConfigError, loadConfig, numbersOf, type Config } from './config';
 import { errorDetail } from './errors';
 import { openDatabase } from './db/client';
 import { checkFence, fenceOf } from './db/partition-owners';
@@ -30,14 +28,20 @@ import { createCoalescer } from './streams/coalesce';
 import { createDeadLetters } from './streams/dead-letters';
 import { createServiceMetrics } from './boot/metrics';
 import { createTimerScheduler } from './timers/scheduler';
+import { startRetentionPurge } from './retention/purge';
 import { loadTexts } from './domain/texts';
 import { healthcheck } from './cli/healthcheck';
+import { handoverPolicy } from './boot/policy';
+import { createChangeSignal, createLiveView } from './live';
 
 export interface Service {
   url: string;
   port: number;
   stop(): Promise<void>;
 }
+
+/** A ping's outcome as "the database is out": false when it answered, true when it failed. */
+const OUTAGE_IF_REJECTED = [() => false, () => true] as const;
 
 /** How long a transaction applying several partitions' batches waits on any lock before it is split up. */
 const GROUP_LOCK_TIMEOUT_MS = 1000;
@@ -75,7 +79,8 @@ export async function startService(
     const keys = streamKeys(config.REDIS_KEY_PREFIX);
     const consumer = config.CONSUMER_NAME || hostname();
     await drainLegacyStreams(redis, keys, config.STREAM_PARTITIONS, logger);
-    const published = createProducer(redis, keys, config.STREAM_PARTITIONS, config.STREAM_CODEC_VERSION);
+    const numbers = numbersOf(config);
+    const published = createProducer(redis, keys, config.STREAM_PARTITIONS, config.STREAM_CODEC_VERSION, numbers);
     const producer =
       config.REDIS_WAIT_REPLICAS > 0 ? waitingForReplicas(published, redis, config.REDIS_WAIT_REPLICAS, config.REDIS_WAIT_TIMEOUT_MS) : published;
     const deadLetters = createDeadLetters(redis, keys, config.STREAM_PARTITIONS);
@@ -86,7 +91,11 @@ export async function startService(
     const reengageTemplate = config.WHATSAPP_REENGAGE_TEMPLATE
       ? { name: config.WHATSAPP_REENGAGE_TEMPLATE, languageCode: config.WHATSAPP_TEMPLATE_LANGUAGE }
       : null;
+    // The live views' signal: every commit that changed tickets, throttled, on one Redis channel.
+    const ticketChanges = createChangeSignal(redis, config.REDIS_KEY_PREFIX, logger);
+    closers.push(async () => ticketChanges.close());
     const runtime = createRuntime({
+      ticketsChanged: ticketChanges.touch,
       database,
       texts,
       emergencyPhone: config.EMERGENCY_PHONE,
@@ -96,6 +105,7 @@ export async function startService(
       reengageTemplate,
       publicBaseUrl: config.PUBLIC_BASE_URL,
       metrics,
+      numbers,
     });
     const crm = createCrmClient({
       baseUrl: config.CRM_BASE_URL,
@@ -128,12 +138,9 @@ export async function startService(
       claimant: `${consumer}#${crypto.randomUUID().slice(0, 8)}`,
       metrics,
       breaker: { threshold: config.CIRCUIT_BREAKER_THRESHOLD, halfOpenAfterMs: config.CIRCUIT_BREAKER_HALF_OPEN_MS },
-      sendPermit: createSendRate(redis, {
-        keyPrefix: config.REDIS_KEY_PREFIX,
-        perSecond: config.WHATSAPP_SENDS_PER_SECOND,
-        phoneNumberId: config.WHATSAPP_PHONE_NUMBER_ID,
-      }),
+      sendPermit: createSendRate(redis, { keyPrefix: config.REDIS_KEY_PREFIX, perSecond: config.WHATSAPP_SENDS_PER_SECOND, phoneNumberId: numbers.primary }),
       reconcileAfterMs: config.WHATSAPP_RECONCILE_MS,
+      numbers,
     });
     // The CRM routes' waits: announced by the worker after each commit, listened to before the app takes a request.
     const appliedEvents = createAppliedEvents({
@@ -171,18 +178,15 @@ export async function startService(
         // Right after the commit, before the XACK: the CRM's answer waits on this, not on the acknowledgement.
         appliedEvents.announce(lease.partition, entries);
       },
-      isOutage: () =>
-        database.ping().then(
-          () => false,
-          () => true,
-        ),
+      isOutage: () => database.ping().then(...OUTAGE_IF_REJECTED),
       onCommitted: () => dispatcher.poke(),
       onTakeover: () => metrics.partitionTakeovers.inc(),
       beforeTakeOver: (partition) => durability.detector.checkPartition(partition),
     });
     metrics.observeOwnership(worker.status);
 
-    const app = createApp({ config, database, redis, producer, appliedEvents, deadLetters, metrics, logger, ownership: worker.status, demoRoutes });
+    const live = createLiveView({ database, redis, keyPrefix: config.REDIS_KEY_PREFIX, logger });
+    const app = createApp({ config, database, redis, producer, appliedEvents, deadLetters, metrics, logger, ownership: worker.status, demoRoutes, live });
     // Bun's own 413 has an empty body, so the app enforces MAX_BODY_BYTES itself (the JSON 413): by Content-Length on every
     // request, by bytes read in the one body reader, which stops at the limit. Bun never buffers a body nobody reads.
     app.listen({ port: config.PORT, hostname: listenHost, maxRequestBodySize: Number.MAX_SAFE_INTEGER });
@@ -191,6 +195,8 @@ export async function startService(
     const stopHttp = async () => {
       if (!listening) return;
       listening = false;
+      // The live views' streams never end by themselves: closed first, or the server would wait for them.
+      live.close();
       await app.stop();
     };
     closers.push(stopHttp);
@@ -203,6 +209,7 @@ export async function startService(
     const scheduler = createTimerScheduler({ database, producer, logger, pollMs: config.TIMER_POLL_MS });
     await scheduler.start();
     closers.push(() => scheduler.close());
+    closers.push(startRetentionPurge(config, { database, redis, keys, logger, metrics }));
     // Closed first: its leases are freed as soon as the batches in hand are acknowledged, so another instance takes over at once.
     closers.push(() => worker.close());
 
@@ -227,22 +234,6 @@ export async function startService(
     await closeAll();
     throw error;
   }
-}
-
-/** DESIGN 4's lifecycle rules, as configured. */
-export function handoverPolicy(config: Config): HandoverPolicy {
-  return {
-    assignTimeoutS: config.HANDOVER_ASSIGN_TIMEOUT_S,
-    maxEscalations: config.HANDOVER_MAX_ESCALATIONS,
-    supervisorQueue: config.HANDOVER_SUPERVISOR_QUEUE,
-    agentReplyTimeoutS: config.AGENT_REPLY_TIMEOUT_S,
-    queueUpdateIntervalS: config.QUEUE_UPDATE_INTERVAL_S,
-    userAbandonTimeoutS: config.USER_ABANDON_TIMEOUT_S,
-    windowS: config.WHATSAPP_WINDOW_S,
-    reengageTemplate: config.WHATSAPP_REENGAGE_TEMPLATE !== '',
-    outOfHoursQueue: config.OUT_OF_HOURS_QUEUE,
-    calendar: createBusinessCalendar(config.BUSINESS_HOURS, config.HOLIDAYS, config.TZ_BUSINESS),
-  };
 }
 
 async function main(): Promise<void> {

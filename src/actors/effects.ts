@@ -30,6 +30,10 @@ export interface EffectParams {
   };
   /** An agent's message that will not reach the user (refused by WhatsApp, or past the window with no template): the CRM is told. */
   reportAgentMessageFailed: { reason: AgentMessageFailure['reason']; message: AgentMessageFailure['message']; error?: AgentMessageFailure['error'] };
+  /** WhatsApp's "typing…" for the user (it also marks `waMessageId` and every earlier message read). */
+  showTyping: { waMessageId: string };
+  /** The user's messages up to `waMessageId` shown read (blue ticks): only ever on the CRM's word. */
+  markRead: { waMessageId: string };
   notifyCrm: { status: TicketStatus; reason: TicketUpdateReason };
   ticketClosed: { reason: CloseReason };
   recordTicketEvent: { type: string; data?: Record<string, unknown> };
@@ -60,6 +64,8 @@ const EFFECT_NAMES = new Set<string>([
   'relayToCrm',
   'deliverAgentMessage',
   'reportAgentMessageFailed',
+  'showTyping',
+  'markRead',
   'notifyCrm',
   'ticketClosed',
   'recordTicketEvent',

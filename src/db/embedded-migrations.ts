@@ -14,6 +14,10 @@ import sql0008 from './migrations/0008_partition_leases.sql' with { type: 'text'
 import sql0009 from './migrations/0009_message_details.sql' with { type: 'text' };
 import sql0010 from './migrations/0010_partition_watermark.sql' with { type: 'text' };
 import sql0011 from './migrations/0011_conversation_key.sql' with { type: 'text' };
+import sql0012 from './migrations/0012_data_lifecycle.sql' with { type: 'text' };
+import sql0013 from './migrations/0013_agent_presence.sql' with { type: 'text' };
+import sql0014 from './migrations/0014_numbers_pricing_routing.sql' with { type: 'text' };
+import sql0015 from './migrations/0015_live_view.sql' with { type: 'text' };
 
 /**
  * The committed migrations (drizzle-kit's output in ./migrations), imported as text so that `bun run build`
@@ -34,6 +38,10 @@ const SQL_BY_TAG: Record<string, string> = {
   '0009_message_details': sql0009,
   '0010_partition_watermark': sql0010,
   '0011_conversation_key': sql0011,
+  '0012_data_lifecycle': sql0012,
+  '0013_agent_presence': sql0013,
+  '0014_numbers_pricing_routing': sql0014,
+  '0015_live_view': sql0015,
 };
 
 /**

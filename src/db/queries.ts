@@ -27,7 +27,7 @@ const storedIds = (row: StoredIds, key: string): UserIds => knownIds(idsOfRow(ro
 
 /** What the CRM's ticket routes decide on: the ticket's head (never its snapshot), its user's ids, whether the request was applied. */
 export interface Admission {
-  ticket: Pick<Ticket, 'id' | 'conversationKey' | 'status' | 'revision' | 'lastUserMessageAt' | 'lastActivityAt'>;
+  ticket: Pick<Ticket, 'id' | 'conversationKey' | 'status' | 'revision' | 'lastUserMessageAt' | 'lastActivityAt' | 'agentId'>;
   user: UserIds;
   /** Whether the event id asked about is in processed_events; undefined when none was asked about. */
   applied?: boolean;
@@ -44,6 +44,7 @@ export function createQueries(db: Db, deadlineMs = 3000) {
       revision: tickets.revision,
       lastUserMessageAt: tickets.lastUserMessageAt,
       lastActivityAt: tickets.lastActivityAt,
+      agentId: tickets.agentId,
       userPhone: conversations.userPhone,
       bsuid: conversations.bsuid,
       username: conversations.username,
@@ -121,6 +122,28 @@ export function createQueries(db: Db, deadlineMs = 3000) {
           .orderBy(desc(messages.id))
           .limit(1)
           .then(([row]) => row?.waMessageId ?? undefined),
+      );
+    },
+    /**
+     * A message the user wrote in this conversation, as WhatsApp names it (its
+     * wamid) and its place in the history: the one named, or without a name the last.
+     */
+    userMessage(key: string, waMessageId?: string): Promise<{ waMessageId: string; historyId: number } | undefined> {
+      return within(
+        deadlineMs,
+        db
+          .select({ waMessageId: messages.waMessageId, historyId: messages.id })
+          .from(messages)
+          .where(
+            and(
+              eq(messages.conversationKey, key),
+              eq(messages.direction, 'inbound'),
+              waMessageId === undefined ? isNotNull(messages.waMessageId) : eq(messages.waMessageId, waMessageId),
+            ),
+          )
+          .orderBy(desc(messages.id))
+          .limit(1)
+          .then(([row]) => (row?.waMessageId ? { waMessageId: row.waMessageId, historyId: row.historyId } : undefined)),
       );
     },
     /** What the user last wrote on a ticket: its type, the text the history kept, its media. */

@@ -42,7 +42,12 @@ export interface Reaction {
   emoji: string;
 }
 
-export interface InboundMessage {
+/** The business number a webhook was for (`metadata.phone_number_id`): which conversation of the user it belongs to. */
+interface ForNumber {
+  businessPhoneNumberId?: string;
+}
+
+export interface InboundMessage extends ForNumber {
   /** The ids the webhook named the sender by: a phone, a BSUID, or both. */
   user: UserIds;
   waMessageId: string;
@@ -67,7 +72,7 @@ export const AMBIENT_MESSAGE_TYPES = new Set(['reaction', 'revoke', 'edit', 'sys
 
 export type WhatsAppDeliveryStatus = 'sent' | 'delivered' | 'read' | 'failed';
 
-export interface StatusUpdate {
+export interface StatusUpdate extends ForNumber {
   waMessageId: string;
   status: WhatsAppDeliveryStatus;
   timestamp: string;
@@ -78,7 +83,7 @@ export interface StatusUpdate {
 }
 
 /** Meta's `user_id_update`: the user's BSUID changed (it does when they change phone number). */
-export interface UserIdChange {
+export interface UserIdChange extends ForNumber {
   previousBsuid: string;
   bsuid: string;
   phone?: string;
@@ -109,6 +114,22 @@ export interface CrmAgentMessage {
   crmKey?: string;
   /** The wamid of the message the agent answers (WhatsApp's `context.message_id`). */
   replyToWaMessageId?: string;
+}
+
+/**
+ * The agent holding a ticket is typing, or has read the user's messages: what
+ * the CRM said (POST /api/crm/typing, /api/crm/read), with the user's message
+ * it concerns (WhatsApp marks it and every earlier one read; a typing
+ * indicator names one too, and marks it read as well).
+ */
+export interface AgentPresence {
+  ticketId: string;
+  agentId: string;
+  /**
+   * The user's message: its wamid, and its place in the history (`messages.id`, in the order the conversation's
+   * messages were applied): what "earlier" means for a read mark, since WhatsApp's timestamps are whole seconds.
+   */
+  message: { waMessageId: string; historyId: number };
 }
 
 export interface ThreadControl {
@@ -200,6 +221,8 @@ export type PipelineEvent =
   | Envelope<'user.id_changed', UserIdChange>
   | Envelope<'crm.handover', CrmHandover>
   | Envelope<'crm.message', CrmAgentMessage>
+  | Envelope<'crm.typing', AgentPresence>
+  | Envelope<'crm.read', AgentPresence>
   | Envelope<'meta.thread_control', ThreadControl>
   | Envelope<'crm.agent_request.result', AgentRequestResult>
   | Envelope<'customer.lookup.result', CustomerLookupResult>

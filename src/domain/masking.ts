@@ -1,5 +1,8 @@
 import { splitBsuid } from './user-ids';
 
+/** A conversation with one of the service's other numbers ends in `@<phone number id>`: not personal, kept as it is. */
+const NUMBER_SUFFIX = /@\d+$/;
+
 /**
  * How a user's identity shows in a log or an operator's view: enough to tell
  * users apart, not enough to reach them (DESIGN: phone numbers masked in
@@ -20,8 +23,10 @@ export function maskPhone(phone: string | null | undefined): string {
  */
 export function maskKey(key: string | null | undefined): string {
   if (!key) return '';
-  const bsuid = splitBsuid(key);
-  return bsuid ? `${bsuid.prefix}${maskPhone(bsuid.id)}` : maskPhone(key);
+  const suffix = NUMBER_SUFFIX.exec(key)?.[0] ?? '';
+  const userKey = key.slice(0, key.length - suffix.length);
+  const bsuid = splitBsuid(userKey);
+  return `${bsuid ? `${bsuid.prefix}${maskPhone(bsuid.id)}` : maskPhone(userKey)}${suffix}`;
 }
 
 /** Any run of 7 or more digits (a phone, a document number) masked like a phone: for text from outside, such as an error body. */

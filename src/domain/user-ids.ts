@@ -1,3 +1,5 @@
+import { userKeyOf } from './business-numbers';
+
 /**
  * Who a WhatsApp user is (DESIGN 2.6). Since April 2026 Meta names a user by
  * a business-scoped user id (BSUID, `CO.1047385771169864`, or a parent
@@ -49,7 +51,10 @@ export const firstKeyOf = (ids: UserIds): string | undefined => ids.phone ?? ids
  * phone (a conversation filed under it before the ids were stored apart). A
  * key that is a BSUID is never taken for a phone.
  */
-export const phoneOf = (ids: UserIds, conversationKey: string): string | undefined => ids.phone ?? (isBsuid(conversationKey) ? undefined : conversationKey);
+export const phoneOf = (ids: UserIds, conversationKey: string): string | undefined => {
+  const userKey = userKeyOf(conversationKey);
+  return ids.phone ?? (isBsuid(userKey) ? undefined : userKey);
+};
 
 /**
  * The ids a stored conversation knows, completed from its key: a row from
@@ -57,7 +62,8 @@ export const phoneOf = (ids: UserIds, conversationKey: string): string | undefin
  */
 export function knownIds(ids: UserIds, key: string): UserIds {
   if (ids.phone || ids.bsuid) return ids;
-  return isBsuid(key) ? { ...ids, bsuid: key } : { ...ids, phone: key };
+  const userKey = userKeyOf(key);
+  return isBsuid(userKey) ? { ...ids, bsuid: userKey } : { ...ids, phone: userKey };
 }
 
 /** What a webhook says of the user, laid over what was known: a webhook that hides the phone does not make us forget it. */

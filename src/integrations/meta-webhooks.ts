@@ -52,12 +52,19 @@ function storablePayload(payload: unknown, cleaned: string[]): unknown {
   return value;
 }
 
-function changesOf(payload: unknown, ignored: string[]): { field: string; value: Json }[] {
+/** One change of an envelope: its field, its value, and the business number it is for (`value.metadata.phone_number_id`). */
+interface Change {
+  field: string;
+  value: Json;
+  businessPhoneNumberId?: string;
+}
+
+function changesOf(payload: unknown, ignored: string[]): Change[] {
   if (!isObject(payload) || !Array.isArray(payload.entry)) {
     ignored.push('not a webhook envelope (no entry[])');
     return [];
   }
-  const changes: { field: string; value: Json }[] = [];
+  const changes: Change[] = [];
   for (const entry of payload.entry) {
     if (!isObject(entry)) continue;
     if (!Array.isArray(entry.changes)) {
@@ -65,7 +72,9 @@ function changesOf(payload: unknown, ignored: string[]): { field: string; value:
       continue;
     }
     for (const change of entry.changes) {
-      if (isObject(change) && isObject(change.value)) changes.push({ field: asString(change.field) ?? '', value: change.value });
+      if (!isObject(change) || !isObject(change.value)) continue;
+      const businessPhoneNumberId = isObject(change.value.metadata) ? asString(change.value.metadata.phone_number_id) : undefined;
+      changes.push({ field: asString(change.field) ?? '', value: change.value, ...(businessPhoneNumberId ? { businessPhoneNumberId } : {}) });
     }
   }
   return changes;
@@ -76,9 +85,10 @@ export function parseWhatsAppWebhook(payload: unknown, options: { storable?: boo
   const ignored: string[] = [];
   const cleaned: string[] = [];
   const events: PipelineEvent[] = [];
-  for (const { field, value } of changesOf(options.storable ? payload : storablePayload(payload, cleaned), ignored)) {
+  for (const { field, value, businessPhoneNumberId } of changesOf(options.storable ? payload : storablePayload(payload, cleaned), ignored)) {
+    const number = businessPhoneNumberId ? { businessPhoneNumberId } : {};
     if (field === 'user_id_update') {
-      events.push(...userIdUpdates(value, ignored, cleaned));
+      events.push(...userIdUpdates(value, ignored, cleaned, number));
       continue;
     }
     if (field !== 'messages') {
@@ -89,7 +99,7 @@ export function parseWhatsAppWebhook(payload: unknown, options: { storable?: boo
     for (const raw of asArray(value.messages)) {
       const change = isObject(raw) ? userIdChangeMessage(raw, cleaned) : undefined;
       if (change) {
-        events.push(userIdChangeEvent(change));
+        events.push(userIdChangeEvent({ ...change, ...number }));
         continue;
       }
       const message = isObject(raw) ? normaliseMessage(raw, contacts, cleaned) : undefined;
@@ -97,7 +107,7 @@ export function parseWhatsAppWebhook(payload: unknown, options: { storable?: boo
         ignored.push('message without id or sender');
         continue;
       }
-      events.push(pipelineEvent('user.message', firstKeyOf(message.user)!, eventIds.userMessage(message.waMessageId), message));
+      events.push(pipelineEvent('user.message', firstKeyOf(message.user)!, eventIds.userMessage(message.waMessageId), { ...message, ...number }));
     }
     for (const raw of asArray(value.statuses)) {
       const status = isObject(raw) ? normaliseStatus(raw, cleaned) : undefined;
@@ -105,7 +115,9 @@ export function parseWhatsAppWebhook(payload: unknown, options: { storable?: boo
         ignored.push(`status ${(isObject(raw) && asString(raw.status)) || '?'} not tracked`);
         continue;
       }
-      events.push(pipelineEvent('whatsapp.status', firstKeyOf(status.user)!, eventIds.status(status.waMessageId, status.status), status));
+      events.push(
+        pipelineEvent('whatsapp.status', firstKeyOf(status.user)!, eventIds.status(status.waMessageId, status.status), { ...status, ...number }),
+      );
     }
     if (!value.messages && !value.statuses) ignored.push(Array.isArray(value.errors) ? 'value-level errors only' : 'no messages or statuses');
   }
@@ -190,7 +202,7 @@ const userIdChangeEvent = (change: UserIdChange) =>
  * `previous_user_id` / `user_id` spelling is read too), and the phone when
  * Meta may share it.
  */
-function userIdUpdates(value: Json, ignored: string[], cleaned: string[]): PipelineEvent[] {
+function userIdUpdates(value: Json, ignored: string[], cleaned: string[], number: { businessPhoneNumberId?: string }): PipelineEvent[] {
   const items = Array.isArray(value.user_id_update) ? value.user_id_update : [value];
   const events: PipelineEvent[] = [];
   for (const item of items.filter(isObject)) {
@@ -203,7 +215,13 @@ function userIdUpdates(value: Json, ignored: string[], cleaned: string[]): Pipel
     }
     const phone = asString(item.wa_id);
     events.push(
-      userIdChangeEvent({ previousBsuid, bsuid, ...(phone && !isBsuid(phone) ? { phone } : {}), timestamp: toIso(item.timestamp, cleaned, 'user_id_update') }),
+      userIdChangeEvent({
+        previousBsuid,
+        bsuid,
+        ...(phone && !isBsuid(phone) ? { phone } : {}),
+        timestamp: toIso(item.timestamp, cleaned, 'user_id_update'),
+        ...number,
+      }),
     );
   }
   return events;

@@ -47,6 +47,18 @@ export function listMessage(to: Address, body: string, button: string, rows: { i
 }
 
 /**
+ * A read mark (`status: "read"`), with WhatsApp's "typing…" when `typing`:
+ * not a message (no recipient, no wamid back; Graph answers `{ success: true }`).
+ * WhatsApp marks `waMessageId` and every earlier message of the chat read,
+ * and shows the indicator for 25 s or until the next message.
+ */
+export type ReadMark = { messaging_product: 'whatsapp'; status: 'read'; message_id: string; typing_indicator?: { type: 'text' } };
+
+export function readMark(waMessageId: string, typing: boolean): ReadMark {
+  return { messaging_product: 'whatsapp', status: 'read', message_id: waMessageId, ...(typing ? { typing_indicator: { type: 'text' } } : {}) };
+}
+
+/**
  * An approved template whose body has one variable, filled with `text`: the
  * only kind of message WhatsApp accepts outside the 24-hour window.
  */

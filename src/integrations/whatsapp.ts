@@ -1,10 +1,11 @@
 import type { AgentMessageFailureReason } from '../domain/events';
 import { call, type CallFailure, type CallOutcome } from './http';
-import type { WhatsAppMessage } from './whatsapp-messages';
+import type { ReadMark, WhatsAppMessage } from './whatsapp-messages';
 
 export interface WhatsAppClientOptions {
   apiUrl: string;
   token: string;
+  /** The number a send goes from when the caller names none: the primary (WHATSAPP_PHONE_NUMBER_ID). */
   phoneNumberId: string;
   timeoutMs: number;
 }
@@ -41,6 +42,20 @@ export function classifySendAnswer(outcome: CallOutcome): SendOutcome {
     const waMessageId = (outcome.body as { messages?: { id?: string }[] } | null)?.messages?.[0]?.id;
     return waMessageId ? { ...outcome, waMessageId } : { ok: false, retryable: false, error: 'Graph accepted the send but returned no message id' };
   }
+  return classifyRefusal(outcome);
+}
+
+/** A read mark or typing indicator: Graph answers `{ success: true }`, and refuses like a send. */
+export type MarkOutcome = Extract<CallOutcome, { ok: true }> | (CallFailure & { graphError?: GraphError });
+
+export function classifyMarkAnswer(outcome: CallOutcome): MarkOutcome {
+  if (!outcome.ok) return classifyRefusal(outcome);
+  const success = (outcome.body as { success?: unknown } | null)?.success;
+  return success === true ? outcome : { ok: false, retryable: false, error: 'Graph answered the read mark without success: true' };
+}
+
+/** Graph's error code decides whether a refusal is worth another try. */
+function classifyRefusal(outcome: CallFailure): CallFailure & { graphError?: GraphError } {
   const graphError = (outcome.body as { error?: { code?: number; message?: string } } | null | undefined)?.error;
   if (graphError?.code === undefined) return outcome;
   const { code } = graphError;
@@ -58,21 +73,28 @@ export function classifySendAnswer(outcome: CallOutcome): SendOutcome {
  * tie a message back to its row even when the send's response was lost.
  */
 export function createWhatsAppClient(options: WhatsAppClientOptions) {
-  const url = `${options.apiUrl.replace(/\/$/, '')}/${options.phoneNumberId}/messages`;
+  const base = options.apiUrl.replace(/\/$/, '');
+  const post = (phoneNumberId: string, body: Record<string, unknown>) =>
+    call({
+      method: 'POST',
+      url: `${base}/${phoneNumberId}/messages`,
+      operation: 'Graph messages',
+      timeoutMs: options.timeoutMs,
+      body: JSON.stringify(body),
+      headers: { Authorization: `Bearer ${options.token}`, 'Content-Type': 'application/json' },
+    });
+  const unconfigured = (phoneNumberId: string) => !options.token || !phoneNumberId;
+  const NOT_CONFIGURED = { ok: false, retryable: true, error: 'WhatsApp is not configured (set WHATSAPP_TOKEN and WHATSAPP_PHONE_NUMBER_ID)' } as const;
   return {
-    async send(message: WhatsAppMessage, callbackData: string): Promise<SendOutcome> {
-      if (!options.token || !options.phoneNumberId) {
-        return { ok: false, retryable: true, error: 'WhatsApp is not configured (set WHATSAPP_TOKEN and WHATSAPP_PHONE_NUMBER_ID)' };
-      }
-      const outcome = await call({
-        method: 'POST',
-        url,
-        operation: 'Graph messages',
-        timeoutMs: options.timeoutMs,
-        body: JSON.stringify({ ...message, biz_opaque_callback_data: callbackData.slice(0, 512) }),
-        headers: { Authorization: `Bearer ${options.token}`, 'Content-Type': 'application/json' },
-      });
-      return classifySendAnswer(outcome);
+    /** From `phoneNumberId`, the number the conversation belongs to (DESIGN 2.3). */
+    async send(message: WhatsAppMessage, callbackData: string, phoneNumberId = options.phoneNumberId): Promise<SendOutcome> {
+      if (unconfigured(phoneNumberId)) return NOT_CONFIGURED;
+      return classifySendAnswer(await post(phoneNumberId, { ...message, biz_opaque_callback_data: callbackData.slice(0, 512) }));
+    },
+    /** The same endpoint as a send; a read mark carries no callback data (no status webhook answers it). */
+    async mark(mark: ReadMark, phoneNumberId = options.phoneNumberId): Promise<MarkOutcome> {
+      if (unconfigured(phoneNumberId)) return NOT_CONFIGURED;
+      return classifyMarkAnswer(await post(phoneNumberId, mark));
     },
   };
 }

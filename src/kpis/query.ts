@@ -6,7 +6,7 @@ import { merge, toKpis, toPartial, type Kpis } from './aggregate';
 
 export type { Durations, Kpis } from './aggregate';
 
-export type KpiGroupBy = 'day' | 'agent' | 'category';
+export type KpiGroupBy = 'day' | 'agent' | 'category' | 'number';
 
 export interface KpiRequest {
   /** First and last day of the range (inclusive), read in `timeZone`. */
@@ -14,6 +14,8 @@ export interface KpiRequest {
   to: string;
   timeZone: string;
   groupBy?: KpiGroupBy;
+  /** The first-listed WhatsApp number: tickets from before the number was kept are its. */
+  primaryNumber?: string;
 }
 
 export interface KpiGroup {
@@ -46,7 +48,7 @@ export function isTimeZone(name: string): boolean {
  * local midnights, computed here (daylight saving included): a binary search
  * per row instead of a time-zone conversion per row.
  */
-function groupKey(groupBy: KpiGroupBy, days: DateTime[]): { key: SQL; label: SQL; name(key: string): string } {
+function groupKey(groupBy: KpiGroupBy, days: DateTime[], primaryNumber: string): { key: SQL; label: SQL; name(key: string): string } {
   switch (groupBy) {
     case 'day': {
       const boundaries = days.slice(1).map((day) => `"${day.toUTC().toISO()}"`);
@@ -60,6 +62,8 @@ function groupKey(groupBy: KpiGroupBy, days: DateTime[]): { key: SQL; label: SQL
       return { key: sql`coalesce(agent_id, '')`, label: sql`coalesce(max(agent_name), '')`, name: (key) => key };
     case 'category':
       return { key: sql`category::text`, label: sql`''`, name: (key) => key };
+    case 'number':
+      return { key: sql`coalesce(business_phone_number_id, ${primaryNumber})`, label: sql`''`, name: (key) => key };
   }
 }
 
@@ -77,7 +81,7 @@ export async function queryKpis(database: Database, request: KpiRequest): Promis
   const toInstant = DateTime.fromISO(request.to, { zone: request.timeZone }).plus({ days: 1 }).startOf('day');
   const days: DateTime[] = [];
   for (let day = fromInstant; day < toInstant; day = day.plus({ days: 1 })) days.push(day);
-  const group = request.groupBy ? groupKey(request.groupBy, days) : { key: sql`''`, label: sql`''`, name: (key: string) => key };
+  const group = request.groupBy ? groupKey(request.groupBy, days, request.primaryNumber ?? '') : { key: sql`''`, label: sql`''`, name: (key: string) => key };
   const rows = await database.rows<Record<string, unknown>>(
     database.db,
     sql`

@@ -185,6 +185,12 @@ export function createMetrics(stored: StoredState) {
       labelNames: ['kind', 'outcome'],
       registers: [registry],
     }),
+    retentionDeleted: new Counter({
+      name: 'handover_retention_deleted_total',
+      help: 'Rows and entries the retention purge deleted, by store (docs/DATA.md)',
+      labelNames: ['store'],
+      registers: [registry],
+    }),
     circuitOpen: new Gauge({
       name: 'handover_circuit_open',
       help: '1 while the circuit breaker of a destination is open (calls held back), else 0',

@@ -1,4 +1,5 @@
 import type { Database } from '../db/client';
+import type { BusinessNumbers } from '../domain/business-numbers';
 import { destinationOf, maskLane, type Destination } from '../domain/lanes';
 import type { OutboxRow } from '../db/schema';
 import { errorSummary } from '../errors';
@@ -40,8 +41,10 @@ export interface DispatcherDeps {
   metrics: Pick<Metrics, 'outboxDeliveries' | 'circuitOpen'>;
   /** Consecutive transient failures that open a destination's circuit, and how long it stays open before a probe. */
   breaker: BreakerOptions;
-  /** Resolves when the WhatsApp number may send one more message (the send-rate limit, shared by all instances). */
-  sendPermit(): Promise<void>;
+  /** Resolves when the WhatsApp number may send one more message (the send-rate limit of each number, shared by all instances). */
+  sendPermit(phoneNumberId: string): Promise<void>;
+  /** The numbers served: which one each conversation's messages go from. */
+  numbers?: BusinessNumbers;
   /** How long a WhatsApp send with an unknown outcome waits for its status webhook before it is sent again. */
   reconcileAfterMs: number;
 }
@@ -71,7 +74,7 @@ export function createDispatcher(deps: DispatcherDeps) {
   const inHand = new Set<Promise<void>>();
   const deliverers: Record<Destination, Deliverer> = {
     crm: createCrmDeliverer(deps.crm),
-    whatsapp: createWhatsAppDeliverer({ whatsapp: deps.whatsapp, sendPermit: deps.sendPermit }),
+    whatsapp: createWhatsAppDeliverer({ whatsapp: deps.whatsapp, sendPermit: deps.sendPermit, numbers: deps.numbers }),
     lookup: createLookupDeliverer(deps.customers),
   };
 
@@ -125,8 +128,9 @@ export function createDispatcher(deps: DispatcherDeps) {
         // which the CRM dedupes by Idempotency-Key and the worker by the event id.
         if (delivery.feedback) await deps.producer.publish([delivery.feedback]);
         await recordDone({ row, ...decision });
-        counted(decision.reconciledBy ? 'reconciled' : 'delivered');
-        if (decision.reconciledBy) logger.info({ ...log(), status: decision.reconciledBy }, 'send reconciled by its status webhook; not sent again');
+        counted(decision.skipped ? 'skipped' : decision.reconciledBy ? 'reconciled' : 'delivered');
+        if (decision.skipped) logger.info({ ...log(), reason: decision.skipped }, 'outbox row dropped without a call: it no longer has a point');
+        else if (decision.reconciledBy) logger.info({ ...log(), status: decision.reconciledBy }, 'send reconciled by its status webhook; not sent again');
         else if (logger.isLevelEnabled('debug')) logger.debug(log(), 'outbox row delivered');
         return;
       case 'retry':

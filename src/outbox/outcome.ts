@@ -13,13 +13,15 @@ export interface Delivery {
   deferred?: { retryInMs: number };
   /** A status webhook already told what became of a send whose response was lost. */
   reconciledBy?: string;
+  /** No call was made and none will be: the effect no longer has a point (a typing indicator past its 25 s). */
+  skipped?: string;
 }
 
 /** How a row's delivery is recorded: the repository has one operation per kind. */
 export type Decision =
   | { kind: 'defer'; retryInMs: number; reason?: string }
   | { kind: 'in_doubt'; error: string }
-  | { kind: 'done'; response: unknown; waMessageId?: string; reconciledBy?: string }
+  | { kind: 'done'; response: unknown; waMessageId?: string; reconciledBy?: string; skipped?: string }
   | { kind: 'retry'; error: string; retryInMs: number }
   | { kind: 'fail'; error: string; retryable: boolean; graphError?: GraphError };
 
@@ -34,6 +36,7 @@ export function decide(row: Pick<OutboxRow, 'kind' | 'attempts'>, delivery: Deli
   const { outcome } = delivery;
   // Not an attempt: no call was made. The lane waits behind this row.
   if (delivery.deferred) return { kind: 'defer', retryInMs: delivery.deferred.retryInMs, reason: outcome.ok ? undefined : outcome.error };
+  if (delivery.skipped) return { kind: 'done', response: { skipped: delivery.skipped }, skipped: delivery.skipped };
   // Even on the last attempt: WhatsApp may have the message, and only its status webhook can say.
   if (!outcome.ok && outcome.unknownOutcome && row.kind === 'whatsapp.send') return { kind: 'in_doubt', error: outcome.error };
   if (outcome.ok) return { kind: 'done', response: jsonOrNull(outcome.body), waMessageId: delivery.waMessageId, reconciledBy: delivery.reconciledBy };

@@ -30,7 +30,7 @@ import type { StreamKeys } from './codec';
  */
 
 /** The events a CRM route waits for. */
-const AWAITED_TYPES = new Set<PipelineEventType>(['crm.handover', 'crm.message']);
+const AWAITED_TYPES = new Set<PipelineEventType>(['crm.handover', 'crm.message', 'crm.typing', 'crm.read']);
 
 /** A missed announcement delays its answer by at most this (plus a query); it costs a query this often only while someone waits. */
 const SWEEP_MS = 500;

@@ -4,14 +4,21 @@ import { unavailable } from '../errors';
 import { inSpan, SpanKind, traceparentOf, tracingOn } from '../observability/tracing';
 import { CODEC_VERSION, encodeEvent, partitionOf, type CodecVersion, type StreamKeys } from './codec';
 import { createUserKeys } from './user-keys';
+import type { BusinessNumbers } from '../domain/business-numbers';
 
 export interface Producer {
   /** Resolves once every event is in Redis (durable as Redis is configured); throws a 503 AppError otherwise. */
   publish(events: PipelineEvent[]): Promise<void>;
 }
 
-export function createProducer(redis: Redis, keys: StreamKeys, partitions: number, codecVersion: CodecVersion = CODEC_VERSION): Producer {
-  const userKeys = createUserKeys(redis, keys.users);
+export function createProducer(
+  redis: Redis,
+  keys: StreamKeys,
+  partitions: number,
+  codecVersion: CodecVersion = CODEC_VERSION,
+  numbers?: BusinessNumbers,
+): Producer {
+  const userKeys = createUserKeys(redis, keys.users, numbers);
   return {
     async publish(events) {
       if (events.length === 0) return;

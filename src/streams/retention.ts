@@ -49,3 +49,8 @@ export async function trimAcknowledged(redis: Redis, stream: string, group: stri
   const trimmed = await redis.eval(TRIM_ACKNOWLEDGED, 1, stream, group, `${Math.max(0, now - retentionMs)}-0`);
   return Number(trimmed);
 }
+
+/** Removes dead letters that failed before `now - retentionMs` (their ids are the time they were dead-lettered). */
+export async function trimDeadLetters(redis: Redis, deadLetterStream: string, retentionMs: number, now = Date.now()): Promise<number> {
+  return Number(await redis.xtrim(deadLetterStream, 'MINID', `${Math.max(0, now - retentionMs)}-0`));
+}

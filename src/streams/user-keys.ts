@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import type { PipelineEvent } from '../domain/events';
 import type { UserIds } from '../domain/user-ids';
+import { businessNumbers, conversationKeyOf, type BusinessNumbers } from '../domain/business-numbers';
 
 /**
  * One conversation key per person, decided before XADD so that the
@@ -39,6 +40,11 @@ interface IdsToResolve {
   ids: UserIds;
 }
 
+/** The business number a webhook event is for: the user's key is scoped to it (domain/business-numbers.ts). */
+function numberOf(event: PipelineEvent): string | undefined {
+  return 'businessPhoneNumberId' in event.data ? event.data.businessPhoneNumberId : undefined;
+}
+
 /** The ids an event names its user by; events from the CRM and the timers carry a key resolved already. */
 function idsOf(event: PipelineEvent): IdsToResolve | undefined {
   switch (event.type) {
@@ -74,7 +80,11 @@ function cacheKey(item: IdsToResolve): { key: string; ttlMs: number } | undefine
   return undefined;
 }
 
-export function createUserKeys(redis: Redis, usersKey: string) {
+/**
+ * `numbers`: the person's key is one for all the business's numbers (BSUIDs are scoped to the business), and
+ * each number they write to is a conversation of its own, keyed by `conversationKeyOf`.
+ */
+export function createUserKeys(redis: Redis, usersKey: string, numbers: BusinessNumbers = businessNumbers('')) {
   if (!('resolveUserKey' in redis)) redis.defineCommand('resolveUserKey', { numberOfKeys: 1, lua: RESOLVE });
   /** Resolutions this process made (the webhook's hot path skips the script for ids it has seen). */
   const remembered = new Map<string, { key: string; until: number }>();
@@ -92,7 +102,7 @@ export function createUserKeys(redis: Redis, usersKey: string) {
   };
 
   return {
-    /** The events with their conversation key in place of the id the parser found first. */
+    /** The events with their conversation key (the user's key, scoped to the number written to) in place of the id the parser found first. */
     async resolve(events: PipelineEvent[]): Promise<PipelineEvent[]> {
       const now = performance.now();
       const pending = events.map(idsOf);
@@ -113,7 +123,10 @@ export function createUserKeys(redis: Redis, usersKey: string) {
           remember(pending[index]!, keys[index], now);
         });
       }
-      return events.map((event, index) => (keys[index] === undefined ? event : ({ ...event, key: keys[index] } as PipelineEvent)));
+      return events.map((event, index) => {
+        const userKey = keys[index];
+        return userKey === undefined ? event : ({ ...event, key: conversationKeyOf(numbers, userKey, numberOf(event)) } as PipelineEvent);
+      });
     },
   };
 }

@@ -283,6 +283,8 @@ describe('GET /api/crm/handover-status/:ticketId', () => {
     expect(status).toBe(200);
     expect(body).toEqual({
       ticketId: ticket.id,
+      // No number configured in these tests: none to name.
+      businessPhoneNumberId: null,
       userPhone: ticket.userPhone,
       userId: null,
       username: null,

@@ -46,7 +46,7 @@ describe('GET /api/metrics/kpis', () => {
     expect((await kpis(app, 'from=2026-02-01&to=2026-01-01')).body).toMatchObject({ error: 'invalid_range', message: 'to is before from' });
     expect((await kpis(app, 'from=2024-01-01&to=2026-01-01')).body.error).toBe('invalid_range');
     expect((await kpis(app, 'from=2026-01-01&to=2026-01-31&tz=Mars/Olympus')).body.error).toBe('invalid_time_zone');
-    expect((await kpis(app, 'from=2026-01-01&to=2026-01-31&groupBy=hour')).body.message).toBe('groupBy: expected one of day, agent, category');
+    expect((await kpis(app, 'from=2026-01-01&to=2026-01-31&groupBy=hour')).body.message).toBe('groupBy: expected one of day, agent, category, number');
   });
 
   test('dates no ticket can have (year 0, year 9999) are 400s that say which, never a database error', async () => {

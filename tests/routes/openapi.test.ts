@@ -204,6 +204,24 @@ describe('real answers match the schemas the document gives them', () => {
       },
     },
     {
+      name: 'typing by an agent who does not hold the ticket',
+      path: '/api/crm/typing',
+      method: 'post',
+      request: async () => {
+        const ticket = await context.insertTicket();
+        return jsonRequest('POST', '/api/crm/typing', { ticketId: ticket.id, agentId: 'someone_else' }, bearer(SECRETS.crmToken));
+      },
+    },
+    {
+      name: 'a read mark naming no message of the user',
+      path: '/api/crm/read',
+      method: 'post',
+      request: async () => {
+        const ticket = await context.insertTicket();
+        return jsonRequest('POST', '/api/crm/read', { ticketId: ticket.id, agentId: ticket.agentId, upTo: 'wamid.nobody' }, bearer(SECRETS.crmToken));
+      },
+    },
+    {
       name: 'a status',
       path: '/api/crm/handover-status/{ticketId}',
       method: 'get',
@@ -230,6 +248,7 @@ describe('real answers match the schemas the document gives them', () => {
       method: 'get',
       request: async () => jsonRequest('GET', '/api/metrics/kpis?from=2026-11-01&to=2026-11-02&groupBy=agent', undefined, bearer(METRICS_TOKEN)),
     },
+    { name: 'the live view without a token', path: '/api/live', method: 'get', request: async () => jsonRequest('GET', '/api/live') },
     {
       name: 'dead letters',
       path: '/api/admin/dead-letters',

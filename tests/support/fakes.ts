@@ -102,11 +102,20 @@ export function startFakeCrm(): FakeServer {
   );
 }
 
-/** The Graph API: every send accepted with a fresh wamid. */
+/** The Graph API: every send accepted with a fresh wamid; a read mark or typing indicator (`status: "read"`) with `{ success: true }`, as Graph answers it. */
 export function startFakeGraph(): FakeServer {
   let counter = 0;
-  return startFake(() => json({ messaging_product: 'whatsapp', contacts: [], messages: [{ id: `wamid.fake.${++counter}` }] }));
+  return startFake((request) =>
+    isReadMark(request) ? json({ success: true }) : json({ messaging_product: 'whatsapp', contacts: [], messages: [{ id: `wamid.fake.${++counter}` }] }),
+  );
 }
+
+/** A read mark (with or without WhatsApp's typing indicator), not a message. */
+export const isReadMark = (request: RecordedRequest) => (request.body as { status?: unknown } | null)?.status === 'read';
+
+/** A typing indicator: a read mark that also shows "typing…". */
+export const isTypingIndicator = (request: RecordedRequest) =>
+  isReadMark(request) && (request.body as { typing_indicator?: unknown }).typing_indicator !== undefined;
 
 export interface DirectoryEntry {
   customerId: string;

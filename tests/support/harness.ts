@@ -8,7 +8,7 @@ import { startFakeCrm, startFakeDirectory, startFakeGraph, type DirectoryEntry, 
 import { cloudApiWebhook, metaJson, text, userMessagePayload } from './meta';
 import { postgresShuttingDown, startTcpProxy, type TcpProxy } from './tcp-proxy';
 
-export { buttonReply, metaJson, text, userMessagePayload } from './meta';
+export { buttonReply, cloudApiWebhook, metaJson, PRIMARY_NUMBER, text, userMessagePayload } from './meta';
 
 export { ADMIN_URL, createTestDatabase } from './databases';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -188,7 +188,7 @@ export async function postWebhook(stack: TestStack, body: string, signature = si
   return fetch(`${stack.service.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature }, body });
 }
 
-export async function sendUser(stack: TestStack, phone: string, content: Record<string, unknown>, options: { id?: string } = {}) {
+export async function sendUser(stack: TestStack, phone: string, content: Record<string, unknown>, options: { id?: string; phoneNumberId?: string } = {}) {
   const { id, payload } = userMessagePayload(phone, content, options);
   const response = await postWebhook(stack, metaJson(payload));
   if (response.status !== 200) throw new Error(`webhook answered ${response.status}: ${await response.text()}`);

@@ -2,8 +2,12 @@
 
 let wamidCounter = 0;
 
-/** The envelope of every Cloud API webhook: one change of field `messages` carrying `value`. */
-export function cloudApiWebhook(value: Record<string, unknown>) {
+/** The number the tests' service serves first (WHATSAPP_PHONE_NUMBER_ID in the harness). */
+export const PRIMARY_NUMBER = '1234567890';
+
+/** The envelope of every Cloud API webhook: one change of `field` (`messages` unless said) carrying `value`, for the business number `phoneNumberId`. */
+export function cloudApiWebhook(value: Record<string, unknown>, options: { phoneNumberId?: string; field?: string } = {}) {
+  const phoneNumberId = options.phoneNumberId ?? PRIMARY_NUMBER;
   return {
     object: 'whatsapp_business_account',
     entry: [
@@ -11,8 +15,8 @@ export function cloudApiWebhook(value: Record<string, unknown>) {
         id: 'WABA_ID',
         changes: [
           {
-            field: 'messages',
-            value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '573009999999', phone_number_id: '1234567890' }, ...value },
+            field: options.field ?? 'messages',
+            value: { messaging_product: 'whatsapp', metadata: { display_phone_number: `57300${phoneNumberId.slice(-7)}`, phone_number_id: phoneNumberId }, ...value },
           },
         ],
       },
@@ -21,14 +25,17 @@ export function cloudApiWebhook(value: Record<string, unknown>) {
 }
 
 /** A Cloud API `messages` webhook for one user message, as Meta sends it. */
-export function userMessagePayload(phone: string, content: Record<string, unknown>, options: { id?: string; name?: string } = {}) {
+export function userMessagePayload(phone: string, content: Record<string, unknown>, options: { id?: string; name?: string; phoneNumberId?: string } = {}) {
   const id = options.id ?? `wamid.user.${Date.now()}.${++wamidCounter}`;
   return {
     id,
-    payload: cloudApiWebhook({
-      contacts: [{ profile: { name: options.name ?? 'Juan' }, wa_id: phone }],
-      messages: [{ from: phone, id, timestamp: String(Math.floor(Date.now() / 1000)), ...content }],
-    }),
+    payload: cloudApiWebhook(
+      {
+        contacts: [{ profile: { name: options.name ?? 'Juan' }, wa_id: phone }],
+        messages: [{ from: phone, id, timestamp: String(Math.floor(Date.now() / 1000)), ...content }],
+      },
+      { phoneNumberId: options.phoneNumberId },
+    ),
   };
 }
 

@@ -1,5 +1,5 @@
 import { assign, enqueueActions } from 'xstate';
-import { LIFECYCLE_START, type HandoverPolicy } from './model';
+import { LIFECYCLE_START, PRESENCE_START, type HandoverPolicy } from './model';
 import { agentMessageType, handoverSetup } from './setup';
 import { waitingAgentState } from './waiting-agent';
 import { withAgentState } from './with-agent';
@@ -27,6 +27,7 @@ export function createHandoverMachine(policy: HandoverPolicy) {
       messageCount: 0,
       waitingNoticeSent: false,
       ...LIFECYCLE_START,
+      ...PRESENCE_START,
       deadlines: {},
     }),
     initial: 'requested',

@@ -1,4 +1,4 @@
-import type { AgentAssignment, AgentMessageFailure, CrmAgentMessage, CustomerRecord, InboundMessage, ThreadControl } from '../../domain/events';
+import type { AgentAssignment, AgentMessageFailure, AgentPresence, CrmAgentMessage, CustomerRecord, InboundMessage, ThreadControl } from '../../domain/events';
 import type { CloseReason, TicketCategory, TicketPriority, TicketStatus } from '../../db/schema';
 import type { BusinessCalendar } from '../../domain/business-hours';
 import type { Deadlines } from '../deadlines';
@@ -63,6 +63,12 @@ export interface HandoverContext extends HandoverInput {
   supervisorQueued: boolean;
   agentReminded: boolean;
   deadlines: Deadlines<HandoverTimer>;
+  /** When the agent's last message to the user was accepted: a typing indicator asked for before it is stale. */
+  lastAgentMessageAt: string | null;
+  /** When WhatsApp was last asked to show "typing…" (it shows it 25 s, or until the reply). */
+  typingShownAt: string | null;
+  /** The history id of the latest user message WhatsApp was asked to mark read: an earlier one is read already. */
+  readUpTo: number | null;
 }
 
 /**
@@ -72,12 +78,20 @@ export interface HandoverContext extends HandoverInput {
  */
 export const LIFECYCLE_START = { queuePosition: null, ladderStep: 0, escalations: 0, supervisorQueued: false, agentReminded: false } as const;
 
+/** The fields typing and read added, as a new ticket starts them (and a snapshot stored before them is restored with). */
+export const PRESENCE_START = { lastAgentMessageAt: null, typingShownAt: null, readUpTo: null } as const;
+
+/** WhatsApp shows "typing…" for 25 s or until the reply: asked again no sooner than this, however often the CRM says so. */
+export const TYPING_REFRESH_S = 20;
+
 /** Every event carries `at`, the time it was accepted: the machine never reads a clock. */
 export type HandoverEvent =
   | { type: 'user.message'; at: string; message: InboundMessage }
   | { type: 'crm.handover.bot_to_human'; at: string; agent: Agent }
   | { type: 'crm.handover.human_to_bot'; at: string }
   | { type: 'crm.message'; at: string; message: CrmAgentMessage }
+  | { type: 'crm.typing'; at: string; presence: AgentPresence }
+  | { type: 'crm.read'; at: string; presence: AgentPresence }
   | { type: 'crm.agent_request.accepted'; at: string; agent: AgentAssignment | null; queuePosition: number | null }
   | { type: 'crm.agent_request.failed'; at: string; error: string }
   | { type: 'meta.thread_control'; at: string; control: ThreadControl }

@@ -6,7 +6,7 @@ import { isAmbient, isCancelRequest } from '../intents';
 import { deadlineDue } from '../deadlines';
 import { addSeconds } from '../../domain/time';
 import { agentMessageDelivery, idleClosesAt } from '../../domain/window';
-import type { HandoverContext, HandoverEvent, HandoverInput, HandoverPolicy } from './model';
+import { TYPING_REFRESH_S, type HandoverContext, type HandoverEvent, type HandoverInput, type HandoverPolicy } from './model';
 
 /** The deadlines that climb the escalation ladder when they fire: no agent yet, or an agent gone silent. */
 export type LadderTimer = 'assign' | 'agentReply';
@@ -60,6 +60,9 @@ function writtenAt(message: InboundMessage, receivedAt: string): string {
 const AGENT_MESSAGE_TYPES = new Set<string>(['text', 'image', 'document'] satisfies AgentMessageType[]);
 export const agentMessageType = (type: string): AgentMessageType => (AGENT_MESSAGE_TYPES.has(type) ? (type as AgentMessageType) : 'text');
 
+/** The user's message a typing or read event names. */
+const presenceOf = (event: HandoverEvent) => (event.type === 'crm.typing' || event.type === 'crm.read' ? event.presence.message : { historyId: 0 });
+
 const ESCALATED_PRIORITY: Record<TicketPriority, TicketPriority> = { baja: 'media', media: 'alta', alta: 'alta' };
 
 /** The policy's arithmetic, shared by the actions and guards below and the machine's states. */
@@ -95,6 +98,8 @@ export function handoverSetup(policy: HandoverPolicy) {
       relayToCrm: effect<'relayToCrm'>(),
       deliverAgentMessage: effect<'deliverAgentMessage'>(),
       reportAgentMessageFailed: effect<'reportAgentMessageFailed'>(),
+      showTyping: effect<'showTyping'>(),
+      markRead: effect<'markRead'>(),
       notifyCrm: effect<'notifyCrm'>(),
       ticketClosed: effect<'ticketClosed'>(),
       recordTicketEvent: effect<'recordTicketEvent'>(),
@@ -119,6 +124,7 @@ export function handoverSetup(policy: HandoverPolicy) {
         const { agentReply: _answered, ...deadlines } = context.deadlines;
         return {
           firstAgentReplyAt: context.firstAgentReplyAt ?? event.at,
+          lastAgentMessageAt: event.at,
           agentReminded: false,
           ladderStep: 0,
           supervisorQueued: false,
@@ -129,6 +135,9 @@ export function handoverSetup(policy: HandoverPolicy) {
         agent: ({ event }) => (event.type === 'crm.handover.bot_to_human' ? event.agent : null),
         assignedAt: ({ context, event }) => context.assignedAt ?? event.at,
       }),
+      /** A typing indicator marks its message read too. */
+      typingShown: assign(({ context, event }) => ({ typingShownAt: event.at, readUpTo: Math.max(context.readUpTo ?? 0, presenceOf(event).historyId) })),
+      readMarked: assign(({ context, event }) => ({ readUpTo: Math.max(context.readUpTo ?? 0, presenceOf(event).historyId) })),
       close: assign(({ event }, params: { reason: CloseReason }) => ({ closedAt: event.at, closeReason: params.reason, deadlines: {} })),
       /** One step up the escalation ladder: a re-request with a higher priority, or the supervisor's queue. */
       climbLadder: assign(({ context, event }, params: { timer: LadderTimer; to: 'escalated' | 'supervisor_queue' }) => ({
@@ -141,6 +150,17 @@ export function handoverSetup(policy: HandoverPolicy) {
       isAmbientMessage: ({ event }) => event.type === 'user.message' && isAmbient(event.message),
       isCancel: ({ event }) => event.type === 'user.message' && isCancelRequest(event.message),
       waitingNoticeDue: ({ context }) => !context.waitingNoticeSent,
+      /** Typing and read count only from the agent who holds the ticket now (a transfer may have overtaken the call). */
+      fromHoldingAgent: ({ context, event }) => (event.type === 'crm.typing' || event.type === 'crm.read') && event.presence.agentId === context.agent?.id,
+      /**
+       * At most one indicator per TYPING_REFRESH_S, and none asked for before the agent's last message went: WhatsApp
+       * would show "typing…" under the reply it already has.
+       */
+      typingDue: ({ context, event }) =>
+        (context.typingShownAt === null || Date.parse(event.at) >= Date.parse(addSeconds(context.typingShownAt, TYPING_REFRESH_S))) &&
+        (context.lastAgentMessageAt === null || Date.parse(context.lastAgentMessageAt) < Date.parse(event.at)),
+      /** WhatsApp marks a message and every earlier one: a message no later than one marked is read already. */
+      readAdvances: ({ context, event }) => context.readUpTo === null || presenceOf(event).historyId > context.readUpTo,
       isSameAgent: ({ context, event }) => event.type === 'crm.handover.bot_to_human' && context.agent?.id === event.agent.id,
       hasEstimate: ({ event }) => event.type === 'crm.agent_request.accepted' && Boolean(event.agent?.estimatedResponseTime),
       controlBackToBot: ({ event }) => event.type === 'meta.thread_control' && !event.control.toCrm,

@@ -75,6 +75,21 @@ export function withAgentState(machine: HandoverSetup, policy: HandoverPolicy) {
           ],
         },
       ],
+      // Only on the CRM's word: the agent is typing, or has read; a repeat, or a call a reply overtook, shows nothing.
+      'crm.typing': [
+        {
+          guard: and(['fromHoldingAgent', 'typingDue']),
+          actions: ['typingShown', { type: 'showTyping', params: ({ event }) => ({ waMessageId: event.presence.message.waMessageId }) }],
+        },
+        {},
+      ],
+      'crm.read': [
+        {
+          guard: and(['fromHoldingAgent', 'readAdvances']),
+          actions: ['readMarked', { type: 'markRead', params: ({ event }) => ({ waMessageId: event.presence.message.waMessageId }) }],
+        },
+        {},
+      ],
       'crm.handover.human_to_bot': { target: 'closed', actions: ['touch', { type: 'close', params: { reason: 'resolved' } }] },
       // The agent-request's answer can arrive after the agent already took the ticket: nothing left to do.
       'crm.agent_request.accepted': {},

@@ -10,6 +10,7 @@ import { createHandoverMachine, type HandoverPolicy } from '../handover';
 import type { ReengageTemplate } from './bodies';
 import { applyEvents, type CorePolicy } from './core';
 import { firstReadsOf, ticketsToRead } from './reads';
+import { businessNumbers, type BusinessNumbers } from '../../domain/business-numbers';
 
 /** One partition's entries, in stream order, and the fence of the lease they were read under. */
 export interface PartitionBatch {
@@ -29,6 +30,10 @@ export interface RuntimeDeps {
   /** Where the CRM reaches this service (PUBLIC_BASE_URL): a user-message's `mediaUrl` is under it. */
   publicBaseUrl: string;
   metrics: Pick<Metrics, 'handoverWait' | 'ticketDuration'>;
+  /** After a commit that changed tickets: the live views read them again. */
+  ticketsChanged?: () => void;
+  /** The WhatsApp numbers served (WHATSAPP_PHONE_NUMBER_IDS); none configured: every conversation is the primary's. */
+  numbers?: BusinessNumbers;
 }
 
 /**
@@ -46,6 +51,7 @@ export function createRuntime(deps: RuntimeDeps) {
     emergencyPhone: deps.emergencyPhone,
     reengageTemplate: deps.reengageTemplate,
     publicBaseUrl: deps.publicBaseUrl,
+    numbers: deps.numbers ?? businessNumbers(''),
     handoverPolicy: deps.handoverPolicy,
     conversationMachine: createConversationMachine(deps.conversationPolicy),
     handoverMachine: createHandoverMachine(deps.handoverPolicy),
@@ -62,7 +68,7 @@ export function createRuntime(deps: RuntimeDeps) {
   async function applyBatches(batches: PartitionBatch[], options: { lockTimeoutMs?: number } = {}): Promise<{ applied: number; duplicates: number }> {
     const entries = batches.flatMap((batch) => batch.entries);
     const reads = firstReadsOf(entries.map((entry) => entry.event));
-    const { result, afterCommit } = await deps.database.db.transaction(async (tx) => {
+    const { result, afterCommit, ticketsChanged } = await deps.database.db.transaction(async (tx) => {
       // Sent together (pipelined) and run by the server in this order: each fence first, so nothing is read before an
       // ex-owner's transaction on the partition has ended.
       const fences: Promise<unknown>[] = [
@@ -77,9 +83,11 @@ export function createRuntime(deps: RuntimeDeps) {
       const io = { now: new Date(), nextTicketNumber: () => store.nextTicketNumber(tx) };
       const applied = await applyEvents({ ...first, tickets }, fresh, policy, io);
       await store.write(tx, applied.writes);
-      return { result: { applied: fresh.length, duplicates: entries.length - fresh.length }, afterCommit: applied.afterCommit };
+      const result = { applied: fresh.length, duplicates: entries.length - fresh.length };
+      return { result, afterCommit: applied.afterCommit, ticketsChanged: applied.writes.tickets.length > 0 };
     });
     afterCommit.run(deps.logger, deps.metrics);
+    if (ticketsChanged) deps.ticketsChanged?.();
     return result;
   }
 

@@ -1,6 +1,9 @@
 import type { SurveyStatus } from '../../db/schema';
 import type { Texts } from '../../domain/texts';
 import { addressOf } from '../../domain/user-ids';
+import { numberOfKey, type BusinessNumbers } from '../../domain/business-numbers';
+import type { OutboxKind } from '../../domain/lanes';
+import { readMark } from '../../integrations/whatsapp-messages';
 import type { Effect, EffectName, EffectParams } from '../effects';
 import type { BatchActors } from './actors';
 import {
@@ -27,6 +30,8 @@ export interface MessageSettings {
   reengageTemplate: ReengageTemplate;
   /** Where the CRM reaches this service: a user-message's `mediaUrl` is under it. */
   publicBaseUrl: string;
+  /** The WhatsApp numbers served: which one a conversation belongs to. */
+  numbers: BusinessNumbers;
 }
 
 /** What an effect may touch: the batch's actors and rows, what waits for the commit, and the settings its messages need. */
@@ -49,6 +54,12 @@ type Interpreter<K extends EffectName> = (target: EffectTarget, scope: EffectSco
 /** The ticket a ticket machine's effect belongs to: it is loaded, since its machine just ran. */
 const ownTicket = (target: EffectTarget, scope: EffectScope) => target.actors.ticket(scope.ticketId!)!;
 const addressFor = (target: EffectTarget, origin: Origin) => addressOf(target.actors.userIds(origin.conversationKey));
+
+/** A call to the CRM, naming the business number the user wrote to (DESIGN 2.2), when one is configured. */
+function callCrm(target: EffectTarget, origin: Origin, kind: OutboxKind, ticketId: string | null, body: Record<string, unknown>): void {
+  const businessPhoneNumberId = numberOfKey(target.settings.numbers, origin.conversationKey);
+  target.rows.enqueue(origin, kind, ticketId, businessPhoneNumberId ? { ...body, businessPhoneNumberId } : body);
+}
 
 /** A survey outcome names a ticket the conversation remembers; one rating per ticket (a replayed tap changes nothing). */
 function unratedSurveyedTicket(target: EffectTarget, ticketId: string): TicketState | undefined {
@@ -108,7 +119,7 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
     setSurveyStatus(ticket, 'answered');
     target.rows.ticketEvent(ticketId, 'csat', { score }, origin.at);
     const body = ticketUpdateBody(ticket.snapshot, target.actors.userIds(origin.conversationKey), 'csat', origin.at, { csat: score });
-    target.rows.enqueue(origin, 'crm.ticket_update', ticketId, body);
+    callCrm(target, origin, 'crm.ticket_update', ticketId, body);
   },
 
   // The survey ended without a rating: recorded with the ticket and told to the CRM, so the response rate is honest.
@@ -118,19 +129,19 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
     setSurveyStatus(ticket, outcome);
     target.rows.ticketEvent(ticketId, `survey_${outcome}`, {}, origin.at);
     const body = ticketUpdateBody(ticket.snapshot, target.actors.userIds(origin.conversationKey), `survey_${outcome}`, origin.at);
-    target.rows.enqueue(origin, 'crm.ticket_update', ticketId, body);
+    callCrm(target, origin, 'crm.ticket_update', ticketId, body);
   },
 
   requestAgent: (target, scope) => {
     const ticket = ownTicket(target, scope).snapshot.context;
     const body = agentRequestBody(ticket, target.actors.userIds(ticket.conversationKey), target.actors.conversation(ticket.conversationKey).createdAt);
-    target.rows.enqueue(scope.origin, 'crm.agent_request', scope.ticketId, body);
+    callCrm(target, scope.origin, 'crm.agent_request', scope.ticketId, body);
   },
 
   relayToCrm: (target, { origin, ticketId }, { message }) => {
     const refs = { mediaUrl: mediaUrlOf(target.settings.publicBaseUrl), crmIdOf: (waMessageId: string) => target.actors.crmIdOf(waMessageId) };
     const body = userMessageBody(ticketId, target.actors.userIds(origin.conversationKey), message, refs);
-    target.rows.enqueue(origin, 'crm.user_message', ticketId, body);
+    callCrm(target, origin, 'crm.user_message', ticketId, body);
   },
 
   deliverAgentMessage: (target, { origin, ticketId }, params) =>
@@ -144,16 +155,22 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
       ...agentMessage(addressFor(target, origin), params, target.settings.reengageTemplate),
     }),
 
+  showTyping: (target, { origin, ticketId }, { waMessageId }) =>
+    void target.rows.enqueue(origin, 'whatsapp.typing', ticketId, readMark(waMessageId, true), 'agent'),
+
+  markRead: (target, { origin, ticketId }, { waMessageId }) =>
+    void target.rows.enqueue(origin, 'whatsapp.read', ticketId, readMark(waMessageId, false), 'agent'),
+
   reportAgentMessageFailed: (target, scope, params) => {
     const ticket = ownTicket(target, scope).snapshot;
     const body = failedAgentMessageBody(ticket, target.actors.userIds(ticket.context.conversationKey), params, scope.origin.at);
-    target.rows.enqueue(scope.origin, 'crm.ticket_update', scope.ticketId, body);
+    callCrm(target, scope.origin, 'crm.ticket_update', scope.ticketId, body);
   },
 
   notifyCrm: (target, scope, { status, reason }) => {
     const ticket = ownTicket(target, scope).snapshot;
     const body = { ...ticketUpdateBody(ticket, target.actors.userIds(ticket.context.conversationKey), reason, scope.origin.at), status };
-    target.rows.enqueue(scope.origin, 'crm.ticket_update', scope.ticketId, body);
+    callCrm(target, scope.origin, 'crm.ticket_update', scope.ticketId, body);
   },
 
   ticketClosed: (_target, { origin, ticketId }, { reason }) => ({

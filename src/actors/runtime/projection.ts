@@ -2,17 +2,19 @@ import type { BatchWrites, NewConversation, NewTicket } from '../../db/runtime-s
 import type { NewTicketKpis } from '../../db/schema';
 import { phaseOf, statusOf, type HandoverMachine } from '../handover';
 import type { ConversationMachine, ConversationState, Machines, TicketState } from './state';
+import { numberOfKey, type BusinessNumbers } from '../../domain/business-numbers';
 
 export type TicketRow = NewTicket;
 
 /** The columns the status endpoint and the KPIs read, projected from the ticket's machine. */
-export function projectTicket(machine: HandoverMachine, state: TicketState): TicketRow {
+export function projectTicket(machine: HandoverMachine, state: TicketState, numbers: BusinessNumbers): TicketRow {
   const context = state.snapshot.context;
   const value = String(state.snapshot.value);
   const date = (iso: string | null) => (iso ? new Date(iso) : null);
   return {
     id: context.ticketId,
     conversationKey: context.conversationKey,
+    businessPhoneNumberId: numberOfKey(numbers, context.conversationKey) || null,
     customerId: context.customer.customerId,
     customerName: context.customer.customerName,
     category: context.category,
@@ -62,6 +64,7 @@ export function kpiRow(ticket: TicketRow): NewTicketKpis {
     closeReason: ticket.closeReason,
     category: ticket.category,
     priority: ticket.priority,
+    businessPhoneNumberId: ticket.businessPhoneNumberId ?? null,
     agentId: ticket.agentId,
     agentName: ticket.agentName,
     escalations: ticket.escalations,
@@ -72,13 +75,13 @@ export function kpiRow(ticket: TicketRow): NewTicketKpis {
 
 /** The actors' own rows: each conversation and ticket the batch changed, and the KPI rows that moved with them. */
 export function projectActors(
-  machines: Machines,
+  machines: Machines & { numbers: BusinessNumbers },
   changed: { conversations: [string, ConversationState][]; tickets: TicketState[] },
   now: Date,
 ): Pick<BatchWrites, 'conversations' | 'tickets' | 'kpis'> {
   const conversations = changed.conversations.map(([key, state]) => projectConversation(machines.conversationMachine, key, state, now));
   const dirtyTickets = changed.tickets;
-  const tickets = dirtyTickets.map((state) => projectTicket(machines.handoverMachine, state));
+  const tickets = dirtyTickets.map((state) => projectTicket(machines.handoverMachine, state, machines.numbers));
   // The KPI row moves with its ticket, in the same transaction; a relayed message leaves it as it was.
   const kpis = tickets.map(kpiRow).filter((row, index) => JSON.stringify(row) !== dirtyTickets[index]!.kpisAsStored);
   return { conversations, tickets, kpis };

@@ -2,7 +2,7 @@ import type { ConversationRow, Ticket } from '../../db/schema';
 import { idsOfRow } from '../../domain/user-ids';
 import { addSeconds } from '../../domain/time';
 import { idleClosesAt } from '../../domain/window';
-import { LIFECYCLE_START, type HandoverMachine, type HandoverPolicy } from '../handover';
+import { LIFECYCLE_START, PRESENCE_START, type HandoverMachine, type HandoverPolicy } from '../handover';
 import { kpiRow } from './projection';
 import type { ConversationMachine, ConversationSnapshot, ConversationState, HandoverSnapshot, TicketState } from './state';
 
@@ -44,6 +44,7 @@ export function restoreTicket(machine: HandoverMachine, policy: LegacyPolicy, ro
   const lastActivityAt = persisted.context.lastActivityAt ?? now;
   const context = {
     ...LIFECYCLE_START,
+    ...PRESENCE_START,
     lastUserMessageAt: persisted.context.lastActivityAt,
     ...renamedKey(persisted.context),
     deadlines: persisted.context.deadlines ?? (legacy ? legacyDeadlines(policy, String(persisted.value), lastActivityAt, now) : {}),

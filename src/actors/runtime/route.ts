@@ -61,6 +61,9 @@ export function route(event: PipelineEvent, actors: LoadedActors): Route {
     }
     case 'crm.message':
       return { to: 'ticket', ticketId: event.data.ticketId, event: { type: 'crm.message', at, message: event.data } };
+    case 'crm.typing':
+    case 'crm.read':
+      return { to: 'ticket', ticketId: event.data.ticketId, event: { type: event.type, at, presence: event.data } };
     case 'meta.thread_control': {
       const ticketId = event.data.ticketId ?? actors.conversation(event.key)?.ticketId;
       if (!ticketId) return { to: 'nowhere', reason: 'no_ticket' };

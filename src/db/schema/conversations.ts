@@ -18,6 +18,13 @@ export const conversations = pgTable(
     bsuid: text('bsuid'),
     username: text('username'),
     parentBsuid: text('parent_bsuid'),
+    /**
+     * Who owns the WhatsApp thread under Conversation Routing (domain/bot-voice.ts): null while this app does (or no
+     * routing applies), else `crm` (the CRM's app, the escalation partner), `ai_agent` (Meta's AI) or `other`.
+     */
+    threadOwner: text('thread_owner'),
+    /** A person answered from the WhatsApp Business app (an echo): the bot keeps quiet until then. */
+    botPausedUntil: timestamp('bot_paused_until', { withTimezone: true }),
     state: text('state').notNull(),
     snapshot: jsonb('snapshot').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),

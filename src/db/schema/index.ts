@@ -5,3 +5,4 @@ export * from './tickets';
 export * from './messages';
 export * from './pipeline';
 export * from './kpis';
+export * from './privacy';

@@ -1,7 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { doublePrecision, index, integer, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 import { closeReason, surveyStatus, ticketCategory, ticketPriority, ticketStatus } from './enums';
-import { tickets } from './tickets';
 
 const secondsBetween = (from: string, to: string) => sql.raw(`extract(epoch from ${to} - ${from})::float8`);
 
@@ -11,13 +10,13 @@ const secondsBetween = (from: string, to: string) => sql.raw(`extract(epoch from
  * written with the ticket in the same transaction. Narrow on purpose: a
  * year of tickets is scanned without the snapshots, and the durations are
  * stored, computed by Postgres, so the percentiles sort plain doubles.
+ * No personal data: they outlive the tickets (RETENTION_KPI_DAYS) and an erasure.
  */
 export const ticketKpis = pgTable(
   'ticket_kpis',
   {
-    ticketId: text('ticket_id')
-      .primaryKey()
-      .references(() => tickets.id),
+    /** No foreign key: a ticket's row goes with the history (RETENTION_HISTORY_DAYS), its KPIs stay longer. */
+    ticketId: text('ticket_id').primaryKey(),
     requestedAt: timestamp('requested_at', { withTimezone: true }).notNull(),
     assignedAt: timestamp('assigned_at', { withTimezone: true }),
     firstAgentReplyAt: timestamp('first_agent_reply_at', { withTimezone: true }),
@@ -26,6 +25,8 @@ export const ticketKpis = pgTable(
     closeReason: closeReason('close_reason'),
     category: ticketCategory('category').notNull(),
     priority: ticketPriority('priority').notNull(),
+    /** The WhatsApp number the user wrote to: KPIs grouped by number. */
+    businessPhoneNumberId: text('business_phone_number_id'),
     agentId: text('agent_id'),
     agentName: text('agent_name'),
     escalations: integer('escalations').notNull().default(0),

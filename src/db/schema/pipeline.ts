@@ -58,6 +58,8 @@ export const outbox = pgTable(
   (table) => [
     index('outbox_open_lane_idx').on(table.lane, table.id).where(isOpenOutboxRow(table.status)),
     index('outbox_due_idx').on(table.nextAttemptAt).where(isOpenOutboxRow(table.status)),
+    // The retention purge's (finished rows by age): see messages_created_at_brin_idx.
+    index('outbox_created_at_brin_idx').using('brin', table.createdAt),
   ],
 );
 

@@ -15,6 +15,8 @@ export const tickets = pgTable(
     id: text('id').primaryKey(),
     /** The user's conversation key (conversations.conversation_key): a phone or a BSUID. */
     conversationKey: text('conversation_key').notNull(),
+    /** The WhatsApp number the user wrote to (Meta's phone_number_id); null on tickets from before it was kept. */
+    businessPhoneNumberId: text('business_phone_number_id'),
     customerId: text('customer_id'),
     customerName: text('customer_name'),
     category: ticketCategory('category').notNull(),
@@ -45,6 +47,9 @@ export const tickets = pgTable(
       .where(sql`${table.status} <> 'closed'`),
     index('tickets_requested_at_idx').on(table.requestedAt),
     index('tickets_conversation_key_idx').on(table.conversationKey),
+    // The live view's recent fallbacks, without scanning a year of closed tickets. Not a partial index on 'fallback':
+    // on a fresh database every migration runs in one transaction, where an enum value added by an earlier one is unusable.
+    index('tickets_close_reason_closed_at_idx').on(table.closeReason, table.closedAt),
   ],
 );
 

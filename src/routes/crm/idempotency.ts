@@ -19,8 +19,6 @@ export interface IdempotencyKeys {
   claim(scope: string, key: string, fingerprint: string): Promise<void>;
 }
 
-const IDEMPOTENCY_WINDOW_S = 24 * 3600;
-
 const sha256 = (...parts: (string | Uint8Array)[]) => {
   const hash = createHash('sha256');
   for (const part of parts) hash.update(part).update('\u0000');
@@ -30,13 +28,14 @@ const sha256 = (...parts: (string | Uint8Array)[]) => {
 /** What a request is, for its key: the route and the exact bytes of its body. */
 export const requestFingerprint = (route: string, raw: Uint8Array) => sha256(route, raw);
 
-export function redisIdempotencyKeys(redis: Redis, keyPrefix: string): IdempotencyKeys {
+/** `ttlS`: CRM_IDEMPOTENCY_TTL_S, how long a key is remembered (Stripe keeps one 24 hours). */
+export function redisIdempotencyKeys(redis: Redis, keyPrefix: string, ttlS: number): IdempotencyKeys {
   return {
     async claim(scope, key, fingerprint) {
       const redisKey = `${keyPrefix}idempotency:${sha256(scope, key)}`;
       let first: string | null;
       try {
-        const set = await redis.set(redisKey, fingerprint, 'EX', IDEMPOTENCY_WINDOW_S, 'NX');
+        const set = await redis.set(redisKey, fingerprint, 'EX', ttlS, 'NX');
         first = set === 'OK' ? fingerprint : await redis.get(redisKey);
       } catch (error) {
         throw unavailable('queue_unavailable', `event queue unreachable: ${(error as Error).message}`);

@@ -21,8 +21,9 @@ export interface CrmRouteDeps {
  * flood would never reach the failed-auth budget. The raw bytes also make
  * the idempotency id of a request sent without an Idempotency-Key.
  *
- * handover and send-message answer 200 once their event is applied (DESIGN
- * 2.1), 202 when it is queued but was not applied within CRM_APPLY_TIMEOUT_MS.
+ * handover, send-message, typing and read answer 200 once their event is
+ * applied (DESIGN 2.1), 202 when it is queued but was not applied within
+ * CRM_APPLY_TIMEOUT_MS.
  */
 export const crmRoutes = ({ service, guard, maxBodyBytes }: CrmRouteDeps) => {
   const readRequest = async <S extends TSchema>(request: Request, model: S) => {
@@ -67,5 +68,15 @@ export const crmRoutes = ({ service, guard, maxBodyBytes }: CrmRouteDeps) => {
         ),
       { parse: 'none' },
     )
+    .post(
+      '/typing',
+      async ({ request, set }) => answer(await service.typing(await readRequest(request, CrmModel.typing)), 'Typing processed successfully', set),
+      {
+        parse: 'none',
+      },
+    )
+    .post('/read', async ({ request, set }) => answer(await service.read(await readRequest(request, CrmModel.read)), 'Read processed successfully', set), {
+      parse: 'none',
+    })
     .get('/handover-status/:ticketId', ({ params }) => service.status(validate(CrmModel.ticketParams, params).ticketId));
 };

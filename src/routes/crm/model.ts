@@ -40,6 +40,20 @@ export namespace CrmModel {
     ),
   };
 
+  /** The agent holding an active ticket is typing: WhatsApp shows "typing…" (refreshed at most every 20 s). */
+  export const typing = Type.Object({ ticketId: ticket.ticketId, agentId: Text(128) });
+  export type Typing = typeof typing.static;
+
+  /** The agent has read the user's messages up to `upTo` (a user-message's waMessageId), by default the last. */
+  export const read = Type.Object({
+    ticketId: ticket.ticketId,
+    agentId: Text(128),
+    upTo: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 256, description: "a user-message's waMessageId: it and every earlier message are shown read" }),
+    ),
+  });
+  export type Read = typeof read.static;
+
   /** A media message is sent by link: WhatsApp fetches the file, so it must be reachable over https. */
   export const sendMessage = Type.Union([
     Type.Object({ ...message, messageType: Type.Literal('text'), message: Text(4096) }),

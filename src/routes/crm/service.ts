@@ -8,8 +8,10 @@ import type { Logger } from '../../logger';
 import type { AppliedEvents } from '../../streams/applied';
 import type { Producer } from '../../streams/producer';
 import { requestFingerprint, type IdempotencyKeys } from './idempotency';
+import { ticketStatus } from './ticket-status';
 import type { CrmModel } from './model';
 import { eventIds } from '../../domain/event-ids';
+import { userKeyOf, type BusinessNumbers } from '../../domain/business-numbers';
 
 export interface CrmServiceDeps {
   queries: Queries;
@@ -22,6 +24,8 @@ export interface CrmServiceDeps {
   applyTimeoutMs: number;
   logger: Logger;
   now?: () => Date;
+  /** The WhatsApp numbers served: the status says which one the ticket's user wrote to. */
+  numbers?: BusinessNumbers;
 }
 
 /** What the CRM is answered: `applied` false means accepted and durable but not yet committed (a 202). */
@@ -63,13 +67,6 @@ const keyedEventId = (route: string, request: CrmRequest<unknown>, key: string, 
 const bodyEventId = (route: string, request: CrmRequest<unknown>, ticket: { id: string; revision: number }) =>
   eventIds.crmRequest(route, 'body', createHash('sha256').update(`${ticket.id}@${ticket.revision}:`).update(request.raw).digest('hex'));
 
-/** Words a person reads in a list: the text itself, else `[type]` and what the message says of itself (caption, file name, place, emoji). */
-export function describeUserMessage(message: { type: string; body: string | null; media: { filename?: string } | null }): string {
-  const said = message.body || message.media?.filename || '';
-  if (['text', 'button', 'interactive'].includes(message.type)) return said;
-  return said ? `[${message.type}] ${said}` : `[${message.type}]`;
-}
-
 /**
  * What the CRM asks of a ticket, checked against what we know of it, then
  * queued for the ticket's machine. A request already applied (a retry) is
@@ -107,7 +104,12 @@ export function createCrmService(deps: CrmServiceDeps) {
    * The ticket a request names, once the user the CRM names (by phone, by
    * BSUID, or both) is its user; with whether `eventId` was applied, when given.
    */
-  async function admitted(ticketId: string, named: { userPhone?: string; userId?: string }, eventId?: string): Promise<Admission> {
+  async function admitted(ticketId: string, named: { userPhone?: string; userId?: string } | 'by agent', eventId?: string): Promise<Admission> {
+    if (named === 'by agent') {
+      const admission = await queries.admission(ticketId, eventId);
+      if (!admission) throw notFound('ticket_not_found', `ticket ${ticketId} does not exist`);
+      return admission;
+    }
     if (!named.userPhone && !named.userId) throw badRequest('missing_user', 'name the user by userPhone or userId');
     const admission = await queries.admission(ticketId, eventId);
     if (!admission) throw notFound('ticket_not_found', `ticket ${ticketId} does not exist`);
@@ -117,7 +119,7 @@ export function createCrmService(deps: CrmServiceDeps) {
       throw badRequest('user_phone_mismatch', `userPhone does not belong to ticket ${ticketId}`);
     }
     // The key may be a BSUID the user had before a `user_id_update`: the CRM learnt it with the ticket.
-    if (named.userId && named.userId !== user.bsuid && named.userId !== ticket.conversationKey) {
+    if (named.userId && named.userId !== user.bsuid && named.userId !== userKeyOf(ticket.conversationKey)) {
       throw badRequest('user_id_mismatch', `userId does not belong to ticket ${ticketId}`);
     }
     return admission;
@@ -141,26 +143,33 @@ export function createCrmService(deps: CrmServiceDeps) {
    * a reused key's 409 wins over what the read says. Without a key the id
    * hashes the body at the ticket's revision: read, then check.
    */
-  async function admit(route: string, request: CrmRequest<CrmModel.Handover | CrmModel.SendMessage>) {
+  async function admit(route: string, request: CrmRequest<CrmModel.Handover | CrmModel.SendMessage | CrmModel.Typing | CrmModel.Read>) {
     const { ticketId } = request.body;
+    // Typing and read name the agent, not the user: the agent must hold the ticket (assertAgentHolds).
+    const named = 'handoverType' in request.body || 'messageType' in request.body ? request.body : 'by agent';
     const key = idempotencyKeyOf(request);
     if (key) {
       const eventId = keyedEventId(route, request, key, ticketId);
-      const { ticket, applied } = await admitted(ticketId, request.body, eventId);
+      const { ticket, applied } = await admitted(ticketId, named, eventId);
       await claimKey(route, request, key, ticketId);
       return { ticket, eventId, applied: applied! };
     }
-    const { ticket } = await admitted(ticketId, request.body);
+    const { ticket } = await admitted(ticketId, named);
     const eventId = bodyEventId(route, request, ticket);
     return { ticket, eventId, applied: await queries.isProcessed(eventId) };
   }
 
-  /** An agent may write only to a ticket it holds, inside WhatsApp's window (or with a template to carry it). */
-  function assertAgentMayWrite(ticket: Admission['ticket']): void {
+  /** Only an active ticket has an agent: before, the bot has the user; after, the bot has them back. */
+  function assertActive(ticket: Admission['ticket']): void {
     if (ticket.status === 'closed') throw conflict('ticket_closed', `ticket ${ticket.id} is closed; the bot has the conversation`);
     if (ticket.status === 'pending') {
       throw conflict('ticket_not_active', `ticket ${ticket.id} has no agent yet: call /api/crm/handover with bot_to_human first`);
     }
+  }
+
+  /** An agent may write only to a ticket it holds, inside WhatsApp's window (or with a template to carry it). */
+  function assertAgentMayWrite(ticket: Admission['ticket']): void {
+    assertActive(ticket);
     // Tickets from before the column have none: the machine then counts from the last activity, and so does this check.
     const lastUserMessage = (ticket.lastUserMessageAt ?? ticket.lastActivityAt).toISOString();
     if (agentMessageDelivery(deps.window, lastUserMessage, now().toISOString()) === 'refused') {
@@ -169,6 +178,31 @@ export function createCrmService(deps: CrmServiceDeps) {
         `the user last wrote more than ${deps.window.windowS} s ago (window closed at ${windowClosesAt(lastUserMessage, deps.window.windowS)}): WhatsApp accepts only a template, and none is configured`,
       );
     }
+  }
+
+  /** Typing and read come from the agent who holds the ticket while it is active: WhatsApp shows them as the business's. */
+  function assertAgentHolds(ticket: Admission['ticket'], agentId: string): void {
+    assertActive(ticket);
+    if (ticket.agentId !== agentId) throw conflict('not_ticket_agent', `agent ${agentId} does not hold ticket ${ticket.id}`);
+  }
+
+  /** The user's message a read mark or typing indicator names: `upTo` when given (a message of this user), else their last. */
+  async function userMessageOf(ticket: Admission['ticket'], upTo?: string) {
+    const message = await queries.userMessage(ticket.conversationKey, upTo);
+    if (message) return message;
+    if (upTo) throw badRequest('unknown_message', `upTo names no message ticket ${ticket.id}'s user wrote (a user-message's waMessageId)`);
+    throw conflict('no_user_message', `ticket ${ticket.id}'s user has written nothing to mark`);
+  }
+
+  /** Typing and read: checked here, queued for the ticket's machine, which decides whether WhatsApp is asked (once). */
+  async function presence(route: 'typing' | 'read', request: CrmRequest<CrmModel.Typing | CrmModel.Read>): Promise<CrmAnswer> {
+    const { body } = request;
+    const { ticket, eventId, applied } = await admit(route, request);
+    if (applied) return alreadyApplied(route, ticket.id, eventId);
+    assertAgentHolds(ticket, body.agentId);
+    const message = await userMessageOf(ticket, 'upTo' in body ? body.upTo : undefined);
+    const data = { ticketId: ticket.id, agentId: body.agentId, message };
+    return queueAndAwait(route, ticket.id, pipelineEvent(route === 'typing' ? 'crm.typing' : 'crm.read', ticket.conversationKey, eventId, data));
   }
 
   /** The wamid WhatsApp quotes for `replyTo`: a message of this user's conversation, named as the CRM knows it. */
@@ -225,35 +259,14 @@ export function createCrmService(deps: CrmServiceDeps) {
       );
     },
 
+    /** The agent is typing: WhatsApp's indicator, at most once per 20 s per ticket, never under a reply already sent. */
+    typing: (request: CrmRequest<CrmModel.Typing>) => presence('typing', request),
+
+    /** The agent has read up to a message: WhatsApp's read mark, sent only on this call. */
+    read: (request: CrmRequest<CrmModel.Read>) => presence('read', request),
+
     /** The seed's handover-status answer, plus the richer fields (phase, close reason, survey, the user's ids). */
-    async status(ticketId: string) {
-      const ticket = await queries.ticket(ticketId);
-      if (!ticket) throw notFound('ticket_not_found', `ticket ${ticketId} does not exist`);
-      const [user, lastMessage] = await Promise.all([queries.userIds(ticket.conversationKey), queries.lastUserMessage(ticket.id)]);
-      return {
-        ticketId: ticket.id,
-        userPhone: user.phone ?? null,
-        userId: user.bsuid ?? null,
-        username: user.username ?? null,
-        status: ticket.status,
-        phase: ticket.phase,
-        closeReason: ticket.closeReason,
-        category: ticket.category,
-        priority: ticket.priority,
-        assignedAgent: ticket.agentId ? { id: ticket.agentId, name: ticket.agentName } : null,
-        startTime: ticket.requestedAt.toISOString(),
-        assignedTime: ticket.assignedAt?.toISOString() ?? null,
-        closedTime: ticket.closedAt?.toISOString() ?? null,
-        lastActivity: ticket.lastActivityAt.toISOString(),
-        lastUserMessage: ticket.lastUserMessageAt?.toISOString() ?? null,
-        // Added beside `lastUserMessage` (a time, as CRMs read it today): what it was.
-        lastUserMessageType: lastMessage?.type ?? null,
-        lastUserMessageText: lastMessage ? describeUserMessage(lastMessage) : null,
-        messageCount: ticket.messageCount,
-        escalations: ticket.escalations,
-        survey: ticket.surveyStatus ? { status: ticket.surveyStatus, csat: ticket.csat } : null,
-      };
-    },
+    status: ticketStatus(queries, deps.numbers),
   };
 }
 

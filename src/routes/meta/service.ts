@@ -8,6 +8,7 @@ import { maskKey } from '../../domain/masking';
 import { childFor } from '../../observability/metrics';
 import type { Producer } from '../../streams/producer';
 import { eventIds } from '../../domain/event-ids';
+import { businessNumbers, isServed, type BusinessNumbers } from '../../domain/business-numbers';
 
 export interface MetaServiceDeps {
   queries: Queries;
@@ -16,7 +17,12 @@ export interface MetaServiceDeps {
   webhookEvents: Counter<'type'>;
   /** The CRM's Meta app id: thread control passed to it means "to the CRM". */
   crmAppId: string;
+  /** The WhatsApp numbers this service serves: a webhook for another is acknowledged, never answered. */
+  numbers?: BusinessNumbers;
 }
+
+/** The business number a webhook event names, if any. */
+const numberOf = (event: PipelineEvent): string | undefined => ('businessPhoneNumberId' in event.data ? event.data.businessPhoneNumberId : undefined);
 
 export interface Accepted {
   accepted: number;
@@ -26,11 +32,25 @@ export interface Accepted {
 /** What Meta's signed deliveries become: stream entries for the worker; unknown shapes are counted and logged, never fatal. */
 export function createMetaService(deps: MetaServiceDeps) {
   const { queries, producer, logger } = deps;
+  const numbers = deps.numbers ?? businessNumbers('');
   const eventsOf = childFor((type) => deps.webhookEvents.labels({ type }));
 
   /** Meta must hear 200, so what Postgres could not store was repaired: said where, never what. */
   const logCleaned = (source: string, cleaned: string[]) => {
     if (cleaned.length > 0) logger.warn({ event: `${source}.cleaned`, count: cleaned.length, fields: cleaned.slice(0, 20) }, 'unstorable input repaired');
+  };
+
+  /** Events for a number this service does not serve (another service's, or one not configured yet): never answered, counted and said. */
+  const notServed = (events: PipelineEvent[], ignored: string[]) => {
+    const byNumber = Map.groupBy(events, (event) => numberOf(event) ?? '');
+    for (const [businessPhoneNumberId, of] of byNumber) {
+      ignored.push(`${of.length} event(s) for number ${businessPhoneNumberId}, not served`);
+      eventsOf('unserved_number').inc(of.length);
+      logger.info(
+        { event: 'webhook.unserved_number', businessPhoneNumberId, count: of.length, served: numbers.served },
+        'webhook for a WhatsApp number this service does not serve (not in WHATSAPP_PHONE_NUMBER_IDS): acknowledged, not answered',
+      );
+    }
   };
 
   return {
@@ -40,8 +60,11 @@ export function createMetaService(deps: MetaServiceDeps) {
      * `storable`: the body's text was checked and holds nothing to clean.
      */
     async acceptMessages(payload: unknown, storable = false): Promise<Accepted> {
-      const { events, ignored, cleaned } = parseWhatsAppWebhook(payload, { storable });
+      const parsed = parseWhatsAppWebhook(payload, { storable });
+      const { ignored, cleaned } = parsed;
       logCleaned('webhook', cleaned);
+      const events = parsed.events.filter((event) => isServed(numbers, numberOf(event)));
+      if (events.length < parsed.events.length) notServed(parsed.events.filter((event) => !events.includes(event)), ignored);
       await producer.publish(events);
       for (const event of events) eventsOf(event.type).inc();
       if (ignored.length > 0) {

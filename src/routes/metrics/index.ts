@@ -11,12 +11,14 @@ export interface MetricsRouteDeps {
   metrics: Metrics;
   database: Database;
   businessTimeZone: string;
+  /** The first-listed WhatsApp number: KPIs grouped by number count older tickets as its. */
+  primaryNumber?: string;
   /** Bearer METRICS_TOKEN: required by the KPIs; /metrics stays open while it is unset (keep it internal then). */
   guard: BearerGuard;
 }
 
 /** Prometheus' exposition and the supervisors' KPIs for a date range, optionally by day, agent or category. */
-export const metricsRoutes = ({ metrics, database, businessTimeZone, guard }: MetricsRouteDeps) =>
+export const metricsRoutes = ({ metrics, database, businessTimeZone, primaryNumber, guard }: MetricsRouteDeps) =>
   new Elysia()
     .use(bearerAuth)
     .get(
@@ -27,6 +29,6 @@ export const metricsRoutes = ({ metrics, database, businessTimeZone, guard }: Me
       },
       { bearer: { ...guard, openWhenUnset: true } },
     )
-    .get('/api/metrics/kpis', ({ query }) => queryKpis(database, kpiRequest(validateQuery(MetricsModel.kpiQuery, query), businessTimeZone)), {
+    .get('/api/metrics/kpis', ({ query }) => queryKpis(database, kpiRequest(validateQuery(MetricsModel.kpiQuery, query), businessTimeZone, primaryNumber)), {
       bearer: guard,
     });

@@ -11,7 +11,7 @@ const LATEST_YEAR = 2999;
 export const MAX_RANGE_DAYS = 400;
 
 /** The KPI request a query asks for: real dates in a known time zone (the business's by default), in order, within the range cap. */
-export function kpiRequest(query: MetricsModel.KpiQuery, businessTimeZone: string): KpiRequest {
+export function kpiRequest(query: MetricsModel.KpiQuery, businessTimeZone: string, primaryNumber = ''): KpiRequest {
   const timeZone = query.tz ?? businessTimeZone;
   if (!isTimeZone(timeZone)) throw badRequest('invalid_time_zone', `tz: unknown time zone ${JSON.stringify(timeZone)}`);
   const from = DateTime.fromISO(query.from, { zone: timeZone });
@@ -27,5 +27,5 @@ export function kpiRequest(query: MetricsModel.KpiQuery, businessTimeZone: strin
   const days = to.diff(from, 'days').days;
   if (days < 0) throw badRequest('invalid_range', 'to is before from');
   if (days >= MAX_RANGE_DAYS) throw badRequest('invalid_range', `the range may span at most ${MAX_RANGE_DAYS} days`);
-  return { from: query.from, to: query.to, timeZone, groupBy: query.groupBy };
+  return { from: query.from, to: query.to, timeZone, groupBy: query.groupBy, primaryNumber };
 }

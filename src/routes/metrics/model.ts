@@ -8,7 +8,7 @@ export namespace MetricsModel {
     from: IsoDate,
     to: IsoDate,
     tz: Type.Optional(Type.String({ maxLength: 64 })),
-    groupBy: Type.Optional(Type.Union([Type.Literal('day'), Type.Literal('agent'), Type.Literal('category')])),
+    groupBy: Type.Optional(Type.Union([Type.Literal('day'), Type.Literal('agent'), Type.Literal('category'), Type.Literal('number')])),
   });
   export type KpiQuery = typeof kpiQuery.static;
 }

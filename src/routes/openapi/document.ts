@@ -29,7 +29,7 @@ const errorContent = (code: keyof typeof ERRORS) => ({
 const errors = (...codes: (keyof typeof ERRORS)[]) =>
   Object.fromEntries(codes.map((code) => [code, { description: ERRORS[code], content: errorContent(code) }]));
 const ok = (description: string, model: TSchema, example: unknown) => ({ 200: { description, content: json(model, example) } });
-/** handover and send-message: 200 once the event is applied, 202 when the wait for it ran out. */
+/** handover, send-message, typing and read: 200 once the event is applied, 202 when the wait for it ran out. */
 const appliedOrNot = {
   200: {
     description:
@@ -120,12 +120,46 @@ const paths = {
       responses: { ...appliedOrNot, ...errors(400, 401, 404, 409, 413, 429, 500, 503) },
     },
   },
+  '/api/crm/typing': {
+    post: {
+      ...crm,
+      summary:
+        'The agent holding an active ticket is typing: WhatsApp shows "typing…" to the user (and marks their last message read), at most once per 20 s, never under a reply already sent',
+      parameters: [idempotencyKey],
+      requestBody: { required: true, content: json(CrmModel.typing, EXAMPLES.typing) },
+      responses: { ...appliedOrNot, ...errors(400, 401, 404, 409, 413, 429, 500, 503) },
+    },
+  },
+  '/api/crm/read': {
+    post: {
+      ...crm,
+      summary: "The agent has read the user's messages up to `upTo` (default the last): WhatsApp shows them read. Sent only on this call, never automatically",
+      parameters: [idempotencyKey],
+      requestBody: { required: true, content: json(CrmModel.read, EXAMPLES.read) },
+      responses: { ...appliedOrNot, ...errors(400, 401, 404, 409, 413, 429, 500, 503) },
+    },
+  },
   '/api/crm/handover-status/{ticketId}': {
     get: {
       ...crm,
       summary: "A ticket's state: pending, active or closed, with its agent, times and message count",
       parameters: [{ name: 'ticketId', in: 'path', required: true, schema: schema(CrmModel.ticketParams.properties.ticketId) }],
       responses: { ...ok('the ticket', ApiSchemas.ticketStatusAnswer, EXAMPLES.ticketStatus), ...errors(400, 401, 404, 429, 500, 503) },
+    },
+  },
+  '/api/live': {
+    get: {
+      tags: ['Metrics'],
+      security: [{ metricsBearer: [] }],
+      summary:
+        "The dashboard's live view as server-sent events: `event: board` with the whole board at once, then after each ticket change (within a second); tickets waiting (position, category, priority), escalated, fallen back in the last 24 h, with an agent; each agent's open tickets. No phone, BSUID, username or customer name",
+      responses: {
+        200: {
+          description: 'an event stream; each `data:` line is one board (JSON), a `: keep-alive` comment every 15 s',
+          content: { 'text/event-stream': { schema: { type: 'string' }, example: `event: board\ndata: ${JSON.stringify(EXAMPLES.liveBoard)}\n\n` } },
+        },
+        ...errors(401, 429, 503),
+      },
     },
   },
   '/api/crm/media/{mediaId}': {

@@ -8,6 +8,8 @@
 const ticketId = 'TK-2026-000123';
 const userPhone = '573001234567';
 const userId = 'CO.2718281828459045';
+/** The number Juan wrote to (Meta's phone_number_id), named in every CRM call and in the status. */
+const businessPhoneNumberId = '106540352242922';
 const waMessageId = 'wamid.HBgMNTczMDAxMjM0NTY3FQIAEhggQjVGRDRDMEE5QkQ2';
 const requestedAt = '2026-11-05T14:02:11.000Z';
 const assignedAt = '2026-11-05T14:03:40.000Z';
@@ -19,7 +21,10 @@ const metaEnvelope = (field: string, value: Record<string, unknown>) => ({
     {
       id: '102290129340398',
       changes: [
-        { field, value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '573009999999', phone_number_id: '106540352242922' }, ...value } },
+        {
+          field,
+          value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '573009999999', phone_number_id: businessPhoneNumberId }, ...value },
+        },
       ],
     },
   ],
@@ -62,6 +67,38 @@ export const EXAMPLES = {
     metadata: { queue: 'reactivaciones' },
   },
   giveBack: { ticketId, userPhone, handoverType: 'human_to_bot', agentId: 'agent_042', agentName: 'María González' },
+  liveBoard: {
+    at: '2026-11-30T15:04:10.000Z',
+    counts: { waiting: 1, escalated: 0, withAgent: 1, fallbacks: 0, byPhase: { waiting_agent: 1, with_agent: 1 } },
+    waiting: [
+      {
+        ticketId: 'TK-2026-000143',
+        position: 1,
+        category: 'reactivacion_servicio',
+        priority: 'alta',
+        phase: 'waiting_agent',
+        escalations: 0,
+        requestedAt: '2026-11-30T15:02:55.000Z',
+        agent: null,
+      },
+    ],
+    escalated: [],
+    fallbacks: [],
+    withAgent: [
+      {
+        ticketId,
+        category: 'soporte_agente',
+        priority: 'media',
+        phase: 'with_agent',
+        agent: { id: 'agent_042', name: 'María González' },
+        assignedAt: '2026-11-30T14:51:00.000Z',
+        lastActivityAt: '2026-11-30T15:03:41.000Z',
+      },
+    ],
+    agents: [{ id: 'agent_042', name: 'María González', open: 1, ticketIds: [ticketId] }],
+  },
+  typing: { ticketId, agentId: 'agent_042' },
+  read: { ticketId, agentId: 'agent_042', upTo: waMessageId },
   textMessage: {
     ticketId,
     userPhone,
@@ -84,6 +121,7 @@ export const EXAMPLES = {
 
   ticketStatus: {
     ticketId,
+    businessPhoneNumberId,
     userPhone,
     userId,
     username: 'juanperez',
@@ -138,6 +176,7 @@ export const EXAMPLES = {
     category: 'reactivacion_servicio',
     serviceSuspended: true,
     requestTime: requestedAt,
+    businessPhoneNumberId,
   },
   agentRequestAnswer: { agentAssigned: { id: 'agent_042', name: 'María González', estimatedResponseTime: '5 minutos' }, queuePosition: 2 },
   userMessage: {
@@ -149,6 +188,7 @@ export const EXAMPLES = {
     messageType: 'text',
     waMessageId,
     timestamp: wroteAt,
+    businessPhoneNumberId,
   },
   userPhoto: {
     ticketId,
@@ -163,9 +203,19 @@ export const EXAMPLES = {
     caption: 'Así está el router',
     waMessageId: 'wamid.HBgMNTczMDAxMjM0NTY3FQIAEhggMUI0RkQ2OUE3QzU1',
     timestamp: '2026-11-05T14:04:40.000Z',
+    businessPhoneNumberId,
   },
-  escalated: { ticketId, userPhone, userId, status: 'pending', reason: 'escalated', priority: 'alta', timestamp: '2026-11-05T14:07:11.000Z' },
-  rated: { ticketId, userPhone, userId, status: 'closed', reason: 'csat', csat: 5, timestamp: '2026-11-05T14:31:02.000Z' },
+  escalated: {
+    ticketId,
+    userPhone,
+    userId,
+    status: 'pending',
+    reason: 'escalated',
+    priority: 'alta',
+    timestamp: '2026-11-05T14:07:11.000Z',
+    businessPhoneNumberId,
+  },
+  rated: { ticketId, userPhone, userId, status: 'closed', reason: 'csat', csat: 5, timestamp: '2026-11-05T14:31:02.000Z', businessPhoneNumberId },
 };
 
 /** Each DESIGN 2.1 error status with an answer the service really gives for it. */

@@ -27,6 +27,7 @@ export namespace ApiSchemas {
 
   export const ticketStatusAnswer = Type.Object({
     ticketId: Type.String(),
+    businessPhoneNumberId: Nullable(Type.String({ description: "the WhatsApp number (Meta's phone_number_id) the user wrote to" })),
     userPhone: Nullable(Type.String()),
     userId: Nullable(Type.String({ description: 'the BSUID (DESIGN 2.6)' })),
     username: Nullable(Type.String()),
@@ -78,7 +79,7 @@ export namespace ApiSchemas {
   });
   export const kpiReport = Type.Object({
     range: Type.Object({ from: Type.String(), to: Type.String(), timeZone: Type.String(), fromInstant: Instant, toInstant: Instant }),
-    groupBy: Nullable(oneOf(['day', 'agent', 'category'])),
+    groupBy: Nullable(oneOf(['day', 'agent', 'category', 'number'])),
     totals: kpis,
     groups: Type.Array(Type.Object({ key: Type.String(), label: Type.String(), kpis })),
   });
@@ -105,6 +106,7 @@ export namespace ApiSchemas {
     userPhone: Type.Optional(Type.String()),
     userId: Type.Optional(Type.String({ description: 'the BSUID, when Meta gave one' })),
     username: Type.Optional(Type.String()),
+    businessPhoneNumberId: Type.Optional(Type.String({ description: "the WhatsApp number (Meta's phone_number_id) the user wrote to; absent when none is configured" })),
   };
 
   export const agentRequest = Type.Object({

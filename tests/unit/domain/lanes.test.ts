@@ -11,8 +11,12 @@ describe("an outbox row's lane", () => {
       'crm:573001112233',
       'wa:573001112233',
       'lookup:573001112233',
+      'crm:573001112233',
+      'wa:573001112233',
+      'wa:573001112233',
+      'wa:573001112233',
     ]);
-    expect(OUTBOX_KINDS.map(destinationOf)).toEqual(['crm', 'crm', 'crm', 'whatsapp', 'lookup']);
+    expect(OUTBOX_KINDS.map(destinationOf)).toEqual(['crm', 'crm', 'crm', 'whatsapp', 'lookup', 'crm', 'whatsapp', 'whatsapp', 'whatsapp']);
   });
 
   test('gives back the key it was built with, a BSUID with its dots included', () => {

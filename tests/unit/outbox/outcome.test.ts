@@ -30,6 +30,17 @@ describe('what a delivery comes to', () => {
     expect(decision).toEqual({ kind: 'done', response: { success: true }, waMessageId: undefined, reconciledBy: undefined });
   });
 
+  test('a row dropped without a call (a stale typing indicator) is done, with why it was dropped as its response', () => {
+    const typingRow = { kind: 'whatsapp.typing' as const, attempts: 1 };
+    const decision = decide(typingRow, { outcome: { ok: true, status: 0, body: null }, skipped: 'typing indicator older than 25 s' }, MAX_ATTEMPTS);
+    expect(decision).toEqual({ kind: 'done', response: { skipped: 'typing indicator older than 25 s' }, skipped: 'typing indicator older than 25 s' });
+  });
+
+  test('a read mark whose outcome is unknown is tried again, not held in doubt: marking read twice shows nothing twice', () => {
+    const readRow = { kind: 'whatsapp.read' as const, attempts: 1 };
+    expect(decide(readRow, failure(true, { unknownOutcome: true }), MAX_ATTEMPTS, () => 0)).toMatchObject({ kind: 'retry' });
+  });
+
   test('an empty answer is stored as no response', () => {
     expect(decide(crmRow(1), { outcome: { ok: true, status: 204, body: '' } }, MAX_ATTEMPTS)).toMatchObject({ kind: 'done', response: null });
   });

@@ -7,6 +7,7 @@ import type { ConversationRow, Ticket } from '../../../../src/db/schema';
 import type { PipelineEvent } from '../../../../src/domain/events';
 import { DEFAULT_TEXTS } from '../../../../src/domain/texts';
 import { POLICY } from '../../../support/simulated-clock';
+import { businessNumbers } from '../../../../src/domain/business-numbers';
 
 export function plainPolicy(handoverPolicy: HandoverPolicy = POLICY, settings: Partial<CorePolicy> = {}): CorePolicy {
   return {
@@ -14,6 +15,7 @@ export function plainPolicy(handoverPolicy: HandoverPolicy = POLICY, settings: P
     emergencyPhone: '018000123456',
     reengageTemplate: null,
     publicBaseUrl: 'https://bot.example.co',
+    numbers: businessNumbers(''),
     handoverPolicy,
     conversationMachine: createConversationMachine({ surveyTimeoutS: 600 }),
     handoverMachine: createHandoverMachine(handoverPolicy),

@@ -1,3 +1,4 @@
+import { businessNumbers } from '../../../../src/domain/business-numbers';
 import { describe, expect, test } from 'bun:test';
 import { initialTransition, transition } from 'xstate';
 import { createHandoverMachine } from '../../../../src/actors/handover';
@@ -29,6 +30,8 @@ describe('the columns a later write may change, read from the table definitions'
         'csat',
         'surveyStatus',
         'snapshot',
+        // Set on tickets from before it was kept, the first time they move.
+        'businessPhoneNumberId',
       ].sort(),
     );
   });
@@ -37,6 +40,7 @@ describe('the columns a later write may change, read from the table definitions'
     const columns = updatableColumns(ticketKpis, KPI_FIXED);
     expect(columns.sort()).toEqual(
       [
+        'businessPhoneNumberId',
         'assignedAt',
         'firstAgentReplyAt',
         'closedAt',
@@ -55,10 +59,12 @@ describe('the columns a later write may change, read from the table definitions'
 
   test("a conversation's: its state, snapshot, update time and the user's ids", () => {
     expect(updatableColumns(conversations, CONVERSATION_FIXED).sort()).toEqual([
+      'botPausedUntil',
       'bsuid',
       'parentBsuid',
       'snapshot',
       'state',
+      'threadOwner',
       'updatedAt',
       'userPhone',
       'username',
@@ -71,7 +77,7 @@ describe("a ticket's row, projected from its machine", () => {
   const [withAgent] = transition(machine, opened, { type: 'crm.handover.bot_to_human', at: '2026-11-30T15:05:00.000Z', agent: { id: 'ag-1', name: 'Laura' } });
 
   test('carries the status, phase and agent the status endpoint reads', () => {
-    const row = projectTicket(machine, { snapshot: withAgent, dirty: true, csat: null, surveyStatus: null, kpisAsStored: null });
+    const row = projectTicket(machine, { snapshot: withAgent, dirty: true, csat: null, surveyStatus: null, kpisAsStored: null }, businessNumbers(''));
     expect(row).toMatchObject({
       id: TICKET.ticketId,
       status: 'active',
@@ -86,7 +92,7 @@ describe("a ticket's row, projected from its machine", () => {
   });
 
   test('and its KPI row holds the same values', () => {
-    const row = projectTicket(machine, { snapshot: withAgent, dirty: true, csat: 5, surveyStatus: 'answered', kpisAsStored: null });
+    const row = projectTicket(machine, { snapshot: withAgent, dirty: true, csat: 5, surveyStatus: 'answered', kpisAsStored: null }, businessNumbers(''));
     expect(kpiRow(row)).toEqual({
       ticketId: TICKET.ticketId,
       requestedAt: new Date(TICKET.requestedAt),
@@ -97,6 +103,7 @@ describe("a ticket's row, projected from its machine", () => {
       closeReason: null,
       category: 'soporte_agente',
       priority: 'media',
+      businessPhoneNumberId: null,
       agentId: 'ag-1',
       agentName: 'Laura',
       escalations: 0,

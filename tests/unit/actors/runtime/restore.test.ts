@@ -33,6 +33,7 @@ function ticketRow(value: string, context: Record<string, unknown>, extra: Parti
   return {
     id: 'TK-2026-000007',
     conversationKey: '573001112233',
+    businessPhoneNumberId: null,
     customerId: 'C-7',
     customerName: 'Ana',
     category: 'soporte_agente',

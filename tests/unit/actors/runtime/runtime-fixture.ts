@@ -3,7 +3,7 @@ import { createRuntime } from '../../../../src/actors/runtime';
 import { loadConfig } from '../../../../src/config';
 import { openDatabase, type Database } from '../../../../src/db/client';
 import type { PipelineEvent } from '../../../../src/domain/events';
-import { handoverPolicy } from '../../../../src/index';
+import { handoverPolicy } from '../../../../src/boot/policy';
 import { createLogger } from '../../../../src/logger';
 import { DEFAULT_TEXTS } from '../../../../src/domain/texts';
 import { createTestDatabase } from '../../../support/harness';

@@ -1,8 +1,16 @@
 import { afterAll, describe, expect, test } from 'bun:test';
 import type { OutboxRow } from '../../../../src/db/schema';
-import { createWhatsAppClient } from '../../../../src/integrations/whatsapp';
-import { buttonsMessage, listMessage, mediaMessage, templateMessage, textMessage, type WhatsAppMessage } from '../../../../src/integrations/whatsapp-messages';
-import { agentMessageFailure, createWhatsAppDeliverer } from '../../../../src/outbox/deliverers/whatsapp';
+import { classifyMarkAnswer, createWhatsAppClient } from '../../../../src/integrations/whatsapp';
+import {
+  buttonsMessage,
+  listMessage,
+  mediaMessage,
+  readMark,
+  templateMessage,
+  textMessage,
+  type WhatsAppMessage,
+} from '../../../../src/integrations/whatsapp-messages';
+import { agentMessageFailure, createWhatsAppDeliverer, TYPING_SHELF_LIFE_MS } from '../../../../src/outbox/deliverers/whatsapp';
 import { json, startFakeGraph } from '../../../support/fakes';
 
 const PHONE = '573001112233';
@@ -128,5 +136,56 @@ describe('a message type WhatsApp will not send to a BSUID (131062)', () => {
   test("an agent's refused message is fed back on the conversation's partition, which the lane names", () => {
     const event = agentMessageFailure(sendRow(textMessage({ recipient: BSUID }, 'hola'), { lane: `wa:${BSUID}` }), { code: 131062 }, 'x');
     expect(event).toMatchObject({ key: BSUID, data: { reason: 'refused', error: { code: 131062 } } });
+  });
+});
+
+describe('read marks and typing indicators', () => {
+  const graph = startFakeGraph();
+  afterAll(() => graph.stop());
+  let permits = 0;
+  const deliverer = createWhatsAppDeliverer({
+    whatsapp: createWhatsAppClient({ apiUrl: `${graph.url}/v21.0`, token: 'token', phoneNumberId: '1234567890', timeoutMs: 2000 }),
+    sendPermit: async () => void permits++,
+  });
+  const markRow = (kind: 'whatsapp.read' | 'whatsapp.typing', values: Partial<OutboxRow> = {}) =>
+    sendRow(textMessage(TO, 'unused'), { kind, payload: readMark('wamid.user.1', kind === 'whatsapp.typing'), ...values });
+
+  test("go to the number's messages endpoint as Graph documents them, each behind a send-rate permit, and Graph's success is the delivery", async () => {
+    graph.requests.length = 0;
+    permits = 0;
+    const typing = await deliverer.deliver(markRow('whatsapp.typing'));
+    const read = await deliverer.deliver(markRow('whatsapp.read'));
+    expect([typing.outcome.ok, read.outcome.ok]).toEqual([true, true]);
+    expect(graph.requests.map((request) => [request.path, request.body])).toEqual([
+      ['/v21.0/1234567890/messages', { messaging_product: 'whatsapp', status: 'read', message_id: 'wamid.user.1', typing_indicator: { type: 'text' } }],
+      ['/v21.0/1234567890/messages', { messaging_product: 'whatsapp', status: 'read', message_id: 'wamid.user.1' }],
+    ]);
+    expect(permits).toBe(2);
+  });
+
+  test('a typing indicator older than WhatsApp shows one is dropped without a call: shown late it would sit under the reply', async () => {
+    graph.requests.length = 0;
+    const stale = await deliverer.deliver(markRow('whatsapp.typing', { createdAt: new Date(Date.now() - TYPING_SHELF_LIFE_MS - 1000) }));
+    expect(stale.skipped).toMatch(/older than 25 s/);
+    expect(graph.requests).toHaveLength(0);
+  });
+
+  test('a read mark is sent whatever its age: the agent did read', async () => {
+    graph.requests.length = 0;
+    const old = await deliverer.deliver(markRow('whatsapp.read', { createdAt: new Date(Date.now() - 3_600_000) }));
+    expect(old.outcome.ok).toBe(true);
+    expect(graph.requests).toHaveLength(1);
+  });
+
+  test("a refused read mark tells no ticket: it is not an agent's message lost", () => {
+    expect(agentMessageFailure(markRow('whatsapp.read'), { code: 100, title: 'Invalid parameter' }, 'answered 400')).toBeUndefined();
+  });
+
+  test('Graph answering without success: true is a failure, not a delivery', () => {
+    expect(classifyMarkAnswer({ ok: true, status: 200, body: {} })).toMatchObject({ ok: false, retryable: false });
+    expect(classifyMarkAnswer({ ok: false, retryable: false, status: 400, error: 'answered 400', body: { error: { code: 131016 } } })).toMatchObject({
+      ok: false,
+      retryable: true,
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { describeUserMessage } from '../../../../src/routes/crm/service';
+import { describeUserMessage } from '../../../../src/routes/crm/ticket-status';
 
 describe("handover-status's description of the user's last message", () => {
   test('a text, a tapped button: the words themselves', () => {

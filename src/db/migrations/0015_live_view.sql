@@ -1,0 +1,1 @@
+CREATE INDEX "tickets_close_reason_closed_at_idx" ON "tickets" USING btree ("close_reason","closed_at");
