@@ -3,6 +3,7 @@ import { Value, type ValueError } from '@sinclair/typebox/value';
 import { isIP } from 'node:net';
 import { parseBusinessHours, parseHolidays } from './domain/business-hours';
 import { businessNumbers, numbersProblems, type BusinessNumbers } from './domain/business-numbers';
+import { TRACING_SETTINGS } from './domain/trace-context';
 
 /**
  * Every setting the service reads, with its default. Names are the external
@@ -171,25 +172,7 @@ export const ConfigSchema = Type.Object({
   TRUSTED_PROXIES: Type.String({ default: '' }),
   /** `bun run demo` sets it: /simulator and its stand-ins are mounted only then, never in a real deployment. */
   DEMO_MODE: Type.Boolean({ default: false }),
-
-  /**
-   * Traces (OpenTelemetry's own names): off unless an OTLP/HTTP endpoint is set. The base URL (`/v1/traces` is
-   * added), or the traces URL itself; `OTEL_EXPORTER_OTLP_HEADERS` (`key=value,...`) for a collector's API key.
-   */
-  OTEL_EXPORTER_OTLP_ENDPOINT: Url(''),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Url(''),
-  OTEL_EXPORTER_OTLP_HEADERS: Type.String({ default: '', pattern: '^([^=,]+=[^,]*(,[^=,]+=[^,]*)*)?$' }),
-  OTEL_SERVICE_NAME: Type.String({ default: 'handover', minLength: 1 }),
-  OTEL_TRACES_SAMPLER: Type.Union(
-    ['parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio', 'always_on', 'always_off', 'traceidratio'].map((s) => Type.Literal(s)),
-    { default: 'parentbased_always_on' },
-  ),
-  /** The ratio of the `traceidratio` samplers: 0.1 keeps one trace in ten. */
-  OTEL_TRACES_SAMPLER_ARG: Type.Number({ minimum: 0, maximum: 1, default: 1 }),
-  /** Milliseconds between two exports of the spans ended meanwhile (a batch goes sooner once 512 are waiting). */
-  OTEL_BSP_SCHEDULE_DELAY: Type.Integer({ minimum: 1, maximum: 600_000, default: 5000 }),
-  /** true: no traces whatever the endpoint says. */
-  OTEL_SDK_DISABLED: Type.Boolean({ default: false }),
+  ...TRACING_SETTINGS,
 });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -274,7 +257,9 @@ function crossFieldProblems(config: Config): string[] {
       problems.push(`WHATSAPP_MEDIA_HOSTS: ${JSON.stringify(entry)} is not a host, host:port or *.domain (https is implied; at least two labels after *.)`);
     }
   }
-  problems.push(...numbersProblems(config.WHATSAPP_PHONE_NUMBER_ID, config.WHATSAPP_PHONE_NUMBER_IDS).map((problem) => `WHATSAPP_PHONE_NUMBER_IDS: ${problem}`));
+  problems.push(
+    ...numbersProblems(config.WHATSAPP_PHONE_NUMBER_ID, config.WHATSAPP_PHONE_NUMBER_IDS).map((problem) => `WHATSAPP_PHONE_NUMBER_IDS: ${problem}`),
+  );
   if (/[{}]/.test(config.REDIS_KEY_PREFIX)) problems.push(`REDIS_KEY_PREFIX: must not contain { or } (got ${JSON.stringify(config.REDIS_KEY_PREFIX)})`);
   for (const address of trustedProxies(config)) {
     if (isIP(address) === 0) problems.push(`TRUSTED_PROXIES: ${JSON.stringify(address)} is not an IP address`);
@@ -315,11 +300,4 @@ export function trustedProxies(config: Config): string[] {
   return config.TRUSTED_PROXIES.split(',')
     .map((address) => address.trim())
     .filter((address) => address !== '');
-}
-
-/** Where spans go (OTLP over HTTP): the traces URL, else the base URL's `/v1/traces`; empty when tracing is off. */
-export function tracesEndpoint(config: Config): string {
-  if (config.OTEL_SDK_DISABLED) return '';
-  if (config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
-  return config.OTEL_EXPORTER_OTLP_ENDPOINT ? `${config.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, '')}/v1/traces` : '';
 }

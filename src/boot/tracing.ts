@@ -12,7 +12,8 @@ import {
   TracerProvider,
   type Sampler,
 } from '@opentelemetry/sdk-trace';
-import { tracesEndpoint, type Config } from '../config';
+import type { Config } from '../config';
+import { tracesEndpoint } from '../domain/trace-context';
 import { errorSummary } from '../errors';
 import type { Logger } from '../logger';
 import { useTracer } from '../observability/tracing';

@@ -34,14 +34,6 @@ const propagator = new W3CTraceContextPropagator();
 /** What a helper gets while tracing is off: a span that records nothing, so callers set attributes without asking. */
 const SILENT_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
-/** W3C `traceparent`: version, trace id, parent span id, flags. */
-const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
-
-export const isTraceparent = (value: unknown): value is string => typeof value === 'string' && TRACEPARENT.test(value);
-
-/** The trace id of a `traceparent`: the id a person searches the logs of one message by. */
-export const traceIdOf = (traceparent: string | undefined): string | undefined => (traceparent ? TRACEPARENT.exec(traceparent)?.[1] : undefined);
-
 /** boot/tracing.ts's: the SDK's tracer once it is started, null when it stops. */
 export function useTracer(next: Tracer | null): void {
   tracer = next;

@@ -1,5 +1,5 @@
 import type { PipelineEvent } from '../domain/events';
-import { isTraceparent } from '../observability/tracing';
+import { isTraceparent } from '../domain/trace-context';
 
 /**
  * One stream entry per event: `v` the codec version, `e` the event as JSON

@@ -1,7 +1,7 @@
 import type { Logger } from '../../logger';
 import { maskKey } from '../../domain/masking';
 import type { Metrics } from '../../observability/metrics';
-import { traceIdOf } from '../../observability/tracing';
+import { traceIdOf } from '../../domain/trace-context';
 import type { PipelineEvent } from '../../domain/events';
 import type { EffectParams } from '../effects';
 import type { HandoverContext } from '../handover';

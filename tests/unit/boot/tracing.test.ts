@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, test } from 'bun:test';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { parseOtlpHeaders, samplerOf, startTracing } from '../../../src/boot/tracing';
-import { ConfigError, loadConfig, tracesEndpoint } from '../../../src/config';
+import { ConfigError, loadConfig } from '../../../src/config';
+import { traceIdOf, tracesEndpoint } from '../../../src/domain/trace-context';
 import { badRequest, unavailable } from '../../../src/errors';
 import { createLogger } from '../../../src/logger';
-import { inRequestSpan, inSpan, linkTo, startSpan, traceIdOf, traceparentOf, tracingOn, useTracer } from '../../../src/observability/tracing';
+import { inRequestSpan, inSpan, linkTo, startSpan, traceparentOf, tracingOn, useTracer } from '../../../src/observability/tracing';
 
 const problemsOf = (env: Record<string, string>): string[] => {
   try {
