@@ -1,7 +1,7 @@
 import { Elysia, type AnyElysia } from 'elysia';
 import type Redis from 'ioredis';
 import { join } from 'node:path';
-import { numbersOf, trustedProxies, type Config } from './config';
+import { numbersOf, ratesOf, trustedProxies, type Config } from './config';
 import type { Database } from './db/client';
 import { createQueries } from './db/queries';
 import { AppError, errorDetail, errorSummary, isDatabaseOutage } from './errors';
@@ -9,6 +9,8 @@ import { mediaHostPolicy } from './integrations/media-hosts';
 import { createWhatsAppMedia } from './integrations/whatsapp-media';
 import type { Logger } from './logger';
 import { createMediaCache } from './media/cache';
+import { createSubscriberRights } from './privacy/subscribers';
+import { streamKeys } from './streams/codec';
 import { childFor, type Metrics, type Ownership } from './observability/metrics';
 import { adminRoutes } from './routes/admin';
 import { crmRoutes } from './routes/crm';
@@ -79,6 +81,7 @@ function mediaSources(config: Config): Pick<MediaServiceDeps, 'whatsapp' | 'cach
 export function createApp(deps: AppDeps) {
   const { config, logger } = deps;
   const queries = createQueries(deps.database.db);
+  const media = deps.media ?? mediaSources(config);
   const clientAddress = clientAddressOf(trustedProxies(config));
   // Operators' budgets: per instance, so /metrics still answers while Redis is down.
   const operatorLimits = () => ({
@@ -183,6 +186,7 @@ export function createApp(deps: AppDeps) {
           applyTimeoutMs: config.CRM_APPLY_TIMEOUT_MS,
           logger,
           numbers: numbersOf(config),
+          rates: ratesOf(config),
         }),
         maxBodyBytes: config.MAX_BODY_BYTES,
         guard: crmGuard,
@@ -194,7 +198,7 @@ export function createApp(deps: AppDeps) {
           queries,
           logger,
           downloadTimeoutMs: config.MEDIA_DOWNLOAD_TIMEOUT_MS,
-          ...(deps.media ?? mediaSources(config)),
+          ...media,
         }),
         guard: crmGuard,
       }),
@@ -208,6 +212,7 @@ export function createApp(deps: AppDeps) {
         database: deps.database,
         businessTimeZone: config.TZ_BUSINESS,
         primaryNumber: numbersOf(config).primary,
+        rates: ratesOf(config),
         guard: { secretName: 'METRICS_TOKEN', token: config.METRICS_TOKEN, ...operatorLimits() },
       }),
     )
@@ -221,6 +226,14 @@ export function createApp(deps: AppDeps) {
       adminRoutes({
         deadLetters: deps.deadLetters,
         logger,
+        subscribers: createSubscriberRights({
+          database: deps.database,
+          redis: deps.redis,
+          keys: streamKeys(config.REDIS_KEY_PREFIX),
+          partitions: config.STREAM_PARTITIONS,
+          forgetMedia: (mediaId) => media.cache.forget(mediaId),
+          logger,
+        }),
         guard: { secretName: 'ADMIN_TOKEN', token: config.ADMIN_TOKEN, ...operatorLimits() },
       }),
     );

@@ -10,7 +10,7 @@ export interface CrmClientOptions {
   timeoutMs: number;
 }
 
-export type CrmCall = 'agent-request' | 'user-message' | 'ticket-update';
+export type CrmCall = 'agent-request' | 'user-message' | 'ticket-update' | 'subscriber-erased';
 
 /**
  * Calls the CRM's endpoints (DESIGN 2.2). Every call is signed over the exact
@@ -22,6 +22,7 @@ export function createCrmClient(options: CrmClientOptions) {
     'agent-request': options.agentRequestUrl,
     'user-message': `${options.baseUrl.replace(/\/$/, '')}/api/bot/user-message`,
     'ticket-update': `${options.baseUrl.replace(/\/$/, '')}/api/bot/ticket-update`,
+    'subscriber-erased': `${options.baseUrl.replace(/\/$/, '')}/api/bot/subscriber-erased`,
   };
   return {
     async send(kind: CrmCall, payload: unknown, idempotencyKey: string): Promise<CallOutcome> {

@@ -43,17 +43,18 @@ export async function forgetUserKeys(redis: Redis, usersKey: string, users: Forg
 }
 
 /**
- * Every id that names `conversationKey`, found by walking the whole map: ids a
- * user had before a `user_id_update` are in no table. For an erasure (rare,
- * and it must find them all), not for the purge.
+ * Every id that names one of `conversationKeys`, found by walking the whole
+ * map: ids a user had before a `user_id_update` are in no table. For a
+ * subscriber's export or erasure (rare, and it must find them all), not for the purge.
  */
-export async function idsMappedTo(redis: Redis, usersKey: string, conversationKey: string): Promise<string[]> {
+export async function idsMappedTo(redis: Redis, usersKey: string, conversationKeys: string[]): Promise<string[]> {
+  const keys = new Set(conversationKeys);
   const found: string[] = [];
   let cursor = '0';
   do {
     const [next, fields] = await redis.hscan(usersKey, cursor, 'COUNT', 1000);
     for (let i = 0; i + 1 < fields.length; i += 2) {
-      if (fields[i]!.startsWith('id:') && fields[i + 1] === conversationKey) found.push(fields[i]!.slice('id:'.length));
+      if (fields[i]!.startsWith('id:') && keys.has(fields[i + 1]!)) found.push(fields[i]!.slice('id:'.length));
     }
     cursor = next;
   } while (cursor !== '0');

@@ -46,11 +46,13 @@ describe('/openapi.json', () => {
   });
 
   test("describes the service's calls to the CRM as webhooks, with their signature and idempotency headers", () => {
-    expect(Object.keys(document.webhooks).sort()).toEqual(['agentRequest', 'ticketUpdate', 'userMessage']);
-    for (const call of Object.values<any>(document.webhooks)) {
+    expect(Object.keys(document.webhooks).sort()).toEqual(['agentRequest', 'subscriberErased', 'ticketUpdate', 'userMessage']);
+    for (const [name, call] of Object.entries<any>(document.webhooks)) {
       expect(call.post.security).toEqual([{ botBearer: [] }]);
       expect(call.post.parameters.map((parameter: any) => parameter.name)).toEqual(['X-Bot-Signature', 'Idempotency-Key', 'User-Agent']);
-      expect(call.post.requestBody.content['application/json'].schema.properties.ticketId).toEqual({ type: 'string' });
+      // An erasure names the tickets, all of them; every other call names its one ticket.
+      const ticket = name === 'subscriberErased' ? 'ticketIds' : 'ticketId';
+      expect(call.post.requestBody.content['application/json'].schema.properties[ticket]).toBeDefined();
     }
   });
 });
@@ -260,6 +262,30 @@ describe('real answers match the schemas the document gives them', () => {
       path: '/api/admin/dead-letters/redrive',
       method: 'post',
       request: async () => jsonRequest('POST', '/api/admin/dead-letters/redrive', { ids: ['1-1'] }, bearer(ADMIN_TOKEN)),
+    },
+    {
+      name: "a subscriber's export",
+      path: '/api/admin/subscribers',
+      method: 'get',
+      request: async () => {
+        const ticket = await context.insertTicket({ conversationKey: freshPhone() });
+        return jsonRequest('GET', `/api/admin/subscribers?phone=${ticket.conversationKey}`, undefined, bearer(ADMIN_TOKEN));
+      },
+    },
+    {
+      name: "a subscriber's erasure",
+      path: '/api/admin/subscribers/erase',
+      method: 'post',
+      request: async () => {
+        const ticket = await context.insertTicket({ conversationKey: freshPhone() });
+        return jsonRequest('POST', '/api/admin/subscribers/erase', { phone: ticket.conversationKey }, bearer(ADMIN_TOKEN));
+      },
+    },
+    {
+      name: 'an erasure naming no one',
+      path: '/api/admin/subscribers/erase',
+      method: 'post',
+      request: async () => jsonRequest('POST', '/api/admin/subscribers/erase', {}, bearer(ADMIN_TOKEN)),
     },
   ];
 

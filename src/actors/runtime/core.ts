@@ -82,8 +82,9 @@ function intake(target: EffectTarget, sentMessages: SentMessage[], event: Pipeli
     case 'ticket':
       return [{ to: 'ticket', origin, ticketId: destination.ticketId, event: destination.event }];
     case 'status': {
-      const { moved, failures } = applyStatus(sentMessages, destination.update);
+      const { moved, billable, failures } = applyStatus(sentMessages, destination.update);
       rows.status(destination.update, moved);
+      for (const message of billable) afterCommit.countBillable(message.pricingCategory ?? 'unknown');
       return failures.map((failure) => ({
         to: 'ticket',
         origin,

@@ -89,7 +89,9 @@ export class BatchRows {
 
   /** A status webhook: the messages it moved, and the send in doubt it settles (WhatsApp has it), if it names one. */
   status(update: StatusUpdate, moved: readonly SentMessage[]): void {
-    for (const { id, status, statusAt, waMessageId, error } of moved) this.statusChanges.set(id, { id, status, statusAt, waMessageId, error });
+    for (const { id, status, statusAt, waMessageId, error, billable, pricingModel, pricingCategory } of moved) {
+      this.statusChanges.set(id, { id, status, statusAt, waMessageId, error, billable, pricingModel, pricingCategory });
+    }
     if (update.callbackData && !this.settledSends.has(update.callbackData)) this.settledSends.set(update.callbackData, update.status);
   }
 

@@ -9,12 +9,13 @@ const CRM_CALLS: Partial<Record<OutboxKind, CrmCall>> = {
   'crm.agent_request': 'agent-request',
   'crm.user_message': 'user-message',
   'crm.ticket_update': 'ticket-update',
+  'crm.subscriber_erased': 'subscriber-erased',
 };
 
 /** The agent-request's answer goes back to the ticket's machine as an event, in the user's partition (the lane's conversation key). */
 const resultKey = (row: OutboxRow) => ({ key: laneKey(row.lane), id: eventIds.outboxResult(row.id) });
 
-/** The CRM's three calls; the row's key travels as Idempotency-Key. */
+/** The CRM's calls; the row's key travels as Idempotency-Key. */
 export function createCrmDeliverer(crm: CrmClient): Deliverer {
   return {
     async deliver(row) {

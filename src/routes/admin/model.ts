@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 
-/** Operators' requests on the dead-letter stream. */
+/** Operators' requests: the dead-letter stream, a subscriber's export and erasure. */
 export namespace AdminModel {
   /**
    * A stream entry id, `<ms>-<seq>`, each part a 64-bit integer to Redis. At
@@ -21,4 +21,16 @@ export namespace AdminModel {
     Type.Object({ all: Type.Literal(true) }, { additionalProperties: false }),
   ]);
   export type Redrive = typeof redrive.static;
+
+  /** A subscriber named by any of the ids they are known by (at least one: privacy/subscribers.ts says so, naming them). */
+  const Identifier = (description: string) => Type.Optional(Type.String({ maxLength: 200, description }));
+  const subscriberIds = {
+    phone: Identifier('their phone, as WhatsApp gives it (573001234567; a leading + and spaces are allowed)'),
+    userId: Identifier('their business-scoped user id (BSUID), CO.1047385771169864'),
+    username: Identifier('their WhatsApp username'),
+    document: Identifier('the document number they authenticated with'),
+  };
+  export const subscriberQuery = Type.Object(subscriberIds);
+  export const erase = Type.Object(subscriberIds, { additionalProperties: false });
+  export type Erase = typeof erase.static;
 }

@@ -208,6 +208,24 @@ const paths = {
       responses: { ...ok('what was re-driven and what was not found', ApiSchemas.redriven, EXAMPLES.redriven), ...errors(400, 401, 413, 429, 500, 503) },
     },
   },
+  '/api/admin/subscribers': {
+    get: {
+      tags: ['Operations'],
+      security: [{ adminBearer: [] }],
+      summary: "A subscriber's export: everything held about them (Ley 1581, the right to know); the request is recorded without the ids",
+      parameters: queryParameters(AdminModel.subscriberQuery),
+      responses: { ...ok('what is held (found false: nothing)', ApiSchemas.subscriberExport, EXAMPLES.subscriberExport), ...errors(400, 401, 429, 500, 503) },
+    },
+  },
+  '/api/admin/subscribers/erase': {
+    post: {
+      tags: ['Operations'],
+      security: [{ adminBearer: [] }],
+      summary: 'Erases everything held about a subscriber (rows, media files, Redis entries, unapplied stream entries); KPI counts stay; the CRM is told',
+      requestBody: { required: true, content: json(AdminModel.erase, EXAMPLES.erase) },
+      responses: { ...ok('what was erased, per store', ApiSchemas.erasure, EXAMPLES.erasure), ...errors(400, 401, 413, 429, 500, 503) },
+    },
+  },
   '/health/live': { get: { tags: ['Operations'], summary: 'Liveness', responses: ok('the process runs', ApiSchemas.live, EXAMPLES.live) } },
   '/health/ready': {
     get: {
@@ -223,6 +241,7 @@ const paths = {
     },
   },
   '/dashboard': page("The supervisors' KPI dashboard (reads /api/metrics/kpis with the METRICS_TOKEN typed in)"),
+  '/dashboard/live': page("The supervisors' live view: who waits, what escalated, which agent holds what, updated from GET /api/live"),
   '/docs': page('This reference'),
   '/openapi.json': {
     get: {
@@ -246,7 +265,7 @@ export const openApiDocument = (version: string) => ({
     description:
       'Hands a WhatsApp conversation from the bot to a CRM agent and back. Errors are always `{ success: false, error, message }`. ' +
       'The service calls the CRM at CRM_AGENT_NOTIFICATION_URL (default CRM_BASE_URL/api/bot/agent-request), ' +
-      'CRM_BASE_URL/api/bot/user-message and CRM_BASE_URL/api/bot/ticket-update: see Webhooks.',
+      'CRM_BASE_URL/api/bot/user-message, CRM_BASE_URL/api/bot/ticket-update and CRM_BASE_URL/api/bot/subscriber-erased: see Webhooks.',
   },
   tags: [
     { name: 'CRM', description: 'Called by the CRM with Bearer CRM_API_TOKEN' },

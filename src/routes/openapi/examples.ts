@@ -45,6 +45,7 @@ const kpis = (tickets: number, reactivation: number) => ({
   escalations: 1,
   escalatedTickets: 1,
   fallbacks: 0,
+  billable: { messages: 2, byCategory: { utility: 2 }, estimatedCost: 0.0016, currency: 'USD' },
 });
 
 export const EXAMPLES = {
@@ -141,6 +142,7 @@ export const EXAMPLES = {
     messageCount: 3,
     escalations: 0,
     survey: null,
+    cost: { billableMessages: 1, byCategory: { utility: 1 }, estimatedCost: 0.0008, currency: 'USD' },
   },
 
   kpiReport: {
@@ -156,6 +158,56 @@ export const EXAMPLES = {
   },
   redrive: { ids: ['1793887442000-0'] },
   redriven: { success: true, redriven: ['1793887442000-0'], missing: [] },
+  subscriberExport: {
+    success: true,
+    found: true,
+    exportedAt: wroteAt,
+    ids: {
+      phones: ['573001234567'],
+      userIds: ['CO.1047385771169864'],
+      usernames: [],
+      documents: ['1010101010'],
+      customerIds: ['12345'],
+      conversationKeys: ['573001234567'],
+    },
+    conversations: [{ conversationKey: '573001234567', userPhone: '573001234567', userId: 'CO.1047385771169864', state: '"menu"' }],
+    tickets: [{ ticketId, status: 'closed', closeReason: 'resolved', events: [{ type: 'requested', data: {}, at: wroteAt }] }],
+    messages: [
+      {
+        id: 1,
+        ticketId,
+        direction: 'inbound',
+        author: 'user',
+        type: 'image',
+        body: null,
+        media: [{ id: '1044870553860331', mimeType: 'image/jpeg' }],
+        at: wroteAt,
+      },
+    ],
+    surveys: [{ ticketId, status: 'answered', csat: 5 }],
+    customers: [{ customerId: '12345', customerName: 'Juan Pérez', document: '1010101010', phone: '573001234567', isInactive: true }],
+  },
+  erase: { phone: '573001234567' },
+  erasure: {
+    success: true,
+    found: true,
+    requestId: 7,
+    erased: {
+      conversations: 1,
+      tickets: 1,
+      ticketEvents: 6,
+      messages: 14,
+      timers: 0,
+      outbox: 0,
+      dedupeRecords: 0,
+      customers: 0,
+      mediaFiles: 1,
+      redisIds: 3,
+      streamEntries: 12,
+    },
+    crmNotifiedOf: [ticketId],
+  },
+  subscriberErased: { erasureId: '7', ticketIds: [ticketId], timestamp: wroteAt },
   live: { status: 'ok' },
   ready: { status: 'ready', checks: { redis: 'ok', database: 'ok' } },
 

@@ -47,6 +47,15 @@ export namespace ApiSchemas {
     messageCount: Type.Integer({ minimum: 0, description: 'messages between the user and the agent, both directions' }),
     escalations: Type.Integer({ minimum: 0 }),
     survey: Nullable(Type.Object({ status: oneOf(surveyStatus.enumValues), csat: Nullable(Type.Integer({ minimum: 1, maximum: 5 })) })),
+    cost: Type.Object(
+      {
+        billableMessages: Type.Integer({ minimum: 0 }),
+        byCategory: Type.Record(Type.String(), Type.Integer({ minimum: 0 }), { description: 'marketing, utility, authentication, service...' }),
+        estimatedCost: Nullable(Type.Number({ description: 'from WHATSAPP_RATE_CARD; null without one' })),
+        currency: Nullable(Type.String()),
+      },
+      { description: "what WhatsApp charges for this ticket's messages, from their status webhooks' pricing" },
+    ),
   });
 
   const durations = Type.Object({
@@ -76,6 +85,12 @@ export namespace ApiSchemas {
     escalations: Type.Integer(),
     escalatedTickets: Type.Integer(),
     fallbacks: Type.Integer(),
+    billable: Type.Object({
+      messages: Type.Integer(),
+      byCategory: Type.Record(Type.String(), Type.Integer()),
+      estimatedCost: Nullable(Type.Number()),
+      currency: Nullable(Type.String()),
+    }),
   });
   export const kpiReport = Type.Object({
     range: Type.Object({ from: Type.String(), to: Type.String(), timeZone: Type.String(), fromInstant: Instant, toInstant: Instant }),
@@ -94,6 +109,33 @@ export namespace ApiSchemas {
   export const deadLetterPage = Type.Object({ total: Type.Integer(), entries: Type.Array(deadLetter), next: Nullable(Type.String()) });
   export const redriven = Type.Object({ success: Type.Literal(true), redriven: Type.Array(Type.String()), missing: Type.Array(Type.String()) });
 
+  const rows = Type.Array(Type.Record(Type.String(), Type.Unknown()));
+  export const subscriberExport = Type.Object({
+    success: Type.Literal(true),
+    found: Type.Boolean({ description: 'false: nothing is held under these identifiers' }),
+    exportedAt: Instant,
+    ids: Type.Record(Type.String(), Type.Array(Type.String()), {
+      description: 'every id held: phones, userIds (BSUIDs), parentUserIds, usernames, documents, customerIds, conversationKeys',
+    }),
+    conversations: rows,
+    tickets: Type.Array(Type.Record(Type.String(), Type.Unknown()), { description: 'each with its events (state changes) in order' }),
+    messages: Type.Array(Type.Record(Type.String(), Type.Unknown()), { description: 'in and out, each with its media list' }),
+    surveys: rows,
+    customers: Type.Array(Type.Record(Type.String(), Type.Unknown()), { description: 'the directory rows they authenticated as (customers table)' }),
+  });
+  export const erasure = Type.Object({
+    success: Type.Literal(true),
+    found: Type.Boolean(),
+    requestId: Type.Integer({ description: 'the privacy_requests row that records it' }),
+    erased: Type.Record(Type.String(), Type.Integer(), { description: 'what was deleted, per store' }),
+    crmNotifiedOf: Type.Array(Type.String(), { description: 'the tickets named in the subscriber-erased call to the CRM (none: no call)' }),
+  });
+  export const subscriberErased = Type.Object({
+    erasureId: Type.String({ description: 'the erasure, as recorded here (privacy_requests)' }),
+    ticketIds: Type.Array(Type.String(), { description: "the erased subscriber's tickets: erase them and what they name" }),
+    timestamp: Instant,
+  });
+
   export const live = Type.Object({ status: Type.Literal('ok') });
   export const ready = Type.Object({
     status: oneOf(['ready', 'not_ready']),
@@ -106,7 +148,9 @@ export namespace ApiSchemas {
     userPhone: Type.Optional(Type.String()),
     userId: Type.Optional(Type.String({ description: 'the BSUID, when Meta gave one' })),
     username: Type.Optional(Type.String()),
-    businessPhoneNumberId: Type.Optional(Type.String({ description: "the WhatsApp number (Meta's phone_number_id) the user wrote to; absent when none is configured" })),
+    businessPhoneNumberId: Type.Optional(
+      Type.String({ description: "the WhatsApp number (Meta's phone_number_id) the user wrote to; absent when none is configured" }),
+    ),
   };
 
   export const agentRequest = Type.Object({

@@ -80,4 +80,12 @@ export const calls = {
       rated: { summary: 'The user rated the agent after the ticket closed', value: EXAMPLES.rated },
     },
   }),
+  subscriberErased: botCall({
+    summary: 'A subscriber was erased at their request (subscriber-erased)',
+    detail:
+      "An operator erased everything this service held about a subscriber (Ley 1581: POST /api/admin/subscribers/erase or `bun run subscribers erase`). Erase the CRM's copy of these tickets and of the subscriber they name; the call names no one itself.",
+    url: 'CRM_BASE_URL/api/bot/subscriber-erased',
+    body: ApiSchemas.subscriberErased,
+    examples: { erased: { summary: 'The subscriber of one ticket was erased', value: EXAMPLES.subscriberErased } },
+  }),
 };

@@ -230,6 +230,9 @@ const sentMessage = (overrides: Partial<SentMessage>): SentMessage => ({
   waMessageId: null,
   outboxKey: 'evt#0',
   error: null,
+  billable: null,
+  pricingModel: null,
+  pricingCategory: null,
   ...overrides,
 });
 
@@ -244,7 +247,18 @@ describe("WhatsApp's statuses, on the messages the batch read", () => {
       user.later(1).whatsappReports('wamid.out.1', 'delivered', 'evt#0'),
     );
 
-    expect(writes.statusChanges).toEqual([{ id: 7, status: 'delivered', statusAt: new Date(user.now), waMessageId: 'wamid.out.1', error: null }]);
+    expect(writes.statusChanges).toEqual([
+      {
+        id: 7,
+        status: 'delivered',
+        statusAt: new Date(user.now),
+        waMessageId: 'wamid.out.1',
+        error: null,
+        billable: null,
+        pricingModel: null,
+        pricingCategory: null,
+      },
+    ]);
     expect(writes.settledSends).toEqual([{ outboxKey: 'evt#0', status: 'sent' }]);
     expect(runtime.sentMessages[0]).toMatchObject({ status: 'queued', waMessageId: null });
   });
