@@ -6,7 +6,6 @@
  * in 500-row statements). Returns the report's lines.
  */
 import postgres from 'postgres';
-import { createTestDatabase } from '../../tests/support/databases';
 
 const ROWS = Number(process.env.PARTITION_ROWS ?? 400_000);
 const DAYS = 8;
@@ -18,9 +17,11 @@ const timed = async (work: () => Promise<unknown>) => {
   return performance.now() - startedAt;
 };
 
-export async function measurePartitioning(): Promise<string[]> {
-  const database = await createTestDatabase('bench_partitioning');
-  const sql = postgres(database.url, { max: 1, onnotice: () => {} });
+export async function measurePartitioning(adminUrl: string): Promise<string[]> {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe('create database bench_partitioning');
+  await admin.end();
+  const sql = postgres(adminUrl.replace(/\/[^/]*$/, '/bench_partitioning'), { max: 1, onnotice: () => {} });
   try {
     const day = (n: number) => `now() - interval '${DAYS - n} days'`;
     await sql.unsafe(`
@@ -70,6 +71,5 @@ export async function measurePartitioning(): Promise<string[]> {
     ];
   } finally {
     await sql.end();
-    await database.drop();
   }
 }
