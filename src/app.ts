@@ -1,7 +1,7 @@
 import { Elysia, type AnyElysia } from 'elysia';
 import type Redis from 'ioredis';
 import { join } from 'node:path';
-import { numbersOf, trustedProxies, type Config } from './config';
+import { numbersOf, ratesOf, trustedProxies, type Config } from './config';
 import type { Database } from './db/client';
 import { createQueries } from './db/queries';
 import { AppError, errorDetail, errorSummary, isDatabaseOutage } from './errors';
@@ -186,6 +186,7 @@ export function createApp(deps: AppDeps) {
           applyTimeoutMs: config.CRM_APPLY_TIMEOUT_MS,
           logger,
           numbers: numbersOf(config),
+          rates: ratesOf(config),
         }),
         maxBodyBytes: config.MAX_BODY_BYTES,
         guard: crmGuard,
@@ -211,6 +212,7 @@ export function createApp(deps: AppDeps) {
         database: deps.database,
         businessTimeZone: config.TZ_BUSINESS,
         primaryNumber: numbersOf(config).primary,
+        rates: ratesOf(config),
         guard: { secretName: 'METRICS_TOKEN', token: config.METRICS_TOKEN, ...operatorLimits() },
       }),
     )

@@ -3,6 +3,9 @@ import { Value, type ValueError } from '@sinclair/typebox/value';
 import { isIP } from 'node:net';
 import { parseBusinessHours, parseHolidays } from './domain/business-hours';
 import { businessNumbers, numbersProblems, type BusinessNumbers } from './domain/business-numbers';
+import { mediaHostProblems } from './domain/media-host-entries';
+import { parseRateCard, rateCardProblems } from './domain/rate-card';
+import { TRACING_SETTINGS } from './domain/trace-context';
 
 /**
  * Every setting the service reads, with its default. Names are the external
@@ -43,7 +46,6 @@ export const ConfigSchema = Type.Object({
   WHATSAPP_MEDIA_HOSTS: Type.String({ default: 'lookaside.fbsbx.com' }),
   /** The whole of one media download, from asking Graph to the last byte stored: a trickling body cannot hold a request longer. */
   MEDIA_DOWNLOAD_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 60_000 }),
-
   /** Retention of each store that grows with traffic (docs/DATA.md: what, where, how long, why). Dedupe records: past Meta's 7-day redelivery. */
   RETENTION_DEDUPE_DAYS: Days(8),
   /** Delivered outbox rows (their call's body and answer); rows that failed for good are kept as long as dead letters. */
@@ -128,6 +130,9 @@ export const ConfigSchema = Type.Object({
   /** An approved template sent instead of an agent's message outside the window; empty: such messages get 409. */
   WHATSAPP_REENGAGE_TEMPLATE: Type.String({ default: '' }),
   WHATSAPP_TEMPLATE_LANGUAGE: Type.String({ default: 'es', pattern: '^[a-z]{2,3}(_[A-Z]{2})?$' }),
+  /** Price per billable message by pricing category (`marketing=0.0125,utility=0.0008`): the KPIs' cost estimate; empty: none. */
+  WHATSAPP_RATE_CARD: Type.String({ default: '' }),
+  WHATSAPP_RATE_CURRENCY: Type.String({ default: 'USD', pattern: '^[A-Z]{3}$' }),
 
   STREAM_PARTITIONS: Type.Integer({ minimum: 1, maximum: 1024, default: 8 }),
   STREAM_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10000, default: 200 }),
@@ -171,6 +176,7 @@ export const ConfigSchema = Type.Object({
   TRUSTED_PROXIES: Type.String({ default: '' }),
   /** `bun run demo` sets it: /simulator and its stand-ins are mounted only then, never in a real deployment. */
   DEMO_MODE: Type.Boolean({ default: false }),
+  ...TRACING_SETTINGS,
 });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -221,10 +227,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   return config;
 }
 
-const LABEL = '[a-z0-9]([a-z0-9-]*[a-z0-9])?';
-/** A WHATSAPP_MEDIA_HOSTS entry: a host name or IPv4 address with an optional port, or `*.` and a domain of two labels or more. */
-const MEDIA_HOST_ENTRY = new RegExp(`^(${LABEL}(\\.${LABEL})*|\\*\\.${LABEL}(\\.${LABEL})+)(:[0-9]{1,5})?$`, 'i');
-
 function crossFieldProblems(config: Config): string[] {
   const problems: string[] = [];
   if (config.NODE_ENV === 'production') {
@@ -250,12 +252,8 @@ function crossFieldProblems(config: Config): string[] {
   if (config.REDIS_WAIT_REPLICAS > 0 && config.REDIS_URL.startsWith('redis+cluster:')) {
     problems.push('REDIS_WAIT_REPLICAS: not supported with a Redis Cluster REDIS_URL (set it to 0)');
   }
-  for (const entry of config.WHATSAPP_MEDIA_HOSTS.split(',').map((host) => host.trim())) {
-    if (!MEDIA_HOST_ENTRY.test(entry)) {
-      problems.push(`WHATSAPP_MEDIA_HOSTS: ${JSON.stringify(entry)} is not a host, host:port or *.domain (https is implied; at least two labels after *.)`);
-    }
-  }
-  problems.push(...numbersProblems(config.WHATSAPP_PHONE_NUMBER_ID, config.WHATSAPP_PHONE_NUMBER_IDS).map((problem) => `WHATSAPP_PHONE_NUMBER_IDS: ${problem}`));
+  problems.push(...mediaHostProblems(config.WHATSAPP_MEDIA_HOSTS), ...rateCardProblems(config.WHATSAPP_RATE_CARD));
+  problems.push(...numbersProblems(config.WHATSAPP_PHONE_NUMBER_ID, config.WHATSAPP_PHONE_NUMBER_IDS));
   if (/[{}]/.test(config.REDIS_KEY_PREFIX)) problems.push(`REDIS_KEY_PREFIX: must not contain { or } (got ${JSON.stringify(config.REDIS_KEY_PREFIX)})`);
   for (const address of trustedProxies(config)) {
     if (isIP(address) === 0) problems.push(`TRUSTED_PROXIES: ${JSON.stringify(address)} is not an IP address`);
@@ -274,7 +272,7 @@ function crossFieldProblems(config: Config): string[] {
 }
 
 function isSecret(key: string): boolean {
-  return /TOKEN|SECRET|DATABASE_URL|REDIS_URL/.test(key);
+  return /TOKEN|SECRET|DATABASE_URL|REDIS_URL|HEADERS/.test(key);
 }
 
 function describe(error: ValueError): string {
@@ -288,6 +286,9 @@ export function agentRequestUrl(config: Config): string {
   if (config.CRM_AGENT_NOTIFICATION_URL) return config.CRM_AGENT_NOTIFICATION_URL;
   return config.CRM_BASE_URL ? `${config.CRM_BASE_URL.replace(/\/$/, '')}/api/bot/agent-request` : '';
 }
+
+/** The rate card the cost of billable messages is estimated with, and its currency. */
+export const ratesOf = (config: Config) => ({ card: parseRateCard(config.WHATSAPP_RATE_CARD), currency: config.WHATSAPP_RATE_CURRENCY });
 
 /** The WhatsApp numbers served: WHATSAPP_PHONE_NUMBER_IDS, or WHATSAPP_PHONE_NUMBER_ID alone. */
 export const numbersOf = (config: Config): BusinessNumbers => businessNumbers(config.WHATSAPP_PHONE_NUMBER_ID, config.WHATSAPP_PHONE_NUMBER_IDS);

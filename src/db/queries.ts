@@ -171,6 +171,18 @@ export function createQueries(db: Db, deadlineMs = 3000) {
           .then(([row]) => (row ? { type: row.type, media: row.media as MediaRef } : undefined)),
       );
     },
+    /** The billable messages of one ticket, by pricing category: what its handover cost (the partial index on billable rows). */
+    billableOf(ticketId: string): Promise<Record<string, number>> {
+      return within(
+        deadlineMs,
+        db
+          .select({ category: sql<string>`coalesce(${messages.pricingCategory}, 'unknown')`, count: sql<number>`count(*)::int` })
+          .from(messages)
+          .where(and(eq(messages.ticketId, ticketId), eq(messages.billable, true)))
+          .groupBy(sql`1`)
+          .then((rows) => Object.fromEntries(rows.map((row) => [row.category, Number(row.count)]))),
+      );
+    },
     isProcessed(eventId: string): Promise<boolean> {
       return within(
         deadlineMs,

@@ -43,7 +43,21 @@ export interface FirstReads {
 /** An outbound message a status update may move, as stored (locked for the transaction). */
 export type SentMessage = Pick<
   typeof messages.$inferSelect,
-  'id' | 'ticketId' | 'author' | 'authorId' | 'type' | 'body' | 'media' | 'status' | 'statusAt' | 'waMessageId' | 'outboxKey' | 'error'
+  | 'id'
+  | 'ticketId'
+  | 'author'
+  | 'authorId'
+  | 'type'
+  | 'body'
+  | 'media'
+  | 'status'
+  | 'statusAt'
+  | 'waMessageId'
+  | 'outboxKey'
+  | 'error'
+  | 'billable'
+  | 'pricingModel'
+  | 'pricingCategory'
 >;
 
 export interface FirstRead {
@@ -58,7 +72,7 @@ export interface FirstRead {
 export type NewConversation = typeof conversations.$inferInsert;
 export type NewTicket = typeof tickets.$inferInsert;
 export type NewTicketEvent = typeof ticketEvents.$inferInsert;
-export type MessageStatusChange = Pick<SentMessage, 'id' | 'status' | 'statusAt' | 'waMessageId' | 'error'>;
+export type MessageStatusChange = Pick<SentMessage, 'id' | 'status' | 'statusAt' | 'waMessageId' | 'error' | 'billable' | 'pricingModel' | 'pricingCategory'>;
 
 /** Every row a batch decided, as the tables take them. */
 export interface BatchWrites {
@@ -154,9 +168,10 @@ export async function readFirst(tx: Tx, entries: StreamEntry[], reads: FirstRead
 
 /** By wamid, or by outbox key for a send whose Graph response was lost (no wamid yet); in id order, as the group commit locks. */
 function readSentMessages(tx: Tx, reads: FirstReads): Promise<SentMessage[]> {
-  const { id, ticketId, author, authorId, type, body, media, status, statusAt, waMessageId, outboxKey, error } = messages;
+  const { id, ticketId, author, authorId, type, body, media, status, statusAt, waMessageId, outboxKey, error, billable, pricingModel, pricingCategory } =
+    messages;
   return tx
-    .select({ id, ticketId, author, authorId, type, body, media, status, statusAt, waMessageId, outboxKey, error })
+    .select({ id, ticketId, author, authorId, type, body, media, status, statusAt, waMessageId, outboxKey, error, billable, pricingModel, pricingCategory })
     .from(messages)
     .where(
       sql`${messages.direction} = 'outbound' and (${inTexts(waMessageId, reads.statusWamids)} or (${waMessageId} is null and ${inTexts(outboxKey, reads.statusCallbacks)}))`,

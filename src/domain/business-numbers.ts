@@ -29,14 +29,14 @@ export function businessNumbers(primary: string, listed = ''): BusinessNumbers {
   return { primary: primary || served[0] || '', served };
 }
 
-/** What is wrong with a list of numbers: ids are digits, and the primary, when set, comes first (it keeps its conversations). */
+/** What is wrong with WHATSAPP_PHONE_NUMBER_IDS: ids are digits, and the primary, when set, comes first (it keeps its conversations). */
 export function numbersProblems(primary: string, listed: string): string[] {
   const ids = listOf(listed);
   const problems = ids.filter((id) => !/^\d{1,32}$/.test(id)).map((id) => `${JSON.stringify(id)} is not a phone number id (digits)`);
   if (primary !== '' && ids.length > 0 && ids[0] !== primary) {
     problems.push('must start with WHATSAPP_PHONE_NUMBER_ID (the first number keeps the conversations it has)');
   }
-  return problems;
+  return problems.map((problem) => `WHATSAPP_PHONE_NUMBER_IDS: ${problem}`);
 }
 
 /** Whether a webhook for this number is ours to answer: with no number configured, every one is (a demo, a test). */

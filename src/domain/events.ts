@@ -1,4 +1,5 @@
 import type { UserIds } from './user-ids';
+import type { Pricing } from './rate-card';
 
 /**
  * The events that travel through the streams. Each carries `key` (the
@@ -80,6 +81,8 @@ export interface StatusUpdate extends ForNumber {
   user: UserIds;
   errors?: { code?: number; title?: string; message?: string }[];
   callbackData?: string;
+  /** What WhatsApp charges for the message (`pricing`): whether it is billable, the model and the category. */
+  pricing?: Pricing;
 }
 
 /** Meta's `user_id_update`: the user's BSUID changed (it does when they change phone number). */
@@ -208,6 +211,11 @@ interface Envelope<T extends string, D> {
   id: string;
   at: string;
   data: D;
+  /**
+   * The W3C trace context of the step applying it (streams/worker.ts sets it when tracing is on): the outbox
+   * rows it decides carry it, so their calls join its trace. Not part of what the event is: never stored with it.
+   */
+  traceparent?: string;
 }
 
 export type PipelineEvent =

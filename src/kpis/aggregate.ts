@@ -1,4 +1,5 @@
 import { closeReason, ticketCategory } from '../db/schema';
+import { estimatedCost, type RateCard } from '../domain/rate-card';
 
 export interface Durations {
   /** Tickets the measure applies to (e.g. those that got an agent, for the handover wait). */
@@ -34,6 +35,14 @@ export interface Kpis {
   escalations: number;
   escalatedTickets: number;
   fallbacks: number;
+  /** Messages of these tickets WhatsApp charges for (their status webhooks' `pricing`), by category, and what the rate card says they cost. */
+  billable: { messages: number; byCategory: Record<string, number>; estimatedCost: number | null; currency: string | null };
+}
+
+/** The operator's rate card (WHATSAPP_RATE_CARD) and its currency: an estimate of what the billable messages cost. */
+export interface Rates {
+  card: RateCard;
+  currency: string;
 }
 
 /** The additive part of the KPIs of one group, plus its raw durations: groups merge into totals exactly. */
@@ -51,6 +60,8 @@ export interface PartialKpis {
   wait: Float64Array;
   firstResponse: Float64Array;
   resolution: Float64Array;
+  /** Billable messages by pricing category (a second query fills it). */
+  billable: Record<string, number>;
 }
 
 const number = (value: unknown): number => Number(value ?? 0);
@@ -83,6 +94,7 @@ export function toPartial(row: Record<string, unknown>): PartialKpis {
     wait: doubles(row.wait),
     firstResponse: doubles(row.first_response),
     resolution: doubles(row.resolution),
+    billable: {},
   };
 }
 
@@ -125,6 +137,10 @@ export function merge(partials: PartialKpis[]): PartialKpis {
     wait: concat(partials.map((p) => p.wait)),
     firstResponse: concat(partials.map((p) => p.firstResponse)),
     resolution: concat(partials.map((p) => p.resolution)),
+    billable: sumRecords(
+      partials.map((p) => p.billable),
+      [...new Set(partials.flatMap((p) => Object.keys(p.billable)))].sort(),
+    ),
   };
 }
 
@@ -147,8 +163,9 @@ export function durations(values: Float64Array): Durations {
   };
 }
 
-export function toKpis(partial: PartialKpis): Kpis {
+export function toKpis(partial: PartialKpis, rates: Rates = { card: {}, currency: '' }): Kpis {
   const resolved = partial.closeReasons.resolved ?? 0;
+  const cost = estimatedCost(partial.billable, rates.card);
   return {
     tickets: partial.tickets,
     categories: partial.categories as Kpis['categories'],
@@ -169,5 +186,11 @@ export function toKpis(partial: PartialKpis): Kpis {
     escalations: partial.escalations,
     escalatedTickets: partial.escalatedTickets,
     fallbacks: partial.closeReasons.fallback ?? 0,
+    billable: {
+      messages: Object.values(partial.billable).reduce((sum, count) => sum + count, 0),
+      byCategory: partial.billable,
+      estimatedCost: cost,
+      currency: cost === null ? null : rates.currency,
+    },
   };
 }

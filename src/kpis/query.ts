@@ -2,7 +2,8 @@ import { sql, type SQL } from 'drizzle-orm';
 import { DateTime } from 'luxon';
 import type { Database } from '../db/client';
 import { closeReason, ticketCategory } from '../db/schema';
-import { merge, toKpis, toPartial, type Kpis } from './aggregate';
+import { merge, toKpis, toPartial, type Kpis, type Rates } from './aggregate';
+import { billableByGroup } from './billing';
 
 export type { Durations, Kpis } from './aggregate';
 
@@ -16,6 +17,8 @@ export interface KpiRequest {
   groupBy?: KpiGroupBy;
   /** The first-listed WhatsApp number: tickets from before the number was kept are its. */
   primaryNumber?: string;
+  /** The rate card the billable messages' cost is estimated with. */
+  rates?: Rates;
 }
 
 export interface KpiGroup {
@@ -82,9 +85,11 @@ export async function queryKpis(database: Database, request: KpiRequest): Promis
   const days: DateTime[] = [];
   for (let day = fromInstant; day < toInstant; day = day.plus({ days: 1 })) days.push(day);
   const group = request.groupBy ? groupKey(request.groupBy, days, request.primaryNumber ?? '') : { key: sql`''`, label: sql`''`, name: (key: string) => key };
-  const rows = await database.rows<Record<string, unknown>>(
-    database.db,
-    sql`
+  const range = { from: fromInstant.toUTC().toISO()!, to: toInstant.toUTC().toISO()! };
+  const [rows, billable] = await Promise.all([
+    database.rows<Record<string, unknown>>(
+      database.db,
+      sql`
       select ${group.key}::text as key, ${group.label} as label,
         count(*) as tickets,
         ${sql.join(
@@ -109,10 +114,18 @@ export async function queryKpis(database: Database, request: KpiRequest): Promis
         encode(string_agg(float8send(first_response_seconds), ''::bytea), 'base64') as first_response,
         encode(string_agg(float8send(resolution_seconds), ''::bytea), 'base64') as resolution
       from ticket_kpis
-      where requested_at >= ${fromInstant.toUTC().toISO()} and requested_at < ${toInstant.toUTC().toISO()}
+      where requested_at >= ${range.from} and requested_at < ${range.to}
       ${request.groupBy ? sql`group by 1` : sql``}`,
-  );
-  const partials = rows.map((row) => ({ key: group.name(String(row.key)), label: String(row.label), partial: toPartial(row) }));
+    ),
+    // A second statement beside the scan: the billable messages of the same tickets, by the same key.
+    billableByGroup(database, group.key, range),
+  ]);
+  const partials = rows.map((row) => ({
+    key: group.name(String(row.key)),
+    label: String(row.label),
+    partial: { ...toPartial(row), billable: billable.get(String(row.key)) ?? {} },
+  }));
+  const rates = request.rates;
   return {
     range: {
       from: request.from,
@@ -122,10 +135,10 @@ export async function queryKpis(database: Database, request: KpiRequest): Promis
       toInstant: toInstant.toUTC().toISO()!,
     },
     groupBy: request.groupBy ?? null,
-    totals: toKpis(merge(partials.map((entry) => entry.partial))),
+    totals: toKpis(merge(partials.map((entry) => entry.partial)), rates),
     groups: request.groupBy
       ? partials
-          .map(({ key, label, partial }) => ({ key, label: label || key, kpis: toKpis(partial) }))
+          .map(({ key, label, partial }) => ({ key, label: label || key, kpis: toKpis(partial, rates) }))
           .sort((a, b) => (request.groupBy === 'day' ? a.key.localeCompare(b.key) : b.kpis.tickets - a.kpis.tickets || a.key.localeCompare(b.key)))
       : [],
   };

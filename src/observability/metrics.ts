@@ -179,6 +179,12 @@ export function createMetrics(stored: StoredState) {
       buckets: HANDOVER_BUCKETS,
       registers: [registry],
     }),
+    billableMessages: new Counter({
+      name: 'handover_billable_messages_total',
+      help: 'Messages WhatsApp charges for (their status webhooks said billable), by pricing category (marketing, utility, authentication, service...)',
+      labelNames: ['category'],
+      registers: [registry],
+    }),
     outboxDeliveries: new Counter({
       name: 'handover_outbox_deliveries_total',
       help: 'Outbox delivery attempts by kind and outcome (delivered, retry, failed, deferred, reconciled)',

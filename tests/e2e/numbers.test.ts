@@ -1,15 +1,5 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
-import {
-  crmCall,
-  eventually,
-  outboxSettled,
-  PRIMARY_NUMBER,
-  readable,
-  sendUser,
-  startStack,
-  text,
-  type TestStack,
-} from '../support/harness';
+import { crmCall, eventually, outboxSettled, PRIMARY_NUMBER, readable, sendUser, startStack, text, type TestStack } from '../support/harness';
 
 // The preload's 30 s default reaches the first file of a run only (tests/support/setup.ts): this file's, through the whole service.
 setDefaultTimeout(30_000);

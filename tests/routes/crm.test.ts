@@ -304,6 +304,8 @@ describe('GET /api/crm/handover-status/:ticketId', () => {
       messageCount: 3,
       escalations: 0,
       survey: null,
+      // Nothing billable yet, and no rate card configured: no estimate.
+      cost: { billableMessages: 0, byCategory: {}, estimatedCost: null, currency: null },
     });
   });
 

@@ -275,6 +275,7 @@ export async function sendStatus(
     status: 'sent' | 'delivered' | 'read' | 'failed';
     callbackData?: string;
     errors?: { code: number; title: string }[];
+    pricing?: { billable: boolean; pricing_model: string; category: string };
   },
 ) {
   const payload = cloudApiWebhook({
@@ -286,6 +287,7 @@ export async function sendStatus(
         recipient_id: status.recipient,
         ...(status.callbackData ? { biz_opaque_callback_data: status.callbackData } : {}),
         ...(status.errors ? { errors: status.errors } : {}),
+        ...(status.pricing ? { pricing: status.pricing } : {}),
       },
     ],
   });

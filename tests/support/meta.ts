@@ -16,7 +16,11 @@ export function cloudApiWebhook(value: Record<string, unknown>, options: { phone
         changes: [
           {
             field: options.field ?? 'messages',
-            value: { messaging_product: 'whatsapp', metadata: { display_phone_number: `57300${phoneNumberId.slice(-7)}`, phone_number_id: phoneNumberId }, ...value },
+            value: {
+              messaging_product: 'whatsapp',
+              metadata: { display_phone_number: `57300${phoneNumberId.slice(-7)}`, phone_number_id: phoneNumberId },
+              ...value,
+            },
           },
         ],
       },

@@ -58,6 +58,7 @@ export async function applyEvents(state: BatchState, events: readonly PipelineEv
   }
   const sentMessages = state.sentMessages.map((message) => ({ ...message }));
   for (const event of events) {
+    target.afterCommit.applying(event);
     const queue = intake(target, sentMessages, event);
     for (let letter = queue.shift(); letter; letter = queue.shift()) queue.push(...(await deliver(target, policy, io, letter)));
   }
@@ -81,8 +82,9 @@ function intake(target: EffectTarget, sentMessages: SentMessage[], event: Pipeli
     case 'ticket':
       return [{ to: 'ticket', origin, ticketId: destination.ticketId, event: destination.event }];
     case 'status': {
-      const { moved, failures } = applyStatus(sentMessages, destination.update);
+      const { moved, billable, failures } = applyStatus(sentMessages, destination.update);
       rows.status(destination.update, moved);
+      for (const message of billable) afterCommit.countBillable(message.pricingCategory ?? 'unknown');
       return failures.map((failure) => ({
         to: 'ticket',
         origin,

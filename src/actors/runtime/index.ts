@@ -3,13 +3,13 @@ import type { Database, Tx } from '../../db/client';
 import * as store from '../../db/runtime-store';
 import type { StreamEntry } from '../../domain/events';
 import type { Logger } from '../../logger';
-import type { Metrics } from '../../observability/metrics';
 import type { Texts } from '../../domain/texts';
 import { createConversationMachine, type ConversationPolicy } from '../conversation';
 import { createHandoverMachine, type HandoverPolicy } from '../handover';
 import type { ReengageTemplate } from './bodies';
 import { applyEvents, type CorePolicy } from './core';
 import { firstReadsOf, ticketsToRead } from './reads';
+import type { RuntimeMetrics } from './observe';
 import { businessNumbers, type BusinessNumbers } from '../../domain/business-numbers';
 
 /** One partition's entries, in stream order, and the fence of the lease they were read under. */
@@ -29,7 +29,7 @@ export interface RuntimeDeps {
   reengageTemplate: ReengageTemplate;
   /** Where the CRM reaches this service (PUBLIC_BASE_URL): a user-message's `mediaUrl` is under it. */
   publicBaseUrl: string;
-  metrics: Pick<Metrics, 'handoverWait' | 'ticketDuration'>;
+  metrics: RuntimeMetrics;
   /** After a commit that changed tickets: the live views read them again. */
   ticketsChanged?: () => void;
   /** The WhatsApp numbers served (WHATSAPP_PHONE_NUMBER_IDS); none configured: every conversation is the primary's. */

@@ -1,11 +1,15 @@
 import type { Logger } from '../../logger';
 import { maskKey } from '../../domain/masking';
 import type { Metrics } from '../../observability/metrics';
+import { traceIdOf } from '../../domain/trace-context';
 import type { PipelineEvent } from '../../domain/events';
 import type { EffectParams } from '../effects';
 import type { HandoverContext } from '../handover';
 
 export type Milestone = EffectParams['logMilestone']['milestone'];
+
+/** What the runtime counts and times after a commit; the billing counter is optional for runtimes built without it (tests). */
+export type RuntimeMetrics = Pick<Metrics, 'handoverWait' | 'ticketDuration'> & Partial<Pick<Metrics, 'billableMessages'>>;
 
 export interface LogLine {
   /** Info when absent. */
@@ -114,17 +118,30 @@ export const unknownSurveyTicketLine = (ticketId: string): LogLine => ({
 export class AfterCommit {
   readonly lines: LogLine[] = [];
   readonly observations: Observation[] = [];
+  /** Messages WhatsApp said it charges for, by pricing category. */
+  readonly billable = new Map<string, number>();
+  private traceId: string | undefined;
+
+  /** The lines logged from now on are this event's: they carry its trace id (tracing on), the id its other lines share. */
+  applying(event: { traceparent?: string }): void {
+    this.traceId = traceIdOf(event.traceparent);
+  }
 
   log(line: LogLine | null): void {
-    if (line) this.lines.push(line);
+    if (line) this.lines.push(this.traceId ? { ...line, fields: { ...line.fields, traceId: this.traceId } } : line);
   }
 
   observe(observations: Observation[]): void {
     this.observations.push(...observations);
   }
 
-  run(logger: Logger, metrics: Pick<Metrics, 'handoverWait' | 'ticketDuration'>): void {
+  countBillable(category: string): void {
+    this.billable.set(category, (this.billable.get(category) ?? 0) + 1);
+  }
+
+  run(logger: Logger, metrics: RuntimeMetrics): void {
     for (const line of this.lines) logger[line.level ?? 'info'](line.fields, line.message);
+    for (const [category, count] of this.billable) metrics.billableMessages?.inc({ category }, count);
     for (const observation of this.observations) {
       if (observation.histogram === 'handoverWait') metrics.handoverWait.observe(observation.labels, observation.seconds);
       else metrics.ticketDuration.observe(observation.labels, observation.seconds);

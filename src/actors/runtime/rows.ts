@@ -40,7 +40,7 @@ export class BatchRows {
   /** Queues a call to the outside world, in the user's lane for its destination; its key, derived from the event, makes a replay write the same row. */
   enqueue(origin: Origin, kind: OutboxKind, ticketId: string | null, payload: Record<string, unknown>, author?: MessageAuthor): string {
     const idempotencyKey = outboxKeyOf(origin.eventId, origin.sequence.next++);
-    this.outbox.push({ kind, lane: laneOf(kind, origin.conversationKey), payload, idempotencyKey, ticketId, author });
+    this.outbox.push({ kind, lane: laneOf(kind, origin.conversationKey), payload, idempotencyKey, ticketId, author, traceparent: origin.traceparent ?? null });
     return idempotencyKey;
   }
 
@@ -89,7 +89,9 @@ export class BatchRows {
 
   /** A status webhook: the messages it moved, and the send in doubt it settles (WhatsApp has it), if it names one. */
   status(update: StatusUpdate, moved: readonly SentMessage[]): void {
-    for (const { id, status, statusAt, waMessageId, error } of moved) this.statusChanges.set(id, { id, status, statusAt, waMessageId, error });
+    for (const { id, status, statusAt, waMessageId, error, billable, pricingModel, pricingCategory } of moved) {
+      this.statusChanges.set(id, { id, status, statusAt, waMessageId, error, billable, pricingModel, pricingCategory });
+    }
     if (update.callbackData && !this.settledSends.has(update.callbackData)) this.settledSends.set(update.callbackData, update.status);
   }
 

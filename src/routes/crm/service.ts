@@ -12,6 +12,7 @@ import { ticketStatus } from './ticket-status';
 import type { CrmModel } from './model';
 import { eventIds } from '../../domain/event-ids';
 import { userKeyOf, type BusinessNumbers } from '../../domain/business-numbers';
+import type { TicketRates } from './ticket-status';
 
 export interface CrmServiceDeps {
   queries: Queries;
@@ -26,6 +27,8 @@ export interface CrmServiceDeps {
   now?: () => Date;
   /** The WhatsApp numbers served: the status says which one the ticket's user wrote to. */
   numbers?: BusinessNumbers;
+  /** The rate card a ticket's cost is estimated with (the status's `cost`). */
+  rates?: TicketRates;
 }
 
 /** What the CRM is answered: `applied` false means accepted and durable but not yet committed (a 202). */
@@ -266,7 +269,7 @@ export function createCrmService(deps: CrmServiceDeps) {
     read: (request: CrmRequest<CrmModel.Read>) => presence('read', request),
 
     /** The seed's handover-status answer, plus the richer fields (phase, close reason, survey, the user's ids). */
-    status: ticketStatus(queries, deps.numbers),
+    status: ticketStatus(queries, deps.numbers, deps.rates),
   };
 }
 

@@ -1,6 +1,13 @@
 import type { Queries } from '../../db/queries';
 import { notFound } from '../../errors';
 import { businessNumbers, numberOfKey, type BusinessNumbers } from '../../domain/business-numbers';
+import { estimatedCost, type RateCard } from '../../domain/rate-card';
+
+/** The operator's rate card and currency (WHATSAPP_RATE_CARD, WHATSAPP_RATE_CURRENCY): a ticket's cost is estimated with them. */
+export interface TicketRates {
+  card: RateCard;
+  currency: string;
+}
 
 /** Words a person reads in a list: the text itself, else `[type]` and what the message says of itself (caption, file name, place, emoji). */
 export function describeUserMessage(message: { type: string; body: string | null; media: { filename?: string } | null }): string {
@@ -10,11 +17,16 @@ export function describeUserMessage(message: { type: string; body: string | null
 }
 
 /** The seed's handover-status answer, plus the richer fields (phase, close reason, survey, the user's ids). */
-export function ticketStatus(queries: Queries, numbers: BusinessNumbers = businessNumbers('')) {
+export function ticketStatus(queries: Queries, numbers: BusinessNumbers = businessNumbers(''), rates: TicketRates = { card: {}, currency: '' }) {
   return async function status(ticketId: string) {
     const ticket = await queries.ticket(ticketId);
     if (!ticket) throw notFound('ticket_not_found', `ticket ${ticketId} does not exist`);
-    const [user, lastMessage] = await Promise.all([queries.userIds(ticket.conversationKey), queries.lastUserMessage(ticket.id)]);
+    const [user, lastMessage, billable] = await Promise.all([
+      queries.userIds(ticket.conversationKey),
+      queries.lastUserMessage(ticket.id),
+      queries.billableOf(ticket.id),
+    ]);
+    const cost = estimatedCost(billable, rates.card);
     return {
       ticketId: ticket.id,
       businessPhoneNumberId: numberOfKey(numbers, ticket.conversationKey) || null,
@@ -38,6 +50,13 @@ export function ticketStatus(queries: Queries, numbers: BusinessNumbers = busine
       messageCount: ticket.messageCount,
       escalations: ticket.escalations,
       survey: ticket.surveyStatus ? { status: ticket.surveyStatus, csat: ticket.csat } : null,
+      // What WhatsApp charges for this handover's messages (their status webhooks' pricing).
+      cost: {
+        billableMessages: Object.values(billable).reduce((sum, count) => sum + count, 0),
+        byCategory: billable,
+        estimatedCost: cost,
+        currency: cost === null ? null : rates.currency,
+      },
     };
   };
 }

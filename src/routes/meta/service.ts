@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Counter } from 'prom-client';
 import type { Queries } from '../../db/queries';
 import { pipelineEvent, type PipelineEvent } from '../../domain/events';
-import { parseThreadControlWebhook, parseWhatsAppWebhook } from '../../integrations/meta-webhooks';
+import { parseWhatsAppWebhook } from '../../integrations/meta-webhooks';
+import { parseThreadControlWebhook } from '../../integrations/meta-thread-control';
 import type { Logger } from '../../logger';
 import { maskKey } from '../../domain/masking';
 import { childFor } from '../../observability/metrics';
@@ -64,7 +65,11 @@ export function createMetaService(deps: MetaServiceDeps) {
       const { ignored, cleaned } = parsed;
       logCleaned('webhook', cleaned);
       const events = parsed.events.filter((event) => isServed(numbers, numberOf(event)));
-      if (events.length < parsed.events.length) notServed(parsed.events.filter((event) => !events.includes(event)), ignored);
+      if (events.length < parsed.events.length)
+        notServed(
+          parsed.events.filter((event) => !events.includes(event)),
+          ignored,
+        );
       await producer.publish(events);
       for (const event of events) eventsOf(event.type).inc();
       if (ignored.length > 0) {

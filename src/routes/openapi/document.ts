@@ -241,6 +241,7 @@ const paths = {
     },
   },
   '/dashboard': page("The supervisors' KPI dashboard (reads /api/metrics/kpis with the METRICS_TOKEN typed in)"),
+  '/dashboard/live': page("The supervisors' live view: who waits, what escalated, which agent holds what, updated from GET /api/live"),
   '/docs': page('This reference'),
   '/openapi.json': {
     get: {

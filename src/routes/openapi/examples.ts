@@ -45,6 +45,7 @@ const kpis = (tickets: number, reactivation: number) => ({
   escalations: 1,
   escalatedTickets: 1,
   fallbacks: 0,
+  billable: { messages: 2, byCategory: { utility: 2 }, estimatedCost: 0.0016, currency: 'USD' },
 });
 
 export const EXAMPLES = {
@@ -141,6 +142,7 @@ export const EXAMPLES = {
     messageCount: 3,
     escalations: 0,
     survey: null,
+    cost: { billableMessages: 1, byCategory: { utility: 1 }, estimatedCost: 0.0008, currency: 'USD' },
   },
 
   kpiReport: {

@@ -47,6 +47,15 @@ export namespace ApiSchemas {
     messageCount: Type.Integer({ minimum: 0, description: 'messages between the user and the agent, both directions' }),
     escalations: Type.Integer({ minimum: 0 }),
     survey: Nullable(Type.Object({ status: oneOf(surveyStatus.enumValues), csat: Nullable(Type.Integer({ minimum: 1, maximum: 5 })) })),
+    cost: Type.Object(
+      {
+        billableMessages: Type.Integer({ minimum: 0 }),
+        byCategory: Type.Record(Type.String(), Type.Integer({ minimum: 0 }), { description: 'marketing, utility, authentication, service...' }),
+        estimatedCost: Nullable(Type.Number({ description: 'from WHATSAPP_RATE_CARD; null without one' })),
+        currency: Nullable(Type.String()),
+      },
+      { description: "what WhatsApp charges for this ticket's messages, from their status webhooks' pricing" },
+    ),
   });
 
   const durations = Type.Object({
@@ -76,6 +85,12 @@ export namespace ApiSchemas {
     escalations: Type.Integer(),
     escalatedTickets: Type.Integer(),
     fallbacks: Type.Integer(),
+    billable: Type.Object({
+      messages: Type.Integer(),
+      byCategory: Type.Record(Type.String(), Type.Integer()),
+      estimatedCost: Nullable(Type.Number()),
+      currency: Nullable(Type.String()),
+    }),
   });
   export const kpiReport = Type.Object({
     range: Type.Object({ from: Type.String(), to: Type.String(), timeZone: Type.String(), fromInstant: Instant, toInstant: Instant }),
@@ -133,7 +148,9 @@ export namespace ApiSchemas {
     userPhone: Type.Optional(Type.String()),
     userId: Type.Optional(Type.String({ description: 'the BSUID, when Meta gave one' })),
     username: Type.Optional(Type.String()),
-    businessPhoneNumberId: Type.Optional(Type.String({ description: "the WhatsApp number (Meta's phone_number_id) the user wrote to; absent when none is configured" })),
+    businessPhoneNumberId: Type.Optional(
+      Type.String({ description: "the WhatsApp number (Meta's phone_number_id) the user wrote to; absent when none is configured" }),
+    ),
   };
 
   export const agentRequest = Type.Object({

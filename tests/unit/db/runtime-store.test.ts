@@ -35,8 +35,19 @@ const NO_WRITES: BatchWrites = {
 
 let sequence = 0;
 async function message(values: Partial<NewMessage>): Promise<number> {
-  const base: NewMessage = { conversationKey: 'store', direction: 'outbound', author: 'bot', type: 'text', status: 'queued', createdAt: new Date(), outboxKey: `store#${++sequence}` };
-  const [row] = await database.db.insert(messages).values({ ...base, ...values }).returning({ id: messages.id });
+  const base: NewMessage = {
+    conversationKey: 'store',
+    direction: 'outbound',
+    author: 'bot',
+    type: 'text',
+    status: 'queued',
+    createdAt: new Date(),
+    outboxKey: `store#${++sequence}`,
+  };
+  const [row] = await database.db
+    .insert(messages)
+    .values({ ...base, ...values })
+    .returning({ id: messages.id });
   return row!.id;
 }
 
@@ -93,7 +104,9 @@ describe('the write', () => {
     await database.db.transaction((tx) =>
       write(tx, {
         ...NO_WRITES,
-        statusChanges: [{ id, status: 'delivered', statusAt, waMessageId: 'wamid.store.doubt', error: null }],
+        statusChanges: [
+          { id, status: 'delivered', statusAt, waMessageId: 'wamid.store.doubt', error: null, billable: null, pricingModel: null, pricingCategory: null },
+        ],
         settledSends: [
           { outboxKey: 'store-doubt#0', status: 'delivered' },
           { outboxKey: 'store-doubt#1', status: 'sent' },
@@ -103,7 +116,10 @@ describe('the write', () => {
 
     const [row] = await database.db.select().from(messages).where(eq(messages.id, id));
     expect(row).toMatchObject({ status: 'delivered', statusAt, waMessageId: 'wamid.store.doubt' });
-    const settled = await database.db.select().from(outbox).where(inArray(outbox.id, [inDoubt!.id, claimed!.id]));
+    const settled = await database.db
+      .select()
+      .from(outbox)
+      .where(inArray(outbox.id, [inDoubt!.id, claimed!.id]));
     expect(settled.find((item) => item.id === inDoubt!.id)).toMatchObject({ status: 'done', inDoubtSince: null, response: { reconciledBy: 'delivered' } });
     expect(settled.find((item) => item.id === claimed!.id)).toMatchObject({ status: 'in_flight', response: null });
   });
@@ -116,7 +132,11 @@ describe('the write', () => {
     const dueAt = new Date('2026-11-30T15:05:00Z');
 
     await database.db.transaction((tx) =>
-      write(tx, { ...NO_WRITES, armedTimers: [{ id: 'store/assign', conversationKey: 'store', ticketId: null, timer: 'assign', dueAt, enqueuedAt: null }], clearedTimers: ['store/idle'] }),
+      write(tx, {
+        ...NO_WRITES,
+        armedTimers: [{ id: 'store/assign', conversationKey: 'store', ticketId: null, timer: 'assign', dueAt, enqueuedAt: null }],
+        clearedTimers: ['store/idle'],
+      }),
     );
 
     const rows = await database.db.select().from(timers).where(eq(timers.conversationKey, 'store'));

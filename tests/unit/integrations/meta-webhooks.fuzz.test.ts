@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'bun:test';
 import fc from 'fast-check';
 import type { PipelineEvent } from '../../../src/domain/events';
-import { parseThreadControlWebhook, parseWhatsAppWebhook } from '../../../src/integrations/meta-webhooks';
+import { parseWhatsAppWebhook } from '../../../src/integrations/meta-webhooks';
+import { parseThreadControlWebhook } from '../../../src/integrations/meta-thread-control';
 import { isStorableText } from '../../../src/domain/storable';
 
 /**

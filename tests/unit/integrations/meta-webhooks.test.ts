@@ -2,7 +2,8 @@ import { describe, expect, test } from 'bun:test';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InboundMessage, StatusUpdate } from '../../../src/domain/events';
-import { parseThreadControlWebhook, parseWhatsAppWebhook } from '../../../src/integrations/meta-webhooks';
+import { parseWhatsAppWebhook } from '../../../src/integrations/meta-webhooks';
+import { parseThreadControlWebhook } from '../../../src/integrations/meta-thread-control';
 import { messageFrom, statusFor, userIdUpdate, webhookOf } from '../../support/bsuid';
 
 const PHONE = '573001112233';
@@ -187,6 +188,19 @@ describe('delivery statuses', () => {
   test('a failed send carries its errors', () => {
     const { updates } = parseStatuses(status({ status: 'failed', errors: [{ code: 131047, title: 'Re-engagement message', message: 'more than 24 hours' }] }));
     expect(updates[0]).toMatchObject({ status: 'failed', errors: [{ code: 131047, title: 'Re-engagement message', message: 'more than 24 hours' }] });
+  });
+
+  test('a status with pricing carries whether the message is billable, its pricing model and its category', () => {
+    const pricing = { billable: true, pricing_model: 'PMP', category: 'utility', type: 'regular' };
+    expect(parseStatuses(status({ status: 'sent', pricing })).updates[0]!.pricing).toEqual({ billable: true, pricingModel: 'PMP', category: 'utility' });
+    expect(parseStatuses(status({ status: 'sent', pricing: { billable: 'yes' } })).updates[0]!.pricing).toBeUndefined();
+  });
+
+  test('each event names the business number the webhook was for (metadata.phone_number_id)', () => {
+    const { events } = parseWhatsAppWebhook(
+      envelope({ metadata: { display_phone_number: '573009999999', phone_number_id: '106540352242922' }, statuses: [status({ status: 'read' })] }),
+    );
+    expect(events[0]!.data).toMatchObject({ businessPhoneNumberId: '106540352242922' });
   });
 
   test('a voice note played counts as read', () => {

@@ -36,7 +36,9 @@ describe('a user who says hello', () => {
 
     expect(writes.conversations).toHaveLength(1);
     expect(writes.conversations[0]).toMatchObject({ conversationKey: user.phone, userPhone: user.phone, state: '"menu"', createdAt: new Date(user.now) });
-    expect(writes.outbox).toEqual([expect.objectContaining({ kind: 'whatsapp.send', lane: `wa:${user.phone}`, idempotencyKey: `${hello.id}#0`, author: 'bot' })]);
+    expect(writes.outbox).toEqual([
+      expect.objectContaining({ kind: 'whatsapp.send', lane: `wa:${user.phone}`, idempotencyKey: `${hello.id}#0`, author: 'bot' }),
+    ]);
     expect(writes.messages.map((row) => [row.direction, row.status, row.outboxKey ?? null])).toEqual([
       ['inbound', 'received', null],
       ['outbound', 'queued', `${hello.id}#0`],
@@ -80,7 +82,9 @@ describe('opening a ticket', () => {
     const context = (writes.conversations[0]!.snapshot as { context: { ticketId: string } }).context;
     expect(context.ticketId).toBe('TK-2026-000001');
     expect(writes.ticketEvents.map((row) => row.type)).toEqual(['requested']);
-    expect(writes.armedTimers.map((row) => row.id).sort()).toEqual(['assign', 'idle', 'queueUpdate', 'abandon'].map((timer) => `TK-2026-000001/${timer}`).sort());
+    expect(writes.armedTimers.map((row) => row.id).sort()).toEqual(
+      ['assign', 'idle', 'queueUpdate', 'abandon'].map((timer) => `TK-2026-000001/${timer}`).sort(),
+    );
   });
 
   test("keeps the machines' order: the conversation's reply, then what the ticket's first transition asked for", async () => {
@@ -197,7 +201,13 @@ describe("what a webhook says of the user's ids", () => {
     const runtime = new PlainRuntime();
     const user = new UserScript();
     await runtime.apply(user.writes('hola'));
-    const changed: PipelineEvent = { type: 'user.id_changed', key: user.phone, id: 'idc-1', at: user.now, data: { previousBsuid: 'CO.1', bsuid: 'CO.2', timestamp: user.now } };
+    const changed: PipelineEvent = {
+      type: 'user.id_changed',
+      key: user.phone,
+      id: 'idc-1',
+      at: user.now,
+      data: { previousBsuid: 'CO.1', bsuid: 'CO.2', timestamp: user.now },
+    };
 
     const { writes } = await runtime.apply(changed);
 
@@ -220,6 +230,9 @@ const sentMessage = (overrides: Partial<SentMessage>): SentMessage => ({
   waMessageId: null,
   outboxKey: 'evt#0',
   error: null,
+  billable: null,
+  pricingModel: null,
+  pricingCategory: null,
   ...overrides,
 });
 
@@ -229,9 +242,23 @@ describe("WhatsApp's statuses, on the messages the batch read", () => {
     const user = new UserScript();
     runtime.sentMessages = [sentMessage({ id: 7, outboxKey: 'evt#0' })];
 
-    const { writes } = await runtime.apply(user.whatsappReports('wamid.out.1', 'sent', 'evt#0'), user.later(1).whatsappReports('wamid.out.1', 'delivered', 'evt#0'));
+    const { writes } = await runtime.apply(
+      user.whatsappReports('wamid.out.1', 'sent', 'evt#0'),
+      user.later(1).whatsappReports('wamid.out.1', 'delivered', 'evt#0'),
+    );
 
-    expect(writes.statusChanges).toEqual([{ id: 7, status: 'delivered', statusAt: new Date(user.now), waMessageId: 'wamid.out.1', error: null }]);
+    expect(writes.statusChanges).toEqual([
+      {
+        id: 7,
+        status: 'delivered',
+        statusAt: new Date(user.now),
+        waMessageId: 'wamid.out.1',
+        error: null,
+        billable: null,
+        pricingModel: null,
+        pricingCategory: null,
+      },
+    ]);
     expect(writes.settledSends).toEqual([{ outboxKey: 'evt#0', status: 'sent' }]);
     expect(runtime.sentMessages[0]).toMatchObject({ status: 'queued', waMessageId: null });
   });
@@ -275,7 +302,9 @@ describe("WhatsApp's statuses, on the messages the batch read", () => {
     const ticketId = await ticketWithAgent(runtime, user);
     await runtime.apply(user.later(5).agentHandsBack(ticketId));
     runtime.conversations.delete(user.phone);
-    runtime.sentMessages = [sentMessage({ id: 9, ticketId, author: 'agent', authorId: 'ag-7', body: 'reinicie', status: 'sent', waMessageId: 'wamid.ag.9', outboxKey: 'crm#0' })];
+    runtime.sentMessages = [
+      sentMessage({ id: 9, ticketId, author: 'agent', authorId: 'ag-7', body: 'reinicie', status: 'sent', waMessageId: 'wamid.ag.9', outboxKey: 'crm#0' }),
+    ];
 
     const { writes } = await runtime.apply(user.later(30).whatsappReports('wamid.ag.9', 'failed', 'crm#0', 131026));
 
@@ -289,5 +318,27 @@ describe("WhatsApp's statuses, on the messages the batch read", () => {
       error: { code: 131026, title: 'error 131026' },
     });
     expect(writes.tickets[0]).toMatchObject({ id: ticketId, status: 'closed' });
+  });
+});
+
+describe('the trace an event is applied in', () => {
+  const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
+  test('every outbox row it decides carries its trace context, and its log lines its trace id; an untraced event beside it, no trace', async () => {
+    const runtime = new PlainRuntime();
+    const user = new UserScript();
+    const other = new UserScript();
+    const opening = await askForAgent(runtime, user);
+
+    const { writes, afterCommit } = await runtime.apply({ ...opening, traceparent: TRACEPARENT }, other.writes('hola'));
+
+    const ofUser = (lane: string) => lane.endsWith(user.phone);
+    expect(writes.outbox.filter((row) => ofUser(row.lane)).map((row) => row.kind)).toEqual(expect.arrayContaining(['crm.agent_request', 'whatsapp.send']));
+    expect(writes.outbox.filter((row) => ofUser(row.lane)).map((row) => row.traceparent)).toEqual(
+      writes.outbox.filter((row) => ofUser(row.lane)).map(() => TRACEPARENT),
+    );
+    expect(writes.outbox.filter((row) => !ofUser(row.lane)).map((row) => row.traceparent)).toEqual([null]);
+    const requested = afterCommit.lines.find((line) => line.fields.event === 'handover.agent_required');
+    expect(requested?.fields.traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
   });
 });

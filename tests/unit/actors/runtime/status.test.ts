@@ -47,6 +47,23 @@ describe("WhatsApp's delivery statuses", () => {
     expect(row.statusAt?.toISOString()).toBe(new Date(Date.parse(user.now) - 1000).toISOString());
   });
 
+  test('keep the first pricing a status gives, even on a status that arrives after a higher one', async () => {
+    const user = new UserScript();
+    const menu = await menuSentTo(user);
+    const waMessageId = `wamid.out.${user.phone}`;
+    const priced = (status: 'sent' | 'delivered' | 'read', category: string) => {
+      const event = user.later(1).whatsappReports(waMessageId, status, menu.outboxKey!);
+      return { ...event, data: { ...event.data, pricing: { billable: category !== 'service', pricingModel: 'PMP', category } } } as typeof event;
+    };
+    await fixture.apply(user.later(2).whatsappReports(waMessageId, 'read', menu.outboxKey!));
+    expect(await messageById(menu.id)).toMatchObject({ status: 'read', billable: null });
+
+    await fixture.apply(priced('delivered', 'marketing'));
+    await fixture.apply(priced('sent', 'utility'));
+
+    expect(await messageById(menu.id)).toMatchObject({ status: 'read', billable: true, pricingModel: 'PMP', pricingCategory: 'marketing' });
+  });
+
   test("never touch the user's own messages", async () => {
     const user = new UserScript();
     await menuSentTo(user);
