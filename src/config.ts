@@ -5,6 +5,7 @@ import { parseBusinessHours, parseHolidays } from './domain/business-hours';
 import { businessNumbers, numbersProblems, type BusinessNumbers } from './domain/business-numbers';
 import { mediaHostProblems } from './domain/media-host-entries';
 import { parseRateCard, rateCardProblems } from './domain/rate-card';
+import { TRACING_SETTINGS } from './domain/trace-context';
 
 /**
  * Every setting the service reads, with its default. Names are the external
@@ -45,7 +46,6 @@ export const ConfigSchema = Type.Object({
   WHATSAPP_MEDIA_HOSTS: Type.String({ default: 'lookaside.fbsbx.com' }),
   /** The whole of one media download, from asking Graph to the last byte stored: a trickling body cannot hold a request longer. */
   MEDIA_DOWNLOAD_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 60_000 }),
-
   /** Retention of each store that grows with traffic (docs/DATA.md: what, where, how long, why). Dedupe records: past Meta's 7-day redelivery. */
   RETENTION_DEDUPE_DAYS: Days(8),
   /** Delivered outbox rows (their call's body and answer); rows that failed for good are kept as long as dead letters. */
@@ -174,6 +174,7 @@ export const ConfigSchema = Type.Object({
   TRUSTED_PROXIES: Type.String({ default: '' }),
   /** `bun run demo` sets it: /simulator and its stand-ins are mounted only then, never in a real deployment. */
   DEMO_MODE: Type.Boolean({ default: false }),
+  ...TRACING_SETTINGS,
 });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -269,7 +270,7 @@ function crossFieldProblems(config: Config): string[] {
 }
 
 function isSecret(key: string): boolean {
-  return /TOKEN|SECRET|DATABASE_URL|REDIS_URL/.test(key);
+  return /TOKEN|SECRET|DATABASE_URL|REDIS_URL|HEADERS/.test(key);
 }
 
 function describe(error: ValueError): string {

@@ -17,6 +17,7 @@ import { createCustomerDirectory } from './integrations/customers';
 import { createWhatsAppClient } from './integrations/whatsapp';
 import { createLogger, loggerFromSettings, type Logger } from './logger';
 import { warnUnsetSecrets } from './boot/unset-secrets';
+import { startTracing } from './boot/tracing';
 import { createDispatcher } from './outbox/dispatcher';
 import { createSendRate } from './rate-limits/send-rate';
 import { createAppliedEvents, subscriberConnection } from './streams/applied';
@@ -63,7 +64,7 @@ export async function startService(
   // Commands fail fast while Redis is away (no offline queue): a webhook then gets a 503 and Meta retries.
   const connection = await openRedis(config, { maxRetriesPerRequest: 1, enableOfflineQueue: false, enableAutoPipelining: true }, logger);
   const redis = connection.redis;
-  const closers: (() => Promise<unknown>)[] = [() => connection.close()];
+  const closers: (() => Promise<unknown>)[] = [startTracing(config, logger).stop, () => connection.close()];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close().catch(() => {});
   };

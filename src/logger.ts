@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
 
@@ -29,9 +30,20 @@ function prettyStream(destination: number | pino.DestinationStream = 1) {
     sync: true,
     singleLine: true,
     translateTime: 'SYS:HH:MM:ss.l',
-    ignore: 'pid,hostname,service,event',
+    ignore: 'pid,hostname,service,event,spanId',
     messageFormat: '{if event}{event}: {end}{msg}',
   });
+}
+
+/**
+ * The trace and span a line is written in, when tracing is on and a span is active (a webhook, a stream entry,
+ * an outbox delivery): `traceId` is the one id every line of one message shares, and what its trace is found by.
+ */
+function traceFields(): { traceId?: string; spanId?: string } {
+  const span = trace.getActiveSpan();
+  if (!span) return {};
+  const { traceId, spanId } = span.spanContext();
+  return { traceId, spanId };
 }
 
 /**
@@ -45,6 +57,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       level,
       base: { service: 'handover' },
       timestamp: pino.stdTimeFunctions.isoTime,
+      mixin: traceFields,
       redact: {
         paths: ['authorization', 'headers.authorization', 'req.headers.authorization', 'token', '*.token', 'secret'],
         censor: '[redacted]',

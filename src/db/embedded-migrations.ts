@@ -18,6 +18,7 @@ import sql0012 from './migrations/0012_data_lifecycle.sql' with { type: 'text' }
 import sql0013 from './migrations/0013_agent_presence.sql' with { type: 'text' };
 import sql0014 from './migrations/0014_numbers_pricing_routing.sql' with { type: 'text' };
 import sql0015 from './migrations/0015_live_view.sql' with { type: 'text' };
+import sql0016 from './migrations/0016_outbox_traceparent.sql' with { type: 'text' };
 
 /**
  * The committed migrations (drizzle-kit's output in ./migrations), imported as text so that `bun run build`
@@ -42,6 +43,7 @@ const SQL_BY_TAG: Record<string, string> = {
   '0013_agent_presence': sql0013,
   '0014_numbers_pricing_routing': sql0014,
   '0015_live_view': sql0015,
+  '0016_outbox_traceparent': sql0016,
 };
 
 /**

@@ -258,6 +258,11 @@ interface Envelope<T extends string, D> {
   id: string;
   at: string;
   data: D;
+  /**
+   * The W3C trace context of the step applying it (streams/worker.ts sets it when tracing is on): the outbox
+   * rows it decides carry it, so their calls join its trace. Not part of what the event is: never stored with it.
+   */
+  traceparent?: string;
 }
 
 export type PipelineEvent =

@@ -34,6 +34,7 @@ export function createCrmClient(options: CrmClientOptions) {
       return call({
         method: 'POST',
         url,
+        operation: `CRM ${kind}`,
         timeoutMs: options.timeoutMs,
         body,
         headers: {

@@ -35,6 +35,7 @@ export function createCustomerDirectory(options: CustomerDirectoryOptions, db: D
       const outcome = await call({
         method: 'GET',
         url: url.toString(),
+        operation: 'directory lookup',
         timeoutMs: options.timeoutMs,
         headers: { Authorization: `Bearer ${options.token}`, Accept: 'application/json' },
       });

@@ -1,4 +1,5 @@
 import { maskDigitRuns } from '../domain/masking';
+import { activeSpan, inSpan, SpanKind, spanFailed, traceparentOf } from '../observability/tracing';
 
 /**
  * The outcome of one outbound HTTP call, classified for the outbox: a
@@ -24,12 +25,31 @@ export interface HttpRequest {
   headers: Record<string, string>;
   body?: string;
   timeoutMs: number;
+  /** What the call is, for its span (`CRM user-message`, `Graph messages`). */
+  operation: string;
 }
 
 /** 408, 425, 429 and 5xx are worth another try; other 4xx mean the request itself is wrong. */
 export const isRetryableStatus = (status: number) => status === 408 || status === 425 || status === 429 || status >= 500;
 
+/**
+ * One call, in a client span when it is made for a traced step (an outbox
+ * delivery): the span's `traceparent` goes with the request, so a CRM that
+ * traces continues the message's trace.
+ */
 export async function call(request: HttpRequest): Promise<CallOutcome> {
+  if (!activeSpan()) return send(request);
+  const url = new URL(request.url);
+  const attributes = { 'http.request.method': request.method, 'server.address': url.hostname, 'url.full': redact(request.url) };
+  return inSpan(`${request.method} ${request.operation}`, { kind: SpanKind.CLIENT, attributes }, async (span) => {
+    const outcome = await send({ ...request, headers: { ...request.headers, traceparent: traceparentOf(span)! } });
+    if (outcome.status !== undefined) span.setAttribute('http.response.status_code', outcome.status);
+    if (!outcome.ok) spanFailed(span, outcome.error);
+    return outcome;
+  });
+}
+
+async function send(request: HttpRequest): Promise<CallOutcome> {
   let response: Response;
   try {
     response = await fetch(request.url, {

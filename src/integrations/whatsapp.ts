@@ -78,6 +78,7 @@ export function createWhatsAppClient(options: WhatsAppClientOptions) {
     call({
       method: 'POST',
       url: `${base}/${phoneNumberId}/messages`,
+      operation: 'Graph messages',
       timeoutMs: options.timeoutMs,
       body: JSON.stringify(body),
       headers: { Authorization: `Bearer ${options.token}`, 'Content-Type': 'application/json' },

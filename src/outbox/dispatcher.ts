@@ -8,6 +8,7 @@ import type { CustomerDirectory } from '../integrations/customers';
 import type { WhatsAppClient } from '../integrations/whatsapp';
 import type { Logger } from '../logger';
 import { childFor, type Metrics } from '../observability/metrics';
+import { inSpan, spanFailed, type Span } from '../observability/tracing';
 import { batchWhileBusy } from '../lib/batch-while-busy';
 import { createPoller } from '../lib/poller';
 import type { Producer } from '../streams/producer';
@@ -92,17 +93,22 @@ export function createDispatcher(deps: DispatcherDeps) {
     }
   }
 
-  /** Delivers one claimed row and records what came of it. */
-  async function deliverRow(row: OutboxRow): Promise<void> {
+  /** Delivers one claimed row and records what came of it; `span` is the attempt's, in the trace of the event that wrote the row. */
+  async function deliverRow(row: OutboxRow, span: Span): Promise<void> {
     const delivery = await attempt(row);
     // Built only for a line that is written: a delivered row logs at debug, off in production.
     const log = () => ({ event: 'outbox.delivery', outboxId: row.id, kind: row.kind, lane: maskLane(row.lane), ticketId: row.ticketId, attempt: row.attempts });
-    const counted = (outcome: string) => deliveries(`${row.kind}\u0000${outcome}`).inc();
+    const counted = (outcome: string) => {
+      deliveries(`${row.kind}\u0000${outcome}`).inc();
+      span.setAttribute('outbox.outcome', outcome);
+    };
     if (!delivery) {
+      span.setAttribute('outbox.outcome', 'lease_lapsed');
       logger.warn(log(), 'outbox row lease lapsed before its call; left to the dispatcher that holds it now');
       return;
     }
     const decision = decide(row, delivery, deps.maxAttempts);
+    if (decision.kind === 'in_doubt' || decision.kind === 'retry' || decision.kind === 'fail') spanFailed(span, decision.error);
     switch (decision.kind) {
       case 'defer':
         await repository.defer(row, decision.retryInMs);
@@ -145,7 +151,8 @@ export function createDispatcher(deps: DispatcherDeps) {
 
   /** Delivers a claimed row; the row stays ours (`held`) until its outcome is recorded. */
   function settle(row: OutboxRow): Promise<void> {
-    return deliverRow(row)
+    const attributes = { 'outbox.id': row.id, 'outbox.kind': row.kind, 'outbox.attempt': row.attempts, 'handover.ticket_id': row.ticketId ?? '' };
+    return inSpan(`outbox ${row.kind}`, { parent: row.traceparent ?? null, attributes }, (span) => deliverRow(row, span))
       .catch((error: Error) => {
         // The row stays in_flight and is claimed again when its lease runs out.
         logger.error({ event: 'outbox.process_error', outboxId: row.id, error: errorSummary(error) }, 'could not record an outbox outcome');

@@ -1,4 +1,5 @@
 import type { PipelineEvent } from '../domain/events';
+import { isTraceparent } from '../domain/trace-context';
 
 /**
  * One stream entry per event: `v` the codec version, `e` the event as JSON
@@ -11,6 +12,11 @@ import type { PipelineEvent } from '../domain/events';
  * An instance of a version before this one reads version 1 only, and would
  * dead-letter what it cannot read: STREAM_CODEC_VERSION=1 writes version 1
  * while such instances run (a rolling upgrade, a rollback).
+ *
+ * `tp`, in either version, is the W3C `traceparent` of the span that appended
+ * the entry (tracing on): a field of its own, which every version reads past,
+ * so an instance that knows nothing of it applies the entry as before; an
+ * entry without it (or with a malformed one) is applied untraced.
  */
 export type CodecVersion = '1' | '2';
 
@@ -18,9 +24,13 @@ export const CODEC_VERSION: CodecVersion = '2';
 
 export class CodecError extends Error {}
 
-export function encodeEvent(event: PipelineEvent, version: CodecVersion = CODEC_VERSION): string[] {
-  if (version === '1') return ['t', event.type, 'k', event.key, 'id', event.id, 'v', '1', 'd', JSON.stringify(event.data), 'at', event.at];
-  return ['v', '2', 'e', JSON.stringify({ t: event.type, k: event.key, id: event.id, at: event.at, d: event.data })];
+export function encodeEvent(event: PipelineEvent, version: CodecVersion = CODEC_VERSION, traceparent?: string): string[] {
+  const fields =
+    version === '1'
+      ? ['t', event.type, 'k', event.key, 'id', event.id, 'v', '1', 'd', JSON.stringify(event.data), 'at', event.at]
+      : ['v', '2', 'e', JSON.stringify({ t: event.type, k: event.key, id: event.id, at: event.at, d: event.data })];
+  if (traceparent) fields.push('tp', traceparent);
+  return fields;
 }
 
 const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
@@ -56,7 +66,8 @@ export function decodeEvent(fields: string[]): PipelineEvent {
   } else {
     throw new CodecError(`unknown codec version ${version}`);
   }
-  return { type, key, id, at, data } as PipelineEvent;
+  const traceparent = map.get('tp');
+  return (isTraceparent(traceparent) ? { type, key, id, at, data, traceparent } : { type, key, id, at, data }) as PipelineEvent;
 }
 
 /** Stable partition of a conversation: all events of one user land in one stream, in order. */

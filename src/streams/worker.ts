@@ -4,6 +4,7 @@ import type { StreamEntry } from '../domain/events';
 import { errorDetail, errorSummary } from '../errors';
 import type { Logger } from '../logger';
 import { CodecError, decodeEvent, type StreamKeys } from './codec';
+import { traceBatch, type BatchSpans } from './entry-spans';
 import { entryFailures, isPermanentFailure } from './failure';
 import { createPartitionLeases, type Lease } from './leases';
 import { trimAcknowledged } from './retention';
@@ -116,12 +117,24 @@ export function createStreamWorker(options: StreamWorkerOptions) {
       }
     }
     if (entries.length === 0) return;
+    const spans = traceBatch(stream, entries);
+    try {
+      await applyEntries(stream, lease, raw, entries, spans);
+    } catch (error) {
+      spans.end(error);
+      throw error;
+    }
+    spans.end();
+  }
+
+  async function applyEntries(stream: string, lease: PartitionLease, raw: RawEntry[], entries: StreamEntry[], spans: BatchSpans): Promise<void> {
     let applied = false;
     try {
       await options.handle(entries, lease);
       applied = true;
     } catch (error) {
       if (error instanceof FencedError || (await options.isOutage())) throw error;
+      spans.batchFailed(error);
       logger.warn({ event: 'stream.batch_failed', stream, size: entries.length, error: errorSummary(error) }, 'batch failed; applying its entries one by one');
     }
     // Outside the try: a Redis failure to acknowledge is not the entries' fault (the partition replays them; dedupe drops them).
@@ -130,30 +143,35 @@ export function createStreamWorker(options: StreamWorkerOptions) {
       options.onCommitted?.();
       return;
     }
-    // The database is up, so some entry is at fault: isolate it, keep the others flowing, in order.
-    for (const entry of entries) {
-      try {
-        await options.handle([entry], lease);
-      } catch (error) {
-        if (error instanceof FencedError || (await options.isOutage())) throw error;
-        // A data error the database refuses every time is dead-lettered now: retries would only stall the partition.
-        const permanent = isPermanentFailure(error);
-        const count = await countFailure(stream, entry.entryId);
-        if (permanent || count >= options.maxDeliveries) {
-          const fields = raw.find(([id]) => id === entry.entryId)![1];
-          await deadLetter(stream, entry.entryId, fields, `${permanent ? 'permanent: ' : ''}${errorDetail(error)}`, count);
-          continue;
-        }
-        logger.error(
-          { event: 'stream.entry_failed', stream, entryId: entry.entryId, type: entry.event.type, attempt: count, error: errorSummary(error) },
-          'entry failed; will retry',
-        );
-        // Later entries of this partition wait: they may belong to the same conversation.
-        throw error;
+    // The database is up, so some entry is at fault: isolate it, keep the others flowing, in order. In the entry's
+    // span: its lines (a failure, a dead letter) carry its trace id.
+    for (const entry of entries) spans.settle(entry, await spans.within(entry, () => applyAlone(stream, lease, raw, entry)));
+  }
+
+  /** One entry of a failed batch, on its own: applied, dead-lettered (the error returned), or thrown to retry the partition. */
+  async function applyAlone(stream: string, lease: PartitionLease, raw: RawEntry[], entry: StreamEntry): Promise<unknown> {
+    try {
+      await options.handle([entry], lease);
+    } catch (error) {
+      if (error instanceof FencedError || (await options.isOutage())) throw error;
+      // A data error the database refuses every time is dead-lettered now: retries would only stall the partition.
+      const permanent = isPermanentFailure(error);
+      const count = await countFailure(stream, entry.entryId);
+      if (permanent || count >= options.maxDeliveries) {
+        const fields = raw.find(([id]) => id === entry.entryId)![1];
+        await deadLetter(stream, entry.entryId, fields, `${permanent ? 'permanent: ' : ''}${errorDetail(error)}`, count);
+        return error;
       }
-      await redis.multi().xack(stream, keys.group, entry.entryId).del(keys.failures(stream, entry.entryId)).exec();
-      options.onCommitted?.();
+      logger.error(
+        { event: 'stream.entry_failed', stream, entryId: entry.entryId, type: entry.event.type, attempt: count, error: errorSummary(error) },
+        'entry failed; will retry',
+      );
+      // Later entries of this partition wait: they may belong to the same conversation.
+      throw error;
     }
+    await redis.multi().xack(stream, keys.group, entry.entryId).del(keys.failures(stream, entry.entryId)).exec();
+    options.onCommitted?.();
+    return undefined;
   }
 
   /** Reads one owned partition until stopped: the previous owner's pending entries first, then new ones. */

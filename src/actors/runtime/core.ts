@@ -60,6 +60,7 @@ export async function applyEvents(state: BatchState, events: readonly PipelineEv
   }
   const sentMessages = state.sentMessages.map((message) => ({ ...message }));
   for (const event of events) {
+    target.afterCommit.applying(event);
     const queue = intake(target, sentMessages, event);
     for (let letter = queue.shift(); letter; letter = queue.shift()) queue.push(...(await deliver(target, policy, io, letter)));
   }

@@ -1,6 +1,7 @@
 import type { Logger } from '../../logger';
 import { maskKey } from '../../domain/masking';
 import type { Metrics } from '../../observability/metrics';
+import { traceIdOf } from '../../domain/trace-context';
 import type { PipelineEvent } from '../../domain/events';
 import type { EffectParams } from '../effects';
 import type { HandoverContext } from '../handover';
@@ -129,9 +130,15 @@ export class AfterCommit {
   readonly observations: Observation[] = [];
   /** Messages WhatsApp said it charges for, by pricing category. */
   readonly billable = new Map<string, number>();
+  private traceId: string | undefined;
+
+  /** The lines logged from now on are this event's: they carry its trace id (tracing on), the id its other lines share. */
+  applying(event: { traceparent?: string }): void {
+    this.traceId = traceIdOf(event.traceparent);
+  }
 
   log(line: LogLine | null): void {
-    if (line) this.lines.push(line);
+    if (line) this.lines.push(this.traceId ? { ...line, fields: { ...line.fields, traceId: this.traceId } } : line);
   }
 
   observe(observations: Observation[]): void {

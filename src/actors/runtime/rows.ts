@@ -49,7 +49,7 @@ export class BatchRows {
   /** Queues a call to the outside world, in the user's lane for its destination; its key, derived from the event, makes a replay write the same row. */
   enqueue(origin: Origin, kind: OutboxKind, ticketId: string | null, payload: Record<string, unknown>, author?: MessageAuthor): string {
     const idempotencyKey = outboxKeyOf(origin.eventId, origin.sequence.next++);
-    this.outbox.push({ kind, lane: laneOf(kind, origin.conversationKey), payload, idempotencyKey, ticketId, author });
+    this.outbox.push({ kind, lane: laneOf(kind, origin.conversationKey), payload, idempotencyKey, ticketId, author, traceparent: origin.traceparent ?? null });
     return idempotencyKey;
   }
 

@@ -47,13 +47,16 @@ export interface Origin {
   conversationKey: string;
   at: string;
   sequence: { next: number };
+  /** The trace of the event's application (tracing on): its outbox rows carry it, so their calls join it. */
+  traceparent?: string;
 }
 
-export const originOf = (event: { id: string; key: string; at: string }): Origin => ({
+export const originOf = (event: { id: string; key: string; at: string; traceparent?: string }): Origin => ({
   eventId: event.id,
   conversationKey: event.key,
   at: event.at,
   sequence: { next: 0 },
+  traceparent: event.traceparent,
 });
 
 /**

@@ -52,6 +52,8 @@ export const outbox = pgTable(
      * its key in `biz_opaque_callback_data`.
      */
     inDoubtSince: timestamp('in_doubt_since', { withTimezone: true }),
+    /** The W3C trace context of the step that decided the call (tracing on): each delivery attempt is its child. */
+    traceparent: text('traceparent'),
   },
   (table) => [
     index('outbox_open_lane_idx').on(table.lane, table.id).where(isOpenOutboxRow(table.status)),

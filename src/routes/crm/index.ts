@@ -1,5 +1,6 @@
 import type { TSchema } from '@sinclair/typebox';
 import { Elysia } from 'elysia';
+import { inRequestSpan } from '../../observability/tracing';
 import { bearerAuth, type BearerGuard } from '../http/bearer-auth';
 import { parseJson, readRawBody, validate } from '../http/body';
 import { CrmModel } from './model';
@@ -37,17 +38,34 @@ export const crmRoutes = ({ service, guard, maxBodyBytes }: CrmRouteDeps) => {
     return { success: true, applied, message: 'Accepted, not applied yet: it will be applied in order shortly', ticketId };
   };
 
+  /**
+   * The two requests that reach the machines, each in a span: a CRM that sends `traceparent` has its trace
+   * continued (its agent's message is then one trace from its click to WhatsApp).
+   */
+  const traced = <T>(route: string, request: Request, set: { status?: number | string }, work: () => Promise<T>): Promise<T> =>
+    inRequestSpan(route, request, request.headers.get('traceparent'), async (span) => {
+      const result = await work();
+      span.setAttribute('http.response.status_code', Number(set.status ?? 200));
+      return result;
+    });
+
   return new Elysia({ prefix: '/api/crm' })
     .use(bearerAuth)
     .guard({ bearer: guard })
     .post(
       '/handover',
-      async ({ request, set }) => answer(await service.handover(await readRequest(request, CrmModel.handover)), 'Handover processed successfully', set),
+      ({ request, set }) =>
+        traced('/api/crm/handover', request, set, async () =>
+          answer(await service.handover(await readRequest(request, CrmModel.handover)), 'Handover processed successfully', set),
+        ),
       { parse: 'none' },
     )
     .post(
       '/send-message',
-      async ({ request, set }) => answer(await service.sendMessage(await readRequest(request, CrmModel.sendMessage)), 'Message sent successfully', set),
+      ({ request, set }) =>
+        traced('/api/crm/send-message', request, set, async () =>
+          answer(await service.sendMessage(await readRequest(request, CrmModel.sendMessage)), 'Message sent successfully', set),
+        ),
       { parse: 'none' },
     )
     .post(

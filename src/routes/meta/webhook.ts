@@ -1,3 +1,4 @@
+import { inRequestSpan, spanFailed, tracingOn } from '../../observability/tracing';
 import type { SocketInfo } from '../http/client-address';
 import { verifiedBody, type SignedBodyOptions } from '../http/signed-body';
 import type { MetaService } from './service';
@@ -24,7 +25,7 @@ export type WebhookHandler = (request: Request, server: SocketInfo | null | unde
  * a macro's resolve) cost more than the gap (docs/bench-ingest.md).
  */
 export function webhookHandler(deps: WebhookDeps): WebhookHandler {
-  return async (request, server) => {
+  const handle: WebhookHandler = async (request, server) => {
     try {
       const { payload, storable } = await verifiedBody(request, server, deps.signed);
       return Response.json({ success: true, ...(await deps.service.acceptMessages(payload, storable)) });
@@ -32,6 +33,16 @@ export function webhookHandler(deps: WebhookDeps): WebhookHandler {
       return deps.errorResponse(error, request);
     }
   };
+  // Each delivery starts a trace (Meta sends no trace context, and no one else may choose ours): the stream
+  // entries it appends carry it to the machines and the calls they decide.
+  const traced: WebhookHandler = (request, server) =>
+    inRequestSpan('/webhook', request, null, async (span) => {
+      const response = await handle(request, server);
+      span.setAttribute('http.response.status_code', response.status);
+      if (response.status >= 500) spanFailed(span, `answered ${response.status}`);
+      return response;
+    });
+  return (request, server) => (tracingOn() ? traced(request, server) : handle(request, server));
 }
 
 /**

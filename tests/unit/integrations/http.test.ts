@@ -9,7 +9,7 @@ beforeAll(() => {
 afterEach(() => server.respond(null));
 afterAll(() => server.stop());
 
-const get = (path = '/thing', timeoutMs = 2000) => call({ method: 'GET', url: `${server.url}${path}`, headers: {}, timeoutMs });
+const get = (path = '/thing', timeoutMs = 2000) => call({ method: 'GET', url: `${server.url}${path}`, headers: {}, timeoutMs, operation: 'test' });
 
 describe('which statuses are worth another try', () => {
   test.each([408, 425, 429, 500, 502, 503, 504])('%d: yes', (status) => expect(isRetryableStatus(status)).toBe(true));
@@ -55,7 +55,7 @@ describe('an outbound call', () => {
     const closed = startFake(() => json({}));
     const url = closed.url;
     await closed.stop();
-    const outcome = await call({ method: 'POST', url: `${url}/x`, headers: {}, body: '{}', timeoutMs: 1000 });
+    const outcome = await call({ method: 'POST', url: `${url}/x`, headers: {}, body: '{}', timeoutMs: 1000, operation: 'test' });
     expect(outcome).toMatchObject({ ok: false, retryable: true, unknownOutcome: false });
   });
 });

@@ -43,6 +43,31 @@ describe('the stream entry codec', () => {
     expect(decodeEvent(encodeEvent(EVENT, '1'))).toEqual(EVENT);
   });
 
+  const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+
+  for (const version of ['1', '2'] as const) {
+    test(`a version ${version} entry carries the trace context in a field of its own, after the fields every reader knows`, () => {
+      const fields = encodeEvent(EVENT, version, TRACEPARENT);
+      // An instance that knows nothing of traces reads the same fields, by name, and passes over "tp".
+      expect(fields.slice(0, -2)).toEqual(encodeEvent(EVENT, version));
+      expect(fields.slice(-2)).toEqual(['tp', TRACEPARENT]);
+      expect(decodeEvent(fields)).toEqual({ ...EVENT, traceparent: TRACEPARENT });
+    });
+  }
+
+  test('an entry written before traces (no "tp") decodes as before, with no trace context', () => {
+    expect(decodeEvent(encodeEvent(EVENT)).traceparent).toBeUndefined();
+    expect(decodeEvent(versionOne(EVENT)).traceparent).toBeUndefined();
+  });
+
+  test('a malformed trace context is left out, never a reason to refuse the entry', () => {
+    for (const bad of ['', 'junk', '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331', `${TRACEPARENT}\nx`]) {
+      const decoded = decodeEvent([...encodeEvent(EVENT), 'tp', bad]);
+      expect(decoded).toEqual(EVENT);
+      expect(decoded.traceparent).toBeUndefined();
+    }
+  });
+
   for (const part of ['t', 'k', 'id', 'd', 'at']) {
     test(`an entry whose event lacks "${part}" is refused with the parts it has`, () => {
       const fields = withEvent((event) => delete event[part]);

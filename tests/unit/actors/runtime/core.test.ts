@@ -320,3 +320,25 @@ describe("WhatsApp's statuses, on the messages the batch read", () => {
     expect(writes.tickets[0]).toMatchObject({ id: ticketId, status: 'closed' });
   });
 });
+
+describe('the trace an event is applied in', () => {
+  const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
+  test('every outbox row it decides carries its trace context, and its log lines its trace id; an untraced event beside it, no trace', async () => {
+    const runtime = new PlainRuntime();
+    const user = new UserScript();
+    const other = new UserScript();
+    const opening = await askForAgent(runtime, user);
+
+    const { writes, afterCommit } = await runtime.apply({ ...opening, traceparent: TRACEPARENT }, other.writes('hola'));
+
+    const ofUser = (lane: string) => lane.endsWith(user.phone);
+    expect(writes.outbox.filter((row) => ofUser(row.lane)).map((row) => row.kind)).toEqual(expect.arrayContaining(['crm.agent_request', 'whatsapp.send']));
+    expect(writes.outbox.filter((row) => ofUser(row.lane)).map((row) => row.traceparent)).toEqual(
+      writes.outbox.filter((row) => ofUser(row.lane)).map(() => TRACEPARENT),
+    );
+    expect(writes.outbox.filter((row) => !ofUser(row.lane)).map((row) => row.traceparent)).toEqual([null]);
+    const requested = afterCommit.lines.find((line) => line.fields.event === 'handover.agent_required');
+    expect(requested?.fields.traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+  });
+});

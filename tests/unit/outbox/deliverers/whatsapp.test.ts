@@ -35,6 +35,7 @@ function sendRow(payload: WhatsAppMessage, values: Partial<OutboxRow> = {}): Out
     createdAt: new Date(),
     completedAt: null,
     inDoubtSince: null,
+    traceparent: null,
     ...values,
   };
 }
