@@ -35,6 +35,8 @@ export interface EffectParams {
   /** The user's messages up to `waMessageId` shown read (blue ticks): only ever on the CRM's word. */
   markRead: { waMessageId: string };
   notifyCrm: { status: TicketStatus; reason: TicketUpdateReason };
+  /** Conversation Routing: pass the thread (to the escalation partner, or to Meta's AI), take it, or release it. */
+  threadControl: { action: 'pass' | 'take' | 'release'; targetRole?: 'ai_agent' };
   /** Something the agent should know that is not the user's message (the business answered from elsewhere, a call): a ticket-update with its details. */
   reportToCrm: { reason: TicketUpdateReason; details: Record<string, unknown> };
   ticketClosed: { reason: CloseReason };
@@ -81,6 +83,7 @@ const EFFECT_NAMES = new Set<string>([
   'markRead',
   'notifyCrm',
   'reportToCrm',
+  'threadControl',
   'ticketClosed',
   'recordTicketEvent',
   'logMilestone',

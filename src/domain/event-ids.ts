@@ -15,6 +15,8 @@ export const eventIds = {
   echo: (waMessageId: string) => `wa:echo:${waMessageId}`,
   /** A past chat's message (`history`): its wamid (the live one, if any, is stored once: by the wamid's unique index). */
   history: (waMessageId: string) => `wa:history:${waMessageId}`,
+  /** A Conversation Routing handover on /webhook: what it is, whose thread, and when (a redelivery carries the same). */
+  handover: (event: string, userKey: string, timestamp: string) => `meta:handover:${event}:${userKey}:${timestamp}`,
   /** A thread-control item: the hash of the delivery's bytes (a redelivery carries the same) and its place in it. */
   threadControl: (deliveryDigest: string, index: number) => `meta:handover:${deliveryDigest}:${index}`,
   /** A CRM request: its Idempotency-Key's digest (`key`), or its body's at the ticket's revision (`body`). */

@@ -4,16 +4,17 @@ import { firstKeyOf, isBsuid } from '../domain/user-ids';
 import { changesOf, storablePayload, toIso, TRACKED_STATUSES, userIds, type FieldContext, type ParsedWebhook } from './meta-envelope';
 import { eventIds } from '../domain/event-ids';
 import { echoesOf, historyOf } from './meta-echoes';
+import { handoverEventsOf } from './meta-thread-control';
 import type { Pricing } from '../domain/rate-card';
 
 /**
  * Every field Meta sends to the app's one callback URL (DESIGN 2.1): user
  * messages and statuses (`messages`, and `standby` when another responder
  * owns the thread), `user_id_update`, the Business app's `smb_message_echoes`
- * and `history`. What the service does not use is reported in `ignored`.
+ * and `history`, Conversation Routing's `messaging_handovers`. What the service does not use is reported in `ignored`.
  * `storable`: the caller checked the JSON text (`mayParseUnstorable`) and there is nothing to clean.
  */
-export function parseWhatsAppWebhook(payload: unknown, options: { storable?: boolean } = {}): ParsedWebhook {
+export function parseWhatsAppWebhook(payload: unknown, options: { storable?: boolean; crmAppId?: string } = {}): ParsedWebhook {
   const ignored: string[] = [];
   const cleaned: string[] = [];
   const events: PipelineEvent[] = [];
@@ -32,6 +33,9 @@ export function parseWhatsAppWebhook(payload: unknown, options: { storable?: boo
         break;
       case 'history':
         events.push(...historyOf(value, context));
+        break;
+      case 'messaging_handovers':
+        events.push(...handoverEventsOf(value, context, options.crmAppId ?? ''));
         break;
       case 'user_id_update':
         events.push(...userIdUpdates(value, ignored, cleaned, context.number));

@@ -33,6 +33,12 @@ export function createHandoverMachine(policy: HandoverPolicy) {
     }),
     initial: 'requested',
     on: {
+      'whatsapp.thread_control.refused': {
+        actions: {
+          type: 'recordTicketEvent',
+          params: ({ event }) => ({ type: 'thread_control_refused', data: { action: event.refusal.action, ...event.refusal.error } }),
+        },
+      },
       // The business answered from the Business app, or another responder wrote: the agent sees it (routed here only while open).
       'whatsapp.echo': {
         actions: [
@@ -112,6 +118,9 @@ export function createHandoverMachine(policy: HandoverPolicy) {
       closed: {
         entry: enqueueActions(({ context, enqueue }) => {
           enqueue({ type: 'recordTicketEvent', params: { type: 'closed', data: { reason: context.closeReason } } });
+          // Conversation Routing: the thread comes back before the bot speaks again (Meta refuses a take unless this app is
+          // the escalation partner; then it comes back when the CRM's app passes it, or with the user's next message).
+          if (policy.threadControl === 'crm' && context.agent) enqueue({ type: 'threadControl', params: { action: 'take' } });
           const vars = { ticketId: context.ticketId };
           switch (context.closeReason) {
             case 'resolved':
@@ -132,6 +141,7 @@ export function createHandoverMachine(policy: HandoverPolicy) {
               break;
             // window_expired: WhatsApp would refuse a free-form message; out_of_hours: told on the way in.
           }
+          if (policy.threadControl === 'ai_agent') enqueue({ type: 'threadControl', params: { action: 'pass', targetRole: 'ai_agent' } });
           enqueue({ type: 'ticketClosed', params: { reason: context.closeReason! } });
         }),
       },

@@ -102,6 +102,7 @@ export function handoverSetup(policy: HandoverPolicy) {
       markRead: effect<'markRead'>(),
       notifyCrm: effect<'notifyCrm'>(),
       reportToCrm: effect<'reportToCrm'>(),
+      threadControl: effect<'threadControl'>(),
       ticketClosed: effect<'ticketClosed'>(),
       recordTicketEvent: effect<'recordTicketEvent'>(),
       logMilestone: effect<'logMilestone'>(),

@@ -1,7 +1,7 @@
 import { initialTransition, transition } from 'xstate';
 import type { BatchWrites, FirstRead, SentMessage } from '../../db/runtime-store';
 import type { Ticket } from '../../db/schema';
-import type { EchoMessage, InboundMessage, PipelineEvent } from '../../domain/events';
+import type { EchoMessage, InboundMessage, PipelineEvent, ThreadControl } from '../../domain/events';
 import type { BotVoice } from '../../domain/bot-voice';
 import { addSeconds } from '../../domain/time';
 import { effectsOf } from '../effects';
@@ -74,6 +74,10 @@ function intake(target: EffectTarget, sentMessages: SentMessage[], event: Pipeli
   const origin = originOf(event);
   // A standby message says another responder owns the thread; one delivered on the normal path, that this app does.
   if (event.type === 'user.message') actors.setVoice(origin.conversationKey, ownerAfter(event.data, actors.loaded.conversation(origin.conversationKey)?.voice));
+  // Whoever holds the thread after a handover, ticket or not: the bot never answers a thread it does not own.
+  if (event.type === 'meta.thread_control') actors.setVoice(origin.conversationKey, { threadOwner: ownerOfControl(event.data) });
+  // A pass Meta refused left the thread with this app (a refused take leaves it where it was).
+  if (event.type === 'whatsapp.thread_control.refused' && event.data.action === 'pass') actors.setVoice(origin.conversationKey, { threadOwner: null });
   const destination = route(event, actors.loaded);
   if (event.type === 'user.message') {
     actors.learnIds(origin.conversationKey, event.data.user);
@@ -117,6 +121,12 @@ function intake(target: EffectTarget, sentMessages: SentMessage[], event: Pipeli
 function ownerAfter(message: InboundMessage, voice: BotVoice | undefined): Pick<BotVoice, 'threadOwner'> {
   if (!message.standby) return { threadOwner: null };
   return { threadOwner: voice?.threadOwner ?? 'other' };
+}
+
+/** The owner a thread-control event leaves; one queued before owners were told says only whether it went to the CRM. */
+function ownerOfControl(control: ThreadControl): BotVoice['threadOwner'] {
+  const owner = control.owner ?? (control.toCrm ? 'crm' : 'bot');
+  return owner === 'bot' ? null : owner;
 }
 
 /**

@@ -193,6 +193,21 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
     callCrm(target, scope.origin, 'crm.ticket_update', scope.ticketId, body);
   },
 
+  // The call goes in the user's WhatsApp lane, after what was queued before it; the bot knows the owner from now on
+  // (Meta tells only the new owner): a refusal sets it right (core.ts).
+  threadControl: (target, { origin, ticketId }, { action, targetRole }) => {
+    const body = {
+      messaging_product: 'whatsapp',
+      ...addressFor(target, origin),
+      action,
+      ...(targetRole ? { control_pass: { target_role: targetRole } } : {}),
+      // The new owner learns the ticket from it, as the seed's thread control carried it.
+      ...(ticketId ? { metadata: JSON.stringify({ ticket_id: ticketId }) } : {}),
+    };
+    target.rows.enqueue(origin, 'whatsapp.thread_control', ticketId, body);
+    if (action !== 'release') target.actors.setVoice(origin.conversationKey, { threadOwner: action === 'take' ? null : (targetRole ?? 'crm') });
+  },
+
   ticketClosed: (_target, { origin, ticketId }, { reason }) => ({
     to: 'conversation',
     origin,

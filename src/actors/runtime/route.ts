@@ -76,6 +76,8 @@ export function route(event: PipelineEvent, actors: LoadedActors): Route {
     case 'crm.typing':
     case 'crm.read':
       return { to: 'ticket', ticketId: event.data.ticketId, event: { type: event.type, at, presence: event.data } };
+    case 'whatsapp.thread_control.refused':
+      return { to: 'ticket', ticketId: event.data.ticketId, event: { type: 'whatsapp.thread_control.refused', at, refusal: event.data } };
     case 'meta.thread_control': {
       const ticketId = event.data.ticketId ?? actors.conversation(event.key)?.ticketId;
       if (!ticketId) return { to: 'nowhere', reason: 'no_ticket' };

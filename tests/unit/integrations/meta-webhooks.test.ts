@@ -315,7 +315,14 @@ describe('thread control', () => {
     expect(ignored).toEqual([]);
     expect(items).toEqual([
       {
-        control: { event: 'pass_thread_control', toCrm: true, appId: CRM_APP_ID, metadata: '{"ticket_id":"TK-2026-000042"}', ticketId: 'TK-2026-000042' },
+        control: {
+          event: 'pass_thread_control',
+          toCrm: true,
+          owner: 'crm',
+          appId: CRM_APP_ID,
+          metadata: '{"ticket_id":"TK-2026-000042"}',
+          ticketId: 'TK-2026-000042',
+        },
       },
     ]);
   });
@@ -335,10 +342,34 @@ describe('thread control', () => {
       parseThreadControlWebhook(envelope({ type, sender: { phone_number: PHONE }, [type]: body }, 'messaging_handovers'), CRM_APP_ID).items[0]!;
     expect(routing('control_passed', { new_owner_role: 'escalation', previous_owner_app_id: '1', metadata: 'ticket TK-2026-000042 from bot' })).toEqual({
       phone: PHONE,
-      control: { event: 'control_passed', toCrm: true, appId: '1', metadata: 'ticket TK-2026-000042 from bot', ticketId: 'TK-2026-000042' },
+      user: { phone: PHONE },
+      control: { event: 'control_passed', toCrm: true, owner: 'crm', appId: '1', metadata: 'ticket TK-2026-000042 from bot', ticketId: 'TK-2026-000042' },
     });
-    expect(routing('control_passed', { new_owner_role: 'primary' }).control.toCrm).toBe(false);
+    expect(routing('control_passed', { new_owner_role: 'primary' }).control).toMatchObject({ toCrm: false, owner: 'bot' });
+    expect(routing('control_passed', { new_owner_role: 'ai_agent' }).control).toMatchObject({ toCrm: false, owner: 'ai_agent' });
     expect(routing('control_taken', { metadata: 'WhatsApp user requested human agent' }).control).toMatchObject({ toCrm: true, ticketId: undefined });
+  });
+
+  test('on /webhook, a handover is an event keyed by the user it names, for the number it came to; one naming no user is ignored', () => {
+    const value = {
+      metadata: { phone_number_id: '106540352242922' },
+      type: 'control_taken',
+      timestamp: '1764514800',
+      sender: { phone_number: PHONE },
+      control_taken: {},
+    };
+    const { events } = parseWhatsAppWebhook(envelope(value, 'messaging_handovers'));
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: 'meta.thread_control',
+        key: PHONE,
+        id: `meta:handover:control_taken:${PHONE}:1764514800`,
+        data: expect.objectContaining({ owner: 'crm', user: { phone: PHONE }, businessPhoneNumberId: '106540352242922' }),
+      }),
+    ]);
+    const seed = parseWhatsAppWebhook(envelope({ event: 'pass_thread_control', thread_control: { app_id: CRM_APP_ID } }, 'messaging_handovers'));
+    expect(seed.events).toEqual([]);
+    expect(seed.ignored).toEqual(['handover event pass_thread_control names no user']);
   });
 
   test('what it does not understand is ignored with the reason', () => {
