@@ -96,11 +96,7 @@ export const ConfigSchema = Type.Object({
   WHATSAPP_API_URL: Url('https://graph.facebook.com/v21.0'),
   WHATSAPP_TOKEN: Secret(),
   WHATSAPP_PHONE_NUMBER_ID: Type.String({ default: '' }),
-  /**
-   * Every WhatsApp number this service serves, comma separated, the first keeping today's conversation keys
-   * (WHATSAPP_PHONE_NUMBER_ID, when set, must be that first one). A webhook for another number is acknowledged,
-   * logged and counted, never answered. Empty: WHATSAPP_PHONE_NUMBER_ID alone.
-   */
+  /** Every number served, comma separated, WHATSAPP_PHONE_NUMBER_ID first (it keeps today's conversations); others' webhooks are never answered. */
   WHATSAPP_PHONE_NUMBER_IDS: Type.String({ default: '' }),
 
   CUSTOMER_LOOKUP_URL: Url(''),
@@ -133,6 +129,8 @@ export const ConfigSchema = Type.Object({
   /** Price per billable message by pricing category (`marketing=0.0125,utility=0.0008`): the KPIs' cost estimate; empty: none. */
   WHATSAPP_RATE_CARD: Type.String({ default: '' }),
   WHATSAPP_RATE_CURRENCY: Type.String({ default: 'USD', pattern: '^[A-Z]{3}$' }),
+  /** A person answered from the WhatsApp Business app on the same number (an echo): the bot keeps quiet in that conversation this long. */
+  BOT_PAUSE_AFTER_BUSINESS_REPLY_S: Seconds(1800),
 
   STREAM_PARTITIONS: Type.Integer({ minimum: 1, maximum: 1024, default: 8 }),
   STREAM_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10000, default: 200 }),

@@ -66,6 +66,53 @@ export interface InboundMessage extends ForNumber {
   reaction?: Reaction;
   location?: Location;
   contacts?: ContactCard[];
+  /** A user's `edit` (coexistence numbers): the message it changes and what it says now. */
+  edit?: MessageEdit;
+  /** A user's `revoke`: the message deleted for everyone. */
+  revoke?: { waMessageId: string };
+  /** Delivered as `standby`: another responder owns the thread (Conversation Routing); the bot must not answer. */
+  standby?: boolean;
+}
+
+/** A message changed after it was sent: the one it changes (`original_message_id`) and its new text or media. */
+export interface MessageEdit {
+  waMessageId: string;
+  type: string;
+  text?: string;
+  media?: MediaRef;
+}
+
+/**
+ * What the business sent from somewhere else than this service: a person on
+ * the WhatsApp Business app on the same number (`smb_message_echoes`), or
+ * another responder under Conversation Routing (a `standby` echo). Its
+ * `edit` and `revoke` change a message sent before.
+ */
+export interface EchoMessage extends ForNumber {
+  /** The user it was sent to. */
+  user: UserIds;
+  waMessageId: string;
+  timestamp: string;
+  type: string;
+  text?: string;
+  media?: MediaRef;
+  edit?: MessageEdit;
+  revoke?: { waMessageId: string };
+  source: 'business_app' | 'other_responder';
+}
+
+/** A past chat shared when a Business app number joined the Cloud API (`history`): stored, never answered. */
+export interface HistoryMessage extends ForNumber {
+  user: UserIds;
+  waMessageId: string;
+  timestamp: string;
+  type: string;
+  text?: string;
+  media?: MediaRef;
+  /** Sent by the business (from the app), else by the user. */
+  fromBusiness: boolean;
+  /** The delivery status the history gives a message the business sent. */
+  status?: WhatsAppDeliveryStatus;
 }
 
 /** Message kinds that are not a turn in the conversation: the bot never answers them. */
@@ -221,6 +268,8 @@ interface Envelope<T extends string, D> {
 export type PipelineEvent =
   | Envelope<'user.message', InboundMessage>
   | Envelope<'whatsapp.status', StatusUpdate>
+  | Envelope<'whatsapp.echo', EchoMessage>
+  | Envelope<'whatsapp.history', HistoryMessage>
   | Envelope<'user.id_changed', UserIdChange>
   | Envelope<'crm.handover', CrmHandover>
   | Envelope<'crm.message', CrmAgentMessage>

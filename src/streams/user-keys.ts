@@ -50,6 +50,8 @@ function idsOf(event: PipelineEvent): IdsToResolve | undefined {
   switch (event.type) {
     case 'user.message':
     case 'whatsapp.status':
+    case 'whatsapp.echo':
+    case 'whatsapp.history':
       return { ids: event.data.user };
     case 'user.id_changed':
       return { previous: event.data.previousBsuid, ids: { bsuid: event.data.bsuid, phone: event.data.phone } };

@@ -1,3 +1,4 @@
+import type { EchoMessage } from '../../domain/events';
 import type { AgentAssignment, AgentMessageFailure, AgentPresence, CrmAgentMessage, CustomerRecord, InboundMessage, ThreadControl } from '../../domain/events';
 import type { CloseReason, TicketCategory, TicketPriority, TicketStatus } from '../../db/schema';
 import type { BusinessCalendar } from '../../domain/business-hours';
@@ -96,7 +97,8 @@ export type HandoverEvent =
   | { type: 'crm.agent_request.failed'; at: string; error: string }
   | { type: 'meta.thread_control'; at: string; control: ThreadControl }
   | { type: 'timer.fired'; at: string; timer: HandoverTimer; dueAt: string }
-  | { type: 'whatsapp.agent_message.failed'; at: string; failure: AgentMessageFailure };
+  | { type: 'whatsapp.agent_message.failed'; at: string; failure: AgentMessageFailure }
+  | { type: 'whatsapp.echo'; at: string; echo: EchoMessage };
 
 /**
  * A closed ticket is not a final state: WhatsApp can still refuse, after the

@@ -101,6 +101,7 @@ export function handoverSetup(policy: HandoverPolicy) {
       showTyping: effect<'showTyping'>(),
       markRead: effect<'markRead'>(),
       notifyCrm: effect<'notifyCrm'>(),
+      reportToCrm: effect<'reportToCrm'>(),
       ticketClosed: effect<'ticketClosed'>(),
       recordTicketEvent: effect<'recordTicketEvent'>(),
       logMilestone: effect<'logMilestone'>(),

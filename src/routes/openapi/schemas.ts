@@ -95,6 +95,10 @@ export namespace ApiSchemas {
   export const kpiReport = Type.Object({
     range: Type.Object({ from: Type.String(), to: Type.String(), timeZone: Type.String(), fromInstant: Instant, toInstant: Instant }),
     groupBy: Nullable(oneOf(['day', 'agent', 'category', 'number'])),
+    percentiles: Type.Object(
+      { exact: Type.Boolean(), relativeError: Type.Number() },
+      { description: 'medians and p90s: exact, or (a range of more than 20,000 tickets, read from daily rollups) within relativeError of the exact value' },
+    ),
     totals: kpis,
     groups: Type.Array(Type.Object({ key: Type.String(), label: Type.String(), kpis })),
   });
