@@ -107,6 +107,7 @@ export async function startService(
       publicBaseUrl: config.PUBLIC_BASE_URL,
       metrics,
       numbers,
+      botPauseAfterBusinessReplyS: config.BOT_PAUSE_AFTER_BUSINESS_REPLY_S,
     });
     const crm = createCrmClient({
       baseUrl: config.CRM_BASE_URL,

@@ -34,6 +34,8 @@ export interface RuntimeDeps {
   ticketsChanged?: () => void;
   /** The WhatsApp numbers served (WHATSAPP_PHONE_NUMBER_IDS); none configured: every conversation is the primary's. */
   numbers?: BusinessNumbers;
+  /** BOT_PAUSE_AFTER_BUSINESS_REPLY_S: how long a person answering from the WhatsApp Business app keeps the bot quiet. */
+  botPauseAfterBusinessReplyS?: number;
 }
 
 /**
@@ -52,6 +54,7 @@ export function createRuntime(deps: RuntimeDeps) {
     reengageTemplate: deps.reengageTemplate,
     publicBaseUrl: deps.publicBaseUrl,
     numbers: deps.numbers ?? businessNumbers(''),
+    botPauseAfterBusinessReplyS: deps.botPauseAfterBusinessReplyS ?? 1800,
     handoverPolicy: deps.handoverPolicy,
     conversationMachine: createConversationMachine(deps.conversationPolicy),
     handoverMachine: createHandoverMachine(deps.handoverPolicy),

@@ -85,6 +85,16 @@ export function droppedLine(event: PipelineEvent): LogLine | null {
   return null;
 }
 
+/** A user's message the bot did not answer: another responder owns the thread, or a person on the Business app is answering. */
+export const quietLine = (conversationKey: string, reason: string): LogLine => ({
+  level: 'debug',
+  fields: { event: 'bot.quiet', conversationKey: maskKey(conversationKey), reason },
+  message:
+    reason === 'thread_not_owned'
+      ? 'another responder owns the thread: the bot does not answer'
+      : 'a person is answering from the WhatsApp Business app: the bot does not answer',
+});
+
 export const unknownTicketLine = (ticketId: string, type: string): LogLine => ({
   level: 'warn',
   fields: { event: 'ticket.unknown', ticketId, type },

@@ -45,6 +45,8 @@ export function projectConversation(machine: ConversationMachine, conversationKe
     bsuid: state.ids.bsuid ?? null,
     username: state.ids.username ?? null,
     parentBsuid: state.ids.parentBsuid ?? null,
+    threadOwner: state.voice.threadOwner,
+    botPausedUntil: state.voice.botPausedUntil ? new Date(state.voice.botPausedUntil) : null,
     state: JSON.stringify(state.snapshot.value),
     snapshot: machine.getPersistedSnapshot(state.snapshot),
     createdAt: new Date(state.createdAt),

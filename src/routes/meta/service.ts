@@ -61,7 +61,7 @@ export function createMetaService(deps: MetaServiceDeps) {
      * `storable`: the body's text was checked and holds nothing to clean.
      */
     async acceptMessages(payload: unknown, storable = false): Promise<Accepted> {
-      const parsed = parseWhatsAppWebhook(payload, { storable });
+      const parsed = parseWhatsAppWebhook(payload, { storable, crmAppId: deps.crmAppId });
       const { ignored, cleaned } = parsed;
       logCleaned('webhook', cleaned);
       const events = parsed.events.filter((event) => isServed(numbers, numberOf(event)));
