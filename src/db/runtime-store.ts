@@ -1,6 +1,6 @@
 import { asc, getTableName, sql } from 'drizzle-orm';
 import type { StreamEntry } from '../domain/events';
-import { deleteWhereIn, inOrder, inTexts, insertRows, preparedStatement, quoted, runPrepared, updateRows, upsertTail } from './bulk';
+import { anyOfTexts, deleteWhereIn, inOrder, inTexts, insertRows, preparedStatement, quoted, runPrepared, updateRows, upsertTail } from './bulk';
 import type { Tx } from './client';
 import {
   conversations,
@@ -193,7 +193,7 @@ function readSentMessages(tx: Tx, reads: FirstReads): Promise<SentMessage[]> {
     .select({ id, ticketId, author, authorId, type, body, media, status, statusAt, waMessageId, outboxKey, error, billable, pricingModel, pricingCategory })
     .from(messages)
     .where(
-      sql`${messages.direction} = 'outbound' and (${inTexts(waMessageId, reads.statusWamids)} or (${waMessageId} is null and ${inTexts(outboxKey, reads.statusCallbacks)}))`,
+      sql`${messages.direction} = 'outbound' and (${anyOfTexts(waMessageId, reads.statusWamids)} or (${anyOfTexts(outboxKey, reads.statusCallbacks)} and ${waMessageId} is null))`,
     )
     .orderBy(asc(id))
     .for('update')
