@@ -121,7 +121,9 @@ export namespace ApiSchemas {
     ids: Type.Record(Type.String(), Type.Array(Type.String()), {
       description: 'every id held: phones, userIds (BSUIDs), parentUserIds, usernames, documents, customerIds, conversationKeys',
     }),
-    conversations: rows,
+    conversations: Type.Array(Type.Record(Type.String(), Type.Unknown()), {
+      description: 'each with the ids it knows, its state, and `privacyNotice`: the version of the privacy notice the subscriber was last sent and when (null: never)',
+    }),
     tickets: Type.Array(Type.Record(Type.String(), Type.Unknown()), { description: 'each with its events (state changes) in order' }),
     messages: Type.Array(Type.Record(Type.String(), Type.Unknown()), { description: 'in and out, each with its media list' }),
     surveys: rows,
