@@ -21,6 +21,7 @@
  *   BURST=20000 SECONDS=60 CPU_PROFILE=1 bun run bench:e2e
  *   SERVICE_DATABASE_POOL_SIZE=20 bun run bench:e2e      # SERVICE_X=v: the service runs with X=v
  *   BENCH_DATABASE_ADMIN_URL=postgres://postgres@127.0.0.1:5433/postgres bun run bench:e2e
+ *   TRACES=1 bun run bench:e2e      # tracing on: the service exports every span to a receiver on loopback
  */
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +29,7 @@ import postgres from 'postgres';
 import { signBody } from '../src/lib/security';
 import { startCountingPostgresProxy, startPrivateRedis } from './e2e/counters';
 import { crmRoutesVerdict, measureCrmRoutes } from './e2e/crm-routes';
-import { startFakes } from './e2e/fakes';
+import { startFakes, startOtlpReceiver } from './e2e/fakes';
 import { renderReport, type Figures } from './e2e/report';
 import { childEnvironment, userTextWebhook, waitReady } from './support';
 
@@ -65,6 +66,7 @@ const freePort = () => {
 };
 
 const { crm, graph, directory, crmKeys, crmFirst, agentRequests, graphSends, graphTimes, graphRecipients } = startFakes();
+const traces = process.env.TRACES === '1' ? startOtlpReceiver() : undefined;
 
 // ------------------------------------------------------------- the service
 
@@ -108,6 +110,7 @@ async function startService(options: { sendsPerSecond: number; counted: boolean 
       AGENT_REPLY_TIMEOUT_S: '86400',
       QUEUE_UPDATE_INTERVAL_S: '86400',
       USER_ABANDON_TIMEOUT_S: '86400',
+      ...(traces ? { OTEL_EXPORTER_OTLP_ENDPOINT: traces.url } : {}),
       // SERVICE_X=v sets X=v for the service: to try a setting without editing the benchmark.
       ...Object.fromEntries(
         Object.entries(process.env).flatMap(([name, value]) => (name.startsWith('SERVICE_') && value !== undefined ? [[name.slice(8), value]] : [])),
@@ -365,11 +368,16 @@ try {
   crm.stop(true);
   graph.stop(true);
   directory.stop(true);
+  traces?.stop();
   await admin.unsafe(`drop database if exists ${databaseName} with (force)`);
   await admin.end();
 }
 
 log(`peak RSS of the service: ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
+if (traces)
+  log(
+    `traces: ${traces.received.spans} spans received in ${traces.received.exports} exports (${(traces.received.bytes / 2 ** 20).toFixed(1)} MiB of OTLP JSON)`,
+  );
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Bun ${Bun.version}`;
 if (process.env.WRITE !== '0') {
   const report = Bun.file(join(ROOT, 'docs/bench-e2e.md'));
