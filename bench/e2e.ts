@@ -127,9 +127,21 @@ async function startService(options: { sendsPerSecond: number; counted: boolean 
   await waitReady(port);
 }
 
+/**
+ * CPU seconds (user and system) the service's processes spent, summed over its restarts: what one run's work
+ * cost it, which a machine shared with other loads changes far less than the rates and latencies.
+ */
+let serviceCpuSeconds = 0;
+/** utime and stime, the 14th and 15th fields of /proc/<pid>/stat, in clock ticks (100 a second on Linux). */
+const cpuOf = async (pid: number) => {
+  const fields = (await Bun.file(`/proc/${pid}/stat`).text()).replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+
 async function stopService(): Promise<void> {
   if (!service) return;
   clearInterval(service.sampler);
+  serviceCpuSeconds += await cpuOf(service.child.pid).catch(() => 0);
   service.child.kill('SIGTERM');
   await service.child.exited;
   service = undefined;
@@ -373,7 +385,7 @@ try {
   await admin.end();
 }
 
-log(`peak RSS of the service: ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
+log(`peak RSS of the service: ${(peakRss / 2 ** 20).toFixed(0)} MiB; its CPU time over the run: ${serviceCpuSeconds.toFixed(1)} s`);
 if (traces)
   log(
     `traces: ${traces.received.spans} spans received in ${traces.received.exports} exports (${(traces.received.bytes / 2 ** 20).toFixed(1)} MiB of OTLP JSON)`,
