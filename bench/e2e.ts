@@ -22,6 +22,7 @@
  *   SERVICE_DATABASE_POOL_SIZE=20 bun run bench:e2e      # SERVICE_X=v: the service runs with X=v
  *   BENCH_DATABASE_ADMIN_URL=postgres://postgres@127.0.0.1:5433/postgres bun run bench:e2e
  *   TRACES=1 bun run bench:e2e      # tracing on: the service exports every span to a receiver on loopback
+ *   NUMBERS=2 bun run bench:e2e      # two WhatsApp numbers served, half the users writing to the second
  */
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +32,7 @@ import { startCountingPostgresProxy, startPrivateRedis } from './e2e/counters';
 import { crmRoutesVerdict, measureCrmRoutes } from './e2e/crm-routes';
 import { startFakes, startOtlpReceiver } from './e2e/fakes';
 import { renderReport, type Figures } from './e2e/report';
-import { childEnvironment, userTextWebhook, waitReady } from './support';
+import { childEnvironment, PRIMARY_NUMBER, userTextWebhook, waitReady } from './support';
 
 const ROOT = join(import.meta.dir, '..');
 const setting = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -54,6 +55,10 @@ const MENU_USERS = setting('MENU_USERS', 2000);
 const PROFILE_MESSAGES = setting('PROFILE_MESSAGES', 2000);
 const CRM_RATE = setting('CRM_RATE', 200);
 const CRM_SECONDS = setting('CRM_SECONDS', 30);
+/** WhatsApp numbers served (WHATSAPP_PHONE_NUMBER_IDS): with 2, users whose phone ends in an odd digit write to the second. */
+const NUMBERS = setting('NUMBERS', 1);
+const SECOND_NUMBER = '2222222222';
+const numberFor = (phone: string) => (NUMBERS > 1 && Number(phone.at(-1)) % 2 === 1 ? SECOND_NUMBER : PRIMARY_NUMBER);
 const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECRETS = { crm: 'e2e-crm-token', meta: 'e2e-meta-secret' };
 
@@ -65,7 +70,7 @@ const freePort = () => {
   return port;
 };
 
-const { crm, graph, directory, crmKeys, crmFirst, agentRequests, graphSends, graphTimes, graphRecipients } = startFakes();
+const { crm, graph, directory, crmKeys, crmFirst, agentRequests, graphSends, graphTimes, graphRecipients, graphFrom } = startFakes();
 const traces = process.env.TRACES === '1' ? startOtlpReceiver() : undefined;
 
 // ------------------------------------------------------------- the service
@@ -101,7 +106,8 @@ async function startService(options: { sendsPerSecond: number; counted: boolean 
       WEBHOOK_VERIFY_TOKEN: 'verify',
       WHATSAPP_API_URL: `http://127.0.0.1:${graph.port}/v21.0`,
       WHATSAPP_TOKEN: 'graph-token',
-      WHATSAPP_PHONE_NUMBER_ID: '1234567890',
+      WHATSAPP_PHONE_NUMBER_ID: PRIMARY_NUMBER,
+      ...(NUMBERS > 1 ? { WHATSAPP_PHONE_NUMBER_IDS: `${PRIMARY_NUMBER},${SECOND_NUMBER}` } : {}),
       WHATSAPP_SENDS_PER_SECOND: String(options.sendsPerSecond),
       CUSTOMER_LOOKUP_URL: `http://127.0.0.1:${directory.port}/customers`,
       // The CRM is one client of the API; agents at a thousand a second are above its default budget.
@@ -164,7 +170,7 @@ async function post(path: string, body: string, headers: Record<string, string>)
   }
 }
 const sendUser = (phone: string, id: string, text: string) => {
-  const body = userTextWebhook(phone, id, text);
+  const body = userTextWebhook(phone, id, text, undefined, numberFor(phone));
   return post('/webhook', body, { 'x-hub-signature-256': signBody(SECRETS.meta, body) });
 };
 const sendAgent = (ticket: Ticket, id: string) =>
@@ -390,6 +396,13 @@ if (traces)
   log(
     `traces: ${traces.received.spans} spans received in ${traces.received.exports} exports (${(traces.received.bytes / 2 ** 20).toFixed(1)} MiB of OTLP JSON)`,
   );
+if (NUMBERS > 1) {
+  // Every user is answered from the number they wrote to, and from that one only.
+  const strays = [...graphFrom].filter(([recipient, from]) => from.size !== 1 || !from.has(numberFor(recipient)));
+  const bySecond = [...graphFrom].filter(([, from]) => from.has(SECOND_NUMBER)).length;
+  log(`two numbers: ${graphFrom.size - bySecond} users answered from ${PRIMARY_NUMBER}, ${bySecond} from ${SECOND_NUMBER}, ${strays.length} from another`);
+  if (strays.length > 0) failures.push(`numbers: ${strays.length} users answered from a number they did not write to`);
+}
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Bun ${Bun.version}`;
 if (process.env.WRITE !== '0') {
   const report = Bun.file(join(ROOT, 'docs/bench-e2e.md'));

@@ -1,7 +1,8 @@
 /**
  * KPI query benchmark: a year of tickets for a mid-size ISP (500,000 by
- * default) and the queries /api/metrics/kpis runs, timed on Postgres.
- * Writes docs/bench-kpis.md.
+ * default, the year up to now) and the queries /api/metrics/kpis runs, timed
+ * on Postgres after the rollup loop has summed the ended days (its first
+ * pass over the year is timed too). Writes docs/bench-kpis.md.
  *
  *   bun run bench:kpis          # TICKETS=500000
  */
@@ -9,7 +10,10 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { openDatabase } from '../src/db/client';
+import { DateTime } from 'luxon';
 import { queryKpis, type KpiGroupBy } from '../src/kpis/query';
+import { createKpiRollups } from '../src/kpis/rollups';
+import { createLogger } from '../src/logger';
 
 const TICKETS = Number(process.env.TICKETS ?? 500_000);
 const RUNS = Number(process.env.RUNS ?? 7);
@@ -26,7 +30,7 @@ try {
   const database = await openDatabase({ databaseUrl, dataDir: '' });
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
   const seedStart = performance.now();
-  // A year of closed tickets, spread over 2026, with the shapes the KPIs read:
+  // A year of closed tickets, the 365 days up to now, with the shapes the KPIs read:
   // 30 agents, a fifth reactivation, most resolved, some cancelled, abandoned or fallen back, half rated.
   await sql.unsafe(`
     insert into tickets (id, conversation_key, customer_id, customer_name, category, priority, status, phase, close_reason, agent_id, agent_name,
@@ -49,7 +53,7 @@ try {
              r2 >= 0.1 as assigned
       from (
         select n, random() as r1, random() as r2,
-               timestamptz '2026-01-01 05:00:00+00' + (n::double precision / ${TICKETS} * 365) * interval '1 day' as requested,
+               now() - interval '365 days' + (n::double precision / ${TICKETS} * 365) * interval '1 day' as requested,
                (30 + random() * 600) * interval '1 second' as wait,
                (5 + random() * 120) * interval '1 second' as reply,
                (60 + random() * 1800) * interval '1 second' as work
@@ -66,16 +70,26 @@ try {
   await sql`vacuum analyze ticket_kpis`;
   const seedMs = performance.now() - seedStart;
   console.log(`seeded ${TICKETS} tickets in ${(seedMs / 1000).toFixed(1)} s`);
+  // The rollup loop's first start on a year of tickets: every ended day summed (settled at once here).
+  const rollups = createKpiRollups({ database, timeZone: ZONE, logger: createLogger('silent'), pollMs: 60_000, settleSeconds: 0 });
+  const rollupStart = performance.now();
+  while ((await rollups.pass()) > 0);
+  const rollupMs = performance.now() - rollupStart;
+  console.log(`rolled up a year in ${(rollupMs / 1000).toFixed(1)} s`);
+  await sql`vacuum analyze`;
+  const today = DateTime.now().setZone(ZONE).startOf('day');
+  const daysBack = (days: number) => today.minus({ days }).toISODate()!;
 
   const cases: { label: string; from: string; to: string; groupBy?: KpiGroupBy }[] = [
-    { label: 'a year, totals', from: '2026-01-01', to: '2026-12-31' },
-    { label: 'a year, by day', from: '2026-01-01', to: '2026-12-31', groupBy: 'day' },
-    { label: 'a year, by agent', from: '2026-01-01', to: '2026-12-31', groupBy: 'agent' },
-    { label: 'a year, by category', from: '2026-01-01', to: '2026-12-31', groupBy: 'category' },
-    { label: 'a month, by day', from: '2026-11-01', to: '2026-11-30', groupBy: 'day' },
-    { label: 'a week, by agent', from: '2026-11-23', to: '2026-11-29', groupBy: 'agent' },
+    { label: 'a year to today, totals', from: daysBack(364), to: daysBack(0) },
+    { label: 'a year to today, by day', from: daysBack(364), to: daysBack(0), groupBy: 'day' },
+    { label: 'a year to today, by agent', from: daysBack(364), to: daysBack(0), groupBy: 'agent' },
+    { label: 'a year to today, by category', from: daysBack(364), to: daysBack(0), groupBy: 'category' },
+    { label: 'a month to today, by day', from: daysBack(29), to: daysBack(0), groupBy: 'day' },
+    { label: 'a week to today, by agent', from: daysBack(6), to: daysBack(0), groupBy: 'agent' },
+    { label: 'today, by agent', from: daysBack(0), to: daysBack(0), groupBy: 'agent' },
   ];
-  const results: { label: string; tickets: number; groups: number; medianMs: number; maxMs: number }[] = [];
+  const results: { label: string; tickets: number; groups: number; exact: boolean; medianMs: number; maxMs: number }[] = [];
   for (const kpiCase of cases) {
     const times: number[] = [];
     let report: Awaited<ReturnType<typeof queryKpis>> | undefined;
@@ -89,6 +103,7 @@ try {
       label: kpiCase.label,
       tickets: report!.totals.tickets,
       groups: report!.groups.length,
+      exact: report!.percentiles.exact,
       medianMs: times[Math.floor(RUNS / 2)]!,
       maxMs: times.at(-1)!,
     };
@@ -96,31 +111,36 @@ try {
     console.log(result);
   }
   const [{ server_version }] = (await sql`show server_version`) as unknown as [{ server_version: string }];
+  await rollups.close();
   await sql.end();
   await database.close();
 
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Bun ${Bun.version}, PostgreSQL ${server_version}`;
   const rows = results.map(
     (r) =>
-      `| ${r.label} | ${r.tickets.toLocaleString('en')} | ${r.groups} | ${r.medianMs.toFixed(0)} ms | ${r.maxMs.toFixed(0)} ms | ${r.medianMs < 1000 ? 'yes' : '**no**'} |`,
+      `| ${r.label} | ${r.tickets.toLocaleString('en')} | ${r.groups} | ${r.exact ? 'exact' : 'within 1 %'} | ${r.medianMs.toFixed(0)} ms | ${r.maxMs.toFixed(0)} ms | ${r.medianMs <= 100 ? 'yes' : '**no**'} |`,
   );
-  const over = results.filter((r) => r.medianMs >= 1000).map((r) => r.label);
+  const over = results.filter((r) => r.medianMs > 100).map((r) => r.label);
   await Bun.write(
     join(root, 'docs/bench-kpis.md'),
     `# Benchmark: KPI queries on a year of tickets
 
 What: \`GET /api/metrics/kpis\` (src/kpis/query.ts) through the same function
-the route calls: one hash aggregation over \`ticket_kpis\` for the range, the
-exact medians and p90s sorted in the service from the durations it returns, on ${TICKETS.toLocaleString('en')} tickets requested
-over 2026 (a mid-size ISP's year): 30 agents, a fifth reactivation, 90 %
+the route calls, on ${TICKETS.toLocaleString('en')} tickets requested over the 365 days up
+to the run (a mid-size ISP's year): 30 agents, a fifth reactivation, 90 %
 resolved, the rest cancelled, abandoned or fallen back, half the resolved ones
-rated. Each query ran ${RUNS} times on a warm cache; median and slowest are shown.
-The budget (issue 5) is one second.
+rated. The ended days are read from the daily and monthly rollups
+(src/kpis/rollups.ts), today from \`ticket_kpis\`; a range of more than
+20,000 tickets takes its medians and p90s from the rollups' sketches (within
+1 %), a smaller one sorts every duration (exact). Each query ran ${RUNS} times on
+a warm cache; median and slowest are shown. The budget (issue 25) is 100 ms
+for a year, for every grouping.
 
-Machine: ${machine}. Run on ${new Date().toISOString().slice(0, 10)}. Seeding took ${(seedMs / 1000).toFixed(0)} s.
+Machine: ${machine}. Run on ${new Date().toISOString().slice(0, 10)}. Seeding took ${(seedMs / 1000).toFixed(0)} s; the rollup loop's
+first pass over the year (what a first start on an existing database does, in the background) took ${(rollupMs / 1000).toFixed(0)} s.
 
-| Query | Tickets in range | Groups | Median | Slowest | Median within 1 s |
-|---|---|---|---|---|---|
+| Query | Tickets in range | Groups | Percentiles | Median | Slowest | Median within 100 ms |
+|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 ${over.length === 0 ? 'Every query answers within the budget.' : `Over the budget: ${over.join(', ')}.`}

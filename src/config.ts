@@ -2,9 +2,10 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value, type ValueError } from '@sinclair/typebox/value';
 import { isIP } from 'node:net';
 import { parseBusinessHours, parseHolidays } from './domain/business-hours';
-import { businessNumbers, numbersProblems, type BusinessNumbers } from './domain/business-numbers';
+import { businessNumbers, type BusinessNumbers } from './domain/business-numbers';
+import { PLATFORM_SETTINGS, platformProblems } from './domain/platform-settings';
 import { mediaHostProblems } from './domain/media-host-entries';
-import { parseRateCard, rateCardProblems } from './domain/rate-card';
+import { parseRateCard } from './domain/rate-card';
 import { TRACING_SETTINGS } from './domain/trace-context';
 
 /**
@@ -96,12 +97,6 @@ export const ConfigSchema = Type.Object({
   WHATSAPP_API_URL: Url('https://graph.facebook.com/v21.0'),
   WHATSAPP_TOKEN: Secret(),
   WHATSAPP_PHONE_NUMBER_ID: Type.String({ default: '' }),
-  /**
-   * Every WhatsApp number this service serves, comma separated, the first keeping today's conversation keys
-   * (WHATSAPP_PHONE_NUMBER_ID, when set, must be that first one). A webhook for another number is acknowledged,
-   * logged and counted, never answered. Empty: WHATSAPP_PHONE_NUMBER_ID alone.
-   */
-  WHATSAPP_PHONE_NUMBER_IDS: Type.String({ default: '' }),
 
   CUSTOMER_LOOKUP_URL: Url(''),
   CUSTOMER_LOOKUP_TOKEN: Secret(),
@@ -112,6 +107,11 @@ export const ConfigSchema = Type.Object({
   /** Out of hours: still queue the ticket for the next opening (true), or only tell the user (false). */
   OUT_OF_HOURS_QUEUE: Type.Boolean({ default: true }),
   BOT_TEXTS_FILE: Type.String({ default: '' }),
+  /**
+   * The version of the privacy notice (BOT_TEXTS_FILE's `privacyNotice`) each subscriber is recorded as sent; empty:
+   * a digest of the text, so any edit sends it again. Set it to re-send on purpose, or to fix a typo without re-sending.
+   */
+  PRIVACY_NOTICE_VERSION: Type.String({ default: '', maxLength: 64 }),
   /** Bearer for /api/admin/* (dead letters, a subscriber's export and erasure); empty: those routes refuse everyone. */
   ADMIN_TOKEN: Secret(),
   /** Bearer for /api/metrics/kpis and the dashboard (empty: refused) and for /metrics (empty: open, keep it internal). */
@@ -130,9 +130,6 @@ export const ConfigSchema = Type.Object({
   /** An approved template sent instead of an agent's message outside the window; empty: such messages get 409. */
   WHATSAPP_REENGAGE_TEMPLATE: Type.String({ default: '' }),
   WHATSAPP_TEMPLATE_LANGUAGE: Type.String({ default: 'es', pattern: '^[a-z]{2,3}(_[A-Z]{2})?$' }),
-  /** Price per billable message by pricing category (`marketing=0.0125,utility=0.0008`): the KPIs' cost estimate; empty: none. */
-  WHATSAPP_RATE_CARD: Type.String({ default: '' }),
-  WHATSAPP_RATE_CURRENCY: Type.String({ default: 'USD', pattern: '^[A-Z]{3}$' }),
 
   STREAM_PARTITIONS: Type.Integer({ minimum: 1, maximum: 1024, default: 8 }),
   STREAM_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10000, default: 200 }),
@@ -177,6 +174,7 @@ export const ConfigSchema = Type.Object({
   /** `bun run demo` sets it: /simulator and its stand-ins are mounted only then, never in a real deployment. */
   DEMO_MODE: Type.Boolean({ default: false }),
   ...TRACING_SETTINGS,
+  ...PLATFORM_SETTINGS,
 });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -252,8 +250,7 @@ function crossFieldProblems(config: Config): string[] {
   if (config.REDIS_WAIT_REPLICAS > 0 && config.REDIS_URL.startsWith('redis+cluster:')) {
     problems.push('REDIS_WAIT_REPLICAS: not supported with a Redis Cluster REDIS_URL (set it to 0)');
   }
-  problems.push(...mediaHostProblems(config.WHATSAPP_MEDIA_HOSTS), ...rateCardProblems(config.WHATSAPP_RATE_CARD));
-  problems.push(...numbersProblems(config.WHATSAPP_PHONE_NUMBER_ID, config.WHATSAPP_PHONE_NUMBER_IDS));
+  problems.push(...mediaHostProblems(config.WHATSAPP_MEDIA_HOSTS), ...platformProblems(config));
   if (/[{}]/.test(config.REDIS_KEY_PREFIX)) problems.push(`REDIS_KEY_PREFIX: must not contain { or } (got ${JSON.stringify(config.REDIS_KEY_PREFIX)})`);
   for (const address of trustedProxies(config)) {
     if (isIP(address) === 0) problems.push(`TRUSTED_PROXIES: ${JSON.stringify(address)} is not an IP address`);

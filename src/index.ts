@@ -28,8 +28,10 @@ import { createCoalescer } from './streams/coalesce';
 import { createDeadLetters } from './streams/dead-letters';
 import { createServiceMetrics } from './boot/metrics';
 import { createTimerScheduler } from './timers/scheduler';
+import { createKpiRollups, KPI_ROLLUP_POLL_MS } from './kpis/rollups';
 import { startRetentionPurge } from './retention/purge';
 import { loadTexts } from './domain/texts';
+import { privacyNoticeOf } from './domain/privacy-notice';
 import { healthcheck } from './cli/healthcheck';
 import { handoverPolicy } from './boot/policy';
 import { createChangeSignal, createLiveView } from './live';
@@ -106,6 +108,8 @@ export async function startService(
       publicBaseUrl: config.PUBLIC_BASE_URL,
       metrics,
       numbers,
+      botPauseAfterBusinessReplyS: config.BOT_PAUSE_AFTER_BUSINESS_REPLY_S,
+      privacyNotice: privacyNoticeOf(texts.privacyNotice, config.PRIVACY_NOTICE_VERSION),
     });
     const crm = createCrmClient({
       baseUrl: config.CRM_BASE_URL,
@@ -209,6 +213,9 @@ export async function startService(
     const scheduler = createTimerScheduler({ database, producer, logger, pollMs: config.TIMER_POLL_MS });
     await scheduler.start();
     closers.push(() => scheduler.close());
+    const kpiRollups = createKpiRollups({ database, timeZone: config.TZ_BUSINESS, logger, pollMs: KPI_ROLLUP_POLL_MS });
+    kpiRollups.start();
+    closers.push(() => kpiRollups.close());
     closers.push(startRetentionPurge(config, { database, redis, keys, logger, metrics }));
     // Closed first: its leases are freed as soon as the batches in hand are acknowledged, so another instance takes over at once.
     closers.push(() => worker.close());

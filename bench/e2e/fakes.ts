@@ -25,12 +25,17 @@ export function startFakes() {
   const graphSends = new Map<string, number>();
   const graphTimes = new Map<string, number>();
   const graphRecipients = new Set<string>();
+  /** Recipient → the business numbers its messages went from (`/v21.0/<number>/messages`). */
+  const graphFrom = new Map<string, Set<string>>();
   let wamid = 0;
   const graph = Bun.serve({
     port: 0,
     hostname: '127.0.0.1',
     async fetch(request) {
       const body = (await request.json()) as Record<string, any>;
+      const recipient = String(body.to ?? body.recipient);
+      const from = new URL(request.url).pathname.split('/')[2] ?? '';
+      graphFrom.set(recipient, (graphFrom.get(recipient) ?? new Set()).add(from));
       const text = body.text?.body ?? body.interactive?.body?.text ?? body.type;
       const key = `${body.to ?? body.recipient}|${text}`;
       graphSends.set(key, (graphSends.get(key) ?? 0) + 1);
@@ -45,7 +50,7 @@ export function startFakes() {
     fetch: () => Response.json({ customerId: 'C-1', customerName: 'Cliente', isInactive: false }),
   });
 
-  return { crm, graph, directory, crmKeys, crmFirst, agentRequests, graphSends, graphTimes, graphRecipients };
+  return { crm, graph, directory, crmKeys, crmFirst, agentRequests, graphSends, graphTimes, graphRecipients, graphFrom };
 }
 
 /**

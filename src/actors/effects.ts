@@ -35,6 +35,10 @@ export interface EffectParams {
   /** The user's messages up to `waMessageId` shown read (blue ticks): only ever on the CRM's word. */
   markRead: { waMessageId: string };
   notifyCrm: { status: TicketStatus; reason: TicketUpdateReason };
+  /** Conversation Routing: pass the thread (to the escalation partner, or to Meta's AI), take it, or release it. */
+  threadControl: { action: 'pass' | 'take' | 'release'; targetRole?: 'ai_agent' };
+  /** Something the agent should know that is not the user's message (the business answered from elsewhere, a call): a ticket-update with its details. */
+  reportToCrm: { reason: TicketUpdateReason; details: Record<string, unknown> };
   ticketClosed: { reason: CloseReason };
   recordTicketEvent: { type: string; data?: Record<string, unknown> };
   logMilestone: { milestone: 'agent_required' | 'bot_to_human' | 'human_to_bot' };
@@ -42,7 +46,18 @@ export interface EffectParams {
 
 /** Why the bot tells the CRM about a ticket on its own (`ticket-update`'s `reason`). */
 export type TicketUpdateReason =
-  CloseReason | 'escalated' | 'supervisor_queue' | 'agent_reminder' | 'csat' | 'survey_expired' | 'survey_skipped' | 'message_failed';
+  | CloseReason
+  | 'escalated'
+  | 'supervisor_queue'
+  | 'agent_reminder'
+  | 'csat'
+  | 'survey_expired'
+  | 'survey_skipped'
+  | 'message_failed'
+  /** The business answered from the WhatsApp Business app, or another responder wrote (an echo): `message` says what. */
+  | 'business_message'
+  /** The user called the business number (the `calls` webhook): `call` says when and how it went. */
+  | 'call';
 
 export type EffectName = keyof EffectParams;
 export type Effect = { [K in EffectName]: { type: K; params: EffectParams[K] } }[EffectName];
@@ -67,6 +82,8 @@ const EFFECT_NAMES = new Set<string>([
   'showTyping',
   'markRead',
   'notifyCrm',
+  'reportToCrm',
+  'threadControl',
   'ticketClosed',
   'recordTicketEvent',
   'logMilestone',

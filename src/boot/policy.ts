@@ -15,5 +15,6 @@ export function handoverPolicy(config: Config): HandoverPolicy {
     reengageTemplate: config.WHATSAPP_REENGAGE_TEMPLATE !== '',
     outOfHoursQueue: config.OUT_OF_HOURS_QUEUE,
     calendar: createBusinessCalendar(config.BUSINESS_HOURS, config.HOLIDAYS, config.TZ_BUSINESS),
+    threadControl: config.WHATSAPP_THREAD_CONTROL,
   };
 }

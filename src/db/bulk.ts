@@ -244,3 +244,12 @@ export async function deleteWhereIn(executor: Executor, table: PgTable, column: 
  */
 export const inTexts = (column: PgColumn, values: readonly string[]): SQL =>
   sql`${column} in (select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
+
+/**
+ * `inTexts` for a condition inside an `or`: `= any(array(…))` is computed
+ * once (an InitPlan), so each side of the `or` can be an index scan and
+ * Postgres joins them (a BitmapOr); an `in (select …)` there is a hashed
+ * subplan tested against every row of the table (a full scan).
+ */
+export const anyOfTexts = (column: PgColumn, values: readonly string[]): SQL =>
+  sql`${column} = any(array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb)))`;

@@ -19,6 +19,9 @@ import sql0013 from './migrations/0013_agent_presence.sql' with { type: 'text' }
 import sql0014 from './migrations/0014_numbers_pricing_routing.sql' with { type: 'text' };
 import sql0015 from './migrations/0015_live_view.sql' with { type: 'text' };
 import sql0016 from './migrations/0016_outbox_traceparent.sql' with { type: 'text' };
+import sql0017 from './migrations/0017_kpi_rollups.sql' with { type: 'text' };
+import sql0018 from './migrations/0018_outbox_hot_claims.sql' with { type: 'text' };
+import sql0019 from './migrations/0019_privacy_notice.sql' with { type: 'text' };
 
 /**
  * The committed migrations (drizzle-kit's output in ./migrations), imported as text so that `bun run build`
@@ -44,6 +47,9 @@ const SQL_BY_TAG: Record<string, string> = {
   '0014_numbers_pricing_routing': sql0014,
   '0015_live_view': sql0015,
   '0016_outbox_traceparent': sql0016,
+  '0017_kpi_rollups': sql0017,
+  '0018_outbox_hot_claims': sql0018,
+  '0019_privacy_notice': sql0019,
 };
 
 /**

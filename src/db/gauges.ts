@@ -11,7 +11,7 @@ import { isOpenOutboxRow } from './schema';
 export async function outboxBacklog(database: Database): Promise<{ kind: string; status: string; count: number }[]> {
   const rows = await database.rows<{ kind: string; status: string; n: number | string }>(
     database.db,
-    sql`select kind, status, count(*) as n from outbox where ${isOpenOutboxRow(sql.raw('status'))} group by 1, 2`,
+    sql`select kind, status, count(*) as n from outbox where ${isOpenOutboxRow(sql.raw('completed_at'))} group by 1, 2`,
   );
   return rows.map((row) => ({ kind: row.kind, status: row.status, count: Number(row.n) }));
 }

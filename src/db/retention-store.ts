@@ -64,8 +64,18 @@ export function createRetentionStore(database: Database) {
         deleted as (delete from tickets where id in (select id from doomed) returning 1)
         select (select count(*) from deleted)::int as n, (select count(*) from events)::int as events`),
 
-    /** KPI rows of tickets requested before `before`. */
-    kpis: (before: Date, limit: number) => count(deleteByCtid('ticket_kpis', sql`requested_at < ${at(before)}`, limit)),
+    /**
+     * KPI rows of tickets requested before `before`, and the rollups of the days before it (a month's row goes with
+     * its last day): the KPI query reads a range from either, so both keep the same time.
+     */
+    kpis: async (before: Date, limit: number) => {
+      await db.execute(sql`
+        with days as (delete from kpi_rollup_days where day < (${at(before)} at time zone 'UTC')::date returning 1)
+        delete from kpi_rollups
+        where (period = 'day' and start < (${at(before)} at time zone 'UTC')::date)
+           or (period = 'month' and start + interval '1 month' <= (${at(before)} at time zone 'UTC')::date)`);
+      return count(deleteByCtid('ticket_kpis', sql`requested_at < ${at(before)}`, limit));
+    },
 
     /**
      * Conversations untouched since `before`, with no open ticket and no armed deadline: the users who left.

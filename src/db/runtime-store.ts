@@ -1,6 +1,6 @@
 import { asc, getTableName, sql } from 'drizzle-orm';
 import type { StreamEntry } from '../domain/events';
-import { deleteWhereIn, inOrder, inTexts, insertRows, preparedStatement, quoted, runPrepared, updateRows, upsertTail } from './bulk';
+import { anyOfTexts, deleteWhereIn, inOrder, inTexts, insertRows, preparedStatement, quoted, runPrepared, updateRows, upsertTail } from './bulk';
 import type { Tx } from './client';
 import {
   conversations,
@@ -87,6 +87,18 @@ export interface BatchWrites {
   outbox: NewOutboxRow[];
   clearedTimers: string[];
   armedTimers: NewTimerRow[];
+  /** Messages of the history changed by their sender after they were sent: edited (the new body) or deleted for everyone. */
+  messageRevisions: MessageRevision[];
+}
+
+/** A message of a conversation (`conversationKey`, `waMessageId`) its sender edited or revoked. */
+export interface MessageRevision {
+  conversationKey: string;
+  waMessageId: string;
+  /** The edit's new text (or caption); absent: unchanged. */
+  body?: string | null;
+  editedAt?: Date;
+  deletedAt?: Date;
 }
 
 /** A ticket's identity and request never change once written; its revision is counted by the upsert. */
@@ -114,6 +126,13 @@ const SETTLE_IN_DOUBT = preparedStatement(`
     response = jsonb_build_object('reconciledBy', s.status)
   from jsonb_to_recordset($1::jsonb) as s(key text, status text)
   where o.idempotency_key = s.key and o.status = 'pending' and o.in_doubt_since is not null`);
+
+/** `$1` a jsonb array of revisions: an edit replaces the body, a revoke marks the message deleted; a message of another conversation is not touched. */
+const REVISE_MESSAGES = preparedStatement(`
+  update messages m set body = case when r.edited then r.body else m.body end,
+    edited_at = coalesce(r.edited_at, m.edited_at), deleted_at = coalesce(r.deleted_at, m.deleted_at)
+  from jsonb_to_recordset($1::jsonb) as r(key text, wamid text, edited boolean, body text, edited_at timestamptz, deleted_at timestamptz)
+  where m.wa_message_id = r.wamid and m.conversation_key = r.key`);
 
 export const setLockTimeout = (tx: Tx, ms: number): Promise<unknown> => runPrepared(tx, LOCK_TIMEOUT, [`${ms}ms`]);
 
@@ -174,7 +193,7 @@ function readSentMessages(tx: Tx, reads: FirstReads): Promise<SentMessage[]> {
     .select({ id, ticketId, author, authorId, type, body, media, status, statusAt, waMessageId, outboxKey, error, billable, pricingModel, pricingCategory })
     .from(messages)
     .where(
-      sql`${messages.direction} = 'outbound' and (${inTexts(waMessageId, reads.statusWamids)} or (${waMessageId} is null and ${inTexts(outboxKey, reads.statusCallbacks)}))`,
+      sql`${messages.direction} = 'outbound' and (${anyOfTexts(waMessageId, reads.statusWamids)} or (${anyOfTexts(outboxKey, reads.statusCallbacks)} and ${waMessageId} is null))`,
     )
     .orderBy(asc(id))
     .for('update')
@@ -214,5 +233,17 @@ export async function write(tx: Tx, rows: BatchWrites): Promise<void> {
   if (rows.outbox.length > 0) writes.push(insertRows(tx, outbox, rows.outbox));
   if (rows.clearedTimers.length > 0) writes.push(deleteWhereIn(tx, timers, timers.id, rows.clearedTimers));
   if (rows.armedTimers.length > 0) writes.push(insertRows(tx, timers, rows.armedTimers, REARM_TIMER));
+  // After the messages' insert: an edit may name a message this same batch stored.
+  if (rows.messageRevisions.length > 0) {
+    const revisions = rows.messageRevisions.map((revision) => ({
+      key: revision.conversationKey,
+      wamid: revision.waMessageId,
+      edited: revision.body !== undefined,
+      body: revision.body ?? null,
+      edited_at: revision.editedAt?.toISOString() ?? null,
+      deleted_at: revision.deletedAt?.toISOString() ?? null,
+    }));
+    writes.push(runPrepared(tx, REVISE_MESSAGES, [JSON.stringify(revisions)]));
+  }
   await inOrder(writes);
 }

@@ -11,6 +11,14 @@ export const eventIds = {
   /** A delivery status: one per message and status. */
   status: (waMessageId: string, status: string) => `wa:status:${waMessageId}:${status}`,
   userIdChange: (previousBsuid: string, bsuid: string) => `wa:user_id:${previousBsuid}:${bsuid}`,
+  /** What the business sent from the Business app or another responder: its wamid. */
+  echo: (waMessageId: string) => `wa:echo:${waMessageId}`,
+  /** A call's start or end: WhatsApp's call id and which. */
+  call: (callId: string, event: string) => `wa:call:${callId}:${event}`,
+  /** A past chat's message (`history`): its wamid (the live one, if any, is stored once: by the wamid's unique index). */
+  history: (waMessageId: string) => `wa:history:${waMessageId}`,
+  /** A Conversation Routing handover on /webhook: what it is, whose thread, and when (a redelivery carries the same). */
+  handover: (event: string, userKey: string, timestamp: string) => `meta:handover:${event}:${userKey}:${timestamp}`,
   /** A thread-control item: the hash of the delivery's bytes (a redelivery carries the same) and its place in it. */
   threadControl: (deliveryDigest: string, index: number) => `meta:handover:${deliveryDigest}:${index}`,
   /** A CRM request: its Idempotency-Key's digest (`key`), or its body's at the ticket's revision (`body`). */

@@ -1,5 +1,8 @@
 import type { UserIds } from './user-ids';
-import type { Pricing } from './rate-card';
+import type { ThreadOwner } from './bot-voice';
+import type { CallEvent, EchoMessage, ForNumber, HistoryMessage, InboundMessage, MediaRef, StatusUpdate, UserIdChange } from './whatsapp-events';
+
+export * from './whatsapp-events';
 
 /**
  * The events that travel through the streams. Each carries `key` (the
@@ -8,90 +11,6 @@ import type { Pricing } from './rate-card';
  * the worker records in the same transaction that applies it: a redelivered
  * or duplicated event is applied once.
  */
-
-export interface MediaRef {
-  id?: string;
-  url?: string;
-  mimeType?: string;
-  caption?: string;
-  filename?: string;
-  /** Hex SHA-256 of the file as WhatsApp gave it in the webhook: checked when the file is fetched. */
-  sha256?: string;
-}
-
-export interface Location {
-  latitude: number;
-  longitude: number;
-  name?: string;
-  address?: string;
-  url?: string;
-}
-
-/** A shared contact card, as WhatsApp describes it (`messages[].contacts[]`), its fields kept as data. */
-export interface ContactCard {
-  name?: string;
-  phones: { phone?: string; waId?: string; type?: string }[];
-  emails: { email?: string; type?: string }[];
-  organization?: { company?: string; department?: string; title?: string };
-  urls: { url?: string; type?: string }[];
-  birthday?: string;
-}
-
-/** A reaction names the message it reacts to; an empty emoji takes the reaction back. */
-export interface Reaction {
-  waMessageId: string;
-  emoji: string;
-}
-
-/** The business number a webhook was for (`metadata.phone_number_id`): which conversation of the user it belongs to. */
-interface ForNumber {
-  businessPhoneNumberId?: string;
-}
-
-export interface InboundMessage extends ForNumber {
-  /** The ids the webhook named the sender by: a phone, a BSUID, or both. */
-  user: UserIds;
-  waMessageId: string;
-  /** ISO time WhatsApp gives for the message. */
-  timestamp: string;
-  profileName?: string;
-  type: string;
-  /** What a person would read: the text, a caption, the title of a tapped button. */
-  text?: string;
-  /** The id of a tapped reply button or list row, or a template button's payload. */
-  replyId?: string;
-  media?: MediaRef;
-  /** The wamid of the message this one replies to (WhatsApp's `context.id`). */
-  replyTo?: string;
-  reaction?: Reaction;
-  location?: Location;
-  contacts?: ContactCard[];
-}
-
-/** Message kinds that are not a turn in the conversation: the bot never answers them. */
-export const AMBIENT_MESSAGE_TYPES = new Set(['reaction', 'revoke', 'edit', 'system', 'unsupported', 'unknown', 'errors']);
-
-export type WhatsAppDeliveryStatus = 'sent' | 'delivered' | 'read' | 'failed';
-
-export interface StatusUpdate extends ForNumber {
-  waMessageId: string;
-  status: WhatsAppDeliveryStatus;
-  timestamp: string;
-  /** `recipient_id` (only for a send to a phone) and `recipient_user_id`. */
-  user: UserIds;
-  errors?: { code?: number; title?: string; message?: string }[];
-  callbackData?: string;
-  /** What WhatsApp charges for the message (`pricing`): whether it is billable, the model and the category. */
-  pricing?: Pricing;
-}
-
-/** Meta's `user_id_update`: the user's BSUID changed (it does when they change phone number). */
-export interface UserIdChange extends ForNumber {
-  previousBsuid: string;
-  bsuid: string;
-  phone?: string;
-  timestamp: string;
-}
 
 export type HandoverType = 'bot_to_human' | 'human_to_bot';
 
@@ -135,14 +54,25 @@ export interface AgentPresence {
   message: { waMessageId: string; historyId: number };
 }
 
-export interface ThreadControl {
+export interface ThreadControl extends ForNumber {
   ticketId?: string;
   /** `pass_thread_control`, `control_passed`, `control_taken`... as Meta named it. */
   event: string;
   /** True when the thread now belongs to the CRM's app (its agents answer). */
   toCrm: boolean;
+  /** Who holds the thread after it (domain/bot-voice.ts); absent on events queued before it was told: `crm` or `bot` by `toCrm`. */
+  owner?: 'bot' | ThreadOwner;
   appId?: string;
   metadata?: string;
+  /** The user, as a webhook to /webhook names them (`sender`): the event is keyed by them, not by a ticket read at ingest. */
+  user?: UserIds;
+}
+
+/** A thread-control call (`pass`, `take`, `release`) Meta refused for good: the ticket that asked records it. */
+export interface ThreadControlRefusal {
+  ticketId: string;
+  action: string;
+  error?: { code?: number; title?: string };
 }
 
 export interface AgentAssignment {
@@ -221,12 +151,16 @@ interface Envelope<T extends string, D> {
 export type PipelineEvent =
   | Envelope<'user.message', InboundMessage>
   | Envelope<'whatsapp.status', StatusUpdate>
+  | Envelope<'whatsapp.echo', EchoMessage>
+  | Envelope<'whatsapp.history', HistoryMessage>
+  | Envelope<'whatsapp.call', CallEvent>
   | Envelope<'user.id_changed', UserIdChange>
   | Envelope<'crm.handover', CrmHandover>
   | Envelope<'crm.message', CrmAgentMessage>
   | Envelope<'crm.typing', AgentPresence>
   | Envelope<'crm.read', AgentPresence>
   | Envelope<'meta.thread_control', ThreadControl>
+  | Envelope<'whatsapp.thread_control.refused', ThreadControlRefusal>
   | Envelope<'crm.agent_request.result', AgentRequestResult>
   | Envelope<'customer.lookup.result', CustomerLookupResult>
   | Envelope<'timer.fired', TimerFired>

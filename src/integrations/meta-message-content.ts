@@ -1,4 +1,4 @@
-import type { ContactCard, InboundMessage, Location, MediaRef } from '../domain/events';
+import type { ContactCard, InboundMessage, Location, MediaRef, MessageEdit } from '../domain/events';
 
 /**
  * What a WhatsApp user message says, by type (`messages[].<type>`): the text
@@ -98,4 +98,24 @@ export function contentOf(type: string, raw: Json): Content {
     default:
       return {};
   }
+}
+
+/**
+ * An `edit` (`edit.original_message_id`, `edit.message` the new content) or a
+ * `revoke` (`revoke.original_message_id`): a user's, on a coexistence
+ * number, or the business's own from the Business app (an echo).
+ */
+export function changeOf(raw: Json): { edit?: MessageEdit; revoke?: { waMessageId: string } } {
+  if (raw.type === 'edit' && isObject(raw.edit)) {
+    const waMessageId = asString(raw.edit.original_message_id);
+    const message = isObject(raw.edit.message) ? raw.edit.message : {};
+    const type = asString(message.type) ?? 'unknown';
+    const { text, media } = contentOf(type, message);
+    return waMessageId ? { edit: defined({ waMessageId, type, text, media }) } : {};
+  }
+  if (raw.type === 'revoke' && isObject(raw.revoke)) {
+    const waMessageId = asString(raw.revoke.original_message_id);
+    return waMessageId ? { revoke: { waMessageId } } : {};
+  }
+  return {};
 }

@@ -1,50 +1,112 @@
-import { pipelineEvent, type InboundMessage, type PipelineEvent, type StatusUpdate, type UserIdChange, type WhatsAppDeliveryStatus } from '../domain/events';
-import { asArray, asString, contentOf, isObject, type Json } from './meta-message-content';
+import {
+  pipelineEvent,
+  type TemplateUpdate,
+  type InboundMessage,
+  type PipelineEvent,
+  type StatusUpdate,
+  type UserIdChange,
+  type WhatsAppDeliveryStatus,
+} from '../domain/events';
+import { asArray, asString, changeOf, contentOf, isObject, type Json } from './meta-message-content';
 import { firstKeyOf, isBsuid } from '../domain/user-ids';
-import { changesOf, storablePayload, toIso, userIds, type ParsedWebhook } from './meta-envelope';
+import { changesOf, storablePayload, toIso, TRACKED_STATUSES, userIds, type FieldContext, type ParsedWebhook } from './meta-envelope';
 import { eventIds } from '../domain/event-ids';
+import { echoesOf, historyOf } from './meta-echoes';
+import { handoverEventsOf } from './meta-thread-control';
+import { callsOf, templateUpdateOf } from './meta-account';
 import type { Pricing } from '../domain/rate-card';
 
-/** `storable`: the caller checked the JSON text (`mayParseUnstorable`) and there is nothing to clean. */
-export function parseWhatsAppWebhook(payload: unknown, options: { storable?: boolean } = {}): ParsedWebhook {
+/**
+ * Every field Meta sends to the app's one callback URL (DESIGN 2.1): user
+ * messages and statuses (`messages`, and `standby` when another responder
+ * owns the thread), `user_id_update`, the Business app's `smb_message_echoes`
+ * and `history`, Conversation Routing's `messaging_handovers`. What the service does not use is reported in `ignored`.
+ * `storable`: the caller checked the JSON text (`mayParseUnstorable`) and there is nothing to clean.
+ */
+export function parseWhatsAppWebhook(payload: unknown, options: { storable?: boolean; crmAppId?: string } = {}): ParsedWebhook {
   const ignored: string[] = [];
   const cleaned: string[] = [];
   const events: PipelineEvent[] = [];
+  const templateUpdates: TemplateUpdate[] = [];
+  const groups = { count: 0 };
   for (const { field, value, businessPhoneNumberId } of changesOf(options.storable ? payload : storablePayload(payload, cleaned), ignored)) {
-    const number = businessPhoneNumberId ? { businessPhoneNumberId } : {};
-    if (field === 'user_id_update') {
-      events.push(...userIdUpdates(value, ignored, cleaned, number));
-      continue;
-    }
-    if (field !== 'messages') {
-      ignored.push(`field ${field || '(none)'}`);
-      continue;
-    }
-    const contacts = asArray(value.contacts).filter(isObject);
-    for (const raw of asArray(value.messages)) {
-      const change = isObject(raw) ? userIdChangeMessage(raw, cleaned) : undefined;
-      if (change) {
-        events.push(userIdChangeEvent({ ...change, ...number }));
-        continue;
+    const context: FieldContext = { ignored, cleaned, number: businessPhoneNumberId ? { businessPhoneNumberId } : {}, groups };
+    switch (field) {
+      case 'messages':
+        events.push(...messagesOf(value, context, false));
+        break;
+      case 'standby':
+        // Another responder owns the thread: its user's messages and what it sent, to watch, never to answer.
+        events.push(...messagesOf(value, context, true), ...echoesOf(value, context, 'other_responder'));
+        break;
+      case 'smb_message_echoes':
+        events.push(...echoesOf(value, context, 'business_app'));
+        break;
+      case 'history':
+        events.push(...historyOf(value, context));
+        break;
+      case 'messaging_handovers':
+        events.push(...handoverEventsOf(value, context, options.crmAppId ?? ''));
+        break;
+      case 'calls':
+        events.push(...callsOf(value, context));
+        break;
+      case 'message_template_status_update':
+      case 'template_category_update': {
+        const update = templateUpdateOf(field, value);
+        if (update) templateUpdates.push(update);
+        else ignored.push(`${field} without a template name`);
+        break;
       }
-      const message = isObject(raw) ? normaliseMessage(raw, contacts, cleaned) : undefined;
-      if (!message) {
-        ignored.push('message without id or sender');
-        continue;
-      }
-      events.push(pipelineEvent('user.message', firstKeyOf(message.user)!, eventIds.userMessage(message.waMessageId), { ...message, ...number }));
+      case 'user_id_update':
+        events.push(...userIdUpdates(value, ignored, cleaned, context.number));
+        break;
+      default:
+        ignored.push(`field ${field || '(none)'}`);
     }
-    for (const raw of asArray(value.statuses)) {
-      const status = isObject(raw) ? normaliseStatus(raw, cleaned) : undefined;
-      if (!status) {
-        ignored.push(`status ${(isObject(raw) && asString(raw.status)) || '?'} not tracked`);
-        continue;
-      }
-      events.push(pipelineEvent('whatsapp.status', firstKeyOf(status.user)!, eventIds.status(status.waMessageId, status.status), { ...status, ...number }));
-    }
-    if (!value.messages && !value.statuses) ignored.push(Array.isArray(value.errors) ? 'value-level errors only' : 'no messages or statuses');
   }
-  return { events, ignored, cleaned };
+  return { events, ignored, cleaned, groupMessages: groups.count, templateUpdates };
+}
+
+/** A `messages` (or `standby`) value: the users' messages and the statuses of what was sent. */
+function messagesOf(value: Json, { ignored, cleaned, number, groups }: FieldContext, standby: boolean): PipelineEvent[] {
+  const events: PipelineEvent[] = [];
+  const contacts = asArray(value.contacts).filter(isObject);
+  for (const raw of asArray(value.messages)) {
+    // Said in a WhatsApp group: the bot's menu, one to one, in private, would answer the wrong conversation.
+    if (isObject(raw) && raw.group_id !== undefined) {
+      groups.count++;
+      continue;
+    }
+    const change = isObject(raw) ? userIdChangeMessage(raw, cleaned) : undefined;
+    if (change) {
+      events.push(userIdChangeEvent({ ...change, ...number }));
+      continue;
+    }
+    const message = isObject(raw) ? normaliseMessage(raw, contacts, cleaned) : undefined;
+    if (!message) {
+      ignored.push('message without id or sender');
+      continue;
+    }
+    const data = { ...message, ...number, ...(standby ? { standby } : {}) };
+    events.push(pipelineEvent('user.message', firstKeyOf(message.user)!, eventIds.userMessage(message.waMessageId), data));
+  }
+  for (const raw of asArray(value.statuses)) {
+    if (isObject(raw) && raw.recipient_type === 'group') {
+      ignored.push('status of a group message');
+      continue;
+    }
+    const status = isObject(raw) ? normaliseStatus(raw, cleaned) : undefined;
+    if (!status) {
+      ignored.push(`status ${(isObject(raw) && asString(raw.status)) || '?'} not tracked`);
+      continue;
+    }
+    events.push(pipelineEvent('whatsapp.status', firstKeyOf(status.user)!, eventIds.status(status.waMessageId, status.status), { ...status, ...number }));
+  }
+  if (!value.messages && !value.statuses && !value.message_echoes) {
+    ignored.push(Array.isArray(value.errors) ? 'value-level errors only' : 'no messages or statuses');
+  }
+  return events;
 }
 
 function normaliseMessage(raw: Json, contacts: Json[], cleaned: string[]): InboundMessage | undefined {
@@ -69,17 +131,9 @@ function normaliseMessage(raw: Json, contacts: Json[], cleaned: string[]): Inbou
     type,
     ...(replyTo ? { replyTo } : {}),
     ...contentOf(type, raw),
+    ...changeOf(raw),
   };
 }
-
-const TRACKED_STATUSES: Record<string, WhatsAppDeliveryStatus> = {
-  sent: 'sent',
-  delivered: 'delivered',
-  read: 'read',
-  // A voice note listened to: as good as read for our ladder.
-  played: 'read',
-  failed: 'failed',
-};
 
 function normaliseStatus(raw: Json, cleaned: string[]): StatusUpdate | undefined {
   const waMessageId = asString(raw.id);

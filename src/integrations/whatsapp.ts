@@ -54,6 +54,12 @@ export function classifyMarkAnswer(outcome: CallOutcome): MarkOutcome {
   return success === true ? outcome : { ok: false, retryable: false, error: 'Graph answered the read mark without success: true' };
 }
 
+/** Conversation Routing's `take` by an app that is not the escalation partner (a documented refusal, never worth another try). */
+export const TAKE_NOT_PERMITTED_CODE = 2494191;
+
+/** A thread-control call (`pass`, `take`, `release`): any 2xx is done; a refusal is classified like a send's. */
+export type ThreadControlOutcome = MarkOutcome;
+
 /** Graph's error code decides whether a refusal is worth another try. */
 function classifyRefusal(outcome: CallFailure): CallFailure & { graphError?: GraphError } {
   const graphError = (outcome.body as { error?: { code?: number; message?: string } } | null | undefined)?.error;
@@ -74,10 +80,10 @@ function classifyRefusal(outcome: CallFailure): CallFailure & { graphError?: Gra
  */
 export function createWhatsAppClient(options: WhatsAppClientOptions) {
   const base = options.apiUrl.replace(/\/$/, '');
-  const post = (phoneNumberId: string, body: Record<string, unknown>) =>
+  const post = (phoneNumberId: string, body: Record<string, unknown>, edge = 'messages') =>
     call({
       method: 'POST',
-      url: `${base}/${phoneNumberId}/messages`,
+      url: `${base}/${phoneNumberId}/${edge}`,
       operation: 'Graph messages',
       timeoutMs: options.timeoutMs,
       body: JSON.stringify(body),
@@ -95,6 +101,12 @@ export function createWhatsAppClient(options: WhatsAppClientOptions) {
     async mark(mark: ReadMark, phoneNumberId = options.phoneNumberId): Promise<MarkOutcome> {
       if (unconfigured(phoneNumberId)) return NOT_CONFIGURED;
       return classifyMarkAnswer(await post(phoneNumberId, mark));
+    },
+    /** POST /{phone-number-id}/thread_control: pass, take or release the user's thread (Conversation Routing). */
+    async threadControl(body: Record<string, unknown>, phoneNumberId = options.phoneNumberId): Promise<ThreadControlOutcome> {
+      if (unconfigured(phoneNumberId)) return NOT_CONFIGURED;
+      const outcome = await post(phoneNumberId, body, 'thread_control');
+      return outcome.ok ? outcome : classifyRefusal(outcome);
     },
   };
 }

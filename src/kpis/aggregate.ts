@@ -1,5 +1,6 @@
 import { closeReason, ticketCategory } from '../db/schema';
 import { estimatedCost, type RateCard } from '../domain/rate-card';
+import { emptySketch, mergeInto, quantile, sketchOf, type Sketch } from './sketch';
 
 export interface Durations {
   /** Tickets the measure applies to (e.g. those that got an agent, for the handover wait). */
@@ -45,8 +46,20 @@ export interface Rates {
   currency: string;
 }
 
-/** The additive part of the KPIs of one group, plus its raw durations: groups merge into totals exactly. */
-export interface PartialKpis {
+/**
+ * One duration measure of a group: its count and sum (exact averages), and
+ * either the values themselves (exact median and p90) or, once rollups are
+ * involved, a sketch of them (within the sketch's 1 %).
+ */
+export interface DurationSample {
+  count: number;
+  sum: number;
+  values: Float64Array | null;
+  sketch: Sketch | null;
+}
+
+/** The additive counts of one group: what a KPI rollup row stores (as jsonb) besides its sketches. */
+export interface KpiCounts {
   tickets: number;
   categories: Record<string, number>;
   closed: number;
@@ -57,11 +70,23 @@ export interface PartialKpis {
   csatDistribution: Record<string, number>;
   escalations: number;
   escalatedTickets: number;
-  wait: Float64Array;
-  firstResponse: Float64Array;
-  resolution: Float64Array;
-  /** Billable messages by pricing category (a second query fills it). */
+}
+
+export type KpiGroupBy = 'day' | 'agent' | 'category' | 'number';
+
+/** The KPIs of one group before they are read: groups merge into totals exactly. */
+export interface PartialKpis extends KpiCounts {
+  wait: DurationSample;
+  firstResponse: DurationSample;
+  resolution: DurationSample;
+  /** Billable messages by pricing category (a second query fills it; never rolled up: statuses change them apart from the tickets). */
   billable: Record<string, number>;
+}
+
+export interface GroupPartial {
+  key: string;
+  label: string;
+  partial: PartialKpis;
 }
 
 const number = (value: unknown): number => Number(value ?? 0);
@@ -91,11 +116,31 @@ export function toPartial(row: Record<string, unknown>): PartialKpis {
     csatDistribution: counts(row, 'csat', [1, 2, 3, 4, 5]),
     escalations: number(row.escalations),
     escalatedTickets: number(row.escalated_tickets),
-    wait: doubles(row.wait),
-    firstResponse: doubles(row.first_response),
-    resolution: doubles(row.resolution),
+    wait: exactSample(doubles(row.wait)),
+    firstResponse: exactSample(doubles(row.first_response)),
+    resolution: exactSample(doubles(row.resolution)),
     billable: {},
   };
+}
+
+export function exactSample(values: Float64Array): DurationSample {
+  let sum = 0;
+  for (const value of values) sum += value;
+  return { count: values.length, sum, values, sketch: null };
+}
+
+export function sketchedSample(count: number, sum: number, sketch: Sketch): DurationSample {
+  return { count, sum, values: null, sketch };
+}
+
+/** Exact while every part is; otherwise one sketch of all of them. */
+export function mergeSamples(samples: DurationSample[]): DurationSample {
+  const count = samples.reduce((total, sample) => total + sample.count, 0);
+  const sum = samples.reduce((total, sample) => total + sample.sum, 0);
+  if (samples.every((sample) => sample.values)) return { count, sum, values: concat(samples.map((sample) => sample.values!)), sketch: null };
+  const sketch = emptySketch();
+  for (const sample of samples) mergeInto(sketch, sample.sketch ?? sketchOf(sample.values!));
+  return { count, sum, values: null, sketch };
 }
 
 function concat(arrays: Float64Array[]): Float64Array {
@@ -134,9 +179,9 @@ export function merge(partials: PartialKpis[]): PartialKpis {
     ),
     escalations: sum((p) => p.escalations),
     escalatedTickets: sum((p) => p.escalatedTickets),
-    wait: concat(partials.map((p) => p.wait)),
-    firstResponse: concat(partials.map((p) => p.firstResponse)),
-    resolution: concat(partials.map((p) => p.resolution)),
+    wait: mergeSamples(partials.map((p) => p.wait)),
+    firstResponse: mergeSamples(partials.map((p) => p.firstResponse)),
+    resolution: mergeSamples(partials.map((p) => p.resolution)),
     billable: sumRecords(
       partials.map((p) => p.billable),
       [...new Set(partials.flatMap((p) => Object.keys(p.billable)))].sort(),
@@ -153,15 +198,17 @@ export function percentile(sorted: Float64Array, fraction: number): number | nul
   return sorted[low]! + (sorted[high]! - sorted[low]!) * (rank - low);
 }
 
-export function durations(values: Float64Array): Durations {
-  const sorted = values.slice().sort();
-  return {
-    count: sorted.length,
-    averageSeconds: sorted.length === 0 ? null : sorted.reduce((sum, value) => sum + value, 0) / sorted.length,
-    medianSeconds: percentile(sorted, 0.5),
-    p90Seconds: percentile(sorted, 0.9),
-  };
+export function durations(sample: DurationSample): Durations {
+  const average = sample.count === 0 ? null : sample.sum / sample.count;
+  if (!sample.values) {
+    return { count: sample.count, averageSeconds: average, medianSeconds: quantile(sample.sketch!, 0.5), p90Seconds: quantile(sample.sketch!, 0.9) };
+  }
+  const sorted = sample.values.slice().sort();
+  return { count: sorted.length, averageSeconds: average, medianSeconds: percentile(sorted, 0.5), p90Seconds: percentile(sorted, 0.9) };
 }
+
+/** True when every median and p90 in the report is exact; false when one came from a sketch. */
+export const isExact = (partial: PartialKpis): boolean => Boolean(partial.wait.values && partial.firstResponse.values && partial.resolution.values);
 
 export function toKpis(partial: PartialKpis, rates: Rates = { card: {}, currency: '' }): Kpis {
   const resolved = partial.closeReasons.resolved ?? 0;

@@ -17,6 +17,8 @@ export function createPoller(options: { pollMs: number; work: () => Promise<numb
       } catch (error) {
         options.onError(error as Error);
       }
+      // Closed while the round ran: no sleep (a long poll interval would hold the stop for all of it).
+      if (!running) break;
       if (handled > 0 || pokedWhileBusy) {
         pokedWhileBusy = false;
         continue;

@@ -47,6 +47,8 @@ export interface DispatcherDeps {
   numbers?: BusinessNumbers;
   /** How long a WhatsApp send with an unknown outcome waits for its status webhook before it is sent again. */
   reconcileAfterMs: number;
+  /** The monotonic clock a claimed row's lease is held by (performance.now); a test stalls the process with it. */
+  monotonicNow?: () => number;
 }
 
 /**
@@ -61,6 +63,7 @@ export function createDispatcher(deps: DispatcherDeps) {
   /** Rows claimed and not yet settled → until when (monotonic clock) they are surely still ours. */
   const held = new Map<number, number>();
   const validFor = deps.leaseMs * 0.8;
+  const monotonicNow = deps.monotonicNow ?? (() => performance.now());
   const breakers = createBreakers(deps.breaker, metrics, logger);
   const deliveries = childFor((kindAndOutcome) => {
     const [kind, outcome] = kindAndOutcome.split('\u0000');
@@ -85,7 +88,7 @@ export function createDispatcher(deps: DispatcherDeps) {
       const settled = await settleInDoubt(row, repository, { reconcileAfterMs: deps.reconcileAfterMs, maxAttempts: deps.maxAttempts });
       if (settled) return settled;
       // Checked last thing before the call: a process frozen past the lease must not send what another dispatcher now holds.
-      if (performance.now() >= (held.get(row.id) ?? 0)) return null;
+      if (monotonicNow() >= (held.get(row.id) ?? 0)) return null;
       const destination = destinationOf(row.kind);
       return await breakers.guard(destination, () => deliverers[destination].deliver(row));
     } catch (error) {
@@ -161,7 +164,7 @@ export function createDispatcher(deps: DispatcherDeps) {
   }
 
   async function claim(limit: number): Promise<OutboxRow[]> {
-    const claimedAt = performance.now();
+    const claimedAt = monotonicNow();
     const rows = await repository.claim(limit);
     for (const row of rows) held.set(row.id, claimedAt + validFor);
     return rows;

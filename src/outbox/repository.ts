@@ -112,10 +112,10 @@ export function createOutboxRepository(database: Database, options: RepositoryOp
           // testing every open row for an earlier one cost a probe per row of a backlog, 25 ms a claim at 5,000 rows.
           sql`${outbox.id} in (
             with recursive heads as (
-              (select lane, id from outbox where ${isOpenOutboxRow(sql.raw('status'))} order by lane, id limit 1)
+              (select lane, id from outbox where ${isOpenOutboxRow(sql.raw('completed_at'))} order by lane, id limit 1)
               union all
               select next.lane, next.id from heads cross join lateral (
-                select lane, id from outbox where ${isOpenOutboxRow(sql.raw('status'))} and lane > heads.lane order by lane, id limit 1
+                select lane, id from outbox where ${isOpenOutboxRow(sql.raw('completed_at'))} and lane > heads.lane order by lane, id limit 1
               ) next
             )
             select o.id from outbox o join heads on heads.id = o.id

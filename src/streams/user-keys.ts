@@ -50,7 +50,13 @@ function idsOf(event: PipelineEvent): IdsToResolve | undefined {
   switch (event.type) {
     case 'user.message':
     case 'whatsapp.status':
+    case 'whatsapp.echo':
+    case 'whatsapp.history':
+    case 'whatsapp.call':
       return { ids: event.data.user };
+    case 'meta.thread_control':
+      // On /webhook a handover names its user; from the CRM's path it carries a key resolved already.
+      return event.data.user ? { ids: event.data.user } : undefined;
     case 'user.id_changed':
       return { previous: event.data.previousBsuid, ids: { bsuid: event.data.bsuid, phone: event.data.phone } };
     default:

@@ -1,4 +1,5 @@
 import { assign, enqueueActions } from 'xstate';
+import type { CallEvent, EchoMessage } from '../../domain/events';
 import { LIFECYCLE_START, PRESENCE_START, type HandoverPolicy } from './model';
 import { agentMessageType, handoverSetup } from './setup';
 import { waitingAgentState } from './waiting-agent';
@@ -32,6 +33,33 @@ export function createHandoverMachine(policy: HandoverPolicy) {
     }),
     initial: 'requested',
     on: {
+      // The user called the number: the ticket keeps a trace of it and the agent hears of it.
+      'whatsapp.call': {
+        actions: [
+          { type: 'recordTicketEvent', params: ({ event }) => ({ type: 'call', data: callDetails(event.call) }) },
+          { type: 'reportToCrm', params: ({ event }) => ({ reason: 'call' as const, details: { call: callDetails(event.call) } }) },
+        ],
+      },
+      'whatsapp.thread_control.refused': {
+        actions: {
+          type: 'recordTicketEvent',
+          params: ({ event }) => ({ type: 'thread_control_refused', data: { action: event.refusal.action, ...event.refusal.error } }),
+        },
+      },
+      // The business answered from the Business app, or another responder wrote: the agent sees it (routed here only while open).
+      'whatsapp.echo': {
+        actions: [
+          'touch',
+          {
+            type: 'recordTicketEvent',
+            params: ({ event }) => ({
+              type: 'business_message',
+              data: { source: event.echo.source, waMessageId: event.echo.waMessageId, type: event.echo.type },
+            }),
+          },
+          { type: 'reportToCrm', params: ({ event }) => ({ reason: 'business_message' as const, details: echoDetails(event.echo) }) },
+        ],
+      },
       // In every state, closed included: the message was written while an agent had the ticket.
       'whatsapp.agent_message.failed': [
         {
@@ -97,6 +125,9 @@ export function createHandoverMachine(policy: HandoverPolicy) {
       closed: {
         entry: enqueueActions(({ context, enqueue }) => {
           enqueue({ type: 'recordTicketEvent', params: { type: 'closed', data: { reason: context.closeReason } } });
+          // Conversation Routing: the thread comes back before the bot speaks again (Meta refuses a take unless this app is
+          // the escalation partner; then it comes back when the CRM's app passes it, or with the user's next message).
+          if (policy.threadControl === 'crm' && context.agent) enqueue({ type: 'threadControl', params: { action: 'take' } });
           const vars = { ticketId: context.ticketId };
           switch (context.closeReason) {
             case 'resolved':
@@ -117,6 +148,7 @@ export function createHandoverMachine(policy: HandoverPolicy) {
               break;
             // window_expired: WhatsApp would refuse a free-form message; out_of_hours: told on the way in.
           }
+          if (policy.threadControl === 'ai_agent') enqueue({ type: 'threadControl', params: { action: 'pass', targetRole: 'ai_agent' } });
           enqueue({ type: 'ticketClosed', params: { reason: context.closeReason! } });
         }),
       },
@@ -125,3 +157,27 @@ export function createHandoverMachine(policy: HandoverPolicy) {
 }
 
 export type HandoverMachine = ReturnType<typeof createHandoverMachine>;
+
+/** A call as the ticket and the CRM keep it: which, when, how it went. */
+const callDetails = (call: CallEvent) => ({
+  callId: call.callId,
+  event: call.event,
+  at: call.timestamp,
+  ...(call.direction ? { direction: call.direction } : {}),
+  ...(call.status ? { status: call.status } : {}),
+  ...(call.durationS !== undefined ? { durationS: call.durationS } : {}),
+});
+
+/** What the CRM is told of an echo: the message, who sent it (`whatsapp_business_app`, `other_responder`), what it edits or deletes. */
+function echoDetails(echo: EchoMessage): Record<string, unknown> {
+  return {
+    message: {
+      type: echo.type,
+      body: echo.text ?? echo.edit?.text ?? null,
+      waMessageId: echo.waMessageId,
+      sentFrom: echo.source === 'business_app' ? 'whatsapp_business_app' : 'other_responder',
+      ...(echo.edit ? { edits: echo.edit.waMessageId } : {}),
+      ...(echo.revoke ? { deletes: echo.revoke.waMessageId } : {}),
+    },
+  };
+}

@@ -1,3 +1,4 @@
+import type { CallEvent, EchoMessage, ThreadControlRefusal } from '../../domain/events';
 import type { AgentAssignment, AgentMessageFailure, AgentPresence, CrmAgentMessage, CustomerRecord, InboundMessage, ThreadControl } from '../../domain/events';
 import type { CloseReason, TicketCategory, TicketPriority, TicketStatus } from '../../db/schema';
 import type { BusinessCalendar } from '../../domain/business-hours';
@@ -39,6 +40,8 @@ export interface HandoverPolicy {
   reengageTemplate: boolean;
   outOfHoursQueue: boolean;
   calendar: BusinessCalendar;
+  /** WHATSAPP_THREAD_CONTROL: whether the ticket passes and takes the WhatsApp thread (Conversation Routing); off when absent. */
+  threadControl?: 'off' | 'crm' | 'ai_agent';
 }
 
 export interface HandoverContext extends HandoverInput {
@@ -96,7 +99,10 @@ export type HandoverEvent =
   | { type: 'crm.agent_request.failed'; at: string; error: string }
   | { type: 'meta.thread_control'; at: string; control: ThreadControl }
   | { type: 'timer.fired'; at: string; timer: HandoverTimer; dueAt: string }
-  | { type: 'whatsapp.agent_message.failed'; at: string; failure: AgentMessageFailure };
+  | { type: 'whatsapp.agent_message.failed'; at: string; failure: AgentMessageFailure }
+  | { type: 'whatsapp.echo'; at: string; echo: EchoMessage }
+  | { type: 'whatsapp.thread_control.refused'; at: string; refusal: ThreadControlRefusal }
+  | { type: 'whatsapp.call'; at: string; call: CallEvent };
 
 /**
  * A closed ticket is not a final state: WhatsApp can still refuse, after the

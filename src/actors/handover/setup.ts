@@ -101,6 +101,8 @@ export function handoverSetup(policy: HandoverPolicy) {
       showTyping: effect<'showTyping'>(),
       markRead: effect<'markRead'>(),
       notifyCrm: effect<'notifyCrm'>(),
+      reportToCrm: effect<'reportToCrm'>(),
+      threadControl: effect<'threadControl'>(),
       ticketClosed: effect<'ticketClosed'>(),
       recordTicketEvent: effect<'recordTicketEvent'>(),
       logMilestone: effect<'logMilestone'>(),

@@ -16,6 +16,8 @@ export function waitingAgentState(machine: HandoverSetup, policy: HandoverPolicy
   const { fromOpening } = handoverRules(policy);
   return machine.createStateConfig({
     entry: enqueueActions(({ context, enqueue }) => {
+      // Meta's AI had the thread: the ticket's words and the agent's need it (this app is the escalation partner).
+      if (policy.threadControl === 'ai_agent') enqueue({ type: 'threadControl', params: { action: 'take' } });
       enqueue({ type: 'logMilestone', params: { milestone: 'agent_required' } });
       enqueue('requestAgent');
       const at = context.requestedAt;

@@ -1,4 +1,4 @@
-import { and, assign, not } from 'xstate';
+import { and, assign, enqueueActions, not } from 'xstate';
 import { addSeconds } from '../../domain/time';
 import type { HandoverPolicy } from './model';
 import { closeAndNotify, handoverRules, ladder, type HandoverSetup } from './setup';
@@ -24,6 +24,12 @@ export function withAgentState(machine: HandoverSetup, policy: HandoverPolicy) {
       { type: 'recordTicketEvent', params: ({ context }) => ({ type: 'agent_connected', data: { ...context.agent } }) },
       { type: 'logMilestone', params: { milestone: 'bot_to_human' } },
       { type: 'reply', params: ({ context }) => ({ text: 'agentConnected', vars: { agentName: context.agent!.name } }) },
+      // Conversation Routing: the CRM's app (the escalation partner) answers from now on; once, at the first assignment.
+      enqueueActions(({ context, event, enqueue }) => {
+        if (policy.threadControl === 'crm' && event.type === 'crm.handover.bot_to_human' && context.assignedAt === event.at) {
+          enqueue({ type: 'threadControl', params: { action: 'pass' } });
+        }
+      }),
     ],
     on: {
       'crm.handover.bot_to_human': [

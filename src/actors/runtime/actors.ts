@@ -1,6 +1,7 @@
 import { initialTransition } from 'xstate';
 import type { ConversationRow, Ticket } from '../../db/schema';
 import { knownIds, mergeIds, type UserIds } from '../../domain/user-ids';
+import { OPEN_VOICE, type BotVoice } from '../../domain/bot-voice';
 import { isClosed } from '../handover';
 import { restoreConversation, restoreTicket } from './restore';
 import type { LoadedActors } from './route';
@@ -20,7 +21,10 @@ export class BatchActors {
   readonly legacyTickets: TicketState[] = [];
 
   readonly loaded: LoadedActors = {
-    conversation: (key) => this.conversations.get(key)?.snapshot.context,
+    conversation: (key) => {
+      const state = this.conversations.get(key);
+      return state && { ticketId: state.snapshot.context.ticketId, deadlines: state.snapshot.context.deadlines, voice: state.voice };
+    },
     ticket: (ticketId) => {
       const state = this.tickets.get(ticketId);
       return state && { open: !isClosed(state.snapshot.value), deadlines: state.snapshot.context.deadlines };
@@ -46,7 +50,7 @@ export class BatchActors {
     let state = this.conversations.get(key);
     if (!state) {
       const [snapshot] = initialTransition(this.machines.conversationMachine, { conversationKey: key });
-      state = { snapshot, ids: {}, createdAt: this.now, dirty: true };
+      state = { snapshot, ids: {}, voice: OPEN_VOICE, notice: null, createdAt: this.now, dirty: true };
       this.conversations.set(key, state);
     }
     return state;
@@ -71,6 +75,15 @@ export class BatchActors {
     const ids = mergeIds(knownIds(state.ids, key), seen);
     if (JSON.stringify(ids) === JSON.stringify(state.ids)) return;
     state.ids = ids;
+    state.dirty = true;
+  }
+
+  /** Who may speak in a conversation changed (the thread's owner, a person on the Business app): kept with it. */
+  setVoice(key: string, voice: Partial<BotVoice>): void {
+    const state = this.conversation(key);
+    const next = { ...state.voice, ...voice };
+    if (next.threadOwner === state.voice.threadOwner && next.botPausedUntil === state.voice.botPausedUntil) return;
+    state.voice = next;
     state.dirty = true;
   }
 

@@ -99,11 +99,11 @@ export const mediaUrlOf = (publicBaseUrl: string) => (mediaId: string) => `${pub
  * message it reacts to; a location or contact cards, their fields as data.
  */
 export function userMessageBody(ticketId: string | null, user: UserIds, message: InboundMessage, refs: MessageRefs): Record<string, unknown> {
-  const { media, replyTo, reaction } = message;
+  const { media, replyTo, reaction, edit, revoke } = message;
   return {
     ticketId,
     ...crmUserFields(user),
-    message: message.text ?? '',
+    message: message.text ?? edit?.text ?? '',
     messageType: message.type,
     ...(media?.id ? { mediaId: media.id, mediaUrl: refs.mediaUrl(media.id) } : {}),
     ...(media?.mimeType ? { mimeType: media.mimeType } : {}),
@@ -112,6 +112,9 @@ export function userMessageBody(ticketId: string | null, user: UserIds, message:
     ...(media?.caption ? { caption: media.caption } : {}),
     ...(replyTo ? { replyTo: refs.crmIdOf(replyTo), replyToWaMessageId: replyTo } : {}),
     ...(reaction ? { reaction: { messageId: refs.crmIdOf(reaction.waMessageId), waMessageId: reaction.waMessageId, emoji: reaction.emoji } } : {}),
+    // An edit is the new text of a message the CRM has; a revoke deletes one for everyone: each named as the CRM knows it.
+    ...(edit ? { edit: { messageId: refs.crmIdOf(edit.waMessageId), waMessageId: edit.waMessageId } } : {}),
+    ...(revoke ? { revoke: { messageId: refs.crmIdOf(revoke.waMessageId), waMessageId: revoke.waMessageId } } : {}),
     ...(message.location ? { location: message.location } : {}),
     ...(message.contacts ? { contacts: message.contacts } : {}),
     waMessageId: message.waMessageId,

@@ -1,15 +1,18 @@
 import { initialTransition, transition } from 'xstate';
 import type { BatchWrites, FirstRead, SentMessage } from '../../db/runtime-store';
 import type { Ticket } from '../../db/schema';
-import type { PipelineEvent } from '../../domain/events';
+import type { EchoMessage, InboundMessage, PipelineEvent, ThreadControl } from '../../domain/events';
+import type { BotVoice } from '../../domain/bot-voice';
+import { addSeconds } from '../../domain/time';
 import { effectsOf } from '../effects';
 import { BatchActors } from './actors';
-import { interpret, type EffectTarget, type MessageSettings } from './interpret';
-import { AfterCommit, droppedLine, firingLine, rejectedEventLine, unchangedTicketLine, unknownTicketLine } from './observe';
+import { interpret, sendPrivacyNoticeIfDue, type EffectTarget, type MessageSettings } from './interpret';
+import { isAmbient } from '../intents';
+import { AfterCommit, droppedLine, firingLine, quietLine, rejectedEventLine, unchangedTicketLine, unknownTicketLine } from './observe';
 import { projectActors } from './projection';
 import { route } from './route';
 import { BatchRows } from './rows';
-import { originOf, type Letter, type Machines } from './state';
+import { originOf, type Letter, type Machines, type Origin } from './state';
 import { applyStatus } from './status';
 import { conversationTimerOwner, timerWrites } from './timers';
 
@@ -70,6 +73,12 @@ export async function applyEvents(state: BatchState, events: readonly PipelineEv
 function intake(target: EffectTarget, sentMessages: SentMessage[], event: PipelineEvent): Letter[] {
   const { actors, rows, afterCommit } = target;
   const origin = originOf(event);
+  // A standby message says another responder owns the thread; one delivered on the normal path, that this app does.
+  if (event.type === 'user.message') actors.setVoice(origin.conversationKey, ownerAfter(event.data, actors.loaded.conversation(origin.conversationKey)?.voice));
+  // Whoever holds the thread after a handover, ticket or not: the bot never answers a thread it does not own.
+  if (event.type === 'meta.thread_control') actors.setVoice(origin.conversationKey, { threadOwner: ownerOfControl(event.data) });
+  // A pass Meta refused left the thread with this app (a refused take leaves it where it was).
+  if (event.type === 'whatsapp.thread_control.refused' && event.data.action === 'pass') actors.setVoice(origin.conversationKey, { threadOwner: null });
   const destination = route(event, actors.loaded);
   if (event.type === 'user.message') {
     actors.learnIds(origin.conversationKey, event.data.user);
@@ -78,6 +87,8 @@ function intake(target: EffectTarget, sentMessages: SentMessage[], event: Pipeli
   if (event.type === 'timer.fired' && destination.to !== 'nowhere') afterCommit.log(firingLine(event.data, origin.conversationKey, origin.at));
   switch (destination.to) {
     case 'conversation':
+      // The bot is about to answer the user: the privacy notice comes first when they have not had this version.
+      if (event.type === 'user.message' && !isAmbient(event.data)) sendPrivacyNoticeIfDue(target, origin);
       return [{ to: 'conversation', origin, event: destination.event }];
     case 'ticket':
       return [{ to: 'ticket', origin, ticketId: destination.ticketId, event: destination.event }];
@@ -95,10 +106,47 @@ function intake(target: EffectTarget, sentMessages: SentMessage[], event: Pipeli
     case 'ids':
       actors.learnIds(origin.conversationKey, destination.ids);
       return [];
+    case 'echo':
+      return intakeEcho(target, origin, destination.echo, destination.ticketId);
+    case 'history':
+      rows.history(origin.conversationKey, destination.message);
+      return [];
+    case 'quiet':
+      afterCommit.log(quietLine(origin.conversationKey, destination.reason));
+      return [];
     case 'nowhere':
       afterCommit.log(droppedLine(event));
       return [];
   }
+}
+
+/** The thread's owner after a user's message: unchanged by a standby copy it knows of already, this app's on the normal path. */
+function ownerAfter(message: InboundMessage, voice: BotVoice | undefined): Pick<BotVoice, 'threadOwner'> {
+  if (!message.standby) return { threadOwner: null };
+  return { threadOwner: voice?.threadOwner ?? 'other' };
+}
+
+/** The owner a thread-control event leaves; one queued before owners were told says only whether it went to the CRM. */
+function ownerOfControl(control: ThreadControl): BotVoice['threadOwner'] {
+  const owner = control.owner ?? (control.toCrm ? 'crm' : 'bot');
+  return owner === 'bot' ? null : owner;
+}
+
+/**
+ * What the business sent without us: kept in the history as an agent's (an
+ * edit or a revoke changes the message it names), and shown to the agent of
+ * an open ticket. A person on the Business app pauses the bot a while.
+ */
+function intakeEcho(target: EffectTarget, origin: Origin, echo: EchoMessage, ticketId: string | null): Letter[] {
+  const { actors, rows, settings } = target;
+  actors.learnIds(origin.conversationKey, echo.user);
+  rows.echoed(origin.conversationKey, ticketId, echo);
+  if (echo.source === 'business_app') {
+    const until = addSeconds(origin.at, settings.botPauseAfterBusinessReplyS);
+    const paused = actors.conversation(origin.conversationKey).voice.botPausedUntil;
+    if (!paused || paused < until) actors.setVoice(origin.conversationKey, { botPausedUntil: until });
+  }
+  return ticketId ? [{ to: 'ticket', origin, ticketId, event: { type: 'whatsapp.echo', at: origin.at, echo } }] : [];
 }
 
 /** One letter delivered: its machine moves, its deadlines become timer rows, its effects rows and letters. */

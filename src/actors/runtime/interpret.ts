@@ -18,8 +18,11 @@ import {
   userMessageBody,
   type ReengageTemplate,
 } from './bodies';
-import { handoverObservations, milestoneLine, ticketEventLine, unknownSurveyTicketLine, type AfterCommit } from './observe';
-import type { BatchRows } from './rows';
+import { handoverObservations, milestoneLine, quietLine, ticketEventLine, unknownSurveyTicketLine, type AfterCommit } from './observe';
+import type { BatchRows, OutboundMessage } from './rows';
+import { botSilence, OPEN_VOICE } from '../../domain/bot-voice';
+import { noticeDue, type PrivacyNotice } from '../../domain/privacy-notice';
+import { textMessage } from '../../integrations/whatsapp-messages';
 import type { Letter, Origin, TicketState } from './state';
 
 /** What the bot's messages are made of, from configuration. */
@@ -32,6 +35,10 @@ export interface MessageSettings {
   publicBaseUrl: string;
   /** The WhatsApp numbers served: which one a conversation belongs to. */
   numbers: BusinessNumbers;
+  /** How long the bot keeps quiet after a person answered from the WhatsApp Business app (BOT_PAUSE_AFTER_BUSINESS_REPLY_S). */
+  botPauseAfterBusinessReplyS: number;
+  /** The privacy notice the bot sends before its first answer to a subscriber, and again once it changes; absent or null: none. */
+  privacyNotice?: PrivacyNotice | null;
 }
 
 /** What an effect may touch: the batch's actors and rows, what waits for the commit, and the settings its messages need. */
@@ -55,6 +62,33 @@ type Interpreter<K extends EffectName> = (target: EffectTarget, scope: EffectSco
 const ownTicket = (target: EffectTarget, scope: EffectScope) => target.actors.ticket(scope.ticketId!)!;
 const addressFor = (target: EffectTarget, origin: Origin) => addressOf(target.actors.userIds(origin.conversationKey));
 
+/**
+ * The bot's own words, unless it must keep quiet (domain/bot-voice.ts):
+ * another responder owns the thread (a send would take it over), or a person
+ * answers from the WhatsApp Business app. What it would have said is dropped.
+ */
+function botSays(target: EffectTarget, origin: Origin, message: OutboundMessage): void {
+  const silence = botSilence(target.actors.loaded.conversation(origin.conversationKey)?.voice ?? OPEN_VOICE, origin.at);
+  if (silence) target.afterCommit.log(quietLine(origin.conversationKey, silence));
+  else target.rows.sendWhatsApp(origin, message);
+}
+
+/**
+ * The privacy notice, when the user was never sent this version of it: a
+ * bot message like the others (history, outbox, the bot's silence), queued
+ * before what the bot answers; the version and time are kept with the
+ * conversation, so it goes once per version.
+ */
+export function sendPrivacyNoticeIfDue(target: EffectTarget, origin: Origin): void {
+  const notice = target.settings.privacyNotice ?? null;
+  const conversation = target.actors.conversation(origin.conversationKey);
+  if (!noticeDue(notice, conversation.notice)) return;
+  const to = addressFor(target, origin);
+  botSays(target, origin, { ticketId: null, author: 'bot', authorId: null, type: 'text', body: notice.text, payload: textMessage(to, notice.text) });
+  conversation.notice = { version: notice.version, sentAt: origin.at };
+  conversation.dirty = true;
+}
+
 /** A call to the CRM, naming the business number the user wrote to (DESIGN 2.2), when one is configured. */
 function callCrm(target: EffectTarget, origin: Origin, kind: OutboxKind, ticketId: string | null, body: Record<string, unknown>): void {
   const businessPhoneNumberId = numberOfKey(target.settings.numbers, origin.conversationKey);
@@ -75,7 +109,7 @@ function setSurveyStatus(ticket: TicketState, status: SurveyStatus): void {
 
 const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
   reply: (target, { origin, ticketId }, params) =>
-    target.rows.sendWhatsApp(origin, {
+    botSays(target, origin, {
       ticketId,
       author: 'bot',
       authorId: null,
@@ -84,7 +118,7 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
     }),
 
   showMenu: (target, { origin, ticketId }, params) =>
-    target.rows.sendWhatsApp(origin, {
+    botSays(target, origin, {
       ticketId,
       author: 'bot',
       authorId: null,
@@ -95,7 +129,7 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
   offerSurvey: (target, { origin }, { ticketId }) => {
     const ticket = target.actors.ticket(ticketId);
     if (ticket) setSurveyStatus(ticket, 'offered');
-    target.rows.sendWhatsApp(origin, {
+    botSays(target, origin, {
       ticketId,
       author: 'bot',
       authorId: null,
@@ -171,6 +205,27 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
     const ticket = ownTicket(target, scope).snapshot;
     const body = { ...ticketUpdateBody(ticket, target.actors.userIds(ticket.context.conversationKey), reason, scope.origin.at), status };
     callCrm(target, scope.origin, 'crm.ticket_update', scope.ticketId, body);
+  },
+
+  reportToCrm: (target, scope, { reason, details }) => {
+    const ticket = ownTicket(target, scope).snapshot;
+    const body = { ...ticketUpdateBody(ticket, target.actors.userIds(ticket.context.conversationKey), reason, scope.origin.at), ...details };
+    callCrm(target, scope.origin, 'crm.ticket_update', scope.ticketId, body);
+  },
+
+  // The call goes in the user's WhatsApp lane, after what was queued before it; the bot knows the owner from now on
+  // (Meta tells only the new owner): a refusal sets it right (core.ts).
+  threadControl: (target, { origin, ticketId }, { action, targetRole }) => {
+    const body = {
+      messaging_product: 'whatsapp',
+      ...addressFor(target, origin),
+      action,
+      ...(targetRole ? { control_pass: { target_role: targetRole } } : {}),
+      // The new owner learns the ticket from it, as the seed's thread control carried it.
+      ...(ticketId ? { metadata: JSON.stringify({ ticket_id: ticketId }) } : {}),
+    };
+    target.rows.enqueue(origin, 'whatsapp.thread_control', ticketId, body);
+    if (action !== 'release') target.actors.setVoice(origin.conversationKey, { threadOwner: action === 'take' ? null : (targetRole ?? 'crm') });
   },
 
   ticketClosed: (_target, { origin, ticketId }, { reason }) => ({

@@ -82,8 +82,24 @@ export function droppedLine(event: PipelineEvent): LogLine | null {
       message: 'thread control event names no open ticket',
     };
   }
+  if (event.type === 'whatsapp.call') {
+    return {
+      fields: { event: 'call.no_ticket', conversationKey: maskKey(event.key), call: event.data.event },
+      message: 'a user called the business number without an open ticket: nothing recorded',
+    };
+  }
   return null;
 }
+
+/** A user's message the bot did not answer: another responder owns the thread, or a person on the Business app is answering. */
+export const quietLine = (conversationKey: string, reason: string): LogLine => ({
+  level: 'debug',
+  fields: { event: 'bot.quiet', conversationKey: maskKey(conversationKey), reason },
+  message:
+    reason === 'thread_not_owned'
+      ? 'another responder owns the thread: the bot does not answer'
+      : 'a person is answering from the WhatsApp Business app: the bot does not answer',
+});
 
 export const unknownTicketLine = (ticketId: string, type: string): LogLine => ({
   level: 'warn',

@@ -9,7 +9,13 @@ export function firstReadsOf(events: readonly PipelineEvent[]): FirstReads {
   const statuses = events.flatMap((event) => (event.type === 'whatsapp.status' ? [event.data] : []));
   return {
     keys: distinct(events.map((event) => event.key)),
-    repliedTo: distinct(events.flatMap((event) => (event.type === 'user.message' ? [event.data.replyTo, event.data.reaction?.waMessageId] : []))),
+    repliedTo: distinct(
+      events.flatMap((event) =>
+        event.type === 'user.message'
+          ? [event.data.replyTo, event.data.reaction?.waMessageId, event.data.edit?.waMessageId, event.data.revoke?.waMessageId]
+          : [],
+      ),
+    ),
     statusWamids: distinct(statuses.map((status) => status.waMessageId)),
     statusCallbacks: distinct(statuses.map((status) => status.callbackData || undefined)),
   };

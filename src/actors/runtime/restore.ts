@@ -1,5 +1,6 @@
 import type { ConversationRow, Ticket } from '../../db/schema';
 import { idsOfRow } from '../../domain/user-ids';
+import { threadOwnerOf } from '../../domain/bot-voice';
 import { addSeconds } from '../../domain/time';
 import { idleClosesAt } from '../../domain/window';
 import { LIFECYCLE_START, PRESENCE_START, type HandoverMachine, type HandoverPolicy } from '../handover';
@@ -18,11 +19,17 @@ function renamedKey<C extends { phone?: string; conversationKey?: string }>(cont
 /** A conversation as stored; snapshots written before the deadlines existed have none, and start with none armed. */
 export function restoreConversation(
   machine: ConversationMachine,
-  row: Pick<ConversationRow, 'snapshot' | 'createdAt'> & Partial<Pick<ConversationRow, 'userPhone' | 'bsuid' | 'username' | 'parentBsuid'>>,
+  row: Pick<ConversationRow, 'snapshot' | 'createdAt'> &
+    Partial<
+      Pick<ConversationRow, 'userPhone' | 'bsuid' | 'username' | 'parentBsuid' | 'threadOwner' | 'botPausedUntil' | 'privacyNoticeVersion' | 'privacyNoticeSentAt'>
+    >,
 ): ConversationState {
   const persisted = row.snapshot as Persisted<ConversationSnapshot>;
   return {
     ids: idsOfRow(row),
+    voice: { threadOwner: threadOwnerOf(row.threadOwner), botPausedUntil: row.botPausedUntil?.toISOString() ?? null },
+    notice:
+      row.privacyNoticeVersion && row.privacyNoticeSentAt ? { version: row.privacyNoticeVersion, sentAt: row.privacyNoticeSentAt.toISOString() } : null,
     snapshot: machine.resolveState({
       value: persisted.value,
       context: { deadlines: {}, ...renamedKey(persisted.context) } as ConversationSnapshot['context'],

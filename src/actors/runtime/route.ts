@@ -1,5 +1,6 @@
 import type { UserIds } from '../../domain/user-ids';
-import type { PipelineEvent, StatusUpdate } from '../../domain/events';
+import { botSilence, OPEN_VOICE, type BotVoice, type Silence } from '../../domain/bot-voice';
+import type { EchoMessage, HistoryMessage, PipelineEvent, StatusUpdate } from '../../domain/events';
 import type { ConversationEvent, ConversationTimer } from '../conversation';
 import type { Deadlines } from '../deadlines';
 import type { HandoverEvent, HandoverTimer } from '../handover';
@@ -10,11 +11,16 @@ export type Route =
   | { to: 'ticket'; ticketId: string; event: HandoverEvent }
   | { to: 'status'; update: StatusUpdate }
   | { to: 'ids'; ids: UserIds }
+  /** What the business sent without us (Business app, another responder): the history, and the open ticket's agent. */
+  | { to: 'echo'; echo: EchoMessage; ticketId: string | null }
+  | { to: 'history'; message: HistoryMessage }
+  /** A user's message the bot must not answer (another responder owns the thread, a person is answering): history only. */
+  | { to: 'quiet'; reason: Silence }
   | { to: 'nowhere'; reason: 'stale_timer' | 'no_ticket' };
 
 /** What routing needs to know of the actors the batch has loaded (none is created by asking). */
 export interface LoadedActors {
-  conversation(key: string): { ticketId: string | null; deadlines: Deadlines<string> } | undefined;
+  conversation(key: string): { ticketId: string | null; deadlines: Deadlines<string>; voice: BotVoice } | undefined;
   ticket(ticketId: string): { open: boolean; deadlines: Deadlines<string> } | undefined;
 }
 
@@ -38,10 +44,21 @@ export function route(event: PipelineEvent, actors: LoadedActors): Route {
   const { at } = event;
   switch (event.type) {
     case 'user.message': {
-      // While a ticket is open its handover machine owns the user's messages: the bot stays silent.
+      // While a ticket is open its handover machine owns the user's messages: the bot stays silent, the agent sees them.
       const ticketId = openTicketOf(actors, event.key);
       const message = { type: 'user.message', at, message: event.data } as const;
-      return ticketId ? { to: 'ticket', ticketId, event: message } : { to: 'conversation', event: message };
+      if (ticketId) return { to: 'ticket', ticketId, event: message };
+      const silence = botSilence(actors.conversation(event.key)?.voice ?? OPEN_VOICE, at);
+      return silence ? { to: 'quiet', reason: silence } : { to: 'conversation', event: message };
+    }
+    case 'whatsapp.echo':
+      return { to: 'echo', echo: event.data, ticketId: openTicketOf(actors, event.key) };
+    case 'whatsapp.history':
+      return { to: 'history', message: event.data };
+    case 'whatsapp.call': {
+      // A call leaves its trace on the user's open ticket; without one there is no one to tell.
+      const ticketId = openTicketOf(actors, event.key);
+      return ticketId ? { to: 'ticket', ticketId, event: { type: 'whatsapp.call', at, call: event.data } } : { to: 'nowhere', reason: 'no_ticket' };
     }
     case 'whatsapp.status':
       return { to: 'status', update: event.data };
@@ -64,6 +81,8 @@ export function route(event: PipelineEvent, actors: LoadedActors): Route {
     case 'crm.typing':
     case 'crm.read':
       return { to: 'ticket', ticketId: event.data.ticketId, event: { type: event.type, at, presence: event.data } };
+    case 'whatsapp.thread_control.refused':
+      return { to: 'ticket', ticketId: event.data.ticketId, event: { type: 'whatsapp.thread_control.refused', at, refusal: event.data } };
     case 'meta.thread_control': {
       const ticketId = event.data.ticketId ?? actors.conversation(event.key)?.ticketId;
       if (!ticketId) return { to: 'nowhere', reason: 'no_ticket' };

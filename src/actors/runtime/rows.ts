@@ -1,8 +1,8 @@
-import type { BatchWrites, MessageStatusChange, NewTicketEvent, SentMessage } from '../../db/runtime-store';
+import type { BatchWrites, MessageRevision, MessageStatusChange, NewTicketEvent, SentMessage } from '../../db/runtime-store';
 import type { MessageAuthor, NewMessage, NewOutboxRow } from '../../db/schema';
 import { outboxKeyOf } from '../../domain/event-ids';
 import { laneOf, type OutboxKind } from '../../domain/lanes';
-import type { InboundMessage, StatusUpdate } from '../../domain/events';
+import type { EchoMessage, HistoryMessage, InboundMessage, StatusUpdate } from '../../domain/events';
 import type { WhatsAppMessage } from '../../integrations/whatsapp-messages';
 import type { Origin } from './state';
 import { settleTimerWrites, type TimerWrite } from './timers';
@@ -21,8 +21,16 @@ export interface OutboundMessage {
 
 /** What the history keeps of an inbound message besides its text and media: null when there is nothing. */
 function detailsOf(message: InboundMessage): Record<string, unknown> | null {
-  const { replyTo, reaction, location, contacts } = message;
-  const details = { ...(replyTo ? { replyTo } : {}), ...(reaction ? { reaction } : {}), ...(location ? { location } : {}), ...(contacts ? { contacts } : {}) };
+  const { replyTo, reaction, location, contacts, edit, revoke, standby } = message;
+  const details = {
+    ...(replyTo ? { replyTo } : {}),
+    ...(reaction ? { reaction } : {}),
+    ...(location ? { location } : {}),
+    ...(contacts ? { contacts } : {}),
+    ...(edit ? { edit } : {}),
+    ...(revoke ? { revoke } : {}),
+    ...(standby ? { standby } : {}),
+  };
   return Object.keys(details).length > 0 ? details : null;
 }
 
@@ -36,6 +44,7 @@ export class BatchRows {
   private readonly statusChanges = new Map<number, MessageStatusChange>();
   /** Outbox key → the first status that named it. */
   private readonly settledSends = new Map<string, string>();
+  private readonly revisions: MessageRevision[] = [];
 
   /** Queues a call to the outside world, in the user's lane for its destination; its key, derived from the event, makes a replay write the same row. */
   enqueue(origin: Origin, kind: OutboxKind, ticketId: string | null, payload: Record<string, unknown>, author?: MessageAuthor): string {
@@ -63,7 +72,9 @@ export class BatchRows {
     });
   }
 
+  /** A user's message; an edit or a revoke also changes the message it names. */
   received(conversationKey: string, ticketId: string | null, message: InboundMessage): void {
+    this.revise(conversationKey, message, new Date(message.timestamp));
     this.messages.push({
       conversationKey,
       ticketId,
@@ -77,6 +88,53 @@ export class BatchRows {
       status: 'received',
       createdAt: new Date(message.timestamp),
     });
+  }
+
+  /**
+   * What the business sent without us, as an agent's message: from the
+   * Business app (`whatsapp_business_app`) or another responder
+   * (`other_responder`, e.g. Meta's AI). WhatsApp had it: `sent`.
+   */
+  echoed(conversationKey: string, ticketId: string | null, echo: EchoMessage): void {
+    this.revise(conversationKey, echo, new Date(echo.timestamp));
+    this.messages.push({
+      conversationKey,
+      ticketId,
+      direction: 'outbound',
+      author: 'agent',
+      authorId: echo.source === 'business_app' ? 'whatsapp_business_app' : 'other_responder',
+      type: echo.type,
+      body: echo.text ?? echo.edit?.text ?? null,
+      media: echo.media ?? null,
+      details: echo.edit ? { edit: echo.edit } : echo.revoke ? { revoke: echo.revoke } : null,
+      waMessageId: echo.waMessageId,
+      status: 'sent',
+      createdAt: new Date(echo.timestamp),
+    });
+  }
+
+  /** A past chat's message (`history`): the user's or the business's, as WhatsApp kept it. Stored, never answered. */
+  history(conversationKey: string, message: HistoryMessage): void {
+    this.messages.push({
+      conversationKey,
+      ticketId: null,
+      direction: message.fromBusiness ? 'outbound' : 'inbound',
+      author: message.fromBusiness ? 'agent' : 'user',
+      authorId: message.fromBusiness ? 'whatsapp_business_app' : null,
+      type: message.type,
+      body: message.text ?? null,
+      media: message.media ?? null,
+      details: { history: true },
+      waMessageId: message.waMessageId,
+      status: message.fromBusiness ? (message.status ?? 'sent') : 'received',
+      createdAt: new Date(message.timestamp),
+    });
+  }
+
+  /** An edit names the message it changes and its new text; a revoke, the message deleted for everyone. */
+  private revise(conversationKey: string, message: Pick<InboundMessage, 'edit' | 'revoke'>, at: Date): void {
+    if (message.edit) this.revisions.push({ conversationKey, waMessageId: message.edit.waMessageId, body: message.edit.text ?? null, editedAt: at });
+    if (message.revoke) this.revisions.push({ conversationKey, waMessageId: message.revoke.waMessageId, deletedAt: at });
   }
 
   ticketEvent(ticketId: string, type: string, data: Record<string, unknown>, at: string): void {
@@ -106,6 +164,7 @@ export class BatchRows {
       outbox: this.outbox,
       clearedTimers: cleared,
       armedTimers: armed,
+      messageRevisions: this.revisions,
     };
   }
 }

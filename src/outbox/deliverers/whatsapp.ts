@@ -41,6 +41,17 @@ export function agentMessageFailure(row: OutboxRow, graphError: GraphError | und
   });
 }
 
+/** A thread-control call Meta refused for good (a take by an app that is not the escalation partner, a pass by one that does not own the thread): its ticket records it. */
+export function threadControlRefusal(row: OutboxRow, graphError: GraphError | undefined, error: string): PipelineEvent | undefined {
+  if (!row.ticketId) return undefined;
+  const action = String((row.payload as { action?: unknown }).action ?? '');
+  return pipelineEvent('whatsapp.thread_control.refused', laneKey(row.lane), eventIds.outboxFailure(row.id), {
+    ticketId: row.ticketId,
+    action,
+    error: graphError ?? { title: error.slice(0, 300) },
+  });
+}
+
 /**
  * Sends one message, each send behind the number's send-rate permit. An
  * interactive message WhatsApp will not take for a BSUID (131062: nothing
@@ -66,6 +77,8 @@ export function createWhatsAppDeliverer(deps: WhatsAppDelivererDeps): Deliverer 
     async deliver(row) {
       // From the number the user wrote to; with none configured, the client's own.
       const from = numberOfKey(numbers, laneKey(row.lane)) || undefined;
+      // Not a message: no send-rate point spent.
+      if (row.kind === 'whatsapp.thread_control') return { outcome: await deps.whatsapp.threadControl(row.payload as Record<string, unknown>, from) };
       if (row.kind !== 'whatsapp.send') return mark(row, Date.now(), from);
       const payload = row.payload as WhatsAppMessage;
       let outcome = await send(payload, row.idempotencyKey, from);
@@ -73,6 +86,7 @@ export function createWhatsAppDeliverer(deps: WhatsAppDelivererDeps): Deliverer 
       if (fallback) outcome = await send(fallback, row.idempotencyKey, from);
       return { outcome, waMessageId: outcome.ok ? outcome.waMessageId : undefined };
     },
-    failureFeedback: agentMessageFailure,
+    failureFeedback: (row, graphError, error) =>
+      row.kind === 'whatsapp.thread_control' ? threadControlRefusal(row, graphError, error) : agentMessageFailure(row, graphError, error),
   };
 }

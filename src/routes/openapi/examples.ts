@@ -148,6 +148,7 @@ export const EXAMPLES = {
   kpiReport: {
     range: { from: '2026-11-01', to: '2026-11-01', timeZone: 'America/Bogota', fromInstant: '2026-11-01T05:00:00.000Z', toInstant: '2026-11-02T05:00:00.000Z' },
     groupBy: 'day',
+    percentiles: { exact: true, relativeError: 0 },
     totals: kpis(7, 3),
     groups: [{ key: '2026-11-01', label: '2026-11-01', kpis: kpis(7, 3) }],
   },
@@ -170,7 +171,15 @@ export const EXAMPLES = {
       customerIds: ['12345'],
       conversationKeys: ['573001234567'],
     },
-    conversations: [{ conversationKey: '573001234567', userPhone: '573001234567', userId: 'CO.1047385771169864', state: '"menu"' }],
+    conversations: [
+      {
+        conversationKey: '573001234567',
+        userPhone: '573001234567',
+        userId: 'CO.1047385771169864',
+        state: '"menu"',
+        privacyNotice: { version: '3f9a1c07d2e4', sentAt: wroteAt },
+      },
+    ],
     tickets: [{ ticketId, status: 'closed', closeReason: 'resolved', events: [{ type: 'requested', data: {}, at: wroteAt }] }],
     messages: [
       {

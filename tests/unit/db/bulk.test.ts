@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { asc, eq, sql } from 'drizzle-orm';
 import { openDatabase, type Database } from '../../../src/db/client';
-import { deleteWhereIn, inOrder, inTexts, insertRows, preparedStatement, runPrepared, updateRows, upsertTail } from '../../../src/db/bulk';
+import { anyOfTexts, deleteWhereIn, inOrder, inTexts, insertRows, preparedStatement, runPrepared, updateRows, upsertTail } from '../../../src/db/bulk';
 import { messages, outbox, processedEvents, tickets, timers } from '../../../src/db/schema';
 import { createTestDatabase } from '../../support/harness';
 
@@ -224,4 +224,29 @@ test('statements started together run in the order started, and the first failur
     .catch((error: Error & { cause?: { code?: string } }) => error.cause?.code ?? (error as { code?: string }).code);
   // Division by zero (22012), not the aborted transaction (25P02) the statement after it met.
   expect(failure).toBe('22012');
+});
+
+describe('anyOfTexts', () => {
+  test('two of them in an `or` are index scans joined, not a filter over every row (the status webhooks’ lookup of their messages)', async () => {
+    await database.db.execute(sql`
+      insert into messages (conversation_key, direction, author, type, body, status, wa_message_id, outbox_key, created_at)
+      select '5730' || n, 'outbound', 'agent', 'text', 'hola', 'sent', 'wamid.any.' || n, 'send:any:' || n, now() from generate_series(1, 20000) n`);
+    await database.db.execute(sql`analyze messages`);
+    const condition = sql`${anyOfTexts(messages.waMessageId, ['wamid.any.7', 'wamid.any.70'])} or (${anyOfTexts(messages.outboxKey, ['send:any:9'])} and ${messages.waMessageId} is null)`;
+    const plan = (await database.rows<{ 'QUERY PLAN': string }>(database.db, sql`explain select id from messages where ${condition}`)).map((row) => row['QUERY PLAN']).join('\n');
+    expect(plan).toContain('BitmapOr');
+    expect(plan).not.toContain('Seq Scan');
+    const found = await database.rows<{ wa_message_id: string }>(database.db, sql`select wa_message_id from messages where ${condition} order by id`);
+    expect(found.map((row) => row.wa_message_id)).toEqual(['wamid.any.7', 'wamid.any.70']);
+    // The `in (select …)` form it replaced: a filter tested against each row.
+    const before = (
+      await database.rows<{ 'QUERY PLAN': string }>(
+        database.db,
+        sql`explain select id from messages where ${inTexts(messages.waMessageId, ['wamid.any.7'])} or (${inTexts(messages.outboxKey, ['send:any:9'])} and ${messages.waMessageId} is null)`,
+      )
+    )
+      .map((row) => row['QUERY PLAN'])
+      .join('\n');
+    expect(before).toContain('hashed SubPlan');
+  });
 });

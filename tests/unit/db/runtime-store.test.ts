@@ -31,6 +31,7 @@ const NO_WRITES: BatchWrites = {
   outbox: [],
   clearedTimers: [],
   armedTimers: [],
+  messageRevisions: [],
 };
 
 let sequence = 0;

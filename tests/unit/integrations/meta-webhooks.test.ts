@@ -216,7 +216,13 @@ describe('delivery statuses', () => {
 
 describe('what is not a WhatsApp message', () => {
   test('a body that is not an envelope', () => {
-    expect(parseWhatsAppWebhook({ hello: 'world' })).toEqual({ events: [], ignored: ['not a webhook envelope (no entry[])'], cleaned: [] });
+    expect(parseWhatsAppWebhook({ hello: 'world' })).toEqual({
+      events: [],
+      ignored: ['not a webhook envelope (no entry[])'],
+      cleaned: [],
+      groupMessages: 0,
+      templateUpdates: [],
+    });
     expect(parseWhatsAppWebhook(null).ignored).toEqual(['not a webhook envelope (no entry[])']);
   });
 
@@ -315,7 +321,14 @@ describe('thread control', () => {
     expect(ignored).toEqual([]);
     expect(items).toEqual([
       {
-        control: { event: 'pass_thread_control', toCrm: true, appId: CRM_APP_ID, metadata: '{"ticket_id":"TK-2026-000042"}', ticketId: 'TK-2026-000042' },
+        control: {
+          event: 'pass_thread_control',
+          toCrm: true,
+          owner: 'crm',
+          appId: CRM_APP_ID,
+          metadata: '{"ticket_id":"TK-2026-000042"}',
+          ticketId: 'TK-2026-000042',
+        },
       },
     ]);
   });
@@ -335,10 +348,34 @@ describe('thread control', () => {
       parseThreadControlWebhook(envelope({ type, sender: { phone_number: PHONE }, [type]: body }, 'messaging_handovers'), CRM_APP_ID).items[0]!;
     expect(routing('control_passed', { new_owner_role: 'escalation', previous_owner_app_id: '1', metadata: 'ticket TK-2026-000042 from bot' })).toEqual({
       phone: PHONE,
-      control: { event: 'control_passed', toCrm: true, appId: '1', metadata: 'ticket TK-2026-000042 from bot', ticketId: 'TK-2026-000042' },
+      user: { phone: PHONE },
+      control: { event: 'control_passed', toCrm: true, owner: 'crm', appId: '1', metadata: 'ticket TK-2026-000042 from bot', ticketId: 'TK-2026-000042' },
     });
-    expect(routing('control_passed', { new_owner_role: 'primary' }).control.toCrm).toBe(false);
+    expect(routing('control_passed', { new_owner_role: 'primary' }).control).toMatchObject({ toCrm: false, owner: 'bot' });
+    expect(routing('control_passed', { new_owner_role: 'ai_agent' }).control).toMatchObject({ toCrm: false, owner: 'ai_agent' });
     expect(routing('control_taken', { metadata: 'WhatsApp user requested human agent' }).control).toMatchObject({ toCrm: true, ticketId: undefined });
+  });
+
+  test('on /webhook, a handover is an event keyed by the user it names, for the number it came to; one naming no user is ignored', () => {
+    const value = {
+      metadata: { phone_number_id: '106540352242922' },
+      type: 'control_taken',
+      timestamp: '1764514800',
+      sender: { phone_number: PHONE },
+      control_taken: {},
+    };
+    const { events } = parseWhatsAppWebhook(envelope(value, 'messaging_handovers'));
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: 'meta.thread_control',
+        key: PHONE,
+        id: `meta:handover:control_taken:${PHONE}:1764514800`,
+        data: expect.objectContaining({ owner: 'crm', user: { phone: PHONE }, businessPhoneNumberId: '106540352242922' }),
+      }),
+    ]);
+    const seed = parseWhatsAppWebhook(envelope({ event: 'pass_thread_control', thread_control: { app_id: CRM_APP_ID } }, 'messaging_handovers'));
+    expect(seed.events).toEqual([]);
+    expect(seed.ignored).toEqual(['handover event pass_thread_control names no user']);
   });
 
   test('what it does not understand is ignored with the reason', () => {
@@ -463,11 +500,174 @@ describe('users named by a business-scoped user id (BSUID)', () => {
 
   test('a `user_id_update` without both ids, and a `user_preferences` webhook, are acknowledged and reported, not thrown', () => {
     const partial = parseWhatsAppWebhook(webhookOf({ user_id_update: [{ user_id: { current: BSUID } }] }, 'user_id_update'));
-    expect(partial).toEqual({ events: [], ignored: ['user_id_update without a previous and a new user id'], cleaned: [] });
+    expect(partial).toEqual({
+      events: [],
+      ignored: ['user_id_update without a previous and a new user id'],
+      cleaned: [],
+      groupMessages: 0,
+      templateUpdates: [],
+    });
     const preferences = webhookOf(
       { user_preferences: [{ user_id: BSUID, category: 'marketing_messages', value: 'stop', timestamp: 1764514800 }] },
       'user_preferences',
     );
-    expect(parseWhatsAppWebhook(preferences)).toEqual({ events: [], ignored: ['field user_preferences'], cleaned: [] });
+    expect(parseWhatsAppWebhook(preferences)).toEqual({ events: [], ignored: ['field user_preferences'], cleaned: [], groupMessages: 0, templateUpdates: [] });
+  });
+});
+
+describe('the WhatsApp Business app on the same number, and other responders', () => {
+  const echoes = (field: string, echo: Record<string, unknown>) =>
+    parseWhatsAppWebhook(
+      envelope(
+        {
+          contacts: [{ wa_id: PHONE, user_id: 'CO.77' }],
+          message_echoes: [{ from: '573009999999', to: PHONE, id: 'wamid.e1', timestamp: '1764514800', ...echo }],
+        },
+        field,
+      ),
+    );
+
+  test('an echo is what the business sent the user from the app: its text, the user it went to', () => {
+    const { events, ignored } = echoes('smb_message_echoes', { type: 'text', text: { body: 'Te atiendo yo' } });
+    expect(ignored).toEqual([]);
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: 'whatsapp.echo',
+        key: PHONE,
+        id: 'wa:echo:wamid.e1',
+        data: {
+          user: { phone: PHONE, bsuid: 'CO.77' },
+          waMessageId: 'wamid.e1',
+          timestamp: '2025-11-30T15:00:00.000Z',
+          type: 'text',
+          text: 'Te atiendo yo',
+          source: 'business_app',
+        },
+      }),
+    ]);
+  });
+
+  test("an echoed edit names the message it changes and its new text; a standby echo is another responder's", () => {
+    const edit = echoes('standby', { type: 'edit', edit: { original_message_id: 'wamid.0', message: { type: 'text', text: { body: 'corregido' } } } });
+    expect(edit.events[0]!.data).toMatchObject({ source: 'other_responder', edit: { waMessageId: 'wamid.0', type: 'text', text: 'corregido' } });
+  });
+
+  test("a standby delivery's user messages are marked standby: seen, never answered", () => {
+    const { events } = parseWhatsAppWebhook(
+      envelope(
+        { contacts: [{ wa_id: PHONE }], messages: [{ from: PHONE, id: 'wamid.s1', timestamp: '1764514800', type: 'text', text: { body: 'hola' } }] },
+        'standby',
+      ),
+    );
+    expect(events[0]).toMatchObject({ type: 'user.message', data: { standby: true, text: 'hola' } });
+  });
+
+  test("a user's edit and revoke name the message they change", () => {
+    expect(
+      parseMessage({ type: 'edit', edit: { original_message_id: 'wamid.0', message: { type: 'image', image: { id: '123', caption: 'nueva' } } } }).edit,
+    ).toEqual({
+      waMessageId: 'wamid.0',
+      type: 'image',
+      text: 'nueva',
+      media: { id: '123', caption: 'nueva' },
+    });
+    expect(parseMessage({ type: 'revoke', revoke: { original_message_id: 'wamid.0' } }).revoke).toEqual({ waMessageId: 'wamid.0' });
+  });
+
+  test("history: each thread's messages, the user's and the business's with the status WhatsApp kept; a declined share is ignored", () => {
+    const { events, ignored } = parseWhatsAppWebhook(
+      envelope(
+        {
+          history: [
+            {
+              metadata: { phase: 0, chunk_order: 1, progress: 100 },
+              threads: [
+                {
+                  id: PHONE,
+                  messages: [
+                    { from: PHONE, id: 'wamid.h1', timestamp: '1764514800', type: 'text', text: { body: 'hola' }, history_context: { status: 'read' } },
+                    {
+                      from: '573009999999',
+                      id: 'wamid.h2',
+                      timestamp: '1764514801',
+                      type: 'text',
+                      text: { body: 'buenas' },
+                      history_context: { status: 'DELIVERED' },
+                    },
+                  ],
+                },
+              ],
+            },
+            { errors: [{ code: 2593109, title: 'History sharing declined' }] },
+          ],
+        },
+        'history',
+      ),
+    );
+    expect(
+      events.map((event) => [event.type, event.id, (event.data as { fromBusiness: boolean }).fromBusiness, (event.data as { status?: string }).status]),
+    ).toEqual([
+      ['whatsapp.history', 'wa:history:wamid.h1', false, undefined],
+      ['whatsapp.history', 'wa:history:wamid.h2', true, 'delivered'],
+    ]);
+    expect(ignored).toEqual(['history not shared (errors)']);
+  });
+});
+
+describe('groups, calls and templates', () => {
+  test('a message in a WhatsApp group is counted, never an event; a status of a group message is ignored', () => {
+    const { events, groupMessages, ignored } = parseWhatsAppWebhook(
+      envelope({
+        messages: [{ from: PHONE, group_id: 'G1', id: 'wamid.g', timestamp: '1764514800', type: 'text', text: { body: 'hola grupo' } }],
+        statuses: [{ id: 'wamid.o', status: 'read', timestamp: '1764514800', recipient_id: 'G1', recipient_type: 'group' }],
+      }),
+    );
+    expect([events, groupMessages, ignored]).toEqual([[], 1, ['status of a group message']]);
+  });
+
+  test("a user's call: its start and its end, with how it went; a call the business placed is ignored", () => {
+    const call = (fields: Record<string, unknown>) => ({ id: 'wacid.1', from: PHONE, to: '573009999999', timestamp: '1764514800', ...fields });
+    const { events, ignored } = parseWhatsAppWebhook(
+      envelope(
+        {
+          contacts: [{ wa_id: PHONE }],
+          calls: [
+            call({ event: 'connect', direction: 'USER_INITIATED' }),
+            call({ event: 'terminate', status: 'Completed', duration: 42 }),
+            call({ event: 'connect', direction: 'BUSINESS_INITIATED' }),
+          ],
+        },
+        'calls',
+      ),
+    );
+    expect(events.map((event) => [event.id, event.key, event.data])).toEqual([
+      [
+        'wa:call:wacid.1:connect',
+        PHONE,
+        { user: { phone: PHONE }, callId: 'wacid.1', event: 'connect', timestamp: '2025-11-30T15:00:00.000Z', direction: 'USER_INITIATED' },
+      ],
+      [
+        'wa:call:wacid.1:terminate',
+        PHONE,
+        { user: { phone: PHONE }, callId: 'wacid.1', event: 'terminate', timestamp: '2025-11-30T15:00:00.000Z', status: 'COMPLETED', durationS: 42 },
+      ],
+    ]);
+    expect(ignored).toEqual(['call placed by the business']);
+  });
+
+  test('a template paused, and a category changed or about to change, are template updates', () => {
+    const status = parseWhatsAppWebhook(
+      envelope(
+        { event: 'PAUSED', message_template_name: 'seguimiento', message_template_language: 'es', reason: 'LOW_QUALITY' },
+        'message_template_status_update',
+      ),
+    );
+    expect(status.templateUpdates).toEqual([{ name: 'seguimiento', language: 'es', event: 'PAUSED', reason: 'LOW_QUALITY', category: undefined }]);
+    const changed = parseWhatsAppWebhook(
+      envelope({ message_template_name: 'seguimiento', previous_category: 'UTILITY', new_category: 'MARKETING' }, 'template_category_update'),
+    );
+    expect(changed.templateUpdates[0]).toMatchObject({ event: 'CATEGORY_CHANGED', previousCategory: 'UTILITY', category: 'MARKETING' });
+    const pending = parseWhatsAppWebhook(envelope({ message_template_name: 'seguimiento', correct_category: 'MARKETING' }, 'template_category_update'));
+    expect(pending.templateUpdates[0]).toMatchObject({ event: 'CATEGORY_CHANGE_PENDING', category: 'MARKETING' });
   });
 });

@@ -121,8 +121,9 @@ describe('leases', () => {
 describe('renewed leases', () => {
   test('a dispatcher that stalls past its lease before the call sends nothing and records nothing: the row is left to whoever holds it now', async () => {
     const row = await userMessage('tarde');
-    // A lease shorter than the time from claim to call: as if the process froze in between.
-    const stalled = dispatcher({ leaseMs: 1 });
+    // The process freezes between the claim and the call: its clock has moved a minute on by the time it looks.
+    let clock = 0;
+    const stalled = dispatcher({ monotonicNow: () => (clock += 60_000) });
     expect(await stalled.drainOnce()).toBe(1);
     expect(crmMessages()).toEqual([]);
     expect(await rowOf(row)).toMatchObject({ status: 'in_flight', attempts: 1 });

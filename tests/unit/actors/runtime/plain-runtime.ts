@@ -16,6 +16,7 @@ export function plainPolicy(handoverPolicy: HandoverPolicy = POLICY, settings: P
     reengageTemplate: null,
     publicBaseUrl: 'https://bot.example.co',
     numbers: businessNumbers(''),
+    botPauseAfterBusinessReplyS: 1800,
     handoverPolicy,
     conversationMachine: createConversationMachine({ surveyTimeoutS: 600 }),
     handoverMachine: createHandoverMachine(handoverPolicy),

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import type { PipelineEvent } from '../../../../src/domain/events';
 import { route, type LoadedActors } from '../../../../src/actors/runtime/route';
+import { OPEN_VOICE, type BotVoice } from '../../../../src/domain/bot-voice';
 
 const PHONE = '573001112233';
 const AT = '2026-12-01T15:00:00.000Z';
@@ -8,11 +9,11 @@ const DUE = '2026-12-01T14:59:00.000Z';
 
 /** The actors a batch has loaded, as plain data. */
 function loaded(
-  conversations: Record<string, { ticketId: string | null; deadlines?: Record<string, string> }>,
+  conversations: Record<string, { ticketId: string | null; deadlines?: Record<string, string>; voice?: BotVoice }>,
   tickets: Record<string, { open: boolean; deadlines?: Record<string, string> }>,
 ): LoadedActors {
   return {
-    conversation: (phone) => conversations[phone] && { deadlines: {}, ...conversations[phone] },
+    conversation: (phone) => conversations[phone] && { deadlines: {}, voice: OPEN_VOICE, ...conversations[phone] },
     ticket: (ticketId) => tickets[ticketId] && { deadlines: {}, ...tickets[ticketId] },
   };
 }
