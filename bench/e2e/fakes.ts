@@ -52,3 +52,24 @@ export function startFakes() {
 
   return { crm, graph, directory, crmKeys, crmFirst, agentRequests, graphSends, graphTimes, graphRecipients, graphFrom };
 }
+
+/**
+ * TRACES=1: an OTLP/HTTP receiver on loopback, a collector's stand-in, that the service exports its spans to:
+ * the benchmark then measures the pipeline with tracing on, exporting included. It counts what it receives.
+ */
+export function startOtlpReceiver() {
+  const received = { exports: 0, spans: 0, bytes: 0 };
+  const server = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    async fetch(request) {
+      const text = await request.text();
+      const body = JSON.parse(text) as { resourceSpans?: { scopeSpans?: { spans?: unknown[] }[] }[] };
+      received.exports++;
+      received.bytes += text.length;
+      for (const resource of body.resourceSpans ?? []) for (const scope of resource.scopeSpans ?? []) received.spans += scope.spans?.length ?? 0;
+      return Response.json({});
+    },
+  });
+  return { url: `http://127.0.0.1:${server.port}`, received, stop: () => server.stop(true) };
+}
