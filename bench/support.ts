@@ -1,7 +1,10 @@
 /** What the benchmarks share: Cloud API webhook bodies as Meta sends them, and a child process's environment. */
 
-/** The envelope of every Cloud API webhook: one change of field `messages` carrying `value`. */
-export function cloudApiWebhook(value: Record<string, unknown>): string {
+/** The number the benchmarks' service serves first (WHATSAPP_PHONE_NUMBER_ID). */
+export const PRIMARY_NUMBER = '1234567890';
+
+/** The envelope of every Cloud API webhook: one change of field `messages` carrying `value`, to the business number `phoneNumberId`. */
+export function cloudApiWebhook(value: Record<string, unknown>, phoneNumberId = PRIMARY_NUMBER): string {
   return JSON.stringify({
     object: 'whatsapp_business_account',
     entry: [
@@ -10,7 +13,7 @@ export function cloudApiWebhook(value: Record<string, unknown>): string {
         changes: [
           {
             field: 'messages',
-            value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '573009999999', phone_number_id: '1234567890' }, ...value },
+            value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '573009999999', phone_number_id: phoneNumberId }, ...value },
           },
         ],
       },
@@ -18,12 +21,21 @@ export function cloudApiWebhook(value: Record<string, unknown>): string {
   });
 }
 
-/** One user text, written now. */
-export function userTextWebhook(phone: string, waMessageId: string, text: string, timestamp = String(Math.floor(Date.now() / 1000))): string {
-  return cloudApiWebhook({
-    contacts: [{ wa_id: phone, profile: { name: 'Juan' } }],
-    messages: [{ from: phone, id: waMessageId, timestamp, type: 'text', text: { body: text } }],
-  });
+/** One user text, written now, to the business number `phoneNumberId`. */
+export function userTextWebhook(
+  phone: string,
+  waMessageId: string,
+  text: string,
+  timestamp = String(Math.floor(Date.now() / 1000)),
+  phoneNumberId = PRIMARY_NUMBER,
+): string {
+  return cloudApiWebhook(
+    {
+      contacts: [{ wa_id: phone, profile: { name: 'Juan' } }],
+      messages: [{ from: phone, id: waMessageId, timestamp, type: 'text', text: { body: text } }],
+    },
+    phoneNumberId,
+  );
 }
 
 /** A child process sees only these settings plus the PATH and HOME it needs to run Bun. */

@@ -5,6 +5,7 @@ import { numbersOf, ratesOf, trustedProxies, type Config } from './config';
 import type { Database } from './db/client';
 import { createQueries } from './db/queries';
 import { AppError, errorDetail, errorSummary, isDatabaseOutage } from './errors';
+import { externalDirectoryOf } from './integrations/customers';
 import { mediaHostPolicy } from './integrations/media-hosts';
 import { createWhatsAppMedia } from './integrations/whatsapp-media';
 import type { Logger } from './logger';
@@ -26,6 +27,7 @@ import { metaRoutes } from './routes/meta';
 import { servedByBun, webhookHandler } from './routes/meta/webhook';
 import { createMetaService } from './routes/meta/service';
 import { mediaRoutes } from './routes/media';
+import { createTemplateStatus } from './redis/template-status';
 import { createMediaService, type MediaServiceDeps } from './routes/media/service';
 import { metricsRoutes } from './routes/metrics';
 import { liveRoutes } from './routes/live';
@@ -119,6 +121,7 @@ export function createApp(deps: AppDeps) {
     failures: redisRateLimit(deps.redis, `${config.REDIS_KEY_PREFIX}ratelimit:crm-auth-failures`, config.CRM_RATE_LIMIT_PER_MINUTE),
     authenticated: reservedRedisRateLimit(deps.redis, `${config.REDIS_KEY_PREFIX}ratelimit:crm`, config.CRM_RATE_LIMIT_PER_MINUTE),
   };
+  const templateStatuses = createTemplateStatus(deps.redis, streamKeys(config.REDIS_KEY_PREFIX).templates);
   const metaService = createMetaService({
     queries,
     producer: deps.producer,
@@ -126,6 +129,7 @@ export function createApp(deps: AppDeps) {
     webhookEvents: deps.metrics.webhookEvents,
     crmAppId: config.CRM_META_APP_ID,
     numbers: numbersOf(config),
+    templates: { used: [config.WHATSAPP_REENGAGE_TEMPLATE].filter((name) => name !== ''), statuses: templateStatuses },
   });
   const signed = {
     secret: config.META_WEBHOOK_SECRET,
@@ -163,7 +167,11 @@ export function createApp(deps: AppDeps) {
       healthRoutes({
         timeoutMs: 2000,
         checks: { redis: async () => void (await deps.redis.ping()), database: () => deps.database.ping() },
-        details: deps.ownership && (() => ({ partitions: partitionsView(deps.ownership!()) })),
+        details: async () => ({
+          ...(deps.ownership ? { partitions: partitionsView(deps.ownership()) } : {}),
+          // What Meta last said of the templates the service sends: a paused re-engagement template is seen here.
+          templates: await templateStatuses.all().catch(() => 'unavailable'),
+        }),
       }),
     )
     .use(
@@ -232,6 +240,7 @@ export function createApp(deps: AppDeps) {
           keys: streamKeys(config.REDIS_KEY_PREFIX),
           partitions: config.STREAM_PARTITIONS,
           forgetMedia: (mediaId) => media.cache.forget(mediaId),
+          directory: externalDirectoryOf(config, deps.database.db),
           logger,
         }),
         guard: { secretName: 'ADMIN_TOKEN', token: config.ADMIN_TOKEN, ...operatorLimits() },

@@ -107,6 +107,11 @@ export const ConfigSchema = Type.Object({
   /** Out of hours: still queue the ticket for the next opening (true), or only tell the user (false). */
   OUT_OF_HOURS_QUEUE: Type.Boolean({ default: true }),
   BOT_TEXTS_FILE: Type.String({ default: '' }),
+  /**
+   * The version of the privacy notice (BOT_TEXTS_FILE's `privacyNotice`) each subscriber is recorded as sent; empty:
+   * a digest of the text, so any edit sends it again. Set it to re-send on purpose, or to fix a typo without re-sending.
+   */
+  PRIVACY_NOTICE_VERSION: Type.String({ default: '', maxLength: 64 }),
   /** Bearer for /api/admin/* (dead letters, a subscriber's export and erasure); empty: those routes refuse everyone. */
   ADMIN_TOKEN: Secret(),
   /** Bearer for /api/metrics/kpis and the dashboard (empty: refused) and for /metrics (empty: open, keep it internal). */

@@ -31,6 +31,7 @@ import { createTimerScheduler } from './timers/scheduler';
 import { createKpiRollups, KPI_ROLLUP_POLL_MS } from './kpis/rollups';
 import { startRetentionPurge } from './retention/purge';
 import { loadTexts } from './domain/texts';
+import { privacyNoticeOf } from './domain/privacy-notice';
 import { healthcheck } from './cli/healthcheck';
 import { handoverPolicy } from './boot/policy';
 import { createChangeSignal, createLiveView } from './live';
@@ -108,6 +109,7 @@ export async function startService(
       metrics,
       numbers,
       botPauseAfterBusinessReplyS: config.BOT_PAUSE_AFTER_BUSINESS_REPLY_S,
+      privacyNotice: privacyNoticeOf(texts.privacyNotice, config.PRIVACY_NOTICE_VERSION),
     });
     const crm = createCrmClient({
       baseUrl: config.CRM_BASE_URL,

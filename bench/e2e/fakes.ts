@@ -25,12 +25,17 @@ export function startFakes() {
   const graphSends = new Map<string, number>();
   const graphTimes = new Map<string, number>();
   const graphRecipients = new Set<string>();
+  /** Recipient → the business numbers its messages went from (`/v21.0/<number>/messages`). */
+  const graphFrom = new Map<string, Set<string>>();
   let wamid = 0;
   const graph = Bun.serve({
     port: 0,
     hostname: '127.0.0.1',
     async fetch(request) {
       const body = (await request.json()) as Record<string, any>;
+      const recipient = String(body.to ?? body.recipient);
+      const from = new URL(request.url).pathname.split('/')[2] ?? '';
+      graphFrom.set(recipient, (graphFrom.get(recipient) ?? new Set()).add(from));
       const text = body.text?.body ?? body.interactive?.body?.text ?? body.type;
       const key = `${body.to ?? body.recipient}|${text}`;
       graphSends.set(key, (graphSends.get(key) ?? 0) + 1);
@@ -45,5 +50,26 @@ export function startFakes() {
     fetch: () => Response.json({ customerId: 'C-1', customerName: 'Cliente', isInactive: false }),
   });
 
-  return { crm, graph, directory, crmKeys, crmFirst, agentRequests, graphSends, graphTimes, graphRecipients };
+  return { crm, graph, directory, crmKeys, crmFirst, agentRequests, graphSends, graphTimes, graphRecipients, graphFrom };
+}
+
+/**
+ * TRACES=1: an OTLP/HTTP receiver on loopback, a collector's stand-in, that the service exports its spans to:
+ * the benchmark then measures the pipeline with tracing on, exporting included. It counts what it receives.
+ */
+export function startOtlpReceiver() {
+  const received = { exports: 0, spans: 0, bytes: 0 };
+  const server = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    async fetch(request) {
+      const text = await request.text();
+      const body = JSON.parse(text) as { resourceSpans?: { scopeSpans?: { spans?: unknown[] }[] }[] };
+      received.exports++;
+      received.bytes += text.length;
+      for (const resource of body.resourceSpans ?? []) for (const scope of resource.scopeSpans ?? []) received.spans += scope.spans?.length ?? 0;
+      return Response.json({});
+    },
+  });
+  return { url: `http://127.0.0.1:${server.port}`, received, stop: () => server.stop(true) };
 }

@@ -11,7 +11,8 @@ import type { CloseReason, TicketCategory, TicketPriority, TicketStatus } from '
 export interface EffectParams {
   reply: { text: TextKey; vars?: Record<string, string | number> };
   showMenu: { greeting: boolean; notUnderstood: boolean; profileName?: string };
-  lookupCustomer: { document: string };
+  /** `typedIn`: the user's message that carried the document, stored masked from now on (the lookup has it). */
+  lookupCustomer: { document: string; typedIn?: string };
   openTicket: { category: TicketCategory; priority: TicketPriority };
   offerSurvey: { ticketId: string };
   recordCsat: { ticketId: string; score: number };

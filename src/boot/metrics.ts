@@ -5,6 +5,7 @@ import { createMetrics, type Metrics } from '../observability/metrics';
 import type { StreamKeys } from '../streams/codec';
 import type { DeadLetters } from '../streams/dead-letters';
 import { partitionBacklogs } from '../streams/groups';
+import { createTemplateStatus } from '../redis/template-status';
 
 export interface MetricsSources {
   database: Database;
@@ -21,5 +22,7 @@ export function createServiceMetrics(sources: MetricsSources): Metrics {
     outboxBacklog: () => outboxBacklog(sources.database),
     partitionBacklogs: () => partitionBacklogs(sources.redis, sources.keys, sources.partitions),
     openTickets: () => openTicketsByPhase(sources.database),
+    templates: async () =>
+      Object.entries(await createTemplateStatus(sources.redis, sources.keys.templates).all()).map(([template, status]) => ({ template, status: status.event })),
   });
 }

@@ -129,6 +129,10 @@
     return String(value).replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
   }
 
+  const billable = (kpis) => kpis.billable?.messages ?? 0;
+  const money = new Intl.NumberFormat('es-CO', { maximumFractionDigits: 4 });
+  const cost = (kpis) => (kpis.billable?.estimatedCost == null ? '–' : `${money.format(kpis.billable.estimatedCost)} ${kpis.billable.currency}`);
+
   function render(byDay, byAgent, byCategory) {
     const totals = byDay.totals;
     $('summary').innerHTML = [
@@ -140,6 +144,9 @@
       ['Primera respuesta mediana (s)', seconds(totals.agentFirstResponse.medianSeconds)],
       ['Escalamientos', totals.escalations],
       ['Sin agente (emergencia)', totals.fallbacks],
+      // What WhatsApp charges (status webhooks' pricing): billable messages, and their cost by WHATSAPP_RATE_CARD.
+      ['Mensajes facturables', billable(totals)],
+      ['Costo estimado', cost(totals)],
     ]
       .map(([label, value]) => `<div class="card"><b>${escape(value)}</b><span>${label}</span></div>`)
       .join('');
@@ -245,13 +252,14 @@
     });
     table(
       'category',
-      ['Categoría', 'Tickets', 'Resueltos', 'Espera mediana (s)', 'CSAT'],
+      ['Categoría', 'Tickets', 'Resueltos', 'Espera mediana (s)', 'CSAT', 'Facturables'],
       byCategory.groups.map((g) => [
         CATEGORIES[g.key] ?? g.key,
         g.kpis.tickets,
         g.kpis.resolved,
         seconds(g.kpis.handoverWait.medianSeconds),
         g.kpis.csat.average === null ? '–' : fmt.format(g.kpis.csat.average),
+        billable(g.kpis),
       ]),
     );
 
@@ -274,13 +282,14 @@
     });
     table(
       'agents',
-      ['Agente', 'Tickets', 'Resueltos', 'Primera resp. mediana (s)', 'CSAT'],
+      ['Agente', 'Tickets', 'Resueltos', 'Primera resp. mediana (s)', 'CSAT', 'Facturables'],
       agents.map((g) => [
         g.label || g.key,
         g.kpis.tickets,
         g.kpis.resolved,
         seconds(g.kpis.agentFirstResponse.medianSeconds),
         g.kpis.csat.average === null ? '–' : fmt.format(g.kpis.csat.average),
+        billable(g.kpis),
       ]),
     );
 

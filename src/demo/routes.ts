@@ -158,6 +158,14 @@ export function simulatorRoutes(deps: SimulatorDeps) {
         }
         return answer;
       }
+      // What a CRM sends while its agent types, and when the agent has read the chat: WhatsApp's "typing…" and blue ticks.
+      case 'typing':
+        return crm('/api/crm/typing', { ticketId, agentId: deps.agent.id });
+      case 'read': {
+        const answer = await crm('/api/crm/read', { ticketId, agentId: deps.agent.id });
+        if (isAccepted(answer.status)) world.ticketEvent(ticketId, "Marked the subscriber's messages read");
+        return answer;
+      }
       case 'give-back': {
         const answer = await crm('/api/crm/handover', { ...named, handoverType: 'human_to_bot', agentId: deps.agent.id, agentName: deps.agent.name });
         if (isAccepted(answer.status)) world.ticketEvent(ticketId, 'Given back to the bot', { status: 'closed' });

@@ -60,9 +60,10 @@ function phoneMessageOf(id: string, body: Record<string, any>): { message: Omit<
 /**
  * The Graph API and the CRM as one loopback server, so the service runs its
  * real outbox against them: Graph records each send, answers with a wamid
- * and sends the delivery receipts back as signed webhooks, takes read marks,
- * and serves the photos the phone sent; the CRM checks the bot's token and
- * signature and shows what it was told to the agent's console.
+ * and sends the delivery receipts back as signed webhooks, takes read marks
+ * and typing indicators (the phone shows both), and serves the photos the
+ * phone sent; the CRM checks the bot's token and signature and shows what it
+ * was told to the agent's console.
  */
 export function startStandIns(options: StandInOptions) {
   const { world } = options;
@@ -104,7 +105,9 @@ export function startStandIns(options: StandInOptions) {
     if (!authorized(request)) return invalidToken();
     const body = (await request.json()) as Record<string, any>;
     if (body.status === 'read') {
+      // A read mark; with `typing_indicator`, WhatsApp's "typing…" too (the Cloud API sends both in one call).
       world.readUpTo(String(body.message_id));
+      if (body.typing_indicator?.type === 'text') world.typingShown(String(body.message_id));
       return json({ success: true });
     }
     const phone = String(body.to ?? body.recipient);

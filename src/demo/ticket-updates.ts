@@ -6,6 +6,8 @@ export interface TicketUpdate {
   csat?: number;
   timestamp?: string;
   error?: { title?: string };
+  message?: { body?: string | null; sentFrom?: string };
+  call?: { event?: string; status?: string; durationS?: number };
 }
 
 /** "45 s", "2 min": how long a ticket waited, as the console says it. */
@@ -51,6 +53,12 @@ export function describeTicketUpdate(update: TicketUpdate, requestedAt: string |
       return 'The subscriber skipped the survey';
     case 'message_failed':
       return `A message did not reach the subscriber${update.error?.title ? `: ${update.error.title}` : ''}`;
+    case 'business_message':
+      return `${update.message?.sentFrom === 'whatsapp_business_app' ? 'Answered from the WhatsApp Business app' : 'Another responder wrote'}${update.message?.body ? `: ${update.message.body}` : ''}`;
+    case 'call':
+      return update.call?.event === 'terminate'
+        ? `The subscriber's call ended${update.call.status ? ` (${update.call.status.toLowerCase()}` : ''}${update.call.durationS !== undefined ? `, ${update.call.durationS} s)` : update.call.status ? ')' : ''}`
+        : 'The subscriber is calling the business number';
     default:
       return `ticket-update: ${update.reason}`;
   }

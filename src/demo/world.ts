@@ -44,11 +44,15 @@ export interface ConsoleTicket {
   events: { at: string; text: string }[];
 }
 
-const now = () => new Date().toISOString();
+/** How long WhatsApp shows the business's "typing…" unless a message from the business ends it sooner. */
+export const TYPING_SHOWN_MS = 25_000;
 
-/** What the simulator page shows: every phone, every ticket. Kept in memory for the demo's lifetime. */
-export function createWorld() {
+/** What the simulator page shows: every phone, every ticket. Kept in memory for the demo's lifetime. `clock` is for tests. */
+export function createWorld(clock: () => number = Date.now) {
+  const now = () => new Date(clock()).toISOString();
   const phones = new Map<string, PhoneMessage[]>();
+  /** Until when each phone shows the business "typing…" (epoch ms). */
+  const typingUntil = new Map<string, number>();
   const tickets = new Map<string, ConsoleTicket>();
   /** The subscriber's messages, by wamid: their ticks move as the service takes and reads them. */
   const byWamid = new Map<string, { phone: string; message: PhoneMessage }>();
@@ -74,6 +78,11 @@ export function createWorld() {
       const messages = thread(found.phone);
       for (const message of messages.slice(0, messages.indexOf(found.message) + 1)) if (message.from === 'user') message.status = 'read';
     },
+    /** Graph's typing indicator, which names the subscriber's message it comes with: that phone shows "typing…" for 25 s. */
+    typingShown(waMessageId: string) {
+      const found = byWamid.get(waMessageId);
+      if (found) typingUntil.set(found.phone, clock() + TYPING_SHOWN_MS);
+    },
     agentWillSend(phone: string, text: string) {
       agentOutgoing.set(phone, [...(agentOutgoing.get(phone) ?? []), text]);
     },
@@ -82,6 +91,8 @@ export function createWorld() {
       const waiting = agentOutgoing.get(phone) ?? [];
       const index = waiting.indexOf(match);
       if (index >= 0) waiting.splice(index, 1);
+      // The business's message ends its "typing…", as on WhatsApp.
+      typingUntil.delete(phone);
       thread(phone).push({ ...message, from: index >= 0 ? 'agent' : 'bot', at: now() });
     },
     ticketRequested(ticket: Omit<ConsoleTicket, 'status' | 'messages' | 'events'>) {
@@ -97,7 +108,12 @@ export function createWorld() {
     ticketMessage(ticketId: string, message: Omit<ConsoleMessage, 'at'>) {
       tickets.get(ticketId)?.messages.push({ ...message, at: now() });
     },
-    snapshot: () => ({ phones: Object.fromEntries(phones), tickets: [...tickets.values()].reverse() }),
+    snapshot: () => ({
+      phones: Object.fromEntries(phones),
+      /** The phones showing "typing…" now. */
+      typing: [...typingUntil].filter(([, until]) => clock() < until).map(([phone]) => phone),
+      tickets: [...tickets.values()].reverse(),
+    }),
   };
 }
 

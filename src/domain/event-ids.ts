@@ -13,6 +13,8 @@ export const eventIds = {
   userIdChange: (previousBsuid: string, bsuid: string) => `wa:user_id:${previousBsuid}:${bsuid}`,
   /** What the business sent from the Business app or another responder: its wamid. */
   echo: (waMessageId: string) => `wa:echo:${waMessageId}`,
+  /** A call's start or end: WhatsApp's call id and which. */
+  call: (callId: string, event: string) => `wa:call:${callId}:${event}`,
   /** A past chat's message (`history`): its wamid (the live one, if any, is stored once: by the wamid's unique index). */
   history: (waMessageId: string) => `wa:history:${waMessageId}`,
   /** A Conversation Routing handover on /webhook: what it is, whose thread, and when (a redelivery carries the same). */

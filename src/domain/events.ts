@@ -1,6 +1,6 @@
 import type { UserIds } from './user-ids';
 import type { ThreadOwner } from './bot-voice';
-import type { EchoMessage, ForNumber, HistoryMessage, InboundMessage, MediaRef, StatusUpdate, UserIdChange } from './whatsapp-events';
+import type { CallEvent, EchoMessage, ForNumber, HistoryMessage, InboundMessage, MediaRef, StatusUpdate, UserIdChange } from './whatsapp-events';
 
 export * from './whatsapp-events';
 
@@ -153,6 +153,7 @@ export type PipelineEvent =
   | Envelope<'whatsapp.status', StatusUpdate>
   | Envelope<'whatsapp.echo', EchoMessage>
   | Envelope<'whatsapp.history', HistoryMessage>
+  | Envelope<'whatsapp.call', CallEvent>
   | Envelope<'user.id_changed', UserIdChange>
   | Envelope<'crm.handover', CrmHandover>
   | Envelope<'crm.message', CrmAgentMessage>

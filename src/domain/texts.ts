@@ -47,6 +47,12 @@ export const DEFAULT_TEXTS = {
   csat3: '3 - Regular',
   csat4: '4 - Buena',
   csat5: '5 - Excelente',
+  /**
+   * The privacy notice (Ley 1581): sent before the bot's first answer to a subscriber, and again when it changes
+   * (PRIVACY_NOTICE_VERSION, else a digest of this text). Empty: none is sent. Each ISP writes its own, with a link
+   * to its data-processing policy, in BOT_TEXTS_FILE.
+   */
+  privacyNotice: '',
 } as const;
 
 export type TextKey = keyof typeof DEFAULT_TEXTS;

@@ -138,3 +138,31 @@ export interface UserIdChange extends ForNumber {
   phone?: string;
   timestamp: string;
 }
+
+/** A user's WhatsApp voice call to a business number (`calls`): its start (`connect`) or its end (`terminate`). */
+export interface CallEvent extends ForNumber {
+  user: UserIds;
+  /** WhatsApp's call id (`wacid.…`). */
+  callId: string;
+  event: 'connect' | 'terminate';
+  timestamp: string;
+  direction?: string;
+  /** How a terminated call went (`COMPLETED`, `FAILED`...), as Meta says it. */
+  status?: string;
+  durationS?: number;
+}
+
+/**
+ * A change to a message template (`message_template_status_update`: approved,
+ * paused, disabled...; `template_category_update`): not a conversation's, the
+ * webhook tells operators of those the service sends.
+ */
+export interface TemplateUpdate {
+  name: string;
+  language?: string;
+  /** `APPROVED`, `PAUSED`, `DISABLED`, `REJECTED`... or `CATEGORY_CHANGED`. */
+  event: string;
+  reason?: string;
+  category?: string;
+  previousCategory?: string;
+}

@@ -1,4 +1,4 @@
-import type { PipelineEvent, WhatsAppDeliveryStatus } from '../domain/events';
+import type { PipelineEvent, TemplateUpdate, WhatsAppDeliveryStatus } from '../domain/events';
 import { cleanJson } from '../domain/storable';
 import { isBsuid, type UserIds } from '../domain/user-ids';
 import { asString, isObject, type Json } from './meta-message-content';
@@ -16,6 +16,10 @@ export interface ParsedWebhook {
   ignored: string[];
   /** Where the payload was repaired (paths and reasons, never the content). */
   cleaned: string[];
+  /** Messages in WhatsApp groups: never answered one to one in private (counted, logged). */
+  groupMessages: number;
+  /** Changes to message templates (status, category): for the operators, not for a conversation. */
+  templateUpdates: TemplateUpdate[];
 }
 
 /** WhatsApp's launch: no message of ours is older. */
@@ -88,6 +92,8 @@ export interface FieldContext {
   ignored: string[];
   cleaned: string[];
   number: { businessPhoneNumberId?: string };
+  /** How many group messages were left out. */
+  groups: { count: number };
 }
 
 /** WhatsApp's delivery statuses the service tracks, by the names Meta gives them. */

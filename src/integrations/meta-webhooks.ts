@@ -1,10 +1,19 @@
-import { pipelineEvent, type InboundMessage, type PipelineEvent, type StatusUpdate, type UserIdChange, type WhatsAppDeliveryStatus } from '../domain/events';
+import {
+  pipelineEvent,
+  type TemplateUpdate,
+  type InboundMessage,
+  type PipelineEvent,
+  type StatusUpdate,
+  type UserIdChange,
+  type WhatsAppDeliveryStatus,
+} from '../domain/events';
 import { asArray, asString, changeOf, contentOf, isObject, type Json } from './meta-message-content';
 import { firstKeyOf, isBsuid } from '../domain/user-ids';
 import { changesOf, storablePayload, toIso, TRACKED_STATUSES, userIds, type FieldContext, type ParsedWebhook } from './meta-envelope';
 import { eventIds } from '../domain/event-ids';
 import { echoesOf, historyOf } from './meta-echoes';
 import { handoverEventsOf } from './meta-thread-control';
+import { callsOf, templateUpdateOf } from './meta-account';
 import type { Pricing } from '../domain/rate-card';
 
 /**
@@ -18,8 +27,10 @@ export function parseWhatsAppWebhook(payload: unknown, options: { storable?: boo
   const ignored: string[] = [];
   const cleaned: string[] = [];
   const events: PipelineEvent[] = [];
+  const templateUpdates: TemplateUpdate[] = [];
+  const groups = { count: 0 };
   for (const { field, value, businessPhoneNumberId } of changesOf(options.storable ? payload : storablePayload(payload, cleaned), ignored)) {
-    const context: FieldContext = { ignored, cleaned, number: businessPhoneNumberId ? { businessPhoneNumberId } : {} };
+    const context: FieldContext = { ignored, cleaned, number: businessPhoneNumberId ? { businessPhoneNumberId } : {}, groups };
     switch (field) {
       case 'messages':
         events.push(...messagesOf(value, context, false));
@@ -37,6 +48,16 @@ export function parseWhatsAppWebhook(payload: unknown, options: { storable?: boo
       case 'messaging_handovers':
         events.push(...handoverEventsOf(value, context, options.crmAppId ?? ''));
         break;
+      case 'calls':
+        events.push(...callsOf(value, context));
+        break;
+      case 'message_template_status_update':
+      case 'template_category_update': {
+        const update = templateUpdateOf(field, value);
+        if (update) templateUpdates.push(update);
+        else ignored.push(`${field} without a template name`);
+        break;
+      }
       case 'user_id_update':
         events.push(...userIdUpdates(value, ignored, cleaned, context.number));
         break;
@@ -44,14 +65,19 @@ export function parseWhatsAppWebhook(payload: unknown, options: { storable?: boo
         ignored.push(`field ${field || '(none)'}`);
     }
   }
-  return { events, ignored, cleaned };
+  return { events, ignored, cleaned, groupMessages: groups.count, templateUpdates };
 }
 
 /** A `messages` (or `standby`) value: the users' messages and the statuses of what was sent. */
-function messagesOf(value: Json, { ignored, cleaned, number }: FieldContext, standby: boolean): PipelineEvent[] {
+function messagesOf(value: Json, { ignored, cleaned, number, groups }: FieldContext, standby: boolean): PipelineEvent[] {
   const events: PipelineEvent[] = [];
   const contacts = asArray(value.contacts).filter(isObject);
   for (const raw of asArray(value.messages)) {
+    // Said in a WhatsApp group: the bot's menu, one to one, in private, would answer the wrong conversation.
+    if (isObject(raw) && raw.group_id !== undefined) {
+      groups.count++;
+      continue;
+    }
     const change = isObject(raw) ? userIdChangeMessage(raw, cleaned) : undefined;
     if (change) {
       events.push(userIdChangeEvent({ ...change, ...number }));
@@ -66,6 +92,10 @@ function messagesOf(value: Json, { ignored, cleaned, number }: FieldContext, sta
     events.push(pipelineEvent('user.message', firstKeyOf(message.user)!, eventIds.userMessage(message.waMessageId), data));
   }
   for (const raw of asArray(value.statuses)) {
+    if (isObject(raw) && raw.recipient_type === 'group') {
+      ignored.push('status of a group message');
+      continue;
+    }
     const status = isObject(raw) ? normaliseStatus(raw, cleaned) : undefined;
     if (!status) {
       ignored.push(`status ${(isObject(raw) && asString(raw.status)) || '?'} not tracked`);

@@ -32,6 +32,8 @@ export interface StoredState {
   outboxBacklog(): Promise<{ kind: string; status: string; count: number }[]>;
   partitionBacklogs(): Promise<{ partition: string; pending: number; lag: number }[]>;
   openTickets(): Promise<{ phase: string; count: number }[]>;
+  /** What Meta last said of each template the service sends (its status, or a category change). */
+  templates?(): Promise<{ template: string; status: string }[]>;
 }
 
 /** Seconds to hours: a handover waits seconds for an agent and may stay open for a day. */
@@ -117,6 +119,18 @@ export function createMetrics(stored: StoredState) {
       const rows = await stored.openTickets();
       this.reset();
       for (const row of rows) this.set({ phase: row.phase }, row.count);
+    },
+  });
+
+  new Gauge({
+    name: 'handover_template_status',
+    help: 'What Meta last said of each template the service sends (1 for its status: APPROVED, PAUSED, DISABLED, CATEGORY_CHANGED...); a paused re-engagement template stops agents writing past the 24-hour window',
+    labelNames: ['template', 'status'],
+    registers: [registry],
+    async collect() {
+      const templates = (await stored.templates?.()) ?? [];
+      this.reset();
+      for (const { template, status } of templates) this.set({ template, status }, 1);
     },
   });
 

@@ -22,6 +22,8 @@ export function exportOf(held: Held, mappedIds: string[], now: Date) {
     username: row.username,
     parentUserId: row.parentBsuid,
     state: row.state,
+    /** The privacy notice they were sent last (its version) and when; null: never. */
+    privacyNotice: row.privacyNoticeVersion ? { version: row.privacyNoticeVersion, sentAt: iso(row.privacyNoticeSentAt) } : null,
     startedAt: iso(row.createdAt),
     lastActivityAt: iso(row.updatedAt),
   }));

@@ -3,8 +3,8 @@ import { Elysia } from 'elysia';
 export interface HealthDeps {
   checks: Record<string, () => Promise<void>>;
   timeoutMs: number;
-  /** Shown alongside the checks (what this instance holds); never decides readiness. */
-  details?: () => Record<string, unknown>;
+  /** Shown alongside the checks (what this instance holds, what Meta said of the templates); never decides readiness. */
+  details?: () => Record<string, unknown> | Promise<Record<string, unknown>>;
 }
 
 /** Liveness answers while the process runs; readiness only when Redis and Postgres both answer. */
@@ -24,5 +24,5 @@ export const healthRoutes = (deps: HealthDeps) =>
       );
       const ready = results.every(([, result]) => result === 'ok');
       if (!ready) set.status = 503;
-      return { status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results), ...deps.details?.() };
+      return { status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results), ...(await deps.details?.()) };
     });

@@ -95,6 +95,8 @@ export interface StreamKeys {
   group: string;
   /** The hash of user ids (phone, BSUID) → conversation key, written at ingest: see user-keys.ts. */
   users: string;
+  /** The hash of the templates the service sends → what Meta last said of each (redis/template-status.ts). */
+  templates: string;
   /** The pre-cluster name of a partition stream (no hash tag); drained into the new one at start. */
   legacyPartition(index: number): string;
 }
@@ -110,6 +112,7 @@ export function streamKeys(prefix: string): StreamKeys {
     failures: (stream, entryId) => `${stream}:failures:${entryId}`,
     group: 'workers',
     users: `${prefix}users`,
+    templates: `${prefix}templates`,
     legacyPartition: (index) => `${prefix}events:${index}`,
   };
 }

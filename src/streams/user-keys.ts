@@ -52,6 +52,7 @@ function idsOf(event: PipelineEvent): IdsToResolve | undefined {
     case 'whatsapp.status':
     case 'whatsapp.echo':
     case 'whatsapp.history':
+    case 'whatsapp.call':
       return { ids: event.data.user };
     case 'meta.thread_control':
       // On /webhook a handover names its user; from the CRM's path it carries a key resolved already.

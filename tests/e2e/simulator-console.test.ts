@@ -9,7 +9,9 @@ import { watchedPage } from '../support/demo';
  * `bun run demo` starts waits a minute before an escalation), with
  * two-second assignment deadlines, in Debian's Chromium. What the bot
  * decides alone reads as what happened, and a ticket that arrives while
- * another is open is opened.
+ * another is open is opened. Then the console as the CRM showing the
+ * agent's typing and read (POST /api/crm/typing, /api/crm/read): the phone
+ * shows what the Graph stand-in was asked for.
  */
 const phone = (page: Page) => page.locator('#chat');
 async function type(page: Page, input: string, send: string, text: string) {
@@ -53,5 +55,47 @@ test('an escalation and the fallback read as what happened; a newer ticket is op
   } finally {
     await browser.close();
     await quick.stop();
+  }
+}, 90_000);
+
+test('the agent typing shows "typing…" on the phone until the reply; Mark read turns the subscriber\'s ticks blue, only when clicked', async () => {
+  const [demo, browser] = await Promise.all([startDemo({ PORT: '0', LOG_LEVEL: 'silent' }), launchChromium()]);
+  try {
+    const { page, problems } = await watchedPage(browser);
+    await page.goto(`http://localhost:${demo.port}/simulator`);
+    await askForAnAgent(page, '573001234567', '1010101010');
+    await page.click('#take');
+    await phone(page).getByText('Agente María González conectado').waitFor();
+
+    await type(page, '#phone-text', '#phone-send', 'Sigo sin internet');
+    const mine = phone(page).locator('.from-user');
+    await mine.filter({ hasText: 'Sigo sin internet' }).locator('.ticks[data-status="delivered"]').waitFor();
+    // Taken, relayed and answered by nobody yet: nothing is read until the agent says so.
+    await page.locator('#agent-chat').getByText('Sigo sin internet').waitFor();
+    expect(await mine.locator('.ticks[data-status="read"]').count()).toBe(0);
+
+    await page.click('#mark-read');
+    await page.waitForFunction(() => {
+      const ticks = [...document.querySelectorAll('#chat .from-user .ticks')];
+      return ticks.length > 0 && ticks.every((tick) => tick.getAttribute('data-status') === 'read');
+    });
+    await page.locator('#ticket-events').getByText("Marked the subscriber's messages read").waitFor();
+
+    // Keystrokes in the reply box: the console tells the service, the service tells Graph, the phone shows it.
+    const typing = page.locator('#phone-typing');
+    expect(await typing.isVisible()).toBe(false);
+    await page.locator('#agent-text').pressSequentially('Ya lo reviso', { delay: 30 });
+    await typing.waitFor({ state: 'visible' });
+    expect(await typing.innerText()).toBe('typing…');
+
+    await page.click('#agent-send');
+    await phone(page).locator('.from-agent', { hasText: 'Ya lo reviso' }).waitFor();
+    await typing.waitFor({ state: 'hidden' });
+    expect(await page.locator('#agent-error').innerText()).toBe('');
+    expect(problems).toEqual([]);
+    await page.close();
+  } finally {
+    await browser.close();
+    await demo.stop();
   }
 }, 90_000);

@@ -370,6 +370,10 @@ describe.concurrent('bun run demo', () => {
         const sentDocument = agentChat(page).locator('[data-kind="document"]');
         expect(await sentDocument.innerText()).toContain('PDF · paz-y-salvo.pdf');
         expect(await sentDocument.innerText()).toContain('Su paz y salvo');
+
+        // The agent marks the chat read: the subscriber's ticks turn blue, as the screenshot shows them.
+        await page.click('#mark-read');
+        await mine.locator('.ticks[data-status="read"]').waitFor();
         await page.locator('#phone-pane').screenshot({ path: join(ARTIFACTS, 'simulator-phone.png') });
 
         await page.click('#give-back');

@@ -47,6 +47,18 @@ describe('POST /api/crm/typing', () => {
     expect(event).toMatchObject({ type: 'crm.typing', data: { ticketId: ticket.id, agentId: 'agent_007', message: { waMessageId: last } } });
   });
 
+  test('typing the same body again a second on, the ticket unchanged, is a new call (the refresh), not a retry of the first', async () => {
+    // An indicator not yet due changes nothing: the ticket keeps its revision, so the body alone cannot tell a refresh from a retry.
+    const ticket = await context.insertTicket();
+    await userWrote(ticket, 5);
+    await post('/api/crm/typing', { ticketId: ticket.id, agentId: 'agent_007' });
+    await Bun.sleep(1000);
+    await post('/api/crm/typing', { ticketId: ticket.id, agentId: 'agent_007' });
+    const ids = (await queuedFor(ticket)).map((event) => event.id);
+    expect(ids).toHaveLength(2);
+    expect(new Set(ids).size).toBe(2);
+  });
+
   test('an agent who does not hold the ticket is 409 not_ticket_agent, and nothing is queued', async () => {
     const ticket = await context.insertTicket();
     await userWrote(ticket, 5);
@@ -111,6 +123,17 @@ describe('POST /api/crm/read', () => {
       });
     }
     expect(await queuedFor(ticket)).toEqual([]);
+  });
+
+  test('read again with the same body, the ticket unchanged, is a retry: the same event id', async () => {
+    const ticket = await context.insertTicket();
+    await userWrote(ticket, 5);
+    await post('/api/crm/read', { ticketId: ticket.id, agentId: 'agent_007' });
+    await Bun.sleep(1000);
+    await post('/api/crm/read', { ticketId: ticket.id, agentId: 'agent_007' });
+    const ids = (await queuedFor(ticket)).map((event) => event.id);
+    expect(ids).toHaveLength(2);
+    expect(new Set(ids).size).toBe(1);
   });
 
   test('a retry with the same Idempotency-Key queues the same event id (applied once)', async () => {

@@ -1,5 +1,5 @@
 import { assign, enqueueActions } from 'xstate';
-import type { EchoMessage } from '../../domain/events';
+import type { CallEvent, EchoMessage } from '../../domain/events';
 import { LIFECYCLE_START, PRESENCE_START, type HandoverPolicy } from './model';
 import { agentMessageType, handoverSetup } from './setup';
 import { waitingAgentState } from './waiting-agent';
@@ -33,6 +33,13 @@ export function createHandoverMachine(policy: HandoverPolicy) {
     }),
     initial: 'requested',
     on: {
+      // The user called the number: the ticket keeps a trace of it and the agent hears of it.
+      'whatsapp.call': {
+        actions: [
+          { type: 'recordTicketEvent', params: ({ event }) => ({ type: 'call', data: callDetails(event.call) }) },
+          { type: 'reportToCrm', params: ({ event }) => ({ reason: 'call' as const, details: { call: callDetails(event.call) } }) },
+        ],
+      },
       'whatsapp.thread_control.refused': {
         actions: {
           type: 'recordTicketEvent',
@@ -150,6 +157,16 @@ export function createHandoverMachine(policy: HandoverPolicy) {
 }
 
 export type HandoverMachine = ReturnType<typeof createHandoverMachine>;
+
+/** A call as the ticket and the CRM keep it: which, when, how it went. */
+const callDetails = (call: CallEvent) => ({
+  callId: call.callId,
+  event: call.event,
+  at: call.timestamp,
+  ...(call.direction ? { direction: call.direction } : {}),
+  ...(call.status ? { status: call.status } : {}),
+  ...(call.durationS !== undefined ? { durationS: call.durationS } : {}),
+});
 
 /** What the CRM is told of an echo: the message, who sent it (`whatsapp_business_app`, `other_responder`), what it edits or deletes. */
 function echoDetails(echo: EchoMessage): Record<string, unknown> {

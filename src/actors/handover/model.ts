@@ -1,4 +1,4 @@
-import type { EchoMessage, ThreadControlRefusal } from '../../domain/events';
+import type { CallEvent, EchoMessage, ThreadControlRefusal } from '../../domain/events';
 import type { AgentAssignment, AgentMessageFailure, AgentPresence, CrmAgentMessage, CustomerRecord, InboundMessage, ThreadControl } from '../../domain/events';
 import type { CloseReason, TicketCategory, TicketPriority, TicketStatus } from '../../db/schema';
 import type { BusinessCalendar } from '../../domain/business-hours';
@@ -101,7 +101,8 @@ export type HandoverEvent =
   | { type: 'timer.fired'; at: string; timer: HandoverTimer; dueAt: string }
   | { type: 'whatsapp.agent_message.failed'; at: string; failure: AgentMessageFailure }
   | { type: 'whatsapp.echo'; at: string; echo: EchoMessage }
-  | { type: 'whatsapp.thread_control.refused'; at: string; refusal: ThreadControlRefusal };
+  | { type: 'whatsapp.thread_control.refused'; at: string; refusal: ThreadControlRefusal }
+  | { type: 'whatsapp.call'; at: string; call: CallEvent };
 
 /**
  * A closed ticket is not a final state: WhatsApp can still refuse, after the

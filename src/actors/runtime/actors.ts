@@ -50,7 +50,7 @@ export class BatchActors {
     let state = this.conversations.get(key);
     if (!state) {
       const [snapshot] = initialTransition(this.machines.conversationMachine, { conversationKey: key });
-      state = { snapshot, ids: {}, voice: OPEN_VOICE, createdAt: this.now, dirty: true };
+      state = { snapshot, ids: {}, voice: OPEN_VOICE, notice: null, createdAt: this.now, dirty: true };
       this.conversations.set(key, state);
     }
     return state;

@@ -6,7 +6,8 @@ import type { BotVoice } from '../../domain/bot-voice';
 import { addSeconds } from '../../domain/time';
 import { effectsOf } from '../effects';
 import { BatchActors } from './actors';
-import { interpret, type EffectTarget, type MessageSettings } from './interpret';
+import { interpret, sendPrivacyNoticeIfDue, type EffectTarget, type MessageSettings } from './interpret';
+import { isAmbient } from '../intents';
 import { AfterCommit, droppedLine, firingLine, quietLine, rejectedEventLine, unchangedTicketLine, unknownTicketLine } from './observe';
 import { projectActors } from './projection';
 import { route } from './route';
@@ -86,6 +87,8 @@ function intake(target: EffectTarget, sentMessages: SentMessage[], event: Pipeli
   if (event.type === 'timer.fired' && destination.to !== 'nowhere') afterCommit.log(firingLine(event.data, origin.conversationKey, origin.at));
   switch (destination.to) {
     case 'conversation':
+      // The bot is about to answer the user: the privacy notice comes first when they have not had this version.
+      if (event.type === 'user.message' && !isAmbient(event.data)) sendPrivacyNoticeIfDue(target, origin);
       return [{ to: 'conversation', origin, event: destination.event }];
     case 'ticket':
       return [{ to: 'ticket', origin, ticketId: destination.ticketId, event: destination.event }];

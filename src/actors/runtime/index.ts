@@ -11,6 +11,7 @@ import { applyEvents, type CorePolicy } from './core';
 import { firstReadsOf, ticketsToRead } from './reads';
 import type { RuntimeMetrics } from './observe';
 import { businessNumbers, type BusinessNumbers } from '../../domain/business-numbers';
+import type { PrivacyNotice } from '../../domain/privacy-notice';
 
 /** One partition's entries, in stream order, and the fence of the lease they were read under. */
 export interface PartitionBatch {
@@ -36,6 +37,8 @@ export interface RuntimeDeps {
   numbers?: BusinessNumbers;
   /** BOT_PAUSE_AFTER_BUSINESS_REPLY_S: how long a person answering from the WhatsApp Business app keeps the bot quiet. */
   botPauseAfterBusinessReplyS?: number;
+  /** The privacy notice (BOT_TEXTS_FILE's `privacyNotice`, PRIVACY_NOTICE_VERSION); absent or null: none is sent. */
+  privacyNotice?: PrivacyNotice | null;
 }
 
 /**
@@ -55,6 +58,7 @@ export function createRuntime(deps: RuntimeDeps) {
     publicBaseUrl: deps.publicBaseUrl,
     numbers: deps.numbers ?? businessNumbers(''),
     botPauseAfterBusinessReplyS: deps.botPauseAfterBusinessReplyS ?? 1800,
+    privacyNotice: deps.privacyNotice ?? null,
     handoverPolicy: deps.handoverPolicy,
     conversationMachine: createConversationMachine(deps.conversationPolicy),
     handoverMachine: createHandoverMachine(deps.handoverPolicy),

@@ -21,6 +21,8 @@ import {
 import { handoverObservations, milestoneLine, quietLine, ticketEventLine, unknownSurveyTicketLine, type AfterCommit } from './observe';
 import type { BatchRows, OutboundMessage } from './rows';
 import { botSilence, OPEN_VOICE } from '../../domain/bot-voice';
+import { noticeDue, type PrivacyNotice } from '../../domain/privacy-notice';
+import { textMessage } from '../../integrations/whatsapp-messages';
 import type { Letter, Origin, TicketState } from './state';
 
 /** What the bot's messages are made of, from configuration. */
@@ -35,6 +37,8 @@ export interface MessageSettings {
   numbers: BusinessNumbers;
   /** How long the bot keeps quiet after a person answered from the WhatsApp Business app (BOT_PAUSE_AFTER_BUSINESS_REPLY_S). */
   botPauseAfterBusinessReplyS: number;
+  /** The privacy notice the bot sends before its first answer to a subscriber, and again once it changes; absent or null: none. */
+  privacyNotice?: PrivacyNotice | null;
 }
 
 /** What an effect may touch: the batch's actors and rows, what waits for the commit, and the settings its messages need. */
@@ -67,6 +71,22 @@ function botSays(target: EffectTarget, origin: Origin, message: OutboundMessage)
   const silence = botSilence(target.actors.loaded.conversation(origin.conversationKey)?.voice ?? OPEN_VOICE, origin.at);
   if (silence) target.afterCommit.log(quietLine(origin.conversationKey, silence));
   else target.rows.sendWhatsApp(origin, message);
+}
+
+/**
+ * The privacy notice, when the user was never sent this version of it: a
+ * bot message like the others (history, outbox, the bot's silence), queued
+ * before what the bot answers; the version and time are kept with the
+ * conversation, so it goes once per version.
+ */
+export function sendPrivacyNoticeIfDue(target: EffectTarget, origin: Origin): void {
+  const notice = target.settings.privacyNotice ?? null;
+  const conversation = target.actors.conversation(origin.conversationKey);
+  if (!noticeDue(notice, conversation.notice)) return;
+  const to = addressFor(target, origin);
+  botSays(target, origin, { ticketId: null, author: 'bot', authorId: null, type: 'text', body: notice.text, payload: textMessage(to, notice.text) });
+  conversation.notice = { version: notice.version, sentAt: origin.at };
+  conversation.dirty = true;
 }
 
 /** A call to the CRM, naming the business number the user wrote to (DESIGN 2.2), when one is configured. */
@@ -118,10 +138,12 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
     });
   },
 
-  lookupCustomer: (target, { origin }, { document }) => {
+  lookupCustomer: (target, { origin }, { document, typedIn }) => {
     // The directory is asked by document alone when the user hides their phone (DESIGN 2.4).
     const { phone } = target.actors.userIds(origin.conversationKey);
     target.rows.enqueue(origin, 'customer.lookup', null, { document, ...(phone ? { phone } : {}) });
+    // The document is personal data the history does not need (DESIGN 7): the lookup call carries it from here.
+    if (typedIn) target.rows.maskTypedDocument(typedIn, document);
   },
 
   openTicket: (_target, { origin }, { category, priority }) => ({ to: 'new ticket', origin, category, priority }),

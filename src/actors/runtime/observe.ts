@@ -82,6 +82,12 @@ export function droppedLine(event: PipelineEvent): LogLine | null {
       message: 'thread control event names no open ticket',
     };
   }
+  if (event.type === 'whatsapp.call') {
+    return {
+      fields: { event: 'call.no_ticket', conversationKey: maskKey(event.key), call: event.data.event },
+      message: 'a user called the business number without an open ticket: nothing recorded',
+    };
+  }
   return null;
 }
 

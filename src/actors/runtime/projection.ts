@@ -47,6 +47,8 @@ export function projectConversation(machine: ConversationMachine, conversationKe
     parentBsuid: state.ids.parentBsuid ?? null,
     threadOwner: state.voice.threadOwner,
     botPausedUntil: state.voice.botPausedUntil ? new Date(state.voice.botPausedUntil) : null,
+    privacyNoticeVersion: state.notice?.version ?? null,
+    privacyNoticeSentAt: state.notice ? new Date(state.notice.sentAt) : null,
     state: JSON.stringify(state.snapshot.value),
     snapshot: machine.getPersistedSnapshot(state.snapshot),
     createdAt: new Date(state.createdAt),

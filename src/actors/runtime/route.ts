@@ -55,6 +55,11 @@ export function route(event: PipelineEvent, actors: LoadedActors): Route {
       return { to: 'echo', echo: event.data, ticketId: openTicketOf(actors, event.key) };
     case 'whatsapp.history':
       return { to: 'history', message: event.data };
+    case 'whatsapp.call': {
+      // A call leaves its trace on the user's open ticket; without one there is no one to tell.
+      const ticketId = openTicketOf(actors, event.key);
+      return ticketId ? { to: 'ticket', ticketId, event: { type: 'whatsapp.call', at, call: event.data } } : { to: 'nowhere', reason: 'no_ticket' };
+    }
     case 'whatsapp.status':
       return { to: 'status', update: event.data };
     case 'user.id_changed':

@@ -2,6 +2,7 @@ import type { SnapshotFrom } from 'xstate';
 import type { SurveyStatus, TicketCategory, TicketPriority } from '../../db/schema';
 import type { UserIds } from '../../domain/user-ids';
 import type { BotVoice } from '../../domain/bot-voice';
+import type { NoticeSent } from '../../domain/privacy-notice';
 import type { ConversationEvent, createConversationMachine } from '../conversation';
 import type { HandoverEvent, HandoverMachine, HandoverPolicy } from '../handover';
 
@@ -24,6 +25,8 @@ export interface ConversationState {
   ids: UserIds;
   /** Who owns the thread, and whether a person on the Business app has it: when the bot may speak (domain/bot-voice.ts). */
   voice: BotVoice;
+  /** The privacy notice last sent to the user (a column of the row, like the ids); null: never. */
+  notice: NoticeSent | null;
   createdAt: string;
   dirty: boolean;
 }

@@ -25,6 +25,9 @@ export const conversations = pgTable(
     threadOwner: text('thread_owner'),
     /** A person answered from the WhatsApp Business app (an echo): the bot keeps quiet until then. */
     botPausedUntil: timestamp('bot_paused_until', { withTimezone: true }),
+    /** The privacy notice this subscriber was last sent (domain/privacy-notice.ts), and when: null, never. */
+    privacyNoticeVersion: text('privacy_notice_version'),
+    privacyNoticeSentAt: timestamp('privacy_notice_sent_at', { withTimezone: true }),
     state: text('state').notNull(),
     snapshot: jsonb('snapshot').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),

@@ -4,7 +4,11 @@
   const $ = (id) => document.getElementById(id);
   const format = window.whatsappFormat;
   // knownTickets: the tickets already listed, so one that appears later is recognised as new and opened.
-  const view = { phone: null, ticketId: null, state: null, knownTickets: null, drawn: { chat: '', ticket: '' } };
+  // typingSent: when the console last told the service the agent is typing, and on which ticket.
+  const view = { phone: null, ticketId: null, state: null, knownTickets: null, drawn: { chat: '', ticket: '' }, typingSent: { ticketId: null, at: 0 } };
+  // While the agent keeps typing, the console says so this often, as a CRM would; the service itself
+  // asks WhatsApp at most every 20 s, and WhatsApp shows "typing…" for 25 s.
+  const TYPING_CALL_INTERVAL_MS = 5000;
 
   function element(tag, props = {}, children = []) {
     const node = document.createElement(tag);
@@ -29,6 +33,16 @@
   }
   const fromPhone = (input) => call('/simulator/api/phone', { phone: view.phone, input }, $('phone-error'));
   const asAgent = (action, text) => call(`/simulator/api/agent/${action}`, { ticketId: view.ticketId, text }, $('agent-error'));
+
+  /** A keystroke in the reply box of an active ticket: the service is told the agent is typing, at most every few seconds. */
+  function agentTyping() {
+    const ticket = view.state?.tickets.find((candidate) => candidate.ticketId === view.ticketId);
+    if (!ticket || ticket.status !== 'active' || !$('agent-text').value.trim()) return;
+    const { typingSent } = view;
+    if (typingSent.ticketId === ticket.ticketId && Date.now() - typingSent.at < TYPING_CALL_INTERVAL_MS) return;
+    view.typingSent = { ticketId: ticket.ticketId, at: Date.now() };
+    asAgent('typing');
+  }
 
   const clock = (iso) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
   // The sender's ticks, as WhatsApp draws them: one grey, two grey, two blue (the colour is in simulator.css).
@@ -100,6 +114,7 @@
     for (const button of subscribers.children) button.setAttribute('aria-checked', String(button.dataset.phone === view.phone));
     const subscriber = state.subscribers.find((candidate) => candidate.phone === view.phone);
     $('phone-title').textContent = `Conecta2Tel · ${subscriber.name} (+${subscriber.phone})`;
+    $('phone-typing').hidden = !state.typing.includes(view.phone);
     const messages = state.phones[view.phone] || [];
     const key = JSON.stringify(messages);
     if (key === view.drawn.chat) return;
@@ -157,6 +172,8 @@
       `${ticket.category} · priority ${ticket.priority}${ticket.serviceSuspended ? ' · service suspended' : ''} · ${ticket.status}`;
     $('take').disabled = ticket.status !== 'pending';
     for (const id of ['send-document', 'give-back', 'agent-send']) $(id).disabled = ticket.status !== 'active';
+    // The read mark names the subscriber's last message: there must be one.
+    $('mark-read').disabled = ticket.status !== 'active' || !ticket.messages.some((message) => message.from === 'user');
     const key = JSON.stringify([ticket.ticketId, ticket.messages, ticket.events]);
     if (key === view.drawn.ticket) return;
     view.drawn.ticket = key;
@@ -204,9 +221,13 @@
     const text = $('agent-text').value.trim();
     if (!text) return;
     $('agent-text').value = '';
+    // The reply ends WhatsApp's "typing…": the next keystroke says so again at once (the service decides whether it is due).
+    view.typingSent = { ticketId: null, at: 0 };
     asAgent('reply', text);
   });
+  $('agent-text').addEventListener('input', agentTyping);
   $('take').addEventListener('click', () => asAgent('take'));
+  $('mark-read').addEventListener('click', () => asAgent('read'));
   $('send-document').addEventListener('click', () => asAgent('document'));
   $('give-back').addEventListener('click', () => asAgent('give-back'));
 

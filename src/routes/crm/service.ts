@@ -67,8 +67,16 @@ const crmKeyOf = (request: CrmRequest<unknown>) => {
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const keyedEventId = (route: string, request: CrmRequest<unknown>, key: string, ticketId: string) =>
   eventIds.crmRequest(route, 'key', sha256(`${ticketId}\u0000${key}\u0000${requestFingerprint(route, request.raw)}`));
-const bodyEventId = (route: string, request: CrmRequest<unknown>, ticket: { id: string; revision: number }) =>
-  eventIds.crmRequest(route, 'body', createHash('sha256').update(`${ticket.id}@${ticket.revision}:`).update(request.raw).digest('hex'));
+const bodyEventId = (route: string, request: CrmRequest<unknown>, ticket: { id: string; revision: number }, moment = '') =>
+  eventIds.crmRequest(route, 'body', createHash('sha256').update(`${ticket.id}@${ticket.revision}${moment}:`).update(request.raw).digest('hex'));
+/**
+ * Typing repeats the same body while the agent types, and an indicator not
+ * due changes nothing, so the ticket's revision stays: by body and revision
+ * alone, the call that should refresh the indicator 20 s later would be taken
+ * for a retry of the first. Its second tells them apart; a retry within it is
+ * still one call, and the machine sends at most one indicator per 20 s.
+ */
+const typingMoment = (at: Date) => `#${Math.floor(at.getTime() / 1000)}`;
 
 /**
  * What the CRM asks of a ticket, checked against what we know of it, then
@@ -158,7 +166,7 @@ export function createCrmService(deps: CrmServiceDeps) {
       return { ticket, eventId, applied: applied! };
     }
     const { ticket } = await admitted(ticketId, named);
-    const eventId = bodyEventId(route, request, ticket);
+    const eventId = bodyEventId(route, request, ticket, route === 'typing' ? typingMoment(now()) : '');
     return { ticket, eventId, applied: await queries.isProcessed(eventId) };
   }
 

@@ -10,6 +10,8 @@ import { childFor } from '../../observability/metrics';
 import type { Producer } from '../../streams/producer';
 import { eventIds } from '../../domain/event-ids';
 import { businessNumbers, isServed, type BusinessNumbers } from '../../domain/business-numbers';
+import type { TemplateUpdate } from '../../domain/events';
+import { isUnusable, type TemplateStatuses } from '../../redis/template-status';
 
 export interface MetaServiceDeps {
   queries: Queries;
@@ -20,6 +22,8 @@ export interface MetaServiceDeps {
   crmAppId: string;
   /** The WhatsApp numbers this service serves: a webhook for another is acknowledged, never answered. */
   numbers?: BusinessNumbers;
+  /** The templates the service sends (the re-engagement template): a change Meta announces to one is a warning, and kept. */
+  templates?: { used: readonly string[]; statuses: Pick<TemplateStatuses, 'record'> };
 }
 
 /** The business number a webhook event names, if any. */
@@ -54,6 +58,46 @@ export function createMetaService(deps: MetaServiceDeps) {
     }
   };
 
+  /** Messages said in a WhatsApp group: the bot answers one to one, in private, and must not answer these. */
+  const groupMessages = (count: number, ignored: string[]) => {
+    ignored.push(`${count} group message(s), not answered in private`);
+    eventsOf('group_message').inc(count);
+    logger.info({ event: 'webhook.group_message', count }, 'messages in a WhatsApp group: acknowledged, never answered one to one');
+  };
+
+  /**
+   * A template's status or category changed. One the service sends (the
+   * re-engagement template) is a warning: paused or disabled, agents cannot
+   * write past the 24-hour window until it is approved again. Kept for
+   * /health/ready and /metrics; Redis down: the webhook gets its 503 and
+   * Meta redelivers.
+   */
+  async function templateChanged(update: TemplateUpdate): Promise<void> {
+    eventsOf('template_update').inc();
+    const used = deps.templates?.used.includes(update.name) ?? false;
+    const fields = {
+      event: 'template.changed',
+      template: update.name,
+      language: update.language,
+      change: update.event,
+      reason: update.reason,
+      category: update.category,
+      previousCategory: update.previousCategory,
+      usedByService: used,
+    };
+    if (!used) {
+      logger.info(fields, 'a template this service does not send changed');
+      return;
+    }
+    await deps.templates!.statuses.record(update, new Date().toISOString());
+    logger.warn(
+      fields,
+      isUnusable(update)
+        ? `template ${update.name} is ${update.event.toLowerCase()}: agents' messages past the 24-hour window cannot go out as it until Meta approves it again`
+        : `template ${update.name} changed (${update.event}): check its category and cost`,
+    );
+  }
+
   return {
     /**
      * The Cloud API's `messages` webhook. No database I/O: it is the hot path,
@@ -70,6 +114,8 @@ export function createMetaService(deps: MetaServiceDeps) {
           parsed.events.filter((event) => !events.includes(event)),
           ignored,
         );
+      if (parsed.groupMessages > 0) groupMessages(parsed.groupMessages, ignored);
+      for (const update of parsed.templateUpdates) await templateChanged(update);
       await producer.publish(events);
       for (const event of events) eventsOf(event.type).inc();
       if (ignored.length > 0) {

@@ -74,7 +74,8 @@ const paths = {
     },
     post: {
       ...meta,
-      summary: 'WhatsApp Cloud API events (field: messages): user messages and delivery statuses',
+      summary:
+        "Every field Meta sends to the app's callback URL: messages (user messages, statuses with their pricing), standby and messaging_handovers (Conversation Routing), smb_message_echoes and history (the WhatsApp Business app on the same number), calls, message_template_status_update and template_category_update, user_id_update; a webhook for a number not in WHATSAPP_PHONE_NUMBER_IDS is acknowledged, never answered",
       requestBody: metaBody('a WhatsApp Business Account webhook', EXAMPLES.metaMessage),
       responses: { ...ok('queued', ApiSchemas.webhookAccepted, EXAMPLES.webhookAccepted), ...errors(400, 401, 413, 429, 500, 503) },
     },

@@ -171,7 +171,15 @@ export const EXAMPLES = {
       customerIds: ['12345'],
       conversationKeys: ['573001234567'],
     },
-    conversations: [{ conversationKey: '573001234567', userPhone: '573001234567', userId: 'CO.1047385771169864', state: '"menu"' }],
+    conversations: [
+      {
+        conversationKey: '573001234567',
+        userPhone: '573001234567',
+        userId: 'CO.1047385771169864',
+        state: '"menu"',
+        privacyNotice: { version: '3f9a1c07d2e4', sentAt: wroteAt },
+      },
+    ],
     tickets: [{ ticketId, status: 'closed', closeReason: 'resolved', events: [{ type: 'requested', data: {}, at: wroteAt }] }],
     messages: [
       {

@@ -121,7 +121,9 @@ export namespace ApiSchemas {
     ids: Type.Record(Type.String(), Type.Array(Type.String()), {
       description: 'every id held: phones, userIds (BSUIDs), parentUserIds, usernames, documents, customerIds, conversationKeys',
     }),
-    conversations: rows,
+    conversations: Type.Array(Type.Record(Type.String(), Type.Unknown()), {
+      description: 'each with the ids it knows, its state, and `privacyNotice`: the version of the privacy notice the subscriber was last sent and when (null: never)',
+    }),
     tickets: Type.Array(Type.Record(Type.String(), Type.Unknown()), { description: 'each with its events (state changes) in order' }),
     messages: Type.Array(Type.Record(Type.String(), Type.Unknown()), { description: 'in and out, each with its media list' }),
     surveys: rows,
@@ -145,6 +147,12 @@ export namespace ApiSchemas {
     status: oneOf(['ready', 'not_ready']),
     checks: Type.Record(Type.String(), Type.String()),
     partitions: Type.Optional(Type.Unknown({ description: 'the stream partitions this instance holds; never decides readiness' })),
+    templates: Type.Optional(
+      Type.Unknown({
+        description:
+          'what Meta last said of each template the service sends (status, category, when): a paused re-engagement template shows here; never decides readiness',
+      }),
+    ),
   });
 
   /** The user as every call to the CRM names them (DESIGN 2.6): at least one of userPhone and userId. */
@@ -197,6 +205,15 @@ export namespace ApiSchemas {
     replyTo: Type.Optional(Type.String({ description: 'the message replied to, as the CRM knows it (its Idempotency-Key or the waMessageId)' })),
     replyToWaMessageId: Type.Optional(Type.String()),
     reaction: Type.Optional(Type.Object({ messageId: Type.String(), waMessageId: Type.String(), emoji: Type.String() })),
+    edit: Type.Optional(
+      Type.Object(
+        { messageId: Type.String(), waMessageId: Type.String() },
+        { description: 'messageType edit: the message the user changed; `message` is its new text' },
+      ),
+    ),
+    revoke: Type.Optional(
+      Type.Object({ messageId: Type.String(), waMessageId: Type.String() }, { description: 'messageType revoke: the message the user deleted for everyone' }),
+    ),
     location: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     contacts: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()))),
     waMessageId: Type.String(),
@@ -206,7 +223,26 @@ export namespace ApiSchemas {
     ticketId: Type.String(),
     ...user,
     status: oneOf(ticketStatus.enumValues),
-    reason: oneOf([...closeReason.enumValues, 'escalated', 'supervisor_queue', 'agent_reminder', 'csat', 'survey_expired', 'survey_skipped', 'message_failed']),
+    reason: oneOf([
+      ...closeReason.enumValues,
+      'escalated',
+      'supervisor_queue',
+      'agent_reminder',
+      'csat',
+      'survey_expired',
+      'survey_skipped',
+      'message_failed',
+      'business_message',
+      'call',
+    ]),
+    message: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), {
+        description: 'business_message: what the business sent from the WhatsApp Business app (sentFrom) or another responder; message_failed: the message',
+      }),
+    ),
+    call: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), { description: 'call: the user called the number (callId, event, at, direction, status, durationS)' }),
+    ),
     priority: Type.Optional(oneOf(ticketPriority.enumValues)),
     csat: Type.Optional(Type.Integer({ minimum: 1, maximum: 5 })),
     timestamp: Instant,

@@ -81,9 +81,10 @@ describe('authentication for support', () => {
     }
   });
 
-  test('a document, dots and all, is looked up; while it is, the user is told to wait', () => {
+  test('a document, dots and all, is looked up (naming the message that carried it, to be stored masked); while it is, the user is told to wait', () => {
     const conversation = askedForDocument();
-    expect(conversation.send(says('1.010.101.010'))).toEqual([{ type: 'lookupCustomer', params: { document: DOCUMENT } }]);
+    const typed = says('1.010.101.010');
+    expect(conversation.send(typed)).toEqual([{ type: 'lookupCustomer', params: { document: DOCUMENT, typedIn: typed.message.waMessageId } }]);
     expect(conversation.send(says('¿hola?'))).toEqual([{ type: 'reply', params: { text: 'verifying' } }]);
   });
 

@@ -49,3 +49,35 @@ test('a ticket-update changes the console ticket and is listed among its events'
   expect(ticket).toMatchObject({ status: 'pending', priority: 'alta' });
   expect(ticket!.events.map((event) => event.text)).toEqual(['Requested: waiting for an agent', 'Escalated: priority alta, no agent after 2 min']);
 });
+
+test('a typing indicator at Graph shows "typing…" on that phone until the business sends a message, or for 25 s', () => {
+  let now = Date.parse('2026-12-01T10:00:00Z');
+  const world = createWorld(() => now);
+  const other = '573007654321';
+  world.userWrote(phone, { id: 'u1', kind: 'text', text: 'Hola' });
+  world.userWrote(other, { id: 'o1', kind: 'text', text: 'Buenas' });
+  expect(world.snapshot().typing).toEqual([]);
+
+  world.typingShown('u1');
+  expect(world.snapshot().typing).toEqual([phone]);
+  // The reply ends it; a message to someone else does not.
+  world.serviceSent(other, { id: 'w1', kind: 'text', text: 'Menú' }, 'Menú');
+  expect(world.snapshot().typing).toEqual([phone]);
+  world.serviceSent(phone, { id: 'w2', kind: 'text', text: 'Ya lo reviso' }, 'Ya lo reviso');
+  expect(world.snapshot().typing).toEqual([]);
+
+  // Without a reply WhatsApp drops it after 25 s; a refresh before then starts the 25 s again.
+  world.typingShown('u1');
+  now += 20_000;
+  world.typingShown('u1');
+  now += 24_999;
+  expect(world.snapshot().typing).toEqual([phone]);
+  now += 1;
+  expect(world.snapshot().typing).toEqual([]);
+});
+
+test('a typing indicator naming a message the phone never sent shows nothing', () => {
+  const world = createWorld();
+  world.typingShown('wamid.unknown');
+  expect(world.snapshot().typing).toEqual([]);
+});

@@ -216,7 +216,13 @@ describe('delivery statuses', () => {
 
 describe('what is not a WhatsApp message', () => {
   test('a body that is not an envelope', () => {
-    expect(parseWhatsAppWebhook({ hello: 'world' })).toEqual({ events: [], ignored: ['not a webhook envelope (no entry[])'], cleaned: [] });
+    expect(parseWhatsAppWebhook({ hello: 'world' })).toEqual({
+      events: [],
+      ignored: ['not a webhook envelope (no entry[])'],
+      cleaned: [],
+      groupMessages: 0,
+      templateUpdates: [],
+    });
     expect(parseWhatsAppWebhook(null).ignored).toEqual(['not a webhook envelope (no entry[])']);
   });
 
@@ -494,12 +500,18 @@ describe('users named by a business-scoped user id (BSUID)', () => {
 
   test('a `user_id_update` without both ids, and a `user_preferences` webhook, are acknowledged and reported, not thrown', () => {
     const partial = parseWhatsAppWebhook(webhookOf({ user_id_update: [{ user_id: { current: BSUID } }] }, 'user_id_update'));
-    expect(partial).toEqual({ events: [], ignored: ['user_id_update without a previous and a new user id'], cleaned: [] });
+    expect(partial).toEqual({
+      events: [],
+      ignored: ['user_id_update without a previous and a new user id'],
+      cleaned: [],
+      groupMessages: 0,
+      templateUpdates: [],
+    });
     const preferences = webhookOf(
       { user_preferences: [{ user_id: BSUID, category: 'marketing_messages', value: 'stop', timestamp: 1764514800 }] },
       'user_preferences',
     );
-    expect(parseWhatsAppWebhook(preferences)).toEqual({ events: [], ignored: ['field user_preferences'], cleaned: [] });
+    expect(parseWhatsAppWebhook(preferences)).toEqual({ events: [], ignored: ['field user_preferences'], cleaned: [], groupMessages: 0, templateUpdates: [] });
   });
 });
 
@@ -599,5 +611,63 @@ describe('the WhatsApp Business app on the same number, and other responders', (
       ['whatsapp.history', 'wa:history:wamid.h2', true, 'delivered'],
     ]);
     expect(ignored).toEqual(['history not shared (errors)']);
+  });
+});
+
+describe('groups, calls and templates', () => {
+  test('a message in a WhatsApp group is counted, never an event; a status of a group message is ignored', () => {
+    const { events, groupMessages, ignored } = parseWhatsAppWebhook(
+      envelope({
+        messages: [{ from: PHONE, group_id: 'G1', id: 'wamid.g', timestamp: '1764514800', type: 'text', text: { body: 'hola grupo' } }],
+        statuses: [{ id: 'wamid.o', status: 'read', timestamp: '1764514800', recipient_id: 'G1', recipient_type: 'group' }],
+      }),
+    );
+    expect([events, groupMessages, ignored]).toEqual([[], 1, ['status of a group message']]);
+  });
+
+  test("a user's call: its start and its end, with how it went; a call the business placed is ignored", () => {
+    const call = (fields: Record<string, unknown>) => ({ id: 'wacid.1', from: PHONE, to: '573009999999', timestamp: '1764514800', ...fields });
+    const { events, ignored } = parseWhatsAppWebhook(
+      envelope(
+        {
+          contacts: [{ wa_id: PHONE }],
+          calls: [
+            call({ event: 'connect', direction: 'USER_INITIATED' }),
+            call({ event: 'terminate', status: 'Completed', duration: 42 }),
+            call({ event: 'connect', direction: 'BUSINESS_INITIATED' }),
+          ],
+        },
+        'calls',
+      ),
+    );
+    expect(events.map((event) => [event.id, event.key, event.data])).toEqual([
+      [
+        'wa:call:wacid.1:connect',
+        PHONE,
+        { user: { phone: PHONE }, callId: 'wacid.1', event: 'connect', timestamp: '2025-11-30T15:00:00.000Z', direction: 'USER_INITIATED' },
+      ],
+      [
+        'wa:call:wacid.1:terminate',
+        PHONE,
+        { user: { phone: PHONE }, callId: 'wacid.1', event: 'terminate', timestamp: '2025-11-30T15:00:00.000Z', status: 'COMPLETED', durationS: 42 },
+      ],
+    ]);
+    expect(ignored).toEqual(['call placed by the business']);
+  });
+
+  test('a template paused, and a category changed or about to change, are template updates', () => {
+    const status = parseWhatsAppWebhook(
+      envelope(
+        { event: 'PAUSED', message_template_name: 'seguimiento', message_template_language: 'es', reason: 'LOW_QUALITY' },
+        'message_template_status_update',
+      ),
+    );
+    expect(status.templateUpdates).toEqual([{ name: 'seguimiento', language: 'es', event: 'PAUSED', reason: 'LOW_QUALITY', category: undefined }]);
+    const changed = parseWhatsAppWebhook(
+      envelope({ message_template_name: 'seguimiento', previous_category: 'UTILITY', new_category: 'MARKETING' }, 'template_category_update'),
+    );
+    expect(changed.templateUpdates[0]).toMatchObject({ event: 'CATEGORY_CHANGED', previousCategory: 'UTILITY', category: 'MARKETING' });
+    const pending = parseWhatsAppWebhook(envelope({ message_template_name: 'seguimiento', correct_category: 'MARKETING' }, 'template_category_update'));
+    expect(pending.templateUpdates[0]).toMatchObject({ event: 'CATEGORY_CHANGE_PENDING', category: 'MARKETING' });
   });
 });

@@ -57,11 +57,13 @@ describe('the columns a later write may change, read from the table definitions'
     expect(columns).not.toContain('waitSeconds');
   });
 
-  test("a conversation's: its state, snapshot, update time and the user's ids", () => {
+  test("a conversation's: its state, snapshot, update time, the user's ids and the privacy notice they were sent", () => {
     expect(updatableColumns(conversations, CONVERSATION_FIXED).sort()).toEqual([
       'botPausedUntil',
       'bsuid',
       'parentBsuid',
+      'privacyNoticeSentAt',
+      'privacyNoticeVersion',
       'snapshot',
       'state',
       'threadOwner',
