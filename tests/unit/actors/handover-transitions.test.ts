@@ -2,6 +2,8 @@ import { describe, expect, test } from 'bun:test';
 import type { EchoMessage, InboundMessage, ThreadControl } from '../../../src/domain/events';
 import { createBusinessCalendar } from '../../../src/domain/business-hours';
 import { phaseOf, statusOf, type HandoverContext } from '../../../src/actors/handover';
+import type { Effect } from '../../../src/actors/effects';
+import type { CloseReason } from '../../../src/db/schema';
 import { at, MONDAY_10AM_BOGOTA, simulateTicket, TICKET } from '../../support/simulated-clock';
 
 /**
@@ -29,7 +31,7 @@ const control = (fields: Partial<ThreadControl>) => ({
   control: { event: 'pass_thread_control', toCrm: true, ticketId: TICKET.ticketId, ...fields },
 });
 const context = (ticket: ReturnType<typeof simulateTicket>) => ticket.snapshot.context as HandoverContext;
-const closedWith = (reason: string, replies: object[] = []) => [
+const closedWith = (reason: CloseReason, replies: Effect[] = []): Effect[] => [
   { type: 'recordTicketEvent', params: { type: 'closed', data: { reason } } },
   ...replies,
   { type: 'ticketClosed', params: { reason } },
@@ -389,7 +391,7 @@ describe('the business writing from the Business app, or another responder', () 
 
   test("another responder's edit names the message it edits and carries the new text; a revoke names the one it deletes", () => {
     const ticket = simulateTicket();
-    const edit = ticket.send({ type: 'whatsapp.echo', echo: echo({ source: 'other_responder', type: 'edit', edit: { waMessageId: 'wamid.e0', text: 'Corrijo' } }) });
+    const edit = ticket.send({ type: 'whatsapp.echo', echo: echo({ source: 'other_responder', type: 'edit', edit: { waMessageId: 'wamid.e0', type: 'text', text: 'Corrijo' } }) });
     expect(edit[1]!.params).toEqual({
       reason: 'business_message',
       details: { message: { type: 'edit', body: 'Corrijo', waMessageId: 'wamid.e1', sentFrom: 'other_responder', edits: 'wamid.e0' } },
