@@ -158,6 +158,17 @@ describe('waiting for an agent', () => {
     expect(ticket.context.deadlines).toMatchObject({ idle: at(T0, 60 + 24 * 3600), abandon: at(T0, 60 + 100_000) });
   });
 
+  test('a message whose timestamp cannot be read, or lies ahead of its receipt, opens the window at its receipt', () => {
+    const ticket = simulateTicket(quiet);
+    ticket.advance(30);
+    ticket.send(says({ timestamp: 'not a time' }));
+    expect(context(ticket).lastUserMessageAt).toBe(at(T0, 30));
+    ticket.advance(30);
+    ticket.send(says({ timestamp: at(T0, 3600) }));
+    expect(context(ticket).lastUserMessageAt).toBe(at(T0, 60));
+    expect(ticket.context.deadlines.idle).toBe(at(T0, 60 + 24 * 3600));
+  });
+
   test('a reaction reaches the CRM but is not a message: no notice, no count, the window and the deadlines stay', () => {
     const ticket = simulateTicket(quiet);
     ticket.advance(30);
