@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import type { EchoMessage, InboundMessage, ThreadControl } from '../../../src/domain/events';
+import type { CallEvent, EchoMessage, InboundMessage, ThreadControl } from '../../../src/domain/events';
 import { createBusinessCalendar } from '../../../src/domain/business-hours';
 import { phaseOf, statusOf, type HandoverContext } from '../../../src/actors/handover';
 import type { Effect } from '../../../src/actors/effects';
@@ -179,6 +179,22 @@ describe('waiting for an agent', () => {
     expect(ticket.context.deadlines).toEqual(before);
   });
 
+  test('cancelling is the last activity on the ticket', () => {
+    const ticket = simulateTicket(quiet);
+    ticket.advance(40);
+    ticket.send(says({ text: 'cancelar' }));
+    expect(context(ticket)).toMatchObject({ closeReason: 'cancelled', closedAt: at(T0, 40), lastActivityAt: at(T0, 40) });
+    expect(phaseOf(ticket.value, context(ticket))).toBe('closed');
+  });
+
+  test('is in the waiting phase until the ladder climbs', () => {
+    const ticket = simulateTicket({ queueUpdateIntervalS: 100_000 });
+    expect(statusOf(ticket.value)).toBe('pending');
+    expect(phaseOf(ticket.value, context(ticket))).toBe('waiting_agent');
+    ticket.advance(60);
+    expect(phaseOf(ticket.value, context(ticket))).toBe('escalated');
+  });
+
   test('a thread-control event is recorded and changes nothing else', () => {
     const ticket = simulateTicket();
     const event = control({ toCrm: false, event: 'control_taken', appId: '123' });
@@ -302,6 +318,26 @@ describe('with an agent', () => {
     expect(phaseOf(ticket.value, context(ticket))).toBe('with_agent');
   });
 
+  test('a firing for a deadline that has since moved changes nothing', () => {
+    const ticket = heldTicket({ agentReplyTimeoutS: 60 });
+    const armed = ticket.context.deadlines.agentReply!;
+    ticket.advance(30);
+    ticket.send({ type: 'crm.message', message: { ticketId: TICKET.ticketId, agentId: 'ag-1', message: 'Hola', messageType: 'text' } });
+    for (const timer of ['agentReply', 'idle', 'assign'] as const) expect(ticket.send({ type: 'timer.fired', timer, dueAt: armed })).toEqual([]);
+    expect(ticket.value).toBe('withAgent');
+  });
+
+  test("a reminder after closing time re-arms the agent's deadline from now: the desk's hours are the waiting queue's, not the agent's", () => {
+    // Friday 18:59 in Bogotá; the desk closes at 19:00.
+    const calendar = createBusinessCalendar('mon-fri 07:00-19:00', '', 'America/Bogota');
+    const friday = '2026-12-04T23:59:00.000Z';
+    const ticket = simulateTicket({ ...quiet, calendar, agentReplyTimeoutS: 120 }, { requestedAt: friday });
+    ticket.send(takenBy('ag-1', 'Laura'));
+    ticket.advance(120);
+    expect(ticket.effects('notifyCrm')).toEqual([{ status: 'active', reason: 'agent_reminder' }]);
+    expect(ticket.context.deadlines.agentReply).toBe(at(friday, 240));
+  });
+
   test('the reminder is recorded on the ticket as well as told to the CRM', () => {
     const ticket = heldTicket({ agentReplyTimeoutS: 60 });
     ticket.advance(60);
@@ -423,4 +459,35 @@ test('a thread-control call Meta refused is recorded with its error, in any stat
   expect(ticket.send({ ...refused, refusal: { ticketId: TICKET.ticketId, action: 'take' } })).toEqual([
     { type: 'recordTicketEvent', params: { type: 'thread_control_refused', data: { action: 'take' } } },
   ]);
+});
+
+describe('a WhatsApp call from the user', () => {
+  const call = (fields: Partial<CallEvent>): CallEvent => ({
+    user: { phone: TICKET.conversationKey },
+    callId: 'wacid.1',
+    event: 'connect',
+    timestamp: at(T0, 20),
+    ...fields,
+  });
+
+  test('is recorded on the ticket and told to the CRM, with how it went when Meta says', () => {
+    const ticket = heldTicket();
+    const connect = { callId: 'wacid.1', event: 'connect', at: at(T0, 20) };
+    expect(ticket.send({ type: 'whatsapp.call', call: call({}) })).toEqual([
+      { type: 'recordTicketEvent', params: { type: 'call', data: connect } },
+      { type: 'reportToCrm', params: { reason: 'call', details: { call: connect } } },
+    ]);
+    const ended = call({ event: 'terminate', direction: 'USER_INITIATED', status: 'COMPLETED', durationS: 95, timestamp: at(T0, 115) });
+    const details = { callId: 'wacid.1', event: 'terminate', at: at(T0, 115), direction: 'USER_INITIATED', status: 'COMPLETED', durationS: 95 };
+    expect(ticket.send({ type: 'whatsapp.call', call: ended })).toEqual([
+      { type: 'recordTicketEvent', params: { type: 'call', data: details } },
+      { type: 'reportToCrm', params: { reason: 'call', details: { call: details } } },
+    ]);
+  });
+
+  test('a call that never connected keeps its zero duration', () => {
+    const ticket = simulateTicket();
+    const [recorded] = ticket.send({ type: 'whatsapp.call', call: call({ event: 'terminate', status: 'FAILED', durationS: 0 }) });
+    expect(recorded!.params).toEqual({ type: 'call', data: { callId: 'wacid.1', event: 'terminate', at: at(T0, 20), status: 'FAILED', durationS: 0 } });
+  });
 });
