@@ -195,6 +195,7 @@ export function createApp(deps: AppDeps) {
           logger,
           numbers: numbersOf(config),
           rates: ratesOf(config),
+          identityChangeGraceS: config.IDENTITY_CHANGE_GRACE_S,
         }),
         maxBodyBytes: config.MAX_BODY_BYTES,
         guard: crmGuard,

@@ -58,7 +58,9 @@ export type TicketUpdateReason =
   /** The business answered from the WhatsApp Business app, or another responder wrote (an echo): `message` says what. */
   | 'business_message'
   /** The user called the business number (the `calls` webhook): `call` says when and how it went. */
-  | 'call';
+  | 'call'
+  /** The user's phone or BSUID changed: the body names the current ids, `previousUserPhone` / `previousUserId` the replaced ones. */
+  | 'identity_changed';
 
 export type EffectName = keyof EffectParams;
 export type Effect = { [K in EffectName]: { type: K; params: EffectParams[K] } }[EffectName];

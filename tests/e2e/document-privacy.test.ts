@@ -18,7 +18,8 @@ const CUSTOMER = { customerId: 'C-7392', customerName: 'Lucía Rojas', isInactiv
 const phone = `5734${String(process.pid % 10000).padStart(4, '0')}0201`;
 
 /** Any 5 digits in a row of the document: a mask that shows more than its last two digits leaks it. */
-const leaks = (text: string) => Array.from({ length: DOCUMENT.length - 4 }, (_, start) => DOCUMENT.slice(start, start + 5)).filter((part) => text.includes(part));
+const leaks = (text: string) =>
+  Array.from({ length: DOCUMENT.length - 4 }, (_, start) => DOCUMENT.slice(start, start + 5)).filter((part) => text.includes(part));
 
 const admin = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
   const response = await fetch(`${stack.service.url}${path}`, {

@@ -15,7 +15,8 @@ useDispatcherFixture('lookup_privacy');
 const DOCUMENT = '7392046185';
 
 /** Any 5 digits in a row of the document: a mask that shows more than its last two digits leaks it. */
-const leaks = (text: string) => Array.from({ length: DOCUMENT.length - 4 }, (_, start) => DOCUMENT.slice(start, start + 5)).filter((part) => text.includes(part));
+const leaks = (text: string) =>
+  Array.from({ length: DOCUMENT.length - 4 }, (_, start) => DOCUMENT.slice(start, start + 5)).filter((part) => text.includes(part));
 
 function capturedLogger() {
   const lines: string[] = [];
