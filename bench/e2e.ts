@@ -35,7 +35,7 @@ import { signBody } from '../src/lib/security';
 import { startCountingPostgresProxy, startPrivateRedis } from './e2e/counters';
 import { crmRoutesVerdict, measureCrmRoutes } from './e2e/crm-routes';
 import { startFakes, startOtlpReceiver } from './e2e/fakes';
-import { openLiveViewers } from './e2e/live-viewers';
+import { boardReadCost, openLiveViewers } from './e2e/live-viewers';
 import { renderReport, type Figures } from './e2e/report';
 import { childEnvironment, PRIMARY_NUMBER, userTextWebhook, waitReady } from './support';
 
@@ -362,8 +362,9 @@ try {
   if (runs('burst')) {
     if (!runs('profile')) {
       // Without the profile's restart, the burst follows the opening of the tickets: their last sends go first. Then the
-      // database as autovacuum keeps it on a desk that has run a while: opening thousands of tickets in seconds leaves
-      // every outbox row of theirs in outbox_open_lane_idx until a vacuum, and each claim would step over them all.
+      // database as autovacuum keeps it on a desk that has run a while, with statistics: a database minutes old has none,
+      // and the planner scanned the whole outbox and messages tables in the dispatcher's statements, a cost that grew
+      // with the rows the opening of thousands of tickets had left (docs/bench-e2e.md, "The live view's cost").
       await settle();
       const benchDatabase = postgres(databaseUrl(Number(adminTarget.port || 5432)), { max: 1, onnotice: () => {} });
       await benchDatabase.unsafe('vacuum (analyze)').finally(() => benchDatabase.end());
@@ -386,6 +387,10 @@ try {
       const boards = (after.boards - viewed!.boards) / LIVE_VIEWERS;
       log(`(a) live views through the burst: ${boards.toFixed(1)} boards each (${((after.bytes - viewed!.bytes) / LIVE_VIEWERS / 1024).toFixed(0)} KiB)`);
       viewers.close();
+      const read = await boardReadCost(databaseUrl(Number(adminTarget.port || 5432)));
+      log(
+        `(a) one read of the board (${LIVE_OPEN_TICKETS + TICKETS} open tickets): ${read.wallMs.toFixed(1)} ms, ${read.cpuMs.toFixed(1)} ms CPU in process, ${(read.bytes / 1024).toFixed(0)} KiB`,
+      );
     }
     account('(a) burst', burst.ids, atCrm);
   }

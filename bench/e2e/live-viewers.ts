@@ -4,6 +4,10 @@
  * of every event, as the dashboard reads it. Counts the boards and bytes each
  * receives, so a run can say how often the service read and sent the board.
  */
+import { openDatabase } from '../../src/db/client';
+import { liveTickets } from '../../src/db/gauges';
+import { buildBoard, FALLBACK_WINDOW_H } from '../../src/live/board';
+import { boardEvent } from '../../src/live/feed';
 
 /** What the benchmark reads of a board: its counts (the rest is the page's). */
 export interface BoardCounts {
@@ -66,5 +70,26 @@ export async function openLiveViewers(options: { baseUrl: string; token: string;
     throw error;
   } finally {
     clearTimeout(timeout);
+  }
+}
+
+/**
+ * What one read of the board costs, as the service reads it on a change (the query, the board built, the event
+ * encoded), timed here in the benchmark's process against the run's database: wall and CPU time a read, and its size.
+ */
+export async function boardReadCost(databaseUrl: string, reads = 50): Promise<{ wallMs: number; cpuMs: number; bytes: number }> {
+  const database = await openDatabase({ databaseUrl, dataDir: '', poolSize: 1 });
+  try {
+    let bytes = 0;
+    const cpuBefore = process.cpuUsage();
+    const startedAt = performance.now();
+    for (let n = 0; n < reads; n++) {
+      const now = new Date();
+      bytes = boardEvent(buildBoard(await liveTickets(database, new Date(now.getTime() - FALLBACK_WINDOW_H * 3_600_000)), now)).length;
+    }
+    const cpu = process.cpuUsage(cpuBefore);
+    return { wallMs: (performance.now() - startedAt) / reads, cpuMs: (cpu.user + cpu.system) / 1000 / reads, bytes };
+  } finally {
+    await database.close();
   }
 }
