@@ -5,6 +5,7 @@ import { numbersOf, ratesOf, trustedProxies, type Config } from './config';
 import type { Database } from './db/client';
 import { createQueries } from './db/queries';
 import { AppError, errorDetail, errorSummary, isDatabaseOutage } from './errors';
+import { externalDirectoryOf } from './integrations/customers';
 import { mediaHostPolicy } from './integrations/media-hosts';
 import { createWhatsAppMedia } from './integrations/whatsapp-media';
 import type { Logger } from './logger';
@@ -194,6 +195,7 @@ export function createApp(deps: AppDeps) {
           logger,
           numbers: numbersOf(config),
           rates: ratesOf(config),
+          identityChangeGraceS: config.IDENTITY_CHANGE_GRACE_S,
         }),
         maxBodyBytes: config.MAX_BODY_BYTES,
         guard: crmGuard,
@@ -239,6 +241,7 @@ export function createApp(deps: AppDeps) {
           keys: streamKeys(config.REDIS_KEY_PREFIX),
           partitions: config.STREAM_PARTITIONS,
           forgetMedia: (mediaId) => media.cache.forget(mediaId),
+          directory: externalDirectoryOf(config, deps.database.db),
           logger,
         }),
         guard: { secretName: 'ADMIN_TOKEN', token: config.ADMIN_TOKEN, ...operatorLimits() },

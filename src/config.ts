@@ -89,6 +89,8 @@ export const ConfigSchema = Type.Object({
   CRM_APPLY_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 30_000, default: 3000 }),
   /** How long the CRM's Idempotency-Key is remembered (Redis, expiring): a retry within it is answered as the first request was. */
   CRM_IDEMPOTENCY_TTL_S: Seconds(24 * 3600),
+  /** After a user's phone or BSUID changed on an open ticket (ticket-update `identity_changed`), how long CRM calls may still name the old one. */
+  IDENTITY_CHANGE_GRACE_S: Seconds(24 * 3600),
   BOT_API_TOKEN: Secret(),
   BOT_SIGNING_SECRET: Secret(),
 
@@ -107,10 +109,7 @@ export const ConfigSchema = Type.Object({
   /** Out of hours: still queue the ticket for the next opening (true), or only tell the user (false). */
   OUT_OF_HOURS_QUEUE: Type.Boolean({ default: true }),
   BOT_TEXTS_FILE: Type.String({ default: '' }),
-  /**
-   * The version of the privacy notice (BOT_TEXTS_FILE's `privacyNotice`) each subscriber is recorded as sent; empty:
-   * a digest of the text, so any edit sends it again. Set it to re-send on purpose, or to fix a typo without re-sending.
-   */
+  /** The privacy notice's version (BOT_TEXTS_FILE's `privacyNotice`) recorded per subscriber; empty: a digest of the text (an edit re-sends it). */
   PRIVACY_NOTICE_VERSION: Type.String({ default: '', maxLength: 64 }),
   /** Bearer for /api/admin/* (dead letters, a subscriber's export and erasure); empty: those routes refuse everyone. */
   ADMIN_TOKEN: Secret(),

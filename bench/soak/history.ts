@@ -4,9 +4,10 @@
  * year ending now, from USERS (two fifths as many) users, each ticket with
  * MESSAGES_PER_TICKET messages (the user and the bot or an agent in turn, the
  * ones sent all `read`), its events and its KPI row, and what the pipeline
- * keeps of them: no retention prunes `processed_events` or done `outbox` rows,
- * so a year leaves one dedupe row per event applied (each message, and three
- * statuses per message sent) and one done outbox row per call made.
+ * keeps of them under the default retention (docs/DATA.md): one dedupe row per
+ * event applied (each message, and three statuses per message sent) of the
+ * last RETENTION_DEDUPE_DAYS (8), and one done outbox row per call made of the
+ * last RETENTION_OUTBOX_DAYS (7); the purge has taken the older ones.
  *
  * Every table and column the seed writes is named here and only here: before
  * writing, it compares them with information_schema and stops, naming the
@@ -19,9 +20,13 @@ import postgres from 'postgres';
 export interface HistorySize {
   tickets: number;
   messagesPerTicket: number;
-  /** Seed processed_events and done outbox rows as a year without retention leaves them. */
+  /** Seed processed_events and done outbox rows as the default retention leaves them after a year. */
   pipeline: boolean;
 }
+
+/** The default retention of the dedupe records and of delivered outbox rows (src/config.ts, docs/DATA.md). */
+const DEDUPE_DAYS = 8;
+const OUTBOX_DAYS = 7;
 
 interface TableSeed {
   table: string;
@@ -127,12 +132,12 @@ function seeds(size: HistorySize, now: string): TableSeed[] {
   return seeded.concat([
     {
       table: 'processed_events',
-      from: `${messages} cross join generate_series(0, 3) as s where s = 0 or k % 2 = 0`,
+      from: `${messages} cross join generate_series(0, 3) as s where (s = 0 or k % 2 = 0) and ${at} > timestamptz '${now}' - interval '${DEDUPE_DAYS} days'`,
       columns: { id: `'history:' || n || ':' || k || ':' || s`, stream_entry_id: `'0-' || n`, processed_at: `${at} + s * interval '10 seconds'` },
     },
     {
       table: 'outbox',
-      from: messages,
+      from: `${messages} where ${at} > timestamptz '${now}' - interval '${OUTBOX_DAYS} days'`,
       columns: {
         kind: `(case when ${outbound} then 'whatsapp.send' else 'crm.user_message' end)::outbox_kind`,
         lane: `(case when ${outbound} then 'wa:' else 'crm:' end) || ${key}`,

@@ -156,7 +156,10 @@ export const createConversationMachine = (policy: ConversationPolicy) =>
                   target: 'verifying',
                   actions: [
                     assign({ pendingDocument: ({ event }) => documentNumber(event.message)! }),
-                    { type: 'lookupCustomer', params: ({ context }) => ({ document: context.pendingDocument! }) },
+                    {
+                      type: 'lookupCustomer',
+                      params: ({ context, event }) => ({ document: context.pendingDocument!, typedIn: event.message.waMessageId }),
+                    },
                   ],
                 },
                 {

@@ -11,7 +11,8 @@ import type { CloseReason, TicketCategory, TicketPriority, TicketStatus } from '
 export interface EffectParams {
   reply: { text: TextKey; vars?: Record<string, string | number> };
   showMenu: { greeting: boolean; notUnderstood: boolean; profileName?: string };
-  lookupCustomer: { document: string };
+  /** `typedIn`: the user's message that carried the document, stored masked from now on (the lookup has it). */
+  lookupCustomer: { document: string; typedIn?: string };
   openTicket: { category: TicketCategory; priority: TicketPriority };
   offerSurvey: { ticketId: string };
   recordCsat: { ticketId: string; score: number };
@@ -57,7 +58,9 @@ export type TicketUpdateReason =
   /** The business answered from the WhatsApp Business app, or another responder wrote (an echo): `message` says what. */
   | 'business_message'
   /** The user called the business number (the `calls` webhook): `call` says when and how it went. */
-  | 'call';
+  | 'call'
+  /** The user's phone or BSUID changed: the body names the current ids, `previousUserPhone` / `previousUserId` the replaced ones. */
+  | 'identity_changed';
 
 export type EffectName = keyof EffectParams;
 export type Effect = { [K in EffectName]: { type: K; params: EffectParams[K] } }[EffectName];

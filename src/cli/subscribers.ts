@@ -4,6 +4,7 @@ import { loadConfig } from '../config';
 import { openDatabase } from '../db/client';
 import { AppError } from '../errors';
 import { createLogger } from '../logger';
+import { externalDirectoryOf } from '../integrations/customers';
 import { createMediaCache } from '../media/cache';
 import { createSubscriberRights, subscriberIds } from '../privacy/subscribers';
 import { embeddedRedisPaths } from '../redis/embedded';
@@ -60,6 +61,7 @@ export async function main(args: string[], env: Record<string, string | undefine
       keys: streamKeys(config.REDIS_KEY_PREFIX),
       partitions: config.STREAM_PARTITIONS,
       forgetMedia: (mediaId) => media.forget(mediaId),
+      directory: externalDirectoryOf(config, database.db),
       logger: createLogger(config.LOG_LEVEL, { write: (line: string) => void process.stderr.write(line) }),
     });
     const requestedBy = `cli ${userInfo().username}@${hostname()}`;

@@ -1,9 +1,9 @@
-import { and, desc, eq, inArray, isNotNull, ne, or, sql } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, isNotNull, ne, or, sql } from 'drizzle-orm';
 import type { MediaRef } from '../domain/events';
 import { unavailable } from '../errors';
 import { idsOfRow, knownIds, type StoredIds, type UserIds } from '../domain/user-ids';
 import type { Db } from './client';
-import { conversations, messages, processedEvents, tickets, type Ticket } from './schema';
+import { conversations, messages, processedEvents, ticketEvents, tickets, type Ticket } from './schema';
 
 /**
  * A caller waiting on the HTTP answer is better served by a quick 503 (the
@@ -106,6 +106,26 @@ export function createQueries(db: Db, deadlineMs = 3000) {
           .where(and(or(eq(tickets.conversationKey, phone), inArray(tickets.conversationKey, keys)), ne(tickets.status, 'closed')))
           .limit(1)
           .then(([row]) => row),
+      );
+    },
+    /**
+     * The phones and BSUIDs a ticket's user had until an identity change recorded on the ticket since `since`
+     * (its `identity_changed` events): what a CRM that has not caught up yet may still name them by.
+     */
+    replacedIds(ticketId: string, since: Date): Promise<{ phones: string[]; userIds: string[] }> {
+      return within(
+        deadlineMs,
+        db
+          .select({ data: ticketEvents.data })
+          .from(ticketEvents)
+          .where(and(eq(ticketEvents.ticketId, ticketId), eq(ticketEvents.type, 'identity_changed'), gte(ticketEvents.at, since)))
+          .then((rows) => {
+            const replaced = rows.map((row) => row.data as { previousUserPhone?: string; previousUserId?: string });
+            return {
+              phones: replaced.flatMap((change) => (change.previousUserPhone ? [change.previousUserPhone] : [])),
+              userIds: replaced.flatMap((change) => (change.previousUserId ? [change.previousUserId] : [])),
+            };
+          }),
       );
     },
     /**

@@ -48,9 +48,9 @@ const texts = (values: (string | null | undefined)[]) => [...new Set(values.filt
 const jsonArray = (values: string[]) => sql`(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
 
 /**
- * The conversations where the document was typed: with an external directory (CUSTOMER_LOOKUP_URL) this service
- * keeps no document→customer row, and the user's own message (and a lookup call still queued) is where it is. The
- * messages are read whole for it (no index on a message's text): an operator's request, not the hot path.
+ * The conversations where the document was typed and is still held in clear: a lookup call not yet made, and
+ * messages stored before the identification step masked the document it consumed. The messages are read whole for
+ * it (no index on a message's text): an operator's request, not the hot path.
  */
 const typedDocument = (document: string) => sql`
   union select conversation_key from messages
@@ -62,17 +62,18 @@ export function createSubscriberStore(database: Database) {
 
   return {
     /**
-     * The conversations and directory rows `ids` name (plus the conversation keys Redis maps them to: `mappedKeys`).
-     * A document finds the directory row, the tickets opened for it, and a conversation that typed it or
-     * authenticated as it; a phone finds a directory row listing it too.
+     * The conversations and directory rows `ids` name (plus the conversation keys Redis maps them to: `mappedKeys`,
+     * and the customers an external directory says the document is: `directoryCustomerIds`). A document finds the
+     * directory row, the tickets opened for it, and a conversation that authenticated as it, is verifying it, or
+     * typed it before typed documents were stored masked; a phone finds a directory row listing it too.
      */
-    async locate(ids: SubscriberIds, mappedKeys: string[]): Promise<SubscriberLocation> {
+    async locate(ids: SubscriberIds, mappedKeys: string[], directoryCustomerIds: string[] = []): Promise<SubscriberLocation> {
       const none = sql`false`;
       const directory = await database.rows<{ id: string }>(
         db,
         sql`select customer_id as id from customers where ${ids.document ? sql`document = ${ids.document}` : none} or ${ids.phone ? sql`phone = ${ids.phone}` : none}`,
       );
-      const customerIds = directory.map((row) => row.id);
+      const customerIds = texts([...directory.map((row) => row.id), ...directoryCustomerIds]);
       const named = texts([ids.phone, ids.userId, ...mappedKeys]);
       const rows = await database.rows<{ key: string }>(
         db,

@@ -33,3 +33,22 @@ export function maskKey(key: string | null | undefined): string {
 export function maskDigitRuns(text: string): string {
   return text.replace(/\d{7,}/g, (digits) => maskPhone(digits));
 }
+
+/** A document number (cédula) as an operator may see it: its last two digits only (`********10`). */
+export function maskDocument(document: string): string {
+  return document.length <= 2 ? '*'.repeat(document.length) : `${'*'.repeat(document.length - 2)}${document.slice(-2)}`;
+}
+
+/** `text` with `document` masked wherever it appears, typed or echoed with dots, spaces or dashes between its digits. */
+export function withoutDocument(text: string, document: string): string {
+  if (!/^\d{1,32}$/.test(document)) return text;
+  return text.replace(new RegExp(document.split('').join('[.\\s-]?'), 'g'), maskDocument(document));
+}
+
+/**
+ * Every run of 5 or more digits masked as a document (a cédula has 5 to 15): for text an operator's listing
+ * shows whose digits nobody can tell apart (a dead letter's error). Shorter runs (a line number, a year) stay.
+ */
+export function maskNumbers(text: string): string {
+  return text.replace(/\d{5,}/g, maskDocument);
+}

@@ -88,3 +88,20 @@ export function crmUserFields(ids: UserIds): { userPhone?: string; userId?: stri
     ...(ids.username ? { username: ids.username } : {}),
   };
 }
+
+/** A user's phone or BSUID replaced by another (a new phone for their BSUID, a `user_id_update`): what was known, and what is now. */
+export interface IdentityChange {
+  previous: Pick<UserIds, 'phone' | 'bsuid'>;
+  current: Pick<UserIds, 'phone' | 'bsuid'>;
+}
+
+/**
+ * Whether `merged` replaced the phone or the BSUID `known` had (null: it did not). An id learnt where none was
+ * known (a phone a username-only user shows) is no change: nothing the CRM holds stops naming them.
+ */
+export function identityChange(known: UserIds, merged: UserIds): IdentityChange | null {
+  const replaced = (field: 'phone' | 'bsuid') => known[field] !== undefined && merged[field] !== undefined && known[field] !== merged[field];
+  if (!replaced('phone') && !replaced('bsuid')) return null;
+  const pick = (ids: UserIds) => ({ ...(ids.phone ? { phone: ids.phone } : {}), ...(ids.bsuid ? { bsuid: ids.bsuid } : {}) });
+  return { previous: pick(known), current: pick(merged) };
+}

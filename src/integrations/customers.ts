@@ -1,7 +1,9 @@
 import { eq } from 'drizzle-orm';
+import type { Config } from '../config';
 import type { Db } from '../db/client';
 import { customers } from '../db/schema';
 import type { CustomerLookupResult } from '../domain/events';
+import { withoutDocument } from '../domain/masking';
 import { call } from './http';
 
 export interface CustomerDirectoryOptions {
@@ -38,6 +40,8 @@ export function createCustomerDirectory(options: CustomerDirectoryOptions, db: D
         operation: 'directory lookup',
         timeoutMs: options.timeoutMs,
         headers: { Authorization: `Bearer ${options.token}`, Accept: 'application/json' },
+        // A directory's error may quote the document it was asked for: masked as a document, not as a phone.
+        maskEcho: (text) => withoutDocument(text, document),
       });
       if (!outcome.ok) {
         if (outcome.status === 404) return { ok: true, result: { document, outcome: 'not_found' } };
@@ -60,3 +64,9 @@ export function createCustomerDirectory(options: CustomerDirectoryOptions, db: D
 }
 
 export type CustomerDirectory = ReturnType<typeof createCustomerDirectory>;
+
+/** The ISP's directory when it is a service of its own (CUSTOMER_LOOKUP_URL); undefined when it is the customers table. */
+export function externalDirectoryOf(config: Pick<Config, 'CUSTOMER_LOOKUP_URL' | 'CUSTOMER_LOOKUP_TOKEN' | 'HTTP_TIMEOUT_MS'>, db: Db) {
+  if (!config.CUSTOMER_LOOKUP_URL) return undefined;
+  return createCustomerDirectory({ url: config.CUSTOMER_LOOKUP_URL, token: config.CUSTOMER_LOOKUP_TOKEN, timeoutMs: config.HTTP_TIMEOUT_MS }, db);
+}

@@ -27,6 +27,8 @@ export interface HttpRequest {
   timeoutMs: number;
   /** What the call is, for its span (`CRM user-message`, `Graph messages`). */
   operation: string;
+  /** Masks what an error body may echo of the request beyond phones (a document number): before the text is logged or stored. */
+  maskEcho?: (text: string) => string;
 }
 
 /** 408, 425, 429 and 5xx are worth another try; other 4xx mean the request itself is wrong. */
@@ -79,7 +81,7 @@ async function send(request: HttpRequest): Promise<CallOutcome> {
     retryable: isRetryableStatus(response.status),
     status: response.status,
     // The remote body may echo what we sent (a phone, the user's words): digits masked, kept short.
-    error: `${request.method} ${redact(request.url)} answered ${response.status}: ${maskDigitRuns(text.slice(0, 200))}`,
+    error: `${request.method} ${redact(request.url)} answered ${response.status}: ${maskDigitRuns((request.maskEcho ?? String)(text.slice(0, 400))).slice(0, 200)}`,
     body,
   };
 }

@@ -4,6 +4,7 @@ import { preparedStatement, runPrepared } from '../db/bulk';
 import type { Database } from '../db/client';
 import { isOpenOutboxRow, messages, outbox, type OutboxRow } from '../db/schema';
 import { statusesBelow, type DeliveryStatus } from '../domain/delivery-status';
+import { settledLookupPayload } from './deliverers/lookup';
 
 export interface RepositoryOptions {
   /** How long a claimed row stays ours before another dispatcher may take it (a crash mid-call). */
@@ -41,12 +42,12 @@ const NOT_YET_SENT = `(${statusesBelow('sent')
  */
 const RECORD_DONE = preparedStatement(`
   with delivered as (
-    select * from jsonb_to_recordset($1::jsonb) as d(id bigint, key text, response jsonb, wa text)
+    select * from jsonb_to_recordset($1::jsonb) as d(id bigint, key text, response jsonb, wa text, payload jsonb)
   ), locked as (
     select o.id from outbox o join delivered on delivered.id = o.id order by o.id for update of o
   ), finished as (
     update outbox o set status = 'done', completed_at = now(), locked_until = null, last_error = null, in_doubt_since = null,
-      response = delivered.response
+      response = delivered.response, payload = coalesce(delivered.payload, o.payload)
     from delivered where o.id = delivered.id and o.id in (select id from locked)
   ), sent as (
     select m.id, delivered.wa from messages m join delivered on m.outbox_key = delivered.key
@@ -63,6 +64,9 @@ const RENEW_LEASES = preparedStatement(`
     order by id for update
   )
   returning id`);
+
+/** A finished row's payload when it must change (null: kept as it is): a lookup's document served the call only. */
+const settledPayload = (row: OutboxRow) => (row.kind === 'customer.lookup' ? settledLookupPayload(row.payload) : null);
 
 export function createOutboxRepository(database: Database, options: RepositoryOptions) {
   const { db } = database;
@@ -84,6 +88,7 @@ export function createOutboxRepository(database: Database, options: RepositoryOp
       key: row.idempotencyKey,
       response: response ?? null,
       wa: waMessageId ?? null,
+      payload: settledPayload(row),
     }));
     await runPrepared(db, RECORD_DONE, [JSON.stringify(values)]);
   }
@@ -176,7 +181,11 @@ export function createOutboxRepository(database: Database, options: RepositoryOp
      */
     async fail(row: OutboxRow, failure: { error: string }): Promise<void> {
       await db.transaction(async (tx) => {
-        await tx.update(outbox).set({ status: 'failed', completedAt: new Date(), lockedUntil: null, lastError: failure.error }).where(eq(outbox.id, row.id));
+        const payload = settledPayload(row) ?? undefined;
+        await tx
+          .update(outbox)
+          .set({ status: 'failed', completedAt: new Date(), lockedUntil: null, lastError: failure.error, payload })
+          .where(eq(outbox.id, row.id));
         if (row.kind !== 'whatsapp.send') return;
         await tx
           .update(messages)

@@ -2,7 +2,8 @@ import type Redis from 'ioredis';
 import type { Database } from '../db/client';
 import { createSubscriberStore, type ErasedRows, type SubscriberIds } from '../db/subscriber-store';
 import { splitBsuid } from '../domain/user-ids';
-import { badRequest } from '../errors';
+import { badRequest, unavailable } from '../errors';
+import type { CustomerDirectory } from '../integrations/customers';
 import type { Logger } from '../logger';
 import type { StreamKeys } from '../streams/codec';
 import { deleteSubscriberEntries } from '../streams/subscriber-entries';
@@ -16,6 +17,12 @@ export interface SubscriberRightsDeps {
   redis: Redis;
   keys: StreamKeys;
   partitions: number;
+  /**
+   * The ISP's directory, when it is a service of its own (CUSTOMER_LOOKUP_URL): the customer a document names. This
+   * service keeps the documents users type only masked, so with an external directory a request by document finds
+   * the subscriber through it (the tickets and conversations name the customer id).
+   */
+  directory?: Pick<CustomerDirectory, 'lookup'>;
   /** Removes a media file the service kept (DATA_DIR/media): the media cache's `forget`. */
   forgetMedia(mediaId: string): Promise<void>;
   logger: Logger;
@@ -59,6 +66,16 @@ export function createSubscriberRights(deps: SubscriberRightsDeps) {
   const now = deps.now ?? (() => new Date());
   const identifiers = (ids: SubscriberIds) => IDENTIFIERS.filter((name) => ids[name] !== undefined);
 
+  /** The customer the directory knows by this document (none: not a customer); a directory that cannot answer fails the request. */
+  async function customerOfDocument(document: string): Promise<string[]> {
+    if (!deps.directory) return [];
+    const outcome = await deps.directory.lookup(document);
+    if (!outcome.ok) {
+      throw unavailable('directory_unavailable', 'the customer directory did not answer for this document: retry, or name the subscriber by phone or userId');
+    }
+    return outcome.result.outcome === 'found' && outcome.result.customer ? [outcome.result.customer.customerId] : [];
+  }
+
   /** Their conversations (also through the Redis id map: a phone or BSUID they had before), directory rows, and every id the map holds for them. */
   async function locate(ids: SubscriberIds) {
     const named = [ids.phone, ids.userId].filter((id): id is string => id !== undefined);
@@ -66,6 +83,7 @@ export function createSubscriberRights(deps: SubscriberRightsDeps) {
     const location = await store.locate(
       ids,
       mapped.filter((key): key is string => key !== null),
+      ids.document ? await customerOfDocument(ids.document) : [],
     );
     const mappedIds = location.keys.length === 0 ? [] : await idsMappedTo(deps.redis, deps.keys.users, location.keys);
     return { location, mappedIds };

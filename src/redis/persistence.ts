@@ -121,5 +121,5 @@ export function describePersistence(report: PersistenceReport): string {
   const risk = report.unknown
     ? 'Redis did not say whether it keeps what it acknowledged'
     : 'A Redis restart loses the events acknowledged (200) and not yet applied, and Meta does not resend them';
-  return `Redis persistence: ${found}. ${risk}: turn AOF on (appendonly yes; README, "Running Redis for this service")`;
+  return `Redis persistence: ${found}. ${risk}: turn AOF on (appendonly yes; docs/OPERATIONS.md, "Running Redis for this service")`;
 }

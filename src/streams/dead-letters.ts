@@ -1,27 +1,40 @@
 import type Redis from 'ioredis';
-import { maskDigitRuns, maskKey } from '../domain/masking';
+import type { PipelineEvent } from '../domain/events';
+import { maskDigitRuns, maskKey, maskNumbers, withoutDocument } from '../domain/masking';
 import { CodecError, decodeEvent, partitionOf, splitDeadLetter, type DeadLetterInfo, type StreamKeys } from './codec';
 
 export interface DeadLetter extends DeadLetterInfo {
   /** The entry's id in the dead-letter stream: what a re-drive names. */
   id: string;
-  /** The event as far as it decodes; its conversation key masked. */
+  /** The event as far as it decodes; its conversation key masked (the error's digits are too: `maskNumbers`). */
   event: { type: string; id: string; key: string; at: string } | { undecodable: string };
 }
 
 type RawEntry = [id: string, fields: string[]];
 
+/** The document numbers an event carries: a lookup's, or a user's message that is one (typed with dots or spaces, perhaps). */
+function documentsOf(event: PipelineEvent): string[] {
+  if (event.type === 'customer.lookup.result') return [event.data.document];
+  const typed = event.type === 'user.message' ? (event.data.text ?? '').replace(/[.\s-]/g, '') : '';
+  return /^\d{5,15}$/.test(typed) ? [typed] : [];
+}
+
 function describe([id, fields]: RawEntry): DeadLetter {
   const { info, original } = splitDeadLetter(fields);
   let event: DeadLetter['event'];
+  let documents: string[] = [];
   try {
     const decoded = decodeEvent(original);
     event = { type: decoded.type, id: maskDigitRuns(decoded.id), key: maskKey(decoded.key), at: decoded.at };
+    documents = documentsOf(decoded);
   } catch (error) {
     if (!(error instanceof CodecError)) throw error;
     event = { undecodable: error.message };
   }
-  return { id, ...info, event };
+  // The error is the database's or the code's own text, which may quote what the event carried (a phone, a document
+  // number): the event's documents are masked however written, and every other long run of digits as a document.
+  const error = maskNumbers(documents.reduce(withoutDocument, info.error));
+  return { id, ...info, error, event };
 }
 
 /**

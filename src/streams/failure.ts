@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import type { Logger } from '../logger';
+import { maskNumbers } from '../domain/masking';
 import { CodecError, deadLetterFields, type StreamKeys } from './codec';
 import { DEAD_LETTER_MAXLEN } from './retention';
 
@@ -53,7 +54,9 @@ export function entryFailures(redis: Redis, keys: StreamKeys, logger: Logger) {
    * between them leaves the entry pending too: it fails again and is
    * dead-lettered twice, never lost.
    */
-  async function deadLetter(stream: string, entryId: string, fields: string[], reason: string, deliveries: number): Promise<void> {
+  async function deadLetter(stream: string, entryId: string, fields: string[], failure: string, deliveries: number): Promise<void> {
+    // Kept and logged without what the error may quote of the event (a phone, a document number): its digits masked.
+    const reason = maskNumbers(failure);
     await redis.xadd(
       keys.deadLetter,
       'MAXLEN',

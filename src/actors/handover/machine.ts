@@ -1,5 +1,6 @@
 import { assign, enqueueActions } from 'xstate';
 import type { CallEvent, EchoMessage } from '../../domain/events';
+import { crmUserFields, type IdentityChange } from '../../domain/user-ids';
 import { LIFECYCLE_START, PRESENCE_START, type HandoverPolicy } from './model';
 import { agentMessageType, handoverSetup } from './setup';
 import { waitingAgentState } from './waiting-agent';
@@ -38,6 +39,13 @@ export function createHandoverMachine(policy: HandoverPolicy) {
         actions: [
           { type: 'recordTicketEvent', params: ({ event }) => ({ type: 'call', data: callDetails(event.call) }) },
           { type: 'reportToCrm', params: ({ event }) => ({ reason: 'call' as const, details: { call: callDetails(event.call) } }) },
+        ],
+      },
+      // The user's phone or BSUID was replaced: recorded, and the CRM told with both, so it names the user anew.
+      'user.identity_changed': {
+        actions: [
+          { type: 'recordTicketEvent', params: ({ event }) => ({ type: 'identity_changed', data: identityChangeData(event.change) }) },
+          { type: 'reportToCrm', params: ({ event }) => ({ reason: 'identity_changed' as const, details: previousIdFields(event.change) }) },
         ],
       },
       'whatsapp.thread_control.refused': {
@@ -180,4 +188,17 @@ function echoDetails(echo: EchoMessage): Record<string, unknown> {
       ...(echo.revoke ? { deletes: echo.revoke.waMessageId } : {}),
     },
   };
+}
+
+/** The ids a change replaced, as the CRM names them (`userPhone` → `previousUserPhone`, `userId` → `previousUserId`). */
+function previousIdFields({ previous, current }: IdentityChange): Record<string, string> {
+  return {
+    ...(previous.phone && previous.phone !== current.phone ? { previousUserPhone: previous.phone } : {}),
+    ...(previous.bsuid && previous.bsuid !== current.bsuid ? { previousUserId: previous.bsuid } : {}),
+  };
+}
+
+/** The change as its ticket event keeps it, in the CRM's names: what a CRM call may still name in the grace period. */
+function identityChangeData(change: IdentityChange): Record<string, unknown> {
+  return { ...previousIdFields(change), ...crmUserFields(change.current) };
 }

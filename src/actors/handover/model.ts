@@ -3,6 +3,7 @@ import type { AgentAssignment, AgentMessageFailure, AgentPresence, CrmAgentMessa
 import type { CloseReason, TicketCategory, TicketPriority, TicketStatus } from '../../db/schema';
 import type { BusinessCalendar } from '../../domain/business-hours';
 import type { Deadlines } from '../deadlines';
+import type { IdentityChange } from '../../domain/user-ids';
 
 export interface Agent {
   id: string;
@@ -101,6 +102,8 @@ export type HandoverEvent =
   | { type: 'timer.fired'; at: string; timer: HandoverTimer; dueAt: string }
   | { type: 'whatsapp.agent_message.failed'; at: string; failure: AgentMessageFailure }
   | { type: 'whatsapp.echo'; at: string; echo: EchoMessage }
+  /** The user's phone or BSUID was replaced (routed here only while the ticket is open): the CRM must name them anew. */
+  | { type: 'user.identity_changed'; at: string; change: IdentityChange }
   | { type: 'whatsapp.thread_control.refused'; at: string; refusal: ThreadControlRefusal }
   | { type: 'whatsapp.call'; at: string; call: CallEvent };
 

@@ -1,6 +1,6 @@
 import { initialTransition } from 'xstate';
 import type { ConversationRow, Ticket } from '../../db/schema';
-import { knownIds, mergeIds, type UserIds } from '../../domain/user-ids';
+import { identityChange, knownIds, mergeIds, type IdentityChange, type UserIds } from '../../domain/user-ids';
 import { OPEN_VOICE, type BotVoice } from '../../domain/bot-voice';
 import { isClosed } from '../handover';
 import { restoreConversation, restoreTicket } from './restore';
@@ -69,13 +69,18 @@ export class BatchActors {
     return knownIds(this.conversation(key).ids, key);
   }
 
-  /** What a webhook says of the user, kept with their conversation: a later send or CRM call names them by it. */
-  learnIds(key: string, seen: UserIds): void {
+  /**
+   * What a webhook says of the user, kept with their conversation: a later send or CRM call names them by it.
+   * Returns the change when it replaced their phone or BSUID (the CRM must hear of it).
+   */
+  learnIds(key: string, seen: UserIds): IdentityChange | null {
     const state = this.conversation(key);
-    const ids = mergeIds(knownIds(state.ids, key), seen);
-    if (JSON.stringify(ids) === JSON.stringify(state.ids)) return;
+    const known = knownIds(state.ids, key);
+    const ids = mergeIds(known, seen);
+    if (JSON.stringify(ids) === JSON.stringify(state.ids)) return null;
     state.ids = ids;
     state.dirty = true;
+    return identityChange(known, ids);
   }
 
   /** Who may speak in a conversation changed (the thread's owner, a person on the Business app): kept with it. */

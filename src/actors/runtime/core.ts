@@ -10,7 +10,8 @@ import { interpret, sendPrivacyNoticeIfDue, type EffectTarget, type MessageSetti
 import { isAmbient } from '../intents';
 import { AfterCommit, droppedLine, firingLine, quietLine, rejectedEventLine, unchangedTicketLine, unknownTicketLine } from './observe';
 import { projectActors } from './projection';
-import { route } from './route';
+import { openTicketOf, route, type Route } from './route';
+import type { UserIds } from '../../domain/user-ids';
 import { BatchRows } from './rows';
 import { originOf, type Letter, type Machines, type Origin } from './state';
 import { applyStatus } from './status';
@@ -80,11 +81,28 @@ function intake(target: EffectTarget, sentMessages: SentMessage[], event: Pipeli
   // A pass Meta refused left the thread with this app (a refused take leaves it where it was).
   if (event.type === 'whatsapp.thread_control.refused' && event.data.action === 'pass') actors.setVoice(origin.conversationKey, { threadOwner: null });
   const destination = route(event, actors.loaded);
+  let learnt: Letter[] = [];
   if (event.type === 'user.message') {
-    actors.learnIds(origin.conversationKey, event.data.user);
+    learnt = learnIds(target, origin, event.data.user);
     rows.received(origin.conversationKey, destination.to === 'ticket' ? destination.ticketId : null, event.data);
   }
   if (event.type === 'timer.fired' && destination.to !== 'nowhere') afterCommit.log(firingLine(event.data, origin.conversationKey, origin.at));
+  return [...learnt, ...routed(target, sentMessages, event, origin, destination)];
+}
+
+/**
+ * What a webhook says of the user, learnt. A phone or BSUID it replaced is a letter to their open ticket: the CRM
+ * must hear of it, or its calls would name someone the ticket no longer knows.
+ */
+function learnIds(target: EffectTarget, origin: Origin, ids: UserIds): Letter[] {
+  const change = target.actors.learnIds(origin.conversationKey, ids);
+  const ticketId = change ? openTicketOf(target.actors.loaded, origin.conversationKey) : null;
+  return change && ticketId ? [{ to: 'ticket', origin, ticketId, event: { type: 'user.identity_changed', at: origin.at, change } }] : [];
+}
+
+/** The letters an event posts where it was routed, and what its route writes on the way (statuses, history). */
+function routed(target: EffectTarget, sentMessages: SentMessage[], event: PipelineEvent, origin: Origin, destination: Route): Letter[] {
+  const { rows, afterCommit } = target;
   switch (destination.to) {
     case 'conversation':
       // The bot is about to answer the user: the privacy notice comes first when they have not had this version.
@@ -104,8 +122,7 @@ function intake(target: EffectTarget, sentMessages: SentMessage[], event: Pipeli
       }));
     }
     case 'ids':
-      actors.learnIds(origin.conversationKey, destination.ids);
-      return [];
+      return learnIds(target, origin, destination.ids);
     case 'echo':
       return intakeEcho(target, origin, destination.echo, destination.ticketId);
     case 'history':
@@ -139,14 +156,14 @@ function ownerOfControl(control: ThreadControl): BotVoice['threadOwner'] {
  */
 function intakeEcho(target: EffectTarget, origin: Origin, echo: EchoMessage, ticketId: string | null): Letter[] {
   const { actors, rows, settings } = target;
-  actors.learnIds(origin.conversationKey, echo.user);
+  const learnt = learnIds(target, origin, echo.user);
   rows.echoed(origin.conversationKey, ticketId, echo);
   if (echo.source === 'business_app') {
     const until = addSeconds(origin.at, settings.botPauseAfterBusinessReplyS);
     const paused = actors.conversation(origin.conversationKey).voice.botPausedUntil;
     if (!paused || paused < until) actors.setVoice(origin.conversationKey, { botPausedUntil: until });
   }
-  return ticketId ? [{ to: 'ticket', origin, ticketId, event: { type: 'whatsapp.echo', at: origin.at, echo } }] : [];
+  return ticketId ? [...learnt, { to: 'ticket', origin, ticketId, event: { type: 'whatsapp.echo', at: origin.at, echo } }] : learnt;
 }
 
 /** One letter delivered: its machine moves, its deadlines become timer rows, its effects rows and letters. */

@@ -138,10 +138,12 @@ const INTERPRETERS: { [K in EffectName]: Interpreter<K> } = {
     });
   },
 
-  lookupCustomer: (target, { origin }, { document }) => {
+  lookupCustomer: (target, { origin }, { document, typedIn }) => {
     // The directory is asked by document alone when the user hides their phone (DESIGN 2.4).
     const { phone } = target.actors.userIds(origin.conversationKey);
     target.rows.enqueue(origin, 'customer.lookup', null, { document, ...(phone ? { phone } : {}) });
+    // The document is personal data the history does not need (DESIGN 7): the lookup call carries it from here.
+    if (typedIn) target.rows.maskTypedDocument(typedIn, document);
   },
 
   openTicket: (_target, { origin }, { category, priority }) => ({ to: 'new ticket', origin, category, priority }),

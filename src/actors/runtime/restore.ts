@@ -21,15 +21,17 @@ export function restoreConversation(
   machine: ConversationMachine,
   row: Pick<ConversationRow, 'snapshot' | 'createdAt'> &
     Partial<
-      Pick<ConversationRow, 'userPhone' | 'bsuid' | 'username' | 'parentBsuid' | 'threadOwner' | 'botPausedUntil' | 'privacyNoticeVersion' | 'privacyNoticeSentAt'>
+      Pick<
+        ConversationRow,
+        'userPhone' | 'bsuid' | 'username' | 'parentBsuid' | 'threadOwner' | 'botPausedUntil' | 'privacyNoticeVersion' | 'privacyNoticeSentAt'
+      >
     >,
 ): ConversationState {
   const persisted = row.snapshot as Persisted<ConversationSnapshot>;
   return {
     ids: idsOfRow(row),
     voice: { threadOwner: threadOwnerOf(row.threadOwner), botPausedUntil: row.botPausedUntil?.toISOString() ?? null },
-    notice:
-      row.privacyNoticeVersion && row.privacyNoticeSentAt ? { version: row.privacyNoticeVersion, sentAt: row.privacyNoticeSentAt.toISOString() } : null,
+    notice: row.privacyNoticeVersion && row.privacyNoticeSentAt ? { version: row.privacyNoticeVersion, sentAt: row.privacyNoticeSentAt.toISOString() } : null,
     snapshot: machine.resolveState({
       value: persisted.value,
       context: { deadlines: {}, ...renamedKey(persisted.context) } as ConversationSnapshot['context'],

@@ -1,6 +1,7 @@
 import type { BatchWrites, MessageRevision, MessageStatusChange, NewTicketEvent, SentMessage } from '../../db/runtime-store';
 import type { MessageAuthor, NewMessage, NewOutboxRow } from '../../db/schema';
 import { outboxKeyOf } from '../../domain/event-ids';
+import { withoutDocument } from '../../domain/masking';
 import { laneOf, type OutboxKind } from '../../domain/lanes';
 import type { EchoMessage, HistoryMessage, InboundMessage, StatusUpdate } from '../../domain/events';
 import type { WhatsAppMessage } from '../../integrations/whatsapp-messages';
@@ -88,6 +89,13 @@ export class BatchRows {
       status: 'received',
       createdAt: new Date(message.timestamp),
     });
+  }
+
+  /** The user's message that carried their document number, as the history keeps it: the number masked (`********10`). */
+  maskTypedDocument(waMessageId: string, document: string): void {
+    for (const message of this.messages) {
+      if (message.direction === 'inbound' && message.waMessageId === waMessageId && message.body) message.body = withoutDocument(message.body, document);
+    }
   }
 
   /**

@@ -32,10 +32,11 @@ export const crmRoutes = ({ service, guard, maxBodyBytes }: CrmRouteDeps) => {
   };
 
   /** The seed's answer, plus `applied`; a 202 says the event is accepted, durable, and applied in order later. */
-  const answer = ({ ticketId, applied }: CrmAnswer, message: string, set: { status?: number | string }) => {
-    if (applied) return { success: true, applied, message, ticketId };
+  const answer = ({ ticketId, applied, currentUser }: CrmAnswer, message: string, set: { status?: number | string }) => {
+    // A request naming the user's previous phone or BSUID (an identity change, within IDENTITY_CHANGE_GRACE_S) hears the current ones.
+    if (applied) return { success: true, applied, message, ticketId, ...currentUser };
     set.status = 202;
-    return { success: true, applied, message: 'Accepted, not applied yet: it will be applied in order shortly', ticketId };
+    return { success: true, applied, message: 'Accepted, not applied yet: it will be applied in order shortly', ticketId, ...currentUser };
   };
 
   /**

@@ -1,17 +1,17 @@
 import { createHash } from 'node:crypto';
 import { agentMessageDelivery, windowClosesAt, type WindowPolicy } from '../../domain/window';
 import type { Admission, Queries } from '../../db/queries';
-import { badRequest, conflict, notFound } from '../../errors';
+import { badRequest, conflict } from '../../errors';
 import { pipelineEvent, type PipelineEvent } from '../../domain/events';
-import { phoneOf } from '../../domain/user-ids';
 import type { Logger } from '../../logger';
 import type { AppliedEvents } from '../../streams/applied';
 import type { Producer } from '../../streams/producer';
 import { requestFingerprint, type IdempotencyKeys } from './idempotency';
 import { ticketStatus } from './ticket-status';
+import { createAdmission, type CrmAnswer } from './admission';
 import type { CrmModel } from './model';
 import { eventIds } from '../../domain/event-ids';
-import { userKeyOf, type BusinessNumbers } from '../../domain/business-numbers';
+import type { BusinessNumbers } from '../../domain/business-numbers';
 import type { TicketRates } from './ticket-status';
 
 export interface CrmServiceDeps {
@@ -29,13 +29,12 @@ export interface CrmServiceDeps {
   numbers?: BusinessNumbers;
   /** The rate card a ticket's cost is estimated with (the status's `cost`). */
   rates?: TicketRates;
+  /** IDENTITY_CHANGE_GRACE_S: how long after a user's phone or BSUID changed a call may still name the previous one (default a day). */
+  identityChangeGraceS?: number;
 }
 
-/** What the CRM is answered: `applied` false means accepted and durable but not yet committed (a 202). */
-export interface CrmAnswer {
-  ticketId: string;
-  applied: boolean;
-}
+/** What the CRM is answered (`admission.ts`: with the user's current ids when the request named their previous ones). */
+export type { CrmAnswer };
 
 /** What identifies one CRM request across its retries. */
 export interface CrmRequest<Body> {
@@ -44,8 +43,6 @@ export interface CrmRequest<Body> {
   raw: Uint8Array;
   idempotencyKey?: string;
 }
-
-const digits = (phone: string) => phone.replace(/\D/g, '');
 
 const idempotencyKeyOf = (request: CrmRequest<unknown>) => request.idempotencyKey?.trim() || undefined;
 
@@ -86,6 +83,7 @@ const typingMoment = (at: Date) => `#${Math.floor(at.getTime() / 1000)}`;
 export function createCrmService(deps: CrmServiceDeps) {
   const { queries, producer, logger } = deps;
   const now = deps.now ?? (() => new Date());
+  const { admitted, answered } = createAdmission({ queries, logger, now, identityChangeGraceS: deps.identityChangeGraceS ?? 24 * 3600 });
 
   /**
    * Queues the event and waits for its commit by the partition's owner, at
@@ -109,31 +107,6 @@ export function createCrmService(deps: CrmServiceDeps) {
   function alreadyApplied(route: string, ticketId: string, eventId: string): CrmAnswer {
     logger.debug({ event: 'crm.already_applied', route, ticketId, eventId }, 'a retry of an applied request: answered as the first time');
     return { ticketId, applied: true };
-  }
-
-  /**
-   * The ticket a request names, once the user the CRM names (by phone, by
-   * BSUID, or both) is its user; with whether `eventId` was applied, when given.
-   */
-  async function admitted(ticketId: string, named: { userPhone?: string; userId?: string } | 'by agent', eventId?: string): Promise<Admission> {
-    if (named === 'by agent') {
-      const admission = await queries.admission(ticketId, eventId);
-      if (!admission) throw notFound('ticket_not_found', `ticket ${ticketId} does not exist`);
-      return admission;
-    }
-    if (!named.userPhone && !named.userId) throw badRequest('missing_user', 'name the user by userPhone or userId');
-    const admission = await queries.admission(ticketId, eventId);
-    if (!admission) throw notFound('ticket_not_found', `ticket ${ticketId} does not exist`);
-    const { ticket, user } = admission;
-    const phone = phoneOf(user, ticket.conversationKey);
-    if (named.userPhone && (!phone || digits(named.userPhone) !== digits(phone))) {
-      throw badRequest('user_phone_mismatch', `userPhone does not belong to ticket ${ticketId}`);
-    }
-    // The key may be a BSUID the user had before a `user_id_update`: the CRM learnt it with the ticket.
-    if (named.userId && named.userId !== user.bsuid && named.userId !== userKeyOf(ticket.conversationKey)) {
-      throw badRequest('user_id_mismatch', `userId does not belong to ticket ${ticketId}`);
-    }
-    return admission;
   }
 
   /**
@@ -161,13 +134,13 @@ export function createCrmService(deps: CrmServiceDeps) {
     const key = idempotencyKeyOf(request);
     if (key) {
       const eventId = keyedEventId(route, request, key, ticketId);
-      const { ticket, applied } = await admitted(ticketId, named, eventId);
+      const admission = await admitted(ticketId, named, eventId);
       await claimKey(route, request, key, ticketId);
-      return { ticket, eventId, applied: applied! };
+      return { ...admission, eventId, applied: admission.applied! };
     }
-    const { ticket } = await admitted(ticketId, named);
-    const eventId = bodyEventId(route, request, ticket, route === 'typing' ? typingMoment(now()) : '');
-    return { ticket, eventId, applied: await queries.isProcessed(eventId) };
+    const admission = await admitted(ticketId, named);
+    const eventId = bodyEventId(route, request, admission.ticket, route === 'typing' ? typingMoment(now()) : '');
+    return { ...admission, eventId, applied: await queries.isProcessed(eventId) };
   }
 
   /** Only an active ticket has an agent: before, the bot has the user; after, the bot has them back. */
@@ -231,42 +204,50 @@ export function createCrmService(deps: CrmServiceDeps) {
   return {
     async handover(request: CrmRequest<CrmModel.Handover>): Promise<CrmAnswer> {
       const { body } = request;
-      const { ticket, eventId, applied } = await admit('handover', request);
-      if (applied) return alreadyApplied('handover', ticket.id, eventId);
+      const admission = await admit('handover', request);
+      const { ticket, eventId, applied } = admission;
+      if (applied) return answered(admission, alreadyApplied('handover', ticket.id, eventId));
       if (ticket.status === 'closed') throw conflict('ticket_closed', `ticket ${ticket.id} is closed`);
-      return queueAndAwait(
-        'handover',
-        ticket.id,
-        pipelineEvent('crm.handover', ticket.conversationKey, eventId, {
-          ticketId: ticket.id,
-          handoverType: body.handoverType,
-          agentId: body.agentId,
-          agentName: body.agentName,
-          metadata: body.metadata,
-        }),
+      return answered(
+        admission,
+        queueAndAwait(
+          'handover',
+          ticket.id,
+          pipelineEvent('crm.handover', ticket.conversationKey, eventId, {
+            ticketId: ticket.id,
+            handoverType: body.handoverType,
+            agentId: body.agentId,
+            agentName: body.agentName,
+            metadata: body.metadata,
+          }),
+        ),
       );
     },
 
     async sendMessage(request: CrmRequest<CrmModel.SendMessage>): Promise<CrmAnswer> {
       const { body } = request;
-      const { ticket, eventId, applied } = await admit('send-message', request);
-      if (applied) return alreadyApplied('send-message', ticket.id, eventId);
+      const admission = await admit('send-message', request);
+      const { ticket, eventId, applied } = admission;
+      if (applied) return answered(admission, alreadyApplied('send-message', ticket.id, eventId));
       assertAgentMayWrite(ticket);
       const replyToWaMessageId = body.replyTo ? await replyTargetOf(ticket, body.replyTo) : undefined;
-      return queueAndAwait(
-        'send-message',
-        ticket.id,
-        pipelineEvent('crm.message', ticket.conversationKey, eventId, {
-          ticketId: ticket.id,
-          agentId: body.agentId,
-          message: body.message,
-          messageType: body.messageType,
-          caption: body.caption,
-          filename: body.filename,
-          timestamp: body.timestamp,
-          crmKey: crmKeyOf(request),
-          replyToWaMessageId,
-        }),
+      return answered(
+        admission,
+        queueAndAwait(
+          'send-message',
+          ticket.id,
+          pipelineEvent('crm.message', ticket.conversationKey, eventId, {
+            ticketId: ticket.id,
+            agentId: body.agentId,
+            message: body.message,
+            messageType: body.messageType,
+            caption: body.caption,
+            filename: body.filename,
+            timestamp: body.timestamp,
+            crmKey: crmKeyOf(request),
+            replyToWaMessageId,
+          }),
+        ),
       );
     },
 

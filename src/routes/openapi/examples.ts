@@ -14,6 +14,10 @@ const waMessageId = 'wamid.HBgMNTczMDAxMjM0NTY3FQIAEhggQjVGRDRDMEE5QkQ2';
 const requestedAt = '2026-11-05T14:02:11.000Z';
 const assignedAt = '2026-11-05T14:03:40.000Z';
 const wroteAt = '2026-11-05T14:04:02.000Z';
+/** The privacy notice a subscriber was sent (its version: a digest of the text, or PRIVACY_NOTICE_VERSION) and when. */
+const privacyNotice = { version: '3f9a1c07d2e4', sentAt: wroteAt };
+/** The phone Juan writes from after changing number (an identity change). */
+const newPhone = '573157654321';
 
 const metaEnvelope = (field: string, value: Record<string, unknown>) => ({
   object: 'whatsapp_business_account',
@@ -171,15 +175,7 @@ export const EXAMPLES = {
       customerIds: ['12345'],
       conversationKeys: ['573001234567'],
     },
-    conversations: [
-      {
-        conversationKey: '573001234567',
-        userPhone: '573001234567',
-        userId: 'CO.1047385771169864',
-        state: '"menu"',
-        privacyNotice: { version: '3f9a1c07d2e4', sentAt: wroteAt },
-      },
-    ],
+    conversations: [{ conversationKey: '573001234567', userPhone: '573001234567', userId: 'CO.1047385771169864', state: '"menu"', privacyNotice }],
     tickets: [{ ticketId, status: 'closed', closeReason: 'resolved', events: [{ type: 'requested', data: {}, at: wroteAt }] }],
     messages: [
       {
@@ -277,6 +273,7 @@ export const EXAMPLES = {
     businessPhoneNumberId,
   },
   rated: { ticketId, userPhone, userId, status: 'closed', reason: 'csat', csat: 5, timestamp: '2026-11-05T14:31:02.000Z', businessPhoneNumberId },
+  identityChanged: { ticketId, userPhone: newPhone, userId, status: 'active', reason: 'identity_changed', previousUserPhone: userPhone, timestamp: wroteAt },
 };
 
 /** Each DESIGN 2.1 error status with an answer the service really gives for it. */

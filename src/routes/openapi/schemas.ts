@@ -16,9 +16,26 @@ export namespace ApiSchemas {
   export const error = Type.Object({ success: Type.Literal(false), error: Type.String(), message: Type.String() }, { $id: 'Error' });
 
   /** A CRM request whose event is applied: the CRM's next call, to any instance, sees it (DESIGN 2.1). */
-  export const applied = Type.Object({ success: Type.Literal(true), applied: Type.Literal(true), message: Type.String(), ticketId: Type.String() });
+  /** Only when the request named the user's phone or BSUID from before an identity change (within IDENTITY_CHANGE_GRACE_S): the current ones. */
+  const currentUser = {
+    userPhone: Type.Optional(Type.String({ description: "the user's phone now: present only when the request named the one they had before" })),
+    userId: Type.Optional(Type.String({ description: "the user's BSUID now: present only when the request named a phone or BSUID they had before" })),
+  };
+  export const applied = Type.Object({
+    success: Type.Literal(true),
+    applied: Type.Literal(true),
+    message: Type.String(),
+    ticketId: Type.String(),
+    ...currentUser,
+  });
   /** Accepted and durable, not applied within CRM_APPLY_TIMEOUT_MS: it is applied later, in order. */
-  export const notAppliedYet = Type.Object({ success: Type.Literal(true), applied: Type.Literal(false), message: Type.String(), ticketId: Type.String() });
+  export const notAppliedYet = Type.Object({
+    success: Type.Literal(true),
+    applied: Type.Literal(false),
+    message: Type.String(),
+    ticketId: Type.String(),
+    ...currentUser,
+  });
   export const webhookAccepted = Type.Object({
     success: Type.Literal(true),
     accepted: Type.Integer({ minimum: 0, description: 'events queued' }),
@@ -122,7 +139,8 @@ export namespace ApiSchemas {
       description: 'every id held: phones, userIds (BSUIDs), parentUserIds, usernames, documents, customerIds, conversationKeys',
     }),
     conversations: Type.Array(Type.Record(Type.String(), Type.Unknown()), {
-      description: 'each with the ids it knows, its state, and `privacyNotice`: the version of the privacy notice the subscriber was last sent and when (null: never)',
+      description:
+        'each with the ids it knows, its state, and `privacyNotice`: the version of the privacy notice the subscriber was last sent and when (null: never)',
     }),
     tickets: Type.Array(Type.Record(Type.String(), Type.Unknown()), { description: 'each with its events (state changes) in order' }),
     messages: Type.Array(Type.Record(Type.String(), Type.Unknown()), { description: 'in and out, each with its media list' }),
@@ -234,7 +252,16 @@ export namespace ApiSchemas {
       'message_failed',
       'business_message',
       'call',
+      'identity_changed',
     ]),
+    previousUserPhone: Type.Optional(
+      Type.String({
+        description: 'identity_changed: the phone the user had until now (userPhone is the new one); calls naming it are accepted for IDENTITY_CHANGE_GRACE_S',
+      }),
+    ),
+    previousUserId: Type.Optional(
+      Type.String({ description: 'identity_changed: the BSUID the user had until now (userId is the new one), after a user_id_update' }),
+    ),
     message: Type.Optional(
       Type.Record(Type.String(), Type.Unknown(), {
         description: 'business_message: what the business sent from the WhatsApp Business app (sentFrom) or another responder; message_failed: the message',

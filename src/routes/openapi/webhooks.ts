@@ -72,12 +72,13 @@ export const calls = {
   ticketUpdate: botCall({
     summary: 'The bot changed a ticket (ticket-update)',
     detail:
-      'What happened without the CRM: an escalation or a reminder when no one answered in time, a close (cancelled, abandoned, fallback, expired), the rating, an agent message WhatsApp refused; `reason` says which.',
+      "What happened without the CRM: an escalation or a reminder when no one answered in time, a close (cancelled, abandoned, fallback, expired), the rating, an agent message WhatsApp refused, the user's phone or BSUID changed (`identity_changed`: `userPhone`/`userId` are the new ids, `previousUserPhone`/`previousUserId` the replaced ones; name the user by the new ones from now on, though calls naming the previous ones are accepted for IDENTITY_CHANGE_GRACE_S, a day by default, and answered with the current ids); `reason` says which.",
     url: 'CRM_BASE_URL/api/bot/ticket-update',
     body: ApiSchemas.ticketUpdate,
     examples: {
       escalated: { summary: 'No agent took it in time: re-requested with a higher priority', value: EXAMPLES.escalated },
       rated: { summary: 'The user rated the agent after the ticket closed', value: EXAMPLES.rated },
+      identityChanged: { summary: 'The user wrote from a new phone (same WhatsApp user id): name them by it from now on', value: EXAMPLES.identityChanged },
     },
   }),
   subscriberErased: botCall({

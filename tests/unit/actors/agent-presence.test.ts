@@ -41,6 +41,15 @@ describe('typing: WhatsApp shows "typing…" while the agent types, at most once
     expect(ticket.times('showTyping')).toEqual([at(T0, 10), at(T0, 31), at(T0, 52)]);
   });
 
+  test('the indicator is asked for again 20 s after the last one, not a second sooner', () => {
+    const ticket = heldTicket();
+    ticket.send(typing());
+    ticket.advance(19);
+    expect(ticket.send(typing())).toEqual([]);
+    ticket.advance(1);
+    expect(ticket.send(typing())).toEqual([{ type: 'showTyping', params: { waMessageId: 'wamid.1' } }]);
+  });
+
   test('a typing call the reply overtook shows nothing: WhatsApp would show "typing…" under the reply', () => {
     const ticket = heldTicket();
     ticket.send(agentText);
@@ -83,6 +92,14 @@ describe('read: only on the CRM word, once per message', () => {
     const ticket = heldTicket();
     ticket.send(typing('ag-1', 'wamid.2', 2));
     expect(ticket.send(read('ag-1', 'wamid.2', 2))).toEqual([]);
+  });
+
+  test('typing on an earlier message does not move the read mark back', () => {
+    const ticket = heldTicket();
+    ticket.send(read('ag-1', 'wamid.5', 5));
+    expect(ticket.send(typing('ag-1', 'wamid.3', 3))).toEqual([{ type: 'showTyping', params: { waMessageId: 'wamid.3' } }]);
+    expect(ticket.send(read('ag-1', 'wamid.4', 4))).toEqual([]);
+    expect(ticket.context.readUpTo).toBe(5);
   });
 
   test('user messages and agent replies never mark anything read on their own', () => {

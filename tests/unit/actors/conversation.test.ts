@@ -38,6 +38,15 @@ function askedForDocument() {
   return conversation;
 }
 
+/** An authenticated user whose ticket is open. */
+function inTicket() {
+  const conversation = askedForDocument();
+  conversation.send(says(DOCUMENT));
+  conversation.send(lookedUp({ outcome: 'found', customer: ACTIVE }));
+  conversation.send({ type: 'ticket.opened', ticketId: TICKET.ticketId });
+  return conversation;
+}
+
 describe('the menu', () => {
   test('the first message is greeted with the menu, by the profile name', () => {
     const conversation = atTheMenu();
@@ -72,9 +81,10 @@ describe('authentication for support', () => {
     }
   });
 
-  test('a document, dots and all, is looked up; while it is, the user is told to wait', () => {
+  test('a document, dots and all, is looked up (naming the message that carried it, to be stored masked); while it is, the user is told to wait', () => {
     const conversation = askedForDocument();
-    expect(conversation.send(says('1.010.101.010'))).toEqual([{ type: 'lookupCustomer', params: { document: DOCUMENT } }]);
+    const typed = says('1.010.101.010');
+    expect(conversation.send(typed)).toEqual([{ type: 'lookupCustomer', params: { document: DOCUMENT, typedIn: typed.message.waMessageId } }]);
     expect(conversation.send(says('¿hola?'))).toEqual([{ type: 'reply', params: { text: 'verifying' } }]);
   });
 
@@ -185,6 +195,23 @@ describe('from authentication to the survey', () => {
     conversation.send(taps(`${REPLY_IDS.csatPrefix}5`, 'Excelente'));
     expect(conversation.effects('recordCsat')).toEqual([{ ticketId: TICKET.ticketId, score: 5 }]);
     expect(conversation.value).toBe('menu');
+  });
+
+  test('a ticket closed for any reason but the window shows the menu at once; one closed past the window waits for the user', () => {
+    for (const reason of ['cancelled', 'crm_unreachable', 'fallback', 'abandoned', 'out_of_hours'] as const) {
+      const conversation = inTicket();
+      expect(conversation.send({ type: 'ticket.closed', ticketId: TICKET.ticketId, reason })).toEqual([
+        { type: 'showMenu', params: { greeting: false, notUnderstood: false } },
+      ]);
+      expect(conversation.value).toBe('menu');
+      expect(conversation.context.ticketId).toBeNull();
+    }
+    // WhatsApp refuses a free-form message outside the window: the bot may not write first.
+    const conversation = inTicket();
+    expect(conversation.send({ type: 'ticket.closed', ticketId: TICKET.ticketId, reason: 'window_expired' })).toEqual([]);
+    expect(conversation.value).toBe('menu');
+    expect(conversation.context.ticketId).toBeNull();
+    expect(conversation.send(says('1'))).toEqual([{ type: 'openTicket', params: { category: 'soporte_agente', priority: 'media' } }]);
   });
 
   test("another ticket's closing does not end this one", () => {

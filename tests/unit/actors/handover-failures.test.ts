@@ -33,6 +33,32 @@ describe('an agent message WhatsApp refused comes back to the ticket, which deci
     expect(ticket.effects('recordTicketEvent').at(-1)).toEqual({ type: 'agent_message_reengaged', data: { outboxKey: 'crm:send-message:key:abc#0' } });
   });
 
+  test("re-sent as the template, a media message keeps its type and its link stands in for a missing body; any other type goes as text", () => {
+    const ticket = simulateTicket({ reengageTemplate: true });
+    ticket.send(takeOver);
+    const media = { id: 'media-1', url: 'https://crm.example.co/recibo.png', mimeType: 'image/png' };
+    ticket.send(failure({ message: { type: 'image', body: null, waMessageId: null, agentId: 'ag-1', media } }));
+    ticket.send(failure({ message: { type: 'audio', body: null, waMessageId: null, agentId: 'ag-1' } }));
+    expect(ticket.effects('deliverAgentMessage')).toEqual([
+      { agentId: 'ag-1', messageType: 'image', body: 'https://crm.example.co/recibo.png', media, asTemplate: true },
+      { agentId: 'ag-1', messageType: 'text', body: '', media: undefined, asTemplate: true },
+    ]);
+    for (const type of ['text', 'document'] as const) {
+      ticket.send(failure({ message: { type, body: 'x', waMessageId: null, agentId: 'ag-1' } }));
+      expect(ticket.effects('deliverAgentMessage').at(-1)!.messageType).toBe(type);
+    }
+  });
+
+  test('a refusal without a Graph error is recorded without a code', () => {
+    const ticket = simulateTicket({ reengageTemplate: false });
+    ticket.send(takeOver);
+    ticket.send(failure({ reason: 'refused', error: undefined }));
+    expect(ticket.effects('recordTicketEvent').at(-1)).toEqual({
+      type: 'agent_message_failed',
+      data: { outboxKey: 'crm:send-message:key:abc#0', reason: 'refused', code: undefined },
+    });
+  });
+
   test('past the window without a template, the CRM is told the message failed', () => {
     const ticket = simulateTicket({ reengageTemplate: false });
     ticket.send(takeOver);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import { deadlineDue } from '../../../src/actors/deadlines';
-import { csatScore, isCancelRequest, menuChoice, normalise } from '../../../src/actors/intents';
+import { csatScore, documentNumber, isCancelRequest, menuChoice, normalise } from '../../../src/actors/intents';
 import type { InboundMessage } from '../../../src/domain/events';
 
 const said = (text: string, replyId?: string): InboundMessage => ({
@@ -36,6 +36,23 @@ describe('what the user means', () => {
     expect(menuChoice(said('21'))).toBe('unknown');
     expect(menuChoice(said('31'))).toBe('unknown');
     expect(menuChoice(said('hola'))).toBe('unknown');
+  });
+
+  test('the emergency number is the option 3 at the start, not a 3 ending another number or inside a sentence', () => {
+    expect(menuChoice(said('3 por favor'))).toBe('emergency');
+    expect(menuChoice(said('13'))).toBe('unknown');
+    expect(menuChoice(said('la opción 3 no sirve'))).toBe('unknown');
+  });
+
+  test('a document number is digits alone (dots, spaces and dashes allowed), typed as text', () => {
+    expect(documentNumber(said('1.020.304.050'))).toBe('1020304050');
+    expect(documentNumber(said('10 20-30'))).toBe('102030');
+    expect(documentNumber(said('CC1020304050'))).toBeUndefined();
+    expect(documentNumber(said('1020304050 CC'))).toBeUndefined();
+    expect(documentNumber(said('1234'))).toBeUndefined();
+    expect(documentNumber(said('1234567890123456'))).toBeUndefined();
+    // A tapped list row titled with digits is not a typed document.
+    expect(documentNumber(said('1020304050', 'menu.identify'))).toBeUndefined();
   });
 
   test('a waiting user cancels with the word alone, punctuation allowed, not inside a sentence', () => {

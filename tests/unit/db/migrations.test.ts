@@ -62,3 +62,32 @@ test('the conversation-key migration renames: rows written before it are there a
     await fresh.drop();
   }
 });
+
+test('the hot tables keep room for HOT updates and are vacuumed early; an open outbox row is one not completed, whatever its status', async () => {
+  const fresh = await createTestDatabase('migrate_hot_tables', { fresh: true });
+  const before = migrationsUpTo('0017_kpi_rollups');
+  const sql = postgres(fresh.url, { max: 1, onnotice: () => {} });
+  try {
+    await migrate(drizzle(sql), { migrationsFolder: before });
+    // A row finished before completed_at was the open-row test, and one left without it: both are finished after.
+    await sql`insert into outbox (kind, lane, payload, idempotency_key, status, completed_at) values
+              ('crm.user_message', 'crm:a', '{}', 'k-done', 'done', now()), ('crm.user_message', 'crm:a', '{}', 'k-failed', 'failed', null),
+              ('crm.user_message', 'crm:a', '{}', 'k-open', 'pending', null)`;
+    const database = await openDatabase({ databaseUrl: fresh.url, dataDir: '' });
+    await database.close();
+
+    const open = await sql<{ key: string }[]>`select idempotency_key as key from outbox where completed_at is null`;
+    expect(open.map((row) => row.key)).toEqual(['k-open']);
+    const options = await sql<{ table: string; options: string[] }[]>`
+      select relname as table, reloptions as options from pg_class where relname in ('outbox', 'timers', 'messages') order by relname`;
+    expect(options.find((row) => row.table === 'outbox')!.options).toEqual(
+      expect.arrayContaining(['fillfactor=50', 'autovacuum_vacuum_scale_factor=0.02']),
+    );
+    expect(options.find((row) => row.table === 'timers')!.options).toContain('autovacuum_vacuum_scale_factor=0.02');
+    expect(options.find((row) => row.table === 'messages')!.options).toContain('autovacuum_vacuum_insert_scale_factor=0.05');
+  } finally {
+    await sql.end();
+    rmSync(before, { recursive: true, force: true });
+    await fresh.drop();
+  }
+});

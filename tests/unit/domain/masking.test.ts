@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test';
-import { maskDigitRuns, maskKey, maskPhone } from '../../../src/domain/masking';
+import { maskDigitRuns, maskDocument, maskKey, maskNumbers, maskPhone, withoutDocument } from '../../../src/domain/masking';
 import { maskLane } from '../../../src/domain/lanes';
 
 test('phones are masked in logs; any long run of digits in outside text too', () => {
@@ -19,4 +19,19 @@ test('a conversation key is masked as what it holds: a phone as a phone, a BSUID
 test('a BSUID is masked like a phone, its country prefix kept, in outside text and in a lane', () => {
   expect(maskDigitRuns('no such recipient CO.1047385771169864')).toBe('no such recipient CO.10473*********64');
   expect(maskLane('wa:CO.1047385771169864')).toBe('wa:CO.10473*********64');
+});
+
+test('a document number shows its last two digits only, wherever it is quoted and however it is formatted', () => {
+  expect(maskDocument('1010101010')).toBe('********10');
+  expect(maskDocument('12')).toBe('**');
+  expect(withoutDocument('document 1010101010 (1.010.101.010, 1010 101 010) unknown', '1010101010')).toBe(
+    'document ********10 (********10, ********10) unknown',
+  );
+  expect(withoutDocument('no document here: 2020202020', '1010101010')).toBe('no document here: 2020202020');
+});
+
+test("an operator's listing masks every run of 5 or more digits as a document; shorter numbers stay", () => {
+  expect(maskNumbers('duplicate 1010101010 at line 1234 of 2026; phone 573001234567, doc 12345')).toBe(
+    'duplicate ********10 at line 1234 of 2026; phone **********67, doc ***45',
+  );
 });

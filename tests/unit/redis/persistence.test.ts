@@ -84,7 +84,7 @@ describe('the boot line, and the refusal in production', () => {
     expect(logs[0]).toMatchObject({ level: 40, event: 'redis.persistence', aof: false });
     expect(logs[0]!.msg).toBe(
       'Redis persistence: AOF off, no RDB snapshots, 0 replicas. A Redis restart loses the events acknowledged (200) and not yet applied, ' +
-        'and Meta does not resend them: turn AOF on (appendonly yes; README, "Running Redis for this service")',
+        'and Meta does not resend them: turn AOF on (appendonly yes; docs/OPERATIONS.md, "Running Redis for this service")',
     );
   });
 

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from 'bun:test';
 import { CODEC_VERSION, deadLetterFields, decodeEvent, encodeEvent, partitionOf } from '../../../src/streams/codec';
 import { createDeadLetters } from '../../../src/streams/dead-letters';
+import { pipelineEvent } from '../../../src/domain/events';
 import { redisFixture, timerEvent } from './redis-fixture';
 
 const PARTITIONS = 4;
@@ -54,6 +55,19 @@ describe('listing dead letters', () => {
     const { entries } = await deadLetters.list({ count: 10 });
     expect(entries[0]!.event).toMatchObject({ key: 'CO.10473*********64', id: 'timer:CO.10473*********64' });
     expect(JSON.stringify(entries)).not.toContain('1047385771169864');
+  });
+
+  test('a document number the entry carries and its error quotes is masked in the listing (only its last two digits show)', async () => {
+    const { bury, deadLetters } = deadLetterFixture();
+    const document = '7392046185';
+    const lookup = pipelineEvent('customer.lookup.result', PHONE, 'outbox:42:result', { document, outcome: 'not_found' });
+    await bury(encodeEvent(lookup), undefined, `permanent: invalid input for document ${document} (7.392.046.185) in "customers"`);
+
+    const { entries } = await deadLetters.list({ count: 10 });
+
+    expect(entries[0]!.error).toBe('permanent: invalid input for document ********85 (********85) in "customers"');
+    const listed = JSON.stringify(entries);
+    for (let start = 0; start + 5 <= document.length; start++) expect(listed).not.toContain(document.slice(start, start + 5));
   });
 
   test('an event that does not decode is listed with the reason', async () => {

@@ -47,6 +47,10 @@ export class UserScript {
     return this.event('customer.lookup.result', { document, outcome: 'found', customer });
   }
 
+  directoryKnowsNot(document: string): PipelineEvent {
+    return this.event('customer.lookup.result', { document, outcome: 'not_found' });
+  }
+
   crmAccepts(ticketId: string): PipelineEvent {
     return this.event('crm.agent_request.result', { ticketId, outcome: 'accepted', queuePosition: 2 });
   }
