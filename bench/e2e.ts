@@ -160,12 +160,13 @@ const cpuOf = async (pid: number) => {
 };
 
 /**
- * CPU seconds of the stores' processes serving this run: its Postgres database's backends (pg_stat_activity) and
+ * CPU seconds of the stores' processes serving this run: its Postgres database's client backends (pg_stat_activity) and
  * the private redis-server, by pid, so that a phase's cost can be told from what the machine's other users spend.
  * Postgres elsewhere than this machine: its backends are not counted (their /proc is not here).
  */
 async function storesCpu(): Promise<Map<number, number>> {
-  const backends = await admin<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${databaseName}`;
+  // Client backends only: an autovacuum worker comes and goes on its own clock, and would make the figure a lottery.
+  const backends = await admin<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${databaseName} and backend_type = 'client backend'`;
   const pids = [redis.pid, ...backends.map((backend) => backend.pid)];
   return new Map(await Promise.all(pids.map(async (pid) => [pid, await cpuOf(pid).catch(() => 0)] as [number, number])));
 }
