@@ -103,6 +103,7 @@ export async function startPrivateRedis(port: number) {
   }
   return {
     url: `redis://127.0.0.1:${port}`,
+    pid: server.pid,
     /** Calls per command since the server started (INFO commandstats). */
     async commandCounts(): Promise<Map<string, number>> {
       const info = await Bun.$`redis-cli -p ${port} info commandstats`.quiet().text();
