@@ -284,6 +284,7 @@ describe('the satisfaction survey after human_to_bot', () => {
     conversation.advance(100);
     conversation.send({ type: 'user.message', message: userText('4') });
     expect(conversation.effects('recordCsat')).toEqual([{ ticketId: TICKET.ticketId, score: 4 }]);
+    expect(conversation.effects('reply').at(-1)).toEqual({ text: 'surveyThanks' });
     expect(conversation.value).toBe('menu');
     expect(conversation.context.deadlines).toEqual({});
     conversation.advance(1000);
@@ -307,6 +308,14 @@ describe('the satisfaction survey after human_to_bot', () => {
     conversation.send({ type: 'user.message', message: userText('emergencia') });
     expect(conversation.effects('closeSurvey')).toEqual([{ ticketId: TICKET.ticketId, outcome: 'skipped' }]);
     expect(conversation.effects('reply').at(-1)!.text).toBe('emergency');
+    expect(conversation.context).toMatchObject({ surveyTicketId: null, deadlines: {} });
+  });
+
+  test('a survey firing for a deadline that moved changes nothing', () => {
+    const conversation = simulateConversation(300);
+    resolvedTicket(conversation);
+    expect(conversation.send({ type: 'timer.fired', timer: 'survey', dueAt: at(T0, 299) })).toEqual([]);
+    expect(conversation.value).toBe('survey');
   });
 
   test('only a ticket the agent resolved is surveyed', () => {

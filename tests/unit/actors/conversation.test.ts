@@ -114,6 +114,7 @@ describe('authentication for support', () => {
 
     expect(conversation.send(says('soporte'))).toEqual([{ type: 'openTicket', params: { category: 'soporte_agente', priority: 'media' } }]);
     expect(conversation.effects('lookupCustomer')).toHaveLength(1);
+    expect(conversation.value).toBe('inTicket');
   });
 
   test('three documents not found: the emergency number, back to the menu, and the count starts over', () => {
@@ -129,6 +130,17 @@ describe('authentication for support', () => {
     ]);
     expect(conversation.value).toBe('menu');
     expect(conversation.snapshot.context.authAttempts).toBe(0);
+  });
+
+  test('three tries that are not documents: the emergency number, and the next request for support starts over', () => {
+    const conversation = askedForDocument();
+    conversation.send(says('no sé'));
+    conversation.send(says('tampoco'));
+    expect(conversation.send(says('nada'))).toEqual([
+      { type: 'reply', params: { text: 'authFailed' } },
+      { type: 'showMenu', params: { greeting: false, notUnderstood: false } },
+    ]);
+    expect(conversation.snapshot.context).toMatchObject({ authAttempts: 0, intent: null, pendingDocument: null });
   });
 
   test('what is not a document counts as a try too', () => {
@@ -148,7 +160,7 @@ describe('authentication for support', () => {
       { type: 'showMenu', params: { greeting: false, notUnderstood: false } },
     ]);
     expect(conversation.value).toBe('menu');
-    expect(conversation.snapshot.context.authAttempts).toBe(0);
+    expect(conversation.snapshot.context).toMatchObject({ authAttempts: 0, intent: null, pendingDocument: null });
   });
 
   test('a late answer about an earlier document is ignored', () => {
@@ -160,17 +172,25 @@ describe('authentication for support', () => {
 
   test('"cancelar" while asked for the document goes back to the menu', () => {
     const conversation = askedForDocument();
+    conversation.send(says('no sé'));
     expect(conversation.send(says('Cancelar'))).toEqual([{ type: 'showMenu', params: { greeting: false, notUnderstood: false } }]);
     expect(conversation.value).toBe('menu');
+    expect(conversation.snapshot.context).toMatchObject({ authAttempts: 0, intent: null });
   });
 });
 
 describe('identification only', () => {
   test('a customer found is greeted by name and stays at the menu, without a ticket', () => {
     const conversation = atTheMenu();
-    conversation.send(says('2'));
+    expect(conversation.send(says('2'))).toEqual([{ type: 'reply', params: { text: 'askDocument' } }]);
+    expect(conversation.snapshot.context.intent).toBe('identify');
+    conversation.send(says('no sé'));
     conversation.send(says(DOCUMENT));
-    conversation.send(lookedUp({ outcome: 'found', customer: ACTIVE }));
+    expect(conversation.send(lookedUp({ outcome: 'found', customer: ACTIVE }))).toEqual([
+      { type: 'reply', params: { text: 'authenticated', vars: { customerName: 'Ana Gómez' } } },
+      { type: 'showMenu', params: { greeting: false, notUnderstood: false } },
+    ]);
+    expect(conversation.snapshot.context).toMatchObject({ customer: ACTIVE, authAttempts: 0, intent: null, pendingDocument: null });
     expect(conversation.value).toBe('menu');
     expect(conversation.effects('openTicket')).toEqual([]);
     expect(conversation.send(says('identificarme'))).toEqual([
