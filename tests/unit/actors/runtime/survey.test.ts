@@ -64,7 +64,8 @@ describe('the survey', () => {
     const { ticketId } = await surveyed(runtime, user);
     const dueAt = runtime.conversations.get(user.phone)!.snapshot as { context: { deadlines: { survey: string } } };
     const survey = dueAt.context.deadlines.survey;
-    const fired = await runtime.apply({ ...user.later(600).deadlineFires('', 'survey', survey), data: { timer: 'survey', dueAt: survey } });
+    const firing = user.later(600).deadlineFires('', 'survey', survey);
+    const fired = await runtime.apply({ ...firing, data: { timer: 'survey', dueAt: survey } } as typeof firing);
     expect(runtime.tickets.get(ticketId)).toMatchObject({ surveyStatus: 'expired' });
     expect(ticketUpdates(fired.writes)).toEqual([expect.objectContaining({ ticketId, reason: 'survey_expired' })]);
   });
