@@ -117,3 +117,95 @@ test('a directory answer goes to the conversation', () => {
     event: { type: 'customer.lookup.completed', at: AT, result },
   });
 });
+
+describe('every event, exactly where it goes', () => {
+  const open = loaded({ [PHONE]: { ticketId: 'TK-1' } }, { 'TK-1': { open: true } });
+  const none = loaded({}, {});
+  const echo = { user: { phone: PHONE }, waMessageId: 'wamid.e1', timestamp: AT, type: 'text', text: 'hola', source: 'business_app' as const };
+  const history = { user: { phone: PHONE }, waMessageId: 'wamid.h1', timestamp: AT, type: 'text', fromBusiness: false };
+  const call = { user: { phone: PHONE }, callId: 'wacid.1', event: 'connect' as const, timestamp: AT };
+  const presence = { ticketId: 'TK-1', agentId: 'ag-1', message: { waMessageId: 'wamid.1', historyId: 1 } };
+  const refusal = { ticketId: 'TK-1', action: 'pass' };
+  const failure = {
+    ticketId: 'TK-1',
+    outboxKey: 'k#0',
+    reason: 'refused' as const,
+    sentAs: 'free_form' as const,
+    message: { type: 'text', body: 'x', waMessageId: null },
+  };
+  const agentMessage = { ticketId: 'TK-1', agentId: 'ag-1', message: 'hola', messageType: 'text' as const };
+
+  test('what the business sent, a past chat, a call', () => {
+    expect(route(event('whatsapp.echo', echo), open)).toEqual({ to: 'echo', echo, ticketId: 'TK-1' });
+    expect(route(event('whatsapp.echo', echo), none)).toEqual({ to: 'echo', echo, ticketId: null });
+    expect(route(event('whatsapp.history', history), open)).toEqual({ to: 'history', message: history });
+    expect(route(event('whatsapp.call', call), open)).toEqual({ to: 'ticket', ticketId: 'TK-1', event: { type: 'whatsapp.call', at: AT, call } });
+    expect(route(event('whatsapp.call', call), none)).toEqual({ to: 'nowhere', reason: 'no_ticket' });
+  });
+
+  test("a user's message the bot must not answer goes to the history only, with the reason", () => {
+    const owned = loaded({ [PHONE]: { ticketId: null, voice: { threadOwner: 'crm', botPausedUntil: null } } }, {});
+    expect(route(userText, owned)).toEqual({ to: 'quiet', reason: 'thread_not_owned' });
+  });
+
+  test("a new BSUID, with the phone when the webhook shows it", () => {
+    expect(route(event('user.id_changed', { previousBsuid: 'CO.1', bsuid: 'CO.2', phone: PHONE, timestamp: AT }), none)).toEqual({
+      to: 'ids',
+      ids: { bsuid: 'CO.2', phone: PHONE },
+    });
+    expect(route(event('user.id_changed', { previousBsuid: 'CO.1', bsuid: 'CO.2', timestamp: AT }), none)).toEqual({ to: 'ids', ids: { bsuid: 'CO.2' } });
+  });
+
+  test("the CRM's events go to the ticket they name", () => {
+    expect(route(event('crm.handover', { ticketId: 'TK-1', handoverType: 'bot_to_human', agentId: 'ag-1', agentName: 'Laura' }), none)).toEqual({
+      to: 'ticket',
+      ticketId: 'TK-1',
+      event: { type: 'crm.handover.bot_to_human', at: AT, agent: { id: 'ag-1', name: 'Laura' } },
+    });
+    // An agent without a name is named by their id; without either, both are empty.
+    expect(route(event('crm.handover', { ticketId: 'TK-1', handoverType: 'bot_to_human', agentId: 'ag-1' }), none)).toMatchObject({
+      event: { agent: { id: 'ag-1', name: 'ag-1' } },
+    });
+    expect(route(event('crm.handover', { ticketId: 'TK-1', handoverType: 'bot_to_human' }), none)).toMatchObject({ event: { agent: { id: '', name: '' } } });
+    expect(route(event('crm.message', agentMessage), none)).toEqual({ to: 'ticket', ticketId: 'TK-1', event: { type: 'crm.message', at: AT, message: agentMessage } });
+    expect(route(event('crm.typing', presence), none)).toEqual({ to: 'ticket', ticketId: 'TK-1', event: { type: 'crm.typing', at: AT, presence } });
+    expect(route(event('crm.read', presence), none)).toEqual({ to: 'ticket', ticketId: 'TK-1', event: { type: 'crm.read', at: AT, presence } });
+  });
+
+  test("WhatsApp's answers about the ticket's own calls go to the ticket", () => {
+    expect(route(event('whatsapp.thread_control.refused', refusal), none)).toEqual({
+      to: 'ticket',
+      ticketId: 'TK-1',
+      event: { type: 'whatsapp.thread_control.refused', at: AT, refusal },
+    });
+    expect(route(event('whatsapp.agent_message.failed', failure), none)).toEqual({
+      to: 'ticket',
+      ticketId: 'TK-1',
+      event: { type: 'whatsapp.agent_message.failed', at: AT, failure },
+    });
+  });
+
+  test("a thread-control event goes to the ticket it names, else the conversation's, else nowhere", () => {
+    const control = { event: 'pass_thread_control', toCrm: true };
+    expect(route(event('meta.thread_control', { ...control, ticketId: 'TK-9' }), open)).toEqual({
+      to: 'ticket',
+      ticketId: 'TK-9',
+      event: { type: 'meta.thread_control', at: AT, control: { ...control, ticketId: 'TK-9' } },
+    });
+    expect(route(event('meta.thread_control', control), open)).toMatchObject({ to: 'ticket', ticketId: 'TK-1' });
+    expect(route(event('meta.thread_control', control), none)).toEqual({ to: 'nowhere', reason: 'no_ticket' });
+  });
+
+  test("the agent request's answer, accepted or failed", () => {
+    expect(route(event('crm.agent_request.result', { ticketId: 'TK-1', outcome: 'accepted' }), none)).toEqual({
+      to: 'ticket',
+      ticketId: 'TK-1',
+      event: { type: 'crm.agent_request.accepted', at: AT, agent: null, queuePosition: null },
+    });
+    expect(route(event('crm.agent_request.result', { ticketId: 'TK-1', outcome: 'failed' }), none)).toEqual({
+      to: 'ticket',
+      ticketId: 'TK-1',
+      event: { type: 'crm.agent_request.failed', at: AT, error: 'unknown error' },
+    });
+  });
+});
