@@ -8,6 +8,8 @@ export interface TicketUpdate {
   error?: { title?: string };
   message?: { body?: string | null; sentFrom?: string };
   call?: { event?: string; status?: string; durationS?: number };
+  previousUserPhone?: string;
+  previousUserId?: string;
 }
 
 /** "45 s", "2 min": how long a ticket waited, as the console says it. */
@@ -59,6 +61,10 @@ export function describeTicketUpdate(update: TicketUpdate, requestedAt: string |
       return update.call?.event === 'terminate'
         ? `The subscriber's call ended${update.call.status ? ` (${update.call.status.toLowerCase()}` : ''}${update.call.durationS !== undefined ? `, ${update.call.durationS} s)` : update.call.status ? ')' : ''}`
         : 'The subscriber is calling the business number';
+    case 'identity_changed':
+      return update.previousUserPhone
+        ? 'The subscriber now writes from another phone number: replies go to the new one'
+        : 'The subscriber has a new WhatsApp user id';
     default:
       return `ticket-update: ${update.reason}`;
   }

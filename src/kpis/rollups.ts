@@ -45,6 +45,7 @@ export function createKpiRollups({
       zoneChecked = true;
     }
     await addEndedDays(database, timeZone);
+    const empty = await markEmptyDays(database, timeZone, settleSeconds);
     const due = await database.rows<{ day: string }>(
       database.db,
       sql`select day::text as day from kpi_rollup_days d
@@ -53,8 +54,8 @@ export function createKpiRollups({
           order by day limit ${DAYS_PER_PASS}`,
     );
     for (const { day } of due) await rollUpDay(database, timeZone, day);
-    if (due.length > 0) logger.debug({ event: 'kpi.rolled_up', days: due.map((row) => row.day) }, 'KPI rollups summed');
-    return due.length;
+    if (due.length > 0) logger.debug({ event: 'kpi.rolled_up', days: due.map((row) => row.day), empty }, 'KPI rollups summed');
+    return due.length + empty;
   }
 
   const poller = createPoller({
@@ -88,6 +89,23 @@ async function addEndedDays(database: Database, timeZone: string): Promise<void>
       (now() at time zone ${timeZone})::date - 1,
       interval '1 day') as day
     on conflict do nothing`);
+}
+
+/**
+ * Days never summed that had no ticket (a new desk's first start, weekends
+ * of a small one) are marked summed in one statement: they have no rows to
+ * write, and their month is unchanged.
+ */
+async function markEmptyDays(database: Database, timeZone: string, settleSeconds: number): Promise<number> {
+  const marked = await database.rows<{ day: string }>(
+    database.db,
+    sql`update kpi_rollup_days d set computed_at = now()
+        where computed_at is null and created_at < now() - make_interval(secs => ${settleSeconds})
+          and not exists (select 1 from ticket_kpis k
+                          where k.requested_at >= (d.day::timestamp at time zone ${timeZone}) and k.requested_at < ((d.day + 1)::timestamp at time zone ${timeZone}))
+        returning day::text as day`,
+  );
+  return marked.length;
 }
 
 /** Sums one day into its rows, then its month from its days' rows; the day's pending changes are consumed in the same transaction. */

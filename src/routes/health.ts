@@ -7,7 +7,16 @@ export interface HealthDeps {
   details?: () => Record<string, unknown> | Promise<Record<string, unknown>>;
 }
 
-/** Liveness answers while the process runs; readiness only when Redis and Postgres both answer. */
+/** `work`, or a rejection once `timeoutMs` has passed without its answer. */
+const within = <T>(work: Promise<T>, timeoutMs: number): Promise<T> =>
+  Promise.race([work, Bun.sleep(timeoutMs).then(() => Promise.reject(new Error(`no answer in ${timeoutMs} ms`)))]);
+
+/**
+ * Liveness answers while the process runs; readiness only when Redis and
+ * Postgres both answer. Every check and the details are bounded by
+ * `timeoutMs`: a half-open connection must make readiness say "not ready",
+ * never leave the load balancer's probe hanging.
+ */
 export const healthRoutes = (deps: HealthDeps) =>
   new Elysia()
     .get('/health/live', () => ({ status: 'ok' }))
@@ -15,7 +24,7 @@ export const healthRoutes = (deps: HealthDeps) =>
       const results = await Promise.all(
         Object.entries(deps.checks).map(async ([name, check]) => {
           try {
-            await Promise.race([check(), Bun.sleep(deps.timeoutMs).then(() => Promise.reject(new Error(`no answer in ${deps.timeoutMs} ms`)))]);
+            await within(check(), deps.timeoutMs);
             return [name, 'ok'] as const;
           } catch (error) {
             return [name, `unavailable: ${(error as Error).message}`] as const;
@@ -24,5 +33,6 @@ export const healthRoutes = (deps: HealthDeps) =>
       );
       const ready = results.every(([, result]) => result === 'ok');
       if (!ready) set.status = 503;
-      return { status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results), ...(await deps.details?.()) };
+      const details = deps.details ? await within(Promise.resolve(deps.details()), deps.timeoutMs).catch(() => ({})) : {};
+      return { status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results), ...details };
     });

@@ -90,7 +90,8 @@ describe.concurrent('Postgres down', () => {
         expect(texts[0]).toContain('¿En qué te podemos ayudar?');
         expect(texts[1]).toContain('número de documento');
         const inbound = await stack.sql`select body, wa_message_id from messages where conversation_key = ${phone} and direction = 'inbound' order by id`;
-        expect(inbound.map((row) => row.body)).toEqual(words);
+        // The document is kept masked once the identification step took it (issue 21): the history holds it so.
+        expect(inbound.map((row) => row.body)).toEqual(['Hola', 'soporte', '********20']);
         expect(inbound.map((row) => row.wa_message_id)).toEqual(accepted.get(phone)!);
       }
       expect((await ready(stack)).status).toBe(200);
