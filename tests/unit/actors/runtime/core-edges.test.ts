@@ -192,3 +192,30 @@ test('a new phone learnt without an open ticket tells no ticket', async () => {
   const changed = await runtime.apply(said('573119990000') as PipelineEvent);
   expect(events(changed)).not.toContain('ticket.unknown');
 });
+
+describe('which conversations a batch writes', () => {
+  test('a new one, its machine started with its key', async () => {
+    const runtime = new PlainRuntime();
+    const user = new UserScript();
+    const { writes } = await runtime.apply(user.writes('hola'));
+    expect(writes.conversations).toHaveLength(1);
+    expect((writes.conversations[0]!.snapshot as { context: { conversationKey: string } }).context.conversationKey).toBe(user.phone);
+  });
+
+  test('none that the batch only read: a status, an echo from another responder with the ids known, the same owner told again', async () => {
+    const runtime = new PlainRuntime();
+    const user = new UserScript();
+    const ticketId = await openTicket(runtime, user);
+    await runtime.apply(event(user.later(1), 'meta.thread_control', { ticketId, event: 'pass_thread_control', toCrm: true, owner: 'crm' }));
+
+    const status = await runtime.apply(user.later(1).whatsappReports('wamid.out.1', 'delivered'));
+    expect(status.writes.conversations).toEqual([]);
+    const echo = await runtime.apply(
+      event(user.later(1), 'whatsapp.echo', { user: { phone: user.phone }, waMessageId: 'wamid.e9', timestamp: user.now, type: 'text', text: 'Hola', source: 'other_responder' }),
+    );
+    expect(echo.writes.conversations).toEqual([]);
+    const again = await runtime.apply(event(user.later(1), 'meta.thread_control', { ticketId, event: 'pass_thread_control', toCrm: true, owner: 'crm' }));
+    expect(again.writes.conversations).toEqual([]);
+    expect(again.writes.tickets).toHaveLength(1);
+  });
+});
