@@ -161,3 +161,30 @@ describe('a conversation persisted before the deadlines existed', () => {
     expect(state.snapshot.context.deadlines).toEqual({ survey: NOW });
   });
 });
+
+describe('a conversation as stored today', () => {
+  test('keeps its conversation key, even beside a stray `phone`', () => {
+    const persisted = (context: Record<string, unknown>) => ({ value: 'menu', context: { deadlines: {}, ...context } });
+    const current = restoreConversation(conversation, { snapshot: persisted({ conversationKey: 'CO.1234567890' }), createdAt: new Date(NOW) });
+    expect(current.snapshot.context.conversationKey).toBe('CO.1234567890');
+    const both = restoreConversation(conversation, { snapshot: persisted({ conversationKey: 'CO.1234567890', phone: '573001112233' }), createdAt: new Date(NOW) });
+    expect(both.snapshot.context.conversationKey).toBe('CO.1234567890');
+  });
+
+  test('the privacy notice it was sent, only when both its version and its time were kept; the thread owner and the pause', () => {
+    const snapshot = { value: 'menu', context: { conversationKey: '573001112233', deadlines: {} } };
+    const sent = restoreConversation(conversation, {
+      snapshot,
+      createdAt: new Date(NOW),
+      privacyNoticeVersion: 'v2',
+      privacyNoticeSentAt: new Date(NOW),
+      threadOwner: 'crm',
+      botPausedUntil: new Date(NOW),
+    });
+    expect(sent.notice).toEqual({ version: 'v2', sentAt: NOW });
+    expect(sent.voice).toEqual({ threadOwner: 'crm', botPausedUntil: NOW });
+    const halfKept = restoreConversation(conversation, { snapshot, createdAt: new Date(NOW), privacyNoticeVersion: 'v2', privacyNoticeSentAt: null });
+    expect(halfKept.notice).toBeNull();
+    expect(halfKept.voice).toEqual({ threadOwner: null, botPausedUntil: null });
+  });
+});
