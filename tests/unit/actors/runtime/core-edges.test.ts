@@ -2,6 +2,7 @@ import { describe, expect, test } from 'bun:test';
 import type { PipelineEvent } from '../../../../src/domain/events';
 import { createHandoverMachine } from '../../../../src/actors/handover';
 import { conversationTimerOwner } from '../../../../src/actors/runtime/timers';
+import { privacyNoticeOf } from '../../../../src/domain/privacy-notice';
 import { POLICY } from '../../../support/simulated-clock';
 import { plainPolicy, PlainRuntime } from './plain-runtime';
 import { UserScript } from './user-script';
@@ -218,4 +219,21 @@ describe('which conversations a batch writes', () => {
     expect(again.writes.conversations).toEqual([]);
     expect(again.writes.tickets).toHaveLength(1);
   });
+});
+
+test('a new privacy notice waits for a message from the user: a deadline firing in the conversation sends none', async () => {
+  const first = new PlainRuntime(plainPolicy(POLICY, { privacyNotice: privacyNoticeOf('Aviso de privacidad, primera versión') }));
+  const user = new UserScript();
+  const ticketId = await openTicket(first, user);
+  await first.apply(user.later(1).agentTakes(ticketId));
+  await first.apply(user.later(1).agentHandsBack(ticketId));
+  const { survey } = (first.conversations.get(user.phone)!.snapshot as { context: { deadlines: { survey: string } } }).context.deadlines;
+
+  const changed = new PlainRuntime(plainPolicy(POLICY, { privacyNotice: privacyNoticeOf('Aviso de privacidad, segunda versión') }));
+  for (const [key, row] of first.conversations) changed.conversations.set(key, row);
+  for (const [id, row] of first.tickets) changed.tickets.set(id, row);
+  const firing = user.later(600).deadlineFires('', 'survey', survey);
+  const expired = await changed.apply({ ...firing, data: { timer: 'survey', dueAt: survey } } as typeof firing);
+  expect(expired.writes.outbox.filter((row) => row.kind === 'whatsapp.send')).toEqual([]);
+  expect(expired.writes.outbox.map((row) => row.kind)).toEqual(['crm.ticket_update']);
 });
