@@ -9,6 +9,7 @@ import {
   failedAgentMessageBody,
   surveyMessage,
   ticketUpdateBody,
+  mediaUrlOf,
   userMessageBody,
   type MessageRefs,
 } from '../../../../src/actors/runtime/bodies';
@@ -122,8 +123,29 @@ describe("the CRM's bodies", () => {
     expect(failedAgentMessageBody(ticket, USER, params, AT)).toMatchObject({
       reason: 'message_failed',
       message: { type: 'text', body: 'hola', waMessageId: null },
-      error: { code: OUTSIDE_WINDOW_CODE },
+      error: { code: OUTSIDE_WINDOW_CODE, title: 'more than 24 hours since the user last wrote, and no re-engagement template is configured' },
     });
+  });
+
+  test("an agent's message refused without a Graph error says WhatsApp refused it", () => {
+    const params = { reason: 'refused' as const, message: { type: 'text', body: 'hola', waMessageId: 'wamid.1' } };
+    expect(failedAgentMessageBody(ticket, USER, params, AT).error).toEqual({ title: 'WhatsApp refused the message' });
+  });
+
+  test('an edit and a revoke name the message they change as the CRM knows it; the edit carries its new text', () => {
+    const edit = { user: USER, waMessageId: 'wamid.e', timestamp: AT, type: 'edit', edit: { waMessageId: 'wamid.agent', type: 'text', text: 'corrijo' } };
+    expect(userMessageBody(TICKET.ticketId, USER, edit, REFS)).toMatchObject({
+      message: 'corrijo',
+      messageType: 'edit',
+      edit: { messageId: 'crm-key-9', waMessageId: 'wamid.agent' },
+    });
+    const revoke = { user: USER, waMessageId: 'wamid.r', timestamp: AT, type: 'revoke', revoke: { waMessageId: 'wamid.1' } };
+    expect(userMessageBody(TICKET.ticketId, USER, revoke, REFS)).toMatchObject({ message: '', revoke: { messageId: 'wamid.1', waMessageId: 'wamid.1' } });
+  });
+
+  test('a media URL is under the public base URL, its trailing slash dropped, the id encoded', () => {
+    expect(mediaUrlOf('https://bot.example.co/')('a/b c')).toBe('https://bot.example.co/api/crm/media/a%2Fb%20c');
+    expect(mediaUrlOf('https://bot.example.co/v1/x')('m1')).toBe('https://bot.example.co/v1/x/api/crm/media/m1');
   });
 
   test("an agent's message WhatsApp refused is reported with Graph's own error", () => {
@@ -154,6 +176,11 @@ describe("WhatsApp's messages and what the history keeps of them", () => {
     expect(body).toEndWith(DEFAULT_TEXTS.menuBody);
     const buttons = (payload.interactive as { action: { buttons: { reply: { id: string } }[] } }).action.buttons;
     expect(buttons.map((button) => button.reply.id)).toEqual(['menu.support', 'menu.identify', 'menu.emergency']);
+  });
+
+  test('the menu without a profile name greets plainly; without greeting or apology it is the menu alone', () => {
+    expect(menuMessage(DEFAULT_TEXTS, TO, { greeting: true, notUnderstood: false }).body).toStartWith('¡Hola! Soy');
+    expect(menuMessage(DEFAULT_TEXTS, TO, { greeting: false, notUnderstood: false }).body).toBe(DEFAULT_TEXTS.menuBody);
   });
 
   test('the menu after a message it did not understand says so first', () => {
@@ -199,5 +226,29 @@ describe("WhatsApp's messages and what the history keeps of them", () => {
     const { payload } = agentMessage(TO, { messageType: 'text', body: '¿Sigues ahí?', asTemplate: true }, template);
     expect(payload).toMatchObject({ type: 'template', template: { name: 'reengage', language: { code: 'es' } } });
     expect(JSON.stringify(payload)).toContain('¿Sigues ahí?');
+  });
+
+  test('past the window a media message goes as the template with its caption, or its link when it has none; the history keeps the caption', () => {
+    const template = { name: 'reengage', languageCode: 'es' };
+    const media = { url: 'https://files.example/factura.pdf', caption: 'tu factura' };
+    const captioned = agentMessage(TO, { messageType: 'document', body: media.url, media, asTemplate: true }, template);
+    expect(captioned.body).toBe('tu factura');
+    expect(JSON.stringify(captioned.payload)).toContain('tu factura');
+    expect(JSON.stringify(captioned.payload)).not.toContain(media.url);
+    const bare = agentMessage(TO, { messageType: 'image', body: media.url, asTemplate: true }, template);
+    expect(bare.body).toBeNull();
+    expect(JSON.stringify(bare.payload)).toContain(media.url);
+  });
+
+  test('a configured template is used only for a message past the window; without one, a late message goes as written', () => {
+    const template = { name: 'reengage', languageCode: 'es' };
+    expect(agentMessage(TO, { messageType: 'text', body: 'hola', asTemplate: false }, template).payload).toMatchObject({ type: 'text' });
+    expect(agentMessage(TO, { messageType: 'text', body: 'hola', asTemplate: true }, null).payload).toMatchObject({ type: 'text' });
+  });
+
+  test("an agent's image without media details goes by the link in its body, with no caption kept", () => {
+    const { body, payload } = agentMessage(TO, { messageType: 'image', body: 'https://files.example/a.png', asTemplate: false }, null);
+    expect(body).toBeNull();
+    expect(payload).toMatchObject({ type: 'image', image: { link: 'https://files.example/a.png' } });
   });
 });

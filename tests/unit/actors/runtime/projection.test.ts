@@ -2,7 +2,9 @@ import { businessNumbers } from '../../../../src/domain/business-numbers';
 import { describe, expect, test } from 'bun:test';
 import { initialTransition, transition } from 'xstate';
 import { createHandoverMachine } from '../../../../src/actors/handover';
-import { kpiRow, projectTicket } from '../../../../src/actors/runtime/projection';
+import { kpiRow, projectActors, projectConversation, projectTicket } from '../../../../src/actors/runtime/projection';
+import { createConversationMachine } from '../../../../src/actors/conversation';
+import { OPEN_VOICE } from '../../../../src/domain/bot-voice';
 import { CONVERSATION_FIXED, KPI_FIXED, TICKET_FIXED } from '../../../../src/db/runtime-store';
 import { updatableColumns } from '../../../../src/db/bulk';
 import { conversations, ticketKpis, tickets } from '../../../../src/db/schema';
@@ -111,6 +113,39 @@ describe("a ticket's row, projected from its machine", () => {
       escalations: 0,
       csat: 5,
       surveyStatus: 'answered',
+    });
+  });
+});
+
+describe('what a batch writes of its actors', () => {
+  const [opened] = initialTransition(machine, TICKET);
+
+  test("a served number's ticket keeps it in the KPI row", () => {
+    const row = projectTicket(machine, { snapshot: opened, dirty: true, csat: null, surveyStatus: null, kpisAsStored: null }, businessNumbers('111', '111,222'));
+    expect(kpiRow({ ...row, businessPhoneNumberId: '222' }).businessPhoneNumberId).toBe('222');
+  });
+
+  test("a KPI row is written only when it changed from the one stored", () => {
+    const machines = { conversationMachine: createConversationMachine({ surveyTimeoutS: 60 }), handoverMachine: machine, handoverPolicy: POLICY, numbers: businessNumbers('') };
+    const state = { snapshot: opened, dirty: true, csat: null, surveyStatus: null, kpisAsStored: null };
+    const first = projectActors(machines, { conversations: [], tickets: [state] }, new Date(TICKET.requestedAt));
+    expect(first.kpis).toHaveLength(1);
+    const asStored = JSON.stringify(first.kpis[0]);
+    expect(projectActors(machines, { conversations: [], tickets: [{ ...state, kpisAsStored: asStored }] }, new Date()).kpis).toEqual([]);
+  });
+
+  test("a conversation's row keeps the user's username and parent BSUID when WhatsApp gave them", () => {
+    const conversationMachine = createConversationMachine({ surveyTimeoutS: 60 });
+    const [snapshot] = initialTransition(conversationMachine, { conversationKey: 'CO.1' });
+    const ids = { bsuid: 'CO.1', username: '@ana', parentBsuid: 'CO.ENT.9' };
+    const state = { snapshot, ids, voice: OPEN_VOICE, notice: { version: 'v2', sentAt: TICKET.requestedAt }, createdAt: TICKET.requestedAt, dirty: true };
+    expect(projectConversation(conversationMachine, 'CO.1', state, new Date(TICKET.requestedAt))).toMatchObject({
+      userPhone: null,
+      bsuid: 'CO.1',
+      username: '@ana',
+      parentBsuid: 'CO.ENT.9',
+      privacyNoticeVersion: 'v2',
+      privacyNoticeSentAt: new Date(TICKET.requestedAt),
     });
   });
 });

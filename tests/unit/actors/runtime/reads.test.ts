@@ -53,3 +53,42 @@ describe('the tickets to read', () => {
     expect(ticketsToRead(first, [user.whatsappReports('wamid.1', 'failed', undefined, 131026)])).toEqual(['TK-9']);
   });
 });
+
+describe('what the first reads leave out', () => {
+  test("an echo's edit or revoke is not a reply: the message it names is not read for the batch", () => {
+    const user = new UserScript();
+    const echo = {
+      type: 'whatsapp.echo',
+      key: user.phone,
+      id: 'wa:echo:1',
+      at: user.now,
+      data: { user: { phone: user.phone }, waMessageId: 'wamid.e1', timestamp: user.now, type: 'edit', source: 'business_app', edit: { waMessageId: 'wamid.e0', type: 'text' } },
+    } as PipelineEvent;
+    expect(firstReadsOf([echo])).toEqual({ keys: [user.phone], repliedTo: [], statusWamids: [], statusCallbacks: [] });
+  });
+
+  test("a user's edit and revoke name the messages they change", () => {
+    const user = new UserScript();
+    const edit = user.writes('corrijo');
+    (edit.data as InboundMessage).edit = { waMessageId: 'wamid.in.1', type: 'text', text: 'corrijo' };
+    const revoke = user.writes('');
+    (revoke.data as InboundMessage).revoke = { waMessageId: 'wamid.in.2' };
+    expect(firstReadsOf([edit, revoke]).repliedTo).toEqual(['wamid.in.1', 'wamid.in.2']);
+  });
+});
+
+describe('the tickets a batch does not read', () => {
+  test("a conversation's own deadline names no ticket, even with an empty ticketId", () => {
+    const user = new UserScript();
+    const survey = { ...user.deadlineFires('', 'survey', user.now), data: { timer: 'survey', dueAt: user.now, ticketId: undefined } } as PipelineEvent;
+    expect(ticketsToRead({ conversations: [], sentMessages: [] }, [survey])).toEqual([]);
+  });
+
+  test("on a failed status beside other events, only agents' messages with a ticket are read, not the bot's", () => {
+    const user = new UserScript();
+    const botMessage = { id: 2, author: 'bot', ticketId: 'TK-5' } as SentMessage;
+    const noTicket = { id: 3, author: 'agent', ticketId: null } as SentMessage;
+    const first = { conversations: [], sentMessages: [agentMessage('TK-9'), botMessage, noTicket] };
+    expect(ticketsToRead(first, [user.writes('hola'), user.whatsappReports('wamid.1', 'failed', undefined, 131026)])).toEqual(['TK-9']);
+  });
+});
