@@ -191,3 +191,81 @@ describe('past chats (history)', () => {
     ]);
   });
 });
+
+describe("a user's message and its sender", () => {
+  test('a user hiding their phone is found in the contacts by BSUID, with their username and parent BSUID', () => {
+    const { events } = parse('messages', {
+      contacts: [
+        { wa_id: '573009999999', user_id: 'CO.9999999999999999', profile: { name: 'Otro' } },
+        { user_id: BSUID, parent_user_id: 'CO.ENT.1', profile: { name: 'Ana', username: '@ana' } },
+      ],
+      messages: [{ from_user_id: BSUID, id: 'wamid.1', timestamp: SECONDS, type: 'text', text: { body: 'hola' } }],
+    });
+    expect(events).toEqual([
+      expect.objectContaining({ key: BSUID, data: expect.objectContaining({ user: { bsuid: BSUID, username: '@ana', parentBsuid: 'CO.ENT.1' }, profileName: 'Ana' }) }),
+    ]);
+  });
+
+  test('a message without an id is ignored even when its sender is known', () => {
+    const { events, ignored } = parse('messages', { contacts: [{ wa_id: PHONE }], messages: [{ from: PHONE, timestamp: SECONDS, type: 'text', text: { body: 'x' } }] });
+    expect(events).toEqual([]);
+    expect(ignored.length).toBeGreaterThan(0);
+  });
+});
+
+describe('a status', () => {
+  test("names the recipient's parent BSUID, and keeps each error's numeric code only", () => {
+    const { events } = parse('messages', {
+      statuses: [
+        {
+          id: 'wamid.out.1',
+          status: 'failed',
+          timestamp: SECONDS,
+          recipient_user_id: BSUID,
+          recipient_parent_user_id: 'CO.ENT.1',
+          errors: [{ code: 131026, title: 'Undeliverable' }, { code: '131000', message: 'x' }, 'garbage'],
+        },
+      ],
+    });
+    expect(events[0]!.data).toMatchObject({
+      user: { bsuid: BSUID, parentBsuid: 'CO.ENT.1' },
+      errors: [{ code: 131026, title: 'Undeliverable', message: undefined }, { code: undefined, title: undefined, message: 'x' }],
+    });
+  });
+});
+
+describe("a user's new BSUID", () => {
+  test('the flat spelling is read, with the phone only when it is one', () => {
+    const { events, ignored } = parse('user_id_update', {
+      user_id_update: [
+        { previous_user_id: 'CO.1111111111111111', user_id: 'CO.2222222222222222', wa_id: PHONE, timestamp: SECONDS },
+        { previous_user_id: 'CO.3333333333333333', user_id: 'CO.4444444444444444', wa_id: 'CO.4444444444444444', timestamp: SECONDS },
+        { previous_user_id: 'CO.5555555555555555', user_id: 'CO.5555555555555555' },
+        'garbage',
+      ],
+    });
+    expect(events.map((event) => [event.type, event.key, event.data])).toEqual([
+      ['user.id_changed', 'CO.1111111111111111', { previousBsuid: 'CO.1111111111111111', bsuid: 'CO.2222222222222222', phone: PHONE, timestamp: AT }],
+      ['user.id_changed', 'CO.3333333333333333', { previousBsuid: 'CO.3333333333333333', bsuid: 'CO.4444444444444444', timestamp: AT }],
+    ]);
+    expect(ignored).toEqual(['user_id_update without a previous and a new user id']);
+  });
+
+  test('the same news as a system message, with the phone when it came from one; another system message is no change', () => {
+    const system = (fields: Record<string, unknown>) =>
+      parse('messages', { messages: [{ id: 'wamid.s1', timestamp: SECONDS, type: 'system', from_user_id: 'CO.1111111111111111', ...fields }] }).events;
+    expect(system({ from: PHONE, system: { type: 'user_changed_user_id', user_id: 'CO.2222222222222222' } })).toEqual([
+      expect.objectContaining({
+        type: 'user.id_changed',
+        data: { previousBsuid: 'CO.1111111111111111', bsuid: 'CO.2222222222222222', phone: PHONE, timestamp: AT },
+      }),
+    ]);
+    expect(system({ system: { type: 'user_changed_user_id', new_user_id: 'CO.2222222222222222' } })[0]!.data).toEqual({
+      previousBsuid: 'CO.1111111111111111',
+      bsuid: 'CO.2222222222222222',
+      timestamp: AT,
+    });
+    expect(system({ system: { type: 'user_changed_number' } }).map((event) => event.type)).not.toContain('user.id_changed');
+    expect(system({ system: { type: 'user_changed_user_id' } }).map((event) => event.type)).not.toContain('user.id_changed');
+  });
+});
