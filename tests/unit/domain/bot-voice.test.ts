@@ -1,5 +1,6 @@
 import { expect, test } from 'bun:test';
 import { botSilence, OPEN_VOICE, threadOwnerOf } from '../../../src/domain/bot-voice';
+import { AMBIENT_MESSAGE_TYPES } from '../../../src/domain/events';
 
 const AT = '2026-12-01T15:00:00.000Z';
 
@@ -17,4 +18,18 @@ test('a stored owner it does not know is read as another responder, never as thi
   expect(threadOwnerOf('crm')).toBe('crm');
   expect(threadOwnerOf('partner_app_v2')).toBe('other');
   expect(threadOwnerOf(null)).toBeNull();
+});
+
+test('a pause ends at its time: the bot may speak at that very instant', () => {
+  expect(botSilence({ threadOwner: null, botPausedUntil: AT }, AT)).toBeNull();
+});
+
+test("every owner this version knows is read back as itself", () => {
+  for (const owner of ['crm', 'ai_agent', 'other']) expect(threadOwnerOf(owner)).toBe(owner as never);
+  expect(threadOwnerOf('')).toBeNull();
+});
+
+test('reactions, revokes, edits, system notices, unsupported, unknown and error messages are not turns of the conversation', () => {
+  for (const type of ['reaction', 'revoke', 'edit', 'system', 'unsupported', 'unknown', 'errors']) expect(AMBIENT_MESSAGE_TYPES.has(type)).toBe(true);
+  for (const type of ['text', 'interactive', 'button', 'image', 'location', 'contacts']) expect(AMBIENT_MESSAGE_TYPES.has(type)).toBe(false);
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { createBusinessCalendar } from '../../../src/domain/business-hours';
+import { createBusinessCalendar, parseBusinessHours, parseHolidays } from '../../../src/domain/business-hours';
 import { ConfigError, loadConfig } from '../../../src/config';
 
 const calendar = createBusinessCalendar('mon-fri 07:00-19:00, sat 08:00-13:00', '2026-12-08, 2026-12-25', 'America/Bogota');
@@ -53,5 +53,57 @@ describe('business calendar (America/Bogota, UTC-5)', () => {
         'HOLIDAYS: "2026-13-01" is not an ISO date (YYYY-MM-DD)',
       ]);
     }
+  });
+});
+
+describe('reading BUSINESS_HOURS and HOLIDAYS', () => {
+  test('each part must be a day or a range of days and two clock times, nothing around them', () => {
+    for (const part of ['x mon 07:00-19:00', 'mon 07:00-19:00 x', 'mon07:00-19:00']) {
+      expect(() => parseBusinessHours(part)).toThrow(`cannot read "${part}" (expected e.g. "mon-fri 07:00-19:00")`);
+    }
+  });
+
+  test('an unknown day, first or last, is named', () => {
+    expect(() => parseBusinessHours('lun 07:00-19:00')).toThrow('unknown day in "lun 07:00-19:00" (use mon, tue, wed, thu, fri, sat, sun)');
+    expect(() => parseBusinessHours('mon-xyz 07:00-19:00')).toThrow('unknown day in "mon-xyz');
+  });
+
+  test('minutes past 59, an end past midnight, or an end not after the start are bad hours; a day ending at 24:00 is not', () => {
+    for (const part of ['mon 07:60-19:00', 'mon 07:00-19:60', 'mon 07:00-24:01', 'mon 09:00-09:00', 'mon 10:00-09:59']) {
+      expect(() => parseBusinessHours(part)).toThrow(`bad hours in "${part}"`);
+    }
+    expect(parseBusinessHours('sun 00:00-24:00')[6]).toEqual([{ start: 0, end: 1440 }]);
+    expect(parseBusinessHours('mon 07:59-19:01')[0]).toEqual([{ start: 479, end: 1141 }]);
+  });
+
+  test('a range wraps the week; blank parts are skipped', () => {
+    const week = parseBusinessHours('sat-mon 08:00-12:00, ');
+    expect(week.map((windows) => windows.length)).toEqual([1, 0, 0, 0, 0, 1, 1]);
+  });
+
+  test('a holiday is a whole ISO date', () => {
+    expect([...parseHolidays('2026-12-08, 2026-12-25')]).toEqual(['2026-12-08', '2026-12-25']);
+    for (const date of ['x2026-12-08', '2026-12-08T10:00']) expect(() => parseHolidays(date)).toThrow(`"${date}" is not an ISO date (YYYY-MM-DD)`);
+  });
+
+  test('hours of blanks only are always open', () => {
+    expect(createBusinessCalendar('  ', '', 'America/Bogota').isOpen('2026-12-06T03:00:00.000Z')).toBe(true);
+  });
+});
+
+describe('the next opening', () => {
+  test('a window starting right now is the next opening only when the desk is closed now; the earliest of a day with several', () => {
+    const split = createBusinessCalendar('mon 14:00-18:00, mon 08:00-12:00', '', 'America/Bogota');
+    // Monday 07:00 in Bogotá (12:00 UTC): the 08:00 window comes first, though written second.
+    expect(split.nextOpening('2026-11-30T12:00:00.000Z')).toBe('2026-11-30T13:00:00.000Z');
+    // Monday 12:30: the afternoon window, the same day.
+    expect(split.nextOpening('2026-11-30T17:30:00.000Z')).toBe('2026-11-30T19:00:00.000Z');
+    // Monday 12:00 exactly: closed (the morning window has ended), and 12:00 itself is no opening.
+    expect(split.nextOpening('2026-11-30T17:00:00.000Z')).toBe('2026-11-30T19:00:00.000Z');
+  });
+
+  test('describes days with the same hours together, and different ones apart, in Spanish', () => {
+    expect(createBusinessCalendar('tue-thu 07:00-19:00, sun 09:30-12:00', '', 'America/Bogota').description).toBe('mar-jue 07:00-19:00, dom 09:30-12:00');
+    expect(createBusinessCalendar('mon 07:00-19:00, wed 07:00-19:00', '', 'America/Bogota').description).toBe('lun 07:00-19:00, mié 07:00-19:00');
   });
 });

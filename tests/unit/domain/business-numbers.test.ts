@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { businessNumbers, conversationKeyOf, isServed, numberOfKey, userKeyOf } from '../../../src/domain/business-numbers';
+import { businessNumbers, conversationKeyOf, isServed, numberOfKey, numbersProblems, userKeyOf } from '../../../src/domain/business-numbers';
 import { knownIds, phoneOf } from '../../../src/domain/user-ids';
 import { maskKey } from '../../../src/domain/masking';
 
@@ -43,5 +43,28 @@ describe("a conversation's key", () => {
     expect(knownIds({}, 'CO.1047385771169864@2222')).toEqual({ bsuid: 'CO.1047385771169864' });
     expect(maskKey('573001112233@2222')).toBe('57300*****33@2222');
     expect(maskKey('CO.1047385771169864@2222')).toBe('CO.10473*********64@2222');
+  });
+});
+
+describe('WHATSAPP_PHONE_NUMBER_IDS', () => {
+  test('ids are digits only, each named when it is not', () => {
+    expect(numbersProblems('', '1111, 22a2, x3333, 4444x')).toEqual([
+      'WHATSAPP_PHONE_NUMBER_IDS: "22a2" is not a phone number id (digits)',
+      'WHATSAPP_PHONE_NUMBER_IDS: "x3333" is not a phone number id (digits)',
+      'WHATSAPP_PHONE_NUMBER_IDS: "4444x" is not a phone number id (digits)',
+    ]);
+    expect(numbersProblems('1111', '1111, 2222')).toEqual([]);
+  });
+
+  test('start with WHATSAPP_PHONE_NUMBER_ID when both are set; either alone is fine', () => {
+    expect(numbersProblems('1111', '2222, 1111')).toEqual([
+      'WHATSAPP_PHONE_NUMBER_IDS: must start with WHATSAPP_PHONE_NUMBER_ID (the first number keeps the conversations it has)',
+    ]);
+    expect(numbersProblems('', '2222, 1111')).toEqual([]);
+    expect(numbersProblems('1111', '')).toEqual([]);
+  });
+
+  test("a key's number is its suffix at the end only", () => {
+    expect(numberOfKey(numbers, '573001112233@2222x')).toBe('1111');
   });
 });

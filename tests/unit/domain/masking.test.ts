@@ -35,3 +35,19 @@ test("an operator's listing masks every run of 5 or more digits as a document; s
     'duplicate ********10 at line 1234 of 2026; phone **********67, doc ***45',
   );
 });
+
+test('nothing to mask is nothing; a short number keeps two digits; a key of another number keeps its suffix only at the end', () => {
+  expect(maskPhone('')).toBe('');
+  expect(maskPhone(undefined)).toBe('');
+  expect(maskKey('')).toBe('');
+  expect(maskKey(null)).toBe('');
+  expect(maskPhone('1234567')).toBe('12*****');
+  expect(maskPhone('12345678')).toBe('12345*78');
+  expect(maskKey('573001112233@1111')).toBe('57300*****33@1111');
+  expect(maskKey('573001112233@1111x')).not.toContain('1111x');
+});
+
+test('a document is masked only when it is all digits', () => {
+  expect(withoutDocument('mi cédula 1020304050', 'x1020304050')).toBe('mi cédula 1020304050');
+  expect(withoutDocument('mi cédula 1020304050', '1020304050x')).toBe('mi cédula 1020304050');
+});

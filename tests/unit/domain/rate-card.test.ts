@@ -12,3 +12,8 @@ test('the estimate is each category counted at its price; none without a card; a
   expect(estimatedCost({ marketing: 2, utility: 3, authentication: 1 }, card)).toBe(0.0274);
   expect(estimatedCost({ marketing: 2 }, {})).toBeNull();
 });
+
+test('only whole entries count: a name of letters and underscores, a price with an optional decimal part', () => {
+  expect(parseRateCard('marketing=0.0125, utility=1, x-marketing=2, service=3x, auth=.5, cat=1.')).toEqual({ marketing: 0.0125, utility: 1 });
+  expect(parseRateCard('authentication_international=12')).toEqual({ authentication_international: 12 });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { addressOf, crmUserFields, isBsuid, knownIds, mergeIds, phoneOf, splitBsuid } from '../../../src/domain/user-ids';
+import { addressOf, crmUserFields, idsOfRow, isBsuid, knownIds, mergeIds, phoneOf, splitBsuid } from '../../../src/domain/user-ids';
 
 const PHONE = '573001112233';
 const BSUID = 'CO.1047385771169864';
@@ -41,4 +41,16 @@ describe("a user's ids", () => {
     expect(crmUserFields({ bsuid: BSUID, username: 'juan.p' })).toEqual({ userId: BSUID, username: 'juan.p' });
     expect(crmUserFields({ phone: PHONE })).toEqual({ userPhone: PHONE });
   });
+});
+
+test("a conversation row's columns give only the ids they hold", () => {
+  expect(idsOfRow({ userPhone: '573001112233', bsuid: null, username: '', parentBsuid: undefined })).toEqual({ phone: '573001112233' });
+  expect(idsOfRow({ bsuid: 'CO.1', username: '@ana', parentBsuid: 'CO.ENT.1' })).toEqual({ bsuid: 'CO.1', username: '@ana', parentBsuid: 'CO.ENT.1' });
+  expect(idsOfRow({})).toEqual({});
+});
+
+test('a send goes to the phone, else to the BSUID; a user with neither cannot be written to', () => {
+  expect(addressOf({ phone: '573001112233', bsuid: 'CO.1' })).toEqual({ to: '573001112233' });
+  expect(addressOf({ bsuid: 'CO.1' })).toEqual({ recipient: 'CO.1' });
+  expect(() => addressOf({ username: '@ana' })).toThrow('a user with neither phone nor BSUID cannot be written to');
 });

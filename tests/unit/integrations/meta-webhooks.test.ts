@@ -339,6 +339,14 @@ describe('thread control', () => {
     expect(parseThreadControlWebhook(pass, '').items[0]!.control.toCrm).toBe(true);
   });
 
+  test('the owner a seed-shaped event leaves: the CRM, another app it was passed to, else the bot', () => {
+    const ownerOf = (event: string, control: Record<string, unknown>) => parseThreadControlWebhook(seed(event, control), CRM_APP_ID).items[0]!.control.owner;
+    expect(ownerOf('pass_thread_control', { app_id: CRM_APP_ID })).toBe('crm');
+    expect(ownerOf('pass_thread_control', { new_owner_app_id: '999' })).toBe('other');
+    expect(ownerOf('pass_thread_control', {})).toBe('bot');
+    expect(ownerOf('take_thread_control', { app_id: '999' })).toBe('bot');
+  });
+
   test('a take back from the CRM is not toward it', () => {
     expect(parseThreadControlWebhook(seed('take_thread_control', { app_id: CRM_APP_ID }), CRM_APP_ID).items[0]!.control.toCrm).toBe(false);
   });

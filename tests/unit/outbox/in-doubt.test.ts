@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'bun:test';
-import { reconcile } from '../../../src/outbox/in-doubt';
+import { reconcile, settleInDoubt } from '../../../src/outbox/in-doubt';
+import type { OutboxRow } from '../../../src/db/schema';
+import type { OutboxRepository } from '../../../src/outbox/repository';
 
 const OPTIONS = { reconcileAfterMs: 10_000, maxAttempts: 5 };
 const NOW = Date.parse('2026-03-02T15:00:00Z');
@@ -28,5 +30,41 @@ describe('a send in doubt', () => {
     const settled = reconcile({ attempts: 6, inDoubtSince: since(60_000) }, 'queued', OPTIONS, NOW);
     expect(settled?.outcome).toMatchObject({ ok: false, retryable: false });
     expect(settled?.deferred).toBeUndefined();
+  });
+});
+
+describe('the window and the last attempt, exactly', () => {
+  test('waiting inside the window is a transient failure that names why, deferred by what is left of it', () => {
+    expect(reconcile({ attempts: 2, inDoubtSince: since(4000) }, undefined, OPTIONS, NOW)).toEqual({
+      outcome: { ok: false, retryable: true, error: 'waiting for the status webhook of a send in doubt' },
+      deferred: { retryInMs: 6000 },
+    });
+  });
+
+  test('on its last attempt a send may go once more; past it, it fails for good, saying why', () => {
+    expect(reconcile({ attempts: 5, inDoubtSince: since(60_000) }, undefined, OPTIONS, NOW)).toBeNull();
+    expect(reconcile({ attempts: 6, inDoubtSince: since(60_000) }, undefined, OPTIONS, NOW)).toEqual({
+      outcome: { ok: false, retryable: false, error: 'no status webhook for a send in doubt, and no attempt left to send it again' },
+    });
+  });
+});
+
+describe('settling a row', () => {
+  const repository = (status: string | undefined) =>
+    ({ deliveryStatusOf: async () => status }) as unknown as OutboxRepository;
+  const row = (fields: Partial<OutboxRow>) => ({ kind: 'whatsapp.send', attempts: 2, inDoubtSince: since(1000), ...fields }) as OutboxRow;
+
+  test("a send in doubt is settled by its message's status", async () => {
+    expect(await settleInDoubt(row({}), repository('delivered'), OPTIONS)).toMatchObject({ reconciledBy: 'delivered' });
+  });
+
+  test('a send that is not in doubt, or a row that is not a send, is not settled here', async () => {
+    expect(await settleInDoubt(row({ inDoubtSince: null }), repository('delivered'), OPTIONS)).toBeNull();
+    expect(await settleInDoubt(row({ kind: 'crm.user_message' }), repository('delivered'), OPTIONS)).toBeNull();
+  });
+
+  test("the row's attempts and doubt time are what decide", async () => {
+    const settled = await settleInDoubt(row({ attempts: 9, inDoubtSince: new Date(Date.now() - 3_600_000) }), repository(undefined), OPTIONS);
+    expect(settled?.outcome).toMatchObject({ ok: false, retryable: false });
   });
 });
