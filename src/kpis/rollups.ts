@@ -53,15 +53,17 @@ export function createKpiRollups({
             and (computed_at is null or exists (select 1 from kpi_rollup_changes c where c.day = d.day))
           order by day limit ${DAYS_PER_PASS}`,
     );
-    for (const { day } of due) await rollUpDay(database, timeZone, day);
-    if (due.length > 0) logger.debug({ event: 'kpi.rolled_up', days: due.map((row) => row.day), empty }, 'KPI rollups summed');
-    return due.length + empty;
+    const summed: string[] = [];
+    // A day another instance is summing (its month's lock held) is left to it: counted as nothing done, so no busy loop.
+    for (const { day } of due) if (await rollUpDay(database, timeZone, day)) summed.push(day);
+    if (summed.length > 0 || empty > 0) logger.debug({ event: 'kpi.rolled_up', days: summed, empty }, 'KPI rollups summed');
+    return summed.length + empty;
   }
 
   const poller = createPoller({
     pollMs,
     work: pass,
-    onError: (error) => logger.warn({ event: 'kpi.rollup_failed', err: errorDetail(error) }, 'KPI rollup pass failed; the KPI query reads ticket_kpis for those days meanwhile'),
+    onError: (error) => logger.warn({ event: 'kpi.rollup_failed', error: errorDetail(error) }, 'KPI rollup pass failed; the KPI query reads ticket_kpis for those days meanwhile'),
   });
   return { start: () => poller.start(), close: () => poller.close(), pass };
 }
@@ -108,13 +110,16 @@ async function markEmptyDays(database: Database, timeZone: string, settleSeconds
   return marked.length;
 }
 
-/** Sums one day into its rows, then its month from its days' rows; the day's pending changes are consumed in the same transaction. */
-export async function rollUpDay(database: Database, timeZone: string, day: string): Promise<void> {
+/**
+ * Sums one day into its rows, then its month from its days' rows; the day's pending changes are consumed in the same
+ * transaction. False when another instance holds the month: nothing was done.
+ */
+export async function rollUpDay(database: Database, timeZone: string, day: string): Promise<boolean> {
   const start = DateTime.fromISO(day, { zone: timeZone }).startOf('day');
   const month = start.startOf('month');
-  await database.db.transaction(async (tx) => {
+  return database.db.transaction(async (tx) => {
     const [lock] = await database.rows<{ locked: boolean }>(tx, sql`select pg_try_advisory_xact_lock(hashtext('kpi_rollups'), hashtext(${month.toISODate()})) as locked`);
-    if (!lock?.locked) return;
+    if (!lock?.locked) return false;
     // Consumed first: a change committed from here on stays, and the day is summed again.
     await tx.execute(sql`delete from kpi_rollup_changes where day = ${day}::date`);
     const range: [string, string] = [start.toUTC().toISO()!, start.plus({ days: 1 }).startOf('day').toUTC().toISO()!];
@@ -130,6 +135,7 @@ export async function rollUpDay(database: Database, timeZone: string, day: strin
     const replaced = await replace(tx, 'day', day, dayRows);
     if (replaced) await rollUpMonth(database, tx, month);
     await tx.update(kpiRollupDays).set({ computedAt: new Date() }).where(eq(kpiRollupDays.day, day));
+    return true;
   });
 }
 

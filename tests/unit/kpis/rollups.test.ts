@@ -130,6 +130,21 @@ describe('KPI rollups', () => {
     expect(after.percentiles.exact).toBe(false);
   });
 
+  test('a month another instance is summing is left to it: the pass counts nothing done (no busy loop), and sums it once free', async () => {
+    await database.db.execute(sql`update ticket_kpis set escalations = escalations + 1 where ticket_id = 'TK-R-1500'`);
+    const other = await database.db.transaction(async (tx) => {
+      // The other instance's hold on the month, as rollUpDay takes it.
+      const [month] = await database.rows<{ month: string }>(
+        tx,
+        sql`select to_char(date_trunc('month', requested_at at time zone ${ZONE}), 'YYYY-MM-DD') as month from ticket_kpis where ticket_id = 'TK-R-1500'`,
+      );
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext('kpi_rollups'), hashtext(${month!.month}))`);
+      return rollups.pass();
+    });
+    expect(other).toBe(0);
+    expect(await rollups.pass()).toBe(1);
+  });
+
   test('another time zone is answered from ticket_kpis, exactly', async () => {
     const report = await queryKpis(database, { from: '2026-01-01', to: '2026-03-10', timeZone: 'Europe/Madrid' }, { exactUpTo: 0 });
     expect(report.percentiles.exact).toBe(true);
