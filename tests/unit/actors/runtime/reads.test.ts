@@ -81,7 +81,7 @@ describe('the tickets a batch does not read', () => {
   test("a conversation's own deadline names no ticket, even with an empty ticketId", () => {
     const user = new UserScript();
     const survey = { ...user.deadlineFires('', 'survey', user.now), data: { timer: 'survey', dueAt: user.now, ticketId: undefined } } as PipelineEvent;
-    expect(ticketsToRead({ conversations: [], sentMessages: [] }, [survey])).toEqual([]);
+    expect(ticketsToRead({ conversations: [], sentMessages: [] }, [survey])).toStrictEqual([]);
   });
 
   test("on a failed status beside other events, only agents' messages with a ticket are read, not the bot's", () => {
