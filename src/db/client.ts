@@ -1,8 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type { SQL } from 'drizzle-orm';
 import { withMigrationsFolder } from './embedded-migrations';
-import { embeddedPgliteEngine } from './embedded-pglite';
+import { openEmbeddedCluster } from './embedded-pglite';
 import * as schema from './schema';
 
 export type Schema = typeof schema;
@@ -69,11 +68,9 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
 }
 
 async function openPglite(dataDir: string): Promise<Database> {
-  const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
   const { migrate } = await import('drizzle-orm/pglite/migrator');
-  mkdirSync(dataDir, { recursive: true });
-  const client = await PGlite.create(dataDir, await embeddedPgliteEngine());
+  const client = await openEmbeddedCluster(dataDir);
   const db = drizzle(client, { schema });
   await withMigrationsFolder((migrationsFolder) => migrate(db, { migrationsFolder }));
   return {

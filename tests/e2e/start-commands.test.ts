@@ -51,11 +51,23 @@ describe.concurrent('bun run start', () => {
   );
 
   test(
-    'without DATABASE_URL it runs on the embedded database, answers ready, and stops cleanly on SIGTERM',
+    'without DATABASE_URL it runs on the embedded database, answers ready, and stops cleanly on SIGTERM; a cache it cannot write costs only time',
     async () => {
       const dataDir = mkdtempSync(join(tmpdir(), 'hb-boot-'));
       const port = 20000 + Math.floor(Math.random() * 20000);
-      const child = start({ PORT: String(port), DATA_DIR: dataDir, REDIS_URL, REDIS_KEY_PREFIX: `hbtest:boot:${process.pid}:`, LOG_LEVEL: 'warn' });
+      // XDG_CACHE_HOME under a file: no cached cluster can be made or read, so this boot runs PGlite's initdb in DATA_DIR
+      // (the cached copy is tests/unit/db/embedded-cluster.test.ts's subject, and what the demo's boots use).
+      const noCache = mkdtempSync(join(tmpdir(), 'hb-no-cache-'));
+      const unwritableCache = join(noCache, 'a-file');
+      await Bun.write(unwritableCache, '');
+      const child = start({
+        PORT: String(port),
+        DATA_DIR: dataDir,
+        XDG_CACHE_HOME: unwritableCache,
+        REDIS_URL,
+        REDIS_KEY_PREFIX: `hbtest:boot:${process.pid}:`,
+        LOG_LEVEL: 'warn',
+      });
       try {
         // Alone, the instance comes to hold the lease of every partition (readiness itself does not wait for them).
         const ready = await eventually(
@@ -74,6 +86,7 @@ describe.concurrent('bun run start', () => {
       } finally {
         child.kill('SIGKILL');
         rmSync(dataDir, { recursive: true, force: true });
+        rmSync(noCache, { recursive: true, force: true });
       }
     },
     BOOT_TIMEOUT_MS,
