@@ -44,6 +44,12 @@ beforeAll(async () => {
   await eventually(() => sentTo(stack, phone).length >= 2, 'document question');
   await sendUser(stack, phone, text('7.392.046.185'));
   await eventually(() => stack.crm.to('/api/bot/agent-request').find((r) => (r.body as { userPhone?: string }).userPhone === phone), 'agent-request');
+  // The CRM's answer to the agent request is applied after its call is done, and sends the wait message: the
+  // exports compared below must both see it sent.
+  await eventually(async () => {
+    const [row] = await stack.sql`select count(*)::int as waiting from messages where conversation_key = ${phone} and body like 'Un agente%' and status = 'sent'`;
+    return row!.waiting === 1;
+  }, 'the wait message sent');
   await outboxSettled(stack);
   expect(stack.directory.requests.filter((request) => request.query.get('document') === DOCUMENT)).toHaveLength(2);
 });

@@ -38,5 +38,9 @@ async function fileOf(mutantId: string): Promise<string | undefined> {
 
 const mutant = process.env.__STRYKER_ACTIVE_MUTANT__;
 const tests = mutant === undefined ? EVERYTHING : testsFor(await fileOf(mutant));
-const run = Bun.spawn(['bun', 'test', '--bail', `--path-ignore-patterns=${DATABASE_TESTS}`, ...tests], { stdio: ['ignore', 'inherit', 'inherit'] });
+// One file after another: Stryker already runs several of these at once, one per core.
+const run = Bun.spawn(['bun', 'test', '--bail', `--path-ignore-patterns=${DATABASE_TESTS}`, ...tests], {
+  stdio: ['ignore', 'inherit', 'inherit'],
+  env: { ...process.env, HANDOVER_TEST_SERIAL: '1' },
+});
 process.exit(await run.exited);
