@@ -70,8 +70,8 @@ export function fakesEnvironment(fakes: { crm: FakeServer; graph: FakeServer; di
     CUSTOMER_LOOKUP_URL: `${fakes.directory.url}/customers`,
     CUSTOMER_LOOKUP_TOKEN: 'directory-token',
     ADMIN_TOKEN: SECRETS.adminToken,
-    OUTBOX_POLL_MS: '50',
-    TIMER_POLL_MS: '50',
+    OUTBOX_POLL_MS: '250',
+    TIMER_POLL_MS: '100',
   };
 }
 
@@ -168,14 +168,15 @@ export async function deadLetters(stack: TestStack): Promise<{ total: number; en
   return (await response.json()) as { total: number; entries: Record<string, any>[] };
 }
 
-/** Polls until `check` returns a value (not undefined/false); the deadline only bounds a broken run. */
-export async function eventually<T>(check: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<Exclude<T, undefined | false>> {
+/** Polls until `check` returns a value (not undefined, null or false); the deadline only bounds a broken run. */
+export async function eventually<T>(check: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<Exclude<T, undefined | null | false>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
     try {
       const value = await check();
-      if (value !== undefined && value !== false) return value as Exclude<T, undefined | false>;
+      // null is "not yet" too: `row?.column && row` is null while the column is.
+      if (value !== undefined && value !== null && value !== false) return value as Exclude<T, undefined | null | false>;
     } catch (error) {
       last = error;
     }

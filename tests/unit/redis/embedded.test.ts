@@ -99,7 +99,8 @@ test('a redis-server an earlier run left behind (its pidfile) is stopped before 
   } finally {
     await embedded.stop();
   }
-});
+  // Two redis-servers started and stopped: seconds on a busy machine, past the 5 s a test file gets by default.
+}, 30_000);
 
 test('without redis-server on PATH it says how to install one', async () => {
   const refusal = await startEmbeddedRedis(dataDir(), logger().logger, '/nonexistent').then(
