@@ -35,6 +35,7 @@ const AGENT_REPLY_TIMEOUT_S = 5;
  * it to keep seconds of slack: with every core busy, a sleep wakes a second or more late.
  */
 const WINDOW_S = 6;
+const USER_ABANDON_TIMEOUT_S = 6;
 
 let ladder: TestStack;
 let silent: TestStack;
@@ -55,8 +56,9 @@ beforeAll(async () => {
       QUEUE_UPDATE_INTERVAL_S: '600',
     }),
     startStack('answered', { AGENT_REPLY_TIMEOUT_S: String(AGENT_REPLY_TIMEOUT_S), QUEUE_UPDATE_INTERVAL_S: '600', SURVEY_TIMEOUT_S: '1' }),
-    // Abandonment three queue updates away: the user's word, sent after the first one, always lands before it.
-    startStack('waiting', { HANDOVER_ASSIGN_TIMEOUT_S: '600', QUEUE_UPDATE_INTERVAL_S: '1', USER_ABANDON_TIMEOUT_S: '3' }),
+    // Abandonment six queue updates away: the user's word, sent after the first one, lands before it even when every
+    // core is busy and the first update comes seconds late.
+    startStack('waiting', { HANDOVER_ASSIGN_TIMEOUT_S: '600', QUEUE_UPDATE_INTERVAL_S: '1', USER_ABANDON_TIMEOUT_S: String(USER_ABANDON_TIMEOUT_S) }),
     startStack('window', { WHATSAPP_WINDOW_S: String(WINDOW_S), AGENT_REPLY_TIMEOUT_S: '600', HANDOVER_ASSIGN_TIMEOUT_S: '600' }),
     startStack('template', {
       WHATSAPP_WINDOW_S: String(WINDOW_S),
@@ -197,11 +199,11 @@ describe.concurrent('the waiting user', () => {
       // A queue update comes a second after the opening: abandonment counted from the opening would be due before this word's.
       const lastWord = Date.now();
       await sendUser(stack, phone, text('sigo esperando'));
-      await eventually(() => updatesFor(stack, ticketId).some((update) => update.reason === 'abandoned'), 'abandonment', 10_000);
+      await eventually(() => updatesFor(stack, ticketId).some((update) => update.reason === 'abandoned'), 'abandonment', 20_000);
       const closed = (await ticketEvents(stack, ticketId)).find((event) => event.type === 'closed')!;
       expect(closed.data).toEqual({ reason: 'abandoned' });
       // The count started again at the user's last message.
-      expect(closed.at.getTime()).toBeGreaterThanOrEqual(lastWord + 3000 - 50);
+      expect(closed.at.getTime()).toBeGreaterThanOrEqual(lastWord + USER_ABANDON_TIMEOUT_S * 1000 - 50);
       expect(await statusOf(stack, ticketId)).toMatchObject({ status: 'closed', closeReason: 'abandoned' });
       const texts = await eventually(
         () =>
