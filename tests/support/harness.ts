@@ -70,6 +70,8 @@ export function fakesEnvironment(fakes: { crm: FakeServer; graph: FakeServer; di
     CUSTOMER_LOOKUP_URL: `${fakes.directory.url}/customers`,
     CUSTOMER_LOOKUP_TOKEN: 'directory-token',
     ADMIN_TOKEN: SECRETS.adminToken,
+    // A commit pokes the outbox at once: its poll only paces retries. Deadlines fire within 100 ms. Faster polls were
+    // a tenth of a core per idle service, and the suite is CPU-bound.
     OUTBOX_POLL_MS: '250',
     TIMER_POLL_MS: '100',
   };

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
- * `bun test` spreads the files over worker processes: most end-to-end files spend their time waiting (a lease to
- * expire, a deadline to fire, a process to boot), and one after another the suite took three minutes. Bun 1.4.5
+ * `bun test` spreads the files over worker processes: one after another, the end-to-end files left the cores idle
+ * while they waited (a lease to expire, a deadline to fire, a process to boot), and the suite took three minutes;
+ * spread out, the waits overlap and both cores stay busy. Bun 1.4.5
  * takes `--parallel` on the command line only (bunfig.toml has no key for it), so this first preload of a plain
  * `bun test` runs the same command again with it and exits with its code. A run that names `--parallel` itself,
  * the workers, and `HANDOVER_TEST_SERIAL=1 bun test` (one file after another) go on as they are.
@@ -12,7 +13,7 @@ import { join } from 'node:path';
  * already isolates itself (own database, own key prefix). `tests/timings.json` (`bun run test:timings` rewrites
  * it) starts the slowest files first.
  */
-export const TEST_WORKERS = 4;
+const TEST_WORKERS = 4;
 const TIMINGS = join(import.meta.dir, '..', 'timings.json');
 
 function commandLine(): string[] {
