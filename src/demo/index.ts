@@ -81,8 +81,6 @@ export async function startDemo(env: Record<string, string | undefined>, deadlin
       CRM_BASE_URL: standIns.crmUrl,
       WHATSAPP_API_URL: standIns.graphUrl,
       WHATSAPP_PHONE_NUMBER_ID: PHONE_NUMBER_ID,
-      OUTBOX_POLL_MS: '100',
-      TIMER_POLL_MS: '250',
       ...SECRETS,
       ...SHORT_DEADLINES,
       ...deadlines,
