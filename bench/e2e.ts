@@ -38,6 +38,7 @@ import { startFakes, startOtlpReceiver } from './e2e/fakes';
 import { boardReadCost, openLiveViewers } from './e2e/live-viewers';
 import { renderReport, type Figures } from './e2e/report';
 import { childEnvironment, PRIMARY_NUMBER, userTextWebhook, waitReady } from './support';
+import { freePort } from '../tests/support/ports';
 
 const ROOT = join(import.meta.dir, '..');
 const setting = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -76,13 +77,6 @@ const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@1
 const SECRETS = { crm: 'e2e-crm-token', meta: 'e2e-meta-secret', metrics: 'e2e-metrics-token' };
 
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 23)}] ${line}`);
-const freePort = () => {
-  const probe = Bun.serve({ port: 0, fetch: () => new Response() });
-  const port = probe.port!;
-  probe.stop(true);
-  return port;
-};
-
 const { crm, graph, directory, crmKeys, crmFirst, agentRequests, graphSends, graphTimes, graphRecipients, graphFrom } = startFakes();
 const traces = process.env.TRACES === '1' ? startOtlpReceiver() : undefined;
 

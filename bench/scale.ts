@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { signBody } from '../src/lib/security';
 import { childEnvironment, userTextWebhook, waitReady } from './support';
+import { freePort } from '../tests/support/ports';
 
 const ROOT = join(import.meta.dir, '..');
 const CONVERSATIONS = Number(process.env.CONVERSATIONS ?? 200);
@@ -52,13 +53,6 @@ const graph = Bun.serve({
   fetch: () => Response.json({ messaging_product: 'whatsapp', messages: [{ id: `wamid.${Math.random()}` }] }),
 });
 const directory = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => Response.json({ customerId: 'C-1', customerName: 'Cliente', isInactive: false }) });
-
-const freePort = () => {
-  const probe = Bun.serve({ port: 0, fetch: () => new Response() });
-  const port = probe.port!;
-  probe.stop(true);
-  return port;
-};
 
 function startInstance(databaseUrl: string, prefix: string, name: string) {
   const port = freePort();

@@ -8,7 +8,7 @@
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../tests/support/private-redis';
+import { freePort } from '../../tests/support/ports';
 
 export async function startPrivatePostgres(): Promise<{ adminUrl: string; stop(): Promise<void> }> {
   const bin = (await Bun.$`pg_config --bindir`.text()).trim();

@@ -9,16 +9,10 @@ import postgres from 'postgres';
 import { startPrivateRedis } from '../../tests/support/private-redis';
 import { childEnvironment, waitReady } from '../support';
 import type { SoakFakes } from './fakes';
+import { freePort } from '../../tests/support/ports';
 
 const ROOT = join(import.meta.dir, '../..');
 export const SECRETS = { crm: 'soak-crm-token', meta: 'soak-meta-secret' };
-
-const freePort = () => {
-  const probe = Bun.serve({ port: 0, fetch: () => new Response() });
-  const port = probe.port!;
-  probe.stop(true);
-  return port;
-};
 
 export interface Instance {
   name: string;

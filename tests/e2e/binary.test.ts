@@ -8,7 +8,8 @@ import { signBody } from '../../src/lib/security';
 import { startFakeCrm, startFakeDirectory, startFakeGraph, type FakeServer } from '../support/fakes';
 import { createTestDatabase, DIRECTORY, eventually, fakesEnvironment, metaJson, SECRETS, text, userMessagePayload } from '../support/harness';
 import { BUILD_OUTPUT, ROOT as root } from '../support/build';
-import { freePort, startPrivateRedis, type PrivateRedis } from '../support/private-redis';
+import { freePort } from '../support/ports';
+import { startPrivateRedis, type PrivateRedis } from '../support/private-redis';
 
 // The preload's 30 s default reaches the first file of a run only (tests/support/setup.ts): this file's, through the whole service.
 setDefaultTimeout(30_000);

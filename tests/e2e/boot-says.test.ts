@@ -1,6 +1,7 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { createTestDatabase, eventually, REDIS_URL } from '../support/harness';
 import { BOOT_TIMEOUT_MS, start } from '../support/start-command';
+import { freePort } from '../support/ports';
 
 // The preload's 30 s default reaches the first file of a run only (tests/support/setup.ts): this file's, through the whole service.
 setDefaultTimeout(30_000);
@@ -58,7 +59,7 @@ describe('bun run start: what it says', () => {
     'a development start without secrets warns once per secret, saying what stops working',
     async () => {
       const database = await createTestDatabase('boot_unset');
-      const port = 20000 + Math.floor(Math.random() * 20000);
+      const port = freePort();
       const child = start({
         PORT: String(port),
         DATABASE_URL: database.url,

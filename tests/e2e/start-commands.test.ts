@@ -8,6 +8,7 @@ import { startDemo, watchedPage, type DemoUnderTest } from '../support/demo';
 import { createTestDatabase, eventually, REDIS_URL } from '../support/harness';
 import { startPrivateRedis } from '../support/private-redis';
 import { BOOT_TIMEOUT_MS, start, startCommand } from '../support/start-command';
+import { freePort } from '../support/ports';
 
 // The preload's 30 s default reaches the first file of a run only (tests/support/setup.ts): this file's, through the whole service.
 setDefaultTimeout(30_000);
@@ -54,7 +55,7 @@ describe.concurrent('bun run start', () => {
     'without DATABASE_URL it runs on the embedded database, answers ready, and stops cleanly on SIGTERM; a cache it cannot write costs only time',
     async () => {
       const dataDir = mkdtempSync(join(tmpdir(), 'hb-boot-'));
-      const port = 20000 + Math.floor(Math.random() * 20000);
+      const port = freePort();
       // XDG_CACHE_HOME under a file: no cached cluster can be made or read, so this boot runs PGlite's initdb in DATA_DIR
       // (the cached copy is tests/unit/db/embedded-cluster.test.ts's subject, and what the demo's boots use).
       const noCache = mkdtempSync(join(tmpdir(), 'hb-no-cache-'));
@@ -136,7 +137,7 @@ describe.concurrent('bun run start', () => {
         expect(lines[0]).toContain('AOF off, no RDB snapshots');
         expect(lines[0]).toContain('REDIS_ALLOW_NO_AOF=true');
 
-        const port = 20000 + Math.floor(Math.random() * 20000);
+        const port = freePort();
         const accepted = start({ ...production, PORT: String(port), REDIS_ALLOW_NO_AOF: 'true' });
         try {
           // Beside the demo's and the embedded database's first boots: the bound only stops a broken run.
@@ -173,7 +174,7 @@ describe.concurrent('bun run start without REDIS_URL: a private redis-server', (
   async function startEmbedded(label: string) {
     const database = await createTestDatabase(label);
     const dataDir = mkdtempSync(join(tmpdir(), 'hb-boot-embedded-'));
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = freePort();
     const child = start({ PORT: String(port), DATA_DIR: dataDir, DATABASE_URL: database.url, LOG_LEVEL: 'info' });
     // Beside the demo's and the embedded database's first boots: the bound only stops a broken run.
     await eventually(async () => (await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 200, 'readiness', 40_000);

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
+import { freePort } from './ports';
 
 /** How a private server keeps what it acknowledged: AOF with each fsync policy, or nothing. */
 export type Persistence = 'always' | 'everysec' | 'off';
@@ -16,14 +17,6 @@ export interface PrivateRedis {
   /** Starts again on the same port and files (what it kept is what its persistence kept). */
   restart(): Promise<void>;
   stop(): Promise<void>;
-}
-
-/** A port nothing listens on now. */
-export function freePort(): number {
-  const probe = Bun.serve({ port: 0, fetch: () => new Response() });
-  const port = probe.port!;
-  probe.stop(true);
-  return port;
 }
 
 /**

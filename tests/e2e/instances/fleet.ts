@@ -3,6 +3,7 @@ import Redis from 'ioredis';
 import postgres from 'postgres';
 import { streamKeys } from '../../../src/streams/codec';
 import { startFakeCrm, startFakeDirectory, startFakeGraph } from '../../support/fakes';
+import { freePort } from '../../support/ports';
 import {
   activeTicketFor,
   createTestDatabase,
@@ -47,13 +48,6 @@ export interface Conversation {
   phone: string;
   ticketId: string;
 }
-
-const freePort = () => {
-  const probe = Bun.serve({ port: 0, fetch: () => new Response() });
-  const port = probe.port!;
-  probe.stop(true);
-  return port;
-};
 
 /** `freshDatabase`: one nothing has migrated yet, for a test of the instances' own migrations. */
 export async function startFleet(label: string, options: { redisUrl?: string; env?: Record<string, string>; freshDatabase?: boolean } = {}) {

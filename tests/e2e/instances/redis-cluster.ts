@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually } from '../../support/harness';
+import { isFree } from '../../support/ports';
 
 /**
  * A three-node Redis Cluster on loopback (no replicas), as `.ci/run` can
@@ -9,23 +10,12 @@ import { eventually } from '../../support/harness';
  * by `redis-cli --cluster create`. `stop` kills the nodes and removes their
  * files.
  */
-/**
- * Below Linux's ephemeral range (32768 and up), so no outgoing connection of
- * another test holds the port, nor its cluster bus port (port + 10000).
- */
-function isFree(port: number): boolean {
-  try {
-    Bun.listen({ hostname: '127.0.0.1', port, socket: { data() {} } }).stop(true);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export async function startRedisCluster(): Promise<{ url: string; ports: number[]; stop(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'hb-cluster-'));
   const ports: number[] = [];
   while (ports.length < 3) {
+    // Below Linux's ephemeral range (32768 and up), with the cluster bus port (port + 10000), and apart from the
+    // blocks tests/support/ports.ts hands out.
     const port = 20000 + Math.floor(Math.random() * 2700);
     if (!ports.includes(port) && isFree(port) && isFree(port + 10000)) ports.push(port);
   }
