@@ -9,10 +9,11 @@
  * nodes and their bus ports (tests/e2e/instances/redis-cluster.ts).
  */
 const FIRST = 10_000;
-const BLOCK = 2_500;
-const WORKERS = 4;
+const BLOCK = 1_000;
+/** Blocks up to 19999: room for `--parallel` up to 10 (a plain `bun test` runs 4). */
+const BLOCKS = 10;
 
-const block = FIRST + (Number(process.env.BUN_TEST_WORKER_ID ?? 0) % WORKERS) * BLOCK;
+const block = FIRST + (Number(process.env.BUN_TEST_WORKER_ID ?? 0) % BLOCKS) * BLOCK;
 let next = Math.floor(Math.random() * BLOCK);
 
 /** Whether a listener can take `port` on loopback now. */
