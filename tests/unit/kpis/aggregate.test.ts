@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test';
-import { doubles, durations, exactSample, merge, percentile, toKpis, toPartial, type PartialKpis } from '../../../src/kpis/aggregate';
+import { doubles, durations, exactSample, isExact, merge, mergeSamples, percentile, sketchedSample, toKpis, toPartial, type PartialKpis } from '../../../src/kpis/aggregate';
+import { countOf, sketchOf } from '../../../src/kpis/sketch';
 
 /** What Postgres's `encode(string_agg(float8send(x), ''), 'base64')` gives for these values. */
 function packed(values: number[]): string {
@@ -57,6 +58,21 @@ describe('percentiles, as Postgres percentile_cont computes them', () => {
     expect(durations(exactSample(Float64Array.from([100, 9, 30])))).toEqual({ count: 3, averageSeconds: 139 / 3, medianSeconds: 30, p90Seconds: 86 });
     expect(durations(exactSample(new Float64Array(0)))).toEqual({ count: 0, averageSeconds: null, medianSeconds: null, p90Seconds: null });
   });
+
+  test('reading durations leaves the group’s values as they were: a total merged afterwards pools them unchanged', () => {
+    const sample = exactSample(Float64Array.from([100, 9, 30]));
+    durations(sample);
+    expect([...sample.values!]).toEqual([100, 9, 30]);
+  });
+
+  test('from a sketch: the exact count and average, median and p90 within the sketch’s 1 %', () => {
+    const values = Array.from({ length: 101 }, (_, index) => 10 + index);
+    const read = durations(sketchedSample(101, 6060, sketchOf(values)));
+    expect(read.count).toBe(101);
+    expect(read.averageSeconds).toBe(60);
+    expect(Math.abs(read.medianSeconds! - 60) / 60).toBeLessThan(0.01);
+    expect(Math.abs(read.p90Seconds! - 100) / 100).toBeLessThan(0.01);
+  });
 });
 
 describe('the KPIs of a group', () => {
@@ -105,5 +121,57 @@ describe('totals merged from groups', () => {
     expect(kpis.tickets).toBe(0);
     expect(kpis.handoverWait.count).toBe(0);
     expect(kpis.resolutionRate).toBeNull();
+  });
+
+  test('every additive count is summed: surveys, escalations and the billable messages of any category either group has', () => {
+    const a = { ...toPartial(row()), billable: { utility: 2, marketing: 1 } };
+    const b = { ...toPartial(row({ csat_sum: '3', csat_responses: '1', csat_offered: '4', escalations: '1', escalated_tickets: '1' })), billable: { authentication: 5, utility: 1 } };
+    const total = merge([a, b]);
+    expect({ csatSum: total.csatSum, csatResponses: total.csatResponses, csatOffered: total.csatOffered }).toEqual({ csatSum: 12, csatResponses: 3, csatOffered: 6 });
+    expect({ escalations: total.escalations, escalatedTickets: total.escalatedTickets }).toEqual({ escalations: 4, escalatedTickets: 3 });
+    expect(Object.entries(total.billable)).toEqual([
+      ['authentication', 5],
+      ['marketing', 1],
+      ['utility', 3],
+    ]);
+  });
+
+  test('a rolled-up group (a sketch) merged with exact ones makes one sketch of all their durations; counts and sums stay exact', () => {
+    const rolledUp = sketchedSample(2, 30, sketchOf([10, 20]));
+    const exact = exactSample(Float64Array.from([40, 50, 60]));
+    const pooled = mergeSamples([exact, rolledUp]);
+    expect(pooled.count).toBe(5);
+    expect(pooled.sum).toBe(180);
+    expect(pooled.values).toBeNull();
+    expect(countOf(pooled.sketch!)).toBe(5);
+    expect(Math.abs(durations(pooled).medianSeconds! - 40) / 40).toBeLessThan(0.01);
+    expect(mergeSamples([exact, exact]).values).toHaveLength(6);
+  });
+
+  test('a report is exact only while every duration measure still holds its values', () => {
+    const exact = toPartial(row());
+    expect(isExact(exact)).toBe(true);
+    const sketched = sketchedSample(1, 5, sketchOf([5]));
+    expect(isExact({ ...exact, wait: sketched })).toBe(false);
+    expect(isExact({ ...exact, firstResponse: sketched })).toBe(false);
+    expect(isExact({ ...exact, resolution: sketched })).toBe(false);
+  });
+});
+
+describe('billable messages', () => {
+  const billed = { ...toPartial(row()), billable: { marketing: 2, utility: 10 } };
+
+  test('are counted, by category, and priced by the rate card in its currency', () => {
+    expect(toKpis(billed, { card: { marketing: 0.0125, utility: 0.0008 }, currency: 'USD' }).billable).toEqual({
+      messages: 12,
+      byCategory: { marketing: 2, utility: 10 },
+      estimatedCost: 2 * 0.0125 + 10 * 0.0008,
+      currency: 'USD',
+    });
+  });
+
+  test('without a rate card there is no estimate, and so no currency', () => {
+    expect(toKpis(billed).billable).toEqual({ messages: 12, byCategory: { marketing: 2, utility: 10 }, estimatedCost: null, currency: null });
+    expect(toKpis(billed, { card: {}, currency: 'USD' }).billable.currency).toBeNull();
   });
 });

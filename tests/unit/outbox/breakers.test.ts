@@ -9,10 +9,12 @@ const permanent: Delivery = { outcome: { ok: false, retryable: false, status: 40
 const unknown: Delivery = { outcome: { ok: false, retryable: true, unknownOutcome: true, error: 'timed out after 800 ms' } };
 const delivered: Delivery = { outcome: { ok: true, status: 200, body: null } };
 
-/** Breakers with their open-circuit gauge, and a destination whose answers the test scripts. */
+/** Breakers with their open-circuit gauge and their log lines, and a destination whose answers the test scripts. */
 function setup(options: { threshold: number; halfOpenAfterMs: number }) {
   const circuitOpen = new Gauge({ name: 'circuit_open', help: 'test', labelNames: ['destination'], registers: [new Registry()] });
-  const breakers = createBreakers(options, { circuitOpen }, createLogger('silent'));
+  const logs: Record<string, unknown>[] = [];
+  const logger = createLogger('info', { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
+  const breakers = createBreakers(options, { circuitOpen }, logger);
   let calls = 0;
   const through = (destination: 'crm' | 'whatsapp' | 'lookup', answer: Delivery) =>
     breakers.guard(destination, async () => {
@@ -20,7 +22,8 @@ function setup(options: { threshold: number; halfOpenAfterMs: number }) {
       return answer;
     });
   const open = async (destination: string) => (await circuitOpen.get()).values.find((value) => value.labels.destination === destination)?.value;
-  return { through, open, calls: () => calls };
+  const logged = () => logs.map(({ level, event, destination, retryInMs, msg }) => ({ level, event, destination, retryInMs, msg }));
+  return { breakers, through, open, calls: () => calls, logged };
 }
 
 const HELD = 60_000;
@@ -95,5 +98,32 @@ describe('circuit breakers per destination', () => {
     expect(await through('whatsapp', waiting)).toEqual(waiting);
     expect(await through('whatsapp', delivered)).toEqual(delivered);
     expect(calls()).toBe(2);
+  });
+
+  test('a failure after the circuit closed again is the row’s own once more, not a probe’s', async () => {
+    const { through } = setup({ threshold: 2, halfOpenAfterMs: 0 });
+    await through('crm', transient);
+    await through('crm', transient);
+    expect(await through('crm', delivered)).toEqual(delivered);
+    expect(await through('crm', transient)).toEqual(transient);
+  });
+
+  test('an error the call throws (a bug, not an answer) is thrown on, not taken for an open circuit', async () => {
+    const { breakers } = setup({ threshold: 1, halfOpenAfterMs: HELD });
+    const thrown = breakers.guard('crm', async () => {
+      throw new TypeError('body is not a function');
+    });
+    await expect(thrown).rejects.toThrow('body is not a function');
+  });
+
+  test('the support engineer reads when a destination is held back, probed and delivered to again', async () => {
+    const { through, logged } = setup({ threshold: 1, halfOpenAfterMs: 0 });
+    await through('whatsapp', transient);
+    await through('whatsapp', delivered);
+    expect(logged()).toEqual([
+      { level: 40, event: 'circuit.open', destination: 'whatsapp', retryInMs: 0, msg: 'whatsapp keeps failing: calls held back' },
+      { level: 30, event: 'circuit.half_open', destination: 'whatsapp', retryInMs: undefined, msg: 'whatsapp: probing with one call' },
+      { level: 30, event: 'circuit.closed', destination: 'whatsapp', retryInMs: undefined, msg: 'whatsapp answers again: delivering' },
+    ]);
   });
 });
