@@ -46,19 +46,26 @@ export async function openEmbeddedCluster(dataDir: string, cacheDir = embeddedCl
 
 async function clusterImage(image: string, engine: Engine, pglite: typeof PGlite): Promise<string> {
   if (existsSync(join(image, 'PG_VERSION'))) return image;
-  // Made beside its final name and renamed into place: a process that sees the image sees all of it, and of two
-  // processes making it at once the second rename fails and its copy is dropped.
+  // Made beside its final name and renamed into place: a process that sees the image sees all of it.
   const making = `${image}.${process.pid}.${Date.now().toString(36)}`;
   try {
     mkdirSync(making, { recursive: true });
     await (await pglite.create(making, engine)).close();
-    try {
-      renameSync(making, image);
-    } catch (error) {
-      if (!existsSync(join(image, 'PG_VERSION'))) throw error;
-    }
-    return image;
+    return publishImage(making, image);
   } finally {
     rmSync(making, { recursive: true, force: true });
   }
+}
+
+/**
+ * Puts a cluster made in `making` in place as `image`. Of two processes making it at once, the second rename fails
+ * on the first's image, which it then uses (its own copy is left for the caller to drop); any other failure is thrown.
+ */
+export function publishImage(making: string, image: string): string {
+  try {
+    renameSync(making, image);
+  } catch (error) {
+    if (!existsSync(join(image, 'PG_VERSION'))) throw error;
+  }
+  return image;
 }
