@@ -170,10 +170,15 @@ export async function deadLetters(stack: TestStack): Promise<{ total: number; en
   return (await response.json()) as { total: number; entries: Record<string, any>[] };
 }
 
-/** Polls until `check` returns a value (not undefined, null or false); the deadline only bounds a broken run. */
+/**
+ * Polls until `check` returns a value (not undefined, null or false); the deadline only bounds a broken run. Quickly
+ * at first, then less often: most waits end within a few checks, and a long one (a deadline seconds away, a service
+ * booting) polled every 25 ms spent the suite's CPU on queries and requests that could only say "not yet".
+ */
 export async function eventually<T>(check: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<Exclude<T, undefined | null | false>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
+  let pauseMs = 10;
   while (Date.now() < deadline) {
     try {
       const value = await check();
@@ -182,7 +187,8 @@ export async function eventually<T>(check: () => T | Promise<T>, what: string, t
     } catch (error) {
       last = error;
     }
-    await Bun.sleep(25);
+    await Bun.sleep(pauseMs);
+    pauseMs = Math.min(pauseMs * 1.5, 200);
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
