@@ -19,7 +19,7 @@
  *
  *   bun run bench:soak
  *   SOAK_MINUTES=1 PEAK=25 PHASES=one bun run bench:soak
- *   PHASES=ramp PEAKS=50,100,150,200 RAMP_MINUTES=1 bun run bench:soak
+ *   PHASES=ramp PEAKS=25,50,75,100 RAMP_MINUTES=1 bun run bench:soak
  *   PHASES=history HISTORY_TICKETS=500000 bun run bench:soak
  *   SERVICE_OUTBOX_CONCURRENCY=128 bun run bench:soak     # SERVICE_X=v: the service runs with X=v
  */
@@ -40,7 +40,7 @@ const ROOT = join(import.meta.dir, '..');
 const setting = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const MINUTES = setting('SOAK_MINUTES', 10);
 /** User messages to agents a second at the desk's peak; everything else follows from it unless set. */
-const PEAK = setting('PEAK', 100);
+const PEAK = setting('PEAK', 50);
 const ratesFor = (peak: number): Rates => {
   const newUsers = setting('NEW_USERS', peak / 50);
   return { user: peak, agent: setting('AGENT_RATE', peak), newUsers, closes: newUsers };
@@ -48,7 +48,7 @@ const ratesFor = (peak: number): Rates => {
 const TICKETS = setting('TICKETS', 200);
 const PARTITIONS = setting('SERVICE_STREAM_PARTITIONS', 8);
 const STATUS_DELAYS_MS = (process.env.STATUS_DELAYS_MS ?? '100,1000,3000').split(',').map(Number);
-const PEAKS = (process.env.PEAKS ?? '50,100,150,200').split(',').map(Number);
+const PEAKS = (process.env.PEAKS ?? '25,50,75,100').split(',').map(Number);
 const RAMP_MINUTES = setting('RAMP_MINUTES', 1);
 const HISTORY = { tickets: setting('HISTORY_TICKETS', 500_000), messagesPerTicket: setting('MESSAGES_PER_TICKET', 10), pipeline: process.env.HISTORY_PIPELINE !== '0' };
 const PHASES = (process.env.PHASES ?? 'one,two,history').split(',');
