@@ -21,7 +21,9 @@ export function callsOf(value: Json, { ignored, cleaned, number }: FieldContext)
       ignored.push('call placed by the business');
       continue;
     }
-    const contact = contacts.find((c) => c.wa_id === raw.from || (raw.from_user_id !== undefined && c.user_id === raw.from_user_id)) ?? contacts[0];
+    const contact =
+      contacts.find((c) => (raw.from !== undefined && c.wa_id === raw.from) || (raw.from_user_id !== undefined && c.user_id === raw.from_user_id)) ??
+      contacts[0];
     const user = userIds(asString(raw.from) ?? asString(contact?.wa_id), asString(raw.from_user_id) ?? asString(contact?.user_id), {});
     if (!callId || (event !== 'connect' && event !== 'terminate') || !firstKeyOf(user)) {
       ignored.push(`call ${event ?? '(no event)'} without id or caller`);

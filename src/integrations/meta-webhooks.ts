@@ -55,7 +55,7 @@ export function parseWhatsAppWebhook(payload: unknown, options: { storable?: boo
       case 'template_category_update': {
         const update = templateUpdateOf(field, value);
         if (update) templateUpdates.push(update);
-        else ignored.push(`${field} without a template name`);
+        else ignored.push(`${field} without a template name or event`);
         break;
       }
       case 'user_id_update':

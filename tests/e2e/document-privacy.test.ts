@@ -47,7 +47,8 @@ beforeAll(async () => {
   // The CRM's answer to the agent request is applied after its call is done, and sends the wait message: the
   // exports compared below must both see it sent.
   await eventually(async () => {
-    const [row] = await stack.sql`select count(*)::int as waiting from messages where conversation_key = ${phone} and body like 'Un agente%' and status = 'sent'`;
+    const [row] =
+      await stack.sql`select count(*)::int as waiting from messages where conversation_key = ${phone} and body like 'Un agente%' and status = 'sent'`;
     return row!.waiting === 1;
   }, 'the wait message sent');
   await outboxSettled(stack);

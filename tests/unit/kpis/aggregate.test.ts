@@ -1,5 +1,17 @@
 import { describe, expect, test } from 'bun:test';
-import { doubles, durations, exactSample, isExact, merge, mergeSamples, percentile, sketchedSample, toKpis, toPartial, type PartialKpis } from '../../../src/kpis/aggregate';
+import {
+  doubles,
+  durations,
+  exactSample,
+  isExact,
+  merge,
+  mergeSamples,
+  percentile,
+  sketchedSample,
+  toKpis,
+  toPartial,
+  type PartialKpis,
+} from '../../../src/kpis/aggregate';
 import { countOf, sketchOf } from '../../../src/kpis/sketch';
 
 /** What Postgres's `encode(string_agg(float8send(x), ''), 'base64')` gives for these values. */
@@ -125,9 +137,16 @@ describe('totals merged from groups', () => {
 
   test('every additive count is summed: surveys, escalations and the billable messages of any category either group has', () => {
     const a = { ...toPartial(row()), billable: { utility: 2, marketing: 1 } };
-    const b = { ...toPartial(row({ csat_sum: '3', csat_responses: '1', csat_offered: '4', escalations: '1', escalated_tickets: '1' })), billable: { authentication: 5, utility: 1 } };
+    const b = {
+      ...toPartial(row({ csat_sum: '3', csat_responses: '1', csat_offered: '4', escalations: '1', escalated_tickets: '1' })),
+      billable: { authentication: 5, utility: 1 },
+    };
     const total = merge([a, b]);
-    expect({ csatSum: total.csatSum, csatResponses: total.csatResponses, csatOffered: total.csatOffered }).toEqual({ csatSum: 12, csatResponses: 3, csatOffered: 6 });
+    expect({ csatSum: total.csatSum, csatResponses: total.csatResponses, csatOffered: total.csatOffered }).toEqual({
+      csatSum: 12,
+      csatResponses: 3,
+      csatOffered: 6,
+    });
     expect({ escalations: total.escalations, escalatedTickets: total.escalatedTickets }).toEqual({ escalations: 4, escalatedTickets: 3 });
     expect(Object.entries(total.billable)).toEqual([
       ['authentication', 5],
