@@ -61,11 +61,14 @@ describe('reading BUSINESS_HOURS and HOLIDAYS', () => {
     for (const part of ['x mon 07:00-19:00', 'mon 07:00-19:00 x', 'mon07:00-19:00']) {
       expect(() => parseBusinessHours(part)).toThrow(`cannot read "${part}" (expected e.g. "mon-fri 07:00-19:00")`);
     }
+    // Several blanks between the days and the hours read as one.
+    expect(parseBusinessHours('mon   07:00-19:00')[0]).toEqual([{ start: 420, end: 1140 }]);
   });
 
   test('an unknown day, first or last, is named', () => {
     expect(() => parseBusinessHours('lun 07:00-19:00')).toThrow('unknown day in "lun 07:00-19:00" (use mon, tue, wed, thu, fri, sat, sun)');
     expect(() => parseBusinessHours('mon-xyz 07:00-19:00')).toThrow('unknown day in "mon-xyz');
+    expect(() => parseBusinessHours('xyz-fri 07:00-19:00')).toThrow('unknown day in "xyz-fri');
   });
 
   test('minutes past 59, an end past midnight, or an end not after the start are bad hours; a day ending at 24:00 is not', () => {
@@ -74,6 +77,7 @@ describe('reading BUSINESS_HOURS and HOLIDAYS', () => {
     }
     expect(parseBusinessHours('sun 00:00-24:00')[6]).toEqual([{ start: 0, end: 1440 }]);
     expect(parseBusinessHours('mon 07:59-19:01')[0]).toEqual([{ start: 479, end: 1141 }]);
+    expect(parseBusinessHours('mon 07:00-18:59')[0]).toEqual([{ start: 420, end: 1139 }]);
   });
 
   test('a range wraps the week; blank parts are skipped', () => {
@@ -83,7 +87,8 @@ describe('reading BUSINESS_HOURS and HOLIDAYS', () => {
 
   test('a holiday is a whole ISO date', () => {
     expect([...parseHolidays('2026-12-08, 2026-12-25')]).toEqual(['2026-12-08', '2026-12-25']);
-    for (const date of ['x2026-12-08', '2026-12-08T10:00']) expect(() => parseHolidays(date)).toThrow(`"${date}" is not an ISO date (YYYY-MM-DD)`);
+    // A signed six-digit year is ISO to Luxon, but no date a holiday list could match.
+    for (const date of ['x2026-12-08', '2026-12-08T10:00', '+002026-12-08']) expect(() => parseHolidays(date)).toThrow(`"${date}" is not an ISO date (YYYY-MM-DD)`);
   });
 
   test('hours of blanks only are always open', () => {
@@ -102,7 +107,24 @@ describe('the next opening', () => {
     expect(split.nextOpening('2026-11-30T17:00:00.000Z')).toBe('2026-11-30T19:00:00.000Z');
   });
 
+  test('between two windows less than an hour apart, the later one, never the one just gone', () => {
+    const briefingFirst = createBusinessCalendar('mon 08:00-08:20, mon 08:40-12:00', '', 'America/Bogota');
+    // Monday 08:30 in Bogotá: the briefing is over, the desk opens again at 08:40.
+    expect(briefingFirst.nextOpening('2026-11-30T13:30:00.000Z')).toBe('2026-11-30T13:40:00.000Z');
+  });
+
+  test('is looked for up to a year and a day ahead: holidays may close every open day until then', () => {
+    const wednesdays = (from: string, count: number) =>
+      Array.from({ length: count }, (_, week) => new Date(Date.parse(from) + week * 7 * 86_400_000).toISOString().slice(0, 10));
+    // Monday 2026-11-30; every Wednesday a holiday until 2027-11-24: the next opening is Wednesday 2027-12-01, 366 days on.
+    const yearOff = createBusinessCalendar('wed 08:00-09:00', wednesdays('2026-12-02', 52).join(','), 'America/Bogota');
+    expect(yearOff.nextOpening('2026-11-30T15:00:00.000Z')).toBe('2027-12-01T13:00:00.000Z');
+    const longer = createBusinessCalendar('wed 08:00-09:00', wednesdays('2026-12-02', 53).join(','), 'America/Bogota');
+    expect(longer.nextOpening('2026-11-30T15:00:00.000Z')).toBeNull();
+  });
+
   test('describes days with the same hours together, and different ones apart, in Spanish', () => {
+    expect(createBusinessCalendar('mon-fri 08:00-12:00, mon-fri 14:00-18:00', '', 'America/Bogota').description).toBe('lun-vie 08:00-12:00 y 14:00-18:00');
     expect(createBusinessCalendar('tue-thu 07:00-19:00, sun 09:30-12:00', '', 'America/Bogota').description).toBe('mar-jue 07:00-19:00, dom 09:30-12:00');
     expect(createBusinessCalendar('mon 07:00-19:00, wed 07:00-19:00', '', 'America/Bogota').description).toBe('lun 07:00-19:00, mié 07:00-19:00');
   });

@@ -49,6 +49,19 @@ describe('a parsed body cleaned for a sender that must not be refused', () => {
     expect(cleaned.sort()).toEqual(['"k"', 'a', 'list.1']);
   });
 
+  test('a body that is itself a text is cleaned, and reported as the body', () => {
+    expect(cleanJson('x\u0000')).toEqual({ value: 'x', cleaned: ['body'] });
+    expect(cleanJson('hola')).toEqual({ value: 'hola', cleaned: [] });
+  });
+
+  test('the copy is as plain as a parsed body: its fields can be changed and removed afterwards', () => {
+    const { value } = cleanJson(JSON.parse(String.raw`{"object":"whatsapp_business_account","entry":[{"text":"x\u0000"}]}`));
+    const copy = value as Record<string, unknown>;
+    copy.object = 'page';
+    delete copy.entry;
+    expect(copy).toEqual({ object: 'page' });
+  });
+
   test('a __proto__ key stays a plain key of the copy', () => {
     const { value } = cleanJson(JSON.parse('{"__proto__":{"entry":1}}')) as { value: Record<string, unknown> };
     expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
@@ -75,6 +88,9 @@ describe('whether a JSON text may parse into what Postgres refuses', () => {
     [String.raw`{"text":"Hola, ¿cómo estás?"}`, false],
     [String.raw`{"text":"\u00bfc\u00f3mo est\u00e1s? \ud83d\udc4b"}`, false],
     [String.raw`{"text":"\uD83D\uDC4B"}`, false],
+    // The first low surrogate, U+DC00, completes a pair too (🐀).
+    [String.raw`{"text":"\ud83d\udc00"}`, false],
+    [String.raw`{"text":"x\udc00"}`, true],
     [String.raw`{"text":"hola\u0000x"}`, true],
     [String.raw`{"a\u0000":1}`, true],
     [String.raw`{"text":"\ud800x"}`, true],

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { addressOf, crmUserFields, idsOfRow, isBsuid, knownIds, mergeIds, phoneOf, splitBsuid } from '../../../src/domain/user-ids';
+import { addressOf, crmUserFields, identityChange, idsOfRow, isBsuid, knownIds, mergeIds, phoneOf, splitBsuid } from '../../../src/domain/user-ids';
 
 const PHONE = '573001112233';
 const BSUID = 'CO.1047385771169864';
@@ -47,6 +47,29 @@ test("a conversation row's columns give only the ids they hold", () => {
   expect(idsOfRow({ userPhone: '573001112233', bsuid: null, username: '', parentBsuid: undefined })).toEqual({ phone: '573001112233' });
   expect(idsOfRow({ bsuid: 'CO.1', username: '@ana', parentBsuid: 'CO.ENT.1' })).toEqual({ bsuid: 'CO.1', username: '@ana', parentBsuid: 'CO.ENT.1' });
   expect(idsOfRow({})).toEqual({});
+  // As the store gives a row back: an unknown id is a null column, and no id at all.
+  expect(idsOfRow({ userPhone: null, bsuid: 'CO.1', username: null, parentBsuid: null })).toEqual({ bsuid: 'CO.1' });
+});
+
+describe('a change of identity the CRM must hear of', () => {
+  test('a phone or a BSUID replaced by another; both sides named by what they hold', () => {
+    expect(identityChange({ phone: PHONE, bsuid: BSUID }, { phone: '573009998877', bsuid: BSUID })).toEqual({
+      previous: { phone: PHONE, bsuid: BSUID },
+      current: { phone: '573009998877', bsuid: BSUID },
+    });
+    expect(identityChange({ bsuid: BSUID }, { bsuid: 'CO.555', username: 'juan.p' })).toEqual({ previous: { bsuid: BSUID }, current: { bsuid: 'CO.555' } });
+  });
+
+  test('none when an id is learnt where none was known, or is missing from what is now known: nothing replaced it', () => {
+    expect(identityChange({ bsuid: BSUID }, { phone: PHONE, bsuid: BSUID })).toBeNull();
+    expect(identityChange({ phone: PHONE, bsuid: BSUID }, { bsuid: BSUID })).toBeNull();
+    expect(identityChange({ phone: PHONE }, { phone: PHONE, username: 'juan.p' })).toBeNull();
+  });
+
+  test('a stored conversation without a phone that learns it: no change', () => {
+    const known = idsOfRow({ userPhone: null, bsuid: BSUID, username: null, parentBsuid: null });
+    expect(identityChange(known, mergeIds(known, { phone: PHONE, bsuid: BSUID }))).toBeNull();
+  });
 });
 
 test('a send goes to the phone, else to the BSUID; a user with neither cannot be written to', () => {

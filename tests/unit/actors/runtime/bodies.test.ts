@@ -223,9 +223,11 @@ describe("WhatsApp's messages and what the history keeps of them", () => {
 
   test("past the window an agent's message goes out as the re-engagement template, its text as the variable", () => {
     const template = { name: 'reengage', languageCode: 'es' };
-    const { payload } = agentMessage(TO, { messageType: 'text', body: '¿Sigues ahí?', asTemplate: true }, template);
+    const { body, payload } = agentMessage(TO, { messageType: 'text', body: '¿Sigues ahí?', asTemplate: true }, template);
     expect(payload).toMatchObject({ type: 'template', template: { name: 'reengage', language: { code: 'es' } } });
     expect(JSON.stringify(payload)).toContain('¿Sigues ahí?');
+    // The history keeps what the agent wrote, not the template's wording.
+    expect(body).toBe('¿Sigues ahí?');
   });
 
   test('past the window a media message goes as the template with its caption, or its link when it has none; the history keeps the caption', () => {

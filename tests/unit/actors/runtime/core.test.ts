@@ -99,7 +99,11 @@ describe('opening a ticket', () => {
       [`${found.id}#1`, 'crm.agent_request'],
       [`${found.id}#2`, 'whatsapp.send'],
     ]);
-    expect(writes.messages.map((row) => row.body)).toEqual(['Gracias, Ana Gómez. Verificamos tu identidad.', 'Conectando con agente especializado...']);
+    // Both are the bot's own text replies in the history, whichever machine asked for them.
+    expect(writes.messages.map((row) => [row.author, row.type, row.body])).toEqual([
+      ['bot', 'text', 'Gracias, Ana Gómez. Verificamos tu identidad.'],
+      ['bot', 'text', 'Conectando con agente especializado...'],
+    ]);
   });
 
   test('a ticket closed at once (out of hours, not queued) is closed for the conversation too: opened reaches it first', async () => {
@@ -139,6 +143,37 @@ describe('events for a ticket', () => {
     expect(writes.ticketEvents.map((row) => row.type)).toEqual(['event_rejected']);
     expect(writes.outbox).toEqual([]);
     expect(afterCommit.lines.map((line) => line.fields.event)).toEqual(['ticket.event_rejected']);
+  });
+
+  test("an agent taking the ticket clears the deadlines of the wait and arms the agent's reply deadline", async () => {
+    const runtime = new PlainRuntime();
+    const user = new UserScript();
+    const { writes: opened } = await runtime.apply(await askForAgent(runtime, user));
+    const ticketId = opened.tickets[0]!.id;
+
+    const { writes } = await runtime.apply(user.later(60).agentTakes(ticketId));
+
+    expect(writes.clearedTimers.sort()).toEqual(['abandon', 'assign', 'queueUpdate'].map((timer) => `${ticketId}/${timer}`));
+    expect(writes.armedTimers).toEqual([
+      { id: `${ticketId}/agentReply`, conversationKey: user.phone, ticketId, timer: 'agentReply', dueAt: expect.any(Date), enqueuedAt: null },
+    ]);
+    expect(writes.armedTimers[0]!.dueAt.getTime()).toBeGreaterThan(Date.parse(user.now));
+  });
+
+  test("each message of the conversation moves the ticket's idle deadline on; the agent's answer clears the reply deadline", async () => {
+    const runtime = new PlainRuntime();
+    const user = new UserScript();
+    const ticketId = await ticketWithAgent(runtime, user);
+
+    const { writes: first } = await runtime.apply(user.later(60).writes('sigo sin internet'));
+    const { writes: second } = await runtime.apply(user.later(60).agentWrites(ticketId, 'Reinicie el router, por favor'));
+
+    expect(first.armedTimers.map((row) => row.id)).toEqual([`${ticketId}/idle`]);
+    expect(second.armedTimers.map((row) => row.id)).toEqual([`${ticketId}/idle`]);
+    // The idle deadline moved on by the minute between the two messages.
+    expect(second.armedTimers[0]!.dueAt.getTime() - first.armedTimers[0]!.dueAt.getTime()).toBe(60_000);
+    expect(first.clearedTimers).toEqual([]);
+    expect(second.clearedTimers).toEqual([`${ticketId}/agentReply`]);
   });
 
   test('a firing whose deadline moved is dropped, logged at debug only', async () => {

@@ -37,9 +37,9 @@ describe('the privacy notice', () => {
     expect(notice).toBe(NOTICE);
     expect(menu).toStartWith('¡Hola! Soy el asistente virtual de Conecta2Tel.');
     expect(applied.writes.outbox.map((row) => row.lane)).toEqual([`wa:${user.phone}`, `wa:${user.phone}`]);
-    expect(applied.writes.messages.filter((row) => row.direction === 'outbound').map((row) => [row.author, row.body])).toEqual([
-      ['bot', NOTICE],
-      ['bot', expect.stringContaining(DEFAULT_TEXTS.menuBody)],
+    expect(applied.writes.messages.filter((row) => row.direction === 'outbound').map((row) => [row.author, row.type, row.body])).toEqual([
+      ['bot', 'text', NOTICE],
+      ['bot', 'interactive', expect.stringContaining(DEFAULT_TEXTS.menuBody)],
     ]);
     const version = privacyNoticeOf(NOTICE)!.version;
     expect(runtime.conversations.get(user.phone)).toMatchObject({ privacyNoticeVersion: version, privacyNoticeSentAt: new Date(user.now) });

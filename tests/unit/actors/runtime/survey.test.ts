@@ -41,6 +41,8 @@ describe('the survey', () => {
     expect(runtime.tickets.get(ticketId)).toMatchObject({ csat: 4, surveyStatus: 'answered' });
     expect(rated.writes.ticketEvents).toEqual([expect.objectContaining({ ticketId, type: 'csat', data: { score: 4 } })]);
     expect(ticketUpdates(rated.writes)).toEqual([expect.objectContaining({ ticketId, reason: 'csat', csat: 4 })]);
+    // The ticket is known: the rating raises no warning for support to chase.
+    expect(rated.afterCommit.lines.filter((line) => line.level === 'warn')).toEqual([]);
 
     // The conversation is at the menu again: the same tap reads as a menu choice, and the ticket keeps its rating.
     const again = await runtime.apply(user.later(10).taps('csat.4', '4 - Buena'));
@@ -56,6 +58,7 @@ describe('the survey', () => {
     expect(runtime.tickets.get(ticketId)).toMatchObject({ csat: null, surveyStatus: 'skipped' });
     expect(skipped.writes.ticketEvents).toEqual([expect.objectContaining({ ticketId, type: 'survey_skipped', data: {} })]);
     expect(ticketUpdates(skipped.writes)).toEqual([expect.objectContaining({ ticketId, reason: 'survey_skipped' })]);
+    expect(skipped.afterCommit.lines.filter((line) => line.level === 'warn')).toEqual([]);
   });
 
   test('no answer in time: expired', async () => {
