@@ -18,6 +18,14 @@ describe('the duration sketch', () => {
     }
   });
 
+  test('a sketch keeps durations from a millisecond to 400 days, the shortest and the longest included', () => {
+    for (const value of [0.001, 0.25, 0.999, 400 * 86_400]) {
+      const sketch = sketchOf([value]);
+      expect(countOf(sketch)).toBe(1);
+      expect(Math.abs(quantile(sketch, 0.5)! - value) / value).toBeLessThanOrEqual(0.01 + 1e-12);
+    }
+  });
+
   test('zero and anything under a millisecond (a clock step backwards too) count as zero', () => {
     expect(valueOf(bucketOf(0))).toBe(0);
     expect(bucketOf(-3)).toBe(bucketOf(0.0001));

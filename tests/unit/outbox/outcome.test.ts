@@ -41,8 +41,9 @@ describe('what a delivery comes to', () => {
     expect(decide(readRow, failure(true, { unknownOutcome: true }), MAX_ATTEMPTS, () => 0)).toMatchObject({ kind: 'retry' });
   });
 
-  test('an empty answer is stored as no response', () => {
+  test('an empty answer, or none at all, is stored as no response', () => {
     expect(decide(crmRow(1), { outcome: { ok: true, status: 204, body: '' } }, MAX_ATTEMPTS)).toMatchObject({ kind: 'done', response: null });
+    expect(decide(crmRow(1), { outcome: { ok: true, status: 204, body: undefined } }, MAX_ATTEMPTS)).toMatchObject({ kind: 'done', response: null });
   });
 
   test('an accepted send carries its wamid to the record', () => {
