@@ -115,6 +115,9 @@ export function createOutboxRepository(database: Database, options: RepositoryOp
         .where(
           // The head of each lane by a skip scan of outbox_open_lane_idx (one probe a lane), then the due ones among them:
           // testing every open row for an earlier one cost a probe per row of a backlog, 25 ms a claim at 5,000 rows.
+          // The heads are looked up by id as an array (one index probe each): joined to them instead, a young table's
+          // statistics made Postgres walk the whole primary key (a merge join), slower with every row until the next
+          // autoanalyze flipped the plan (bench:soak's first minutes).
           sql`${outbox.id} in (
             with recursive heads as (
               (select lane, id from outbox where ${isOpenOutboxRow(sql.raw('completed_at'))} order by lane, id limit 1)
@@ -123,8 +126,9 @@ export function createOutboxRepository(database: Database, options: RepositoryOp
                 select lane, id from outbox where ${isOpenOutboxRow(sql.raw('completed_at'))} and lane > heads.lane order by lane, id limit 1
               ) next
             )
-            select o.id from outbox o join heads on heads.id = o.id
-            where case when o.status = 'pending' then o.next_attempt_at <= now() else o.locked_until < now() end
+            select o.id from outbox o
+            where o.id = any(array(select id from heads))
+              and case when o.status = 'pending' then o.next_attempt_at <= now() else o.locked_until < now() end
             order by o.id
             limit ${limit}
             for update of o skip locked
