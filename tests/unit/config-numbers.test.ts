@@ -1,14 +1,8 @@
 import { expect, test } from 'bun:test';
-import { ConfigError, loadConfig, numbersOf } from '../../src/config';
+import { loadConfig, numbersOf } from '../../src/config';
+import { configProblems } from '../support/config-problems';
 
-const problemsOf = (env: Record<string, string>): string[] => {
-  try {
-    loadConfig({ NODE_ENV: 'test', ...env });
-    return [];
-  } catch (error) {
-    return (error as ConfigError).problems;
-  }
-};
+const problemsOf = (env: Record<string, string>) => configProblems({ NODE_ENV: 'test', ...env });
 
 test('WHATSAPP_PHONE_NUMBER_IDS lists the numbers served, WHATSAPP_PHONE_NUMBER_ID first', () => {
   const config = loadConfig({ NODE_ENV: 'test', WHATSAPP_PHONE_NUMBER_ID: '111', WHATSAPP_PHONE_NUMBER_IDS: '111, 222' });

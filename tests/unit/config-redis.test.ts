@@ -1,16 +1,8 @@
 import { expect, test } from 'bun:test';
-import { ConfigError, loadConfig } from '../../src/config';
+import { loadConfig } from '../../src/config';
+import { configProblems } from '../support/config-problems';
 
 /** The Redis settings: an unset REDIS_URL means the private redis-server, which production may not use. */
-const problemsOf = (env: Record<string, string>): string[] => {
-  try {
-    loadConfig(env);
-    return [];
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-};
 
 test('unset, REDIS_URL means a private redis-server; durability settings default to off', () => {
   const config = loadConfig({});
@@ -21,13 +13,13 @@ test('unset, REDIS_URL means a private redis-server; durability settings default
 });
 
 test('production names its Redis', () => {
-  expect(problemsOf({ NODE_ENV: 'production' })).toContain('REDIS_URL: required when NODE_ENV=production');
+  expect(configProblems({ NODE_ENV: 'production' })).toContain('REDIS_URL: required when NODE_ENV=production');
 });
 
 test('WAIT for replicas is refused with a Redis Cluster, where each shard has its own primary', () => {
-  expect(problemsOf({ REDIS_URL: 'redis+cluster://10.0.0.1:6379', REDIS_WAIT_REPLICAS: '1' })).toEqual([
+  expect(configProblems({ REDIS_URL: 'redis+cluster://10.0.0.1:6379', REDIS_WAIT_REPLICAS: '1' })).toEqual([
     'REDIS_WAIT_REPLICAS: not supported with a Redis Cluster REDIS_URL (set it to 0)',
   ]);
-  expect(problemsOf({ REDIS_URL: 'redis://10.0.0.1:6379', REDIS_WAIT_REPLICAS: '1' })).toEqual([]);
-  expect(problemsOf({ REDIS_ALLOW_NO_AOF: 'perhaps' })).toEqual(['REDIS_ALLOW_NO_AOF: expected boolean (got "perhaps")']);
+  expect(configProblems({ REDIS_URL: 'redis://10.0.0.1:6379', REDIS_WAIT_REPLICAS: '1' })).toEqual([]);
+  expect(configProblems({ REDIS_ALLOW_NO_AOF: 'perhaps' })).toEqual(['REDIS_ALLOW_NO_AOF: expected boolean (got "perhaps")']);
 });

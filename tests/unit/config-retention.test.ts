@@ -1,16 +1,7 @@
 import { expect, test } from 'bun:test';
-import { ConfigError, loadConfig } from '../../src/config';
+import { loadConfig } from '../../src/config';
 import { retentionPeriods } from '../../src/retention/purge';
-
-const problemsOf = (env: Record<string, string>) => {
-  try {
-    loadConfig(env);
-    return [];
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    return error.problems;
-  }
-};
+import { configProblems } from '../support/config-problems';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -30,21 +21,21 @@ test('every store has a retention by default: dedupe past Meta’s week, the his
 test('a fraction of a day is a retention (a benchmark’s minutes); zero, a negative or a word is refused, naming the setting', () => {
   expect(retentionPeriods(loadConfig({ RETENTION_HISTORY_DAYS: '0.5' })).historyMs).toBe(DAY_MS / 2);
   for (const value of ['0', '-1', 'forever']) {
-    const problems = problemsOf({ RETENTION_OUTBOX_DAYS: value });
+    const problems = configProblems({ RETENTION_OUTBOX_DAYS: value });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toStartWith('RETENTION_OUTBOX_DAYS: ');
   }
 });
 
 test('KPIs kept less than the history they count is refused', () => {
-  expect(problemsOf({ RETENTION_HISTORY_DAYS: '400', RETENTION_KPI_DAYS: '365' })).toEqual([
+  expect(configProblems({ RETENTION_HISTORY_DAYS: '400', RETENTION_KPI_DAYS: '365' })).toEqual([
     'RETENTION_KPI_DAYS: must be at least RETENTION_HISTORY_DAYS (400): KPIs outlive the history they count',
   ]);
 });
 
 test('in production, dedupe records kept less than Meta’s 7 days of redelivery are refused; elsewhere (tests, benchmarks) allowed', () => {
   expect(loadConfig({ RETENTION_DEDUPE_DAYS: '0.01' }).RETENTION_DEDUPE_DAYS).toBe(0.01);
-  const problems = problemsOf({ NODE_ENV: 'production', RETENTION_DEDUPE_DAYS: '6' });
+  const problems = configProblems({ NODE_ENV: 'production', RETENTION_DEDUPE_DAYS: '6' });
   expect(problems.filter((problem) => problem.startsWith('RETENTION_DEDUPE_DAYS'))).toEqual([
     'RETENTION_DEDUPE_DAYS: at least 7 when NODE_ENV=production (Meta redelivers for 7 days; got 6)',
   ]);

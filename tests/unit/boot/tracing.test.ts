@@ -1,20 +1,12 @@
 import { afterEach, describe, expect, test } from 'bun:test';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { parseOtlpHeaders, samplerOf, startTracing } from '../../../src/boot/tracing';
-import { ConfigError, loadConfig } from '../../../src/config';
+import { loadConfig } from '../../../src/config';
 import { traceIdOf, tracesEndpoint } from '../../../src/domain/trace-context';
 import { badRequest, unavailable } from '../../../src/errors';
 import { createLogger } from '../../../src/logger';
 import { inRequestSpan, inSpan, linkTo, startSpan, traceparentOf, tracingOn, useTracer } from '../../../src/observability/tracing';
-
-const problemsOf = (env: Record<string, string>): string[] => {
-  try {
-    loadConfig(env);
-    return [];
-  } catch (error) {
-    return (error as ConfigError).problems;
-  }
-};
+import { configProblems } from '../../support/config-problems';
 
 describe('the tracing settings', () => {
   test('tracing is off unless an endpoint is set, and OTEL_SDK_DISABLED turns it off whatever is set', () => {
@@ -32,7 +24,7 @@ describe('the tracing settings', () => {
   });
 
   test('a malformed endpoint, sampler or ratio is refused at boot, one line each; the headers (an API key) are never echoed', () => {
-    const problems = problemsOf({
+    const problems = configProblems({
       OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318',
       OTEL_TRACES_SAMPLER: 'sometimes',
       OTEL_TRACES_SAMPLER_ARG: '2',

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { isTraceparent, traceIdOf, tracesEndpoint } from '../../../src/domain/trace-context';
-import { ConfigError, loadConfig } from '../../../src/config';
+import { loadConfig } from '../../../src/config';
+import { configProblems } from '../../support/config-problems';
 
 const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
@@ -34,15 +35,6 @@ describe('where spans go', () => {
 });
 
 describe('the tracing settings, as the configuration reads them', () => {
-  const problemsOf = (env: Record<string, string>): string[] => {
-    try {
-      loadConfig(env);
-      return [];
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      return error.problems;
-    }
-  };
 
   test('nothing set: no endpoint, the SDK not disabled, every span of a sampled parent kept, the service named handover', () => {
     const config = loadConfig({});
@@ -63,7 +55,7 @@ describe('the tracing settings, as the configuration reads them', () => {
     for (const sampler of ['parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio', 'always_on', 'always_off', 'traceidratio']) {
       expect(loadConfig({ OTEL_TRACES_SAMPLER: sampler }).OTEL_TRACES_SAMPLER).toBe(sampler);
     }
-    expect(problemsOf({ OTEL_TRACES_SAMPLER: 'probability' })).toEqual([
+    expect(configProblems({ OTEL_TRACES_SAMPLER: 'probability' })).toEqual([
       'OTEL_TRACES_SAMPLER: expected one of parentbased_always_on, parentbased_always_off, parentbased_traceidratio, always_on, always_off, traceidratio (got "probability")',
     ]);
   });
@@ -71,7 +63,7 @@ describe('the tracing settings, as the configuration reads them', () => {
   test('an endpoint is an http or https URL; a host without its scheme is refused', () => {
     const endpoints = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://otel.example/v1/traces' };
     expect(loadConfig(endpoints)).toMatchObject(endpoints);
-    expect(problemsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'otel.example/v1/traces' })).toEqual([
+    expect(configProblems({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'otel.example/v1/traces' })).toEqual([
       'OTEL_EXPORTER_OTLP_ENDPOINT: malformed value (got "collector:4318")',
       'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: malformed value (got "otel.example/v1/traces")',
     ]);
@@ -80,7 +72,7 @@ describe('the tracing settings, as the configuration reads them', () => {
   test("the exporter's headers are key=value pairs separated by commas; anything else is refused without echoing the secret", () => {
     expect(loadConfig({ OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=abc123,x-team=soporte' }).OTEL_EXPORTER_OTLP_HEADERS).toBe('x-api-key=abc123,x-team=soporte');
     for (const headers of ['abc123', 'x-api-key=abc123,', '=abc123']) {
-      expect(problemsOf({ OTEL_EXPORTER_OTLP_HEADERS: headers })).toEqual(['OTEL_EXPORTER_OTLP_HEADERS: malformed value (got "<hidden>")']);
+      expect(configProblems({ OTEL_EXPORTER_OTLP_HEADERS: headers })).toEqual(['OTEL_EXPORTER_OTLP_HEADERS: malformed value (got "<hidden>")']);
     }
   });
 
