@@ -10,10 +10,11 @@ const BSUID = 'CO.1047385771169864';
 const SECONDS = '1764514800';
 const AT = '2025-11-30T15:00:00.000Z';
 
-const envelope = (field: string, value: Record<string, unknown>) => ({
+const changesOf = (...changes: [string, Record<string, unknown>][]) => ({
   object: 'whatsapp_business_account',
-  entry: [{ id: 'WABA_ID', changes: [{ field, value: { messaging_product: 'whatsapp', ...value } }] }],
+  entry: [{ id: 'WABA_ID', changes: changes.map(([field, value]) => ({ field, value: { messaging_product: 'whatsapp', ...value } })) }],
 });
+const envelope = (field: string, value: Record<string, unknown>) => changesOf([field, value]);
 const parse = (field: string, value: Record<string, unknown>) => parseWhatsAppWebhook(envelope(field, value));
 
 describe("a user's call", () => {
@@ -311,10 +312,6 @@ describe("a user's new BSUID", () => {
 });
 
 /** One envelope with one change per `[field, value]`, in order. */
-const changesOf = (...changes: [string, Record<string, unknown>][]) => ({
-  object: 'whatsapp_business_account',
-  entry: [{ id: 'WABA_ID', changes: changes.map(([field, value]) => ({ field, value: { messaging_product: 'whatsapp', ...value } })) }],
-});
 const OTHER = '573009999999';
 const text = (fields: Record<string, unknown>) => ({ id: 'wamid.1', timestamp: SECONDS, type: 'text', text: { body: 'hola' }, ...fields });
 
