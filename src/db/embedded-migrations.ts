@@ -23,6 +23,7 @@ import sql0017 from './migrations/0017_kpi_rollups.sql' with { type: 'text' };
 import sql0018 from './migrations/0018_outbox_hot_claims.sql' with { type: 'text' };
 import sql0019 from './migrations/0019_privacy_notice.sql' with { type: 'text' };
 import sql0020 from './migrations/0020_hot_table_vacuum.sql' with { type: 'text' };
+import sql0021 from './migrations/0021_outbox_one_open_index.sql' with { type: 'text' };
 
 /**
  * The committed migrations (drizzle-kit's output in ./migrations), imported as text so that `bun run build`
@@ -52,6 +53,7 @@ const SQL_BY_TAG: Record<string, string> = {
   '0018_outbox_hot_claims': sql0018,
   '0019_privacy_notice': sql0019,
   '0020_hot_table_vacuum': sql0020,
+  '0021_outbox_one_open_index': sql0021,
 };
 
 /**

@@ -68,6 +68,46 @@ const RENEW_LEASES = preparedStatement(`
 /** A finished row's payload when it must change (null: kept as it is): a lookup's document served the call only. */
 const settledPayload = (row: OutboxRow) => (row.kind === 'customer.lookup' ? settledLookupPayload(row.payload) : null);
 
+/**
+ * The claim as one statement (see `claim`): the first open row of each lane, if due, taken for `lease`. Built apart
+ * so its plan can be checked against a backlog the statistics have not seen (tests/unit/outbox/repository.test.ts).
+ */
+export function claimQuery(db: Database['db'], { claimant, lease, limit }: { claimant: string; lease: string; limit: number }) {
+  return db
+    .update(outbox)
+    .set({
+      status: 'in_flight',
+      attempts: sql`${outbox.attempts} + 1`,
+      lockedUntil: sql`now() + ${lease}::interval`,
+      claimedBy: claimant,
+      // A send whose lease ran out was in a dispatcher that died mid-call: WhatsApp may have it.
+      inDoubtSince: sql`case when ${outbox.status} = 'in_flight' and ${outbox.kind} = 'whatsapp.send' then coalesce(${outbox.inDoubtSince}, now()) else ${outbox.inDoubtSince} end`,
+    })
+    .where(
+      // The head of each lane by a skip scan of outbox_open_lane_idx (one probe a lane), then the due ones among them:
+      // testing every open row for an earlier one cost a probe per row of a backlog, 25 ms a claim at 5,000 rows.
+      // The heads are looked up by id as an array (one index probe each): joined to them instead, a young table's
+      // statistics made Postgres walk the whole primary key (a merge join), slower with every row until the next
+      // autoanalyze flipped the plan (bench:soak's first minutes).
+      sql`${outbox.id} in (
+        with recursive heads as (
+          (select lane, id from outbox where ${isOpenOutboxRow(sql.raw('completed_at'))} order by lane, id limit 1)
+          union all
+          select next.lane, next.id from heads cross join lateral (
+            select lane, id from outbox where ${isOpenOutboxRow(sql.raw('completed_at'))} and lane > heads.lane order by lane, id limit 1
+          ) next
+        )
+        select o.id from outbox o
+        where o.id = any(array(select id from heads))
+          and case when o.status = 'pending' then o.next_attempt_at <= now() else o.locked_until < now() end
+        order by o.id
+        limit ${limit}
+        for update of o skip locked
+      )`,
+    )
+    .returning();
+}
+
 export function createOutboxRepository(database: Database, options: RepositoryOptions) {
   const { db } = database;
   const claimant = options.claimant ?? crypto.randomUUID();
@@ -102,39 +142,7 @@ export function createOutboxRepository(database: Database, options: RepositoryOp
      */
     async claim(limit = options.concurrency): Promise<OutboxRow[]> {
       // One statement: the claim returns the rows themselves (a second select per claim was a round trip per pass).
-      const rows = await db
-        .update(outbox)
-        .set({
-          status: 'in_flight',
-          attempts: sql`${outbox.attempts} + 1`,
-          lockedUntil: sql`now() + ${lease}::interval`,
-          claimedBy: claimant,
-          // A send whose lease ran out was in a dispatcher that died mid-call: WhatsApp may have it.
-          inDoubtSince: sql`case when ${outbox.status} = 'in_flight' and ${outbox.kind} = 'whatsapp.send' then coalesce(${outbox.inDoubtSince}, now()) else ${outbox.inDoubtSince} end`,
-        })
-        .where(
-          // The head of each lane by a skip scan of outbox_open_lane_idx (one probe a lane), then the due ones among them:
-          // testing every open row for an earlier one cost a probe per row of a backlog, 25 ms a claim at 5,000 rows.
-          // The heads are looked up by id as an array (one index probe each): joined to them instead, a young table's
-          // statistics made Postgres walk the whole primary key (a merge join), slower with every row until the next
-          // autoanalyze flipped the plan (bench:soak's first minutes).
-          sql`${outbox.id} in (
-            with recursive heads as (
-              (select lane, id from outbox where ${isOpenOutboxRow(sql.raw('completed_at'))} order by lane, id limit 1)
-              union all
-              select next.lane, next.id from heads cross join lateral (
-                select lane, id from outbox where ${isOpenOutboxRow(sql.raw('completed_at'))} and lane > heads.lane order by lane, id limit 1
-              ) next
-            )
-            select o.id from outbox o
-            where o.id = any(array(select id from heads))
-              and case when o.status = 'pending' then o.next_attempt_at <= now() else o.locked_until < now() end
-            order by o.id
-            limit ${limit}
-            for update of o skip locked
-          )`,
-        )
-        .returning()
+      const rows = await claimQuery(db, { claimant, lease, limit })
         // The same text every time: prepared once per connection.
         .prepare('outbox_claim')
         .execute();

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:tes
 import { eq, sql } from 'drizzle-orm';
 import { openDatabase, type Database } from '../../../src/db/client';
 import { messages, outbox, type NewMessage, type NewOutboxRow, type OutboxRow } from '../../../src/db/schema';
-import { createOutboxRepository } from '../../../src/outbox/repository';
+import { claimQuery, createOutboxRepository } from '../../../src/outbox/repository';
 import { createTestDatabase } from '../../support/harness';
 
 /** The outbox's SQL against a real Postgres of this file's own. */
@@ -134,6 +134,40 @@ describe('claiming rows', () => {
     const [claimed] = await repository().claim();
     expect(claimed!.id).toBe(held.id);
     expect(claimed!.inDoubtSince).toBeInstanceOf(Date);
+  });
+});
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  'Subplan Name'?: string;
+  Plans?: PlanNode[];
+}
+const planNodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(planNodes)];
+
+describe('the claim on a backlog the statistics have not seen', () => {
+  test('each lane head is one probe of outbox_open_lane_idx, never a scan and sort of the open rows', async () => {
+    // What the last analyze saw: a drained outbox, every row done (a quiet desk).
+    await database.db.execute(sql`insert into outbox (kind, lane, payload, idempotency_key, status, completed_at)
+      select 'crm.user_message', 'crm:' || (n % 50), '{}', 'done-' || n, 'done', now() from generate_series(1, 2000) as n`);
+    await database.db.execute(sql`analyze outbox`);
+    // Then a backlog (WhatsApp's rate limit binding, a CRM outage): thousands of open rows over many lanes.
+    await database.db.execute(sql`insert into outbox (kind, lane, payload, idempotency_key)
+      select 'whatsapp.send', 'wa:' || (n % 100), '{}', 'open-' || n from generate_series(1, 3000) as n`);
+
+    const [explained] = await database.rows<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(
+      database.db,
+      // Appended, not interpolated: a query interpolated into sql`` is parenthesised, and EXPLAIN takes none.
+      sql`explain (format json) `.append(claimQuery(database.db, { claimant: 'plan', lease: '1 minute', limit: 10 }).getSQL()),
+    );
+    const heads = planNodes(explained!['QUERY PLAN'][0]!.Plan).find((node) => node['Subplan Name'] === 'CTE heads');
+    const inHeads = planNodes(heads!);
+    // A sort under the heads means each step read every open row of the later lanes: a claim's cost grew with the backlog.
+    expect(inHeads.filter((node) => node['Node Type'] === 'Sort')).toEqual([]);
+    const reads = inHeads.filter((node) => node['Relation Name'] === 'outbox');
+    expect(reads).toHaveLength(2);
+    expect(reads.map((node) => node['Index Name'])).toEqual(['outbox_open_lane_idx', 'outbox_open_lane_idx']);
   });
 });
 
