@@ -202,3 +202,30 @@ export async function seedHistory(databaseUrl: string, size: HistorySize, log: (
     await sql.end();
   }
 }
+
+/**
+ * Waits until the service has summed every ended day of the year into its KPI rollups (src/kpis/rollups.ts) and
+ * returns how long that took. A desk that ran for the year has them; a first start on the seed sums them once, some
+ * 60 s after it starts (days are left to settle for a minute) and for a minute or two of the event loop after that,
+ * which the year's measured traffic must not take for the cost of what is stored.
+ */
+export async function awaitRollups(databaseUrl: string, log: (line: string) => void, timeoutMs = 600_000): Promise<number> {
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  const startedAt = performance.now();
+  try {
+    for (;;) {
+      const [days] = await sql<{ all: number; pending: number }[]>`
+        select count(*)::int as all, (count(*) filter (where computed_at is null))::int as pending from kpi_rollup_days`;
+      if (days!.all > 0 && days!.pending === 0) {
+        const seconds = (performance.now() - startedAt) / 1000;
+        log(`history: the service summed ${days!.all} days into its KPI rollups in ${seconds.toFixed(0)} s`);
+        return seconds;
+      }
+      if (performance.now() - startedAt > timeoutMs)
+        throw new Error(`the KPI rollups of the year were not summed within ${timeoutMs / 1000} s (${days!.pending} of ${days!.all} days left)`);
+      await Bun.sleep(1000);
+    }
+  } finally {
+    await sql.end();
+  }
+}
