@@ -125,7 +125,9 @@ const SETTLE_IN_DOUBT = preparedStatement(`
   update outbox o set status = 'done', completed_at = now(), in_doubt_since = null, locked_until = null,
     response = jsonb_build_object('reconciledBy', s.status)
   from jsonb_to_recordset($1::jsonb) as s(key text, status text)
-  where o.idempotency_key = s.key and o.status = 'pending' and o.in_doubt_since is not null`);
+  -- By index whatever the statistics say (see RECORD_DONE in src/outbox/repository.ts).
+  where o.idempotency_key = any(array(select key from jsonb_to_recordset($1::jsonb) as k(key text)))
+    and o.idempotency_key = s.key and o.status = 'pending' and o.in_doubt_since is not null`);
 
 /** `$1` a jsonb array of revisions: an edit replaces the body, a revoke marks the message deleted; a message of another conversation is not touched. */
 const REVISE_MESSAGES = preparedStatement(`

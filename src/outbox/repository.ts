@@ -39,19 +39,26 @@ const NOT_YET_SENT = `(${statusesBelow('sent')
  * send's message row `sent` with its wamid, unless a status webhook got
  * there first (it moved the message up the ladder already). `$1` is a jsonb
  * array of `{ id, key, response, wa }`.
+ *
+ * Rows are found by `= any(array(…))` (one index probe each), not by a join:
+ * Postgres guesses 100 rows for `jsonb_to_recordset`, and against a young
+ * table's statistics it hash-joined them to a full scan of `outbox` and of
+ * `messages`, 30 to 45 ms a statement in bench:soak's first minutes at 125
+ * messages a second, until the tables grew past the guess.
  */
-const RECORD_DONE = preparedStatement(`
+export const RECORD_DONE = preparedStatement(`
   with delivered as (
     select * from jsonb_to_recordset($1::jsonb) as d(id bigint, key text, response jsonb, wa text, payload jsonb)
   ), locked as (
-    select o.id from outbox o join delivered on delivered.id = o.id order by o.id for update of o
+    select o.id from outbox o where o.id = any(array(select id from delivered)) order by o.id for update of o
   ), finished as (
     update outbox o set status = 'done', completed_at = now(), locked_until = null, last_error = null, in_doubt_since = null,
       response = delivered.response, payload = coalesce(delivered.payload, o.payload)
-    from delivered where o.id = delivered.id and o.id in (select id from locked)
+    from delivered where o.id = delivered.id and o.id = any(array(select id from locked))
   ), sent as (
     select m.id, delivered.wa from messages m join delivered on m.outbox_key = delivered.key
-    where delivered.wa is not null and m.status in ${NOT_YET_SENT} order by m.id for update of m
+    where m.outbox_key = any(array(select key from delivered where wa is not null))
+      and delivered.wa is not null and m.status in ${NOT_YET_SENT} order by m.id for update of m
   )
   update messages m set wa_message_id = sent.wa, status = 'sent', status_at = now() from sent where m.id = sent.id`);
 
