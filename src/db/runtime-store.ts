@@ -122,11 +122,12 @@ const LOCK_TIMEOUT = preparedStatement("select set_config('lock_timeout', $1, tr
 const NEXT_TICKET_NUMBER = preparedStatement("select nextval('ticket_number_seq') as n");
 /** `$1` a jsonb array of `{ key, status }`: the sends in doubt those statuses name are done, never sent again. */
 const SETTLE_IN_DOUBT = preparedStatement(`
+  with settled as (select * from jsonb_to_recordset($1::jsonb) as s(key text, status text))
   update outbox o set status = 'done', completed_at = now(), in_doubt_since = null, locked_until = null,
     response = jsonb_build_object('reconciledBy', s.status)
-  from jsonb_to_recordset($1::jsonb) as s(key text, status text)
+  from settled s
   -- By index whatever the statistics say (see RECORD_DONE in src/outbox/repository.ts).
-  where o.idempotency_key = any(array(select key from jsonb_to_recordset($1::jsonb) as k(key text)))
+  where o.idempotency_key = any(array(select key from settled))
     and o.idempotency_key = s.key and o.status = 'pending' and o.in_doubt_since is not null`);
 
 /** `$1` a jsonb array of revisions: an edit replaces the body, a revoke marks the message deleted; a message of another conversation is not touched. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
-import { eq, sql } from 'drizzle-orm';
+import { eq, sql, type SQL } from 'drizzle-orm';
 import { openDatabase, type Database } from '../../../src/db/client';
 import { messages, outbox, type NewMessage, type NewOutboxRow, type OutboxRow } from '../../../src/db/schema';
 import { claimQuery, createOutboxRepository, RECORD_DONE } from '../../../src/outbox/repository';
@@ -145,6 +145,11 @@ interface PlanNode {
   Plans?: PlanNode[];
 }
 const planNodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(planNodes)];
+/** Every node of the plan Postgres would run for `query` (not run: EXPLAIN without ANALYZE). */
+async function explainNodes(query: SQL): Promise<PlanNode[]> {
+  const [explained] = await database.rows<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(database.db, sql`explain (format json) `.append(query));
+  return planNodes(explained!['QUERY PLAN'][0]!.Plan);
+}
 
 describe('plans that hold whatever the statistics say', () => {
   test('each lane head is one probe of outbox_open_lane_idx, never a scan and sort of the open rows', async () => {
@@ -156,12 +161,9 @@ describe('plans that hold whatever the statistics say', () => {
     await database.db.execute(sql`insert into outbox (kind, lane, payload, idempotency_key)
       select 'whatsapp.send', 'wa:' || (n % 100), '{}', 'open-' || n from generate_series(1, 3000) as n`);
 
-    const [explained] = await database.rows<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(
-      database.db,
-      // Appended, not interpolated: a query interpolated into sql`` is parenthesised, and EXPLAIN takes none.
-      sql`explain (format json) `.append(claimQuery(database.db, { claimant: 'plan', lease: '1 minute', limit: 10 }).getSQL()),
-    );
-    const heads = planNodes(explained!['QUERY PLAN'][0]!.Plan).find((node) => node['Subplan Name'] === 'CTE heads');
+    // Its SQL appended, not the query interpolated: a query interpolated into sql`` is parenthesised, and EXPLAIN takes none.
+    const plan = await explainNodes(claimQuery(database.db, { claimant: 'plan', lease: '1 minute', limit: 10 }).getSQL());
+    const heads = plan.find((node) => node['Subplan Name'] === 'CTE heads');
     const inHeads = planNodes(heads!);
     // A sort under the heads means each step read every open row of the later lanes: a claim's cost grew with the backlog.
     expect(inHeads.filter((node) => node['Node Type'] === 'Sort')).toEqual([]);
@@ -179,11 +181,8 @@ describe('plans that hold whatever the statistics say', () => {
     await database.db.execute(sql`analyze outbox; analyze messages`);
     const delivered = JSON.stringify([{ id: 1, key: 'sent-1', response: {}, wa: 'wamid.1', payload: null }]);
 
-    const [explained] = await database.rows<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(
-      database.db,
-      sql.raw(`explain (format json) ${RECORD_DONE.text.replace('$1', `'${delivered}'`)}`),
-    );
-    const scans = planNodes(explained!['QUERY PLAN'][0]!.Plan).filter((node) => node['Node Type'] === 'Seq Scan');
+    const plan = await explainNodes(sql.raw(RECORD_DONE.text.replace('$1', `'${delivered}'`)));
+    const scans = plan.filter((node) => node['Node Type'] === 'Seq Scan');
     expect(scans.map((node) => node['Relation Name'])).toEqual([]);
   });
 });
